@@ -1,0 +1,24 @@
+// Public surface of storage/: the pure record logic and the LevelDB store.
+export { canonicalJson, jsonEqual, sha256Hex, type Json } from './logic/canonical.ts';
+export { ClockSkewError, HybridClock, compareHlc, isHlcStamp, type HlcOptions, type HlcStamp } from './logic/hlc.ts';
+export { joinRecords } from './logic/join.ts';
+export { MerkleTree, DEFAULT_MERKLE_SHAPE, MERKLE_FANOUT, leafIndexOf, type MerkleShape } from './logic/merkle.ts';
+export {
+  decodeRecord, encodeRecord, makeRecord, newestEntry, validateRecord, InvalidRecordError, DEFAULT_RECORD_LIMITS,
+  type Entry, type RecordLimits, type StoredRecord,
+} from './logic/record.ts';
+export { localOp, remoteJoin, type LocalOp } from './logic/replica-ops.ts';
+export {
+  parseKey, parseResource, resourceKey, InvalidResourceError, DEFAULT_RESOURCE_LIMITS,
+  type ParsedResource, type Resource, type ResourceLimits,
+} from './logic/resource.ts';
+export {
+  conflictRule, ConflictPendingError, STRATEGY_NAMES,
+  type ConflictInfo, type ConflictRule, type ConflictVersion, type StrategyName,
+} from './logic/rules/index.ts';
+export { compareVv, incrementVv, mergeVv, type Causality, type VersionVector } from './logic/version-vector.ts';
+export * from './store/errors.ts';
+export { CommitQueueFullError } from './store/group-commit.ts';
+export {
+  Store, type ChangeEvent, type RemoteResult, type ResourceView, type StoreOptions, type StoreStats, type WriteResult,
+} from './store/store.ts';

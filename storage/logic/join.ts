@@ -1,0 +1,27 @@
+// Joining two replicas of a record. This is the multi-value-register join under a causal context
+// (delta-state CRDTs, Almeida et al.): an entry survives if both sides hold it, or if the other side
+// has not seen its write yet. An entry one side dropped after seeing it stays dropped. The result is
+// commutative, associative and idempotent, so replicas that see the same writes in any order, with
+// duplicates, end with the same bytes. The strategy's prune keeps that property (see each rule).
+import { entryId, makeRecord, InvalidRecordError, type Entry, type StoredRecord } from './record.ts';
+import type { ConflictRule } from './rules/conflict-rule.ts';
+import { mergeVv, vvCovers } from './version-vector.ts';
+
+/** Join a held record (or none) with an incoming one for the same key. */
+export function joinRecords(rule: ConflictRule, held: StoredRecord | undefined, incoming: StoredRecord): StoredRecord {
+  if (held === undefined) return makeRecord(incoming.key, incoming.vv, rule.prune(incoming.entries));
+  if (held.key !== incoming.key) throw new Error(`assertion: joining ${held.key} with ${incoming.key}`);
+  const heldIds = new Set(held.entries.map(entryId));
+  const incomingIds = new Set(incoming.entries.map(entryId));
+  const out: Entry[] = [];
+  for (const e of held.entries) {
+    if (incomingIds.has(entryId(e)) || !vvCovers(incoming.vv, e.hlc.member, e.counter)) out.push(e);
+  }
+  for (const e of incoming.entries) {
+    if (!heldIds.has(entryId(e)) && !vvCovers(held.vv, e.hlc.member, e.counter)) out.push(e);
+  }
+  const kept = rule.prune(out);
+  // Only possible when a peer sends a record that contradicts its own history.
+  if (kept.length === 0) throw new InvalidRecordError(`record ${held.key}: join leaves no version`);
+  return makeRecord(held.key, mergeVv(held.vv, incoming.vv), kept);
+}

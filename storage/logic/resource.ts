@@ -1,0 +1,142 @@
+// Resources: Kubernetes-style JSON objects keyed `Kind/namespace/name`. Everything that enters the
+// store is validated here first, with an error that names the field and the problem.
+import { canonicalJson, type Json } from './canonical.ts';
+
+/** A resource as users write it. */
+export interface Resource {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace: string; [field: string]: Json };
+  spec?: Json;
+  [field: string]: Json | undefined;
+}
+
+/** Bounds on resources. */
+export interface ResourceLimits {
+  /** Largest canonical encoding of one resource, in bytes. */
+  valueBytesMax: number;
+  /** Deepest nesting of objects and arrays. */
+  depthMax: number;
+}
+
+/** Default bounds: 1 MiB values, 32 levels of nesting. */
+export const DEFAULT_RESOURCE_LIMITS: ResourceLimits = { valueBytesMax: 1024 * 1024, depthMax: 32 };
+
+/** Namespace used when a resource does not name one (as kubectl does). */
+export const DEFAULT_NAMESPACE = 'default';
+
+const KIND_RE = /^[A-Z][A-Za-z0-9]{0,62}$/;
+// DNS-1123 subdomain, as Kubernetes requires for names and namespaces.
+const NAME_RE = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+/** Invalid user input; stable code INVALID_ARGUMENT, `field` names the offending path. */
+export class InvalidResourceError extends Error {
+  readonly code = 'INVALID_ARGUMENT';
+  readonly field: string;
+  constructor(field: string, problem: string) {
+    super(`${field}: ${problem}`);
+    this.field = field;
+  }
+}
+
+/** A validated resource and its key. */
+export interface ParsedResource {
+  key: string;
+  resource: Resource;
+  /** Canonical encoding of the resource. */
+  canonical: string;
+}
+
+/** `Kind/namespace/name`. */
+export function resourceKey(kind: string, namespace: string, name: string): string {
+  return `${kind}/${namespace}/${name}`;
+}
+
+/** Split and validate a key; throws InvalidResourceError. */
+export function parseKey(key: string): { kind: string; namespace: string; name: string } {
+  const parts = key.split('/');
+  if (parts.length !== 3) throw new InvalidResourceError('key', `"${key.slice(0, 100)}" is not Kind/namespace/name`);
+  const [kind, namespace, name] = parts as [string, string, string];
+  checkKind('key.kind', kind);
+  checkName('key.namespace', namespace);
+  checkName('key.name', name);
+  return { kind, namespace, name };
+}
+
+function checkKind(field: string, kind: unknown): asserts kind is string {
+  if (typeof kind !== 'string' || kind.length === 0) throw new InvalidResourceError(field, 'is required');
+  if (!KIND_RE.test(kind)) {
+    throw new InvalidResourceError(field, `"${kind.slice(0, 100)}" must be CamelCase letters and digits, at most 63`);
+  }
+}
+
+function checkName(field: string, name: unknown): asserts name is string {
+  if (typeof name !== 'string' || name.length === 0) throw new InvalidResourceError(field, 'is required');
+  if (!NAME_RE.test(name)) {
+    throw new InvalidResourceError(field,
+      `"${name.slice(0, 100)}" must be lowercase letters, digits, '-' or '.', start and end alphanumeric, at most 253`);
+  }
+}
+
+function checkJson(field: string, v: unknown, depth: number, limits: ResourceLimits): void {
+  if (depth > limits.depthMax) throw new InvalidResourceError(field, `nested deeper than ${limits.depthMax} levels`);
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') return;
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw new InvalidResourceError(field, 'is not a finite number');
+    return;
+  }
+  if (Array.isArray(v)) {
+    v.forEach((x, i) => checkJson(`${field}[${i}]`, x, depth + 1, limits));
+    return;
+  }
+  if (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+    for (const [k, x] of Object.entries(v)) checkJson(`${field}.${k}`, x, depth + 1, limits);
+    return;
+  }
+  throw new InvalidResourceError(field, `${typeof v} is not a JSON value`);
+}
+
+/**
+ * Validate user input (an object, or JSON text) as a resource. The namespace defaults to "default".
+ * Returns a normalised copy; the input is not modified.
+ */
+export function parseResource(input: unknown, limits: ResourceLimits = DEFAULT_RESOURCE_LIMITS): ParsedResource {
+  let raw = input;
+  if (typeof raw === 'string') {
+    if (raw.length > limits.valueBytesMax * 2) {
+      throw new InvalidResourceError('resource', `larger than ${limits.valueBytesMax} bytes`);
+    }
+    try {
+      raw = JSON.parse(raw);
+    } catch (err) {
+      throw new InvalidResourceError('resource', `not valid JSON (${(err as Error).message})`);
+    }
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new InvalidResourceError('resource', 'must be a JSON object');
+  }
+  checkJson('resource', raw, 0, limits);
+  const copy = structuredClone(raw) as Record<string, Json>;
+  if (typeof copy.apiVersion !== 'string' || copy.apiVersion.length === 0) {
+    throw new InvalidResourceError('apiVersion', 'is required');
+  }
+  if (copy.apiVersion.length > 253) throw new InvalidResourceError('apiVersion', 'longer than 253 characters');
+  checkKind('kind', copy.kind);
+  const meta = copy.metadata;
+  if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) {
+    throw new InvalidResourceError('metadata', 'is required and must be an object');
+  }
+  checkName('metadata.name', meta.name);
+  if (meta.namespace === undefined) meta.namespace = DEFAULT_NAMESPACE;
+  checkName('metadata.namespace', meta.namespace);
+  const canonical = canonicalJson(copy);
+  const bytes = Buffer.byteLength(canonical);
+  if (bytes > limits.valueBytesMax) {
+    throw new InvalidResourceError('resource', `${bytes} bytes, larger than the ${limits.valueBytesMax}-byte limit`);
+  }
+  return {
+    key: resourceKey(copy.kind as string, meta.namespace as string, meta.name as string),
+    resource: copy as unknown as Resource,
+    canonical,
+  };
+}

@@ -1,0 +1,135 @@
+// Merge: field-level. Each leaf field is a multi-value register under the record's version vector:
+// a field changed on one side keeps that change; a field changed concurrently on both sides keeps both
+// entries, serves the one with the higher stamp, and is reported as a conflict until it is written
+// again or resolved. No common ancestor is needed: the version vector tells superseded entries apart.
+// The entry at ROOT_PATH says whether the resource exists; a delete drops every field and sets it
+// false, so a delete concurrent with an update resolves by stamp on that flag, never into a half
+// resource.
+import { jsonEqual, type Json } from '../canonical.ts';
+import { compareHlc } from '../hlc.ts';
+import { buildFromLeaves, decodePath, flattenLeaves, ROOT_PATH } from '../json-paths.ts';
+import type { Entry, StoredRecord } from '../record.ts';
+import { versionOf, type ConflictInfo, type ConflictRule, type LocalWrite } from './conflict-rule.ts';
+import { newestFirst, nextCounter } from './whole-value.ts';
+
+function byPath(entries: readonly Entry[]): Map<string, Entry[]> {
+  const out = new Map<string, Entry[]>();
+  for (const e of entries) {
+    const p = e.path ?? ROOT_PATH;
+    const list = out.get(p);
+    if (list === undefined) out.set(p, [e]);
+    else list.push(e);
+  }
+  return out;
+}
+
+function exists(groups: Map<string, Entry[]>): boolean {
+  const root = newestFirst(groups.get(ROOT_PATH) ?? [])[0];
+  return root !== undefined && root.value === true;
+}
+
+// Winners per field, highest stamp first; ties (one write setting several fields) by path.
+function winners(groups: Map<string, Entry[]>): Entry[] {
+  const out: Entry[] = [];
+  for (const [p, list] of groups) if (p !== ROOT_PATH) out.push(newestFirst(list)[0]!);
+  return out.sort((a, b) => compareHlc(b.hlc, a.hlc) || ((a.path ?? '') < (b.path ?? '') ? -1 : 1));
+}
+
+function viewOf(groups: Map<string, Entry[]>): { [key: string]: Json } | null {
+  if (!exists(groups)) return null;
+  return buildFromLeaves(winners(groups).map((e) => [e.path ?? ROOT_PATH, e.value] as const)).value;
+}
+
+function rootEntry(current: StoredRecord | undefined, value: boolean, w: LocalWrite): Entry {
+  return { counter: nextCounter(current, w.self), hlc: w.hlc, path: ROOT_PATH, value };
+}
+
+function fieldConflicts(groups: Map<string, Entry[]>): Array<[string, Entry[]]> {
+  return [...groups].filter(([, list]) => list.length > 1).sort(([a], [b]) => (a < b ? -1 : 1));
+}
+
+export const merge: ConflictRule = {
+  name: 'Merge',
+  prune(entries) {
+    return entries;
+  },
+  write(current, value, w) {
+    const groups = byPath(current?.entries ?? []);
+    const shown = viewOf(groups);
+    if (value === null) {
+      if (shown === null) return undefined;
+      return [rootEntry(current, false, w)];
+    }
+    const counter = nextCounter(current, w.self);
+    const shownLeaves = shown === null ? new Map<string, Json>() : flattenLeaves(shown);
+    const next = flattenLeaves(value);
+    const out: Entry[] = [];
+    let changed = false;
+    const root = groups.get(ROOT_PATH) ?? [];
+    if (shown === null || root.length !== 1) {
+      out.push(rootEntry(current, true, w));
+      changed = true;
+    } else {
+      out.push(...root);
+    }
+    for (const [path, v] of next) {
+      const held = groups.get(path);
+      const was = shownLeaves.get(path);
+      if (held !== undefined && shownLeaves.has(path) && jsonEqual(was as Json, v)) {
+        out.push(...held);
+      } else {
+        out.push({ counter, hlc: w.hlc, path, value: v });
+        changed = true;
+      }
+    }
+    for (const path of groups.keys()) if (path !== ROOT_PATH && !next.has(path)) changed = true;
+    return changed ? out : undefined;
+  },
+  deleted(record) {
+    return !exists(byPath(record.entries));
+  },
+  view(record) {
+    return viewOf(byPath(record.entries));
+  },
+  conflict(record, self) {
+    const groups = byPath(record.entries);
+    const fields = fieldConflicts(groups);
+    if (fields.length === 0) return undefined;
+    // The served side of a field is its newest entry; "local" is this member's own entry when held.
+    const pick = (list: Entry[]): Entry => newestFirst(list.filter((e) => e.hlc.member === self))[0] ?? newestFirst(list)[0]!;
+    const firstList = fields[0]![1];
+    const local = pick(firstList);
+    const all = fields.flatMap(([, list]) => list);
+    const info: ConflictInfo = {
+      key: record.key,
+      strategy: 'Merge',
+      local: versionOf(local),
+      remote: newestFirst(firstList.filter((e) => e !== local)).map(versionOf),
+      fields: fields.map(([path, list]) => ({
+        path: path === ROOT_PATH ? [] : decodePath(path),
+        versions: newestFirst(list).map(versionOf),
+      })),
+      detected: newestFirst(all)[0]!.hlc,
+    };
+    return info;
+  },
+  resolve(record, keep, w) {
+    const groups = byPath(record.entries);
+    const fields = fieldConflicts(groups);
+    if (fields.length === 0) return undefined;
+    const counter = nextCounter(record, w.self);
+    const out: Entry[] = [];
+    const conflicted = new Set(fields.map(([p]) => p));
+    for (const [path, list] of groups) {
+      if (!conflicted.has(path)) {
+        out.push(...list);
+        continue;
+      }
+      const own = newestFirst(list.filter((e) => e.hlc.member === w.self));
+      const others = newestFirst(list.filter((e) => e.hlc.member !== w.self));
+      const chosen = keep === 'local' ? (own[0] ?? newestFirst(list)[0]!) : (others[0] ?? newestFirst(list)[0]!);
+      out.push({ counter, hlc: w.hlc, path, value: chosen.value });
+    }
+    return out;
+  },
+};

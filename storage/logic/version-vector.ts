@@ -1,0 +1,65 @@
+// Version vectors: member name -> count of that member's writes seen. They decide causality between
+// two versions of a record; equal and concurrent are different answers.
+
+/** A version vector: member name -> number of that member's writes included. Zero entries are omitted. */
+export type VersionVector = Readonly<Record<string, number>>;
+
+/** How two version vectors relate: a before b, a after b, equal, or concurrent (neither dominates). */
+export type Causality = 'before' | 'after' | 'equal' | 'concurrent';
+
+/** Upper bound on one counter: past this a vector cannot be compared exactly any more. */
+export const VV_COUNTER_MAX = Number.MAX_SAFE_INTEGER;
+
+/** Compare two vectors. */
+export function compareVv(a: VersionVector, b: VersionVector): Causality {
+  let aAhead = false;
+  let bAhead = false;
+  for (const m of Object.keys(a)) {
+    const x = a[m] ?? 0;
+    const y = b[m] ?? 0;
+    if (x > y) aAhead = true;
+    else if (x < y) bAhead = true;
+  }
+  for (const m of Object.keys(b)) {
+    if (m in a) continue;
+    if ((b[m] ?? 0) > 0) bAhead = true;
+  }
+  if (aAhead && bAhead) return 'concurrent';
+  if (aAhead) return 'after';
+  if (bAhead) return 'before';
+  return 'equal';
+}
+
+/** Pointwise maximum, keys sorted so the result encodes canonically. */
+export function mergeVv(a: VersionVector, b: VersionVector): VersionVector {
+  const out: Record<string, number> = {};
+  for (const m of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) {
+    const v = Math.max(a[m] ?? 0, b[m] ?? 0);
+    if (v > 0) out[m] = v;
+  }
+  return out;
+}
+
+/** The vector with `member`'s counter raised by one. Throws at the counter bound rather than wrap. */
+export function incrementVv(vv: VersionVector, member: string): VersionVector {
+  const next = (vv[member] ?? 0) + 1;
+  if (next > VV_COUNTER_MAX) throw new RangeError(`version vector counter of ${member} overflows`);
+  return mergeVv(vv, { [member]: next });
+}
+
+/** True when the vector includes the write numbered `counter` of `member`. */
+export function vvCovers(vv: VersionVector, member: string, counter: number): boolean {
+  return (vv[member] ?? 0) >= counter;
+}
+
+/** True when `v` has the shape of a version vector with at most `membersMax` entries. */
+export function isVersionVector(v: unknown, membersMax: number): v is VersionVector {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const keys = Object.keys(v);
+  if (keys.length > membersMax) return false;
+  for (const k of keys) {
+    const c = (v as Record<string, unknown>)[k];
+    if (k.length === 0 || k.length > 253 || !Number.isSafeInteger(c) || (c as number) < 1) return false;
+  }
+  return true;
+}

@@ -1,0 +1,548 @@
+// The durable, versioned store of one member: LevelDB via classic-level. Every accepted write is one
+// atomic batch (record, index, change log, tombstone index, HLC and seq high-water marks) and is
+// acknowledged only once durable; concurrent writes share one synced batch (group commit). In memory
+// it keeps only what must be fast: the Merkle tree and each key's latest seq.
+import { ClassicLevel } from 'classic-level';
+import type { Json } from '../logic/canonical.ts';
+import { HybridClock, isHlcStamp, type HlcStamp } from '../logic/hlc.ts';
+import { localOp, remoteJoin, type LocalOp } from '../logic/replica-ops.ts';
+import { MerkleTree, DEFAULT_MERKLE_SHAPE, type MerkleShape } from '../logic/merkle.ts';
+import {
+  decodeRecord, encodeRecord, newestEntry, validateRecord, DEFAULT_RECORD_LIMITS,
+  type RecordLimits, type StoredRecord,
+} from '../logic/record.ts';
+import { parseKey, parseResource, DEFAULT_RESOURCE_LIMITS, type Resource, type ResourceLimits } from '../logic/resource.ts';
+import { conflictRule, STRATEGY_NAMES, type ConflictInfo, type ConflictRule, type StrategyName } from '../logic/rules/index.ts';
+import type { VersionVector } from '../logic/version-vector.ts';
+import { NotFoundError, StoreClosedError, StoreFailedError, WatchCompactedError } from './errors.ts';
+import { GroupCommit } from './group-commit.ts';
+import { KeyLock } from './key-lock.ts';
+import {
+  changeKey, indexValue, parseIndexValue, prefixEnd, tombstoneKey,
+  CHANGE, INDEX, META_COMPACTED, META_HLC, META_SEQ, RECORD, TOMBSTONE,
+} from './layout.ts';
+import { WatchHub, WatchQueue } from './watch-hub.ts';
+
+/** Options of a store; everything but path, member and strategy has a default. */
+export interface StoreOptions {
+  /** Directory of the LevelDB database. */
+  path: string;
+  /** This member's name: the writer of local versions. */
+  member: string;
+  /** Conflict strategy; every member of a federation must use the same. */
+  strategy: StrategyName;
+  /** Remote stamps further ahead of local time are refused (default 5000). */
+  maxClockOffsetMs?: number;
+  /** Physical clock, milliseconds (default Date.now); injected so tests control time. */
+  nowMs?: () => number;
+  /** Bounds on resources (default 1 MiB values). */
+  resourceLimits?: ResourceLimits;
+  /** Bounds on decoded records. */
+  recordLimits?: RecordLimits;
+  /** Merkle tree shape (default depth 4, 16-ary). */
+  merkle?: MerkleShape;
+  /** Deleted records are collected this long after the delete (default 24 h). */
+  tombstoneGraceMs?: number;
+  /** Most operations in one synced batch (default 4096). */
+  batchOpsMax?: number;
+  /** Most writes waiting for disk before writes fail with BUSY (default 10,000). */
+  commitQueueMax?: number;
+  /** Most undelivered events per watcher before it is dropped (default 10,000). */
+  watchQueueMax?: number;
+  /** Most resources one list call returns (default 10,000). */
+  listMax?: number;
+}
+
+/** A resource as this member serves it, with its version metadata. */
+export interface ResourceView {
+  key: string;
+  /** The resource, or null when deleted. */
+  value: Resource | null;
+  /** Stamp of the newest version held. */
+  hlc: HlcStamp;
+  /** Member that wrote the newest version. */
+  origin: string;
+  vv: VersionVector;
+  digest: string;
+  /** Store sequence number of the last change to this key (like etcd's mod revision). */
+  seq: number;
+  /** True while the record holds concurrent versions (Merge fields or Manual siblings). */
+  conflict: boolean;
+}
+
+/** One change, as watchers receive it. */
+export interface ChangeEvent {
+  type: 'PUT' | 'DELETE';
+  seq: number;
+  view: ResourceView;
+  record: StoredRecord;
+}
+
+/** Outcome of a write. */
+export interface WriteResult {
+  /** False when the write changed nothing (same value re-applied, duplicate record). */
+  changed: boolean;
+  view: ResourceView;
+  record: StoredRecord;
+}
+
+/** Outcome of applying a replicated record. */
+export interface RemoteResult extends WriteResult {
+  /** True when the incoming versions were concurrent with the held ones. */
+  concurrent: boolean;
+}
+
+/** Counters for metrics. */
+export interface StoreStats {
+  localWrites: number;
+  remoteApplied: number;
+  remoteUnchanged: number;
+  concurrentDetected: number;
+  tombstonesCollected: number;
+}
+
+const DEFAULTS = {
+  maxClockOffsetMs: 5_000,
+  tombstoneGraceMs: 24 * 3600 * 1000,
+  batchOpsMax: 4096,
+  commitQueueMax: 10_000,
+  watchQueueMax: 10_000,
+  listMax: 10_000,
+};
+
+type Op = { type: 'put'; key: string; value: string } | { type: 'del'; key: string };
+
+export class Store {
+  readonly member: string;
+  readonly rule: ConflictRule;
+  readonly clock: HybridClock;
+  readonly merkle: MerkleTree;
+  readonly stats: StoreStats = { localWrites: 0, remoteApplied: 0, remoteUnchanged: 0, concurrentDetected: 0, tombstonesCollected: 0 };
+  readonly #db: ClassicLevel<string, string>;
+  readonly #nowMs: () => number;
+  readonly #resourceLimits: ResourceLimits;
+  readonly #recordLimits: RecordLimits;
+  readonly #graceMs: number;
+  readonly #watchQueueMax: number;
+  readonly #listMax: number;
+  readonly #commit: GroupCommit;
+  readonly #locks = new KeyLock();
+  readonly #hub = new WatchHub<ChangeEvent>();
+  // Latest committed seq of each key (cold open reads it from the index).
+  readonly #seqOf = new Map<string, number>();
+  // Written but not yet durable: what the next write to the key must build on.
+  readonly #pending = new Map<string, { record: StoredRecord; seq: number }>();
+  #seq = 0;
+  #committedSeq = 0;
+  #compactedSeq = 0;
+  #closed = false;
+
+  private constructor(db: ClassicLevel<string, string>, opts: StoreOptions) {
+    this.#db = db;
+    this.member = opts.member;
+    this.rule = conflictRule(opts.strategy);
+    this.#nowMs = opts.nowMs ?? Date.now;
+    this.clock = new HybridClock(opts.member, { maxClockOffsetMs: opts.maxClockOffsetMs ?? DEFAULTS.maxClockOffsetMs });
+    this.merkle = new MerkleTree(opts.merkle ?? DEFAULT_MERKLE_SHAPE);
+    this.#resourceLimits = opts.resourceLimits ?? DEFAULT_RESOURCE_LIMITS;
+    this.#recordLimits = opts.recordLimits ?? DEFAULT_RECORD_LIMITS;
+    this.#graceMs = opts.tombstoneGraceMs ?? DEFAULTS.tombstoneGraceMs;
+    this.#watchQueueMax = opts.watchQueueMax ?? DEFAULTS.watchQueueMax;
+    this.#listMax = opts.listMax ?? DEFAULTS.listMax;
+    this.#commit = new GroupCommit(db, {
+      batchOpsMax: opts.batchOpsMax ?? DEFAULTS.batchOpsMax,
+      queueMax: opts.commitQueueMax ?? DEFAULTS.commitQueueMax,
+    });
+  }
+
+  /** Open (or create) a store and rebuild its in-memory state. */
+  static async open(opts: StoreOptions): Promise<Store> {
+    if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(opts.member)) {
+      throw new Error(`store: member name "${opts.member}" must be a DNS-1123 name`);
+    }
+    if (!STRATEGY_NAMES.includes(opts.strategy)) throw new Error(`store: unknown strategy "${opts.strategy}"`);
+    const db = new ClassicLevel<string, string>(opts.path, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+    await db.open();
+    const store = new Store(db, opts);
+    try {
+      await store.#load();
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
+    return store;
+  }
+
+  async #load(): Promise<void> {
+    const [hlc, seq, compacted] = await this.#db.getMany([META_HLC, META_SEQ, META_COMPACTED]);
+    if (hlc !== undefined) {
+      const mark: unknown = JSON.parse(hlc);
+      if (!isHlcStamp(mark)) throw new Error('store: corrupt HLC high-water mark');
+      this.clock.restore(mark);
+    }
+    this.#seq = this.#committedSeq = seq === undefined ? 0 : Number(seq);
+    this.#compactedSeq = compacted === undefined ? 0 : Number(compacted);
+    const digests: Array<[string, string]> = [];
+    const it = this.#db.iterator({ gte: INDEX, lt: prefixEnd(INDEX) });
+    try {
+      while (true) {
+        const chunk = await it.nextv(4096);
+        if (chunk.length === 0) break;
+        for (const [k, v] of chunk) {
+          const key = k.slice(INDEX.length);
+          const { seq: s, digest } = parseIndexValue(v);
+          this.#seqOf.set(key, s);
+          digests.push([key, digest]);
+        }
+      }
+    } finally {
+      await it.close();
+    }
+    this.merkle.bulkLoad(digests);
+  }
+
+  /** Last committed sequence number: a watch resume position. */
+  get seq(): number {
+    return this.#committedSeq;
+  }
+
+  /** Number of keys held, tombstones included. */
+  get size(): number {
+    return this.merkle.size;
+  }
+
+  /** Synced batches written (group commit effectiveness). */
+  get batches(): number {
+    return this.#commit.batches;
+  }
+
+  // ---- writes ---------------------------------------------------------------------------------
+
+  /** Create or update a resource (validated first). Resolves once durable. */
+  async apply(input: unknown): Promise<WriteResult> {
+    this.#checkOpen();
+    const { key, resource } = parseResource(input, this.#resourceLimits);
+    return this.#localWrite(key, { op: 'put', value: resource as unknown as { [key: string]: Json } });
+  }
+
+  /** Delete a resource (a replicated tombstone). NOT_FOUND when it is not there. */
+  async delete(key: string): Promise<WriteResult> {
+    this.#checkOpen();
+    parseKey(key);
+    return this.#localWrite(key, { op: 'delete' }, (current) => {
+      if (current === undefined || this.rule.view(current, this.member) === null) throw new NotFoundError(key);
+    });
+  }
+
+  /** Resolve the conflict held for `key`, keeping this member's side or the other. */
+  async resolve(key: string, keep: 'local' | 'remote'): Promise<WriteResult> {
+    this.#checkOpen();
+    parseKey(key);
+    return this.#localWrite(key, { op: 'resolve', keep }, (current) => {
+      if (current === undefined || this.rule.conflict(current, this.member) === undefined) {
+        throw new NotFoundError(`conflict on ${key}`);
+      }
+    });
+  }
+
+  async #localWrite(key: string, op: LocalOp, check?: (current: StoredRecord | undefined) => void): Promise<WriteResult> {
+    return this.#locks.run(key, async () => {
+      const current = await this.#current(key);
+      check?.(current);
+      const { record } = localOp(this.rule, this.clock, this.#nowMs(), key, current, op);
+      if (record === undefined) {
+        return { changed: false, record: current!, view: this.#view(current!, this.#latestSeq(key)) };
+      }
+      this.stats.localWrites++;
+      const seq = await this.#persist(current, record);
+      return { changed: true, record, view: this.#view(record, seq) };
+    });
+  }
+
+  /**
+   * Join a record received from a peer. Validates it (shape, bounds, digest) and its clock; returns
+   * changed=false when it held nothing new. Throws InvalidRecordError or ClockSkewError on bad input,
+   * leaving the store unchanged.
+   */
+  async applyRemote(input: unknown): Promise<RemoteResult> {
+    this.#checkOpen();
+    const incoming = validateRecord(input, this.#recordLimits);
+    parseKey(incoming.key);
+    return this.#locks.run(incoming.key, async () => {
+      const current = await this.#current(incoming.key);
+      const { record, changed, concurrent } = remoteJoin(this.rule, this.clock, this.#nowMs(), current, incoming);
+      if (concurrent) this.stats.concurrentDetected++;
+      if (!changed) {
+        this.stats.remoteUnchanged++;
+        return { changed, concurrent, record, view: this.#view(record, this.#latestSeq(incoming.key)) };
+      }
+      this.stats.remoteApplied++;
+      const seq = await this.#persist(current, record);
+      return { changed, concurrent, record, view: this.#view(record, seq) };
+    });
+  }
+
+  async #current(key: string): Promise<StoredRecord | undefined> {
+    const pending = this.#pending.get(key);
+    if (pending !== undefined) return pending.record;
+    return this.#read(key);
+  }
+
+  #latestSeq(key: string): number {
+    return this.#pending.get(key)?.seq ?? this.#seqOf.get(key) ?? 0;
+  }
+
+  async #persist(before: StoredRecord | undefined, record: StoredRecord): Promise<number> {
+    const key = record.key;
+    const oldSeq = this.#latestSeq(key);
+    const seq = ++this.#seq;
+    const ops: Op[] = [
+      { type: 'put', key: RECORD + key, value: encodeRecord(record) },
+      { type: 'put', key: INDEX + key, value: indexValue(seq, record.digest) },
+      { type: 'put', key: changeKey(seq), value: key },
+      { type: 'put', key: META_SEQ, value: String(seq) },
+      { type: 'put', key: META_HLC, value: JSON.stringify(this.clock.highWater()) },
+    ];
+    if (oldSeq > 0) ops.push({ type: 'del', key: changeKey(oldSeq) });
+    if (before !== undefined && this.rule.deleted(before)) {
+      ops.push({ type: 'del', key: tombstoneKey(newestEntry(before).hlc.wallMs, key) });
+    }
+    if (this.rule.deleted(record)) ops.push({ type: 'put', key: tombstoneKey(newestEntry(record).hlc.wallMs, key), value: '' });
+    // Refuse before touching in-memory state, so a full queue never loses an earlier pending write.
+    this.#commit.checkCapacity();
+    this.#pending.set(key, { record, seq });
+    try {
+      await this.#commit.submit(ops, () => {
+        this.#committedSeq = seq;
+        this.#seqOf.set(key, seq);
+        this.merkle.update(key, record.digest);
+        if (this.#pending.get(key)?.seq === seq) this.#pending.delete(key);
+        this.#hub.publish(this.#event(record, seq));
+      });
+    } catch (err) {
+      // A failed synced batch leaves the disk state unknown to us: stop accepting writes.
+      const failure = err instanceof StoreFailedError ? err : new StoreFailedError(err);
+      this.#commit.fail(failure);
+      throw failure;
+    }
+    return seq;
+  }
+
+  // ---- reads ----------------------------------------------------------------------------------
+
+  async #read(key: string): Promise<StoredRecord | undefined> {
+    const text = await this.#db.get(RECORD + key);
+    return text === undefined ? undefined : decodeRecord(text, this.#recordLimits);
+  }
+
+  /** The stored record of a key (tombstones included), as replicated. */
+  async getRecord(key: string): Promise<StoredRecord | undefined> {
+    this.#checkOpen();
+    return this.#read(key);
+  }
+
+  /** Many stored records at once (anti-entropy transfers). Missing keys give undefined. */
+  async getRecords(keys: string[]): Promise<Array<StoredRecord | undefined>> {
+    this.#checkOpen();
+    const texts = await this.#db.getMany(keys.map((k) => RECORD + k));
+    return texts.map((t) => (t === undefined ? undefined : decodeRecord(t, this.#recordLimits)));
+  }
+
+  /** The resource as this member serves it; undefined when never written or deleted. */
+  async get(key: string): Promise<ResourceView | undefined> {
+    this.#checkOpen();
+    parseKey(key);
+    const record = await this.#read(key);
+    if (record === undefined) return undefined;
+    const view = this.#view(record, this.#seqOf.get(key) ?? 0);
+    return view.value === null ? undefined : view;
+  }
+
+  /** Resources of a kind (and namespace), sorted by key, at most `limit` (bounded by listMax). */
+  async list(filter: { kind?: string; namespace?: string; limit?: number; includeDeleted?: boolean } = {}): Promise<ResourceView[]> {
+    this.#checkOpen();
+    // Keys are Kind/namespace/name: with a kind the namespace narrows the range; without one it is
+    // a filter on the scan.
+    const prefix = RECORD + (filter.kind === undefined ? '' : filter.kind + '/' +
+      (filter.namespace === undefined ? '' : filter.namespace + '/'));
+    const limit = Math.min(filter.limit ?? this.#listMax, this.#listMax);
+    const out: ResourceView[] = [];
+    const it = this.#db.iterator({ gte: prefix, lt: prefixEnd(prefix) });
+    try {
+      while (out.length < limit) {
+        const chunk = await it.nextv(Math.min(1024, limit));
+        if (chunk.length === 0) break;
+        for (const [k, text] of chunk) {
+          const key = k.slice(RECORD.length);
+          if (filter.namespace !== undefined && key.split('/')[1] !== filter.namespace) continue;
+          const view = this.#view(decodeRecord(text, this.#recordLimits), this.#seqOf.get(key) ?? 0);
+          if (view.value === null && filter.includeDeleted !== true) continue;
+          out.push(view);
+          if (out.length >= limit) break;
+        }
+      }
+    } finally {
+      await it.close();
+    }
+    return out;
+  }
+
+  /** Records held with concurrent versions (Merge fields or Manual siblings), seen from this member. */
+  async conflicts(limit = this.#listMax): Promise<ConflictInfo[]> {
+    this.#checkOpen();
+    const out: ConflictInfo[] = [];
+    const it = this.#db.iterator({ gte: RECORD, lt: prefixEnd(RECORD) });
+    try {
+      for await (const [, text] of it) {
+        const c = this.rule.conflict(decodeRecord(text, this.#recordLimits), this.member);
+        if (c !== undefined) out.push(c);
+        if (out.length >= limit) break;
+      }
+    } finally {
+      await it.close();
+    }
+    return out;
+  }
+
+  #view(record: StoredRecord, seq: number): ResourceView {
+    const newest = newestEntry(record);
+    return {
+      key: record.key,
+      value: this.rule.view(record, this.member) as Resource | null,
+      hlc: newest.hlc,
+      origin: newest.hlc.member,
+      vv: record.vv,
+      digest: record.digest,
+      seq,
+      conflict: this.rule.conflict(record, this.member) !== undefined,
+    };
+  }
+
+  #event(record: StoredRecord, seq: number): ChangeEvent {
+    const view = this.#view(record, seq);
+    return { type: view.value === null ? 'DELETE' : 'PUT', seq, view, record };
+  }
+
+  // ---- watch ----------------------------------------------------------------------------------
+
+  /**
+   * Changes after `fromSeq` (0: from the beginning), then live ones, each key's latest state once,
+   * in seq order. Ends with WatchCompactedError when `fromSeq` predates collected tombstones, and
+   * with WatchOverflowError when the consumer falls more than watchQueueMax behind.
+   */
+  watch(opts: { fromSeq?: number; signal?: AbortSignal } = {}): AsyncIterable<ChangeEvent> {
+    this.#checkOpen();
+    const fromSeq = opts.fromSeq ?? this.#committedSeq;
+    const queue = new WatchQueue<ChangeEvent>(this.#watchQueueMax);
+    if (fromSeq < this.#compactedSeq) {
+      queue.end(new WatchCompactedError(fromSeq, this.#compactedSeq));
+      return queue;
+    }
+    // Live events are held back until the catch-up scan is done, then those it already covered
+    // (seq at or below the last one scanned) are skipped: batches land in seq order, so the scan's
+    // snapshot contains every change up to its highest seq.
+    const held: ChangeEvent[] = [];
+    let catchingUp = fromSeq < this.#committedSeq;
+    let scannedMax = fromSeq;
+    const remove = this.#hub.add({
+      push: (e) => {
+        if (catchingUp) held.push(e);
+        else if (e.seq > scannedMax) queue.push(e);
+      },
+      end: (err) => queue.end(err),
+    });
+    queue.onClose = remove;
+    opts.signal?.addEventListener('abort', () => queue.end(), { once: true });
+    if (catchingUp) {
+      void this.#catchUp(fromSeq, queue).then((max) => {
+        scannedMax = Math.max(scannedMax, max);
+        catchingUp = false;
+        for (const e of held.splice(0)) if (e.seq > scannedMax) queue.push(e);
+      }, (err: unknown) => queue.end(err as Error));
+    }
+    return queue;
+  }
+
+  async #catchUp(fromSeq: number, queue: WatchQueue<ChangeEvent>): Promise<number> {
+    const snapshot = this.#db.snapshot();
+    let max = fromSeq;
+    try {
+      const it = this.#db.iterator({ gt: changeKey(fromSeq), lt: prefixEnd(CHANGE), snapshot });
+      try {
+        while (true) {
+          const chunk = await it.nextv(256);
+          if (chunk.length === 0) break;
+          const texts = await this.#db.getMany(chunk.map(([, key]) => RECORD + key), { snapshot });
+          chunk.forEach(([ck], i) => {
+            const seq = parseInt(ck.slice(CHANGE.length), 16);
+            const text = texts[i];
+            if (text === undefined) throw new Error(`assertion: change ${seq} without a record`);
+            queue.push(this.#event(decodeRecord(text, this.#recordLimits), seq));
+            max = seq;
+          });
+        }
+      } finally {
+        await it.close();
+      }
+    } finally {
+      await snapshot.close();
+    }
+    return max;
+  }
+
+  // ---- tombstones -----------------------------------------------------------------------------
+
+  /** Remove tombstones older than the grace period; returns how many were collected. */
+  async collectTombstones(batchMax = 1000): Promise<number> {
+    this.#checkOpen();
+    const horizonMs = this.#nowMs() - this.#graceMs;
+    const candidates: string[] = [];
+    const it = this.#db.iterator({ gte: TOMBSTONE, lt: tombstoneKey(Math.max(0, horizonMs), ''), limit: batchMax });
+    try {
+      for await (const [k] of it) candidates.push(k.slice(k.indexOf(':', TOMBSTONE.length) + 1));
+    } finally {
+      await it.close();
+    }
+    let collected = 0;
+    for (const key of candidates) {
+      await this.#locks.run(key, async () => {
+        const record = await this.#current(key);
+        if (record === undefined || !this.rule.deleted(record)) return;
+        const newest = newestEntry(record);
+        if (newest.hlc.wallMs >= horizonMs) return;
+        const seq = this.#latestSeq(key);
+        const compacted = Math.max(this.#compactedSeq, seq);
+        const ops: Op[] = [
+          { type: 'del', key: RECORD + key },
+          { type: 'del', key: INDEX + key },
+          { type: 'del', key: changeKey(seq) },
+          { type: 'del', key: tombstoneKey(newest.hlc.wallMs, key) },
+          { type: 'put', key: META_COMPACTED, value: String(compacted) },
+        ];
+        await this.#commit.submit(ops, () => {
+          this.#compactedSeq = compacted;
+          this.#seqOf.delete(key);
+          this.merkle.update(key, undefined);
+        });
+        collected++;
+      });
+    }
+    this.stats.tombstonesCollected += collected;
+    return collected;
+  }
+
+  // ---- lifecycle ------------------------------------------------------------------------------
+
+  /** Wait for in-flight writes, end watchers, close the database. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#commit.idle();
+    this.#hub.endAll();
+    await this.#db.close();
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new StoreClosedError();
+  }
+}
