@@ -75,7 +75,10 @@ export class HybridClock {
     if (!(this.logicalMax >= 1)) throw new Error('HybridClock: logicalMax must be >= 1');
   }
 
-  /** Raise the clock to at least a persisted high-water mark (call once after a restart). */
+  /**
+   * Raise the clock to at least `mark`, without the skew check: for a persisted high-water mark after
+   * a restart, and for stamps already accepted into the store.
+   */
   restore(mark: HlcStamp): void {
     if (mark.wallMs > this.#wallMs || (mark.wallMs === this.#wallMs && mark.logical > this.#logical)) {
       this.#wallMs = mark.wallMs;

@@ -28,7 +28,10 @@ export interface LocalOutcome {
 export function localOp(
   rule: ConflictRule, clock: HybridClock, nowMs: number, key: string, current: StoredRecord | undefined, op: LocalOp,
 ): LocalOutcome {
-  const hlc = current === undefined ? clock.now(nowMs) : clock.receive(newestEntry(current).hlc, nowMs);
+  // The held stamps were already accepted (checked for skew when they arrived), so they only raise
+  // the clock here; a clock that stepped back since must not make our own data look "too far ahead".
+  if (current !== undefined) clock.restore(newestEntry(current).hlc);
+  const hlc = clock.now(nowMs);
   const w = { self: clock.member, hlc };
   let entries;
   switch (op.op) {

@@ -90,7 +90,8 @@ function checkJson(field: string, v: unknown, depth: number, limits: ResourceLim
     return;
   }
   if (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
-    for (const [k, x] of Object.entries(v)) checkJson(`${field}.${k}`, x, depth + 1, limits);
+    // An undefined property is an absent one, as JSON.stringify treats it.
+    for (const [k, x] of Object.entries(v)) if (x !== undefined) checkJson(`${field}.${k}`, x, depth + 1, limits);
     return;
   }
   throw new InvalidResourceError(field, `${typeof v} is not a JSON value`);
@@ -116,7 +117,7 @@ export function parseResource(input: unknown, limits: ResourceLimits = DEFAULT_R
     throw new InvalidResourceError('resource', 'must be a JSON object');
   }
   checkJson('resource', raw, 0, limits);
-  const copy = structuredClone(raw) as Record<string, Json>;
+  const copy = JSON.parse(canonicalJson(raw)) as Record<string, Json>;
   if (typeof copy.apiVersion !== 'string' || copy.apiVersion.length === 0) {
     throw new InvalidResourceError('apiVersion', 'is required');
   }

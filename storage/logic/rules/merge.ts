@@ -2,9 +2,9 @@
 // a field changed on one side keeps that change; a field changed concurrently on both sides keeps both
 // entries, serves the one with the higher stamp, and is reported as a conflict until it is written
 // again or resolved. No common ancestor is needed: the version vector tells superseded entries apart.
-// The entry at ROOT_PATH says whether the resource exists; a delete drops every field and sets it
-// false, so a delete concurrent with an update resolves by stamp on that flag, never into a half
-// resource.
+// The entry at ROOT_PATH says whether the resource exists. Every write sets it, and a delete sets it
+// false without dropping the fields, so a delete concurrent with an update resolves by stamp on that
+// flag and the winner is whole: never a half resource.
 import { jsonEqual, type Json } from '../canonical.ts';
 import { compareHlc } from '../hlc.ts';
 import { buildFromLeaves, decodePath, flattenLeaves, ROOT_PATH } from '../json-paths.ts';
@@ -44,8 +44,11 @@ function rootEntry(current: StoredRecord | undefined, value: boolean, w: LocalWr
   return { counter: nextCounter(current, w.self), hlc: w.hlc, path: ROOT_PATH, value };
 }
 
+// Fields with concurrent entries. Concurrent root entries that agree (two updates) are no conflict.
 function fieldConflicts(groups: Map<string, Entry[]>): Array<[string, Entry[]]> {
-  return [...groups].filter(([, list]) => list.length > 1).sort(([a], [b]) => (a < b ? -1 : 1));
+  return [...groups]
+    .filter(([path, list]) => list.length > 1 && (path !== ROOT_PATH || list.some((e) => e.value !== list[0]!.value)))
+    .sort(([a], [b]) => (a < b ? -1 : 1));
 }
 
 export const merge: ConflictRule = {
@@ -56,26 +59,19 @@ export const merge: ConflictRule = {
   write(current, value, w) {
     const groups = byPath(current?.entries ?? []);
     const shown = viewOf(groups);
+    const fields = (current?.entries ?? []).filter((e) => (e.path ?? ROOT_PATH) !== ROOT_PATH);
     if (value === null) {
       if (shown === null) return undefined;
-      return [rootEntry(current, false, w)];
+      return [...fields, rootEntry(current, false, w)];
     }
     const counter = nextCounter(current, w.self);
     const shownLeaves = shown === null ? new Map<string, Json>() : flattenLeaves(shown);
     const next = flattenLeaves(value);
-    const out: Entry[] = [];
-    let changed = false;
-    const root = groups.get(ROOT_PATH) ?? [];
-    if (shown === null || root.length !== 1) {
-      out.push(rootEntry(current, true, w));
-      changed = true;
-    } else {
-      out.push(...root);
-    }
+    const out: Entry[] = [rootEntry(current, true, w)];
+    let changed = shown === null || fieldConflicts(new Map([[ROOT_PATH, groups.get(ROOT_PATH) ?? []]])).length > 0;
     for (const [path, v] of next) {
       const held = groups.get(path);
-      const was = shownLeaves.get(path);
-      if (held !== undefined && shownLeaves.has(path) && jsonEqual(was as Json, v)) {
+      if (held !== undefined && shownLeaves.has(path) && jsonEqual(shownLeaves.get(path) as Json, v)) {
         out.push(...held);
       } else {
         out.push({ counter, hlc: w.hlc, path, value: v });
