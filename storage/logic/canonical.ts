@@ -7,28 +7,60 @@ export type Json = null | boolean | number | string | Json[] | { [key: string]: 
 
 /** Canonical encoding of a JSON value; throws TypeError on anything JSON cannot carry exactly. */
 export function canonicalJson(value: unknown): string {
-  if (value === null) return 'null';
+  // The native serialiser does the writing; `sorted` only reorders keys where needed (values that
+  // came from a canonical encoding are already in order and are not copied) and checks the values.
+  return JSON.stringify(sorted(value));
+}
+
+// The value with every object's keys in sorted order: the same reference when already sorted.
+function sorted(value: unknown): unknown {
+  if (value === null) return value;
   switch (typeof value) {
     case 'boolean':
-      return value ? 'true' : 'false';
+    case 'string':
+      return value;
     case 'number':
       if (!Number.isFinite(value)) throw new TypeError('non-finite number');
-      return JSON.stringify(value);
-    case 'string':
-      return JSON.stringify(value);
+      return value;
     case 'object': {
-      if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-      const o = value as Record<string, unknown>;
-      const parts: string[] = [];
-      for (const k of Object.keys(o).sort()) {
-        if (o[k] === undefined) continue;
-        parts.push(`${JSON.stringify(k)}:${canonicalJson(o[k])}`);
+      if (Array.isArray(value)) {
+        let out: unknown[] | undefined;
+        for (let i = 0; i < value.length; i++) {
+          const x = value[i];
+          if (x === undefined) throw new TypeError('undefined in an array');
+          const y = sorted(x);
+          if (y !== x) (out ??= value.slice())[i] = y;
+        }
+        return out ?? value;
       }
-      return `{${parts.join(',')}}`;
+      if (Object.getPrototypeOf(value) !== Object.prototype && Object.getPrototypeOf(value) !== null) {
+        throw new TypeError('not a plain object');
+      }
+      const o = value as Record<string, unknown>;
+      const keys = Object.keys(o);
+      let inOrder = true;
+      for (let i = 1; i < keys.length; i++) if (keys[i - 1]! > keys[i]!) { inOrder = false; break; }
+      let out: Record<string, unknown> | undefined;
+      if (!inOrder) out = Object.fromEntries(keys.sort().map((k) => [k, o[k]]));
+      for (const k of keys) {
+        const x = o[k];
+        if (x === undefined) continue;
+        const y = sorted(x);
+        if (y !== x) setOwn((out ??= { ...o }), k, y);
+      }
+      return out ?? o;
     }
     default:
       throw new TypeError(`${typeof value} is not JSON`);
   }
+}
+
+/**
+ * Set an own property. Unlike `obj[key] = value`, a key such as "__proto__" (legal in JSON) becomes
+ * data instead of changing the object's prototype.
+ */
+export function setOwn(obj: object, key: string, value: unknown): void {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 /** SHA-256 of a string, lowercase hex. */

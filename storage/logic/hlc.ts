@@ -88,7 +88,8 @@ export class HybridClock {
 
   /** The last stamp issued or observed: what to persist so a restart never goes backwards. */
   highWater(): HlcStamp {
-    return { wallMs: this.#wallMs, logical: this.#logical, member: this.member };
+    // Keys in sorted order: stamps are embedded in canonical encodings, which then need no reordering.
+    return { logical: this.#logical, member: this.member, wallMs: this.#wallMs };
   }
 
   /** A new stamp for a local event at physical time `physicalMs`, strictly above every earlier one. */

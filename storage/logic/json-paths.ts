@@ -1,7 +1,7 @@
 // Flattening a resource into leaf fields and building it back, for the Merge strategy's per-field
 // registers. Leaves are scalars, arrays (atomic: merging list elements has no stable identity) and
 // empty objects. A path is the JSON encoding of its segment list, so any key text is safe.
-import type { Json } from './canonical.ts';
+import { setOwn, type Json } from './canonical.ts';
 
 /** Path of the record's existence flag under Merge. */
 export const ROOT_PATH = '';
@@ -73,16 +73,16 @@ export function buildFromLeaves(leaves: ReadonlyArray<readonly [string, Json]>):
     let obj = value;
     for (let i = 0; i < segs.length - 1; i++) {
       const s = segs[i] as string;
-      const child = obj[s];
+      const child = Object.hasOwn(obj, s) ? obj[s] : undefined;
       if (isPlainObject(child as Json)) {
         obj = child as { [key: string]: Json };
       } else {
         const created: { [key: string]: Json } = {};
-        obj[s] = created;
+        setOwn(obj, s, created);
         obj = created;
       }
     }
-    obj[segs[segs.length - 1] as string] = structuredClone(leafValue);
+    setOwn(obj, segs[segs.length - 1] as string, structuredClone(leafValue));
   }
   return { value, skipped };
 }

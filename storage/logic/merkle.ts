@@ -1,8 +1,11 @@
 // A Merkle tree of fixed shape over the key space: `fanout`-ary, `depth` levels below the root, keys
-// placed in leaf buckets by the leading hex digits of SHA-256(key). Updated in O(depth) per write
-// (plus the size of one small bucket), never rebuilt per write. Equal roots <=> equal stores, up to
-// hash collisions. Anti-entropy walks it level by level: nodeHash(level, index), children, leafEntries.
-import { createHash } from 'node:crypto';
+// placed in leaf buckets by the leading hex digits of SHA-256(key). Equal roots <=> equal stores, up
+// to hash collisions. Anti-entropy walks it level by level: nodeHash(level, index), children,
+// leafEntries.
+// A write only records its bucket as dirty; the next read rehashes the dirty buckets and their
+// ancestors once, level by level. So a write costs O(1), a read after k writes O(k * depth) at most,
+// and a burst of writes shares the upper levels instead of rehashing the path to the root each time.
+import { hash } from 'node:crypto';
 
 /** Shape of the tree. Both sides of an anti-entropy exchange must use the same shape. */
 export interface MerkleShape {
@@ -16,10 +19,11 @@ export const DEFAULT_MERKLE_SHAPE: MerkleShape = { depth: 4 };
 /** Children per node: one hex digit of the key hash per level. */
 export const MERKLE_FANOUT = 16;
 
-const EMPTY = Buffer.alloc(32);
+const HASH_BYTES = 32;
+const EMPTY_CHILDREN = Buffer.alloc(HASH_BYTES * 16);
 
 function sha256(data: Buffer | string): Buffer {
-  return createHash('sha256').update(data).digest();
+  return hash('sha256', data, 'buffer');
 }
 
 /** Leaf bucket of a key for a tree of depth `depth`. */
@@ -31,10 +35,12 @@ export function leafIndexOf(key: string, depth: number): number {
 
 export class MerkleTree {
   readonly depth: number;
-  // levels[l][i] is the hash of node i at level l; level 0 is the root.
-  readonly #levels: Buffer[][];
+  // levels[l] holds the hashes of level l back to back (32 bytes each; all zeros = empty), so a
+  // node's 16 children are one contiguous slice that is hashed in a single call.
+  readonly #levels: Buffer[];
   readonly #buckets: Array<Map<string, string> | undefined>;
   #size = 0;
+  readonly #dirty = new Set<number>();
 
   constructor(shape: MerkleShape = DEFAULT_MERKLE_SHAPE) {
     if (!Number.isInteger(shape.depth) || shape.depth < 1 || shape.depth > 6) {
@@ -42,7 +48,7 @@ export class MerkleTree {
     }
     this.depth = shape.depth;
     this.#levels = [];
-    for (let l = 0; l <= this.depth; l++) this.#levels.push(new Array<Buffer>(MERKLE_FANOUT ** l).fill(EMPTY));
+    for (let l = 0; l <= this.depth; l++) this.#levels.push(Buffer.alloc(HASH_BYTES * MERKLE_FANOUT ** l));
     this.#buckets = new Array(MERKLE_FANOUT ** this.depth);
   }
 
@@ -58,22 +64,28 @@ export class MerkleTree {
 
   /** Root hash, hex (all zeros for an empty tree). */
   root(): string {
-    return this.#levels[0]![0]!.toString('hex');
+    this.#flush();
+    return this.#levels[0]!.toString('hex');
   }
 
   /** Hash of one node, hex. */
   nodeHash(level: number, index: number): string {
+    this.#flush();
     this.#checkNode(level, index);
-    return this.#levels[level]![index]!.toString('hex');
+    return this.#hashAt(level, index).toString('hex');
+  }
+
+  #hashAt(level: number, index: number): Buffer {
+    return this.#levels[level]!.subarray(index * HASH_BYTES, (index + 1) * HASH_BYTES);
   }
 
   /** Hashes of a node's children, hex, in index order. */
   children(level: number, index: number): string[] {
+    this.#flush();
     this.#checkNode(level, index);
     if (level >= this.depth) throw new RangeError('a leaf has no children');
-    const row = this.#levels[level + 1]!;
     const out: string[] = [];
-    for (let c = 0; c < MERKLE_FANOUT; c++) out.push(row[index * MERKLE_FANOUT + c]!.toString('hex'));
+    for (let c = 0; c < MERKLE_FANOUT; c++) out.push(this.#hashAt(level + 1, index * MERKLE_FANOUT + c).toString('hex'));
     return out;
   }
 
@@ -88,28 +100,32 @@ export class MerkleTree {
     return this.#buckets[leafIndexOf(key, this.depth)]?.get(key);
   }
 
-  /** Set (or with undefined, remove) a key's digest and update the path to the root. */
+  /** Set (or with undefined, remove) a key's digest. */
   update(key: string, digest: string | undefined): void {
     const leaf = this.#setInBucket(key, digest);
-    if (leaf === undefined) return;
-    this.#rehashLeaf(leaf);
-    let index = leaf;
-    for (let l = this.depth - 1; l >= 0; l--) {
-      index = Math.floor(index / MERKLE_FANOUT);
-      this.#rehashInner(l, index);
-    }
+    if (leaf !== undefined) this.#dirty.add(leaf);
   }
 
-  /** Load many keys, then hash the whole tree once (cold open). */
+  /** Load many keys at once (cold open); hashed on the first read. */
   bulkLoad(entries: Iterable<readonly [string, string]>): void {
-    const dirty = new Set<number>();
-    for (const [key, digest] of entries) {
-      const leaf = this.#setInBucket(key, digest);
-      if (leaf !== undefined) dirty.add(leaf);
+    for (const [key, digest] of entries) this.update(key, digest);
+  }
+
+  #flush(): void {
+    if (this.#dirty.size === 0) return;
+    let level = new Set<number>();
+    for (const leaf of this.#dirty) {
+      this.#rehashLeaf(leaf);
+      level.add(Math.floor(leaf / MERKLE_FANOUT));
     }
-    for (const leaf of dirty) this.#rehashLeaf(leaf);
+    this.#dirty.clear();
     for (let l = this.depth - 1; l >= 0; l--) {
-      for (let i = 0; i < this.width(l); i++) this.#rehashInner(l, i);
+      const up = new Set<number>();
+      for (const index of level) {
+        this.#rehashInner(l, index);
+        up.add(Math.floor(index / MERKLE_FANOUT));
+      }
+      level = up;
     }
   }
 
@@ -135,29 +151,21 @@ export class MerkleTree {
   }
 
   #rehashLeaf(leaf: number): void {
-    const entries = this.leafEntries(leaf);
-    const row = this.#levels[this.depth]!;
-    if (entries.length === 0) {
-      row[leaf] = EMPTY;
+    const bucket = this.#buckets[leaf];
+    const slot = this.#hashAt(this.depth, leaf);
+    if (bucket === undefined) {
+      slot.fill(0);
       return;
     }
-    const h = createHash('sha256');
-    for (const [key, digest] of entries) h.update(`${key}\u0000${digest}\n`);
-    row[leaf] = h.digest();
+    const keys = [...bucket.keys()].sort();
+    sha256(keys.map((k) => `${k}\u0000${bucket.get(k)}\n`).join('')).copy(slot);
   }
 
   #rehashInner(level: number, index: number): void {
-    const kids = this.#levels[level + 1]!;
-    const base = index * MERKLE_FANOUT;
-    let any = false;
-    for (let c = 0; c < MERKLE_FANOUT; c++) if (kids[base + c] !== EMPTY) any = true;
-    if (!any) {
-      this.#levels[level]![index] = EMPTY;
-      return;
-    }
-    const h = createHash('sha256');
-    for (let c = 0; c < MERKLE_FANOUT; c++) h.update(kids[base + c]!);
-    this.#levels[level]![index] = h.digest();
+    const kids = this.#levels[level + 1]!.subarray(index * MERKLE_FANOUT * HASH_BYTES, (index + 1) * MERKLE_FANOUT * HASH_BYTES);
+    const slot = this.#hashAt(level, index);
+    if (kids.equals(EMPTY_CHILDREN)) slot.fill(0);
+    else sha256(kids).copy(slot);
   }
 
   #checkNode(level: number, index: number): void {

@@ -66,20 +66,25 @@ export function entryId(e: Entry): string {
   return `${e.path ?? ''}\u0000${e.hlc.member}\u0000${e.counter}`;
 }
 
-function digestOf(key: string, vv: VersionVector, entries: Entry[]): string {
-  return sha256Hex(canonicalJson({ key, vv, entries }));
-}
+// The canonical body ({entries, key, vv}) of records built here, so encoding after hashing does not
+// serialise the whole value a second time. Records are never mutated, so the cache cannot go stale.
+const bodies = new WeakMap<StoredRecord, string>();
 
 /** Build a record with canonical entry order and its digest. */
 export function makeRecord(key: string, vv: VersionVector, entries: Entry[]): StoredRecord {
   if (entries.length === 0) throw new Error(`assertion: record ${key} without entries`);
   const sorted = [...entries].sort(compareEntries);
-  return { key, vv, entries: sorted, digest: digestOf(key, vv, sorted) };
+  const body = canonicalJson({ entries: sorted, key, vv });
+  const record = { key, vv, entries: sorted, digest: sha256Hex(body) };
+  bodies.set(record, body);
+  return record;
 }
 
 /** Canonical bytes of a record (what is stored on disk and sent on the wire). */
 export function encodeRecord(r: StoredRecord): string {
-  return canonicalJson(r);
+  const body = bodies.get(r) ?? canonicalJson({ entries: r.entries, key: r.key, vv: r.vv });
+  // "digest" sorts before "entries", so it opens the canonical object.
+  return `{"digest":${JSON.stringify(r.digest)},${body.slice(1)}`;
 }
 
 /** The newest entry by HLC: the record's stamp and origin. */

@@ -78,23 +78,27 @@ function checkName(field: string, name: unknown): asserts name is string {
   }
 }
 
-function checkJson(field: string, v: unknown, depth: number, limits: ResourceLimits): void {
-  if (depth > limits.depthMax) throw new InvalidResourceError(field, `nested deeper than ${limits.depthMax} levels`);
+// Walks the value; the field path is only spelled out when there is an error to report.
+function checkJson(v: unknown, depth: number, limits: ResourceLimits, path: () => string): void {
+  if (depth > limits.depthMax) throw new InvalidResourceError(path(), `nested deeper than ${limits.depthMax} levels`);
   if (v === null || typeof v === 'string' || typeof v === 'boolean') return;
   if (typeof v === 'number') {
-    if (!Number.isFinite(v)) throw new InvalidResourceError(field, 'is not a finite number');
+    if (!Number.isFinite(v)) throw new InvalidResourceError(path(), 'is not a finite number');
     return;
   }
   if (Array.isArray(v)) {
-    v.forEach((x, i) => checkJson(`${field}[${i}]`, x, depth + 1, limits));
+    for (let i = 0; i < v.length; i++) checkJson(v[i], depth + 1, limits, () => `${path()}[${i}]`);
     return;
   }
   if (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
     // An undefined property is an absent one, as JSON.stringify treats it.
-    for (const [k, x] of Object.entries(v)) if (x !== undefined) checkJson(`${field}.${k}`, x, depth + 1, limits);
+    for (const k in v) {
+      const x = (v as Record<string, unknown>)[k];
+      if (x !== undefined) checkJson(x, depth + 1, limits, () => `${path()}.${k}`);
+    }
     return;
   }
-  throw new InvalidResourceError(field, `${typeof v} is not a JSON value`);
+  throw new InvalidResourceError(path(), `${typeof v} is not a JSON value`);
 }
 
 /**
@@ -116,27 +120,29 @@ export function parseResource(input: unknown, limits: ResourceLimits = DEFAULT_R
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new InvalidResourceError('resource', 'must be a JSON object');
   }
-  checkJson('resource', raw, 0, limits);
-  const copy = JSON.parse(canonicalJson(raw)) as Record<string, Json>;
-  if (typeof copy.apiVersion !== 'string' || copy.apiVersion.length === 0) {
+  checkJson(raw, 0, limits, () => 'resource');
+  const r = raw as Record<string, unknown>;
+  if (typeof r.apiVersion !== 'string' || r.apiVersion.length === 0) {
     throw new InvalidResourceError('apiVersion', 'is required');
   }
-  if (copy.apiVersion.length > 253) throw new InvalidResourceError('apiVersion', 'longer than 253 characters');
-  checkKind('kind', copy.kind);
-  const meta = copy.metadata;
+  if (r.apiVersion.length > 253) throw new InvalidResourceError('apiVersion', 'longer than 253 characters');
+  checkKind('kind', r.kind);
+  const meta = r.metadata as Record<string, unknown> | undefined;
   if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) {
     throw new InvalidResourceError('metadata', 'is required and must be an object');
   }
   checkName('metadata.name', meta.name);
-  if (meta.namespace === undefined) meta.namespace = DEFAULT_NAMESPACE;
-  checkName('metadata.namespace', meta.namespace);
-  const canonical = canonicalJson(copy);
+  const namespace = meta.namespace ?? DEFAULT_NAMESPACE;
+  checkName('metadata.namespace', namespace);
+  // One canonical encoding serves as the size check, the normalised copy and the stored form.
+  const canonical = canonicalJson({ ...r, metadata: { ...meta, namespace } });
   const bytes = Buffer.byteLength(canonical);
   if (bytes > limits.valueBytesMax) {
     throw new InvalidResourceError('resource', `${bytes} bytes, larger than the ${limits.valueBytesMax}-byte limit`);
   }
+  const copy = JSON.parse(canonical) as Record<string, Json> & { metadata: Record<string, Json> };
   return {
-    key: resourceKey(copy.kind as string, meta.namespace as string, meta.name as string),
+    key: resourceKey(r.kind, namespace, meta.name),
     resource: copy as unknown as Resource,
     canonical,
   };

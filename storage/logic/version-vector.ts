@@ -34,8 +34,8 @@ export function compareVv(a: VersionVector, b: VersionVector): Causality {
 export function mergeVv(a: VersionVector, b: VersionVector): VersionVector {
   const out: Record<string, number> = {};
   for (const m of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) {
-    const v = Math.max(a[m] ?? 0, b[m] ?? 0);
-    if (v > 0) out[m] = v;
+    const v = Math.max(Object.hasOwn(a, m) ? a[m]! : 0, Object.hasOwn(b, m) ? b[m]! : 0);
+    if (v > 0) Object.defineProperty(out, m, { value: v, enumerable: true, writable: true, configurable: true });
   }
   return out;
 }

@@ -18,6 +18,8 @@ export interface GroupCommitOptions {
   batchOpsMax: number;
   /** Most writes waiting for a batch; further submissions fail fast (back-pressure). */
   queueMax: number;
+  /** Operations appended to every batch, computed when it is cut (high-water marks: one per batch, not per write). */
+  trailer?: () => Op[];
 }
 
 /** Too many writes waiting; stable code BUSY. */
@@ -36,6 +38,8 @@ export class GroupCommit {
   #failed: unknown;
   /** Batches written so far (for benchmarks and tests). */
   batches = 0;
+  /** Milliseconds spent waiting for batches to land (for benchmarks). */
+  batchMs = 0;
 
   constructor(db: ClassicLevel<string, string>, opts: GroupCommitOptions) {
     this.#db = db;
@@ -90,7 +94,11 @@ export class GroupCommit {
           n += next.ops.length;
         }
         try {
-          await this.#db.batch(group.flatMap((p) => p.ops), { sync: true });
+          const ops = group.flatMap((p) => p.ops);
+          if (this.#opts.trailer !== undefined) ops.push(...this.#opts.trailer());
+          const startMs = performance.now();
+          await this.#db.batch(ops, { sync: true });
+          this.batchMs += performance.now() - startMs;
         } catch (err) {
           this.fail(err);
           for (const p of group) p.reject(err);

@@ -106,3 +106,17 @@ t.test('re-applying the same value changes nothing', async (t) => {
     t.equal(r.local('ProxyRoute/default/none', { op: 'delete' }, 1002), undefined, `${s}: deleting nothing is a no-op`);
   }
 });
+
+t.test('a "__proto__" field is data, never a prototype, in every strategy', async (t) => {
+  const text = '{"apiVersion":"v1","kind":"ProxyRoute","metadata":{"name":"p"},"spec":{"__proto__":{"polluted":true},"a":1}}';
+  const { parseResource } = await import('../../storage/logic/resource.ts');
+  for (const s of ['LastWriterWins', 'Merge', 'Manual'] as const) {
+    const rule = conflictRule(s);
+    const r = new SimReplica('a', rule);
+    const rec = r.local('ProxyRoute/default/p', { op: 'put', value: parseResource(text).resource as never }, 1000)!;
+    const shown = rule.view(rec, 'a')!.spec as Record<string, unknown>;
+    t.ok(Object.hasOwn(shown, '__proto__'), `${s}: kept as an own field`);
+    t.same(JSON.parse(JSON.stringify(shown)), JSON.parse('{"__proto__":{"polluted":true},"a":1}'), `${s}: round-trips`);
+    t.equal(({} as Record<string, unknown>).polluted, undefined, `${s}: no prototype pollution`);
+  }
+});

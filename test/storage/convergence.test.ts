@@ -121,3 +121,14 @@ for (const strategy of STRATEGY_NAMES) {
     t.pass(`${numRuns} runs, seed ${seed}`);
   });
 }
+
+t.test('the stored encoding is the canonical JSON of the record, and decodes to an equal record', async (t) => {
+  const { encodeRecord, decodeRecord } = await import('../../storage/logic/record.ts');
+  const { canonicalJson } = await import('../../storage/logic/canonical.ts');
+  const r = new SimReplica('a', conflictRule('Merge'));
+  const rec = r.local('ProxyRoute/default/r1', { op: 'put', value: spec(1, { z: 1, a: [2, { b: 1 }] }) as never }, 5)!;
+  t.equal(encodeRecord(rec), canonicalJson(rec));
+  const back = decodeRecord(encodeRecord(rec));
+  t.equal(encodeRecord(back), encodeRecord(rec), 'encoding of a decoded record (no cache) is the same');
+  t.equal(back.digest, rec.digest);
+});

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Store, type ChangeEvent, type StoreOptions } from '../../storage/index.ts';
 import { spec } from './replica-sim.ts';
 
-type Test = typeof t;
+type Test = import('tap').Test;
 const dirs = new WeakMap<Test, string>();
 // A fresh directory per store: tap's testdir once per test, one subdirectory per name.
 function dir(t: Test, name: string): string {
