@@ -362,6 +362,19 @@ export class Store {
     return texts.map((t) => (t === undefined ? undefined : decodeRecord(t, this.#recordLimits)));
   }
 
+  /** Stored records (tombstones included) in key order after `after`, at most `limit`. */
+  async scanRecords(after: string | null, limit: number): Promise<StoredRecord[]> {
+    this.#checkOpen();
+    const out: StoredRecord[] = [];
+    const it = this.#db.iterator(after === null ? { gte: RECORD, lt: prefixEnd(RECORD), limit } : { gt: RECORD + after, lt: prefixEnd(RECORD), limit });
+    try {
+      for await (const [, text] of it) out.push(decodeRecord(text, this.#recordLimits));
+    } finally {
+      await it.close();
+    }
+    return out;
+  }
+
   /** The resource as this member serves it; undefined when never written or deleted. */
   async get(key: string): Promise<ResourceView | undefined> {
     this.#checkOpen();

@@ -1,0 +1,182 @@
+// Pushing records to one peer over a long-lived stream. Records queue per key (a newer state of a
+// key replaces a queued older one: store states only grow, so the newer one carries the older);
+// while earlier batches are in flight, new records coalesce into the next batch, up to batchSize.
+// A bounded window of batches is in flight; acks give the sync lag. When the queue overflows or the
+// stream fails, queued records are dropped and the peer is flagged for anti-entropy, which repairs
+// whatever push did not deliver.
+import type { StoredRecord } from '../../storage/index.ts';
+import { compareVv } from '../../storage/index.ts';
+import type { MessageStream } from '../wire/message-stream.ts';
+import { ProtocolError } from '../wire/protocol-error.ts';
+import { parseReceiverMessage, PUSH_VERSION } from './push-messages.ts';
+
+/** Options of a pusher. */
+export interface PusherOptions {
+  /** Most records per batch (sync.batchSize). */
+  batchSize: number;
+  /** Most batches awaiting acknowledgement. */
+  windowMax: number;
+  /** Most keys queued; past this the queue is dropped and anti-entropy repairs. */
+  queueMax: number;
+  /** Physical clock, ms. */
+  nowMs: () => number;
+}
+
+/** Per-peer replication status. */
+export interface PushStatus {
+  /** Time from enqueue to acknowledgement of the last acknowledged batch, or the age of the oldest unacknowledged record if larger. */
+  lagMs: number;
+  /** When the peer last acknowledged a batch (ms since epoch), 0 if never. */
+  lastSyncMs: number;
+  /** Records queued, not yet sent. */
+  queued: number;
+  /** Batches sent and not yet acknowledged. */
+  inFlight: number;
+  /** Batches acknowledged. */
+  batchesAcked: number;
+  /** Records acknowledged. */
+  recordsAcked: number;
+  /** Stream failures and queue overflows. */
+  failures: number;
+  /** Set when records were dropped: the peer needs an anti-entropy run. */
+  needsRepair: boolean;
+}
+
+interface Queued {
+  record: StoredRecord;
+  enqueuedMs: number;
+}
+
+interface Batch {
+  records: StoredRecord[];
+  oldestMs: number;
+}
+
+/** Called when the peer acknowledged a record (durable there). */
+export type AckListener = (record: StoredRecord) => void;
+
+export class PeerPusher {
+  readonly peer: string;
+  readonly status: PushStatus = { lagMs: 0, lastSyncMs: 0, queued: 0, inFlight: 0, batchesAcked: 0, recordsAcked: 0, failures: 0, needsRepair: false };
+  readonly #opts: PusherOptions;
+  readonly #queue = new Map<string, Queued>();
+  readonly #inFlight = new Map<number, Batch>();
+  readonly #ackListeners = new Set<AckListener>();
+  #stream: MessageStream | undefined;
+  #nextId = 1;
+  #wake: (() => void) | undefined;
+
+  constructor(peer: string, opts: PusherOptions) {
+    this.peer = peer;
+    this.#opts = opts;
+  }
+
+  /** Queue a record for the peer. */
+  enqueue(record: StoredRecord): void {
+    const held = this.#queue.get(record.key);
+    // Records reach us in store order, so a later one for the same key is never older; keep the
+    // check anyway: an older state must never replace a newer one.
+    if (held !== undefined && compareVv(held.record.vv, record.vv) === 'after') return;
+    if (held === undefined && this.#queue.size >= this.#opts.queueMax) {
+      this.#queue.clear();
+      this.status.failures++;
+      this.status.needsRepair = true;
+    }
+    this.#queue.set(record.key, { record, enqueuedMs: held?.enqueuedMs ?? this.#opts.nowMs() });
+    this.status.queued = this.#queue.size;
+    this.#wake?.();
+  }
+
+  /** Listen for acknowledged records (quorum durability). Returns the function that stops listening. */
+  onAck(listener: AckListener): () => void {
+    this.#ackListeners.add(listener);
+    return () => this.#ackListeners.delete(listener);
+  }
+
+  /** True while a stream is attached. */
+  get connected(): boolean {
+    return this.#stream !== undefined;
+  }
+
+  /**
+   * Run the push stream until it fails or `signal` aborts: hello, then batches, reading acks
+   * concurrently. Resolves when the stream ends; throws on protocol errors.
+   */
+  async run(stream: MessageStream, signal: AbortSignal): Promise<void> {
+    if (this.#stream !== undefined) throw new Error('assertion: pusher already has a stream');
+    await stream.write({ t: 'hello', v: PUSH_VERSION }, signal);
+    const hello = parseReceiverMessage(await stream.read(signal), this.#opts.batchSize);
+    if (hello.t !== 'hello' || hello.v !== PUSH_VERSION) throw new ProtocolError('push: bad hello reply');
+    this.#stream = stream;
+    const stop = new AbortController();
+    const onAbort = (): void => stop.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    stop.signal.addEventListener('abort', () => this.#wake?.(), { once: true });
+    try {
+      await Promise.race([this.#readAcks(stream, stop.signal), this.#pump(stream, stop.signal)]);
+    } finally {
+      stop.abort();
+      signal.removeEventListener('abort', onAbort);
+      this.#stream = undefined;
+      this.#wake?.();
+      if (this.#inFlight.size > 0 || this.#queue.size > 0) {
+        // Whatever was not acknowledged is left to anti-entropy; a fresh stream starts clean.
+        this.status.needsRepair = true;
+        this.#inFlight.clear();
+        this.#queue.clear();
+      }
+      this.status.queued = 0;
+      this.status.inFlight = 0;
+    }
+  }
+
+  /** Lag now: the last measured lag, or the age of the oldest unacknowledged record if larger. */
+  lagMs(): number {
+    let oldest = Infinity;
+    for (const q of this.#queue.values()) oldest = Math.min(oldest, q.enqueuedMs);
+    for (const b of this.#inFlight.values()) oldest = Math.min(oldest, b.oldestMs);
+    return oldest === Infinity ? this.status.lagMs : Math.max(this.status.lagMs, this.#opts.nowMs() - oldest);
+  }
+
+  async #pump(stream: MessageStream, signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      if (this.#queue.size === 0 || this.#inFlight.size >= this.#opts.windowMax) {
+        await new Promise<void>((resolve) => { this.#wake = resolve; });
+        this.#wake = undefined;
+        continue;
+      }
+      const records: StoredRecord[] = [];
+      let oldestMs = Infinity;
+      for (const [key, q] of this.#queue) {
+        records.push(q.record);
+        oldestMs = Math.min(oldestMs, q.enqueuedMs);
+        this.#queue.delete(key);
+        if (records.length >= this.#opts.batchSize) break;
+      }
+      const id = this.#nextId++;
+      this.#inFlight.set(id, { records, oldestMs });
+      this.status.queued = this.#queue.size;
+      this.status.inFlight = this.#inFlight.size;
+      await stream.write({ t: 'batch', id, records }, signal);
+    }
+  }
+
+  async #readAcks(stream: MessageStream, signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      // Idle between acks is normal on a long-lived stream: no read deadline, the signal ends it.
+      const msg = parseReceiverMessage(await stream.read(signal, Infinity), this.#opts.batchSize);
+      if (msg.t !== 'ack') throw new ProtocolError('push: expected ack');
+      const batch = this.#inFlight.get(msg.id);
+      if (batch === undefined) throw new ProtocolError(`push: ack for unknown batch ${msg.id}`);
+      this.#inFlight.delete(msg.id);
+      const now = this.#opts.nowMs();
+      this.status.lagMs = now - batch.oldestMs;
+      this.status.lastSyncMs = now;
+      this.status.batchesAcked++;
+      this.status.recordsAcked += batch.records.length;
+      this.status.inFlight = this.#inFlight.size;
+      for (const r of batch.records) for (const l of this.#ackListeners) l(r);
+      this.#wake?.();
+    }
+  }
+}

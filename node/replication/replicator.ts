@@ -1,0 +1,350 @@
+// Replication between controllers: push with relay, anti-entropy (periodic, on reconnect and on
+// demand), per-peer status, and quorum durability. It reaches peers only through `PeerLinks`, so the
+// same service runs over libp2p in a node and over in-memory pairs in tests.
+import type { Duplex } from 'it-stream-types';
+import { compareVv, type Store, type StoredRecord } from '../../storage/index.ts';
+import { NovaEdgeError } from '../errors.ts';
+import { MessageStream, type MessageStreamOptions } from '../wire/message-stream.ts';
+import { runAntiEntropy, type AntiEntropyReport, type RepairMode } from './anti-entropy-client.ts';
+import { DEFAULT_ANTI_ENTROPY_LIMITS, type AntiEntropyLimits } from './anti-entropy-messages.ts';
+import { serveAntiEntropy } from './anti-entropy-server.ts';
+import { PeerPusher, type PushStatus } from './peer-pusher.ts';
+import { receivePushes } from './push-receiver.ts';
+
+/** The replication protocols. */
+export type ReplicationProtocol = 'push' | 'anti-entropy';
+
+/** A stream to a peer: a duplex of bytes, and how to close it when done. */
+export interface PeerStream {
+  duplex: Duplex<any, any, any>;
+  close(): Promise<void>;
+}
+
+/** How the replicator reaches members. */
+export interface PeerLinks {
+  /** Open a stream of `protocol` to an authenticated controller `member`. */
+  open(member: string, protocol: ReplicationProtocol, signal: AbortSignal): Promise<PeerStream>;
+}
+
+/** Options of the replicator (from the federation spec's sync and antiEntropy sections). */
+export interface ReplicatorOptions {
+  /** This member's name. */
+  self: string;
+  /** Names of every configured controller, self included (quorum durability counts them). */
+  controllers: string[];
+  /** Push records as they are written (off only in tests of anti-entropy alone). */
+  pushEnabled: boolean;
+  /** Records per push batch (sync.batchSize). */
+  batchSize: number;
+  /** Compress frames (sync.compression). */
+  compression: boolean;
+  /** Deadline of one read or write, and of a quorum-durable write (sync.timeout), ms. */
+  syncTimeoutMs: number;
+  /** Batches in flight per peer. */
+  pushWindowMax: number;
+  /** Records queued per peer before the queue is dropped for anti-entropy. */
+  pushQueueMax: number;
+  /** Run anti-entropy periodically. */
+  antiEntropyEnabled: boolean;
+  /** Period of anti-entropy with each peer (antiEntropy.interval), ms. */
+  antiEntropyIntervalMs: number;
+  /** Records per anti-entropy request (antiEntropy.batchSize). */
+  antiEntropyBatchSize: number;
+  /** Which way anti-entropy repairs (antiEntropy.repairMode). */
+  repairMode: RepairMode;
+  /** Largest frame, bytes. */
+  frameBytesMax: number;
+  /** Wait before re-opening a failed push stream, ms (doubles up to 16x). */
+  retryMs: number;
+  /** Physical clock, ms. */
+  nowMs?: () => number;
+  /** Anti-entropy message bounds. */
+  limits?: AntiEntropyLimits;
+}
+
+/** A quorum-durable write was not acknowledged by enough controllers in time; it still converges later. */
+export class QuorumTimeoutError extends NovaEdgeError {
+  readonly code = 'QUORUM_TIMEOUT';
+}
+
+/** Per-peer status for `federation status` and metrics. */
+export interface PeerReplicationStatus extends PushStatus {
+  member: string;
+  /** Push stream attached. */
+  connected: boolean;
+  /** Anti-entropy sessions completed / failed with this peer. */
+  antiEntropyRuns: number;
+  antiEntropyFailures: number;
+  /** Report of the last anti-entropy session. */
+  lastAntiEntropy: AntiEntropyReport | undefined;
+}
+
+/** Counters for metrics. */
+export interface ReplicatorCounters {
+  /** Records applied from pushes. */
+  pushApplied: number;
+  /** Push and anti-entropy streams ended by bad input from a peer. */
+  protocolErrors: number;
+  /** Successful sync operations (acked batches + completed anti-entropy sessions). */
+  syncs: number;
+  /** Failed sync operations. */
+  syncFailures: number;
+}
+
+interface PeerState {
+  pusher: PeerPusher;
+  up: boolean;
+  stop: AbortController | undefined;
+  syncing: Promise<AntiEntropyReport> | undefined;
+  antiEntropyRuns: number;
+  antiEntropyFailures: number;
+  lastAntiEntropy: AntiEntropyReport | undefined;
+}
+
+export class Replicator {
+  readonly counters: ReplicatorCounters = { pushApplied: 0, protocolErrors: 0, syncs: 0, syncFailures: 0 };
+  readonly #store: Store;
+  readonly #links: PeerLinks;
+  readonly #opts: ReplicatorOptions;
+  readonly #nowMs: () => number;
+  readonly #limits: AntiEntropyLimits;
+  readonly #peers = new Map<string, PeerState>();
+  // Which peer a record state came from, so relaying skips sending it straight back.
+  readonly #source = new Map<string, { digest: string; member: string }>();
+  readonly #stop = new AbortController();
+  #timer: NodeJS.Timeout | undefined;
+  #fanOut: Promise<void> | undefined;
+
+  constructor(store: Store, links: PeerLinks, opts: ReplicatorOptions) {
+    if (!opts.controllers.includes(opts.self)) throw new Error('replicator: controllers must include self');
+    this.#store = store;
+    this.#links = links;
+    this.#opts = opts;
+    this.#nowMs = opts.nowMs ?? Date.now;
+    this.#limits = opts.limits ?? DEFAULT_ANTI_ENTROPY_LIMITS;
+    for (const m of opts.controllers) {
+      if (m === opts.self) continue;
+      this.#peers.set(m, {
+        pusher: new PeerPusher(m, { batchSize: opts.batchSize, windowMax: opts.pushWindowMax, queueMax: opts.pushQueueMax, nowMs: this.#nowMs }),
+        up: false, stop: undefined, syncing: undefined, antiEntropyRuns: 0, antiEntropyFailures: 0, lastAntiEntropy: undefined,
+      });
+    }
+  }
+
+  /** Start relaying store changes and the anti-entropy timer. */
+  start(): void {
+    if (this.#opts.pushEnabled) this.#fanOut = this.#runFanOut();
+    if (this.#opts.antiEntropyEnabled) {
+      this.#timer = setInterval(() => { void this.#syncAll(); }, this.#opts.antiEntropyIntervalMs);
+      this.#timer.unref();
+    }
+  }
+
+  /** Stop every stream and timer. */
+  async stop(): Promise<void> {
+    this.#stop.abort();
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    for (const p of this.#peers.values()) p.stop?.abort();
+    await this.#fanOut?.catch(() => undefined);
+  }
+
+  /** A controller became reachable: open the push stream and catch up by anti-entropy. */
+  peerUp(member: string): void {
+    const p = this.#peers.get(member);
+    if (p === undefined || p.up || this.#stop.signal.aborted) return;
+    p.up = true;
+    p.stop = new AbortController();
+    void this.sync(member).catch(() => undefined);
+    if (this.#opts.pushEnabled) void this.#pushLoop(member, p, p.stop.signal);
+  }
+
+  /** A controller became unreachable: stop pushing to it. */
+  peerDown(member: string): void {
+    const p = this.#peers.get(member);
+    if (p === undefined || !p.up) return;
+    p.up = false;
+    p.stop?.abort();
+    p.stop = undefined;
+  }
+
+  /** Serve an incoming push stream from controller `member`. */
+  async handlePush(duplex: Duplex<any, any, any>, member: string): Promise<void> {
+    const stream = new MessageStream(duplex, this.#streamOptions());
+    try {
+      const report = await receivePushes(stream, this.#store, {
+        recordsMax: this.#limits.keysPerRequestMax,
+        signal: this.#stop.signal,
+        onApplied: (r) => this.#noteSource(r, member),
+      });
+      this.counters.pushApplied += report.applied;
+    } catch (err) {
+      this.#countError(err);
+      throw err;
+    }
+  }
+
+  /** Serve an incoming anti-entropy session; agents (`allowPut` false) may only read. */
+  async handleAntiEntropy(duplex: Duplex<any, any, any>, member: string, allowPut: boolean): Promise<void> {
+    const stream = new MessageStream(duplex, this.#streamOptions());
+    try {
+      await serveAntiEntropy(stream, this.#store, {
+        limits: this.#limits, allowPut, requestsMax: 1_000_000, onApplied: (r) => this.#noteSource(r, member),
+      });
+    } catch (err) {
+      this.#countError(err);
+      throw err;
+    }
+  }
+
+  /** Run anti-entropy with `member` now (joins a session already running). */
+  sync(member: string): Promise<AntiEntropyReport> {
+    const p = this.#peers.get(member);
+    if (p === undefined) return Promise.reject(new Error(`${member} is not a configured controller`));
+    p.syncing ??= this.#runSync(member, p).finally(() => { p.syncing = undefined; });
+    return p.syncing;
+  }
+
+  /**
+   * Resolve once controllers holding a majority of the controller weight (self included) have
+   * `record` (or a state that includes it) durable; QuorumTimeoutError after syncTimeoutMs.
+   */
+  waitForQuorum(record: StoredRecord): Promise<void> {
+    const needed = Math.floor(this.#opts.controllers.length / 2) + 1 - 1; // self already has it
+    if (needed <= 0) return Promise.resolve();
+    const acked = new Set<string>();
+    return new Promise<void>((resolve, reject) => {
+      const offs: Array<() => void> = [];
+      const done = (err?: Error): void => {
+        clearTimeout(timer);
+        for (const off of offs) off();
+        if (err === undefined) resolve(); else reject(err);
+      };
+      const timer = setTimeout(() => done(new QuorumTimeoutError(
+        `${record.key}: ${acked.size + 1} of ${this.#opts.controllers.length} controllers acknowledged within ${this.#opts.syncTimeoutMs} ms; the write is durable here and will converge`)),
+      this.#opts.syncTimeoutMs);
+      for (const [member, p] of this.#peers) {
+        offs.push(p.pusher.onAck((r) => {
+          if (r.key !== record.key) return;
+          const c = compareVv(r.vv, record.vv);
+          if (c !== 'after' && c !== 'equal') return;
+          acked.add(member);
+          if (acked.size >= needed) done();
+        }));
+      }
+    });
+  }
+
+  /** Status of each peer. */
+  status(): PeerReplicationStatus[] {
+    return [...this.#peers].map(([member, p]) => ({
+      ...p.pusher.status,
+      lagMs: p.pusher.lagMs(),
+      member,
+      connected: p.pusher.connected,
+      antiEntropyRuns: p.antiEntropyRuns,
+      antiEntropyFailures: p.antiEntropyFailures,
+      lastAntiEntropy: p.lastAntiEntropy,
+    }));
+  }
+
+  #streamOptions(): MessageStreamOptions {
+    return {
+      frameBytesMax: this.#opts.frameBytesMax,
+      messageBytesMax: this.#opts.frameBytesMax * 8,
+      ioTimeoutMs: this.#opts.syncTimeoutMs,
+      compress: this.#opts.compression,
+    };
+  }
+
+  #countError(err: unknown): void {
+    const code = (err as { code?: string }).code ?? '';
+    if (code === 'PROTOCOL' || code.startsWith('FRAME_')) this.counters.protocolErrors++;
+  }
+
+  #noteSource(record: StoredRecord, member: string): void {
+    // Bounded: entries are consumed by the fan-out; a backlog this large means it fell behind, and
+    // then an echo costs one "unchanged" at the peer, nothing more.
+    if (this.#source.size >= 100_000) this.#source.clear();
+    this.#source.set(record.key, { digest: record.digest, member });
+  }
+
+  async #runFanOut(): Promise<void> {
+    let fromSeq = this.#store.seq;
+    while (!this.#stop.signal.aborted) {
+      try {
+        for await (const change of this.#store.watch({ fromSeq, signal: this.#stop.signal })) {
+          fromSeq = change.seq;
+          const src = this.#source.get(change.record.key);
+          let skip: string | undefined;
+          if (src !== undefined && src.digest === change.record.digest) {
+            skip = src.member;
+            this.#source.delete(change.record.key);
+          }
+          for (const [member, p] of this.#peers) if (member !== skip) p.pusher.enqueue(change.record);
+        }
+        return;
+      } catch (err) {
+        // Fell behind the watch queue: resume from the last change seen (catch-up covers the gap).
+        if ((err as { code?: string }).code !== 'WATCH_OVERFLOW') throw err;
+      }
+    }
+  }
+
+  async #pushLoop(member: string, p: PeerState, signal: AbortSignal): Promise<void> {
+    let waitMs = this.#opts.retryMs;
+    while (!signal.aborted) {
+      try {
+        const link = await this.#links.open(member, 'push', signal);
+        try {
+          await p.pusher.run(new MessageStream(link.duplex, this.#streamOptions()), signal);
+        } finally {
+          await link.close().catch(() => undefined);
+        }
+        waitMs = this.#opts.retryMs;
+      } catch (err) {
+        if (signal.aborted) return;
+        this.counters.syncFailures++;
+        p.pusher.status.failures++;
+        this.#countError(err);
+      }
+      if (p.pusher.status.needsRepair) void this.sync(member).catch(() => undefined);
+      await new Promise<void>((r) => { const t = setTimeout(r, waitMs); signal.addEventListener('abort', () => { clearTimeout(t); r(); }, { once: true }); });
+      waitMs = Math.min(waitMs * 2, this.#opts.retryMs * 16);
+    }
+  }
+
+  async #runSync(member: string, p: PeerState): Promise<AntiEntropyReport> {
+    p.pusher.status.needsRepair = false;
+    const signal = AbortSignal.any([this.#stop.signal, AbortSignal.timeout(this.#opts.syncTimeoutMs * 10)]);
+    try {
+      const link = await this.#links.open(member, 'anti-entropy', signal);
+      let report: AntiEntropyReport;
+      try {
+        report = await runAntiEntropy(new MessageStream(link.duplex, this.#streamOptions()), this.#store, {
+          repairMode: this.#opts.repairMode, batchSize: this.#opts.antiEntropyBatchSize, limits: this.#limits,
+          onApplied: (r) => this.#noteSource(r, member),
+        });
+      } finally {
+        await link.close().catch(() => undefined);
+      }
+      p.antiEntropyRuns++;
+      p.lastAntiEntropy = report;
+      this.counters.syncs++;
+      if (!report.inSync) p.pusher.status.lastSyncMs = this.#nowMs();
+      return report;
+    } catch (err) {
+      p.antiEntropyFailures++;
+      p.pusher.status.needsRepair = true;
+      this.counters.syncFailures++;
+      this.#countError(err);
+      throw err;
+    }
+  }
+
+  async #syncAll(): Promise<void> {
+    for (const [member, p] of this.#peers) {
+      if (!p.up || this.#stop.signal.aborted) continue;
+      await this.sync(member).catch(() => undefined);
+    }
+  }
+}

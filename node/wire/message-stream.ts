@@ -1,0 +1,82 @@
+// A duplex stream of messages: length-prefixed frames carrying codec-encoded JSON, each read and
+// write bounded in size and time. Works on libp2p streams and on any duplex (tests use it-pair).
+import { lpStream, type LengthPrefixedStream } from 'it-length-prefixed-stream';
+import type { Duplex } from 'it-stream-types';
+import { FrameError } from '../errors.ts';
+import { decodeMessage, encodeMessage } from './codec.ts';
+
+/** Options of a message stream. */
+export interface MessageStreamOptions {
+  /** Largest frame on the wire, bytes (compressed size). */
+  frameBytesMax: number;
+  /** Largest decoded message, bytes (after inflation). */
+  messageBytesMax: number;
+  /** Deadline of one read or write, milliseconds. */
+  ioTimeoutMs: number;
+  /** Compress outgoing messages. */
+  compress: boolean;
+}
+
+/** Counters a stream updates as it goes. */
+export interface MessageStreamStats {
+  bytesIn: number;
+  bytesOut: number;
+  messagesIn: number;
+  messagesOut: number;
+}
+
+export class MessageStream {
+  readonly stats: MessageStreamStats = { bytesIn: 0, bytesOut: 0, messagesIn: 0, messagesOut: 0 };
+  readonly #lp: LengthPrefixedStream;
+  readonly #opts: MessageStreamOptions;
+
+  constructor(duplex: Duplex<any, any, any>, opts: MessageStreamOptions) {
+    this.#opts = opts;
+    this.#lp = lpStream(duplex, { maxDataLength: opts.frameBytesMax });
+  }
+
+  /**
+   * Read one message (unvalidated JSON); throws FrameError on timeout, size or format problems.
+   * `timeoutMs` overrides the deadline: Infinity for long-lived streams that wait idle between
+   * messages (they end through `signal` instead).
+   */
+  async read(signal?: AbortSignal, timeoutMs = this.#opts.ioTimeoutMs): Promise<unknown> {
+    const deadline = AbortSignal.timeout(Number.isFinite(timeoutMs) ? timeoutMs : 2 ** 31 - 1);
+    const combined = signal === undefined ? deadline : AbortSignal.any([signal, deadline]);
+    let frame;
+    try {
+      frame = await this.#lp.read({ signal: combined });
+    } catch (err) {
+      throw toFrameError(err, deadline.aborted);
+    }
+    const bytes = frame.subarray();
+    this.stats.bytesIn += bytes.length;
+    this.stats.messagesIn++;
+    return decodeMessage(bytes, this.#opts.messageBytesMax);
+  }
+
+  /** Write one message. */
+  async write(message: unknown, signal?: AbortSignal): Promise<void> {
+    const bytes = encodeMessage(message, this.#opts.compress);
+    if (bytes.length > this.#opts.frameBytesMax) {
+      throw new FrameError('FRAME_TOO_LARGE', `message of ${bytes.length} bytes exceeds frameBytesMax ${this.#opts.frameBytesMax}`);
+    }
+    const deadline = AbortSignal.timeout(this.#opts.ioTimeoutMs);
+    try {
+      await this.#lp.write(bytes, { signal: signal === undefined ? deadline : AbortSignal.any([signal, deadline]) });
+    } catch (err) {
+      throw toFrameError(err, deadline.aborted);
+    }
+    this.stats.bytesOut += bytes.length;
+    this.stats.messagesOut++;
+  }
+}
+
+function toFrameError(err: unknown, timedOut: boolean): FrameError {
+  if (err instanceof FrameError) return err;
+  const name = (err as Error)?.name ?? '';
+  if (timedOut || name === 'AbortError' || name === 'TimeoutError') return new FrameError('FRAME_TIMEOUT', 'stream deadline passed', { cause: err });
+  if (name === 'InvalidDataLengthError') return new FrameError('FRAME_TOO_LARGE', 'frame larger than allowed', { cause: err });
+  if (name === 'InvalidDataLengthLengthError') return new FrameError('FRAME_MALFORMED', 'invalid length prefix', { cause: err });
+  return new FrameError('FRAME_TRUNCATED', `stream ended: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+}
