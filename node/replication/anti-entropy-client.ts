@@ -61,16 +61,18 @@ export async function runAntiEntropy(stream: MessageStream, store: Store, opts: 
       report.inSync = true;
       return report;
     }
+    // Records of one response go to the store together, so they share synced batches (group commit).
     const apply = async (records: unknown[]): Promise<void> => {
-      for (const r of records) {
-        try {
-          const res = await store.applyRemote(r);
-          if (res.changed) { report.pulled++; opts.onApplied?.(res.record); }
-        } catch (err) {
-          const code = (err as { code?: string }).code;
-          if (code === 'INVALID_RECORD' || code === 'INVALID_ARGUMENT') throw new ProtocolError(`peer sent a bad record: ${(err as Error).message}`);
-          report.rejected++;
+      const results = await Promise.allSettled(records.map((r) => store.applyRemote(r)));
+      for (const res of results) {
+        if (res.status === 'fulfilled') {
+          if (res.value.changed) { report.pulled++; opts.onApplied?.(res.value.record); }
+          continue;
         }
+        const code = (res.reason as { code?: string }).code;
+        if (code === 'INVALID_RECORD' || code === 'INVALID_ARGUMENT') throw new ProtocolError(`peer sent a bad record: ${(res.reason as Error).message}`);
+        if (code !== 'CLOCK_SKEW') throw res.reason;
+        report.rejected++;
       }
     };
     const pushRecords = async (records: StoredRecord[]): Promise<void> => {

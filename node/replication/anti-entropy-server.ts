@@ -103,15 +103,17 @@ export async function serveAntiEntropy(stream: MessageStream, store: Store, opts
         let applied = 0;
         let unchanged = 0;
         let rejected = 0;
-        for (const r of msg.records) {
-          try {
-            const res = await store.applyRemote(r);
-            if (res.changed) { applied++; opts.onApplied?.(res.record); } else { unchanged++; }
-          } catch (err) {
-            const code = (err as { code?: string }).code;
-            if (code === 'INVALID_RECORD' || code === 'INVALID_ARGUMENT') throw new ProtocolError(`bad record: ${(err as Error).message}`);
-            rejected++; // e.g. CLOCK_SKEW: refused, counted, the session goes on
+        // Together, so the records share synced batches (group commit).
+        const results = await Promise.allSettled(msg.records.map((r) => store.applyRemote(r)));
+        for (const res of results) {
+          if (res.status === 'fulfilled') {
+            if (res.value.changed) { applied++; opts.onApplied?.(res.value.record); } else { unchanged++; }
+            continue;
           }
+          const code = (res.reason as { code?: string }).code;
+          if (code === 'INVALID_RECORD' || code === 'INVALID_ARGUMENT') throw new ProtocolError(`bad record: ${(res.reason as Error).message}`);
+          if (code !== 'CLOCK_SKEW') throw res.reason;
+          rejected++; // refused, counted, the session goes on
         }
         report.applied += applied;
         report.rejected += rejected;

@@ -208,6 +208,8 @@ export class Store {
       await it.close();
     }
     this.merkle.bulkLoad(digests);
+    // Hash the whole tree now, as part of opening, rather than in the first anti-entropy session.
+    this.merkle.root();
   }
 
   /** Last committed sequence number: a watch resume position. */
