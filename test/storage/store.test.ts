@@ -61,11 +61,15 @@ t.test('bad input is refused and leaves the store unchanged', async (t) => {
   for (const b of bad) await t.rejects(s.apply(b), { code: 'INVALID_ARGUMENT' });
   await t.rejects(s.delete('no-slashes'), { code: 'INVALID_ARGUMENT' });
   const rec = (await s.getRecord('ProxyRoute/default/r1'))!;
+  // Digests this store does not hold, so each goes through full validation.
+  const other = 'e'.repeat(64);
   const remoteBad: unknown[] = [
-    null, 'x', { ...rec, digest: 'f'.repeat(64) }, { ...rec, entries: [] }, { ...rec, vv: { a: -1 } },
-    { ...rec, entries: [{ ...rec.entries[0], counter: 99 }] }, { ...rec, key: '../../etc' },
+    null, 'x', { ...rec, digest: 'f'.repeat(64) }, { ...rec, entries: [], digest: other }, { ...rec, vv: { a: -1 }, digest: other },
+    { ...rec, entries: [{ ...rec.entries[0], counter: 99 }], digest: other }, { ...rec, key: '../../etc' },
   ];
   for (const b of remoteBad) await t.rejects(s.applyRemote(b), /record|INVALID|key/i);
+  // A record claiming exactly the digest held is a no-op, whatever else it carries.
+  t.same(await s.applyRemote({ ...rec, entries: [] }), { changed: false });
   t.same({ seq: s.seq, root: s.merkle.root(), size: s.size }, before);
 });
 
