@@ -45,10 +45,14 @@ export interface PushStatus {
 interface Queued {
   record: StoredRecord;
   enqueuedMs: number;
+  /** A relayed record: offered as (key, digest) first, sent only if the peer wants it. */
+  relay: boolean;
 }
 
 interface Batch {
   records: StoredRecord[];
+  /** Relayed records offered in this batch, by key. */
+  offered: Map<string, Queued>;
   oldestMs: number;
 }
 
@@ -71,8 +75,8 @@ export class PeerPusher {
     this.#opts = opts;
   }
 
-  /** Queue a record for the peer. */
-  enqueue(record: StoredRecord): void {
+  /** Queue a record for the peer; `relay` for records this node got from another peer. */
+  enqueue(record: StoredRecord, relay = false): void {
     const held = this.#queue.get(record.key);
     // Records reach us in store order, so a later one for the same key is never older; keep the
     // check anyway: an older state must never replace a newer one.
@@ -82,7 +86,8 @@ export class PeerPusher {
       this.status.failures++;
       this.status.needsRepair = true;
     }
-    this.#queue.set(record.key, { record, enqueuedMs: held?.enqueuedMs ?? this.#opts.nowMs() });
+    // A local change of the key makes the whole entry direct: the peer cannot have it from elsewhere.
+    this.#queue.set(record.key, { record, enqueuedMs: held?.enqueuedMs ?? this.#opts.nowMs(), relay: relay && (held?.relay ?? true) });
     this.status.queued = this.#queue.size;
     this.#wake?.();
   }
@@ -146,18 +151,21 @@ export class PeerPusher {
         continue;
       }
       const records: StoredRecord[] = [];
+      const offered = new Map<string, Queued>();
       let oldestMs = Infinity;
       for (const [key, q] of this.#queue) {
-        records.push(q.record);
+        if (q.relay) offered.set(key, q);
+        else records.push(q.record);
         oldestMs = Math.min(oldestMs, q.enqueuedMs);
         this.#queue.delete(key);
-        if (records.length >= this.#opts.batchSize) break;
+        if (records.length + offered.size >= this.#opts.batchSize) break;
       }
       const id = this.#nextId++;
-      this.#inFlight.set(id, { records, oldestMs });
+      this.#inFlight.set(id, { records, offered, oldestMs });
       this.status.queued = this.#queue.size;
       this.status.inFlight = this.#inFlight.size;
-      await stream.write({ t: 'batch', id, records }, signal);
+      const have = [...offered.values()].map((q) => [q.record.key, q.record.digest] as [string, string]);
+      await stream.write({ t: 'batch', id, records, have }, signal);
     }
   }
 
@@ -173,9 +181,16 @@ export class PeerPusher {
       this.status.lagMs = now - batch.oldestMs;
       this.status.lastSyncMs = now;
       this.status.batchesAcked++;
-      this.status.recordsAcked += batch.records.length;
+      this.status.recordsAcked += batch.records.length + batch.offered.size - msg.want.length;
       this.status.inFlight = this.#inFlight.size;
       for (const r of batch.records) for (const l of this.#ackListeners) l(r);
+      // Offered records the peer lacks go out in full now (unless a newer state is already queued).
+      for (const key of msg.want) {
+        const q = batch.offered.get(key);
+        if (q === undefined) throw new ProtocolError(`push: ack wants ${key.slice(0, 100)}, which was not offered`);
+        if (!this.#queue.has(key)) this.#queue.set(key, { ...q, relay: false });
+      }
+      this.status.queued = this.#queue.size;
       this.#wake?.();
     }
   }

@@ -60,10 +60,11 @@ export async function receivePushes(stream: MessageStream, store: Store, opts: R
       if (code !== 'CLOCK_SKEW') throw res.reason;
       rejected++;
     }
+    const want = msg.have.filter(([key, digest]) => !store.holds(key, digest)).map(([key]) => key);
     report.batches++;
     report.applied += applied;
     report.rejected += rejected;
-    await stream.write({ t: 'ack', id: msg.id, applied, unchanged, rejected });
+    await stream.write({ t: 'ack', id: msg.id, applied, unchanged, rejected, want });
   }
   return report;
 }

@@ -280,7 +280,9 @@ export class Replicator {
             skip = src.member;
             this.#source.delete(change.record.key);
           }
-          for (const [member, p] of this.#peers) if (member !== skip) p.pusher.enqueue(change.record);
+          // A change that came from a peer is relayed to the others as an offer: most of them got
+          // it from its writer already.
+          for (const [member, p] of this.#peers) if (member !== skip) p.pusher.enqueue(change.record, skip !== undefined);
         }
         return;
       } catch (err) {

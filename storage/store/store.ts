@@ -274,6 +274,11 @@ export class Store {
     });
   }
 
+  /** True when the committed record of `key` has exactly `digest` (and no write to it is pending). */
+  holds(key: string, digest: string): boolean {
+    return !this.#pending.has(key) && this.merkle.digestOf(key) === digest;
+  }
+
   /**
    * Join a record received from a peer. Validates it (shape, bounds, digest) and its clock; returns
    * changed=false when it held nothing new. Throws InvalidRecordError or ClockSkewError on bad input,
@@ -284,8 +289,7 @@ export class Store {
     // Fast path for a record this store already holds exactly (relayed copies, repeated batches):
     // same digest, nothing to join. Safe without validating: its contents are not used.
     const claimed = input as { key?: unknown; digest?: unknown } | null;
-    if (typeof claimed?.key === 'string' && typeof claimed.digest === 'string' && !this.#pending.has(claimed.key) &&
-        this.merkle.digestOf(claimed.key) === claimed.digest) {
+    if (typeof claimed?.key === 'string' && typeof claimed.digest === 'string' && this.holds(claimed.key, claimed.digest)) {
       this.stats.remoteUnchanged++;
       return { changed: false };
     }
