@@ -1,0 +1,442 @@
+// The auth protocol: every new connection, in both directions, must prove within authTimeoutMs
+// that the remote peer holds a valid certificate for this federation, or it is closed.
+//
+// Flow (one stream, one frame each way, opened by the side that dialed the connection):
+//   dialer  -> listener: its certificate
+//   listener: verifies it for connection.remotePeer (Noise already proved that peer ID, so a
+//             certificate copied from someone else is useless), marks the remote authenticated,
+//             answers with its own certificate — or with a refusal code, then closes.
+//   dialer:   verifies the listener's certificate the same way, marks it authenticated, or closes.
+// Each side arms a timer when the connection opens; if the remote is not authenticated when it
+// fires (no stream, a stalled stream, a dialer that never speaks), the connection is closed.
+// Refused peers go on a deny list for authDenyMs. Until a peer is authenticated, other protocol
+// handlers refuse it (see guard.ts) and gossip ignores it (see node/host/gossip-options.ts).
+// Certificates expiring while connected are caught by a periodic sweep.
+
+import type { Connection, IncomingStreamData, Libp2p, PeerId, Stream } from '@libp2p/interface';
+import type { MemberRole } from '../../membership/member-name.ts';
+import { AuthError, CERTIFICATE_CODES, CertificateError, FrameError, type CertificateCode } from '../errors.ts';
+import type { MemberCertificate } from '../identity/certificate.ts';
+import type { TrustStore } from '../identity/trust-store.ts';
+import { verifyCertificate, type VerifiedMember } from '../identity/verify-certificate.ts';
+import { authProtocol } from '../protocols.ts';
+import { Emitter } from '../util/emitter.ts';
+import { loggerOrSilent, type Logger } from '../util/logger.ts';
+import { readFrame, writeFrame } from '../wire/frames.ts';
+import { decodeAuthRequest, decodeAuthResponse, encodeAuthRequest, encodeAuthResponse, type AuthRefusalCode } from './auth-messages.ts';
+import { DenyList } from './deny-list.ts';
+
+/** Grace for a refusal frame to reach the remote before the connection is closed. */
+const REFUSAL_WRITE_MS = 500;
+/** Grace for a graceful connection close before it is aborted. */
+const CLOSE_GRACE_MS = 500;
+/** Period of the sweep for expired certificates and deny-list entries. */
+const SWEEP_INTERVAL_MS = 1_000;
+/** At most this many auth streams per connection in each direction (one is used). */
+const AUTH_STREAMS_MAX = 2;
+
+/** Options of the auth service. */
+export interface AuthServiceOptions {
+  /** Federation ID: names the protocol and is required in certificates. */
+  federationId: string;
+  /** This node's certificate (undefined only for tests of what peers do with a node that has none). */
+  certificate: MemberCertificate | undefined;
+  /** Trusted CAs. */
+  trust: TrustStore;
+  /** Deadline for a new connection to authenticate. */
+  authTimeoutMs: number;
+  /** How long a refused peer is denied reconnection (0: never). */
+  authDenyMs: number;
+  /** Largest auth frame. */
+  frameBytesMax: number;
+  /** Tolerance at the edges of certificate validity. */
+  certificateClockSkewMs: number;
+  /** Logger (default silent). */
+  logger?: Logger;
+}
+
+/** An authenticated remote peer. */
+export interface AuthenticatedPeer {
+  /** Peer ID. */
+  peerId: string;
+  /** Member name from its certificate. */
+  member: string;
+  /** Role from its certificate. */
+  role: MemberRole;
+  /** End of validity of its certificate, Unix ms. */
+  notAfterMs: number;
+  /** CA key id that issued its certificate. */
+  issuer: string;
+  /** When it authenticated, Unix ms. */
+  authenticatedAtMs: number;
+}
+
+/** Why a connection was closed by this node during authentication. */
+export type AuthRefusal = CertificateCode | 'AUTH_PROTOCOL' | 'AUTH_TIMEOUT' | 'AUTH_REFUSED_BY_PEER';
+
+/** Every refusal reason. */
+export const AUTH_REFUSALS: readonly AuthRefusal[] = [...CERTIFICATE_CODES, 'AUTH_PROTOCOL', 'AUTH_TIMEOUT', 'AUTH_REFUSED_BY_PEER'];
+
+/** Counters of the auth service. */
+export interface AuthCounters {
+  /** Connections authenticated. */
+  authenticated: number;
+  /** Connections closed during authentication, per reason. */
+  refused: Record<AuthRefusal, number>;
+  /** Authenticated connections closed because the certificate expired. */
+  expired: number;
+  /** Streams of other protocols refused because the peer was not authenticated (or had the wrong role). */
+  guardRefused: number;
+  /** Connections or dials refused because the peer was on the deny list. */
+  denied: number;
+}
+
+/** Events of the auth service. */
+export interface AuthEvents {
+  /** A peer has its first authenticated connection. */
+  authenticated: (peer: AuthenticatedPeer) => void;
+  /** A peer lost its last authenticated connection. */
+  deauthenticated: (peer: AuthenticatedPeer) => void;
+  /** A connection was closed during authentication. */
+  refused: (info: { peerId: string; code: AuthRefusal; message: string; direction: 'inbound' | 'outbound' }) => void;
+}
+
+interface Pending {
+  connection: Connection;
+  timer: ReturnType<typeof setTimeout>;
+  waiters: Array<{ resolve: (p: AuthenticatedPeer) => void; reject: (e: Error) => void }>;
+}
+
+/** Authenticates every connection of a libp2p node; the guard for everything else. */
+export class AuthService {
+  readonly protocol: string;
+  readonly #o: AuthServiceOptions;
+  readonly #log: Logger;
+  readonly #events: Emitter<AuthEvents>;
+  readonly #deny = new DenyList();
+  readonly #pending = new Map<string, Pending>();
+  readonly #authed = new Map<string, { connection: Connection; peer: AuthenticatedPeer }>();
+  readonly #peerConns = new Map<string, Set<string>>();
+  readonly #requestSeen = new Set<string>();
+  readonly #counters: AuthCounters;
+  #libp2p: Libp2p | undefined;
+  #sweep: ReturnType<typeof setInterval> | undefined;
+  #running = false;
+
+  constructor(options: AuthServiceOptions) {
+    this.#o = { ...options };
+    this.protocol = authProtocol(options.federationId);
+    this.#log = loggerOrSilent(options.logger).child({ component: 'auth' });
+    this.#events = new Emitter((err, event) => this.#log.error({ err, event }, 'auth event listener threw'));
+    const refused = {} as Record<AuthRefusal, number>;
+    for (const r of AUTH_REFUSALS) refused[r] = 0;
+    this.#counters = { authenticated: 0, refused, expired: 0, guardRefused: 0, denied: 0 };
+  }
+
+  /** Register the protocol and connection listeners; call before libp2p starts listening. */
+  async start(libp2p: Libp2p): Promise<void> {
+    if (this.#running) return;
+    this.#libp2p = libp2p;
+    await libp2p.handle(this.protocol, this.#onStream, { maxInboundStreams: AUTH_STREAMS_MAX, maxOutboundStreams: AUTH_STREAMS_MAX });
+    libp2p.addEventListener('connection:open', this.#onOpen);
+    libp2p.addEventListener('connection:close', this.#onClose);
+    this.#sweep = setInterval(() => this.#sweepNow(), SWEEP_INTERVAL_MS);
+    this.#sweep.unref();
+    this.#running = true;
+    // Connections opened before start (none in normal use) get the same treatment.
+    for (const c of libp2p.getConnections()) this.#onOpen(new CustomEvent('connection:open', { detail: c }));
+  }
+
+  /** Stop authenticating; pending waiters are rejected. */
+  async stop(): Promise<void> {
+    if (!this.#running) return;
+    this.#running = false;
+    clearInterval(this.#sweep);
+    const libp2p = this.#libp2p;
+    if (libp2p !== undefined) {
+      libp2p.removeEventListener('connection:open', this.#onOpen);
+      libp2p.removeEventListener('connection:close', this.#onClose);
+      await libp2p.unhandle(this.protocol).catch(() => undefined);
+    }
+    for (const [id, p] of this.#pending) {
+      clearTimeout(p.timer);
+      for (const w of p.waiters) w.reject(new AuthError('AUTH_REQUIRED', 'auth service stopped'));
+      this.#pending.delete(id);
+    }
+    // Without the close listener these would go stale: a stopped service vouches for no one.
+    this.#authed.clear();
+    this.#peerConns.clear();
+    this.#requestSeen.clear();
+    this.#events.clear();
+  }
+
+  /** Subscribe to an event; returns the unsubscribe function. */
+  on<K extends keyof AuthEvents>(event: K, listener: AuthEvents[K]): () => void {
+    return this.#events.on(event, listener);
+  }
+
+  /** Whether `peerId` has an authenticated connection with a certificate still valid. */
+  isAuthenticated(peerId: PeerId | string): boolean {
+    return this.peerInfo(peerId) !== undefined;
+  }
+
+  /** Member name and role of an authenticated peer, or undefined. */
+  peerInfo(peerId: PeerId | string): AuthenticatedPeer | undefined {
+    const ids = this.#peerConns.get(peerId.toString());
+    if (ids === undefined) return undefined;
+    const now = Date.now();
+    let best: AuthenticatedPeer | undefined;
+    for (const id of ids) {
+      const a = this.#authed.get(id);
+      if (a === undefined || now - this.#o.certificateClockSkewMs >= a.peer.notAfterMs) continue;
+      if (best === undefined || a.peer.notAfterMs > best.notAfterMs) best = a.peer;
+    }
+    return best;
+  }
+
+  /** Every authenticated peer (one entry per peer). */
+  authenticatedPeers(): AuthenticatedPeer[] {
+    const out: AuthenticatedPeer[] = [];
+    for (const peerId of this.#peerConns.keys()) {
+      const p = this.peerInfo(peerId);
+      if (p !== undefined) out.push(p);
+    }
+    return out;
+  }
+
+  /**
+   * Resolve once the remote of `connection` is authenticated: at once if it is, when its pending
+   * authentication succeeds, or reject with AuthError AUTH_REQUIRED when it fails, the connection
+   * closes, or `signal` fires. For guards of other protocols: a stream may race the auth exchange.
+   */
+  whenAuthenticated(connection: Connection, signal?: AbortSignal): Promise<AuthenticatedPeer> {
+    const now = this.peerInfo(connection.remotePeer);
+    if (now !== undefined) return Promise.resolve(now);
+    const pending = this.#pending.get(connection.id);
+    if (pending === undefined) return Promise.reject(new AuthError('AUTH_REQUIRED', 'peer is not authenticated'));
+    if (signal?.aborted === true) return Promise.reject(new AuthError('AUTH_REQUIRED', 'peer did not authenticate in time'));
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => reject(new AuthError('AUTH_REQUIRED', 'peer did not authenticate in time'));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      pending.waiters.push({
+        resolve: (p) => { signal?.removeEventListener('abort', onAbort); resolve(p); },
+        reject: (e) => { signal?.removeEventListener('abort', onAbort); reject(e); },
+      });
+    });
+  }
+
+  /** Whether `peerId` is on the deny list now (connection gater hook; counts the refusal). */
+  isDenied(peerId: PeerId | string): boolean {
+    const denied = this.#deny.isDenied(peerId.toString(), Date.now());
+    if (denied) this.#counters.denied += 1;
+    return denied;
+  }
+
+  /** Count a stream of another protocol refused by a guard. */
+  countGuardRefusal(): void {
+    this.#counters.guardRefused += 1;
+  }
+
+  /** Counters (a copy). */
+  counters(): AuthCounters {
+    return { ...this.#counters, refused: { ...this.#counters.refused } };
+  }
+
+  readonly #onOpen = (evt: CustomEvent<Connection>): void => {
+    const conn = evt.detail;
+    if (!this.#running || this.#pending.has(conn.id) || this.#authed.has(conn.id)) return;
+    if (this.isDenied(conn.remotePeer)) {
+      this.#close(conn, 'peer is on the deny list');
+      return;
+    }
+    const timer = setTimeout(() => {
+      if (this.#pending.has(conn.id)) this.#refuse(conn, 'AUTH_TIMEOUT', `not authenticated within ${this.#o.authTimeoutMs} ms`, false);
+    }, this.#o.authTimeoutMs);
+    this.#pending.set(conn.id, { connection: conn, timer, waiters: [] });
+    if (conn.direction === 'outbound') void this.#initiate(conn);
+  };
+
+  readonly #onClose = (evt: CustomEvent<Connection>): void => {
+    const conn = evt.detail;
+    const p = this.#pending.get(conn.id);
+    if (p !== undefined) {
+      clearTimeout(p.timer);
+      for (const w of p.waiters) w.reject(new AuthError('AUTH_REQUIRED', 'connection closed before authentication'));
+      this.#pending.delete(conn.id);
+    }
+    this.#requestSeen.delete(conn.id);
+    this.#forget(conn.id);
+  };
+
+  // Dialer side: send our certificate, verify the answer.
+  async #initiate(conn: Connection): Promise<void> {
+    const signal = AbortSignal.timeout(this.#o.authTimeoutMs);
+    let stream: Stream | undefined;
+    try {
+      // We write first, so the protocol name can ride with our first frame: one round trip less.
+      stream = await conn.newStream(this.protocol, { signal, negotiateFully: false });
+      const request = this.#o.certificate === undefined ? {} : { certificate: this.#o.certificate };
+      await writeFrame(stream, encodeAuthRequest(request), signal);
+      const response = decodeAuthResponse(await readFrame(stream, this.#o.frameBytesMax, signal));
+      if (!response.ok) {
+        this.#refuse(conn, 'AUTH_REFUSED_BY_PEER', `peer refused our certificate: ${response.code}: ${response.message}`, false);
+        return;
+      }
+      if (response.certificate === undefined) throw new CertificateError('CERT_MISSING', 'peer presented no certificate');
+      this.#accept(conn, await this.#verify(response.certificate, conn));
+    } catch (e) {
+      if (!this.#running || !this.#pending.has(conn.id)) return; // closed or decided meanwhile
+      if (conn.status !== 'open') return; // the connection went away under us: not the peer's fault
+      this.#refuse(conn, refusalOf(e), messageOf(e), deservesDenial(e));
+    } finally {
+      if (stream !== undefined) {
+        const s = stream;
+        await s.close({ signal: AbortSignal.timeout(CLOSE_GRACE_MS) }).catch(() => s.abort(new Error('auth stream close failed')));
+      }
+    }
+  }
+
+  // Listener side: verify the dialer's certificate, answer with ours or with a refusal.
+  readonly #onStream = ({ stream, connection }: IncomingStreamData): void => {
+    if (!this.#running) {
+      stream.abort(new AuthError('AUTH_PROTOCOL', 'auth service stopped'));
+      return;
+    }
+    if (connection.direction !== 'inbound' || this.#requestSeen.has(connection.id)) {
+      // Only the dialer opens the auth stream, once. Anything else is a confused or hostile peer.
+      stream.abort(new AuthError('AUTH_PROTOCOL', 'unexpected auth stream'));
+      if (this.#pending.has(connection.id)) this.#refuse(connection, 'AUTH_PROTOCOL', 'unexpected auth stream', true);
+      else this.#counters.refused.AUTH_PROTOCOL += 1; // an authenticated connection is kept; the stream is not
+      return;
+    }
+    this.#requestSeen.add(connection.id);
+    void this.#answer(stream, connection);
+  };
+
+  async #answer(stream: Stream, connection: Connection): Promise<void> {
+    const signal = AbortSignal.timeout(this.#o.authTimeoutMs);
+    try {
+      const request = decodeAuthRequest(await readFrame(stream, this.#o.frameBytesMax, signal));
+      if (request.certificate === undefined) throw new CertificateError('CERT_MISSING', 'no certificate presented');
+      const verified = await this.#verify(request.certificate, connection);
+      // Authenticated before answering: the dialer may open other streams the moment it has our answer.
+      if (!this.#accept(connection, verified)) {
+        stream.abort(new AuthError('AUTH_PROTOCOL', 'connection no longer pending'));
+        return;
+      }
+      const answer = this.#o.certificate === undefined ? { ok: true as const } : { ok: true as const, certificate: this.#o.certificate };
+      await writeFrame(stream, encodeAuthResponse(answer), signal);
+      await stream.close({ signal: AbortSignal.timeout(CLOSE_GRACE_MS) }).catch(() => stream.abort(new Error('auth stream close failed')));
+    } catch (e) {
+      const code = refusalOf(e);
+      const message = messageOf(e);
+      if (code !== 'AUTH_TIMEOUT' && code !== 'AUTH_REFUSED_BY_PEER') {
+        // Best effort: tell the dialer why, so its operator sees the reason, then close.
+        await writeFrame(stream, encodeAuthResponse({ ok: false, code: code as AuthRefusalCode, message }), AbortSignal.timeout(REFUSAL_WRITE_MS)).catch(() => undefined);
+      }
+      stream.abort(new AuthError('AUTH_PROTOCOL', message));
+      if (this.#running && this.#pending.has(connection.id) && connection.status === 'open') {
+        this.#refuse(connection, code, message, deservesDenial(e));
+      }
+    }
+  }
+
+  #verify(cert: MemberCertificate, conn: Connection): Promise<VerifiedMember> {
+    return verifyCertificate(cert, {
+      trust: this.#o.trust,
+      federationId: this.#o.federationId,
+      peerId: conn.remotePeer.toString(),
+      nowMs: Date.now(),
+      clockSkewMs: this.#o.certificateClockSkewMs,
+    });
+  }
+
+  #accept(conn: Connection, v: VerifiedMember): boolean {
+    const p = this.#pending.get(conn.id);
+    if (p === undefined || conn.status !== 'open') return false;
+    clearTimeout(p.timer);
+    this.#pending.delete(conn.id);
+    const peer: AuthenticatedPeer = {
+      peerId: v.peerId, member: v.member, role: v.role, notAfterMs: v.notAfterMs, issuer: v.issuer, authenticatedAtMs: Date.now(),
+    };
+    if (peer.peerId !== conn.remotePeer.toString()) throw new Error('AuthService: verified peer ID differs from the connection');
+    this.#authed.set(conn.id, { connection: conn, peer });
+    let set = this.#peerConns.get(peer.peerId);
+    const first = set === undefined;
+    if (set === undefined) {
+      set = new Set();
+      this.#peerConns.set(peer.peerId, set);
+    }
+    set.add(conn.id);
+    this.#counters.authenticated += 1;
+    this.#log.debug({ peer: peer.peerId, member: peer.member, role: peer.role, direction: conn.direction }, 'peer authenticated');
+    for (const w of p.waiters) w.resolve(peer);
+    if (first) this.#events.emit('authenticated', peer);
+    return true;
+  }
+
+  #refuse(conn: Connection, code: AuthRefusal, message: string, deny: boolean): void {
+    const p = this.#pending.get(conn.id);
+    if (p !== undefined) {
+      clearTimeout(p.timer);
+      for (const w of p.waiters) w.reject(new AuthError('AUTH_REQUIRED', `authentication failed: ${code}`));
+      this.#pending.delete(conn.id);
+    }
+    this.#counters.refused[code] += 1;
+    const peerId = conn.remotePeer.toString();
+    if (deny && this.#o.authDenyMs > 0) this.#deny.deny(peerId, Date.now() + this.#o.authDenyMs);
+    this.#log.warn({ peer: peerId, code, direction: conn.direction, reason: message }, 'closing unauthenticated connection');
+    this.#events.emit('refused', { peerId, code, message, direction: conn.direction });
+    this.#close(conn, `${code}: ${message}`);
+  }
+
+  #close(conn: Connection, why: string): void {
+    this.#forget(conn.id);
+    conn.close({ signal: AbortSignal.timeout(CLOSE_GRACE_MS) }).catch(() => conn.abort(new AuthError('AUTH_REQUIRED', why)));
+  }
+
+  #forget(connectionId: string): void {
+    const a = this.#authed.get(connectionId);
+    if (a === undefined) return;
+    this.#authed.delete(connectionId);
+    const set = this.#peerConns.get(a.peer.peerId);
+    set?.delete(connectionId);
+    if (set !== undefined && set.size === 0) {
+      this.#peerConns.delete(a.peer.peerId);
+      if (this.#running) this.#events.emit('deauthenticated', a.peer);
+    }
+  }
+
+  #sweepNow(): void {
+    const now = Date.now();
+    this.#deny.prune(now);
+    for (const { connection, peer } of [...this.#authed.values()]) {
+      if (now - this.#o.certificateClockSkewMs >= peer.notAfterMs) {
+        this.#counters.expired += 1;
+        this.#log.warn({ peer: peer.peerId, member: peer.member }, 'certificate expired: closing connection');
+        this.#close(connection, 'certificate expired');
+      }
+    }
+  }
+}
+
+// Deny-listing is for peers that are wrong, not for networks that are slow: certificate refusals
+// and undecodable or oversized frames deny; deadlines, truncation (a reset or a closed connection)
+// and failures to open the stream do not.
+function deservesDenial(e: unknown): boolean {
+  if (e instanceof CertificateError) return true;
+  if (e instanceof AuthError) return e.code === 'AUTH_PROTOCOL';
+  if (e instanceof FrameError) return e.code === 'FRAME_TOO_LARGE' || e.code === 'FRAME_MALFORMED';
+  return false;
+}
+
+function refusalOf(e: unknown): AuthRefusal {
+  if (e instanceof CertificateError) return e.code;
+  if (e instanceof FrameError && e.code === 'FRAME_TIMEOUT') return 'AUTH_TIMEOUT';
+  return 'AUTH_PROTOCOL';
+}
+
+function messageOf(e: unknown): string {
+  if (e instanceof CertificateError || e instanceof FrameError || e instanceof AuthError) return `${e.code}: ${e.message}`;
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,118 @@
+// The libp2p host of a NovaEdge node: TCP + Noise + Yamux, identify, ping and gossipsub, built from
+// an options object, plus the reconnector that keeps it connected to the configured members.
+// Everything has a bound: connections, inbound connection rate per host, pending upgrades, dial
+// deadline, stream negotiation deadlines, gossip RPC size and topics.
+
+import { gossipsub, type GossipsubEvents } from '@chainsafe/libp2p-gossipsub';
+import { noise } from '@chainsafe/libp2p-noise';
+import { yamux } from '@chainsafe/libp2p-yamux';
+import { identify, type Identify } from '@libp2p/identify';
+import type { ConnectionGater, Ed25519PrivateKey, Libp2p, PeerId, PubSub } from '@libp2p/interface';
+import { ping, type PingService } from '@libp2p/ping';
+import { tcp } from '@libp2p/tcp';
+import { createLibp2p } from 'libp2p';
+import type { ReconnectConfig } from '../config/membership-config.ts';
+import type { Logger } from '../util/logger.ts';
+import { gossipOptions, type GossipTuning } from './gossip-options.ts';
+import { Reconnector } from './reconnector.ts';
+
+/** Services every NovaEdge host runs. */
+export interface HostServices extends Record<string, unknown> {
+  /** Identify (required by gossipsub to learn protocols). */
+  identify: Identify;
+  /** Ping, for round-trip times. */
+  ping: PingService;
+  /** Gossipsub. */
+  pubsub: PubSub<GossipsubEvents>;
+}
+
+/** A libp2p node with the NovaEdge services. */
+export type HostLibp2p = Libp2p<HostServices>;
+
+/** Options of a host. */
+export interface HostOptions {
+  /** Identity key. */
+  privateKey: Ed25519PrivateKey;
+  /** Listen multiaddrs. */
+  listen: string[];
+  /** Multiaddrs of configured members to stay connected to. */
+  bootstrap: string[];
+  /** Reconnection backoff. */
+  reconnect: ReconnectConfig;
+  /** Most simultaneous connections. */
+  connectionsMax: number;
+  /** Most new inbound connections per second from one host. */
+  inboundConnectionsPerHostPerSecondMax: number;
+  /** Deadline of one dial (connect + Noise + Yamux), milliseconds. */
+  dialTimeoutMs: number;
+  /** Gossip tuning. */
+  gossip: GossipTuning;
+  /** Refuse connections from and dials to these peers (the auth deny list). */
+  isDenied: (peerId: PeerId) => boolean;
+  /** Logger (default silent). */
+  logger?: Logger;
+}
+
+/** A host: the libp2p node and its reconnector, started and stopped together. */
+export interface Host {
+  /** The libp2p node (not started until `start`). */
+  libp2p: HostLibp2p;
+  /** Keeps the bootstrap members connected. */
+  reconnector: Reconnector;
+  /** Start listening, then dial the bootstrap members. */
+  start(): Promise<void>;
+  /** Stop dialing, then close every connection and listener. */
+  stop(): Promise<void>;
+}
+
+// Bounds that are not configuration: generous for a federation, tight for an attacker.
+const PENDING_INBOUND_MAX = 64;
+const UPGRADE_TIMEOUT_MS = 5_000;
+const NEGOTIATION_TIMEOUT_MS = 5_000;
+
+/** Build a host (not started). Register protocol handlers on `libp2p` before calling `start`. */
+export async function createHost(o: HostOptions): Promise<Host> {
+  const gater: ConnectionGater = {
+    denyDialPeer: (peerId) => o.isDenied(peerId),
+    denyInboundEncryptedConnection: (peerId) => o.isDenied(peerId),
+    denyOutboundEncryptedConnection: (peerId) => o.isDenied(peerId),
+  };
+  const libp2p = await createLibp2p<HostServices>({
+    start: false,
+    privateKey: o.privateKey,
+    addresses: { listen: o.listen },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionGater: gater,
+    connectionManager: {
+      maxConnections: o.connectionsMax,
+      inboundConnectionThreshold: o.inboundConnectionsPerHostPerSecondMax,
+      maxIncomingPendingConnections: PENDING_INBOUND_MAX,
+      dialTimeout: o.dialTimeoutMs,
+      inboundUpgradeTimeout: UPGRADE_TIMEOUT_MS,
+      outboundUpgradeTimeout: UPGRADE_TIMEOUT_MS,
+      protocolNegotiationTimeout: NEGOTIATION_TIMEOUT_MS,
+      // The reconnector owns reconnection to members; libp2p's own queue would race it.
+      reconnectRetries: 0,
+    },
+    services: {
+      identify: identify(),
+      ping: ping(),
+      pubsub: gossipsub(gossipOptions(o.gossip)),
+    },
+  });
+  const reconnector = new Reconnector(libp2p, { ...o.reconnect, targets: o.bootstrap, dialTimeoutMs: o.dialTimeoutMs, ...(o.logger === undefined ? {} : { logger: o.logger }) });
+  return {
+    libp2p,
+    reconnector,
+    async start() {
+      await libp2p.start();
+      reconnector.start();
+    },
+    async stop() {
+      reconnector.stop();
+      await libp2p.stop();
+    },
+  };
+}

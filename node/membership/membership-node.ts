@@ -1,0 +1,173 @@
+// The embeddable membership node: identity, host, auth and membership wired together.
+//
+//   const node = await startMembershipNode({ federationId, memberName, role, region, keyFile,
+//     certificateFile, controllerCaFiles, agentCaFiles, listen, bootstrap }, { profile: FAST_PROFILE });
+//   node.on('state-changed', (e) => ...); node.peers(); await node.stop();
+//
+// Start-up order matters for security: configuration is validated and credentials cross-checked
+// first (a node that would be refused by its peers does not start); the auth protocol and the gossip
+// validator are installed before the host listens, so no connection ever exists without them.
+
+import type { PeerId } from '@libp2p/interface';
+import { HybridClock } from '../../storage/logic/hlc.ts';
+import type { PeerView } from '../../membership/peer-table.ts';
+import { AuthService, type AuthCounters, type AuthenticatedPeer } from '../auth/auth-service.ts';
+import { guardHandler, type GuardedHandler, type GuardOptions } from '../auth/guard.ts';
+import { resolveMembershipConfig, type MembershipConfig, type ResolvedMembershipConfig } from '../config/membership-config.ts';
+import { createHost, type HostLibp2p } from '../host/create-host.ts';
+import type { TargetStatus } from '../host/reconnector.ts';
+import { loadCredentials, type Credentials } from '../identity/credentials.ts';
+import { healthTopic } from '../protocols.ts';
+import { NodeStateError } from '../errors.ts';
+import { loggerOrSilent, type Logger } from '../util/logger.ts';
+import { MembershipService, type HeartbeatSources, type MembershipCounters, type MembershipListeners } from './membership-service.ts';
+
+/** Run-time hooks of a membership node (not configuration). */
+export interface MembershipNodeOptions extends HeartbeatSources {
+  /** Defaults to apply under the configuration, e.g. FAST_PROFILE. */
+  profile?: Readonly<Partial<MembershipConfig>>;
+  /** Logger (default silent). */
+  logger?: Logger;
+  /** The node's HLC, when the embedding node already has one (storage); default a new one. */
+  clock?: HybridClock;
+  /**
+   * Extra connection filter (fault injection, operator block lists): peers for which it returns
+   * true are refused by the connection gater, in both directions, like peers on the auth deny list.
+   */
+  isBlocked?: (peerId: PeerId) => boolean;
+}
+
+/** All counters of a membership node. */
+export interface MembershipNodeCounters extends MembershipCounters {
+  /** Auth protocol counters. */
+  auth: AuthCounters;
+}
+
+/** A running membership node. */
+export interface MembershipNode {
+  /** This node's peer ID. */
+  readonly peerId: PeerId;
+  /** This node's member name. */
+  readonly memberName: string;
+  /** The resolved configuration. */
+  readonly config: ResolvedMembershipConfig;
+  /** The libp2p host (for other protocols: register handlers wrapped with `guard`). */
+  readonly libp2p: HostLibp2p;
+  /** The auth service (isAuthenticated / peerInfo for other protocols). */
+  readonly auth: AuthService;
+  /** Addresses this node listens on, with /p2p/<peerId>. */
+  multiaddrs(): string[];
+  /** Every member in the peer table, sorted by name. */
+  peers(): PeerView[];
+  /** One member, or undefined. */
+  peer(member: string): PeerView | undefined;
+  /** Peers with an authenticated connection right now. */
+  authenticatedPeers(): AuthenticatedPeer[];
+  /** Subscribe to membership events ('event' for all); returns the unsubscribe function. */
+  on<K extends keyof MembershipListeners>(event: K, listener: MembershipListeners[K]): () => void;
+  /** Wrap a protocol handler so only authenticated peers (of the given roles) reach it. */
+  guard(handler: GuardedHandler, options?: Partial<GuardOptions>): ReturnType<typeof guardHandler>;
+  /** Counters of every part. */
+  counters(): MembershipNodeCounters;
+  /** State of the connections to configured members. */
+  reconnectStatus(): TargetStatus[];
+  /** Announce leaving the federation (peers mark this member Left), then stop. */
+  leave(): Promise<void>;
+  /** Stop: timers, protocols, connections, listeners. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Validate `config`, load credentials, start the host and membership; resolves once listening. */
+export async function startMembershipNode(config: MembershipConfig, options: MembershipNodeOptions = {}): Promise<MembershipNode> {
+  const cfg = resolveMembershipConfig(config, options.profile);
+  const credentials: Credentials = await loadCredentials(cfg, Date.now());
+  const logger = loggerOrSilent(options.logger);
+  const log = logger.child({ component: 'node', member: cfg.memberName });
+
+  const auth = new AuthService({
+    federationId: cfg.federationId,
+    certificate: credentials.certificate,
+    trust: credentials.trust,
+    authTimeoutMs: cfg.authTimeoutMs,
+    authDenyMs: cfg.authDenyMs,
+    frameBytesMax: cfg.authFrameBytesMax,
+    certificateClockSkewMs: cfg.certificateClockSkewMs,
+    logger,
+  });
+  const host = await createHost({
+    privateKey: credentials.identity.privateKey,
+    listen: cfg.listen,
+    bootstrap: cfg.bootstrap,
+    reconnect: cfg.reconnect,
+    connectionsMax: cfg.connectionsMax,
+    inboundConnectionsPerHostPerSecondMax: cfg.inboundConnectionsPerHostPerSecondMax,
+    // A dial (TCP, Noise, Yamux) is the first half of what authTimeoutMs bounds anyway.
+    dialTimeoutMs: cfg.authTimeoutMs,
+    gossip: {
+      heartbeatMs: cfg.gossipHeartbeatMs,
+      allowedTopics: [healthTopic(cfg.federationId)],
+      // Room for a full-size heartbeat plus gossipsub framing and a few batched messages.
+      rpcBytesMax: cfg.heartbeatBytesMax * 4,
+      isAuthenticated: (p) => auth.isAuthenticated(p),
+    },
+    isDenied: (p) => auth.isDenied(p) || (options.isBlocked?.(p) ?? false),
+    logger,
+  });
+  const membership = new MembershipService({
+    config: cfg,
+    credentials,
+    libp2p: host.libp2p,
+    auth,
+    clock: options.clock ?? new HybridClock(cfg.memberName, { maxClockOffsetMs: cfg.maxClockOffsetMs }),
+    logger,
+    ...(options.merkleRoot === undefined ? {} : { merkleRoot: options.merkleRoot }),
+    ...(options.quorumView === undefined ? {} : { quorumView: options.quorumView }),
+    ...(options.agentCount === undefined ? {} : { agentCount: options.agentCount }),
+  });
+
+  let state: 'running' | 'stopping' | 'stopped' = 'running';
+  try {
+    await auth.start(host.libp2p);
+    membership.install();
+    await host.start();
+    membership.start();
+  } catch (e) {
+    membership.stop();
+    await auth.stop();
+    await host.stop().catch(() => undefined);
+    throw e;
+  }
+  log.info({ peerId: host.libp2p.peerId.toString(), addrs: host.libp2p.getMultiaddrs().map(String) }, 'membership node started');
+
+  const stop = async (): Promise<void> => {
+    if (state !== 'running') return;
+    state = 'stopping';
+    membership.stop();
+    await auth.stop();
+    await host.stop();
+    state = 'stopped';
+    log.info('membership node stopped');
+  };
+
+  return {
+    peerId: host.libp2p.peerId,
+    memberName: cfg.memberName,
+    config: cfg,
+    libp2p: host.libp2p,
+    auth,
+    multiaddrs: () => host.libp2p.getMultiaddrs().map(String),
+    peers: () => membership.peers(),
+    peer: (member) => membership.table.get(member),
+    authenticatedPeers: () => auth.authenticatedPeers(),
+    on: (event, listener) => membership.on(event, listener),
+    guard: (handler, o) => guardHandler(auth, handler, { waitMs: cfg.authTimeoutMs, ...o }),
+    counters: () => ({ ...membership.counters(), auth: auth.counters() }),
+    reconnectStatus: () => host.reconnector.status(),
+    leave: async () => {
+      if (state !== 'running') throw new NodeStateError('leave() on a node that is not running');
+      await membership.announceLeave();
+      await stop();
+    },
+    stop,
+  };
+}

@@ -1,0 +1,381 @@
+// Wires the pure peer table to libp2p: publishes this node's heartbeat on the federation's health
+// topic every intervalMs, feeds authenticated, validated heartbeats into the table, runs the
+// table's clock (a timer set to its next deadline), feeds ping RTTs, and re-emits table events.
+//
+// Time: the table runs on a monotonic clock (wall-clock steps cannot touch failure detection);
+// HLC stamps and certificate checks use the wall clock.
+
+import type { GossipsubMessage } from '@chainsafe/libp2p-gossipsub';
+import type { PeerId } from '@libp2p/interface';
+import { ClockSkewError, type HybridClock } from '../../storage/logic/hlc.ts';
+import { DEFAULT_HEARTBEAT_LIMITS, type Heartbeat, type QuorumView } from '../../membership/heartbeat.ts';
+import type { MembershipEvent, MembershipEventType } from '../../membership/membership-events.ts';
+import { PeerTable, type PeerTableStats, type PeerView } from '../../membership/peer-table.ts';
+import type { AuthService } from '../auth/auth-service.ts';
+import type { ResolvedMembershipConfig } from '../config/membership-config.ts';
+import type { HostLibp2p } from '../host/create-host.ts';
+import type { Credentials } from '../identity/credentials.ts';
+import { healthTopic } from '../protocols.ts';
+import { monotonicMs } from '../util/clock.ts';
+import { Emitter } from '../util/emitter.ts';
+import { loggerOrSilent, type Logger } from '../util/logger.ts';
+import { encodeHeartbeatMessage } from './heartbeat-codec.ts';
+import { HeartbeatGate, type GateCounters } from './heartbeat-gate.ts';
+import { RttProber } from './rtt-prober.ts';
+
+/** Values other modules contribute to this node's heartbeat. */
+export interface HeartbeatSources {
+  /** Root of the local Merkle tree (default: '' — no store). */
+  merkleRoot?: () => string;
+  /** Local quorum view (default: none). */
+  quorumView?: () => QuorumView | undefined;
+  /** Agents attached to this node (default: authenticated agent peers). */
+  agentCount?: () => number;
+}
+
+/** Options of the membership service. */
+export interface MembershipServiceOptions extends HeartbeatSources {
+  /** Resolved configuration. */
+  config: ResolvedMembershipConfig;
+  /** This node's credentials. */
+  credentials: Credentials;
+  /** The started-or-not libp2p host. */
+  libp2p: HostLibp2p;
+  /** The auth service of that host. */
+  auth: AuthService;
+  /** This node's hybrid logical clock. */
+  clock: HybridClock;
+  /** Logger (default silent). */
+  logger?: Logger;
+}
+
+/** Listeners of membership events: one per event type, and 'event' for all. */
+export type MembershipListeners = {
+  [K in MembershipEventType]: (e: Extract<MembershipEvent, { type: K }>) => void;
+} & { event: (e: MembershipEvent) => void };
+
+/** Counters of the membership service. */
+export interface MembershipCounters {
+  /** Heartbeats published. */
+  published: number;
+  /** Publish attempts that failed. */
+  publishErrors: number;
+  /** Received heartbeats whose HLC was more than maxClockOffsetMs ahead (still used for liveness). */
+  clockSkew: number;
+  /** RTT probes that failed. */
+  rttFailures: number;
+  /** Errors caught at timer and handler boundaries (bugs; see the log). */
+  internalErrors: number;
+  /** Gossip gate verdicts. */
+  gate: GateCounters;
+  /** Peer table counters. */
+  table: PeerTableStats;
+}
+
+/** The membership service. */
+export class MembershipService {
+  readonly topic: string;
+  readonly table: PeerTable;
+  readonly #o: MembershipServiceOptions;
+  readonly #log: Logger;
+  readonly #gate: HeartbeatGate;
+  readonly #events: Emitter<MembershipListeners>;
+  readonly #rtt: RttProber;
+  #heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
+  #tickTimer: ReturnType<typeof setTimeout> | undefined;
+  #earlyTimer: ReturnType<typeof setTimeout> | undefined;
+  #earlyDueMs = -Infinity;
+  // When each currently authenticated peer authenticated (monotonic ms); bounded by the auth table.
+  readonly #authAt = new Map<string, number>();
+  #nextHeartbeatMs = 0;
+  #lastPublishedMs = -Infinity;
+  #running = false;
+  #counters = { published: 0, publishErrors: 0, clockSkew: 0, internalErrors: 0 };
+  readonly #unsubscribers: Array<() => void> = [];
+
+  constructor(options: MembershipServiceOptions) {
+    this.#o = options;
+    const { config } = options;
+    this.topic = healthTopic(config.federationId);
+    this.#log = loggerOrSilent(options.logger).child({ component: 'membership', member: config.memberName });
+    this.table = new PeerTable({ self: config.memberName, healthCheck: config.healthCheck, membersMax: config.membersMax });
+    this.#gate = new HeartbeatGate({
+      isAuthenticated: (p) => options.auth.isAuthenticated(p),
+      trust: options.credentials.trust,
+      federationId: config.federationId,
+      bytesMax: config.heartbeatBytesMax,
+      certificateClockSkewMs: config.certificateClockSkewMs,
+      limits: DEFAULT_HEARTBEAT_LIMITS,
+    });
+    this.#events = new Emitter((err, event) => {
+      this.#counters.internalErrors += 1;
+      this.#log.error({ err, event }, 'membership event listener threw');
+    });
+    this.#rtt = new RttProber(options.libp2p.services.ping, {
+      intervalMs: config.rttIntervalMs,
+      timeoutMs: config.rttTimeoutMs,
+      targets: () => this.#rttTargets(),
+      onSample: (peer, ms) => this.#onRtt(peer, ms),
+      ...(options.logger === undefined ? {} : { logger: options.logger }),
+    });
+  }
+
+  /** Install the topic validator and listeners; call before the host starts listening. */
+  install(): void {
+    const pubsub = this.#o.libp2p.services.pubsub;
+    pubsub.topicValidators.set(this.topic, this.#gate.validator);
+    pubsub.addEventListener('gossipsub:message', this.#onMessage);
+    pubsub.addEventListener('subscription-change', this.#onSubscriptionChange);
+  }
+
+  /** Subscribe to the topic and start the timers; call once the host has started. */
+  start(): void {
+    if (this.#running) return;
+    this.install(); // idempotent: the same validator and listener objects
+    this.#running = true;
+    this.#o.libp2p.services.pubsub.subscribe(this.topic);
+    this.#unsubscribers.push(this.#o.auth.on('authenticated', (p) => {
+      this.#authAt.set(p.peerId, monotonicMs());
+      if (this.#isSubscriber(p.peerId)) this.#requestEarlyHeartbeat(p.peerId);
+    }));
+    this.#unsubscribers.push(this.#o.auth.on('deauthenticated', (p) => this.#authAt.delete(p.peerId)));
+    for (const p of this.#o.auth.authenticatedPeers()) this.#authAt.set(p.peerId, monotonicMs());
+    this.#nextHeartbeatMs = monotonicMs();
+    this.#scheduleHeartbeat();
+    this.#scheduleTick();
+    this.#rtt.start();
+  }
+
+  /** Stop timers, unsubscribe, uninstall. */
+  stop(): void {
+    this.#running = false;
+    clearTimeout(this.#heartbeatTimer);
+    clearTimeout(this.#tickTimer);
+    clearTimeout(this.#earlyTimer);
+    this.#earlyTimer = undefined;
+    this.#authAt.clear();
+    this.#rtt.stop();
+    for (const u of this.#unsubscribers.splice(0)) u();
+    const pubsub = this.#o.libp2p.services.pubsub;
+    pubsub.removeEventListener('gossipsub:message', this.#onMessage);
+    pubsub.removeEventListener('subscription-change', this.#onSubscriptionChange);
+    try {
+      pubsub.unsubscribe(this.topic);
+    } catch {
+      // gossipsub refuses to unsubscribe once stopped; nothing is left to undo then.
+    }
+    pubsub.topicValidators.delete(this.topic);
+    this.#events.clear();
+  }
+
+  /**
+   * Announce that this member leaves the federation: a heartbeat with leaving: true, repeated once
+   * after half an interval (at most 500 ms) so that a copy still queued when the host stops is not
+   * the only one. Best effort by nature: peers that miss both copies see the member go Unhealthy.
+   */
+  async announceLeave(): Promise<void> {
+    const graceMs = Math.min(this.#o.config.healthCheck.intervalMs / 2, 500);
+    this.#running = false; // no regular heartbeat may follow the notice
+    clearTimeout(this.#heartbeatTimer);
+    clearTimeout(this.#earlyTimer);
+    await this.#publish(true);
+    await new Promise((r) => setTimeout(r, graceMs));
+    await this.#publish(true);
+    await new Promise((r) => setTimeout(r, graceMs));
+  }
+
+  /** Subscribe to membership events; returns the unsubscribe function. */
+  on<K extends keyof MembershipListeners>(event: K, listener: MembershipListeners[K]): () => void {
+    return this.#events.on(event, listener);
+  }
+
+  /** Every member in the peer table. */
+  peers(): PeerView[] {
+    return this.table.peers();
+  }
+
+  /** Counters. */
+  counters(): MembershipCounters {
+    return { ...this.#counters, rttFailures: this.#rtt.failures, gate: this.#gate.counters(), table: this.table.stats() };
+  }
+
+  /** The heartbeat this node would publish now. */
+  buildHeartbeat(leaving = false): Heartbeat {
+    const { config } = this.#o;
+    const authed = this.#o.auth.authenticatedPeers();
+    const reachable = [...new Set(authed.map((p) => p.member))].filter((m) => m !== config.memberName).sort()
+      .slice(0, DEFAULT_HEARTBEAT_LIMITS.reachableMax);
+    const agentCount = this.#o.agentCount?.() ?? (config.role === 'controller' ? authed.filter((p) => p.role === 'agent').length : 0);
+    const hb: Heartbeat = {
+      member: config.memberName,
+      peerId: this.#o.libp2p.peerId.toString(),
+      role: config.role,
+      region: config.region,
+      zone: config.zone,
+      hlc: this.#o.clock.now(Date.now()),
+      merkleRoot: this.#o.merkleRoot?.() ?? '',
+      reachable,
+      agentCount,
+    };
+    const quorum = this.#o.quorumView?.();
+    if (quorum !== undefined) hb.quorum = quorum;
+    if (leaving) hb.leaving = true;
+    return hb;
+  }
+
+  async #publish(leaving = false): Promise<void> {
+    const data = encodeHeartbeatMessage(this.#o.credentials.certificate, this.buildHeartbeat(leaving));
+    // Our own heartbeat is bounded by construction (names, list lengths, certificate size).
+    if (data.byteLength > this.#o.config.heartbeatBytesMax) {
+      throw new Error(`invariant: own heartbeat is ${data.byteLength} bytes, more than heartbeatBytesMax`);
+    }
+    this.#lastPublishedMs = monotonicMs();
+    try {
+      await this.#o.libp2p.services.pubsub.publish(this.topic, data);
+      this.#counters.published += 1;
+    } catch (err) {
+      this.#counters.publishErrors += 1;
+      this.#log.debug({ err: String(err) }, 'heartbeat publish failed');
+    }
+  }
+
+  // Heartbeats on a fixed grid (start + k * interval), so timer lateness does not accumulate.
+  #scheduleHeartbeat(): void {
+    if (!this.#running) return;
+    const interval = this.#o.config.healthCheck.intervalMs;
+    const now = monotonicMs();
+    if (this.#nextHeartbeatMs < now - interval) this.#nextHeartbeatMs = now; // fell far behind (pause): re-anchor
+    const delay = Math.max(0, this.#nextHeartbeatMs - now);
+    this.#heartbeatTimer = setTimeout(() => {
+      this.#nextHeartbeatMs += interval;
+      this.#guard('heartbeat', () => this.#publish());
+      this.#scheduleHeartbeat();
+    }, delay);
+  }
+
+  #isSubscriber(peerId: string): boolean {
+    return this.#o.libp2p.services.pubsub.getSubscribers(this.topic).some((p) => p.toString() === peerId);
+  }
+
+  // A peer that has just become both authenticated and subscribed gets a heartbeat at once rather
+  // than up to one interval later: joins and recoveries complete a whole interval sooner. "At once"
+  // means one gossip heartbeat after it authenticated, when gossipsub's cached score for it (which
+  // gates publishing, see gossip-options.ts) has been refreshed. Requests are merged into one timer.
+  // Every publish, early or not, is at least interval - timeout/2 after the previous one and
+  // re-anchors the grid: receivers count one passed check per interval - timeout, so every
+  // heartbeat they get counts (with timeout/2 to spare for jitter) and recovery takes
+  // successThreshold heartbeats at most one interval apart.
+  #requestEarlyHeartbeat(peerId: string): void {
+    const authAt = this.#authAt.get(peerId);
+    if (!this.#running || authAt === undefined) return;
+    const dueMs = Math.max(monotonicMs(), authAt + this.#o.config.gossipHeartbeatMs + 1);
+    this.#earlyDueMs = Math.max(this.#earlyDueMs, dueMs);
+    if (this.#earlyTimer === undefined) this.#armEarlyHeartbeat(dueMs);
+  }
+
+  #armEarlyHeartbeat(atMs: number): void {
+    this.#earlyTimer = setTimeout(() => {
+      this.#earlyTimer = undefined;
+      if (!this.#running) return;
+      const now = monotonicMs();
+      const { intervalMs, timeoutMs } = this.#o.config.healthCheck;
+      const gapMs = intervalMs - timeoutMs / 2;
+      if (this.#lastPublishedMs < atMs && now - this.#lastPublishedMs >= gapMs) {
+        // Re-anchor the grid on the early heartbeat so the next regular one is a full interval
+        // later (receivers count at most one heartbeat per interval - timeout towards recovery).
+        clearTimeout(this.#heartbeatTimer);
+        this.#nextHeartbeatMs = now + this.#o.config.healthCheck.intervalMs;
+        this.#guard('early heartbeat', () => this.#publish());
+        this.#scheduleHeartbeat();
+      }
+      // Still owed: a request for a later time (a peer that authenticated later), or this one when
+      // the previous publish was too recent.
+      if (this.#earlyDueMs > this.#lastPublishedMs) this.#armEarlyHeartbeat(Math.max(this.#earlyDueMs, this.#lastPublishedMs + gapMs));
+    }, Math.max(0, Math.ceil(atMs - monotonicMs())));
+  }
+
+  #scheduleTick(): void {
+    if (!this.#running) return;
+    clearTimeout(this.#tickTimer);
+    const now = monotonicMs();
+    const interval = this.#o.config.healthCheck.intervalMs;
+    // Wake at the next deadline, and at least every half interval: the detector clamps any step
+    // longer than one interval as a clock jump, so a late timer must never come close to that.
+    const wake = Math.min(this.table.nextWakeMs() ?? Infinity, now + interval / 2);
+    this.#tickTimer = setTimeout(() => {
+      this.#guard('tick', () => this.#emitAll(this.table.tick(monotonicMs()).events));
+      this.#scheduleTick();
+    }, Math.max(0, Math.ceil(wake - now)));
+  }
+
+  readonly #onMessage = (evt: CustomEvent<GossipsubMessage>): void => {
+    const { propagationSource, msg } = evt.detail;
+    if (msg.topic !== this.topic || !this.#running) return;
+    this.#guard('message', async () => {
+      // The validator accepted it just before; its verdict carries the typed heartbeat.
+      const r = await this.#gate.verdict(propagationSource, msg);
+      if (!r.ok || !this.#running) return;
+      try {
+        this.#o.clock.receive(r.heartbeat.hlc, Date.now());
+      } catch (e) {
+        if (!(e instanceof ClockSkewError)) throw e;
+        // Liveness is real even when the sender's clock is off; the skew is counted and logged,
+        // and our HLC is not dragged forward by it.
+        this.#counters.clockSkew += 1;
+        this.#log.warn({ member: r.heartbeat.member, aheadMs: e.aheadMs }, 'heartbeat HLC ahead of local clock');
+      }
+      const step = this.table.heartbeat(r.heartbeat, monotonicMs());
+      if (step.rejected !== undefined) this.#log.debug({ member: r.heartbeat.member, ...step.rejected }, 'heartbeat refused by peer table');
+      this.#emitAll(step.events);
+      this.#scheduleTick();
+    });
+  };
+
+  readonly #onSubscriptionChange = (evt: CustomEvent<{ peerId: PeerId; subscriptions: Array<{ topic: string; subscribe: boolean }> }>): void => {
+    if (evt.detail.subscriptions.some((s) => s.topic === this.topic && s.subscribe)) this.#requestEarlyHeartbeat(evt.detail.peerId.toString());
+  };
+
+  #rttTargets(): PeerId[] {
+    const out: PeerId[] = [];
+    const seen = new Set<string>();
+    for (const c of this.#o.libp2p.getConnections()) {
+      const id = c.remotePeer.toString();
+      if (!seen.has(id) && this.#o.auth.isAuthenticated(id)) {
+        seen.add(id);
+        out.push(c.remotePeer);
+      }
+    }
+    return out;
+  }
+
+  #onRtt(peer: PeerId, ms: number): void {
+    const info = this.#o.auth.peerInfo(peer);
+    if (info === undefined || !this.#running) return;
+    if (this.table.get(info.member)?.peerId !== info.peerId) return; // not (yet) that member's table identity
+    const step = this.table.rtt(info.member, ms, monotonicMs());
+    this.#emitAll(step.events);
+  }
+
+  #emitAll(events: MembershipEvent[]): void {
+    for (const e of events) {
+      if (e.type === 'state-changed') this.#log.info({ peer: e.member, from: e.from, to: e.to }, 'member state changed');
+      this.#events.emit(e.type, e as never);
+      this.#events.emit('event', e);
+    }
+  }
+
+  // Timer and handler boundaries: an exception here is a bug, not bad input (bad input is refused
+  // and counted before it gets this far). Log it loudly and keep the node running.
+  #guard(where: string, fn: () => void | Promise<void>): void {
+    const fail = (err: unknown): void => {
+      this.#counters.internalErrors += 1;
+      this.#log.error({ err, where }, 'internal error in membership service');
+    };
+    try {
+      const r = fn();
+      if (r instanceof Promise) r.catch(fail);
+    } catch (err) {
+      fail(err);
+    }
+  }
+}

@@ -1,0 +1,12 @@
+// Protocol IDs and gossip topics. Each embeds the federation ID, so nodes of different federations
+// sharing a network never even negotiate a protocol with each other.
+
+/** The auth protocol, run first on every connection. */
+export function authProtocol(federationId: string): string {
+  return `/novaedge/${federationId}/auth/1.0.0`;
+}
+
+/** The gossipsub topic carrying heartbeats. */
+export function healthTopic(federationId: string): string {
+  return `/novaedge/${federationId}/health/1`;
+}
