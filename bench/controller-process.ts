@@ -1,0 +1,74 @@
+// A controller in its own process for benchmarks, driven over the IPC channel by bench/replication.ts.
+// argv[2]: a JSON file with { membership: MembershipConfig, replication: ReplicationConfig }.
+import { readFileSync } from 'node:fs';
+import { FAST_PROFILE } from '../node/config/membership-config.ts';
+import { FAST_REPLICATION } from '../node/config/replication-config.ts';
+import { ControllerNode } from '../node/controller/controller-node.ts';
+
+const config = JSON.parse(readFileSync(process.argv[2]!, 'utf8'));
+const node = await ControllerNode.start(config, { membershipProfile: FAST_PROFILE, replicationProfile: FAST_REPLICATION });
+const nowMs = (): number => performance.timeOrigin + performance.now();
+const send = (m: unknown): void => { process.send!(m); };
+
+function resource(prefix: string, i: number): object {
+  return { apiVersion: 'novaedge.io/v1alpha1', kind: 'ProxyRoute', metadata: { name: `${prefix}-${i}`, namespace: 'default' },
+    spec: { hostnames: [`h${i}.example.com`], rules: [{ path: '/', backend: `svc-${i}` }], pad: 'x'.repeat(820) } };
+}
+
+const seen = new Map<string, number>();
+let watching: string | undefined;
+void (async () => {
+  for await (const e of node.watch()) if (watching !== undefined && e.view.key.includes(`/${watching}-`) && !seen.has(e.view.key)) seen.set(e.view.key, nowMs());
+})();
+
+process.on('message', async (m: { cmd: string; [k: string]: any }) => {
+  try {
+    switch (m.cmd) {
+      case 'peers': {
+        const up = node.replicator.status().filter((s) => s.connected).length;
+        send({ cmd: 'peers', up });
+        break;
+      }
+      case 'load': {
+        let next = 0;
+        const end = Date.now() + m.ms;
+        const t0 = performance.now();
+        await Promise.all(Array.from({ length: m.writers }, async () => {
+          while (Date.now() < end) await node.apply(resource(m.prefix, next++));
+        }));
+        send({ cmd: 'load', writes: next, seconds: (performance.now() - t0) / 1000 });
+        break;
+      }
+      case 'rate': {
+        const acks: Array<[string, number]> = [];
+        const gapMs = 1000 / m.perSecond;
+        const t0 = performance.now();
+        const pending: Array<Promise<void>> = [];
+        for (let i = 0; i < m.count; i++) {
+          const due = t0 + i * gapMs;
+          const wait = due - performance.now();
+          if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+          pending.push(node.apply(resource(m.prefix, i)).then((r) => { acks.push([r.view.key, nowMs()]); }));
+        }
+        await Promise.all(pending);
+        send({ cmd: 'rate', acks });
+        break;
+      }
+      case 'watch':
+        watching = m.prefix;
+        seen.clear();
+        send({ cmd: 'watch' });
+        break;
+      case 'seen':
+        send({ cmd: 'seen', seen: [...seen] });
+        break;
+      case 'stop':
+        await node.stop();
+        send({ cmd: 'stop' });
+        process.exit(0);
+    }
+  } catch (err) {
+    send({ cmd: 'error', message: (err as Error).stack ?? String(err) });
+  }
+});
+send({ cmd: 'started', peerId: node.membership.peerId.toString() });

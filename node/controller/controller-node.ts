@@ -1,0 +1,275 @@
+// A controller: the durable store, the membership node (identity, auth, health gossip) and the
+// replicator, wired together over libp2p. This is what createNode() returns for the controller role.
+import { join } from 'node:path';
+import { Store, type ConflictInfo, type ResourceView, type StoredRecord, type WriteResult, type ChangeEvent } from '../../storage/index.ts';
+import type { PeerView } from '../../membership/peer-table.ts';
+import type { MembershipConfig } from '../config/membership-config.ts';
+import { resolveReplicationConfig, type ReplicationConfig, type ResolvedReplicationConfig } from '../config/replication-config.ts';
+import { NodeStateError } from '../errors.ts';
+import { startMembershipNode, type MembershipNode, type MembershipNodeOptions } from '../membership/membership-node.ts';
+import type { AntiEntropyReport } from '../replication/anti-entropy-client.ts';
+import { replicationProtocol } from '../replication/protocol-ids.ts';
+import { Replicator, type PeerLinks, type PeerReplicationStatus, type ReplicationProtocol } from '../replication/replicator.ts';
+
+/** Configuration of a controller node. */
+export interface ControllerConfig {
+  /** Identity, certificates, addresses and health checking. */
+  membership: MembershipConfig;
+  /** Store and replication. */
+  replication: ReplicationConfig;
+}
+
+/** Options that are not configuration. */
+export interface ControllerOptions extends Pick<MembershipNodeOptions, 'logger'> {
+  /** Membership profile (e.g. FAST_PROFILE). */
+  membershipProfile?: MembershipNodeOptions['profile'];
+  /** Replication profile (e.g. FAST_REPLICATION). */
+  replicationProfile?: Readonly<Partial<ReplicationConfig>>;
+}
+
+/** Durability of one write: on this controller, or on a weighted majority of controllers. */
+export type Durability = 'local' | 'quorum';
+
+/** One row of `federation status`. */
+export interface MemberStatus {
+  name: string;
+  region: string;
+  /** Local, Healthy, Suspect, Unhealthy, Left or Unknown (never heard from). */
+  status: string;
+  /** Replication lag to this member, ms (undefined for the local member). */
+  syncLagMs: number | undefined;
+  /** When this member last acknowledged a sync, ms since epoch (0: never). */
+  lastSyncMs: number | undefined;
+  /** Agents it reports. */
+  agents: number;
+}
+
+/** What `federation status` shows. */
+export interface FederationStatus {
+  federationId: string;
+  localMember: string;
+  members: MemberStatus[];
+}
+
+export class ControllerNode {
+  readonly membership: MembershipNode;
+  readonly store: Store;
+  readonly replicator: Replicator;
+  readonly config: ResolvedReplicationConfig;
+  // Fault hook state: members whose link is cut, and the peer IDs refused because of it.
+  readonly #cutMembers = new Set<string>();
+  readonly #blocked: Map<string, string>; // peer ID -> member
+  readonly #offs: Array<() => void> = [];
+  #running = true;
+
+  private constructor(membership: MembershipNode, store: Store, replicator: Replicator, config: ResolvedReplicationConfig, blocked: Map<string, string>) {
+    this.membership = membership;
+    this.store = store;
+    this.replicator = replicator;
+    this.config = config;
+    this.#blocked = blocked;
+  }
+
+  /** Validate the configuration, open the store, start membership and replication. */
+  static async start(config: ControllerConfig, options: ControllerOptions = {}): Promise<ControllerNode> {
+    if (config.membership.role !== 'controller') throw new Error('ControllerNode: membership.role must be controller');
+    const repl = resolveReplicationConfig(config.replication, config.membership.memberName, options.replicationProfile);
+    const store = await Store.open({
+      path: join(repl.dataDir, 'store'), member: config.membership.memberName, strategy: repl.strategy,
+      tombstoneGraceMs: repl.tombstoneGraceMs,
+    });
+    const blocked = new Map<string, string>();
+    let membership: MembershipNode;
+    try {
+      membership = await startMembershipNode(config.membership, {
+        ...(options.membershipProfile === undefined ? {} : { profile: options.membershipProfile }),
+        ...(options.logger === undefined ? {} : { logger: options.logger }),
+        clock: store.clock,
+        merkleRoot: () => store.merkle.root(),
+        isBlocked: (peerId) => blocked.has(peerId.toString()),
+      });
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+    const links: PeerLinks = {
+      open: async (member, protocol, signal) => {
+        const peer = membership.authenticatedPeers().find((p) => p.member === member && p.role === 'controller');
+        if (peer === undefined) throw new NodeStateError(`${member} is not connected`);
+        const stream = await membership.libp2p.dialProtocol(peerIdOf(membership, peer.peerId),
+          replicationProtocol(membership.config.federationId, protocol), { signal });
+        return { duplex: stream, close: () => stream.close().catch(() => stream.abort(new Error('close failed'))) };
+      },
+    };
+    const replicator = new Replicator(store, links, {
+      self: membership.memberName,
+      controllers: repl.controllers,
+      pushEnabled: repl.sync.pushEnabled,
+      batchSize: repl.sync.batchSize,
+      compression: repl.sync.compression,
+      syncTimeoutMs: repl.sync.timeoutMs,
+      pushWindowMax: 4,
+      pushQueueMax: 10_000,
+      antiEntropyEnabled: repl.antiEntropy.enabled,
+      antiEntropyIntervalMs: repl.antiEntropy.intervalMs,
+      antiEntropyBatchSize: repl.antiEntropy.batchSize,
+      repairMode: repl.antiEntropy.repairMode,
+      frameBytesMax: 8 * 1024 * 1024,
+      retryMs: 100,
+    });
+    const node = new ControllerNode(membership, store, replicator, repl, blocked);
+    node.#wire();
+    replicator.start();
+    return node;
+  }
+
+  #wire(): void {
+    const blocked = this.#blocked;
+    const m = this.membership;
+    const fid = m.config.federationId;
+    const handle = (p: ReplicationProtocol, roles: Array<'controller' | 'agent'>, serve: (duplex: any, member: string, role: string) => Promise<void>): void => {
+      void m.libp2p.handle(replicationProtocol(fid, p), m.guard(async ({ stream }, peer) => {
+        if (blocked.has(peer.peerId)) { stream.abort(new Error('link cut')); return; }
+        try {
+          await serve(stream, peer.member, peer.role);
+          await stream.close();
+        } catch (err) {
+          stream.abort(err instanceof Error ? err : new Error(String(err)));
+        }
+      }, { roles }), { maxInboundStreams: 8, maxOutboundStreams: 8 });
+    };
+    handle('push', ['controller'], (d, member) => this.replicator.handlePush(d, member));
+    // Agents may run anti-entropy against a controller, read-only.
+    handle('anti-entropy', ['controller', 'agent'], (d, member, role) => this.replicator.handleAntiEntropy(d, member, role === 'controller'));
+    const auth = m.auth;
+    const up = (p: { member: string; role: string; peerId: string }): void => {
+      if (this.#cutMembers.has(p.member)) {
+        // A cut member that got through (it dialed before the block took effect) is dropped again.
+        blocked.set(p.peerId, p.member);
+        void this.membership.libp2p.hangUp(peerIdOf(this.membership, p.peerId)).catch(() => undefined);
+        return;
+      }
+      if (p.role === 'controller') this.replicator.peerUp(p.member);
+    };
+    this.#offs.push(auth.on('authenticated', up));
+    this.#offs.push(auth.on('deauthenticated', (p) => { if (p.role === 'controller') this.replicator.peerDown(p.member); }));
+    for (const p of auth.authenticatedPeers()) up(p);
+  }
+
+  // ---- the embedded API -------------------------------------------------------------------------
+
+  /** Create or update a resource; with durability 'quorum', resolves once a majority has it. */
+  async apply(resource: unknown, opts: { durability?: Durability } = {}): Promise<WriteResult> {
+    this.#checkRunning();
+    const res = await this.store.apply(resource);
+    if (opts.durability === 'quorum' && res.changed) await this.replicator.waitForQuorum(res.record);
+    return res;
+  }
+
+  /** Delete a resource (replicated tombstone). */
+  async delete(key: string, opts: { durability?: Durability } = {}): Promise<WriteResult> {
+    this.#checkRunning();
+    const res = await this.store.delete(key);
+    if (opts.durability === 'quorum' && res.changed) await this.replicator.waitForQuorum(res.record);
+    return res;
+  }
+
+  /** Read one resource as this controller serves it. */
+  get(key: string): Promise<ResourceView | undefined> {
+    return this.store.get(key);
+  }
+
+  /** List resources. */
+  list(filter?: Parameters<Store['list']>[0]): Promise<ResourceView[]> {
+    return this.store.list(filter);
+  }
+
+  /** Watch changes from a seq. */
+  watch(opts?: Parameters<Store['watch']>[0]): AsyncIterable<ChangeEvent> {
+    return this.store.watch(opts);
+  }
+
+  /** Conflicts held. */
+  conflicts(): Promise<ConflictInfo[]> {
+    return this.store.conflicts();
+  }
+
+  /** One conflict with both sides, or undefined. */
+  async describeConflict(key: string): Promise<ConflictInfo | undefined> {
+    const r = await this.store.getRecord(key);
+    return r === undefined ? undefined : this.store.rule.conflict(r, this.membership.memberName);
+  }
+
+  /** Resolve a conflict keeping this controller's side or the other. */
+  resolveConflict(key: string, keep: 'local' | 'remote'): Promise<WriteResult> {
+    this.#checkRunning();
+    return this.store.resolve(key, keep);
+  }
+
+  /** Run anti-entropy with a peer now. */
+  sync(peer: string): Promise<AntiEntropyReport> {
+    return this.replicator.sync(peer);
+  }
+
+  /** Members, health, sync lag and last sync. */
+  status(): FederationStatus {
+    const peers = new Map<string, PeerView>(this.membership.peers().map((p) => [p.member, p] as const));
+    const repl = new Map<string, PeerReplicationStatus>(this.replicator.status().map((s) => [s.member, s] as const));
+    const self = this.membership.memberName;
+    const members: MemberStatus[] = this.config.controllers.map((name) => {
+      if (name === self) {
+        return { name, region: this.membership.config.region, status: 'Local', syncLagMs: undefined, lastSyncMs: undefined, agents: 0 };
+      }
+      const p = peers.get(name);
+      const r = repl.get(name);
+      return {
+        name, region: p?.region ?? '', status: p?.state ?? 'Unknown',
+        syncLagMs: r?.lagMs, lastSyncMs: r?.lastSyncMs, agents: p?.agentCount ?? 0,
+      };
+    });
+    return { federationId: this.membership.config.federationId, localMember: self, members };
+  }
+
+  /** Test hook: cut the link to a member at the connection layer (refuse and close connections, both directions). */
+  async cutLink(member: string): Promise<void> {
+    this.#cutMembers.add(member);
+    this.replicator.peerDown(member);
+    for (const p of this.membership.authenticatedPeers()) {
+      if (p.member !== member) continue;
+      this.#blocked.set(p.peerId, member);
+      await this.membership.libp2p.hangUp(peerIdOf(this.membership, p.peerId)).catch(() => undefined);
+    }
+  }
+
+  /** Test hook: restore a cut link; the reconnector dials the member again. */
+  restoreLink(member: string): void {
+    this.#cutMembers.delete(member);
+    for (const [peerId, m] of this.#blocked) if (m === member) this.#blocked.delete(peerId);
+  }
+
+  /** Stop replication, membership and the store. */
+  async stop(): Promise<void> {
+    if (!this.#running) return;
+    this.#running = false;
+    for (const off of this.#offs) off();
+    await this.replicator.stop();
+    await this.membership.stop();
+    await this.store.close();
+  }
+
+  #checkRunning(): void {
+    if (!this.#running) throw new NodeStateError('node is stopped');
+  }
+
+  /** Records currently held for a key (for tests and the describe command). */
+  record(key: string): Promise<StoredRecord | undefined> {
+    return this.store.getRecord(key);
+  }
+}
+
+// The PeerId object of a connected peer, from its string form.
+function peerIdOf(m: MembershipNode, peerId: string): import('@libp2p/interface').PeerId {
+  const conn = m.libp2p.getConnections().find((c) => c.remotePeer.toString() === peerId);
+  if (conn === undefined) throw new NodeStateError(`no connection to ${peerId}`);
+  return conn.remotePeer;
+}

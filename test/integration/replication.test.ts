@@ -1,0 +1,152 @@
+// Replication over real libp2p on loopback: 3 controllers with certificates, push with relay, a
+// non-transitive partition made with the connection-layer fault hook, anti-entropy catch-up after a
+// restart, concurrent edits under each strategy, and bad input on the replication protocols.
+import t from 'tap';
+import { join } from 'node:path';
+import { FAST_PROFILE } from '../../node/config/membership-config.ts';
+import { FAST_REPLICATION, type ReplicationConfig } from '../../node/config/replication-config.ts';
+import { ControllerNode } from '../../node/controller/controller-node.ts';
+import { replicationProtocol } from '../../node/replication/protocol-ids.ts';
+import { encodeMessage } from '../../node/wire/codec.ts';
+import { lpStream } from 'it-length-prefixed-stream';
+import { makeFederation, makeMember, type TestFederation } from '../helpers/cert-fixtures.ts';
+import { memberConfig, planMembers, type PlannedMember } from '../helpers/cluster.ts';
+import { startMembershipNode } from '../../node/membership/membership-node.ts';
+import { waitFor } from '../helpers/wait-for.ts';
+
+const NAMES = ['a', 'b', 'c'];
+const res = (i: number, spec: object = {}) => ({ apiVersion: 'v1', kind: 'ProxyRoute', metadata: { name: `r${i}` }, spec: { pad: 'x'.repeat(200), ...spec } });
+
+interface Cluster {
+  fed: TestFederation;
+  plan: PlannedMember[];
+  nodes: Map<string, ControllerNode>;
+  start(name: string, repl?: Partial<ReplicationConfig>): Promise<ControllerNode>;
+}
+
+async function cluster(t: import('tap').Test, repl: Partial<ReplicationConfig> = {}): Promise<Cluster> {
+  const fed = await makeFederation('repl-fed');
+  const plan = await planMembers(fed, NAMES.map((name) => ({ name, role: 'controller' as const })));
+  const dir = t.testdir();
+  const nodes = new Map<string, ControllerNode>();
+  const c: Cluster = {
+    fed, plan, nodes,
+    async start(name, over = {}) {
+      const m = plan.find((p) => p.name === name)!;
+      const node = await ControllerNode.start({
+        membership: memberConfig(fed, m, plan.filter((p) => p !== m).map((p) => p.addr)),
+        replication: { dataDir: join(dir, name), controllers: NAMES, ...repl, ...over },
+      }, { membershipProfile: FAST_PROFILE, replicationProfile: FAST_REPLICATION });
+      nodes.set(name, node);
+      return node;
+    },
+  };
+  t.teardown(async () => { for (const n of nodes.values()) await n.stop(); });
+  for (const n of NAMES) await c.start(n);
+  const pushing = repl.sync?.pushEnabled !== false;
+  await waitFor('controllers connected', () => [...nodes.values()].every((n) =>
+    n.membership.authenticatedPeers().filter((p) => p.role === 'controller').length === NAMES.length - 1 &&
+    (!pushing || n.replicator.status().every((s) => s.connected))), { timeoutMs: 10_000 });
+  return c;
+}
+
+const rootsEqual = (c: Cluster) => new Set([...c.nodes.values()].map((n) => n.store.merkle.root())).size === 1;
+
+t.test('writes on each controller converge to equal stores', async (t) => {
+  const c = await cluster(t);
+  await Promise.all(NAMES.flatMap((n, k) => Array.from({ length: 50 }, (_, i) => c.nodes.get(n)!.apply(res(k * 100 + i, { by: n })))));
+  await waitFor('convergence', () => rootsEqual(c) && c.nodes.get('a')!.store.size === 150, { timeoutMs: 10_000 });
+  const st = c.nodes.get('a')!.status();
+  t.same(st.members.map((m) => [m.name, m.status]), [['a', 'Local'], ['b', 'Healthy'], ['c', 'Healthy']]);
+  t.ok(st.members.slice(1).every((m) => (m.lastSyncMs ?? 0) > 0), 'last sync known for each peer');
+});
+
+t.test('non-transitive partition: A–C cut, A\'s writes reach C through B within 1 s', async (t) => {
+  const c = await cluster(t);
+  const a = c.nodes.get('a')!;
+  const cc = c.nodes.get('c')!;
+  await a.cutLink('c');
+  await cc.cutLink('a');
+  await waitFor('a–c link down', () => !a.replicator.status().find((s) => s.member === 'c')!.connected, { timeoutMs: 5_000 });
+  const w = await a.apply(res(1, { via: 'b' }));
+  const t0 = performance.now();
+  await waitFor('relay through b', async () => (await cc.get(w.view.key)) !== undefined, { timeoutMs: 1_000 });
+  t.comment(`reached c through b in ${(performance.now() - t0).toFixed(1)} ms`);
+  t.equal(a.membership.authenticatedPeers().some((p) => p.member === 'c'), false, 'a and c are not connected');
+  a.restoreLink('c');
+  cc.restoreLink('a');
+  await waitFor('link back', () => a.replicator.status().find((s) => s.member === 'c')!.connected, { timeoutMs: 10_000 });
+});
+
+t.test('a controller down during 1,000 writes catches up by anti-entropy alone, moving far less than a full copy', async (t) => {
+  const c = await cluster(t, { sync: { pushEnabled: false } });
+  const a = c.nodes.get('a')!;
+  for (let i = 0; i < 3000; i += 500) await Promise.all(Array.from({ length: 500 }, (_, k) => a.apply(res(i + k))));
+  await c.nodes.get('c')!.sync('a');
+  t.equal(c.nodes.get('c')!.store.size, 3000);
+  await c.nodes.get('c')!.stop();
+  c.nodes.delete('c');
+  await Promise.all(Array.from({ length: 1000 }, (_, i) => a.apply(res(i * 3, { updated: true }))));
+  const cc = await c.start('c', { sync: { pushEnabled: false } });
+  await waitFor('c catches up', () => cc.store.merkle.root() === a.store.merkle.root(), { timeoutMs: 15_000 });
+  const runs = cc.replicator.status().map((s) => s.lastAntiEntropy).filter((r) => r !== undefined && !r.inSync);
+  const moved = runs.reduce((n, r) => n + r!.bytesSent + r!.bytesReceived, 0);
+  const { fullCopyBytes } = await import('../../node/replication/anti-entropy-client.ts');
+  const full = await fullCopyBytes(a.store);
+  t.ok(moved < full / 2, `anti-entropy moved ${moved} bytes; a full copy is ${full}`);
+});
+
+for (const strategy of ['LastWriterWins', 'Merge', 'Manual'] as const) {
+  t.test(`${strategy}: concurrent edits on partitioned controllers converge after heal`, async (t) => {
+    const c = await cluster(t, { strategy });
+    const a = c.nodes.get('a')!;
+    const b = c.nodes.get('b')!;
+    for (let i = 0; i < 3; i++) await a.apply(res(i, { x: 0, y: 0 }));
+    await waitFor('base everywhere', () => rootsEqual(c) && b.store.size === 3, { timeoutMs: 5_000 });
+    for (const [x, y] of [['a', 'b'], ['a', 'c']] as const) { await c.nodes.get(x)!.cutLink(y); await c.nodes.get(y)!.cutLink(x); }
+    await waitFor('a isolated', () => a.replicator.status().every((s) => !s.connected), { timeoutMs: 5_000 });
+    for (let i = 0; i < 3; i++) { await a.apply(res(i, { x: 1, y: 0 })); await b.apply(res(i, { x: 0, y: 2 })); }
+    for (const [x, y] of [['a', 'b'], ['a', 'c']] as const) { c.nodes.get(x)!.restoreLink(y); c.nodes.get(y)!.restoreLink(x); }
+    await waitFor('convergence after heal', () => rootsEqual(c), { timeoutMs: 10_000 });
+    if (strategy === 'Manual') {
+      for (const n of c.nodes.values()) t.equal((await n.conflicts()).length, 3, `${n.membership.memberName} lists 3 conflicts`);
+      const d = (await c.nodes.get('c')!.describeConflict('ProxyRoute/default/r0'))!;
+      t.same([d.local.origin, d.remote.map((r) => r.origin)].flat().sort(), ['a', 'b']);
+      await c.nodes.get('c')!.resolveConflict('ProxyRoute/default/r0', 'remote');
+      await waitFor('resolution everywhere', async () => (await a.conflicts()).length === 2 && (await b.conflicts()).length === 2, { timeoutMs: 5_000 });
+    }
+    t.pass('converged');
+  });
+}
+
+t.test('bad input on the replication protocols is refused and counted; agents cannot push', async (t) => {
+  const c = await cluster(t);
+  const a = c.nodes.get('a')!;
+  const before = a.store.merkle.root();
+  // A real controller peer sending garbage on push: the stream closes, the node keeps serving.
+  const b = c.nodes.get('b')!;
+  const proto = replicationProtocol('repl-fed', 'push');
+  for (const frame of [Uint8Array.of(0, 1, 2), encodeMessage({ t: 'hello', v: 99 }, false), encodeMessage({ t: 'batch', id: 1, records: [{ key: 'x' }] }, false)]) {
+    const s = await b.membership.libp2p.dialProtocol(a.membership.peerId, proto);
+    const lp = lpStream(s);
+    await lp.write(frame).catch(() => undefined);
+    if (frame[0] === 0 && frame.length > 3) await lp.read({ signal: AbortSignal.timeout(2000) }).catch(() => undefined);
+    await lp.write(encodeMessage({ t: 'batch', id: 1, records: [{ key: 'x' }] }, false)).catch(() => undefined);
+    await s.close().catch(() => undefined);
+  }
+  await waitFor('protocol errors counted', () => a.replicator.counters.protocolErrors >= 2, { timeoutMs: 3_000 });
+  t.equal(a.store.merkle.root(), before, 'store unchanged');
+  await a.apply(res(7));
+  await waitFor('a still replicates', async () => (await b.get('ProxyRoute/default/r7')) !== undefined, { timeoutMs: 3_000 });
+  // An agent (valid agent certificate) cannot open push at all.
+  const plan = await planMembers(c.fed, [{ name: 'agent1', role: 'agent' }]);
+  const agent = await startMembershipNode(memberConfig(c.fed, plan[0]!, [c.plan[0]!.addr]), { profile: FAST_PROFILE });
+  t.teardown(() => agent.stop());
+  await waitFor('agent authenticated', () => agent.authenticatedPeers().some((p) => p.member === 'a'), { timeoutMs: 5_000 });
+  const s = await agent.libp2p.dialProtocol(a.membership.peerId, proto);
+  const lp = lpStream(s);
+  await lp.write(encodeMessage({ t: 'hello', v: 1 }, false)).catch(() => undefined);
+  await t.rejects(lp.read({ signal: AbortSignal.timeout(3000) }), 'the stream is reset, no hello back');
+  t.equal(a.store.merkle.root(), (await b.store.merkle.root()), 'nothing stored from the agent');
+  void makeMember;
+});
