@@ -1,0 +1,101 @@
+// The tally: how many votes this controller holds right now, out of how many, and whether that is
+// quorum. Pure and total: the caller passes what it currently reaches and which agent leases it
+// currently counts (LeaseTable.countedAgents), and gets a structured answer it can log and show.
+//
+// Why it is safe. Let X and Y be controllers that cannot exchange data, so the controllers each one
+// reaches are disjoint sets. Agent leases are exclusive (an agent's vote is counted by at most one
+// controller at any instant: see agent-vote-state.ts and lease-table.ts). So X's and Y's votes are
+// weights of disjoint subsets of the configured total, their sum is at most the total, and since the
+// threshold is more than half of the total, at most one of them reaches it. The minAgentsForQuorum
+// condition only ever removes quorum, so it cannot break this.
+
+import type { QuorumConfig, QuorumMode } from './quorum-config.ts';
+import { invariant } from './invariant.ts';
+import { MAX_AGENTS } from './limits.ts';
+import { isStrictMajority, totalWeight, weightedThreshold } from './threshold.ts';
+
+/** What the controller currently sees; names outside the configuration never count. */
+export interface TallyInput {
+  /** Controllers this one currently reaches. Itself always counts; unknown names and duplicates are ignored. */
+  reachableControllers: Iterable<string>;
+  /** Agents whose vote lease to this controller is counted now (from LeaseTable.countedAgents). */
+  leasedAgents: Iterable<string>;
+  /** The agent registry: only these agents count, in the total and in the votes. */
+  registeredAgents: ReadonlySet<string>;
+}
+
+/** Why the tally came out as it did (stable codes). */
+export type QuorumReason =
+  /** Votes reach the threshold (and, in AgentAssisted, the agent condition holds). */
+  | 'quorum'
+  /** Votes are below the threshold. */
+  | 'below_threshold'
+  /** AgentAssisted: votes reach the threshold but fewer than minAgentsForQuorum agent leases are
+   *  counted and no strict majority of controllers is reached. */
+  | 'too_few_agents';
+
+/** The structured result of one tally. */
+export interface TallyResult {
+  /** Counting mode used. */
+  mode: QuorumMode;
+  /** True when this controller holds quorum at this moment. */
+  haveQuorum: boolean;
+  /** Votes held (Controllers: controllers reached; AgentAssisted: weighted). */
+  votes: number;
+  /** Total votes configured (Controllers: n; AgentAssisted: W). */
+  total: number;
+  /** Votes needed (Controllers: quorumSize; AgentAssisted: ⌊W/2⌋+1). */
+  threshold: number;
+  /** Part of `votes` from controllers (itself included). */
+  controllerVotes: number;
+  /** Part of `votes` from agent leases (0 in Controllers mode). */
+  agentVotes: number;
+  /** Configured controllers reached, itself included. */
+  reachableControllers: number;
+  /** Configured controllers. */
+  configuredControllers: number;
+  /** Registered agents whose lease is counted (0 in Controllers mode). */
+  reachableAgents: number;
+  /** Registered agents (the agent part of the total). */
+  registeredAgents: number;
+  /** Why. */
+  reason: QuorumReason;
+}
+
+/** Counts this controller's votes under `config`. */
+export function tally(config: QuorumConfig, input: TallyInput): TallyResult {
+  const configured = new Set(config.controllers);
+  invariant(configured.has(config.self), 'self is one of the configured controllers');
+  invariant(input.registeredAgents.size <= MAX_AGENTS, `at most ${MAX_AGENTS} registered agents`);
+  const reached = new Set<string>([config.self]);
+  for (const c of input.reachableControllers) if (configured.has(c)) reached.add(c);
+  const n = configured.size;
+  const r = reached.size;
+  let registered = 0;
+  for (const a of input.registeredAgents) if (!configured.has(a)) registered++;
+
+  if (config.mode === 'Controllers') {
+    const haveQuorum = r >= config.quorumSize;
+    return {
+      mode: 'Controllers', haveQuorum, votes: r, total: n, threshold: config.quorumSize,
+      controllerVotes: r, agentVotes: 0, reachableControllers: r, configuredControllers: n,
+      reachableAgents: 0, registeredAgents: registered,
+      reason: haveQuorum ? 'quorum' : 'below_threshold',
+    };
+  }
+
+  const leased = new Set<string>();
+  for (const a of input.leasedAgents) if (input.registeredAgents.has(a) && !configured.has(a)) leased.add(a);
+  const total = totalWeight(config.controllerWeight, n, config.agentWeight, registered);
+  const threshold = weightedThreshold(total);
+  const controllerVotes = config.controllerWeight * r;
+  const agentVotes = config.agentWeight * leased.size;
+  const votes = controllerVotes + agentVotes;
+  const enoughAgents = leased.size >= config.minAgentsForQuorum || isStrictMajority(r, n);
+  const reason: QuorumReason = votes < threshold ? 'below_threshold' : enoughAgents ? 'quorum' : 'too_few_agents';
+  return {
+    mode: 'AgentAssisted', haveQuorum: reason === 'quorum', votes, total, threshold,
+    controllerVotes, agentVotes, reachableControllers: r, configuredControllers: n,
+    reachableAgents: leased.size, registeredAgents: registered, reason,
+  };
+}
