@@ -11,6 +11,9 @@ import type { AntiEntropyReport } from '../replication/anti-entropy-client.ts';
 import { replicationProtocol } from '../replication/protocol-ids.ts';
 import { Replicator, type PeerLinks, type PeerReplicationStatus, type ReplicationProtocol } from '../replication/replicator.ts';
 
+/** Which connections a cut link refuses. */
+export type LinkDirection = 'both' | 'inbound' | 'outbound';
+
 /** Configuration of a controller node. */
 export interface ControllerConfig {
   /** Identity, certificates, addresses and health checking. */
@@ -57,12 +60,12 @@ export class ControllerNode {
   readonly replicator: Replicator;
   readonly config: ResolvedReplicationConfig;
   // Fault hook state: members whose link is cut, and the peer IDs refused because of it.
-  readonly #cutMembers = new Set<string>();
-  readonly #blocked: Map<string, string>; // peer ID -> member
+  readonly #cutMembers = new Map<string, LinkDirection>();
+  readonly #blocked: Map<string, { member: string; direction: LinkDirection }>; // by peer ID
   readonly #offs: Array<() => void> = [];
   #running = true;
 
-  private constructor(membership: MembershipNode, store: Store, replicator: Replicator, config: ResolvedReplicationConfig, blocked: Map<string, string>) {
+  private constructor(membership: MembershipNode, store: Store, replicator: Replicator, config: ResolvedReplicationConfig, blocked: Map<string, { member: string; direction: LinkDirection }>) {
     this.membership = membership;
     this.store = store;
     this.replicator = replicator;
@@ -78,7 +81,7 @@ export class ControllerNode {
       path: join(repl.dataDir, 'store'), member: config.membership.memberName, strategy: repl.strategy,
       tombstoneGraceMs: repl.tombstoneGraceMs,
     });
-    const blocked = new Map<string, string>();
+    const blocked = new Map<string, { member: string; direction: LinkDirection }>();
     let membership: MembershipNode;
     try {
       membership = await startMembershipNode(config.membership, {
@@ -86,7 +89,10 @@ export class ControllerNode {
         ...(options.logger === undefined ? {} : { logger: options.logger }),
         clock: store.clock,
         merkleRoot: () => store.merkle.root(),
-        isBlocked: (peerId) => blocked.has(peerId.toString()),
+        isBlocked: (peerId, direction) => {
+          const cut = blocked.get(peerId.toString());
+          return cut !== undefined && (cut.direction === 'both' || cut.direction === direction);
+        },
       });
     } catch (err) {
       await store.close();
@@ -143,12 +149,14 @@ export class ControllerNode {
     handle('anti-entropy', ['controller', 'agent'], (d, member, role) => this.replicator.handleAntiEntropy(d, member, role === 'controller'));
     const auth = m.auth;
     const up = (p: { member: string; role: string; peerId: string }): void => {
-      if (this.#cutMembers.has(p.member)) {
+      const direction = this.#cutMembers.get(p.member);
+      if (direction === 'both') {
         // A cut member that got through (it dialed before the block took effect) is dropped again.
-        blocked.set(p.peerId, p.member);
+        blocked.set(p.peerId, { member: p.member, direction });
         void this.membership.libp2p.hangUp(peerIdOf(this.membership, p.peerId)).catch(() => undefined);
         return;
       }
+      if (direction !== undefined) blocked.set(p.peerId, { member: p.member, direction });
       if (p.role === 'controller') this.replicator.peerUp(p.member);
     };
     this.#offs.push(auth.on('authenticated', up));
@@ -230,13 +238,18 @@ export class ControllerNode {
     return { federationId: this.membership.config.federationId, localMember: self, members };
   }
 
-  /** Test hook: cut the link to a member at the connection layer (refuse and close connections, both directions). */
-  async cutLink(member: string): Promise<void> {
-    this.#cutMembers.add(member);
-    this.replicator.peerDown(member);
+  /**
+   * Test hook: cut the link to a member at the connection layer. 'both' refuses connections either
+   * way; 'outbound' refuses only our dials to it and 'inbound' only its dials to us (a one-way
+   * firewall: a connection opened the allowed way still carries traffic both ways). Existing
+   * connections are closed.
+   */
+  async cutLink(member: string, direction: LinkDirection = 'both'): Promise<void> {
+    this.#cutMembers.set(member, direction);
+    if (direction === 'both') this.replicator.peerDown(member);
     for (const p of this.membership.authenticatedPeers()) {
       if (p.member !== member) continue;
-      this.#blocked.set(p.peerId, member);
+      this.#blocked.set(p.peerId, { member, direction });
       await this.membership.libp2p.hangUp(peerIdOf(this.membership, p.peerId)).catch(() => undefined);
     }
   }
@@ -244,7 +257,7 @@ export class ControllerNode {
   /** Test hook: restore a cut link; the reconnector dials the member again. */
   restoreLink(member: string): void {
     this.#cutMembers.delete(member);
-    for (const [peerId, m] of this.#blocked) if (m === member) this.#blocked.delete(peerId);
+    for (const [peerId, b] of this.#blocked) if (b.member === member) this.#blocked.delete(peerId);
   }
 
   /** Stop replication, membership and the store. */

@@ -48,7 +48,7 @@ export interface HostOptions {
   /** Gossip tuning. */
   gossip: GossipTuning;
   /** Refuse connections from and dials to these peers (the auth deny list). */
-  isDenied: (peerId: PeerId) => boolean;
+  isDenied: (peerId: PeerId, direction: 'inbound' | 'outbound') => boolean;
   /** Logger (default silent). */
   logger?: Logger;
 }
@@ -73,9 +73,9 @@ const NEGOTIATION_TIMEOUT_MS = 5_000;
 /** Build a host (not started). Register protocol handlers on `libp2p` before calling `start`. */
 export async function createHost(o: HostOptions): Promise<Host> {
   const gater: ConnectionGater = {
-    denyDialPeer: (peerId) => o.isDenied(peerId),
-    denyInboundEncryptedConnection: (peerId) => o.isDenied(peerId),
-    denyOutboundEncryptedConnection: (peerId) => o.isDenied(peerId),
+    denyDialPeer: (peerId) => o.isDenied(peerId, 'outbound'),
+    denyInboundEncryptedConnection: (peerId) => o.isDenied(peerId, 'inbound'),
+    denyOutboundEncryptedConnection: (peerId) => o.isDenied(peerId, 'outbound'),
   };
   const libp2p = await createLibp2p<HostServices>({
     start: false,

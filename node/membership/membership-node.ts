@@ -32,9 +32,10 @@ export interface MembershipNodeOptions extends HeartbeatSources {
   clock?: HybridClock;
   /**
    * Extra connection filter (fault injection, operator block lists): peers for which it returns
-   * true are refused by the connection gater, in both directions, like peers on the auth deny list.
+   * true are refused by the connection gater in that direction ('outbound': our dials to them;
+   * 'inbound': their dials to us), like peers on the auth deny list.
    */
-  isBlocked?: (peerId: PeerId) => boolean;
+  isBlocked?: (peerId: PeerId, direction: 'inbound' | 'outbound') => boolean;
 }
 
 /** All counters of a membership node. */
@@ -110,7 +111,7 @@ export async function startMembershipNode(config: MembershipConfig, options: Mem
       rpcBytesMax: cfg.heartbeatBytesMax * 4,
       isAuthenticated: (p) => auth.isAuthenticated(p),
     },
-    isDenied: (p) => auth.isDenied(p) || (options.isBlocked?.(p) ?? false),
+    isDenied: (p, direction) => auth.isDenied(p) || (options.isBlocked?.(p, direction) ?? false),
     logger,
   });
   const membership = new MembershipService({

@@ -19,8 +19,8 @@ export interface AntiEntropyOptions {
   /** Records per get/put request (antiEntropy.batchSize). */
   batchSize: number;
   limits: AntiEntropyLimits;
-  /** Called for each pulled record that changed the local store (for relaying). */
-  onApplied?: (record: StoredRecord) => void;
+  /** Member the session is with: the source of the changes pulled records make (relaying skips it). */
+  source?: string;
 }
 
 /** What a session did. */
@@ -63,10 +63,11 @@ export async function runAntiEntropy(stream: MessageStream, store: Store, opts: 
     }
     // Records of one response go to the store together, so they share synced batches (group commit).
     const apply = async (records: unknown[]): Promise<void> => {
-      const results = await Promise.allSettled(records.map((r) => store.applyRemote(r)));
+      const source = opts.source === undefined ? {} : { source: opts.source };
+      const results = await Promise.allSettled(records.map((r) => store.applyRemote(r, source)));
       for (const res of results) {
         if (res.status === 'fulfilled') {
-          if (res.value.changed) { report.pulled++; opts.onApplied?.(res.value.record); }
+          if (res.value.changed) report.pulled++;
           continue;
         }
         const code = (res.reason as { code?: string }).code;

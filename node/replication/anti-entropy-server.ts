@@ -15,8 +15,8 @@ export interface ServeOptions {
   allowPut: boolean;
   /** Most requests in one session. */
   requestsMax: number;
-  /** Called for each record a put applied and changed, with the record (for relaying). */
-  onApplied?: (record: import('../../storage/index.ts').StoredRecord) => void;
+  /** Member the session is with: the source of the changes its puts make (relaying skips it). */
+  source?: string;
 }
 
 /** Outcome of a served session, for counters. */
@@ -104,10 +104,11 @@ export async function serveAntiEntropy(stream: MessageStream, store: Store, opts
         let unchanged = 0;
         let rejected = 0;
         // Together, so the records share synced batches (group commit).
-        const results = await Promise.allSettled(msg.records.map((r) => store.applyRemote(r)));
+        const source = opts.source === undefined ? {} : { source: opts.source };
+        const results = await Promise.allSettled(msg.records.map((r) => store.applyRemote(r, source)));
         for (const res of results) {
           if (res.status === 'fulfilled') {
-            if (res.value.changed) { applied++; opts.onApplied?.(res.value.record); } else { unchanged++; }
+            if (res.value.changed) applied++; else unchanged++;
             continue;
           }
           const code = (res.reason as { code?: string }).code;

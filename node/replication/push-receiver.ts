@@ -1,7 +1,7 @@
 // Receiving pushed records from one controller: apply each batch (durably), then acknowledge it.
 // A bad record or frame ends the stream (counted by the caller); records refused for clock skew are
 // counted in the ack and the stream goes on.
-import type { Store, StoredRecord } from '../../storage/index.ts';
+import type { Store } from '../../storage/index.ts';
 import type { MessageStream } from '../wire/message-stream.ts';
 import { ProtocolError } from '../wire/protocol-error.ts';
 import { parseSenderMessage, PUSH_VERSION } from './push-messages.ts';
@@ -10,8 +10,10 @@ import { parseSenderMessage, PUSH_VERSION } from './push-messages.ts';
 export interface ReceiveOptions {
   /** Most records in one batch. */
   recordsMax: number;
-  /** Called for each record that changed the store, to relay it onwards. */
-  onApplied: (record: StoredRecord) => void;
+  /** Most batches being applied at once (they share synced writes); acks still go in order. */
+  concurrentBatchesMax: number;
+  /** Member the stream comes from: the source of the changes it makes (relaying skips it). */
+  source: string;
   /** Ends the loop when aborted (node stopping, link cut). */
   signal: AbortSignal;
 }
@@ -33,38 +35,59 @@ export async function receivePushes(stream: MessageStream, store: Store, opts: R
     throw new ProtocolError(`push version ${hello.v} not supported`);
   }
   await stream.write({ t: 'hello', v: PUSH_VERSION });
+  // Batches are applied as they arrive, several at once, so their records share fsyncs instead of
+  // paying one each in turn; acks are written strictly in batch order.
+  let acks: Promise<void> = Promise.resolve();
+  let outstanding = 0;
+  let failure: unknown;
+  const slotFreed: Array<() => void> = [];
   while (!opts.signal.aborted) {
     let msg;
     try {
       msg = parseSenderMessage(await stream.read(opts.signal, Infinity), opts.recordsMax);
     } catch (err) {
       // The sender closing its side between batches is the normal end of the stream.
-      if ((err as { code?: string }).code === 'FRAME_TRUNCATED') return report;
+      if ((err as { code?: string }).code === 'FRAME_TRUNCATED') break;
       throw err;
     }
+    if (failure !== undefined) throw failure;
     if (msg.t !== 'batch') throw new ProtocolError('hello sent twice');
-    let applied = 0;
-    let unchanged = 0;
-    let rejected = 0;
-    // Records of one batch go to the store together, so they share synced batches (group commit).
-    const results = await Promise.allSettled(msg.records.map((r) => store.applyRemote(r)));
-    for (const res of results) {
-      if (res.status === 'fulfilled') {
-        if (res.value.changed) { applied++; opts.onApplied(res.value.record); } else { unchanged++; }
-        continue;
-      }
-      const code = (res.reason as { code?: string }).code;
-      if (code === 'INVALID_RECORD' || code === 'INVALID_ARGUMENT') {
-        throw new ProtocolError(`bad record in batch ${msg.id}: ${(res.reason as Error).message}`);
-      }
-      if (code !== 'CLOCK_SKEW') throw res.reason;
-      rejected++;
-    }
-    const want = msg.have.filter(([key, digest]) => !store.holds(key, digest)).map(([key]) => key);
-    report.batches++;
-    report.applied += applied;
-    report.rejected += rejected;
-    await stream.write({ t: 'ack', id: msg.id, applied, unchanged, rejected, want });
+    const batch = msg;
+    const applied = applyBatch(store, batch.records, batch.id, opts.source);
+    outstanding++;
+    acks = acks.then(async () => {
+      const counts = await applied;
+      const want = batch.have.filter(([key, digest]) => !store.holds(key, digest)).map(([key]) => key);
+      report.batches++;
+      report.applied += counts.applied;
+      report.rejected += counts.rejected;
+      await stream.write({ t: 'ack', id: batch.id, ...counts, want });
+    }).catch((err: unknown) => { failure ??= err; }).finally(() => {
+      outstanding--;
+      slotFreed.shift()?.();
+    });
+    while (outstanding >= opts.concurrentBatchesMax && failure === undefined) await new Promise<void>((r) => slotFreed.push(r));
+    if (failure !== undefined) throw failure;
   }
+  await acks;
+  if (failure !== undefined) throw failure;
   return report;
+}
+
+async function applyBatch(store: Store, records: unknown[], id: number, source: string): Promise<{ applied: number; unchanged: number; rejected: number }> {
+  const counts = { applied: 0, unchanged: 0, rejected: 0 };
+  const results = await Promise.allSettled(records.map((r) => store.applyRemote(r, { source })));
+  for (const res of results) {
+    if (res.status === 'fulfilled') {
+      if (res.value.changed) counts.applied++; else counts.unchanged++;
+      continue;
+    }
+    const code = (res.reason as { code?: string }).code;
+    if (code === 'INVALID_RECORD' || code === 'INVALID_ARGUMENT') {
+      throw new ProtocolError(`bad record in batch ${id}: ${(res.reason as Error).message}`);
+    }
+    if (code !== 'CLOCK_SKEW') throw res.reason;
+    counts.rejected++;
+  }
+  return counts;
 }

@@ -109,8 +109,6 @@ export class Replicator {
   readonly #nowMs: () => number;
   readonly #limits: AntiEntropyLimits;
   readonly #peers = new Map<string, PeerState>();
-  // Which peer a record state came from, so relaying skips sending it straight back.
-  readonly #source = new Map<string, { digest: string; member: string }>();
   readonly #stop = new AbortController();
   #timer: NodeJS.Timeout | undefined;
   #fanOut: Promise<void> | undefined;
@@ -173,8 +171,9 @@ export class Replicator {
     try {
       const report = await receivePushes(stream, this.#store, {
         recordsMax: this.#limits.keysPerRequestMax,
+        concurrentBatchesMax: this.#opts.pushWindowMax,
         signal: this.#stop.signal,
-        onApplied: (r) => this.#noteSource(r, member),
+        source: member,
       });
       this.counters.pushApplied += report.applied;
     } catch (err) {
@@ -188,7 +187,7 @@ export class Replicator {
     const stream = new MessageStream(duplex, this.#streamOptions());
     try {
       await serveAntiEntropy(stream, this.#store, {
-        limits: this.#limits, allowPut, requestsMax: 1_000_000, onApplied: (r) => this.#noteSource(r, member),
+        limits: this.#limits, allowPut, requestsMax: 1_000_000, source: member,
       });
     } catch (err) {
       this.#countError(err);
@@ -261,28 +260,16 @@ export class Replicator {
     if (code === 'PROTOCOL' || code.startsWith('FRAME_')) this.counters.protocolErrors++;
   }
 
-  #noteSource(record: StoredRecord, member: string): void {
-    // Bounded: entries are consumed by the fan-out; a backlog this large means it fell behind, and
-    // then an echo costs one "unchanged" at the peer, nothing more.
-    if (this.#source.size >= 100_000) this.#source.clear();
-    this.#source.set(record.key, { digest: record.digest, member });
-  }
-
   async #runFanOut(): Promise<void> {
     let fromSeq = this.#store.seq;
     while (!this.#stop.signal.aborted) {
       try {
         for await (const change of this.#store.watch({ fromSeq, signal: this.#stop.signal })) {
           fromSeq = change.seq;
-          const src = this.#source.get(change.record.key);
-          let skip: string | undefined;
-          if (src !== undefined && src.digest === change.record.digest) {
-            skip = src.member;
-            this.#source.delete(change.record.key);
-          }
-          // A change that came from a peer is relayed to the others as an offer: most of them got
-          // it from its writer already.
-          for (const [member, p] of this.#peers) if (member !== skip) p.pusher.enqueue(change.record, skip !== undefined);
+          // A change that came from a peer is not sent back to it, and goes to the others as an
+          // offer: most of them got it from its writer already.
+          const source = change.source;
+          for (const [member, p] of this.#peers) if (member !== source) p.pusher.enqueue(change.record, source !== undefined);
         }
         return;
       } catch (err) {
@@ -324,7 +311,7 @@ export class Replicator {
       try {
         report = await runAntiEntropy(new MessageStream(link.duplex, this.#streamOptions()), this.#store, {
           repairMode: this.#opts.repairMode, batchSize: this.#opts.antiEntropyBatchSize, limits: this.#limits,
-          onApplied: (r) => this.#noteSource(r, member),
+          source: member,
         });
       } finally {
         await link.close().catch(() => undefined);

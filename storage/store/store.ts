@@ -78,6 +78,8 @@ export interface ChangeEvent {
   seq: number;
   view: ResourceView;
   record: StoredRecord;
+  /** The peer a replicated change came from, on live events (replication relays by it). */
+  source?: string;
 }
 
 /** Outcome of a write. */
@@ -284,7 +286,7 @@ export class Store {
    * changed=false when it held nothing new. Throws InvalidRecordError or ClockSkewError on bad input,
    * leaving the store unchanged.
    */
-  async applyRemote(input: unknown): Promise<RemoteResult> {
+  async applyRemote(input: unknown, opts: { source?: string } = {}): Promise<RemoteResult> {
     this.#checkOpen();
     // Fast path for a record this store already holds exactly (relayed copies, repeated batches):
     // same digest, nothing to join. Safe without validating: its contents are not used.
@@ -304,7 +306,9 @@ export class Store {
         return { changed: false };
       }
       this.stats.remoteApplied++;
-      const seq = await this.#persist(current, record);
+      // The source only matters when it already holds the result: a join that differs from what it
+      // sent (concurrent versions) must go back to it too.
+      const seq = await this.#persist(current, record, record.digest === incoming.digest ? opts.source : undefined);
       return { changed: true, concurrent, record, view: this.#view(record, seq) };
     });
   }
@@ -321,7 +325,7 @@ export class Store {
     return this.#pending.get(key)?.seq ?? this.#seqOf.get(key) ?? 0;
   }
 
-  async #persist(before: StoredRecord | undefined, record: StoredRecord): Promise<number> {
+  async #persist(before: StoredRecord | undefined, record: StoredRecord, source?: string): Promise<number> {
     const key = record.key;
     const oldSeq = this.#latestSeq(key);
     const seq = ++this.#seq;
@@ -344,7 +348,7 @@ export class Store {
         this.#seqOf.set(key, seq);
         this.merkle.update(key, record.digest);
         if (this.#pending.get(key)?.seq === seq) this.#pending.delete(key);
-        if (this.#hub.size > 0) this.#hub.publish(this.#event(record, seq));
+        if (this.#hub.size > 0) this.#hub.publish(this.#event(record, seq, source));
       });
     } catch (err) {
       // A failed synced batch leaves the disk state unknown to us: stop accepting writes.
@@ -458,9 +462,11 @@ export class Store {
     };
   }
 
-  #event(record: StoredRecord, seq: number): ChangeEvent {
+  #event(record: StoredRecord, seq: number, source?: string): ChangeEvent {
     const view = this.#view(record, seq);
-    return { type: view.value === null ? 'DELETE' : 'PUT', seq, view, record };
+    const e: ChangeEvent = { type: view.value === null ? 'DELETE' : 'PUT', seq, view, record };
+    if (source !== undefined) e.source = source;
+    return e;
   }
 
   // ---- watch ----------------------------------------------------------------------------------

@@ -150,3 +150,20 @@ t.test('bad input on the replication protocols is refused and counted; agents ca
   t.equal(a.store.merkle.root(), (await b.store.merkle.root()), 'nothing stored from the agent');
   void makeMember;
 });
+
+t.test('one-way cut: A may not dial B, B dials A, and records still flow both ways', async (t) => {
+  const c = await cluster(t);
+  const a = c.nodes.get('a')!;
+  const b = c.nodes.get('b')!;
+  await a.cutLink('b', 'outbound');
+  await waitFor('b reconnects to a by dialing it', () => {
+    const conns = a.membership.libp2p.getConnections().filter((x) => x.remotePeer.toString() === b.membership.peerId.toString());
+    return conns.length > 0 && conns.every((x) => x.direction === 'inbound') && a.replicator.status().find((s) => s.member === 'b')!.connected;
+  }, { timeoutMs: 10_000 });
+  const w = await a.apply(res(1, { oneWay: true }));
+  await waitFor('a → b over the b-initiated connection', async () => (await b.get(w.view.key)) !== undefined, { timeoutMs: 3_000 });
+  const w2 = await b.apply(res(2, { oneWay: true }));
+  await waitFor('b → a', async () => (await a.get(w2.view.key)) !== undefined, { timeoutMs: 3_000 });
+  a.restoreLink('b');
+  t.pass('one-way cut behaves as a one-way firewall');
+});
