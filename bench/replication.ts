@@ -17,7 +17,9 @@ import { writeNewKeyFile } from '../node/identity/key-file.ts';
 
 const child = fileURLToPath(new URL('./controller-process.ts', import.meta.url));
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
-const dir = mkdtempSync(join(tmpdir(), 'novaedge-bench-repl-'));
+// BENCH_DATA_DIR=/dev/shm puts the stores in memory: it shows what the three controllers do when they
+// do not share one disk's fsyncs (they would not, on three machines).
+const dir = mkdtempSync(join(process.env.BENCH_DATA_DIR ?? tmpdir(), 'novaedge-bench-repl-'));
 const names = ['us-west', 'eu-west', 'ap-east'];
 
 async function freePort(): Promise<number> {
