@@ -6,6 +6,15 @@ export abstract class NovaEdgeError extends Error {
   abstract readonly code: string;
 }
 
+/** A node error whose code is one of a family of codes, given at construction. */
+export abstract class CodedError<C extends string> extends NovaEdgeError {
+  readonly code: C;
+  constructor(code: C, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
 /** Problems with one configuration field. */
 export interface ConfigIssue {
   /** Dotted path of the field, e.g. `healthCheck.timeoutMs`. */
@@ -72,13 +81,7 @@ export const CERTIFICATE_CODES: readonly CertificateCode[] = [
 ];
 
 /** A certificate that is refused. */
-export class CertificateError extends NovaEdgeError {
-  readonly code: CertificateCode;
-  constructor(code: CertificateCode, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.code = code;
-  }
-}
+export class CertificateError extends CodedError<CertificateCode> {}
 
 /** Stable codes of the auth protocol and of the guard in front of other protocols. */
 export type AuthCode =
@@ -92,13 +95,7 @@ export type AuthCode =
   | 'AUTH_REQUIRED';
 
 /** An authentication failure. */
-export class AuthError extends NovaEdgeError {
-  readonly code: AuthCode;
-  constructor(code: AuthCode, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.code = code;
-  }
-}
+export class AuthError extends CodedError<AuthCode> {}
 
 /** Stable codes of framing errors on length-prefixed streams. */
 export type FrameCode =
@@ -112,13 +109,7 @@ export type FrameCode =
   | 'FRAME_TIMEOUT';
 
 /** A length-prefixed frame that could not be read or written. */
-export class FrameError extends NovaEdgeError {
-  readonly code: FrameCode;
-  constructor(code: FrameCode, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.code = code;
-  }
-}
+export class FrameError extends CodedError<FrameCode> {}
 
 /** The node is used in a state that does not allow the call (not started, already stopped). */
 export class NodeStateError extends NovaEdgeError {

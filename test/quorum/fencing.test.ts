@@ -8,7 +8,7 @@ import { decideWrite } from '../../quorum/fencing.ts';
 import { quorumConfig } from '../../quorum/quorum-config.ts';
 import { quorumStatus } from '../../quorum/quorum-status.ts';
 import { tally, type TallyResult } from '../../quorum/tally.ts';
-import { check, runs } from './fc-run.ts';
+import { check, runs } from '../helpers/fc-run.ts';
 
 const AGENTS = new Set(['a1', 'a2', 'a3', 'a4', 'a5']);
 const dc = (self: string, fenceWrites = true) => quorumConfig({ mode: 'AgentAssisted', self, controllers: ['c1', 'c2'], fenceWrites });

@@ -8,7 +8,7 @@ import {
   initialPhaseState, isDegraded, PartitionPhaseMachine, partitionStateOf, stepPhase,
   type Phase, type PhaseOptions, type PhaseState, type PhaseTally,
 } from '../../quorum/partition-phase.ts';
-import { check, runs } from './fc-run.ts';
+import { check, runs } from '../helpers/fc-run.ts';
 
 const OK: PhaseTally = { haveQuorum: true, reachableControllers: 3, configuredControllers: 3 };
 const LOST: PhaseTally = { haveQuorum: false, reachableControllers: 1, configuredControllers: 3 };

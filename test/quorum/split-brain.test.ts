@@ -34,7 +34,7 @@ import t from 'tap';
 import fc from 'fast-check';
 import { quorumConfig, type QuorumConfig, type QuorumConfigInput } from '../../quorum/quorum-config.ts';
 import { tally } from '../../quorum/tally.ts';
-import { check, runs } from './fc-run.ts';
+import { check, runs } from '../helpers/fc-run.ts';
 import { World } from './world.ts';
 
 // ---------------------------------------------------------------------------------------------------

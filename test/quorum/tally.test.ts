@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { quorumConfig, type QuorumConfig } from '../../quorum/quorum-config.ts';
 import { tally, type TallyInput } from '../../quorum/tally.ts';
 import { controllerMajority, weightedThreshold } from '../../quorum/threshold.ts';
-import { check, runs } from './fc-run.ts';
+import { check, runs } from '../helpers/fc-run.ts';
 import { guideVotes, naiveTally } from './naive-tally.ts';
 import { World } from './world.ts';
 

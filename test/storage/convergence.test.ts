@@ -5,9 +5,9 @@ import fc from 'fast-check';
 import { conflictRule, STRATEGY_NAMES } from '../../storage/logic/rules/index.ts';
 import type { StoredRecord } from '../../storage/logic/record.ts';
 import { SimReplica, spec } from './replica-sim.ts';
+import { check, runs } from '../helpers/fc-run.ts';
 
-const seed = process.env.FC_SEED === undefined ? Date.now() : Number(process.env.FC_SEED);
-const numRuns = Number(process.env.FC_RUNS ?? 150);
+const numRuns = runs(150);
 
 type Op =
   | { kind: 'put'; w: number; key: number; field: string; value: unknown }
@@ -112,13 +112,7 @@ for (const strategy of STRATEGY_NAMES) {
           }
         }
       });
-    try {
-      fc.assert(property, { seed, numRuns });
-    } catch (err) {
-      t.comment(`replay with FC_SEED=${seed}`);
-      throw err;
-    }
-    t.pass(`${numRuns} runs, seed ${seed}`);
+    check(t, property, numRuns);
   });
 }
 
