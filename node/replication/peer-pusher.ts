@@ -5,7 +5,7 @@
 // stream fails, queued records are dropped and the peer is flagged for anti-entropy, which repairs
 // whatever push did not deliver.
 import type { StoredRecord } from '../../storage/index.ts';
-import { compareVv } from '../../storage/index.ts';
+import { compareVv, encodeRecord } from '../../storage/index.ts';
 import type { MessageStream } from '../wire/message-stream.ts';
 import { ProtocolError } from '../wire/protocol-error.ts';
 import { parseReceiverMessage, PUSH_VERSION } from './push-messages.ts';
@@ -18,6 +18,8 @@ export interface PusherOptions {
   windowMax: number;
   /** Most keys queued; past this the queue is dropped and anti-entropy repairs. */
   queueMax: number;
+  /** Most encoded record bytes in one batch (kept well under the frame limit). */
+  batchBytesMax: number;
   /** Physical clock, ms. */
   nowMs: () => number;
 }
@@ -153,7 +155,12 @@ export class PeerPusher {
       const records: StoredRecord[] = [];
       const offered = new Map<string, Queued>();
       let oldestMs = Infinity;
+      let bytes = 0;
       for (const [key, q] of this.#queue) {
+        const size = q.relay ? 0 : encodeRecord(q.record).length;
+        // Keep a frame within bounds: a batch of large records is cut short (never empty).
+        if (records.length > 0 && bytes + size > this.#opts.batchBytesMax) break;
+        bytes += size;
         if (q.relay) offered.set(key, q);
         else records.push(q.record);
         oldestMs = Math.min(oldestMs, q.enqueuedMs);
@@ -165,7 +172,9 @@ export class PeerPusher {
       this.status.queued = this.#queue.size;
       this.status.inFlight = this.#inFlight.size;
       const have = [...offered.values()].map((q) => [q.record.key, q.record.digest] as [string, string]);
-      await stream.write({ t: 'batch', id, records, have }, signal);
+      // Records carry their canonical encoding already (computed for their digest): splice it in
+      // rather than serialise every record again.
+      await stream.writeJsonText(`{"t":"batch","id":${id},"have":${JSON.stringify(have)},"records":[${records.map(encodeRecord).join(',')}]}`, signal);
     }
   }
 

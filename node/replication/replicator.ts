@@ -123,7 +123,10 @@ export class Replicator {
     for (const m of opts.controllers) {
       if (m === opts.self) continue;
       this.#peers.set(m, {
-        pusher: new PeerPusher(m, { batchSize: opts.batchSize, windowMax: opts.pushWindowMax, queueMax: opts.pushQueueMax, nowMs: this.#nowMs }),
+        pusher: new PeerPusher(m, {
+          batchSize: opts.batchSize, windowMax: opts.pushWindowMax, queueMax: opts.pushQueueMax,
+          batchBytesMax: Math.floor(opts.frameBytesMax / 2), nowMs: this.#nowMs,
+        }),
         up: false, stop: undefined, syncing: undefined, antiEntropyRuns: 0, antiEntropyFailures: 0, lastAntiEntropy: undefined,
       });
     }

@@ -11,7 +11,12 @@ const COMPRESS_MIN_BYTES = 512;
 
 /** Encode a message; compressed when asked and worth it. */
 export function encodeMessage(message: unknown, compress: boolean): Uint8Array {
-  const json = Buffer.from(JSON.stringify(message));
+  return encodeJsonText(JSON.stringify(message), compress);
+}
+
+/** Encode a message already serialised as JSON text (callers that hold encoded parts skip a re-serialisation). */
+export function encodeJsonText(text: string, compress: boolean): Uint8Array {
+  const json = Buffer.from(text);
   if (compress && json.length >= COMPRESS_MIN_BYTES) {
     const packed = deflateRawSync(json, { level: 1 });
     if (packed.length < json.length) return Buffer.concat([Buffer.of(DEFLATE), packed]);

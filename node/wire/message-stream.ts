@@ -3,7 +3,7 @@
 import { lpStream, type LengthPrefixedStream } from 'it-length-prefixed-stream';
 import type { Duplex } from 'it-stream-types';
 import { FrameError } from '../errors.ts';
-import { decodeMessage, encodeMessage } from './codec.ts';
+import { decodeMessage, encodeJsonText, encodeMessage } from './codec.ts';
 
 /** Options of a message stream. */
 export interface MessageStreamOptions {
@@ -56,8 +56,16 @@ export class MessageStream {
   }
 
   /** Write one message. */
-  async write(message: unknown, signal?: AbortSignal): Promise<void> {
-    const bytes = encodeMessage(message, this.#opts.compress);
+  write(message: unknown, signal?: AbortSignal): Promise<void> {
+    return this.#writeFrame(encodeMessage(message, this.#opts.compress), signal);
+  }
+
+  /** Write one message given as JSON text (the caller vouches that it is valid JSON). */
+  writeJsonText(text: string, signal?: AbortSignal): Promise<void> {
+    return this.#writeFrame(encodeJsonText(text, this.#opts.compress), signal);
+  }
+
+  async #writeFrame(bytes: Uint8Array, signal?: AbortSignal): Promise<void> {
     if (bytes.length > this.#opts.frameBytesMax) {
       throw new FrameError('FRAME_TOO_LARGE', `message of ${bytes.length} bytes exceeds frameBytesMax ${this.#opts.frameBytesMax}`);
     }

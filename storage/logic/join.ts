@@ -9,7 +9,11 @@ import { mergeVv, vvCovers } from './version-vector.ts';
 
 /** Join a held record (or none) with an incoming one for the same key. */
 export function joinRecords(rule: ConflictRule, held: StoredRecord | undefined, incoming: StoredRecord): StoredRecord {
-  if (held === undefined) return makeRecord(incoming.key, incoming.vv, rule.prune(incoming.entries));
+  if (held === undefined) {
+    const kept = rule.prune(incoming.entries);
+    // Nothing pruned: the incoming record is already canonical (validated), no need to rebuild it.
+    return kept.length === incoming.entries.length ? incoming : makeRecord(incoming.key, incoming.vv, kept);
+  }
   if (held.key !== incoming.key) throw new Error(`assertion: joining ${held.key} with ${incoming.key}`);
   const heldIds = new Set(held.entries.map(entryId));
   const incomingIds = new Set(incoming.entries.map(entryId));
