@@ -20,6 +20,12 @@ export interface PusherOptions {
   queueMax: number;
   /** Most encoded record bytes in one batch (kept well under the frame limit). */
   batchBytesMax: number;
+  /**
+   * How long relay offers wait for company when nothing direct is queued. Offers are rarely wanted
+   * (the peer usually has the record from its writer), so one message carrying many is cheaper than
+   * one per write; the relay path is slower by at most this much.
+   */
+  relayLingerMs: number;
   /** Physical clock, ms. */
   nowMs: () => number;
 }
@@ -71,6 +77,8 @@ export class PeerPusher {
   #stream: MessageStream | undefined;
   #nextId = 1;
   #wake: (() => void) | undefined;
+  // Queued entries that are not relay offers: when there are none, offers may linger.
+  #direct = 0;
 
   constructor(peer: string, opts: PusherOptions) {
     this.peer = peer;
@@ -84,12 +92,12 @@ export class PeerPusher {
     // check anyway: an older state must never replace a newer one.
     if (held !== undefined && compareVv(held.record.vv, record.vv) === 'after') return;
     if (held === undefined && this.#queue.size >= this.#opts.queueMax) {
-      this.#queue.clear();
+      this.#clearQueue();
       this.status.failures++;
       this.status.needsRepair = true;
     }
     // A local change of the key makes the whole entry direct: the peer cannot have it from elsewhere.
-    this.#queue.set(record.key, { record, enqueuedMs: held?.enqueuedMs ?? this.#opts.nowMs(), relay: relay && (held?.relay ?? true) });
+    this.#setQueued(record.key, { record, enqueuedMs: held?.enqueuedMs ?? this.#opts.nowMs(), relay: relay && (held?.relay ?? true) });
     this.status.queued = this.#queue.size;
     this.#wake?.();
   }
@@ -130,7 +138,7 @@ export class PeerPusher {
         // Whatever was not acknowledged is left to anti-entropy; a fresh stream starts clean.
         this.status.needsRepair = true;
         this.#inFlight.clear();
-        this.#queue.clear();
+        this.#clearQueue();
       }
       this.status.queued = 0;
       this.status.inFlight = 0;
@@ -145,12 +153,46 @@ export class PeerPusher {
     return oldest === Infinity ? this.status.lagMs : Math.max(this.status.lagMs, this.#opts.nowMs() - oldest);
   }
 
+  #setQueued(key: string, q: Queued): void {
+    const before = this.#queue.get(key);
+    if (before !== undefined && !before.relay) this.#direct--;
+    if (!q.relay) this.#direct++;
+    this.#queue.set(key, q);
+  }
+
+  #deleteQueued(key: string): void {
+    const before = this.#queue.get(key);
+    if (before !== undefined && !before.relay) this.#direct--;
+    this.#queue.delete(key);
+  }
+
+  #clearQueue(): void {
+    this.#queue.clear();
+    this.#direct = 0;
+  }
+
+  // Wait until woken (enqueue, ack, stop) or `ms` passes.
+  async #sleep(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = ms === Infinity ? undefined : setTimeout(resolve, ms);
+      this.#wake = () => { clearTimeout(timer); resolve(); };
+    });
+    this.#wake = undefined;
+  }
+
   async #pump(stream: MessageStream, signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       if (this.#queue.size === 0 || this.#inFlight.size >= this.#opts.windowMax) {
-        await new Promise<void>((resolve) => { this.#wake = resolve; });
-        this.#wake = undefined;
+        await this.#sleep(Infinity);
         continue;
+      }
+      if (this.#direct === 0 && this.#queue.size < this.#opts.batchSize) {
+        const oldest = this.#queue.values().next().value!.enqueuedMs;
+        const waitMs = oldest + this.#opts.relayLingerMs - this.#opts.nowMs();
+        if (waitMs > 0) {
+          await this.#sleep(waitMs);
+          continue;
+        }
       }
       const records: StoredRecord[] = [];
       const offered = new Map<string, Queued>();
@@ -164,7 +206,7 @@ export class PeerPusher {
         if (q.relay) offered.set(key, q);
         else records.push(q.record);
         oldestMs = Math.min(oldestMs, q.enqueuedMs);
-        this.#queue.delete(key);
+        this.#deleteQueued(key);
         if (records.length + offered.size >= this.#opts.batchSize) break;
       }
       const id = this.#nextId++;
@@ -197,7 +239,7 @@ export class PeerPusher {
       for (const key of msg.want) {
         const q = batch.offered.get(key);
         if (q === undefined) throw new ProtocolError(`push: ack wants ${key.slice(0, 100)}, which was not offered`);
-        if (!this.#queue.has(key)) this.#queue.set(key, { ...q, relay: false });
+        if (!this.#queue.has(key)) this.#setQueued(key, { ...q, relay: false });
       }
       this.status.queued = this.#queue.size;
       this.#wake?.();

@@ -56,6 +56,8 @@ export interface ReplicatorOptions {
   frameBytesMax: number;
   /** Wait before re-opening a failed push stream, ms (doubles up to 16x). */
   retryMs: number;
+  /** How long relay offers wait to be sent together, ms (default 20). */
+  relayLingerMs?: number;
   /** Physical clock, ms. */
   nowMs?: () => number;
   /** Anti-entropy message bounds. */
@@ -125,7 +127,7 @@ export class Replicator {
       this.#peers.set(m, {
         pusher: new PeerPusher(m, {
           batchSize: opts.batchSize, windowMax: opts.pushWindowMax, queueMax: opts.pushQueueMax,
-          batchBytesMax: Math.floor(opts.frameBytesMax / 2), nowMs: this.#nowMs,
+          batchBytesMax: Math.floor(opts.frameBytesMax / 2), relayLingerMs: opts.relayLingerMs ?? 20, nowMs: this.#nowMs,
         }),
         up: false, stop: undefined, syncing: undefined, antiEntropyRuns: 0, antiEntropyFailures: 0, lastAntiEntropy: undefined,
       });
