@@ -1,7 +1,7 @@
 // A controller: the durable store, the membership node (identity, auth, health gossip) and the
 // replicator, wired together over libp2p. This is what createNode() returns for the controller role.
 import { join } from 'node:path';
-import { Store, type ConflictInfo, type ResourceView, type StoredRecord, type WriteResult, type ChangeEvent } from '../../storage/index.ts';
+import { Store, type ConflictInfo, type ResourceView, type WriteResult, type ChangeEvent } from '../../storage/index.ts';
 import type { PeerView } from '../../membership/peer-table.ts';
 import type { MembershipConfig } from '../config/membership-config.ts';
 import { resolveReplicationConfig, type ReplicationConfig, type ResolvedReplicationConfig } from '../config/replication-config.ts';
@@ -272,11 +272,6 @@ export class ControllerNode {
 
   #checkRunning(): void {
     if (!this.#running) throw new NodeStateError('node is stopped');
-  }
-
-  /** Records currently held for a key (for tests and the describe command). */
-  record(key: string): Promise<StoredRecord | undefined> {
-    return this.store.getRecord(key);
   }
 }
 

@@ -41,13 +41,15 @@ export class MessageStream {
    * messages (they end through `signal` instead).
    */
   async read(signal?: AbortSignal, timeoutMs = this.#opts.ioTimeoutMs): Promise<unknown> {
-    const deadline = AbortSignal.timeout(Number.isFinite(timeoutMs) ? timeoutMs : 2 ** 31 - 1);
-    const combined = signal === undefined ? deadline : AbortSignal.any([signal, deadline]);
+    // No deadline timer at all for idle waits: a never-firing timer per read would pile up for the
+    // life of a long-lived stream (and with it, every signal it holds).
+    const deadline = Number.isFinite(timeoutMs) ? AbortSignal.timeout(timeoutMs) : undefined;
+    const combined = deadline === undefined ? signal : signal === undefined ? deadline : AbortSignal.any([signal, deadline]);
     let frame;
     try {
-      frame = await this.#lp.read({ signal: combined });
+      frame = await this.#lp.read(combined === undefined ? {} : { signal: combined });
     } catch (err) {
-      throw toFrameError(err, deadline.aborted);
+      throw toFrameError(err, deadline?.aborted ?? false);
     }
     const bytes = frame.subarray();
     this.stats.bytesIn += bytes.length;

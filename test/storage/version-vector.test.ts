@@ -28,6 +28,7 @@ t.test('merge is the least upper bound; increment dominates', async (t) => {
     if (JSON.stringify(mergeVv(a, b)) !== JSON.stringify(mergeVv(b, a))) return false;
     return compareVv(incrementVv(a, 'c'), a) === 'after';
   }));
+  t.pass('least upper bound, commutative, increment dominates');
 });
 
 t.test('counter overflow throws instead of wrapping', async (t) => {
