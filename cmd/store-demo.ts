@@ -1,4 +1,4 @@
-// `npm start` until the daemon lands: two members' durable stores side by side, exchanging records
+// `npm run demo:store`: two members' durable stores side by side, exchanging records
 // the way replication will, showing writes, a concurrent edit under the Merge strategy, a Manual
 // conflict resolved, Merkle roots agreeing, and data surviving a restart (run it twice).
 import { mkdirSync } from 'node:fs';
