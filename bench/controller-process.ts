@@ -40,7 +40,10 @@ process.on('message', async (m: { cmd: string; [k: string]: any }) => {
         await Promise.all(Array.from({ length: m.writers }, async () => {
           while (Date.now() < end) await node.apply(resource(m.prefix, next++));
         }));
-        send({ cmd: 'load', writes: next, seconds: (performance.now() - t0) / 1000 });
+        const st = node.replicator.status();
+        const batches = st.reduce((n, x) => n + x.batchesAcked, 0);
+        const records = st.reduce((n, x) => n + x.recordsAcked, 0);
+        send({ cmd: 'load', writes: next, seconds: (performance.now() - t0) / 1000, recordsPerBatch: records / Math.max(1, batches) });
         break;
       }
       case 'rate': {

@@ -84,7 +84,7 @@ while (true) {
 const loads = process.env.BENCH_SKIP_LOAD === '1' ? [] : await Promise.all(names.map((n, i) => ask(n, { cmd: 'load', writers: i === 0 ? 22 : 21, ms: seconds * 1000, prefix: `load-${n}` })));
 const total = loads.reduce((s, l) => s + l.writes, 0);
 const secs = Math.max(...loads.map((l) => l.seconds));
-if (loads.length > 0) console.log(`sustained durable writes/s, 3 controllers, 64 writers: ${(total / secs).toFixed(0)}  (${loads.map((l, i) => `${names[i]} ${l.writes}`).join(', ')}; target >= 5,000)`);
+if (loads.length > 0) console.log(`sustained durable writes/s, 3 controllers, 64 writers: ${(total / secs).toFixed(0)}  (${loads.map((l, i) => `${names[i]} ${l.writes}`).join(', ')}; ${loads.map((l) => l.recordsPerBatch.toFixed(1)).join('/')} records per push batch; target >= 5,000)`);
 
 // Lag at 1,000 writes/s from us-west: acknowledged there -> visible on eu-west and ap-east.
 const rate = Number(process.env.BENCH_RATE ?? 1000);
