@@ -10,6 +10,8 @@ import { startMembershipNode, type MembershipNode, type MembershipNodeOptions } 
 import type { AntiEntropyReport } from '../replication/anti-entropy-client.ts';
 import { replicationProtocol } from '../replication/protocol-ids.ts';
 import { Replicator, type PeerLinks, type PeerReplicationStatus, type ReplicationProtocol } from '../replication/replicator.ts';
+import { WriteFence, type SplitBrainConfig } from './write-fence.ts';
+import type { QuorumStatus } from '../../quorum/index.ts';
 
 /** Which connections a cut link refuses. */
 export type LinkDirection = 'both' | 'inbound' | 'outbound';
@@ -20,6 +22,8 @@ export interface ControllerConfig {
   membership: MembershipConfig;
   /** Store and replication. */
   replication: ReplicationConfig;
+  /** Quorum and write fencing (default: Controllers mode, majority of the controllers, writes fenced). */
+  splitBrain?: SplitBrainConfig;
 }
 
 /** Options that are not configuration. */
@@ -52,6 +56,8 @@ export interface FederationStatus {
   federationId: string;
   localMember: string;
   members: MemberStatus[];
+  /** The `--verbose` partition fields. */
+  quorum: QuorumStatus;
 }
 
 export class ControllerNode {
@@ -59,14 +65,17 @@ export class ControllerNode {
   readonly store: Store;
   readonly replicator: Replicator;
   readonly config: ResolvedReplicationConfig;
+  readonly fence: WriteFence;
   // Fault hook state: members whose link is cut, and the peer IDs refused because of it.
   readonly #cutMembers = new Map<string, LinkDirection>();
   readonly #blocked: Map<string, { member: string; direction: LinkDirection }>; // by peer ID
   readonly #offs: Array<() => void> = [];
   #running = true;
 
-  private constructor(membership: MembershipNode, store: Store, replicator: Replicator, config: ResolvedReplicationConfig, blocked: Map<string, { member: string; direction: LinkDirection }>) {
+  private constructor(membership: MembershipNode, store: Store, replicator: Replicator, config: ResolvedReplicationConfig,
+    blocked: Map<string, { member: string; direction: LinkDirection }>, fence: WriteFence) {
     this.membership = membership;
+    this.fence = fence;
     this.store = store;
     this.replicator = replicator;
     this.config = config;
@@ -123,7 +132,15 @@ export class ControllerNode {
       frameBytesMax: 8 * 1024 * 1024,
       retryMs: 100,
     });
-    const node = new ControllerNode(membership, store, replicator, repl, blocked);
+    let fence: WriteFence;
+    try {
+      fence = new WriteFence(membership, repl.controllers, config.splitBrain ?? {});
+    } catch (err) {
+      await membership.stop();
+      await store.close();
+      throw err;
+    }
+    const node = new ControllerNode(membership, store, replicator, repl, blocked, fence);
     node.#wire();
     replicator.start();
     return node;
@@ -169,6 +186,7 @@ export class ControllerNode {
   /** Create or update a resource; with durability 'quorum', resolves once a majority has it. */
   async apply(resource: unknown, opts: { durability?: Durability } = {}): Promise<WriteResult> {
     this.#checkRunning();
+    this.fence.check();
     const res = await this.store.apply(resource);
     if (opts.durability === 'quorum' && res.changed) await this.replicator.waitForQuorum(res.record);
     return res;
@@ -177,6 +195,7 @@ export class ControllerNode {
   /** Delete a resource (replicated tombstone). */
   async delete(key: string, opts: { durability?: Durability } = {}): Promise<WriteResult> {
     this.#checkRunning();
+    this.fence.check();
     const res = await this.store.delete(key);
     if (opts.durability === 'quorum' && res.changed) await this.replicator.waitForQuorum(res.record);
     return res;
@@ -211,6 +230,7 @@ export class ControllerNode {
   /** Resolve a conflict keeping this controller's side or the other. */
   resolveConflict(key: string, keep: 'local' | 'remote'): Promise<WriteResult> {
     this.#checkRunning();
+    this.fence.check();
     return this.store.resolve(key, keep);
   }
 
@@ -235,7 +255,7 @@ export class ControllerNode {
         syncLagMs: r?.lagMs, lastSyncMs: r?.lastSyncMs, agents: p?.agentCount ?? 0,
       };
     });
-    return { federationId: this.membership.config.federationId, localMember: self, members };
+    return { federationId: this.membership.config.federationId, localMember: self, members, quorum: this.fence.status() };
   }
 
   /**
@@ -265,6 +285,7 @@ export class ControllerNode {
     if (!this.#running) return;
     this.#running = false;
     for (const off of this.#offs) off();
+    this.fence.stop();
     await this.replicator.stop();
     await this.membership.stop();
     await this.store.close();

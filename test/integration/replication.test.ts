@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { FAST_PROFILE } from '../../node/config/membership-config.ts';
 import { FAST_REPLICATION, type ReplicationConfig } from '../../node/config/replication-config.ts';
 import { ControllerNode } from '../../node/controller/controller-node.ts';
+import type { SplitBrainConfig } from '../../node/controller/write-fence.ts';
 import { replicationProtocol } from '../../node/replication/protocol-ids.ts';
 import { encodeMessage } from '../../node/wire/codec.ts';
 import { lpStream } from 'it-length-prefixed-stream';
@@ -24,7 +25,7 @@ interface Cluster {
   start(name: string, repl?: Partial<ReplicationConfig>): Promise<ControllerNode>;
 }
 
-async function cluster(t: import('tap').Test, repl: Partial<ReplicationConfig> = {}): Promise<Cluster> {
+async function cluster(t: import('tap').Test, repl: Partial<ReplicationConfig> = {}, splitBrain: SplitBrainConfig = {}): Promise<Cluster> {
   const fed = await makeFederation('repl-fed');
   const plan = await planMembers(fed, NAMES.map((name) => ({ name, role: 'controller' as const })));
   const dir = t.testdir();
@@ -36,6 +37,7 @@ async function cluster(t: import('tap').Test, repl: Partial<ReplicationConfig> =
       const node = await ControllerNode.start({
         membership: memberConfig(fed, m, plan.filter((p) => p !== m).map((p) => p.addr)),
         replication: { dataDir: join(dir, name), controllers: NAMES, ...repl, ...over },
+        splitBrain,
       }, { membershipProfile: FAST_PROFILE, replicationProfile: FAST_REPLICATION });
       nodes.set(name, node);
       return node;
@@ -46,6 +48,7 @@ async function cluster(t: import('tap').Test, repl: Partial<ReplicationConfig> =
   const pushing = repl.sync?.pushEnabled !== false;
   await waitFor('controllers connected', () => [...nodes.values()].every((n) =>
     n.membership.authenticatedPeers().filter((p) => p.role === 'controller').length === NAMES.length - 1 &&
+    n.fence.reachable().length === NAMES.length &&
     (!pushing || n.replicator.status().every((s) => s.connected))), { timeoutMs: 10_000 });
   return c;
 }
@@ -98,7 +101,8 @@ t.test('a controller down during 1,000 writes catches up by anti-entropy alone, 
 
 for (const strategy of ['LastWriterWins', 'Merge', 'Manual'] as const) {
   t.test(`${strategy}: concurrent edits on partitioned controllers converge after heal`, async (t) => {
-    const c = await cluster(t, { strategy });
+    // a is cut off from both others and keeps writing: a minority write, so fencing is off here.
+    const c = await cluster(t, { strategy }, { fenceWrites: false });
     const a = c.nodes.get('a')!;
     const b = c.nodes.get('b')!;
     for (let i = 0; i < 3; i++) await a.apply(res(i, { x: 0, y: 0 }));
@@ -166,4 +170,33 @@ t.test('one-way cut: A may not dial B, B dials A, and records still flow both wa
   await waitFor('b → a', async () => (await a.get(w2.view.key)) !== undefined, { timeoutMs: 3_000 });
   a.restoreLink('b');
   t.pass('one-way cut behaves as a one-way firewall');
+});
+
+t.test('Controllers mode: a controller cut off from both others is fenced at once, the majority keeps writing, heal unfences', async (t) => {
+  const c = await cluster(t);
+  const [a, b, cc] = ['a', 'b', 'c'].map((n) => c.nodes.get(n)!) as [ControllerNode, ControllerNode, ControllerNode];
+  t.same(cc.status().quorum, {
+    phase: 'Healthy', partitionState: 'None', reachablePeers: '2/2', writesFenced: false, readsAllowed: true,
+    quorumMode: 'Controllers', ourVotes: 3, totalVotes: 3, threshold: 2, haveQuorum: true, reachableAgents: 0,
+  });
+  await a.apply(res(1));
+  await waitFor('r1 on c', async () => (await cc.get('ProxyRoute/default/r1')) !== undefined, { timeoutMs: 5_000 });
+  for (const x of [a, b]) { await cc.cutLink(x.membership.memberName); await x.cutLink('c'); }
+  const t0 = performance.now();
+  await waitFor('c fenced', () => cc.status().quorum.writesFenced, { timeoutMs: 5_000 });
+  t.comment(`c fenced ${(performance.now() - t0).toFixed(1)} ms after the cut`);
+  const before = cc.store.merkle.root();
+  await t.rejects(cc.apply(res(2)), { code: 'FENCED', message: /1 of 3 votes, threshold 2/ });
+  await t.rejects(cc.delete('ProxyRoute/default/r1'), { code: 'FENCED' });
+  t.equal(cc.store.merkle.root(), before, 'nothing stored on the fenced side');
+  t.ok(await cc.get('ProxyRoute/default/r1'), 'reads are still served');
+  t.match(cc.status().quorum, { reachablePeers: '0/2', haveQuorum: false, ourVotes: 1, phase: 'Suspected' });
+  const w = await a.apply(res(3), { durability: 'quorum' });
+  t.ok(w.changed, 'the majority side accepts quorum-durable writes');
+  for (const x of [a, b]) { cc.restoreLink(x.membership.memberName); x.restoreLink('c'); }
+  const t1 = performance.now();
+  await waitFor('c unfenced', () => !cc.status().quorum.writesFenced, { timeoutMs: 10_000 });
+  t.comment(`c unfenced ${(performance.now() - t1).toFixed(1)} ms after the heal`);
+  await waitFor('c converged', () => cc.store.merkle.root() === a.store.merkle.root(), { timeoutMs: 10_000 });
+  t.ok((await cc.apply(res(4))).changed, 'c accepts writes again');
 });
