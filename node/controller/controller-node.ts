@@ -184,20 +184,22 @@ export class ControllerNode {
   // ---- the embedded API -------------------------------------------------------------------------
 
   /** Create or update a resource; with durability 'quorum', resolves once a majority has it. */
-  async apply(resource: unknown, opts: { durability?: Durability } = {}): Promise<WriteResult> {
-    this.#checkRunning();
-    this.fence.check();
-    const res = await this.store.apply(resource);
-    if (opts.durability === 'quorum' && res.changed) await this.replicator.waitForQuorum(res.record);
-    return res;
+  apply(resource: unknown, opts: { durability?: Durability } = {}): Promise<WriteResult> {
+    return this.#write(opts.durability, () => this.store.apply(resource));
   }
 
   /** Delete a resource (replicated tombstone). */
-  async delete(key: string, opts: { durability?: Durability } = {}): Promise<WriteResult> {
+  delete(key: string, opts: { durability?: Durability } = {}): Promise<WriteResult> {
+    return this.#write(opts.durability, () => this.store.delete(key));
+  }
+
+  // Every write: refused when stopped or fenced (nothing stored), then durable here, then on a
+  // majority if asked.
+  async #write(durability: Durability | undefined, op: () => Promise<WriteResult>): Promise<WriteResult> {
     this.#checkRunning();
     this.fence.check();
-    const res = await this.store.delete(key);
-    if (opts.durability === 'quorum' && res.changed) await this.replicator.waitForQuorum(res.record);
+    const res = await op();
+    if (durability === 'quorum' && res.changed) await this.replicator.waitForQuorum(res.record);
     return res;
   }
 
@@ -228,10 +230,8 @@ export class ControllerNode {
   }
 
   /** Resolve a conflict keeping this controller's side or the other. */
-  resolveConflict(key: string, keep: 'local' | 'remote'): Promise<WriteResult> {
-    this.#checkRunning();
-    this.fence.check();
-    return this.store.resolve(key, keep);
+  resolveConflict(key: string, keep: 'local' | 'remote', opts: { durability?: Durability } = {}): Promise<WriteResult> {
+    return this.#write(opts.durability, () => this.store.resolve(key, keep));
   }
 
   /** Run anti-entropy with a peer now. */
