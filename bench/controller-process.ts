@@ -35,6 +35,9 @@ process.on('message', async (m: { cmd: string; [k: string]: any }) => {
       }
       case 'load': {
         let next = 0;
+        const batches0 = node.store.batches;
+        const batchMs0 = node.store.batchMs;
+        const cpu0 = process.cpuUsage();
         const end = Date.now() + m.ms;
         const t0 = performance.now();
         await Promise.all(Array.from({ length: m.writers }, async () => {
@@ -43,7 +46,12 @@ process.on('message', async (m: { cmd: string; [k: string]: any }) => {
         const st = node.replicator.status();
         const batches = st.reduce((n, x) => n + x.batchesAcked, 0);
         const records = st.reduce((n, x) => n + x.recordsAcked, 0);
-        send({ cmd: 'load', writes: next, seconds: (performance.now() - t0) / 1000, recordsPerBatch: records / Math.max(1, batches) });
+        const cpu = process.cpuUsage(cpu0);
+        send({
+          cmd: 'load', writes: next, seconds: (performance.now() - t0) / 1000, recordsPerBatch: records / Math.max(1, batches),
+          syncedBatches: node.store.batches - batches0, msPerSyncedBatch: (node.store.batchMs - batchMs0) / Math.max(1, node.store.batches - batches0),
+          cpuSeconds: (cpu.user + cpu.system) / 1e6,
+        });
         break;
       }
       case 'rate': {

@@ -85,6 +85,9 @@ const loads = process.env.BENCH_SKIP_LOAD === '1' ? [] : await Promise.all(names
 const total = loads.reduce((s, l) => s + l.writes, 0);
 const secs = Math.max(...loads.map((l) => l.seconds));
 if (loads.length > 0) console.log(`sustained durable writes/s, 3 controllers, 64 writers: ${(total / secs).toFixed(0)}  (${loads.map((l, i) => `${names[i]} ${l.writes}`).join(', ')}; ${loads.map((l) => l.recordsPerBatch.toFixed(1)).join('/')} records per push batch; target >= 5,000)`);
+if (loads.length > 0) {
+  console.log(`  per process: ${loads.map((l, i) => `${names[i]} ${l.syncedBatches} synced batches at ${l.msPerSyncedBatch.toFixed(1)} ms, CPU ${l.cpuSeconds.toFixed(1)} s`).join('; ')}`);
+}
 
 // Lag at 1,000 writes/s from us-west: acknowledged there -> visible on eu-west and ap-east.
 const rate = Number(process.env.BENCH_RATE ?? 1000);
