@@ -110,6 +110,8 @@ for (const strategy of ['LastWriterWins', 'Merge', 'Manual'] as const) {
     for (const [x, y] of [['a', 'b'], ['a', 'c']] as const) { await c.nodes.get(x)!.cutLink(y); await c.nodes.get(y)!.cutLink(x); }
     await waitFor('a isolated', () => a.replicator.status().every((s) => !s.connected), { timeoutMs: 5_000 });
     for (let i = 0; i < 3; i++) { await a.apply(res(i, { x: 1, y: 0 })); await b.apply(res(i, { x: 0, y: 2 })); }
+    t.ok(a.fence.counters.minorityWrites >= 3, `a's writes without quorum were accepted and counted (${a.fence.counters.minorityWrites})`);
+    t.equal(a.fence.counters.fenced, 0, 'nothing refused with fenceWrites off');
     for (const [x, y] of [['a', 'b'], ['a', 'c']] as const) { c.nodes.get(x)!.restoreLink(y); c.nodes.get(y)!.restoreLink(x); }
     await waitFor('convergence after heal', () => rootsEqual(c), { timeoutMs: 10_000 });
     if (strategy === 'Manual') {
