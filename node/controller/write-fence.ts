@@ -2,12 +2,13 @@
 // quorum (quorum/ decides; this file only gathers the inputs). In Controllers mode a peer counts as
 // reached while it has an authenticated connection and was heard from within the contact window:
 // the failure detector's own bound (failureThreshold x interval + timeout, when it would call the
-// peer Unhealthy), never more than the lease bound (leaseMs - driftMarginMs). So a closed link
-// fences at once, and a silent one when the detector gives up on it. A tighter window fenced healthy
-// controllers whenever a loaded event loop delayed a heartbeat.
+// peer Unhealthy). So a closed link fences at once, and a silent one when the detector gives up on
+// it. A tighter window fenced healthy controllers whenever a loaded event loop delayed a heartbeat,
+// and the lease bound (leaseMs - driftMarginMs, 9 s by default) is shorter than the default heartbeat
+// interval (10 s): it belongs to agent votes, and AgentAssisted mode will have to check the relation.
 // AgentAssisted mode needs agents' vote leases, which arrive with the agent role.
 import {
-  contactWindowMs, decideWrite, PartitionPhaseMachine, quorumConfig, quorumStatus, tally,
+  decideWrite, PartitionPhaseMachine, quorumConfig, quorumStatus, tally,
   type QuorumConfig, type QuorumConfigInput, type QuorumStatus, type TallyResult,
 } from '../../quorum/index.ts';
 import { ConfigError, NovaEdgeError } from '../errors.ts';
@@ -44,7 +45,7 @@ export class WriteFence {
     }
     this.#membership = membership;
     const hc = membership.config.healthCheck;
-    this.#windowMs = Math.min(contactWindowMs(this.config), hc.failureThreshold * hc.intervalMs + hc.timeoutMs);
+    this.#windowMs = hc.failureThreshold * hc.intervalMs + hc.timeoutMs;
     this.#phases = new PartitionPhaseMachine(this.config, monotonicMs());
     this.#timer = setInterval(() => { this.#phases.tick(monotonicMs(), this.tally()); }, hc.intervalMs);
     this.#timer.unref();

@@ -202,3 +202,15 @@ t.test('Controllers mode: a controller cut off from both others is fenced at onc
   await waitFor('c converged', () => cc.store.merkle.root() === a.store.merkle.root(), { timeoutMs: 10_000 });
   t.ok((await cc.apply(res(4))).changed, 'c accepts writes again');
 });
+
+t.test('default health checks (10 s heartbeats) keep a healthy federation unfenced between heartbeats', async (t) => {
+  // The contact window must outlast the heartbeat interval; a window under it fenced every
+  // controller a few seconds after each heartbeat. Checked on the resolved window, not by waiting 10 s.
+  const c = await cluster(t);
+  const fence = c.nodes.get('a')!.fence;
+  const last = Math.min(...['b', 'c'].map((m) => c.nodes.get('a')!.membership.peer(m)!.lastHeardAtMs));
+  // With the default profile (interval 10 s, timeout 5 s, 3 failures) peers count for 35 s after
+  // their last heartbeat; with the fast profile used here, 3 x 200 + 100 = 700 ms.
+  t.same(fence.reachable(last + 650).sort(), ['a', 'b', 'c'], 'still reached just inside the window');
+  t.same(fence.reachable(last + 10_000), ['a'], 'not reached once the failure detector would give up');
+});
