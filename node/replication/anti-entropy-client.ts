@@ -178,24 +178,15 @@ export async function runAntiEntropy(stream: MessageStream, store: Store, opts: 
 }
 
 async function scanLocal(store: Store, batch: number, each: (records: StoredRecord[]) => Promise<void>, report: AntiEntropyReport): Promise<void> {
-  let after: string | null = null;
-  while (true) {
-    const page = await store.scanRecords(after, batch);
-    if (page.length === 0) return;
+  for await (const page of store.scanPages(batch)) {
     report.differingKeys += page.length;
     await each(page);
-    after = page[page.length - 1]!.key;
   }
 }
 
 /** Size of a full copy of a store, in encoded record bytes (for reports). */
 export async function fullCopyBytes(store: Store): Promise<number> {
   let bytes = 0;
-  let after: string | null = null;
-  while (true) {
-    const page = await store.scanRecords(after, 1000);
-    if (page.length === 0) return bytes;
-    for (const r of page) bytes += encodeRecord(r).length;
-    after = page[page.length - 1]!.key;
-  }
+  for await (const page of store.scanPages(1000)) for (const r of page) bytes += encodeRecord(r).length;
+  return bytes;
 }

@@ -3,6 +3,7 @@
 // same service runs over libp2p in a node and over in-memory pairs in tests.
 import type { Duplex } from 'it-stream-types';
 import { compareVv, type Store, type StoredRecord } from '../../storage/index.ts';
+import { controllerMajority } from '../../quorum/index.ts';
 import { NovaEdgeError } from '../errors.ts';
 import { MessageStream, type MessageStreamOptions } from '../wire/message-stream.ts';
 import { runAntiEntropy, type AntiEntropyReport, type RepairMode } from './anti-entropy-client.ts';
@@ -213,7 +214,7 @@ export class Replicator {
    * `record` (or a state that includes it) durable; QuorumTimeoutError after syncTimeoutMs.
    */
   waitForQuorum(record: StoredRecord): Promise<void> {
-    const needed = Math.floor(this.#opts.controllers.length / 2) + 1 - 1; // self already has it
+    const needed = controllerMajority(this.#opts.controllers.length) - 1; // self already has it
     if (needed <= 0) return Promise.resolve();
     const acked = new Set<string>();
     return new Promise<void>((resolve, reject) => {

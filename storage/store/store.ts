@@ -392,6 +392,17 @@ export class Store {
     return out;
   }
 
+  /** Every stored record (tombstones included), in key order, a page of at most `pageMax` at a time. */
+  async *scanPages(pageMax: number): AsyncGenerator<StoredRecord[]> {
+    let after: string | null = null;
+    while (true) {
+      const page = await this.scanRecords(after, pageMax);
+      if (page.length === 0) return;
+      yield page;
+      after = page[page.length - 1]!.key;
+    }
+  }
+
   /** The resource as this member serves it; undefined when never written or deleted. */
   async get(key: string): Promise<ResourceView | undefined> {
     this.#checkOpen();
