@@ -36,6 +36,7 @@ export const FAST: Omit<ReplicatorOptions, 'self' | 'controllers'> = {
 export class TestNet {
   readonly nodes = new Map<string, NetNode>();
   readonly #cuts = new Map<string, AbortController>();
+  readonly #cutSet = new Set<string>();
   readonly #dir: string;
   readonly bytes = { total: 0 };
 
@@ -50,14 +51,14 @@ export class TestNet {
   #signal(a: string, b: string): AbortSignal {
     const k = TestNet.pairKey(a, b);
     let c = this.#cuts.get(k);
-    if (c === undefined || c.signal.aborted && !this.isCut(a, b)) {
+    // restore() drops the pair's controller, so a cut pair's streams end and a restored pair starts fresh.
+    if (c === undefined) {
       c = new AbortController();
       this.#cuts.set(k, c);
     }
     return c.signal;
   }
 
-  readonly #cutSet = new Set<string>();
   isCut(a: string, b: string): boolean {
     return this.#cutSet.has(TestNet.pairKey(a, b));
   }
