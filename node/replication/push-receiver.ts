@@ -4,6 +4,7 @@
 import type { Store } from '../../storage/index.ts';
 import type { MessageStream } from '../wire/message-stream.ts';
 import { ProtocolError } from '../wire/protocol-error.ts';
+import { applyRecordBatch } from './apply-batch.ts';
 import { parseSenderMessage, PUSH_VERSION } from './push-messages.ts';
 
 /** Options of a receiving stream. */
@@ -53,7 +54,7 @@ export async function receivePushes(stream: MessageStream, store: Store, opts: R
     if (failure !== undefined) throw failure;
     if (msg.t !== 'batch') throw new ProtocolError('hello sent twice');
     const batch = msg;
-    const applied = applyBatch(store, batch.records, batch.id, opts.source);
+    const applied = applyRecordBatch(store, batch.records, `batch ${batch.id}`, opts.source);
     outstanding++;
     acks = acks.then(async () => {
       const counts = await applied;
@@ -72,22 +73,4 @@ export async function receivePushes(stream: MessageStream, store: Store, opts: R
   await acks;
   if (failure !== undefined) throw failure;
   return report;
-}
-
-async function applyBatch(store: Store, records: unknown[], id: number, source: string): Promise<{ applied: number; unchanged: number; rejected: number }> {
-  const counts = { applied: 0, unchanged: 0, rejected: 0 };
-  const results = await Promise.allSettled(records.map((r) => store.applyRemote(r, { source })));
-  for (const res of results) {
-    if (res.status === 'fulfilled') {
-      if (res.value.changed) counts.applied++; else counts.unchanged++;
-      continue;
-    }
-    const code = (res.reason as { code?: string }).code;
-    if (code === 'INVALID_RECORD' || code === 'INVALID_ARGUMENT') {
-      throw new ProtocolError(`bad record in batch ${id}: ${(res.reason as Error).message}`);
-    }
-    if (code !== 'CLOCK_SKEW') throw res.reason;
-    counts.rejected++;
-  }
-  return counts;
 }
