@@ -92,12 +92,15 @@ export class ControllerNode {
     });
     const blocked = new Map<string, { member: string; direction: LinkDirection }>();
     let membership: MembershipNode;
+    let replicator: Replicator | undefined;
     try {
       membership = await startMembershipNode(config.membership, {
         ...(options.membershipProfile === undefined ? {} : { profile: options.membershipProfile }),
         ...(options.logger === undefined ? {} : { logger: options.logger }),
         clock: store.clock,
         merkleRoot: () => store.merkle.root(),
+        // The AGENTS column: agents following this controller, not every agent that can reach it.
+        agentCount: () => replicator?.followingAgents().length ?? 0,
         isBlocked: (peerId, direction) => {
           const cut = blocked.get(peerId.toString());
           return cut !== undefined && (cut.direction === 'both' || cut.direction === direction);
@@ -116,7 +119,7 @@ export class ControllerNode {
         return { duplex: stream, close: () => stream.close().catch(() => stream.abort(new Error('close failed'))) };
       },
     };
-    const replicator = new Replicator(store, links, {
+    replicator = new Replicator(store, links, {
       self: membership.memberName,
       controllers: repl.controllers,
       pushEnabled: repl.sync.pushEnabled,
@@ -164,6 +167,7 @@ export class ControllerNode {
     handle('push', ['controller'], (d, member) => this.replicator.handlePush(d, member));
     // Agents may run anti-entropy against a controller, read-only.
     handle('anti-entropy', ['controller', 'agent'], (d, member, role) => this.replicator.handleAntiEntropy(d, member, role === 'controller'));
+    handle('config-stream', ['agent'], (d, member) => this.replicator.handleConfigStream(d, member));
     const auth = m.auth;
     const up = (p: { member: string; role: string; peerId: string }): void => {
       const direction = this.#cutMembers.get(p.member);
@@ -246,7 +250,7 @@ export class ControllerNode {
     const self = this.membership.memberName;
     const members: MemberStatus[] = this.config.controllers.map((name) => {
       if (name === self) {
-        return { name, region: this.membership.config.region, status: 'Local', syncLagMs: undefined, lastSyncMs: undefined, agents: 0 };
+        return { name, region: this.membership.config.region, status: 'Local', syncLagMs: undefined, lastSyncMs: undefined, agents: this.replicator.followingAgents().length };
       }
       const p = peers.get(name);
       const r = repl.get(name);

@@ -9,11 +9,12 @@ import { MessageStream, type MessageStreamOptions } from '../wire/message-stream
 import { runAntiEntropy, type AntiEntropyReport, type RepairMode } from './anti-entropy-client.ts';
 import { DEFAULT_ANTI_ENTROPY_LIMITS, type AntiEntropyLimits } from './anti-entropy-messages.ts';
 import { serveAntiEntropy } from './anti-entropy-server.ts';
+import { serveConfigStream } from './config-stream-server.ts';
 import { PeerPusher, type PushStatus } from './peer-pusher.ts';
 import { receivePushes } from './push-receiver.ts';
 
-/** The replication protocols. */
-export type ReplicationProtocol = 'push' | 'anti-entropy';
+/** The replication protocols (config-stream: controller to agent). */
+export type ReplicationProtocol = 'push' | 'anti-entropy' | 'config-stream';
 
 /** A stream to a peer: a duplex of bytes, and how to close it when done. */
 export interface PeerStream {
@@ -92,6 +93,8 @@ export interface ReplicatorCounters {
   syncs: number;
   /** Failed sync operations. */
   syncFailures: number;
+  /** Records sent to agents on config streams. */
+  agentRecordsSent: number;
 }
 
 interface PeerState {
@@ -105,7 +108,9 @@ interface PeerState {
 }
 
 export class Replicator {
-  readonly counters: ReplicatorCounters = { pushApplied: 0, protocolErrors: 0, syncs: 0, syncFailures: 0 };
+  readonly counters: ReplicatorCounters = { pushApplied: 0, protocolErrors: 0, syncs: 0, syncFailures: 0, agentRecordsSent: 0 };
+  // Agents following this controller now: member name → open config streams.
+  readonly #following = new Map<string, number>();
   readonly #store: Store;
   readonly #links: PeerLinks;
   readonly #opts: ReplicatorOptions;
@@ -186,6 +191,29 @@ export class Replicator {
       this.#countError(err);
       throw err;
     }
+  }
+
+  /** Serve an agent's config stream: every change from now on, until the agent or this node goes. */
+  async handleConfigStream(duplex: Duplex<any, any, any>, agent: string): Promise<void> {
+    const stream = new MessageStream(duplex, this.#streamOptions());
+    this.#following.set(agent, (this.#following.get(agent) ?? 0) + 1);
+    try {
+      const report = await serveConfigStream(stream, this.#store, {
+        member: this.#opts.self, batchSize: this.#opts.batchSize, batchBytesMax: Math.floor(this.#opts.frameBytesMax / 2), signal: this.#stop.signal,
+      });
+      this.counters.agentRecordsSent += report.records;
+    } catch (err) {
+      this.#countError(err);
+      throw err;
+    } finally {
+      const n = (this.#following.get(agent) ?? 1) - 1;
+      if (n === 0) this.#following.delete(agent); else this.#following.set(agent, n);
+    }
+  }
+
+  /** Agents following this controller now (with an open config stream), sorted. */
+  followingAgents(): string[] {
+    return [...this.#following.keys()].sort();
   }
 
   /** Serve an incoming anti-entropy session; agents (`allowPut` false) may only read. */
