@@ -115,3 +115,8 @@ export class FrameError extends CodedError<FrameCode> {}
 export class NodeStateError extends NovaEdgeError {
   readonly code = 'NODE_STATE';
 }
+
+/** A write sent to a node that only reads (an agent: its configuration comes from the controllers). */
+export class ReadOnlyError extends NovaEdgeError {
+  readonly code = 'READ_ONLY';
+}

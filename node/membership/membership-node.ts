@@ -124,6 +124,7 @@ export async function startMembershipNode(config: MembershipConfig, options: Mem
     ...(options.merkleRoot === undefined ? {} : { merkleRoot: options.merkleRoot }),
     ...(options.quorumView === undefined ? {} : { quorumView: options.quorumView }),
     ...(options.agentCount === undefined ? {} : { agentCount: options.agentCount }),
+    ...(options.reachable === undefined ? {} : { reachable: options.reachable }),
   });
 
   let state: 'running' | 'stopping' | 'stopped' = 'running';

@@ -31,6 +31,8 @@ export interface HeartbeatSources {
   quorumView?: () => QuorumView | undefined;
   /** Agents attached to this node (default: authenticated agent peers). */
   agentCount?: () => number;
+  /** Members this node reaches (default: every authenticated peer); agents report their probes here. */
+  reachable?: () => string[];
 }
 
 /** Options of the membership service. */
@@ -203,7 +205,7 @@ export class MembershipService {
   buildHeartbeat(leaving = false): Heartbeat {
     const { config } = this.#o;
     const authed = this.#o.auth.authenticatedPeers();
-    const reachable = [...new Set(authed.map((p) => p.member))].filter((m) => m !== config.memberName).sort()
+    const reachable = [...new Set(this.#o.reachable?.() ?? authed.map((p) => p.member))].filter((m) => m !== config.memberName).sort()
       .slice(0, DEFAULT_HEARTBEAT_LIMITS.reachableMax);
     const agentCount = this.#o.agentCount?.() ?? (config.role === 'controller' ? authed.filter((p) => p.role === 'agent').length : 0);
     const hb: Heartbeat = {

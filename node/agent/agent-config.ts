@@ -1,0 +1,199 @@
+// Configuration of an agent: which controllers serve it (primary, then secondaries by priority),
+// when it fails over and back, how it probes every controller, and where it keeps the copy it
+// serves when no controller answers. The guide's `agent` spec in milliseconds, with documented
+// defaults, a fast profile for tests, and validation that names each field and checks relations.
+import { multiaddr } from '@multiformats/multiaddr';
+import type { MembershipConfig } from '../config/membership-config.ts';
+import { ConfigError, type ConfigIssue } from '../errors.ts';
+
+/** One controller an agent may take its configuration from. */
+export interface ControllerEndpoint {
+  /** The controller's multiaddr, with /p2p/<peerId> (its identity is what the agent trusts). */
+  endpoint: string;
+  /** Lower is preferred; the primary is 0. Default 0 for the primary, 100 for a secondary. */
+  priority?: number;
+}
+
+/** Failover settings (the guide's `controllers.failover`). */
+export interface FailoverConfig {
+  /** The current controller is failed over when no health check succeeded for this long, ms. Default 30 000. */
+  timeoutMs: number;
+  /** Health checks of every controller run this often, ms. Default 10 000. */
+  healthCheckIntervalMs: number;
+  /** Fail over after this many failed health checks in a row. Default 3. */
+  failureThreshold: number;
+  /** A better-priority controller must stay healthy this long before the agent fails back to it, ms. Default 60 000. */
+  recoveryDelayMs: number;
+  /** Among healthy controllers of equal priority, prefer the lowest round-trip time. Default true. */
+  latencyAware: boolean;
+}
+
+/**
+ * Reachability probes (the guide's `reachabilityProbe`): every configured controller is probed; the
+ * current one at failover.healthCheckIntervalMs (the health check), the others at intervalMs.
+ */
+export interface ReachabilityProbeConfig {
+  /** Report which controllers this agent reaches (in its heartbeats). Default true. */
+  enabled: boolean;
+  /** Probe period of the controllers other than the current one, ms. Default 10 000. */
+  intervalMs: number;
+  /** Deadline of one probe (and health check), ms. Default 5 000; at most both periods. */
+  timeoutMs: number;
+}
+
+/** Autonomous mode (the guide's `autonomousMode`). */
+export interface AutonomousModeConfig {
+  /** Keep a file copy and serve it at start when no controller answers. Default true. */
+  enabled: boolean;
+  /** The file copy. Default `<dataDir>/config.json`. */
+  configPath: string;
+  /** Changes within this window are written together, ms. Default 100. */
+  writeCoalesceMs: number;
+}
+
+/** Agent configuration, as given by the user. */
+export interface AgentConfig {
+  /** Identity, certificates, addresses (role must be 'agent'; bootstrap comes from `controllers`). */
+  membership: MembershipConfig;
+  /** Directory of the agent's durable replica. */
+  dataDir: string;
+  /** The controllers: a primary and secondaries. */
+  controllers: { primary: ControllerEndpoint; secondary?: ControllerEndpoint[] };
+  /** Failover; defaults above. */
+  failover?: Partial<FailoverConfig>;
+  /** Probes; defaults above. */
+  reachabilityProbe?: Partial<ReachabilityProbeConfig>;
+  /** File copy; defaults above. */
+  autonomousMode?: Partial<AutonomousModeConfig>;
+  /** Records per anti-entropy request when catching up. Default 100. */
+  antiEntropyBatchSize?: number;
+  /** Records per live-update batch the controller sends. Default 100. */
+  streamBatchSize?: number;
+}
+
+/** One configured controller, resolved. */
+export interface ResolvedControllerEndpoint {
+  endpoint: string;
+  /** Peer ID from the endpoint. */
+  peerId: string;
+  priority: number;
+}
+
+/** Agent configuration with every default applied. */
+export interface ResolvedAgentConfig {
+  dataDir: string;
+  /** Primary first, then secondaries in the order given. */
+  controllers: ResolvedControllerEndpoint[];
+  failover: FailoverConfig;
+  reachabilityProbe: ReachabilityProbeConfig;
+  autonomousMode: AutonomousModeConfig;
+  antiEntropyBatchSize: number;
+  streamBatchSize: number;
+}
+
+/** The guide's defaults. */
+export const AGENT_DEFAULTS = Object.freeze({
+  failover: Object.freeze({ timeoutMs: 30_000, healthCheckIntervalMs: 10_000, failureThreshold: 3, recoveryDelayMs: 60_000, latencyAware: true }),
+  reachabilityProbe: Object.freeze({ enabled: true, intervalMs: 10_000, timeoutMs: 5_000 }),
+  autonomousMode: Object.freeze({ enabled: true, writeCoalesceMs: 100 }),
+  antiEntropyBatchSize: 100,
+  streamBatchSize: 100,
+  secondaryPriority: 100,
+});
+
+/**
+ * Fast profile for tests and benchmarks: health checks every 200 ms, so a dead primary is failed
+ * over within 3 x 200 + 150 = 750 ms; fail back after 1 s of recovered health.
+ */
+export const FAST_AGENT: Readonly<Partial<Pick<AgentConfig, 'failover' | 'reachabilityProbe'>>> = Object.freeze({
+  failover: { timeoutMs: 2_000, healthCheckIntervalMs: 200, failureThreshold: 3, recoveryDelayMs: 1_000 },
+  reachabilityProbe: { intervalMs: 200, timeoutMs: 150 },
+});
+
+/** Most controllers an agent may be configured with. */
+export const AGENT_CONTROLLERS_MAX = 64;
+
+const KNOWN = new Set(['membership', 'dataDir', 'controllers', 'failover', 'reachabilityProbe', 'autonomousMode', 'antiEntropyBatchSize', 'streamBatchSize']);
+
+function intIn(issues: ConfigIssue[], field: string, v: unknown, min: number, max: number): void {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) issues.push({ field, problem: `must be an integer in ${min}..${max}` });
+}
+
+function endpointOf(issues: ConfigIssue[], field: string, c: ControllerEndpoint | undefined, dfltPriority: number): ResolvedControllerEndpoint | undefined {
+  if (c === undefined || typeof c !== 'object') {
+    issues.push({ field, problem: 'must be { endpoint, priority? }' });
+    return undefined;
+  }
+  const priority = c.priority ?? dfltPriority;
+  intIn(issues, `${field}.priority`, priority, 0, 1_000_000);
+  let peerId: string | undefined;
+  try {
+    const ma = multiaddr(c.endpoint);
+    if (!ma.protoNames().includes('tcp')) issues.push({ field: `${field}.endpoint`, problem: 'must be a TCP multiaddr' });
+    peerId = ma.getPeerId() ?? undefined;
+    if (peerId === undefined) issues.push({ field: `${field}.endpoint`, problem: 'must end with /p2p/<peerId>: the agent trusts the controller by its identity' });
+  } catch (e) {
+    issues.push({ field: `${field}.endpoint`, problem: `not a multiaddr (${(e as Error).message})` });
+  }
+  return peerId === undefined ? undefined : { endpoint: c.endpoint, peerId, priority };
+}
+
+/** Apply defaults (over an optional profile such as FAST_AGENT) and validate; throws ConfigError. */
+export function resolveAgentConfig(cfg: AgentConfig, profile: Readonly<Partial<AgentConfig>> = {}): ResolvedAgentConfig {
+  const issues: ConfigIssue[] = [];
+  for (const k of Object.keys(cfg)) if (!KNOWN.has(k)) issues.push({ field: k, problem: 'unknown field' });
+  if (cfg.membership?.role !== 'agent') issues.push({ field: 'membership.role', problem: 'must be "agent"' });
+  if (typeof cfg.dataDir !== 'string' || cfg.dataDir === '') issues.push({ field: 'dataDir', problem: 'is required' });
+
+  const controllers: ResolvedControllerEndpoint[] = [];
+  const primary = endpointOf(issues, 'controllers.primary', cfg.controllers?.primary, 0);
+  if (primary !== undefined) controllers.push(primary);
+  const secondary = cfg.controllers?.secondary ?? [];
+  if (!Array.isArray(secondary)) issues.push({ field: 'controllers.secondary', problem: 'must be a list' });
+  else {
+    if (secondary.length + 1 > AGENT_CONTROLLERS_MAX) issues.push({ field: 'controllers.secondary', problem: `at most ${AGENT_CONTROLLERS_MAX - 1} entries` });
+    secondary.forEach((c, i) => {
+      const r = endpointOf(issues, `controllers.secondary[${i}]`, c, AGENT_DEFAULTS.secondaryPriority);
+      if (r !== undefined) controllers.push(r);
+    });
+  }
+  const seen = new Set<string>();
+  for (const c of controllers) {
+    if (seen.has(c.peerId)) issues.push({ field: 'controllers', problem: `controller ${c.peerId} is listed twice` });
+    seen.add(c.peerId);
+  }
+
+  const failover: FailoverConfig = { ...AGENT_DEFAULTS.failover, ...profile.failover, ...cfg.failover };
+  intIn(issues, 'failover.timeoutMs', failover.timeoutMs, 100, 3_600_000);
+  intIn(issues, 'failover.healthCheckIntervalMs', failover.healthCheckIntervalMs, 50, 3_600_000);
+  intIn(issues, 'failover.failureThreshold', failover.failureThreshold, 1, 1_000);
+  intIn(issues, 'failover.recoveryDelayMs', failover.recoveryDelayMs, 0, 86_400_000);
+  if (typeof failover.latencyAware !== 'boolean') issues.push({ field: 'failover.latencyAware', problem: 'must be true or false' });
+  const reachabilityProbe: ReachabilityProbeConfig = { ...AGENT_DEFAULTS.reachabilityProbe, ...profile.reachabilityProbe, ...cfg.reachabilityProbe };
+  intIn(issues, 'reachabilityProbe.intervalMs', reachabilityProbe.intervalMs, 50, 3_600_000);
+  intIn(issues, 'reachabilityProbe.timeoutMs', reachabilityProbe.timeoutMs, 10, 3_600_000);
+  if (typeof reachabilityProbe.enabled !== 'boolean') issues.push({ field: 'reachabilityProbe.enabled', problem: 'must be true or false' });
+  // One check per controller at a time: a deadline longer than the period would stack them up.
+  const periodMin = Math.min(failover.healthCheckIntervalMs, reachabilityProbe.intervalMs);
+  if (reachabilityProbe.timeoutMs > periodMin) {
+    issues.push({ field: 'reachabilityProbe.timeoutMs', problem: `must be at most the probe periods (${periodMin})` });
+  }
+  // A timeout shorter than one check period would fail over between two checks, on no evidence.
+  if (failover.timeoutMs < failover.healthCheckIntervalMs) {
+    issues.push({ field: 'failover.timeoutMs', problem: `must be at least failover.healthCheckIntervalMs (${failover.healthCheckIntervalMs})` });
+  }
+  const am = { ...AGENT_DEFAULTS.autonomousMode, ...profile.autonomousMode, ...cfg.autonomousMode };
+  const autonomousMode: AutonomousModeConfig = {
+    enabled: am.enabled, writeCoalesceMs: am.writeCoalesceMs,
+    configPath: am.configPath ?? `${typeof cfg.dataDir === 'string' ? cfg.dataDir : '.'}/config.json`,
+  };
+  if (typeof autonomousMode.enabled !== 'boolean') issues.push({ field: 'autonomousMode.enabled', problem: 'must be true or false' });
+  if (typeof autonomousMode.configPath !== 'string' || autonomousMode.configPath === '') issues.push({ field: 'autonomousMode.configPath', problem: 'must be a file path' });
+  intIn(issues, 'autonomousMode.writeCoalesceMs', autonomousMode.writeCoalesceMs, 0, 60_000);
+  const antiEntropyBatchSize = cfg.antiEntropyBatchSize ?? profile.antiEntropyBatchSize ?? AGENT_DEFAULTS.antiEntropyBatchSize;
+  intIn(issues, 'antiEntropyBatchSize', antiEntropyBatchSize, 1, 1_000);
+  const streamBatchSize = cfg.streamBatchSize ?? profile.streamBatchSize ?? AGENT_DEFAULTS.streamBatchSize;
+  intIn(issues, 'streamBatchSize', streamBatchSize, 1, 1_000);
+  if (issues.length > 0) throw new ConfigError(issues);
+  return { dataDir: cfg.dataDir, controllers, failover, reachabilityProbe, autonomousMode, antiEntropyBatchSize, streamBatchSize };
+}

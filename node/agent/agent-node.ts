@@ -1,0 +1,469 @@
+// An agent: a read-only replica of the federation's configuration, taken from one controller at a
+// time. It probes every configured controller, lets the pure ControllerSelector decide which one to
+// follow (failover, latency-aware choice, delayed failback), follows it through a controller session
+// (Merkle catch-up, then live changes), keeps a file copy for autonomous starts, and serves reads and
+// watches to the program on top (the proxy) from its durable replica whatever the controllers do.
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { peerIdFromString } from '@libp2p/peer-id';
+import { ControllerSelector, type Switch } from '../../membership/controller-selector.ts';
+import {
+  STRATEGY_NAMES, Store, StoreClosedError, type ChangeEvent, type ResourceView, type StoredRecord, type StrategyName,
+} from '../../storage/index.ts';
+import type { MembershipConfig } from '../config/membership-config.ts';
+import { NodeStateError, ReadOnlyError } from '../errors.ts';
+import { startMembershipNode, type MembershipNode, type MembershipNodeOptions } from '../membership/membership-node.ts';
+import type { AntiEntropyReport } from '../replication/anti-entropy-client.ts';
+import { DEFAULT_ANTI_ENTROPY_LIMITS } from '../replication/anti-entropy-messages.ts';
+import { replicationProtocol } from '../replication/protocol-ids.ts';
+import { Emitter } from '../util/emitter.ts';
+import { loggerOrSilent, type Logger } from '../util/logger.ts';
+import { resolveAgentConfig, type AgentConfig, type ResolvedAgentConfig } from './agent-config.ts';
+import { CacheWriter, type CacheWriterStats } from './cache-writer.ts';
+import { readConfigCache, writeConfigCache, type CacheCode } from './config-cache.ts';
+import { runControllerSession } from './controller-session.ts';
+
+/**
+ * Where the agent's configuration comes from: Connected (caught up with a controller and following
+ * it), FailingOver (its controller failed; catching up with another), Autonomous (no controller
+ * answers, or none has yet: serving its own replica, loaded from the file copy at start).
+ */
+export type AgentState = 'Connected' | 'FailingOver' | 'Autonomous';
+
+/** One configured controller as the agent sees it. */
+export interface AgentControllerStatus {
+  /** Member name from its certificate (undefined until it has authenticated once). */
+  name: string | undefined;
+  endpoint: string;
+  peerId: string;
+  priority: number;
+  /** Authenticated connection right now. */
+  connected: boolean;
+  /** Passing health checks. */
+  healthy: boolean;
+  /** Smoothed round-trip time, ms. */
+  rttMs: number | undefined;
+  /** The controller the agent follows now. */
+  current: boolean;
+}
+
+/** What an agent reports (for status, `agents list` and metrics). */
+export interface AgentStatus {
+  federationId: string;
+  member: string;
+  region: string;
+  state: AgentState;
+  /** Name (or endpoint, before it authenticated) of the controller followed now. */
+  controller: string | undefined;
+  /** Times the agent left a failed controller. */
+  failovers: number;
+  /** Times it went back to a recovered better-priority controller. */
+  failbacks: number;
+  controllers: AgentControllerStatus[];
+  /** Resources held (tombstones included). */
+  records: number;
+  merkleRoot: string;
+  /** The last catch-up with a controller. */
+  lastCatchUp: AntiEntropyReport | undefined;
+  /** Live changes applied from config streams. */
+  liveApplied: number;
+  /** The file copy. */
+  cache: { enabled: boolean; path: string; loadError: { code: CacheCode | 'CACHE_IO'; message: string } | undefined } & CacheWriterStats;
+}
+
+/** Events of an agent. */
+export type AgentEvents = {
+  /** The state changed. */
+  state: (e: { from: AgentState; to: AgentState }) => void;
+  /** The controller followed changed. */
+  switch: (e: Switch) => void;
+};
+
+/** Options that are not configuration. */
+export interface AgentOptions extends Pick<MembershipNodeOptions, 'logger'> {
+  /** Membership profile (e.g. FAST_PROFILE). */
+  membershipProfile?: MembershipNodeOptions['profile'];
+  /** Agent profile (e.g. FAST_AGENT). */
+  agentProfile?: Readonly<Partial<AgentConfig>>;
+  /** Test hook: latency added to every RTT sample of a controller (by peer ID), ms. */
+  extraRttMs?: (peerId: string) => number;
+}
+
+const STRATEGY_FILE = 'strategy';
+
+export class AgentNode {
+  readonly membership: MembershipNode;
+  readonly config: ResolvedAgentConfig;
+  readonly #selector: ControllerSelector;
+  readonly #events: Emitter<AgentEvents>;
+  readonly #log: Logger;
+  readonly #opts: AgentOptions;
+  readonly #stop = new AbortController();
+  readonly #timers = new Map<string, NodeJS.Timeout>();
+  readonly #probing = new Set<string>();
+  readonly #cache: CacheWriter | undefined;
+  readonly #cacheLoadError: AgentStatus['cache']['loadError'];
+  readonly #names = new Map<string, string>(); // peer ID → member name
+  #store: Store;
+  #reopening: Promise<Store> | undefined;
+  #state: AgentState = 'Autonomous';
+  #session: AbortController | undefined;
+  #lastCatchUp: AntiEntropyReport | undefined;
+  #liveApplied = 0;
+  #running = true;
+
+  private constructor(membership: MembershipNode, config: ResolvedAgentConfig, store: Store, cacheLoadError: AgentStatus['cache']['loadError'], o: AgentOptions) {
+    this.membership = membership;
+    this.config = config;
+    this.#store = store;
+    this.#cacheLoadError = cacheLoadError;
+    this.#opts = o;
+    this.#log = loggerOrSilent(o.logger).child({ component: 'agent', member: membership.memberName });
+    this.#events = new Emitter((err, event) => this.#log.error({ err: String(err), event }, 'agent listener threw'));
+    const f = config.failover;
+    this.#selector = new ControllerSelector(config.controllers.map((c) => ({ id: c.peerId, priority: c.priority })), {
+      failureThreshold: f.failureThreshold, timeoutMs: f.timeoutMs, recoveryDelayMs: f.recoveryDelayMs, latencyAware: f.latencyAware,
+      // A dial is decided within authTimeoutMs (its deadline), and a refused one ends the grace early.
+      startGraceMs: f.healthCheckIntervalMs + membership.config.authTimeoutMs,
+    }, performance.now());
+    const am = config.autonomousMode;
+    this.#cache = am.enabled ? new CacheWriter({
+      coalesceMs: am.writeCoalesceMs,
+      snapshot: () => this.#snapshot(),
+      write: (records) => writeConfigCache(am.configPath, this.#identity(), this.#store.rule.name, records),
+      logger: o.logger,
+    }) : undefined;
+  }
+
+  /** Validate the configuration, open the replica (loading the file copy), start membership and probing. */
+  static async start(config: AgentConfig, options: AgentOptions = {}): Promise<AgentNode> {
+    const cfg = resolveAgentConfig(config, options.agentProfile);
+    const m = config.membership;
+    const log = loggerOrSilent(options.logger).child({ component: 'agent', member: m.memberName });
+    await mkdir(cfg.dataDir, { recursive: true, mode: 0o700 });
+    let strategy = await readStrategy(cfg.dataDir);
+    let cached: StoredRecord[] = [];
+    let loadError: AgentStatus['cache']['loadError'];
+    if (cfg.autonomousMode.enabled) {
+      try {
+        const c = await readConfigCache(cfg.autonomousMode.configPath, { federationId: m.federationId, member: m.memberName });
+        strategy ??= c.strategy;
+        if (c.strategy === strategy) cached = c.records;
+        else loadError = { code: 'CACHE_CORRUPT', message: `cache strategy ${c.strategy} differs from the replica's ${strategy}` };
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if (code !== 'CACHE_MISSING') {
+          loadError = { code: (code ?? 'CACHE_IO') as CacheCode, message: (err as Error).message };
+          log.error({ code, err: (err as Error).message }, 'configuration cache refused: not served');
+        }
+      }
+    }
+    const store = await Store.open({ path: join(cfg.dataDir, 'store'), member: m.memberName, strategy: strategy ?? 'LastWriterWins' });
+    try {
+      for (const r of cached) await store.applyRemote(r, { source: 'cache' });
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+    let node: AgentNode | undefined;
+    let membership: MembershipNode;
+    try {
+      const membershipConfig: MembershipConfig = { ...m, bootstrap: cfg.controllers.map((c) => c.endpoint) };
+      membership = await startMembershipNode(membershipConfig, {
+        ...(options.membershipProfile === undefined ? {} : { profile: options.membershipProfile }),
+        ...(options.logger === undefined ? {} : { logger: options.logger }),
+        clock: store.clock,
+        merkleRoot: () => (node === undefined ? store : node.#store).merkle.root(),
+        reachable: () => (node === undefined ? [] : node.#reachable()),
+      });
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+    node = new AgentNode(membership, cfg, store, loadError, options);
+    node.#begin();
+    log.info({ records: store.size, cacheLoaded: cached.length, loadError: loadError?.code }, 'agent started');
+    return node;
+  }
+
+  #begin(): void {
+    for (const c of this.config.controllers) this.#scheduleProbe(c.peerId, 0);
+    void this.#followChanges();
+    // A configured controller whose connection drops is probed at once: failover starts from the
+    // first missed check, not from the next timer.
+    this.membership.auth.on('deauthenticated', (p) => {
+      if (this.#running && this.config.controllers.some((c) => c.peerId === p.peerId)) this.#scheduleProbe(p.peerId, 0);
+    });
+  }
+
+  // ---- the embedded API -------------------------------------------------------------------------
+
+  /** Read one resource. */
+  get(key: string): Promise<ResourceView | undefined> {
+    return this.#store.get(key);
+  }
+
+  /** List resources. */
+  list(filter?: Parameters<Store['list']>[0]): Promise<ResourceView[]> {
+    return this.#store.list(filter);
+  }
+
+  /**
+   * Changes after `fromSeq` (0: from the beginning; default: from now), then live ones, in order,
+   * each once. Survives failovers and the replica's reopening under a new strategy.
+   */
+  async *watch(opts: { fromSeq?: number; signal?: AbortSignal } = {}): AsyncGenerator<ChangeEvent> {
+    let from = opts.fromSeq ?? this.#store.seq;
+    while (true) {
+      const store = this.#store;
+      try {
+        for await (const e of store.watch({ fromSeq: from, ...(opts.signal === undefined ? {} : { signal: opts.signal }) })) {
+          from = e.seq;
+          yield e;
+        }
+      } catch (err) {
+        if (!(err instanceof StoreClosedError)) throw err;
+      }
+      // The watch ends when the replica closes: for good when the agent stops, or to be reopened
+      // under the controller's strategy, in which case it resumes on the new one.
+      if (!this.#running || opts.signal?.aborted === true) return;
+      await this.#reopening;
+      if (this.#store === store) return;
+    }
+  }
+
+  /** Agents do not write: configuration is changed on a controller. */
+  async apply(_resource: unknown): Promise<never> {
+    throw new ReadOnlyError('agents are read-only: apply the change on a controller');
+  }
+
+  /** Agents do not write: configuration is changed on a controller. */
+  async delete(_key: string): Promise<never> {
+    throw new ReadOnlyError('agents are read-only: delete on a controller');
+  }
+
+  /** The replica (read-only use). */
+  get store(): Store {
+    return this.#store;
+  }
+
+  /** Current state. */
+  get state(): AgentState {
+    return this.#state;
+  }
+
+  /** Subscribe to agent events; returns the unsubscribe function. */
+  on<K extends keyof AgentEvents>(event: K, listener: AgentEvents[K]): () => void {
+    return this.#events.on(event, listener);
+  }
+
+  /** Everything the agent reports. */
+  status(): AgentStatus {
+    const now = performance.now();
+    const connected = new Set(this.membership.authenticatedPeers().filter((p) => p.role === 'controller').map((p) => p.peerId));
+    const view = new Map(this.#selector.view(now).map((v) => [v.id, v] as const));
+    const current = this.#selector.current;
+    return {
+      federationId: this.membership.config.federationId,
+      member: this.membership.memberName,
+      region: this.membership.config.region,
+      state: this.#state,
+      controller: current === undefined ? undefined : this.#nameOf(current),
+      failovers: this.#selector.failovers,
+      failbacks: this.#selector.failbacks,
+      controllers: this.config.controllers.map((c) => {
+        const v = view.get(c.peerId);
+        return {
+          name: this.#names.get(c.peerId), endpoint: c.endpoint, peerId: c.peerId, priority: c.priority,
+          connected: connected.has(c.peerId), healthy: v?.healthy ?? false, rttMs: v?.rtt?.smoothedMs, current: c.peerId === current,
+        };
+      }),
+      records: this.#store.size,
+      merkleRoot: this.#store.merkle.root(),
+      lastCatchUp: this.#lastCatchUp,
+      liveApplied: this.#liveApplied,
+      cache: {
+        enabled: this.config.autonomousMode.enabled, path: this.config.autonomousMode.configPath, loadError: this.#cacheLoadError,
+        ...(this.#cache?.stats ?? { writes: 0, failures: 0, bytes: 0, lastWriteMs: 0, lastError: undefined }),
+      },
+    };
+  }
+
+  /** Stop probing and following, write the file copy a last time, stop membership and the replica. */
+  async stop(): Promise<void> {
+    if (!this.#running) return;
+    this.#running = false;
+    this.#stop.abort();
+    this.#session?.abort();
+    for (const t of this.#timers.values()) clearTimeout(t);
+    this.#timers.clear();
+    await this.#cache?.stop();
+    await this.membership.stop();
+    await this.#reopening?.catch(() => undefined);
+    await this.#store.close();
+    this.#events.clear();
+  }
+
+  // ---- probing and choosing -----------------------------------------------------------------------
+
+  #scheduleProbe(peerId: string, delayMs: number): void {
+    if (!this.#running) return;
+    clearTimeout(this.#timers.get(peerId));
+    this.#timers.set(peerId, setTimeout(() => void this.#probe(peerId), delayMs));
+  }
+
+  async #probe(peerId: string): Promise<void> {
+    if (this.#probing.has(peerId)) return;
+    this.#probing.add(peerId);
+    try {
+      const peer = this.membership.authenticatedPeers().find((p) => p.peerId === peerId && p.role === 'controller');
+      let rttMs: number | undefined;
+      if (peer !== undefined) {
+        this.#names.set(peerId, peer.member);
+        rttMs = await this.membership.libp2p.services.ping.ping(peerIdFromString(peerId), {
+          signal: AbortSignal.any([this.#stop.signal, AbortSignal.timeout(this.config.reachabilityProbe.timeoutMs)]),
+        }).catch(() => undefined);
+      }
+      if (!this.#running) return;
+      const now = performance.now();
+      // Before the first connection to a controller has been made or refused, a missing connection
+      // says nothing about it yet (the dial may still be under way): no verdict.
+      const undecided = peer === undefined && !this.#names.has(peerId) &&
+        (this.membership.reconnectStatus().find((s) => s.peerId === peerId)?.failures ?? 1) === 0;
+      if (undecided) return;
+      if (rttMs === undefined) this.#selector.checkFailed(peerId, now);
+      else this.#selector.checkOk(peerId, rttMs + (this.#opts.extraRttMs?.(peerId) ?? 0), now);
+      this.#evaluate();
+    } finally {
+      this.#probing.delete(peerId);
+      const current = this.#selector.current === peerId;
+      this.#scheduleProbe(peerId, current ? this.config.failover.healthCheckIntervalMs : this.config.reachabilityProbe.intervalMs);
+    }
+  }
+
+  #evaluate(): void {
+    const sw = this.#selector.tick(performance.now());
+    if (sw === undefined) return;
+    this.#log.info({ from: sw.from && this.#nameOf(sw.from), to: sw.to && this.#nameOf(sw.to), reason: sw.reason }, 'controller switch');
+    this.#session?.abort();
+    this.#session = undefined;
+    if (sw.to === undefined) this.#setState('Autonomous');
+    else {
+      if (sw.from !== undefined || this.#state === 'Connected') this.#setState('FailingOver');
+      this.#follow(sw.to);
+    }
+    this.#events.emit('switch', sw);
+  }
+
+  #reachable(): string[] {
+    if (!this.config.reachabilityProbe.enabled) return [];
+    const now = performance.now();
+    return this.#selector.view(now).filter((v) => v.healthy).map((v) => this.#names.get(v.id)).filter((n): n is string => n !== undefined);
+  }
+
+  // ---- following a controller ---------------------------------------------------------------------
+
+  #follow(peerId: string): void {
+    const session = new AbortController();
+    this.#session = session;
+    const signal = AbortSignal.any([session.signal, this.#stop.signal]);
+    const fid = this.membership.config.federationId;
+    void (async () => {
+      while (!signal.aborted) {
+        try {
+          await runControllerSession({
+            open: async (protocol, sig) => {
+              const stream = await this.membership.libp2p.dialProtocol(peerIdFromString(peerId), replicationProtocol(fid, protocol), { signal: sig });
+              return { duplex: stream, close: () => stream.close().catch(() => stream.abort(new Error('close failed'))) };
+            },
+            replica: (strategy) => this.#replica(strategy),
+            stream: { frameBytesMax: 8 * 1024 * 1024, messageBytesMax: 64 * 1024 * 1024, ioTimeoutMs: this.config.failover.timeoutMs, compress: true },
+            limits: DEFAULT_ANTI_ENTROPY_LIMITS,
+            batchSize: this.config.antiEntropyBatchSize,
+            onHello: (member) => this.#names.set(peerId, member),
+            onCaughtUp: (report) => {
+              this.#lastCatchUp = report;
+              if (!signal.aborted) this.#setState('Connected');
+              this.#log.info({ controller: this.#nameOf(peerId), pulled: report.pulled, bytesIn: report.bytesReceived, ms: Math.round(report.durationMs) }, 'caught up');
+            },
+            onBatch: (applied) => { this.#liveApplied += applied; },
+            signal,
+          });
+        } catch (err) {
+          if (signal.aborted) return;
+          this.#log.warn({ controller: this.#nameOf(peerId), err: (err as Error).message }, 'controller session failed');
+          // A broken session is evidence against the controller: it counts as a failed check.
+          this.#selector.checkFailed(peerId, performance.now());
+          this.#evaluate();
+        }
+        if (signal.aborted) return;
+        if (this.#state === 'Connected') this.#setState('FailingOver');
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, this.config.failover.healthCheckIntervalMs);
+          signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+        });
+      }
+    })();
+  }
+
+  // The replica under the controller's strategy: reopened (same data, same seqs) when it differs.
+  async #replica(strategy: StrategyName): Promise<Store> {
+    await this.#reopening;
+    if (this.#store.rule.name === strategy) return this.#store;
+    this.#reopening = (async () => {
+      this.#log.info({ from: this.#store.rule.name, to: strategy }, 'replica reopened under the federation strategy');
+      const path = join(this.config.dataDir, 'store');
+      await writeFile(join(this.config.dataDir, STRATEGY_FILE), `${strategy}\n`, { mode: 0o600 });
+      await this.#store.close();
+      this.#store = await Store.open({ path, member: this.membership.memberName, strategy });
+      void this.#followChanges();
+      return this.#store;
+    })();
+    return this.#reopening;
+  }
+
+  // Every change of the replica schedules a write of the file copy.
+  async #followChanges(): Promise<void> {
+    if (this.#cache === undefined) return;
+    const store = this.#store;
+    try {
+      for await (const _ of store.watch({ signal: this.#stop.signal })) this.#cache.schedule();
+    } catch (err) {
+      if (!(err instanceof StoreClosedError)) this.#log.error({ err: String(err) }, 'replica watch ended');
+      if ((err as { code?: string }).code === 'WATCH_OVERFLOW' && this.#running) void this.#followChanges();
+    }
+  }
+
+  async #snapshot(): Promise<StoredRecord[]> {
+    const out: StoredRecord[] = [];
+    for await (const page of this.#store.scanPages(1000)) out.push(...page);
+    return out;
+  }
+
+  #setState(to: AgentState): void {
+    if (to === this.#state) return;
+    const from = this.#state;
+    this.#state = to;
+    this.#log.info({ from, to }, 'agent state');
+    this.#events.emit('state', { from, to });
+  }
+
+  #nameOf(peerId: string): string {
+    return this.#names.get(peerId) ?? this.config.controllers.find((c) => c.peerId === peerId)?.endpoint ?? peerId;
+  }
+
+  #identity(): { federationId: string; member: string } {
+    return { federationId: this.membership.config.federationId, member: this.membership.memberName };
+  }
+
+  /** Throws unless running. */
+  checkRunning(): void {
+    if (!this.#running) throw new NodeStateError('agent is stopped');
+  }
+}
+
+async function readStrategy(dataDir: string): Promise<StrategyName | undefined> {
+  const text = await readFile(join(dataDir, STRATEGY_FILE), 'utf8').catch(() => undefined);
+  const s = text?.trim();
+  return s !== undefined && (STRATEGY_NAMES as readonly string[]).includes(s) ? s as StrategyName : undefined;
+}

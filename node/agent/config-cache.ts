@@ -1,0 +1,137 @@
+// The agent's file copy of its configuration (`autonomousMode.configPath`): what it serves at start
+// when no controller answers. Written atomically (temp file, fsync, rename, fsync of the directory),
+// so a crash leaves the old copy or the new one, never half of one. Read back with every check a
+// damaged or foreign file can fail: a truncated, corrupted or other-federation file is refused with a
+// coded error and never served.
+//
+// Format: one header line of JSON, then one line holding the JSON array of records.
+//   {"format":"novaedge-agent-cache/1","federationId":"prod","member":"edge-1","strategy":"Merge","count":2,"sha256":"<of line 2>"}
+//   [{"digest":...,"entries":[...],"key":"ProxyRoute/default/api","vv":{...}}, ...]
+// Each record carries its own digest, checked on load; the header's hash covers the whole array.
+import { createHash } from 'node:crypto';
+import { open, rename, readFile, stat } from 'node:fs/promises';
+import { dirname, basename, join } from 'node:path';
+import { encodeRecord, STRATEGY_NAMES, validateRecord, type StoredRecord, type StrategyName } from '../../storage/index.ts';
+import { CodedError } from '../errors.ts';
+
+/** Format tag of the header. */
+export const CACHE_FORMAT = 'novaedge-agent-cache/1';
+
+/** Largest cache file read back, bytes. */
+export const CACHE_BYTES_MAX = 2 * 1024 * 1024 * 1024 - 1;
+
+/** Why a cache file was refused. */
+export type CacheCode = 'CACHE_MISSING' | 'CACHE_CORRUPT' | 'CACHE_TRUNCATED' | 'CACHE_WRONG_FEDERATION' | 'CACHE_TOO_LARGE';
+
+/** A cache file that cannot be served. */
+export class ConfigCacheError extends CodedError<CacheCode> {}
+
+/** What identifies whose cache a file is. */
+export interface CacheIdentity {
+  federationId: string;
+  member: string;
+}
+
+/** A cache read back and checked. */
+export interface LoadedCache {
+  strategy: StrategyName;
+  records: StoredRecord[];
+}
+
+interface Header {
+  format: string;
+  federationId: string;
+  member: string;
+  strategy: StrategyName;
+  count: number;
+  sha256: string;
+}
+
+/** Write `records` as the cache at `path`, atomically and durably; returns the bytes written. */
+export async function writeConfigCache(path: string, id: CacheIdentity, strategy: StrategyName, records: Iterable<StoredRecord>): Promise<number> {
+  const texts: string[] = [];
+  for (const r of records) texts.push(encodeRecord(r));
+  const body = `[${texts.join(',')}]`;
+  const header: Header = {
+    format: CACHE_FORMAT, federationId: id.federationId, member: id.member, strategy, count: texts.length,
+    sha256: createHash('sha256').update(body).digest('hex'),
+  };
+  const data = `${JSON.stringify(header)}\n${body}\n`;
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  const fh = await open(tmp, 'w', 0o600);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, path);
+  // The rename itself is durable only once the directory is.
+  const dir = await open(dirname(path), 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+  return Buffer.byteLength(data);
+}
+
+/** Read and check the cache at `path`; throws ConfigCacheError with the reason. */
+export async function readConfigCache(path: string, id: CacheIdentity): Promise<LoadedCache> {
+  let size: number;
+  try {
+    size = (await stat(path)).size;
+  } catch {
+    throw new ConfigCacheError('CACHE_MISSING', `no configuration cache at ${path}`);
+  }
+  if (size > CACHE_BYTES_MAX) throw new ConfigCacheError('CACHE_TOO_LARGE', `${path}: ${size} bytes is more than ${CACHE_BYTES_MAX}`);
+  const text = await readFile(path, 'utf8');
+  const nl = text.indexOf('\n');
+  if (nl < 0) throw new ConfigCacheError('CACHE_TRUNCATED', `${path}: ends inside the header`);
+  const header = parseHeader(text.slice(0, nl), path);
+  if (header.federationId !== id.federationId) {
+    throw new ConfigCacheError('CACHE_WRONG_FEDERATION', `${path}: belongs to federation "${header.federationId}", not "${id.federationId}"`);
+  }
+  if (!text.endsWith('\n') || text.indexOf('\n', nl + 1) !== text.length - 1) {
+    throw new ConfigCacheError('CACHE_TRUNCATED', `${path}: the records line is incomplete`);
+  }
+  const body = text.slice(nl + 1, -1);
+  if (createHash('sha256').update(body).digest('hex') !== header.sha256) {
+    throw new ConfigCacheError('CACHE_CORRUPT', `${path}: records do not match the header's checksum`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch (e) {
+    throw new ConfigCacheError('CACHE_CORRUPT', `${path}: records are not JSON (${(e as Error).message})`);
+  }
+  if (!Array.isArray(parsed) || parsed.length !== header.count) {
+    throw new ConfigCacheError('CACHE_CORRUPT', `${path}: expected ${header.count} records`);
+  }
+  const records = parsed.map((r, i) => {
+    try {
+      return validateRecord(r);
+    } catch (e) {
+      throw new ConfigCacheError('CACHE_CORRUPT', `${path}: record ${i}: ${(e as Error).message}`);
+    }
+  });
+  return { strategy: header.strategy, records };
+}
+
+function parseHeader(line: string, path: string): Header {
+  let h: unknown;
+  try {
+    h = JSON.parse(line);
+  } catch {
+    throw new ConfigCacheError('CACHE_CORRUPT', `${path}: the header is not JSON`);
+  }
+  const o = h as Partial<Header> | null;
+  if (typeof o !== 'object' || o === null || o.format !== CACHE_FORMAT) {
+    throw new ConfigCacheError('CACHE_CORRUPT', `${path}: not a NovaEdge agent cache (format ${JSON.stringify(o?.format)})`);
+  }
+  if (typeof o.federationId !== 'string' || typeof o.member !== 'string' || typeof o.sha256 !== 'string' ||
+    !Number.isSafeInteger(o.count) || (o.count as number) < 0 || !STRATEGY_NAMES.includes(o.strategy as StrategyName)) {
+    throw new ConfigCacheError('CACHE_CORRUPT', `${path}: malformed header`);
+  }
+  return o as Header;
+}

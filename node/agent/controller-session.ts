@@ -1,0 +1,83 @@
+// One session of an agent with the controller it takes its configuration from: subscribe to the
+// controller's config stream, learn its conflict strategy from the hello, catch up with an
+// anti-entropy pull from the agent's own replica (only the differences move), then apply live changes
+// until the stream ends. Live changes are applied from the moment of the hello, alongside the
+// catch-up: records join commutatively, so the order the two paths deliver them in never matters.
+import type { Duplex } from 'it-stream-types';
+import type { Store, StrategyName } from '../../storage/index.ts';
+import { applyRecordBatch } from '../replication/apply-batch.ts';
+import { runAntiEntropy, type AntiEntropyReport } from '../replication/anti-entropy-client.ts';
+import type { AntiEntropyLimits } from '../replication/anti-entropy-messages.ts';
+import { CONFIG_STREAM_VERSION, parseConfigStreamMessage } from '../replication/config-stream-messages.ts';
+import { MessageStream, type MessageStreamOptions } from '../wire/message-stream.ts';
+import { ProtocolError } from '../wire/protocol-error.ts';
+
+/** A stream to the controller, and how to close it. */
+export interface SessionStream {
+  duplex: Duplex<any, any, any>;
+  close(): Promise<void>;
+}
+
+/** What a session needs. */
+export interface SessionOptions {
+  /** Open a stream of the given protocol to the controller. */
+  open(protocol: 'config-stream' | 'anti-entropy', signal: AbortSignal): Promise<SessionStream>;
+  /** The replica, after the strategy check (it may be reopened under the controller's strategy). */
+  replica(strategy: StrategyName): Promise<Store>;
+  stream: MessageStreamOptions;
+  limits: AntiEntropyLimits;
+  /** Records per anti-entropy request. */
+  batchSize: number;
+  /** The controller's name is known (from its hello). */
+  onHello(member: string): void;
+  /** The catch-up is done: the replica holds everything the controller held at the hello. */
+  onCaughtUp(report: AntiEntropyReport): void;
+  /** A live batch was applied. */
+  onBatch(applied: number, rejected: number): void;
+  /** Ends the session. */
+  signal: AbortSignal;
+}
+
+/** Run the session until the stream ends or the signal aborts; throws on failures. */
+export async function runControllerSession(o: SessionOptions): Promise<void> {
+  const live = await o.open('config-stream', o.signal);
+  try {
+    const ms = new MessageStream(live.duplex, o.stream);
+    await ms.write({ t: 'subscribe', v: CONFIG_STREAM_VERSION }, o.signal);
+    const hello = parseConfigStreamMessage(await ms.read(o.signal), o.limits.keysPerRequestMax);
+    if (hello.t !== 'hello') throw new ProtocolError('config stream must start with hello');
+    if (hello.v !== CONFIG_STREAM_VERSION) throw new ProtocolError(`config-stream version ${hello.v} not supported`);
+    const store = await o.replica(hello.strategy);
+    o.onHello(hello.member);
+    const pump = pumpLive(ms, store, hello.member, o);
+    // If the live stream fails during the catch-up, the session is over: stop the catch-up too.
+    const caughtUp = (async () => {
+      const ae = await o.open('anti-entropy', o.signal);
+      try {
+        return await runAntiEntropy(new MessageStream(ae.duplex, o.stream), store, {
+          repairMode: 'pull', batchSize: o.batchSize, limits: o.limits, source: hello.member,
+        });
+      } finally {
+        await ae.close().catch(() => undefined);
+      }
+    })();
+    // Whichever settles second may reject after we stopped listening: not an unhandled rejection.
+    pump.catch(() => undefined);
+    caughtUp.catch(() => undefined);
+    const first = await Promise.race([caughtUp.then((r) => ({ r })), pump.then(() => ({ r: undefined }))]);
+    if (first.r === undefined) return;
+    o.onCaughtUp(first.r);
+    await pump;
+  } finally {
+    await live.close().catch(() => undefined);
+  }
+}
+
+async function pumpLive(ms: MessageStream, store: Store, source: string, o: SessionOptions): Promise<void> {
+  while (!o.signal.aborted) {
+    const m = parseConfigStreamMessage(await ms.read(o.signal, Infinity), o.limits.keysPerRequestMax);
+    if (m.t !== 'records') throw new ProtocolError('hello sent twice');
+    const counts = await applyRecordBatch(store, m.records, 'a config-stream batch', source);
+    o.onBatch(counts.applied, counts.rejected);
+  }
+}

@@ -1,0 +1,106 @@
+// A federation of controllers and agents on loopback, in one process: controllers with the fast
+// profiles, agents following them with FAST_AGENT. Every node is stopped at teardown.
+import { join } from 'node:path';
+import pino from 'pino';
+import { FAST_AGENT, type AgentConfig } from '../../node/agent/agent-config.ts';
+import { AgentNode, type AgentOptions } from '../../node/agent/agent-node.ts';
+import { FAST_PROFILE } from '../../node/config/membership-config.ts';
+import { FAST_REPLICATION, type ReplicationConfig } from '../../node/config/replication-config.ts';
+import { ControllerNode } from '../../node/controller/controller-node.ts';
+import type { SplitBrainConfig } from '../../node/controller/write-fence.ts';
+import { makeFederation, type TestFederation } from './cert-fixtures.ts';
+import { memberConfig, planMembers, type PlannedMember } from './cluster.ts';
+import { waitFor } from './wait-for.ts';
+
+/** A running federation. */
+export interface AgentFederation {
+  fed: TestFederation;
+  dir: string;
+  controllers: Map<string, ControllerNode>;
+  agents: Map<string, AgentNode>;
+  plan: PlannedMember[];
+  /** (Re)start a controller. */
+  startController(name: string): Promise<ControllerNode>;
+  /** Stop a controller (its agents see the connection drop). */
+  stopController(name: string): Promise<void>;
+  /** Start an agent following `order` (first is the primary; the rest secondaries at priority 100). */
+  startAgent(name: string, order: string[], over?: Partial<AgentConfig>, options?: AgentOptions): Promise<AgentNode>;
+  /** The agent config used for `name` (after a start). */
+  agentConfig(name: string, order: string[], over?: Partial<AgentConfig>): AgentConfig;
+}
+
+// NOVAEDGE_TEST_LOG=info (or debug) prints the agents' logs to stderr.
+const logger = process.env.NOVAEDGE_TEST_LOG === undefined ? undefined : pino({ level: process.env.NOVAEDGE_TEST_LOG }, pino.destination(2));
+
+/** Options of the federation. */
+export interface AgentFederationOptions {
+  controllers: string[];
+  agents: string[];
+  replication?: Partial<ReplicationConfig>;
+  splitBrain?: SplitBrainConfig;
+}
+
+/** Start the controllers (connected to each other); agents start on demand. */
+export async function agentFederation(t: { testdir(): string; teardown(fn: () => unknown): void }, o: AgentFederationOptions): Promise<AgentFederation> {
+  const fed = await makeFederation('agent-fed');
+  const plan = await planMembers(fed, [
+    ...o.controllers.map((name) => ({ name, role: 'controller' as const })),
+    ...o.agents.map((name) => ({ name, role: 'agent' as const })),
+  ]);
+  const controllers = new Map<string, ControllerNode>();
+  const agents = new Map<string, AgentNode>();
+  // Registered before the fixture directory, so nodes stop before their directories are removed.
+  t.teardown(async () => {
+    for (const a of agents.values()) await a.stop();
+    for (const c of controllers.values()) await c.stop();
+  });
+  const dir = t.testdir();
+  const byName = (name: string): PlannedMember => {
+    const m = plan.find((p) => p.name === name);
+    if (m === undefined) throw new Error(`no planned member ${name}`);
+    return m;
+  };
+  const f: AgentFederation = {
+    fed, dir, controllers, agents, plan,
+    async startController(name) {
+      const m = byName(name);
+      const node = await ControllerNode.start({
+        membership: memberConfig(fed, m, o.controllers.filter((c) => c !== name).map((c) => byName(c).addr)),
+        replication: { dataDir: join(dir, name), controllers: o.controllers, ...o.replication },
+        splitBrain: o.splitBrain ?? {},
+      }, { membershipProfile: FAST_PROFILE, replicationProfile: FAST_REPLICATION });
+      controllers.set(name, node);
+      return node;
+    },
+    async stopController(name) {
+      await controllers.get(name)?.stop();
+      controllers.delete(name);
+    },
+    agentConfig(name, order, over = {}) {
+      const m = byName(name);
+      const [primary, ...rest] = order;
+      return {
+        membership: memberConfig(fed, m, []),
+        dataDir: join(dir, name),
+        controllers: { primary: { endpoint: byName(primary!).addr }, secondary: rest.map((c) => ({ endpoint: byName(c).addr, priority: 100 })) },
+        ...over,
+      };
+    },
+    async startAgent(name, order, over = {}, options = {}) {
+      const agent = await AgentNode.start(f.agentConfig(name, order, over), {
+        membershipProfile: FAST_PROFILE, agentProfile: FAST_AGENT, ...(logger === undefined ? {} : { logger }), ...options,
+      });
+      agents.set(name, agent);
+      return agent;
+    },
+  };
+  for (const name of o.controllers) await f.startController(name);
+  await waitFor('controllers connected', () => [...controllers.values()].every((n) =>
+    n.replicator.status().every((s) => s.connected) && n.fence.reachable().length === o.controllers.length), { timeoutMs: 10_000 });
+  return f;
+}
+
+/** A small resource. */
+export function route(name: string, spec: object = {}): object {
+  return { apiVersion: 'novaedge.io/v1alpha1', kind: 'ProxyRoute', metadata: { name, namespace: 'default' }, spec: { hostnames: [`${name}.example.com`], ...spec } };
+}
