@@ -5,9 +5,9 @@
 // coded error and never served.
 //
 // Format: one header line of JSON, then one line holding the JSON array of records.
-//   {"format":"novaedge-agent-cache/1","federationId":"prod","member":"edge-1","strategy":"Merge","count":2,"sha256":"<of line 2>"}
+//   {"format":"novaedge-agent-cache/1","federationId":"prod","member":"edge-1","strategy":"Merge","count":2,"sha256":"<of the fields and line 2>"}
 //   [{"digest":...,"entries":[...],"key":"ProxyRoute/default/api","vv":{...}}, ...]
-// Each record carries its own digest, checked on load; the header's hash covers the whole array.
+// Each record carries its own digest, checked on load; the header's hash covers its fields and the array.
 import { createHash } from 'node:crypto';
 import { open, rename, readFile, stat } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
@@ -54,7 +54,7 @@ export async function writeConfigCache(path: string, id: CacheIdentity, strategy
   const body = `[${texts.join(',')}]`;
   const header: Header = {
     format: CACHE_FORMAT, federationId: id.federationId, member: id.member, strategy, count: texts.length,
-    sha256: createHash('sha256').update(body).digest('hex'),
+    sha256: checksum(id.federationId, id.member, strategy, texts.length, body),
   };
   const data = `${JSON.stringify(header)}\n${body}\n`;
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
@@ -96,8 +96,8 @@ export async function readConfigCache(path: string, id: CacheIdentity): Promise<
     throw new ConfigCacheError('CACHE_TRUNCATED', `${path}: the records line is incomplete`);
   }
   const body = text.slice(nl + 1, -1);
-  if (createHash('sha256').update(body).digest('hex') !== header.sha256) {
-    throw new ConfigCacheError('CACHE_CORRUPT', `${path}: records do not match the header's checksum`);
+  if (checksum(header.federationId, header.member, header.strategy, header.count, body) !== header.sha256) {
+    throw new ConfigCacheError('CACHE_CORRUPT', `${path}: contents do not match the header's checksum`);
   }
   let parsed: unknown;
   try {
@@ -116,6 +116,11 @@ export async function readConfigCache(path: string, id: CacheIdentity): Promise<
     }
   });
   return { strategy: header.strategy, records };
+}
+
+// Covers the header's fields too, so a damaged header is caught like a damaged record.
+function checksum(federationId: string, member: string, strategy: string, count: number, body: string): string {
+  return createHash('sha256').update(`${federationId}\n${member}\n${strategy}\n${count}\n`).update(body).digest('hex');
 }
 
 function parseHeader(line: string, path: string): Header {
