@@ -102,12 +102,13 @@ export const AGENT_DEFAULTS = Object.freeze({
 });
 
 /**
- * Fast profile for tests and benchmarks: health checks every 200 ms, so a dead primary is failed
- * over within 3 x 200 + 150 = 750 ms; fail back after 1 s of recovered health.
+ * Fast profile for tests and benchmarks: health checks every 200 ms, each allowed the whole period,
+ * so a silent primary is failed over within 3 x 200 + 200 = 800 ms (one whose connection drops, at
+ * once); fail back after 1 s of recovered health.
  */
 export const FAST_AGENT: Readonly<Partial<Pick<AgentConfig, 'failover' | 'reachabilityProbe'>>> = Object.freeze({
-  failover: { timeoutMs: 2_000, healthCheckIntervalMs: 200, failureThreshold: 3, recoveryDelayMs: 1_000 },
-  reachabilityProbe: { intervalMs: 200, timeoutMs: 150 },
+  failover: { timeoutMs: 3_000, healthCheckIntervalMs: 200, failureThreshold: 3, recoveryDelayMs: 1_000 },
+  reachabilityProbe: { intervalMs: 200, timeoutMs: 200 },
 });
 
 /** Most controllers an agent may be configured with. */

