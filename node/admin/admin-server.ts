@@ -1,0 +1,358 @@
+// The admin server: JSON-RPC 2.0 over a Unix socket (mode 0600), newline-delimited — one request or
+// batch per line, one response line per line that needs an answer. Generic over a method table, so
+// controllers and agents serve different methods through it.
+//
+// Bounds: request line bytes, batch length, connections, response bytes, idle time. One request is
+// in flight per connection (the socket is paused while it is served). Nothing a client sends stops
+// the server: bad input gets a JSON-RPC error (parse error, invalid request, unknown method, bad
+// params), an oversized line gets an error and the connection is closed, and every case is counted.
+import { chmod, lstat } from 'node:fs/promises';
+import { createServer, type Server, type Socket } from 'node:net';
+import { loggerOrSilent, type Logger } from '../util/logger.ts';
+import { rpcError, toRpcError, type AdminErrorCode, type RpcError } from './admin-errors.ts';
+import { LineSplitter } from './line-splitter.ts';
+import type { MethodTable } from './method-table.ts';
+import { errorResponse, parseRequest, resultResponse, type RpcId, type RpcResponse } from './rpc-messages.ts';
+import { AdminSocketError, prepareSocketPath, removeSocketFile, type FileIdentity } from './socket-file.ts';
+
+/** Default bound on one request line: 8 MiB (an apply carries resources of up to 1 MiB each). */
+export const ADMIN_REQUEST_BYTES_MAX = 8 * 1024 * 1024;
+/** Default bound on one response line: 64 MiB. */
+export const ADMIN_RESPONSE_BYTES_MAX = 64 * 1024 * 1024;
+/** Default bound on requests in one batch. */
+export const ADMIN_BATCH_LENGTH_MAX = 64;
+/** Default bound on simultaneous connections. */
+export const ADMIN_CONNECTIONS_MAX = 32;
+/** Default idle time after which a connection with no request in flight is closed, ms. */
+export const ADMIN_IDLE_TIMEOUT_MS = 120_000;
+
+/** Options of an admin server. */
+export interface AdminServerOptions {
+  /** Unix socket path (at most 107 bytes); created with mode 0600, removed on close. */
+  socketPath: string;
+  /** The methods served. */
+  methods: MethodTable;
+  /** Largest request line, bytes (default 8 MiB). */
+  requestBytesMax?: number;
+  /** Largest response line, bytes (default 64 MiB); a larger result is answered with an error. */
+  responseBytesMax?: number;
+  /** Most requests in one batch (default 64). */
+  batchLengthMax?: number;
+  /** Most simultaneous connections (default 32); more are answered with BUSY and closed. */
+  connectionsMax?: number;
+  /** Idle connections are closed after this long, ms (default 120 000). */
+  idleTimeoutMs?: number;
+  /** Logger (default silent). */
+  logger?: Logger;
+}
+
+/** Counters of an admin server. */
+export interface AdminServerCounters {
+  /** Requests dispatched to a method lookup (notifications included). */
+  requests: number;
+  /** Error responses (and errors of notifications), by stable code. */
+  errors: Partial<Record<AdminErrorCode, number>>;
+  /** Lines that were not JSON, not UTF-8, or not valid JSON-RPC requests. */
+  malformed: number;
+  /** Lines longer than requestBytesMax, batches longer than batchLengthMax, results larger than responseBytesMax. */
+  oversized: number;
+  /** Connections open now. */
+  connections: number;
+  /** Connections accepted since start. */
+  connectionsTotal: number;
+  /** Connections refused because connectionsMax were open. */
+  connectionsRefused: number;
+}
+
+/** A running admin server. */
+export interface AdminServer {
+  /** The socket path. */
+  readonly path: string;
+  /** A snapshot of the counters. */
+  counters(): AdminServerCounters;
+  /** Stop listening, close every connection, remove the socket file. Idempotent. */
+  close(): Promise<void>;
+}
+
+interface Limits {
+  requestBytesMax: number;
+  responseBytesMax: number;
+  batchLengthMax: number;
+  idleTimeoutMs: number;
+}
+
+/** Start an admin server on `socketPath`; refuses when another server answers there. */
+export async function startAdminServer(opts: AdminServerOptions): Promise<AdminServer> {
+  const log = loggerOrSilent(opts.logger).child({ component: 'admin' });
+  const limits: Limits = {
+    requestBytesMax: opts.requestBytesMax ?? ADMIN_REQUEST_BYTES_MAX,
+    responseBytesMax: opts.responseBytesMax ?? ADMIN_RESPONSE_BYTES_MAX,
+    batchLengthMax: opts.batchLengthMax ?? ADMIN_BATCH_LENGTH_MAX,
+    idleTimeoutMs: opts.idleTimeoutMs ?? ADMIN_IDLE_TIMEOUT_MS,
+  };
+  const connectionsMax = opts.connectionsMax ?? ADMIN_CONNECTIONS_MAX;
+  const counters: AdminServerCounters = {
+    requests: 0, errors: {}, malformed: 0, oversized: 0, connections: 0, connectionsTotal: 0, connectionsRefused: 0,
+  };
+  const sockets = new Set<Socket>();
+  const dispatcher = new Dispatcher(opts.methods, limits, counters, log);
+
+  await prepareSocketPath(opts.socketPath);
+  const server = createServer({ allowHalfOpen: true });
+  server.on('connection', (socket) => {
+    socket.on('error', (err) => log.debug({ err }, 'admin connection error'));
+    if (sockets.size >= connectionsMax) {
+      counters.connectionsRefused++;
+      dispatcher.count('BUSY');
+      const line = JSON.stringify(errorResponse(null, rpcError('BUSY', `too many admin connections (${connectionsMax}); try again`)));
+      socket.end(`${line}\n`, () => socket.destroy());
+      return;
+    }
+    sockets.add(socket);
+    counters.connections = sockets.size;
+    counters.connectionsTotal++;
+    socket.once('close', () => {
+      sockets.delete(socket);
+      counters.connections = sockets.size;
+    });
+    serveConnection(socket, dispatcher, limits);
+  });
+  server.on('error', (err) => log.error({ err }, 'admin server error'));
+  await listen(server, opts.socketPath);
+  let id: FileIdentity | undefined;
+  try {
+    await chmod(opts.socketPath, 0o600);
+    const st = await lstat(opts.socketPath);
+    id = { dev: st.dev, ino: st.ino };
+  } catch (err) {
+    server.close();
+    throw err;
+  }
+  log.info({ path: opts.socketPath }, 'admin socket listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    path: opts.socketPath,
+    counters: () => ({ ...counters, errors: { ...counters.errors } }),
+    close() {
+      closing ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        for (const s of sockets) s.destroy();
+        await closed;
+        await removeSocketFile(opts.socketPath, id);
+      })();
+      return closing;
+    },
+  };
+}
+
+// Listen with a umask that leaves the socket owner-only from the moment it exists (the chmod that
+// follows is for platforms where the umask does not apply to sockets).
+async function listen(server: Server, path: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      reject(err.code === 'EADDRINUSE'
+        ? new AdminSocketError('ADMIN_SOCKET_IN_USE', `another server is listening at ${path}`, { cause: err })
+        : new AdminSocketError('ADMIN_SOCKET_UNUSABLE', `cannot listen at ${path} (${err.code ?? err.message})`, { cause: err }));
+    };
+    server.once('error', onError);
+    let old: number | undefined;
+    try {
+      old = process.umask(0o177);
+    } catch {
+      old = undefined; // worker threads cannot change the umask; the chmod below still applies
+    }
+    try {
+      server.listen(path, () => {
+        server.off('error', onError);
+        resolve();
+      });
+    } finally {
+      if (old !== undefined) process.umask(old);
+    }
+  });
+}
+
+// One connection: lines are queued as they arrive and served one at a time, in order. Reading goes
+// on while a call is served (so a client that goes away is noticed), but stops while the queued
+// lines hold more than requestBytesMax.
+function serveConnection(socket: Socket, dispatcher: Dispatcher, limits: Limits): void {
+  const splitter = new LineSplitter(limits.requestBytesMax);
+  const queue: Array<Buffer | 'oversized' | 'eof'> = [];
+  let queuedBytes = 0;
+  let busy = false;
+  let done = false; // nothing more will be read or answered
+  socket.setTimeout(limits.idleTimeoutMs, () => socket.destroy());
+  socket.on('data', (chunk: Buffer) => {
+    if (done) return;
+    const r = splitter.push(chunk);
+    for (const line of r.lines) {
+      queue.push(line);
+      queuedBytes += line.length;
+    }
+    if (r.overflow && !queue.includes('oversized')) queue.push('oversized');
+    if (queuedBytes > limits.requestBytesMax) socket.pause();
+    void pump();
+  });
+  socket.on('end', () => {
+    const last = splitter.end();
+    if (last !== undefined) queue.push(last);
+    queue.push('eof');
+    void pump();
+  });
+  socket.once('close', () => { done = true; });
+
+  const write = (line: string): Promise<void> => new Promise((resolve) => {
+    if (socket.destroyed || !socket.writable) { resolve(); return; }
+    if (socket.write(`${line}\n`)) { resolve(); return; }
+    const finish = (): void => {
+      socket.off('drain', finish);
+      socket.off('close', finish);
+      resolve();
+    };
+    socket.on('drain', finish);
+    socket.on('close', finish);
+  });
+
+  async function pump(): Promise<void> {
+    if (busy) return;
+    busy = true;
+    try {
+      while (queue.length > 0 && !done) {
+        const item = queue.shift()!;
+        if (item === 'eof') {
+          done = true;
+          socket.end();
+          return;
+        }
+        if (item === 'oversized') {
+          done = true;
+          socket.pause();
+          await write(dispatcher.oversizedLine());
+          socket.end(() => socket.destroy());
+          return;
+        }
+        queuedBytes -= item.length;
+        if (queuedBytes <= limits.requestBytesMax && socket.isPaused()) socket.resume();
+        socket.setTimeout(0); // a long call (sync, quorum write) is not idleness
+        const out = await dispatcher.line(item);
+        if (done) return; // the client went away: the answer has nowhere to go
+        socket.setTimeout(limits.idleTimeoutMs);
+        if (out !== undefined) await write(out);
+      }
+    } finally {
+      busy = false;
+    }
+  }
+}
+
+// Turns request lines into response lines: decoding, validation, dispatch, serialisation, counting.
+class Dispatcher {
+  readonly #methods: MethodTable;
+  readonly #limits: Limits;
+  readonly #counters: AdminServerCounters;
+  readonly #log: Logger;
+  readonly #utf8 = new TextDecoder('utf-8', { fatal: true });
+
+  constructor(methods: MethodTable, limits: Limits, counters: AdminServerCounters, log: Logger) {
+    this.#methods = methods;
+    this.#limits = limits;
+    this.#counters = counters;
+    this.#log = log;
+  }
+
+  count(code: AdminErrorCode): void {
+    this.#counters.errors[code] = (this.#counters.errors[code] ?? 0) + 1;
+  }
+
+  oversizedLine(): string {
+    this.#counters.oversized++;
+    return this.#errorLine(null, rpcError('INVALID_REQUEST',
+      `request larger than ${this.#limits.requestBytesMax} bytes (requestBytesMax); closing the connection`));
+  }
+
+  /** The response line for a request line, or undefined when none is due (notifications, blank line). */
+  async line(buf: Buffer): Promise<string | undefined> {
+    let text: string;
+    try {
+      text = this.#utf8.decode(buf);
+    } catch {
+      this.#counters.malformed++;
+      return this.#errorLine(null, rpcError('PARSE_ERROR', 'parse error: request is not valid UTF-8'));
+    }
+    if (text.trim() === '') return undefined;
+    let msg: unknown;
+    try {
+      msg = JSON.parse(text);
+    } catch (err) {
+      this.#counters.malformed++;
+      return this.#errorLine(null, rpcError('PARSE_ERROR', `parse error: ${String((err as Error).message).slice(0, 200)}`));
+    }
+    if (!Array.isArray(msg)) {
+      const r = await this.#entry(msg);
+      return r === undefined ? undefined : this.#serialize(r);
+    }
+    if (msg.length === 0) {
+      this.#counters.malformed++;
+      return this.#errorLine(null, rpcError('INVALID_REQUEST', 'invalid request: empty batch'));
+    }
+    if (msg.length > this.#limits.batchLengthMax) {
+      this.#counters.oversized++;
+      return this.#errorLine(null, rpcError('INVALID_REQUEST', `invalid request: batch of ${msg.length} requests, more than ${this.#limits.batchLengthMax}`));
+    }
+    const parts: string[] = [];
+    for (const entry of msg) {
+      const r = await this.#entry(entry);
+      if (r !== undefined) parts.push(this.#serialize(r));
+    }
+    return parts.length === 0 ? undefined : `[${parts.join(',')}]`;
+  }
+
+  // One request: its response, or undefined for a notification.
+  async #entry(entry: unknown): Promise<RpcResponse | undefined> {
+    const p = parseRequest(entry);
+    if (!p.ok) {
+      this.#counters.malformed++;
+      this.count(p.error.data.code);
+      return errorResponse(p.id, p.error);
+    }
+    const { id, method, params } = p.request;
+    this.#counters.requests++;
+    let response: RpcResponse;
+    if (!Object.hasOwn(this.#methods, method)) {
+      response = errorResponse(id ?? null, rpcError('METHOD_NOT_FOUND', `unknown method "${method}"`));
+    } else {
+      try {
+        const m = this.#methods[method]!;
+        response = resultResponse(id ?? null, await m.handler(m.params(params)));
+      } catch (err) {
+        const e = toRpcError(err);
+        if (e.data.code === 'INTERNAL') this.#log.error({ err, method }, 'admin method failed');
+        response = errorResponse(id ?? null, e);
+      }
+    }
+    if ('error' in response) this.count(response.error.data.code);
+    return id === undefined ? undefined : response;
+  }
+
+  #serialize(r: RpcResponse): string {
+    let text: string;
+    try {
+      text = JSON.stringify(r);
+    } catch (err) {
+      this.#log.error({ err }, 'admin result is not serialisable');
+      return this.#errorLine(r.id, rpcError('INTERNAL', `result cannot be encoded: ${(err as Error).message}`));
+    }
+    if (text.length > this.#limits.responseBytesMax / 3 && Buffer.byteLength(text) > this.#limits.responseBytesMax) {
+      this.#counters.oversized++;
+      return this.#errorLine(r.id, rpcError('INVALID_ARGUMENT',
+        `result of ${Buffer.byteLength(text)} bytes is larger than ${this.#limits.responseBytesMax} (responseBytesMax); ask for less (e.g. a limit)`));
+    }
+    return text;
+  }
+
+  #errorLine(id: RpcId, error: RpcError): string {
+    this.count(error.data.code);
+    return JSON.stringify(errorResponse(id, error));
+  }
+}

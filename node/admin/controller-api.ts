@@ -1,0 +1,118 @@
+// Result shapes of the controller's admin methods: what `novactl` (and any other client) receives.
+// The methods themselves are in controller-methods.ts; docs/cli.md lists them with their params.
+import type { ConflictInfo, ResourceView } from '../../storage/index.ts';
+import type { FederationStatus } from '../controller/controller-node.ts';
+import type { AntiEntropyReport } from '../replication/anti-entropy-client.ts';
+import type { PeerReplicationStatus } from '../replication/replicator.ts';
+
+/** Durability of a write: on this controller, or on a weighted majority of controllers. */
+export type WriteDurability = 'local' | 'quorum';
+
+/** The node answering. */
+export interface NodeInfo {
+  member: string;
+  role: 'controller' | 'agent';
+  region: string;
+  zone: string;
+  peerId: string;
+  multiaddrs: string[];
+  /** Conflict strategy (controllers). */
+  strategy: string;
+  /** Resources and tombstones held. */
+  storeSize: number;
+  /** Store sequence number of the last change. */
+  seq: number;
+}
+
+/** `federation.status`. */
+export interface StatusResult extends FederationStatus {
+  node: NodeInfo;
+  /** With `verbose`: per-peer replication state. */
+  replication?: PeerReplicationStatus[];
+  /** With `verbose`: writes refused without quorum, and writes accepted without it (fenceWrites off). */
+  fence?: { fenced: number; minorityWrites: number };
+}
+
+/** `federation.conflicts`. */
+export interface ConflictsResult {
+  /** The member answering: versions it wrote are its "local" side. */
+  member: string;
+  conflicts: ConflictInfo[];
+}
+
+/** The outcome of one write. */
+export interface WriteOutcome {
+  key: string;
+  /** False when the write changed nothing (same value re-applied). */
+  changed: boolean;
+  /** Store sequence number of the key after the write. */
+  seq: number;
+}
+
+/** `resources.apply`: one outcome per resource, in order. */
+export interface ApplyResult {
+  results: Array<WriteOutcome & { index: number }>;
+}
+
+/**
+ * `error.data` of a failed `resources.apply`: the index of the resource that failed (the ones before
+ * it were applied and are listed in `results`; the ones after it were not tried).
+ */
+export interface ApplyErrorData {
+  code: string;
+  index: number;
+  key?: string;
+  field?: string;
+  results: ApplyResult['results'];
+}
+
+/** `resources.list`. */
+export interface ListResult {
+  items: ResourceView[];
+  /** True when more resources matched than `limit`. */
+  truncated: boolean;
+}
+
+/** `resources.kinds`: the kinds stored (tombstones included), sorted. */
+export interface KindsResult {
+  kinds: string[];
+}
+
+/** `federation.sync`. */
+export interface SyncResult {
+  peer: string;
+  report: AntiEntropyReport;
+}
+
+/** `federation.reconcile`: one entry per connected controller. */
+export interface ReconcileResult {
+  peers: Array<{ peer: string; ok: true; report: AntiEntropyReport } | { peer: string; ok: false; error: { code: string; message: string } }>;
+}
+
+/** One agent known to this controller. */
+export interface AgentInfo {
+  name: string;
+  region: string;
+  zone: string;
+  /** Health as this controller sees it (Unknown: connected, no heartbeat yet). */
+  state: string;
+  /** Has an authenticated connection to this controller now. */
+  connected: boolean;
+  /** Controllers it reports reaching (from its heartbeats). */
+  reachable: string[];
+  /** Milliseconds since its last heartbeat (undefined: none yet). */
+  lastSeenAgoMs: number | undefined;
+  /** Smoothed round-trip time from this controller, ms, once measured. */
+  rttMs: number | undefined;
+}
+
+/** `agents.list`. */
+export interface AgentsResult {
+  agents: AgentInfo[];
+}
+
+/** `resources.get`. */
+export type GetResult = ResourceView;
+
+/** `conflicts.describe`: the conflict, and the member answering (its versions are "local"). */
+export type DescribeResult = ConflictInfo & { member: string };

@@ -1,0 +1,224 @@
+// The controller's admin methods: one per `novactl` action, each a params validator and a handler
+// over the ControllerNode API. Results are the shapes in controller-api.ts.
+import { parseKey, InvalidResourceError } from '../../storage/index.ts';
+import type { ControllerNode } from '../controller/controller-node.ts';
+import { monotonicMs } from '../util/clock.ts';
+import { AdminError, InvalidParamsError, toRpcError } from './admin-errors.ts';
+import type {
+  AgentInfo, AgentsResult, ApplyResult, ConflictsResult, DescribeResult, GetResult, KindsResult, ListResult,
+  ReconcileResult, StatusResult, SyncResult, WriteDurability, WriteOutcome,
+} from './controller-api.ts';
+import { defineMethod, type MethodTable } from './method-table.ts';
+import { arr, oneOf, optBool, optInt, optOneOf, optStr, paramsObject, str } from './params.ts';
+
+/** Most resources in one apply call (the request line bound usually comes first). */
+export const APPLY_RESOURCES_MAX = 10_000;
+/** Default and largest `limit` of resources.list. */
+export const LIST_LIMIT_DEFAULT = 1_000;
+export const LIST_LIMIT_MAX = 10_000;
+/** Most kinds reported by resources.kinds. */
+export const KINDS_MAX = 1_000;
+
+const DURABILITY: readonly WriteDurability[] = ['local', 'quorum'];
+
+// A `key` parameter: Kind/namespace/name, validated as the store would.
+function keyParam(o: Record<string, unknown>): string {
+  const key = str(o, 'key');
+  try {
+    parseKey(key);
+  } catch (err) {
+    throw new InvalidParamsError('params.key', (err as Error).message);
+  }
+  return key;
+}
+
+function outcome(r: { changed: boolean; view: { key: string; seq: number } }): WriteOutcome {
+  return { key: r.view.key, changed: r.changed, seq: r.view.seq };
+}
+
+/** The admin methods of a controller. */
+export function controllerMethods(node: ControllerNode): MethodTable {
+  const self = node.membership.memberName;
+  const durabilityOf = (o: Record<string, unknown>): { durability?: WriteDurability } => {
+    const d = optOneOf(o, 'durability', DURABILITY);
+    return d === undefined ? {} : { durability: d };
+  };
+
+  return {
+    'federation.status': defineMethod({
+      params: (raw) => ({ verbose: optBool(paramsObject(raw, ['verbose']), 'verbose') ?? false }),
+      handler: async ({ verbose }): Promise<StatusResult> => {
+        const m = node.membership;
+        const status: StatusResult = {
+          ...node.status(),
+          node: {
+            member: self, role: 'controller', region: m.config.region, zone: m.config.zone, peerId: m.peerId.toString(),
+            multiaddrs: m.multiaddrs(), strategy: node.config.strategy, storeSize: node.store.size, seq: node.store.seq,
+          },
+        };
+        if (verbose) {
+          status.replication = node.replicator.status();
+          status.fence = { ...node.fence.counters };
+        }
+        return status;
+      },
+    }),
+
+    'federation.conflicts': defineMethod({
+      params: (raw) => paramsObject(raw, []),
+      handler: async (): Promise<ConflictsResult> => ({ member: self, conflicts: await node.conflicts() }),
+    }),
+
+    'conflicts.describe': defineMethod({
+      params: (raw) => ({ key: keyParam(paramsObject(raw, ['key'])) }),
+      handler: async ({ key }): Promise<DescribeResult> => {
+        const c = await node.describeConflict(key);
+        if (c === undefined) throw new AdminError('NOT_FOUND', `no conflict held for ${key}`, { key });
+        return { ...c, member: self };
+      },
+    }),
+
+    'conflicts.resolve': defineMethod({
+      params: (raw) => {
+        const o = paramsObject(raw, ['key', 'keep', 'durability']);
+        return { key: keyParam(o), keep: oneOf(o, 'keep', ['local', 'remote'] as const), opts: durabilityOf(o) };
+      },
+      handler: async ({ key, keep, opts }): Promise<WriteOutcome> => outcome(await node.resolveConflict(key, keep, opts)),
+    }),
+
+    'federation.sync': defineMethod({
+      params: (raw) => ({ peer: str(paramsObject(raw, ['peer']), 'peer', 253) }),
+      handler: async ({ peer }): Promise<SyncResult> => {
+        if (peer === self) throw new InvalidParamsError('params.peer', `${peer} is this controller; name another one`);
+        if (!node.config.controllers.includes(peer)) {
+          throw new AdminError('NOT_FOUND', `${peer} is not a configured controller (controllers: ${node.config.controllers.join(', ')})`, { peer });
+        }
+        return { peer, report: await node.sync(peer) };
+      },
+    }),
+
+    'federation.reconcile': defineMethod({
+      params: (raw) => paramsObject(raw, []),
+      handler: async (): Promise<ReconcileResult> => {
+        const connected = new Set(node.membership.authenticatedPeers().filter((p) => p.role === 'controller').map((p) => p.member));
+        const peers = node.config.controllers.filter((c) => c !== self && connected.has(c));
+        const runs = await Promise.allSettled(peers.map((p) => node.sync(p)));
+        return {
+          peers: runs.map((r, i) => {
+            const peer = peers[i]!;
+            if (r.status === 'fulfilled') return { peer, ok: true as const, report: r.value };
+            const e = toRpcError(r.reason);
+            return { peer, ok: false as const, error: { code: e.data.code, message: e.message } };
+          }),
+        };
+      },
+    }),
+
+    'agents.list': defineMethod({
+      params: (raw) => paramsObject(raw, []),
+      handler: async (): Promise<AgentsResult> => {
+        const now = monotonicMs();
+        const connected = new Set(node.membership.authenticatedPeers().filter((p) => p.role === 'agent').map((p) => p.member));
+        const agents = new Map<string, AgentInfo>();
+        for (const p of node.membership.peers()) {
+          if (p.role !== 'agent') continue;
+          agents.set(p.member, {
+            name: p.member, region: p.region, zone: p.zone, state: p.state, connected: connected.has(p.member),
+            reachable: [...p.reachable], lastSeenAgoMs: Math.max(0, Math.round(now - p.lastHeardAtMs)), rttMs: p.rtt?.smoothedMs,
+          });
+        }
+        for (const name of connected) {
+          if (!agents.has(name)) {
+            agents.set(name, { name, region: '', zone: '', state: 'Unknown', connected: true, reachable: [], lastSeenAgoMs: undefined, rttMs: undefined });
+          }
+        }
+        return { agents: [...agents.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) };
+      },
+    }),
+
+    'resources.apply': defineMethod({
+      params: (raw) => {
+        const o = paramsObject(raw, ['resources', 'durability']);
+        const resources = arr(o, 'resources', APPLY_RESOURCES_MAX);
+        resources.forEach((r, i) => {
+          if (typeof r !== 'object' || r === null || Array.isArray(r)) throw new InvalidParamsError(`params.resources[${i}]`, 'must be an object (a resource)');
+        });
+        return { resources, opts: durabilityOf(o) };
+      },
+      handler: async ({ resources, opts }): Promise<ApplyResult> => {
+        const results: ApplyResult['results'] = [];
+        for (const [index, resource] of resources.entries()) {
+          try {
+            results.push({ index, ...outcome(await node.apply(resource, opts)) });
+          } catch (err) {
+            const e = toRpcError(err);
+            const key = keyOf(resource);
+            const field = err instanceof InvalidResourceError ? `params.resources[${index}].${err.field}` : undefined;
+            throw new AdminError(e.data.code, `resources[${index}]${key === undefined ? '' : ` (${key})`}: ${e.message}`,
+              { index, ...(key === undefined ? {} : { key }), ...(field === undefined ? {} : { field }), results, ...(e.data.cause === undefined ? {} : { cause: e.data.cause }) },
+              { cause: err });
+          }
+        }
+        return { results };
+      },
+    }),
+
+    'resources.get': defineMethod({
+      params: (raw) => ({ key: keyParam(paramsObject(raw, ['key'])) }),
+      handler: async ({ key }): Promise<GetResult> => {
+        const v = await node.get(key);
+        if (v === undefined) throw new AdminError('NOT_FOUND', `${key} not found`, { key });
+        return v;
+      },
+    }),
+
+    'resources.list': defineMethod({
+      params: (raw) => {
+        const o = paramsObject(raw, ['kind', 'namespace', 'limit']);
+        const kind = optStr(o, 'kind', 63);
+        const namespace = optStr(o, 'namespace', 253);
+        return { kind, namespace, limit: optInt(o, 'limit', 1, LIST_LIMIT_MAX) ?? LIST_LIMIT_DEFAULT };
+      },
+      handler: async ({ kind, namespace, limit }): Promise<ListResult> => {
+        const items = await node.list({
+          ...(kind === undefined ? {} : { kind }), ...(namespace === undefined ? {} : { namespace }), limit: limit + 1,
+        });
+        return { items: items.slice(0, limit), truncated: items.length > limit };
+      },
+    }),
+
+    'resources.kinds': defineMethod({
+      params: (raw) => paramsObject(raw, []),
+      handler: async (): Promise<KindsResult> => {
+        // Skip-scan: one seek per kind. Keys are Kind/namespace/name and '~' sorts after every
+        // namespace character, so `Kind/~` is past every key of Kind.
+        const kinds: string[] = [];
+        let after: string | null = null;
+        while (kinds.length < KINDS_MAX) {
+          const [next] = await node.store.scanRecords(after, 1);
+          if (next === undefined) break;
+          const kind = next.key.slice(0, next.key.indexOf('/'));
+          kinds.push(kind);
+          after = `${kind}/~`;
+        }
+        return { kinds };
+      },
+    }),
+
+    'resources.delete': defineMethod({
+      params: (raw) => {
+        const o = paramsObject(raw, ['key', 'durability']);
+        return { key: keyParam(o), opts: durabilityOf(o) };
+      },
+      handler: async ({ key, opts }): Promise<WriteOutcome> => outcome(await node.delete(key, opts)),
+    }),
+  };
+}
+
+// The key a resource would have, when its kind, namespace and name are strings (for error messages).
+function keyOf(resource: unknown): string | undefined {
+  const r = resource as { kind?: unknown; metadata?: { name?: unknown; namespace?: unknown } };
+  const ns = r.metadata?.namespace ?? 'default';
+  if (typeof r.kind !== 'string' || typeof r.metadata?.name !== 'string' || typeof ns !== 'string') return undefined;
+  return `${r.kind}/${ns}/${r.metadata.name}`.slice(0, 600);
+}

@@ -1,0 +1,10 @@
+// Public surface of the admin API: the JSON-RPC server on a Unix socket, its client, the method
+// tables and the error codes.
+export { DEFAULT_ADMIN_SOCKET } from './default-socket.ts';
+export { startAdminServer, type AdminServer, type AdminServerCounters, type AdminServerOptions } from './admin-server.ts';
+export { callAdmin, AdminCallError, type CallOptions, type ClientErrorCode } from './admin-client.ts';
+export { ADMIN_ERROR_CODES, AdminError, InvalidParamsError, classifyError, toRpcError, type AdminErrorCode, type RpcError } from './admin-errors.ts';
+export { defineMethod, type AdminMethod, type MethodTable } from './method-table.ts';
+export { controllerMethods } from './controller-methods.ts';
+export type * from './controller-api.ts';
+export { AdminSocketError, type AdminSocketCode } from './socket-file.ts';
