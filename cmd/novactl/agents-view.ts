@@ -1,0 +1,16 @@
+// `agents list`: the agents a controller knows, their health and which controllers they reach.
+import type { AgentsResult } from '../../node/admin/controller-api.ts';
+import { formatTable, yesNo } from './format-table.ts';
+import { formatDuration } from './format-time.ts';
+
+/** The agents table. */
+export function formatAgents(r: AgentsResult): string {
+  if (r.agents.length === 0) return 'No agents known to this controller.';
+  const rows = r.agents.map((a) => [
+    a.name, a.region === '' ? '-' : a.region, a.state, yesNo(a.connected),
+    a.reachable.length === 0 ? '-' : a.reachable.join(','),
+    a.lastSeenAgoMs === undefined ? 'never' : `${formatDuration(a.lastSeenAgoMs)} ago`,
+    a.rttMs === undefined ? '-' : formatDuration(a.rttMs),
+  ]);
+  return formatTable(['NAME', 'REGION', 'STATUS', 'CONNECTED', 'REACHABLE CONTROLLERS', 'LAST SEEN', 'RTT'], rows);
+}

@@ -1,0 +1,40 @@
+// `federation status` as the guide prints it, with the partition fields under --verbose.
+import type { StatusResult } from '../../node/admin/controller-api.ts';
+import { formatTable, yesNo } from './format-table.ts';
+import { formatAgo, formatDuration } from './format-time.ts';
+
+/** The status text: header, (verbose) partition fields, members table. */
+export function formatStatus(s: StatusResult, verbose: boolean, nowMs: number): string {
+  const q = s.quorum;
+  const lines = [`Federation: ${s.federationId}`, `Local Member: ${s.localMember}`, `Phase: ${q.phase}`];
+  if (verbose) {
+    lines.push(
+      `Partition State: ${q.partitionState}`,
+      `Reachable Peers: ${q.reachablePeers}`,
+      `Writes Fenced: ${yesNo(q.writesFenced)}`,
+      `Reads Allowed: ${yesNo(q.readsAllowed)}`,
+      `Quorum Mode: ${q.quorumMode}`,
+      `Our Votes: ${q.ourVotes} / ${q.totalVotes} total`,
+      `Quorum Threshold: ${q.threshold}`,
+      `Have Quorum: ${yesNo(q.haveQuorum)}`,
+      `Reachable Agents: ${q.reachableAgents}`,
+    );
+  }
+  const rows = s.members.map((m) => [
+    m.name,
+    m.region === '' ? '-' : m.region,
+    m.status,
+    m.syncLagMs === undefined || m.status === 'Local' ? '-' : formatDuration(m.syncLagMs),
+    m.lastSyncMs === undefined || m.status === 'Local' ? '-' : m.lastSyncMs === 0 ? 'never' : formatAgo(m.lastSyncMs, nowMs),
+    String(m.agents),
+  ]);
+  lines.push('', 'Members:', formatTable(['NAME', 'REGION', 'STATUS', 'SYNC LAG', 'LAST SYNC', 'AGENTS'], rows, '  '));
+  if (verbose && s.replication !== undefined) {
+    const repl = s.replication.map((r) => [
+      r.member, yesNo(r.connected), String(r.queued), String(r.inFlight), String(r.recordsAcked), String(r.failures),
+      String(r.antiEntropyRuns), String(r.antiEntropyFailures),
+    ]);
+    lines.push('', 'Replication:', formatTable(['PEER', 'CONNECTED', 'QUEUED', 'IN FLIGHT', 'ACKED', 'FAILURES', 'ANTI-ENTROPY RUNS', 'FAILED RUNS'], repl, '  '));
+  }
+  return lines.join('\n');
+}
