@@ -1,0 +1,83 @@
+// Start what a config file describes — the node (controller or agent), its Prometheus exporter and
+// its admin socket — and stop them in reverse order. If a part fails to start, the parts already
+// started are stopped before the error is passed on, so a failed start leaves no socket behind.
+import { mkdir } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import { startAdminServer, type AdminServer } from '../../node/admin/admin-server.ts';
+import { controllerMethods } from '../../node/admin/controller-methods.ts';
+import { AgentNode } from '../../node/agent/agent-node.ts';
+import { agentStartIssues, controllerStartIssues } from '../../node/config/field-paths.ts';
+import type { FileConfig } from '../../node/config/file-config.ts';
+import { ControllerNode } from '../../node/controller/controller-node.ts';
+import { ConfigError, type ConfigIssue } from '../../node/errors.ts';
+import { createNodeRegistry } from '../../node/metrics/node-registry.ts';
+import { startMetricsServer, type MetricsServer } from '../../node/metrics/metrics-server.ts';
+
+/** A running daemon node. */
+export interface DaemonNode {
+  /** What to print at start. */
+  readonly summary: {
+    member: string;
+    role: 'controller' | 'agent';
+    federationId: string;
+    peerId: string;
+    listen: string[];
+    adminSocket: string | undefined;
+    metricsUrl: string;
+  };
+  /** Stop the admin server (removing its socket), the metrics server, then the node. */
+  stop(): Promise<void>;
+}
+
+// Problems the node finds while starting (its own certificate refused, a CA file unreadable...)
+// are configuration problems: report them under the file's paths like those found at load.
+async function withFilePaths<T>(start: () => Promise<T>, rename: (i: readonly ConfigIssue[]) => ConfigIssue[]): Promise<T> {
+  try {
+    return await start();
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ConfigError(rename(err.issues));
+    throw err;
+  }
+}
+
+/** Start the node a config file describes; `logger` is the daemon's. */
+export async function startDaemonNode(cfg: FileConfig, logger: Logger): Promise<DaemonNode> {
+  await mkdir(cfg.node.dataDir, { recursive: true, mode: 0o700 });
+  const node: ControllerNode | AgentNode = cfg.role === 'controller'
+    ? await withFilePaths(() => ControllerNode.start(cfg.controller, { logger }), controllerStartIssues)
+    : await withFilePaths(() => AgentNode.start(cfg.agent, { logger }), agentStartIssues);
+  const stops: Array<() => Promise<void>> = [() => node.stop()];
+  const stopAll = async (): Promise<void> => {
+    for (const stop of stops.splice(0).reverse()) {
+      await stop().catch((err: unknown) => logger.error({ err: String(err) }, 'stopping a part of the node failed'));
+    }
+  };
+  try {
+    const m = node.membership;
+    const registry = createNodeRegistry({
+      info: { federationId: m.config.federationId, member: m.memberName, role: cfg.role, peerId: m.peerId.toString() },
+      ...(node instanceof ControllerNode ? { controller: node } : { agent: node }),
+      processMetrics: true,
+    });
+    const metrics: MetricsServer = await startMetricsServer({ registry, host: cfg.node.metricsAddress.host, port: cfg.node.metricsAddress.port, logger });
+    stops.push(() => metrics.close());
+
+    // The admin methods of each role. Agents get theirs when node/admin has an agent method table.
+    let admin: AdminServer | undefined;
+    if (node instanceof ControllerNode) {
+      admin = await startAdminServer({ socketPath: cfg.node.adminSocket, methods: controllerMethods(node), logger });
+      const a = admin;
+      stops.push(() => a.close());
+    }
+    return {
+      summary: {
+        member: m.memberName, role: cfg.role, federationId: m.config.federationId, peerId: m.peerId.toString(),
+        listen: m.multiaddrs(), adminSocket: admin?.path, metricsUrl: metrics.url,
+      },
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
