@@ -31,6 +31,8 @@ export const ADMIN_ERROR_CODES = Object.freeze({
   NODE_STOPPED: -32006,
   /** Too much work queued (writes waiting for disk); retry later. */
   BUSY: -32007,
+  /** A write sent to an agent: agents are read-only, write on a controller. */
+  READ_ONLY: -32008,
 });
 
 /** A stable admin error code. */

@@ -1,36 +1,22 @@
 // The controller's admin methods: one per `novactl` action, each a params validator and a handler
 // over the ControllerNode API. Results are the shapes in controller-api.ts.
-import { parseKey, InvalidResourceError } from '../../storage/index.ts';
+import { InvalidResourceError } from '../../storage/index.ts';
 import type { ControllerNode } from '../controller/controller-node.ts';
 import { monotonicMs } from '../util/clock.ts';
 import { AdminError, InvalidParamsError, toRpcError } from './admin-errors.ts';
 import type {
-  AgentInfo, AgentsResult, ApplyResult, ConflictsResult, DescribeResult, GetResult, KindsResult, ListResult,
+  AgentInfo, AgentsResult, ApplyResult, ConflictsResult, DescribeResult,
   ReconcileResult, StatusResult, SyncResult, WriteDurability, WriteOutcome,
 } from './controller-api.ts';
 import { defineMethod, type MethodTable } from './method-table.ts';
-import { arr, oneOf, optBool, optInt, optOneOf, optStr, paramsObject, str } from './params.ts';
+import { arr, oneOf, optBool, optOneOf, paramsObject, str } from './params.ts';
+import { keyParam, readMethods } from './read-methods.ts';
 
 /** Most resources in one apply call (the request line bound usually comes first). */
 export const APPLY_RESOURCES_MAX = 10_000;
-/** Default and largest `limit` of resources.list. */
-export const LIST_LIMIT_DEFAULT = 1_000;
-export const LIST_LIMIT_MAX = 10_000;
-/** Most kinds reported by resources.kinds. */
-export const KINDS_MAX = 1_000;
 
 const DURABILITY: readonly WriteDurability[] = ['local', 'quorum'];
 
-// A `key` parameter: Kind/namespace/name, validated as the store would.
-function keyParam(o: Record<string, unknown>): string {
-  const key = str(o, 'key');
-  try {
-    parseKey(key);
-  } catch (err) {
-    throw new InvalidParamsError('params.key', (err as Error).message);
-  }
-  return key;
-}
 
 function outcome(r: { changed: boolean; view: { key: string; seq: number } }): WriteOutcome {
   return { key: r.view.key, changed: r.changed, seq: r.view.seq };
@@ -45,6 +31,8 @@ export function controllerMethods(node: ControllerNode): MethodTable {
   };
 
   return {
+    ...readMethods(node),
+
     'federation.status': defineMethod({
       params: (raw) => ({ verbose: optBool(paramsObject(raw, ['verbose']), 'verbose') ?? false }),
       handler: async ({ verbose }): Promise<StatusResult> => {
@@ -160,48 +148,6 @@ export function controllerMethods(node: ControllerNode): MethodTable {
           }
         }
         return { results };
-      },
-    }),
-
-    'resources.get': defineMethod({
-      params: (raw) => ({ key: keyParam(paramsObject(raw, ['key'])) }),
-      handler: async ({ key }): Promise<GetResult> => {
-        const v = await node.get(key);
-        if (v === undefined) throw new AdminError('NOT_FOUND', `${key} not found`, { key });
-        return v;
-      },
-    }),
-
-    'resources.list': defineMethod({
-      params: (raw) => {
-        const o = paramsObject(raw, ['kind', 'namespace', 'limit']);
-        const kind = optStr(o, 'kind', 63);
-        const namespace = optStr(o, 'namespace', 253);
-        return { kind, namespace, limit: optInt(o, 'limit', 1, LIST_LIMIT_MAX) ?? LIST_LIMIT_DEFAULT };
-      },
-      handler: async ({ kind, namespace, limit }): Promise<ListResult> => {
-        const items = await node.list({
-          ...(kind === undefined ? {} : { kind }), ...(namespace === undefined ? {} : { namespace }), limit: limit + 1,
-        });
-        return { items: items.slice(0, limit), truncated: items.length > limit };
-      },
-    }),
-
-    'resources.kinds': defineMethod({
-      params: (raw) => paramsObject(raw, []),
-      handler: async (): Promise<KindsResult> => {
-        // Skip-scan: one seek per kind. Keys are Kind/namespace/name and '~' sorts after every
-        // namespace character, so `Kind/~` is past every key of Kind.
-        const kinds: string[] = [];
-        let after: string | null = null;
-        while (kinds.length < KINDS_MAX) {
-          const [next] = await node.store.scanRecords(after, 1);
-          if (next === undefined) break;
-          const kind = next.key.slice(0, next.key.indexOf('/'));
-          kinds.push(kind);
-          after = `${kind}/~`;
-        }
-        return { kinds };
       },
     }),
 

@@ -6,5 +6,7 @@ export { callAdmin, AdminCallError, type CallOptions, type ClientErrorCode } fro
 export { ADMIN_ERROR_CODES, AdminError, InvalidParamsError, classifyError, toRpcError, type AdminErrorCode, type RpcError } from './admin-errors.ts';
 export { defineMethod, type AdminMethod, type MethodTable } from './method-table.ts';
 export { controllerMethods } from './controller-methods.ts';
+export { agentMethods } from './agent-methods.ts';
+export { readMethods } from './read-methods.ts';
 export type * from './controller-api.ts';
 export { AdminSocketError, type AdminSocketCode } from './socket-file.ts';

@@ -1,0 +1,36 @@
+// An agent's admin socket: status, reads, and writes refused with READ_ONLY (not "unknown method"),
+// so novactl pointed at an agent says what to do.
+import t from 'tap';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { agentMethods } from '../../node/admin/agent-methods.ts';
+import { callAdmin } from '../../node/admin/admin-client.ts';
+import { startAdminServer } from '../../node/admin/admin-server.ts';
+import type { AgentStatus } from '../../node/agent/agent-node.ts';
+import { agentFederation, route } from '../helpers/agent-federation.ts';
+import { novactl } from '../helpers/novactl-run.ts';
+import { waitFor } from '../helpers/wait-for.ts';
+
+t.test('agent admin methods', async (t) => {
+  const f = await agentFederation(t, { controllers: ['c1'], agents: ['a1'] });
+  await f.controllers.get('c1')!.apply(route('api'));
+  const agent = await f.startAgent('a1', ['c1']);
+  await waitFor('agent holds the route', async () => (await agent.get('ProxyRoute/default/api')) !== undefined, { timeoutMs: 20_000 });
+  const dir = mkdtempSync(join(tmpdir(), 'ne-agent-admin-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const server = await startAdminServer({ socketPath: join(dir, 'a.sock'), methods: agentMethods(agent) });
+  t.teardown(() => server.close());
+
+  const st = await callAdmin<AgentStatus>(server.path, 'agent.status', {});
+  t.match(st, { member: 'a1', state: 'Connected', controller: 'c1', records: 1 });
+  const list = await novactl(['get', 'proxyroute', '-o', 'json'], { socket: server.path });
+  t.equal(list.code, 0);
+  t.match(list.stdout, /"api"/);
+  const applied = await novactl(['apply', '-f', '-'], { socket: server.path, input: JSON.stringify(route('other')) });
+  t.not(applied.code, 0, 'apply on an agent fails');
+  t.match(applied.stderr, /READ_ONLY: a1 is an agent/);
+  const status = await novactl(['agent', 'status'], { socket: server.path });
+  t.match(status.stdout, /State: Connected\n/);
+  t.match(status.stdout, /c1 +0 +Yes +Yes/);
+});
