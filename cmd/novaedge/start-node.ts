@@ -3,15 +3,12 @@
 // started are stopped before the error is passed on, so a failed start leaves no socket behind.
 import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { startAdminServer, type AdminServer } from '../../node/admin/admin-server.ts';
-import { controllerMethods } from '../../node/admin/controller-methods.ts';
 import { AgentNode } from '../../node/agent/agent-node.ts';
 import { agentStartIssues, controllerStartIssues } from '../../node/config/field-paths.ts';
 import type { FileConfig } from '../../node/config/file-config.ts';
 import { ControllerNode } from '../../node/controller/controller-node.ts';
 import { ConfigError, type ConfigIssue } from '../../node/errors.ts';
-import { createNodeRegistry } from '../../node/metrics/node-registry.ts';
-import { startMetricsServer, type MetricsServer } from '../../node/metrics/metrics-server.ts';
+import { startNodeServices } from '../../node/services/node-services.ts';
 
 /** A running daemon node. */
 export interface DaemonNode {
@@ -46,38 +43,23 @@ export async function startDaemonNode(cfg: FileConfig, logger: Logger): Promise<
   const node: ControllerNode | AgentNode = cfg.role === 'controller'
     ? await withFilePaths(() => ControllerNode.start(cfg.controller, { logger }), controllerStartIssues)
     : await withFilePaths(() => AgentNode.start(cfg.agent, { logger }), agentStartIssues);
-  const stops: Array<() => Promise<void>> = [() => node.stop()];
-  const stopAll = async (): Promise<void> => {
-    for (const stop of stops.splice(0).reverse()) {
-      await stop().catch((err: unknown) => logger.error({ err: String(err) }, 'stopping a part of the node failed'));
-    }
-  };
   try {
-    const m = node.membership;
-    const registry = createNodeRegistry({
-      info: { federationId: m.config.federationId, member: m.memberName, role: cfg.role, peerId: m.peerId.toString() },
-      ...(node instanceof ControllerNode ? { controller: node } : { agent: node }),
-      processMetrics: true,
+    const services = await startNodeServices(node, {
+      adminSocket: cfg.node.adminSocket, metrics: cfg.node.metricsAddress, processMetrics: true, logger,
     });
-    const metrics: MetricsServer = await startMetricsServer({ registry, host: cfg.node.metricsAddress.host, port: cfg.node.metricsAddress.port, logger });
-    stops.push(() => metrics.close());
-
-    // The admin methods of each role. Agents get theirs when node/admin has an agent method table.
-    let admin: AdminServer | undefined;
-    if (node instanceof ControllerNode) {
-      admin = await startAdminServer({ socketPath: cfg.node.adminSocket, methods: controllerMethods(node), logger });
-      const a = admin;
-      stops.push(() => a.close());
-    }
+    const m = node.membership;
     return {
       summary: {
         member: m.memberName, role: cfg.role, federationId: m.config.federationId, peerId: m.peerId.toString(),
-        listen: m.multiaddrs(), adminSocket: admin?.path, metricsUrl: metrics.url,
+        listen: m.multiaddrs(), adminSocket: services.adminSocket, metricsUrl: services.metricsUrl,
       },
-      stop: stopAll,
+      stop: async () => {
+        await services.stop();
+        await node.stop().catch((err: unknown) => logger.error({ err: String(err) }, 'stopping the node failed'));
+      },
     };
   } catch (err) {
-    await stopAll();
+    await node.stop().catch(() => undefined);
     throw err;
   }
 }

@@ -1,0 +1,62 @@
+// What runs beside a node for operators: its Prometheus exporter and its admin socket. Started after
+// the node, stopped before it, in reverse order; if one fails to start, those already started are
+// stopped before the error is passed on, so a failed start leaves no socket or port behind.
+import { agentMethods } from '../admin/agent-methods.ts';
+import { startAdminServer } from '../admin/admin-server.ts';
+import { controllerMethods } from '../admin/controller-methods.ts';
+import { AgentNode } from '../agent/agent-node.ts';
+import { ControllerNode } from '../controller/controller-node.ts';
+import { createNodeRegistry } from '../metrics/node-registry.ts';
+import { startMetricsServer } from '../metrics/metrics-server.ts';
+import { loggerOrSilent, type Logger } from '../util/logger.ts';
+
+/** Where the services listen. */
+export interface NodeServicesOptions {
+  /** Admin socket path. */
+  adminSocket: string;
+  /** Metrics host and port (port 0: the system picks one). */
+  metrics: { host: string; port: number };
+  /** Add process metrics to this node's registry (one node per process should). */
+  processMetrics: boolean;
+  logger?: Logger;
+}
+
+/** The running services of one node. */
+export interface NodeServices {
+  /** The admin socket path. */
+  readonly adminSocket: string;
+  /** The scrape URL. */
+  readonly metricsUrl: string;
+  /** Stop the admin server (removing its socket), then the metrics server. */
+  stop(): Promise<void>;
+}
+
+/** Start the exporter and the admin socket of `node`. */
+export async function startNodeServices(node: ControllerNode | AgentNode, o: NodeServicesOptions): Promise<NodeServices> {
+  const log = loggerOrSilent(o.logger);
+  const stops: Array<() => Promise<void>> = [];
+  const stopAll = async (): Promise<void> => {
+    for (const stop of stops.splice(0).reverse()) {
+      await stop().catch((err: unknown) => log.error({ err: String(err) }, 'stopping a node service failed'));
+    }
+  };
+  try {
+    const m = node.membership;
+    const registry = createNodeRegistry({
+      info: { federationId: m.config.federationId, member: m.memberName, role: m.config.role, peerId: m.peerId.toString() },
+      ...(node instanceof ControllerNode ? { controller: node } : { agent: node }),
+      processMetrics: o.processMetrics,
+    });
+    const metrics = await startMetricsServer({ registry, host: o.metrics.host, port: o.metrics.port, ...(o.logger === undefined ? {} : { logger: o.logger }) });
+    stops.push(() => metrics.close());
+    const admin = await startAdminServer({
+      socketPath: o.adminSocket, methods: node instanceof ControllerNode ? controllerMethods(node) : agentMethods(node),
+      ...(o.logger === undefined ? {} : { logger: o.logger }),
+    });
+    stops.push(() => admin.close());
+    return { adminSocket: admin.path, metricsUrl: metrics.url, stop: stopAll };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
