@@ -1,48 +1,65 @@
-// `npm start`: a live local federation of three controllers on 127.0.0.1 (ports 7101-7103, or
-// NOVAEDGE_PORTS=a,b,c), data and keys under data/local (or NOVAEDGE_DATA). Writes a ProxyRoute on
-// us-west, shows it replicated, prints the federation status, and runs until Ctrl-C.
-import { resolve } from 'node:path';
+// `npm start`: a live local federation — three controllers and two agents on 127.0.0.1 (ports
+// 7101-7105, or NOVAEDGE_PORTS=a,b,c,d,e), each with an admin socket (<data>/<name>/admin.sock) and a
+// Prometheus exporter (ports 9101-9105, or NOVAEDGE_METRICS_PORTS), data and keys under data/local
+// (or NOVAEDGE_DATA). Writes a ProxyRoute on us-west, shows it on the other controllers and on both
+// agents, prints the status as novactl does, and runs until Ctrl-C.
+import { relative, resolve } from 'node:path';
+import { callAdmin } from '../node/admin/admin-client.ts';
+import type { StatusResult } from '../node/admin/controller-api.ts';
 import { startLocalFederation } from '../node/local/local-federation.ts';
-import type { ControllerNode } from '../node/index.ts';
+import { formatStatus } from './novactl/status-view.ts';
 
 const dir = resolve(process.env.NOVAEDGE_DATA ?? 'data/local');
-const ports = (process.env.NOVAEDGE_PORTS ?? '7101,7102,7103').split(',').map(Number);
-if (ports.length !== 3 || !ports.every((p) => Number.isInteger(p) && p > 0 && p < 65536)) {
-  console.error('NOVAEDGE_PORTS must be three TCP ports, e.g. 7101,7102,7103');
-  process.exit(2);
+function portList(name: string, dflt: string): number[] {
+  const ports = (process.env[name] ?? dflt).split(',').map(Number);
+  if (ports.length !== 5 || !ports.every((p) => Number.isInteger(p) && p >= 0 && p < 65536)) {
+    console.error(`${name} must be five TCP ports (three controllers, two agents), e.g. ${dflt}`);
+    process.exit(2);
+  }
+  return ports;
 }
+const ports = portList('NOVAEDGE_PORTS', '7101,7102,7103,7104,7105');
+const metricsPorts = portList('NOVAEDGE_METRICS_PORTS', '9101,9102,9103,9104,9105');
 
-function statusTable(node: ControllerNode): string {
-  const s = node.status();
-  const ago = (ms: number | undefined): string => (ms === undefined ? '-' : ms === 0 ? 'never' : `${((Date.now() - ms) / 1000).toFixed(1)}s ago`);
-  const rows = s.members.map((m) => [m.name, m.region, m.status, m.syncLagMs === undefined ? '-' : `${(m.syncLagMs / 1000).toFixed(3)}s`, ago(m.lastSyncMs), String(m.agents)]);
-  const head = ['NAME', 'REGION', 'STATUS', 'SYNC LAG', 'LAST SYNC', 'AGENTS'];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)) + 3);
-  const line = (r: string[]): string => `  ${r.map((c, i) => c.padEnd(widths[i]!)).join('').trimEnd()}`;
-  return [`Federation: ${s.federationId}`, `Local Member: ${s.localMember}`, '', 'Members:', line(head), ...rows.map(line)].join('\n');
+const fed = await startLocalFederation({ dir, ports, metricsPorts });
+const [usWest, euWest, apEast] = fed.controllers.map((c) => c.node);
+const nodes = [...fed.controllers, ...fed.agents];
+console.log('local federation up:');
+for (const n of nodes) {
+  const m = n.node.membership;
+  console.log(`  ${m.memberName.padEnd(8)} ${m.config.role.padEnd(10)} ${m.multiaddrs()[0]}  metrics ${n.services.metricsUrl}`);
 }
-
-const nodes = await startLocalFederation({ dir, ports });
-const [usWest, euWest, apEast] = nodes as [ControllerNode, ControllerNode, ControllerNode];
-console.log(`local federation up: ${nodes.map((n) => `${n.membership.memberName} ${n.membership.multiaddrs()[0]}`).join(', ')}`);
-console.log(`data and keys under ${dir} (resources held by us-west: ${(await usWest.list()).length})`);
+console.log(`data and keys under ${dir} (resources held by us-west: ${(await usWest!.list()).length})`);
 
 const route = { apiVersion: 'novaedge.io/v1alpha1', kind: 'ProxyRoute', metadata: { name: 'test-route', namespace: 'default' },
   spec: { hostnames: ['test.example.com'], rules: [{ matches: [{ path: { type: 'PathPrefix', value: '/' } }], backendRef: { name: 'test-backend' } }], appliedAt: new Date().toISOString() } };
 const t0 = performance.now();
-const w = await usWest.apply(route, { durability: 'quorum' });
-while ((await euWest.get(w.view.key))?.digest !== w.view.digest || (await apEast.get(w.view.key))?.digest !== w.view.digest) {
+const w = await usWest!.apply(route, { durability: 'quorum' });
+const readers = [euWest!, apEast!, ...fed.agents.map((a) => a.node)];
+while (!(await Promise.all(readers.map(async (r) => (await r.get(w.view.key))?.digest === w.view.digest))).every(Boolean)) {
   await new Promise((r) => setTimeout(r, 1));
 }
-console.log(`applied ${w.view.key} on us-west; identical on eu-west and ap-east after ${(performance.now() - t0).toFixed(1)} ms\n`);
-console.log(statusTable(usWest));
+console.log(`applied ${w.view.key} on us-west; identical on eu-west, ap-east, edge-1 and edge-2 after ${(performance.now() - t0).toFixed(1)} ms\n`);
+
+// The status as an operator sees it: through us-west's own admin socket.
+const status = await callAdmin<StatusResult>(fed.controllers[0]!.services.adminSocket, 'federation.status', {}, { timeoutMs: 5_000 });
+console.log(formatStatus(status, false, Date.now()));
+
+// Paths under the working directory are shown relative to it (shorter to paste), others as they are.
+const rel = (p: string): string => (relative(process.cwd(), p).startsWith('..') ? p : relative(process.cwd(), p));
+console.log('\ntry novactl against any node:');
+console.log(`  npm run -s novactl -- --socket ${rel(fed.controllers[0]!.services.adminSocket)} federation status --verbose`);
+console.log(`  npm run -s novactl -- --socket ${rel(fed.controllers[1]!.services.adminSocket)} get proxyroute test-route -o yaml`);
+console.log(`  npm run -s novactl -- --socket ${rel(fed.controllers[0]!.services.adminSocket)} agents list`);
+console.log(`  npm run -s novactl -- --socket ${rel(fed.agents[0]!.services.adminSocket)} agent status`);
+console.log(`  (or export NOVACTL_SOCKET=${rel(fed.controllers[0]!.services.adminSocket)})`);
 console.log('\nfederation ready; Ctrl-C stops every node cleanly');
 
 let stopping = false;
 const stop = async (): Promise<void> => {
   if (stopping) return;
   stopping = true;
-  for (const n of nodes) await n.stop();
+  await fed.stop();
   console.log('stopped');
   process.exit(0);
 };
