@@ -14,9 +14,9 @@ const node = await ControllerNode.start(config, process.env.BENCH_FAST_MEMBERSHI
 const nowMs = (): number => performance.timeOrigin + performance.now();
 const send = (m: unknown): void => { process.send!(m); };
 
-function resource(prefix: string, i: number): object {
+function resource(prefix: string, i: number, padBytes = 820, salt = ''): object {
   return { apiVersion: 'novaedge.io/v1alpha1', kind: 'ProxyRoute', metadata: { name: `${prefix}-${i}`, namespace: 'default' },
-    spec: { hostnames: [`h${i}.example.com`], rules: [{ path: '/', backend: `svc-${i}` }], pad: 'x'.repeat(820) } };
+    spec: { hostnames: [`h${i}.example.com`], rules: [{ path: '/', backend: `svc-${i}${salt}` }], pad: 'x'.repeat(padBytes) } };
 }
 
 // Event-loop delay during the lag phase: tail latency is bounded below by the longest stall.
@@ -57,6 +57,19 @@ process.on('message', async (m: { cmd: string; [k: string]: any }) => {
         });
         break;
       }
+      case 'fill': {
+        // Many small resources as fast as group commit takes them (set-up for catch-up figures).
+        let next = 0;
+        const t0 = performance.now();
+        await Promise.all(Array.from({ length: m.concurrency }, async () => {
+          while (next < m.count) await node.apply(resource(m.prefix, next++, m.padBytes));
+        }));
+        send({ cmd: 'fill', seconds: (performance.now() - t0) / 1000, size: node.store.size, root: node.store.merkle.root() });
+        break;
+      }
+      case 'root':
+        send({ cmd: 'root', size: node.store.size, root: node.store.merkle.root() });
+        break;
       case 'rate': {
         const acks: Array<[string, number]> = [];
         const gapMs = 1000 / m.perSecond;
@@ -66,7 +79,7 @@ process.on('message', async (m: { cmd: string; [k: string]: any }) => {
           const due = t0 + i * gapMs;
           const wait = due - performance.now();
           if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-          pending.push(node.apply(resource(m.prefix, i)).then((r) => { acks.push([r.view.key, nowMs()]); }));
+          pending.push(node.apply(resource(m.prefix, i, m.padBytes, m.salt)).then((r) => { acks.push([r.view.key, nowMs()]); }));
         }
         await Promise.all(pending);
         send({ cmd: 'rate', acks });

@@ -189,11 +189,13 @@ export class AgentNode {
   #begin(): void {
     for (const c of this.config.controllers) this.#scheduleProbe(c.peerId, 0);
     void this.#followChanges();
-    // A configured controller whose connection drops is probed at once: failover starts from the
-    // first missed check, not from the next timer.
-    this.membership.auth.on('deauthenticated', (p) => {
+    // A configured controller whose connection comes up or drops is probed at once: the first
+    // choice does not wait for a probe period, and failover starts from the first missed check.
+    const probeNow = (p: { peerId: string }): void => {
       if (this.#running && this.config.controllers.some((c) => c.peerId === p.peerId)) this.#scheduleProbe(p.peerId, 0);
-    });
+    };
+    this.membership.auth.on('authenticated', probeNow);
+    this.membership.auth.on('deauthenticated', probeNow);
   }
 
   // ---- the embedded API -------------------------------------------------------------------------
@@ -315,6 +317,9 @@ export class AgentNode {
   async #probe(peerId: string): Promise<void> {
     if (this.#probing.has(peerId)) return;
     this.#probing.add(peerId);
+    // Checks keep their cadence whatever they take: a controller that stops answering costs one
+    // period per failed check, not a period plus a deadline.
+    const startedMs = performance.now();
     try {
       const peer = this.membership.authenticatedPeers().find((p) => p.peerId === peerId && p.role === 'controller');
       let rttMs: number | undefined;
@@ -337,7 +342,8 @@ export class AgentNode {
     } finally {
       this.#probing.delete(peerId);
       const current = this.#selector.current === peerId;
-      this.#scheduleProbe(peerId, current ? this.config.failover.healthCheckIntervalMs : this.config.reachabilityProbe.intervalMs);
+      const periodMs = current ? this.config.failover.healthCheckIntervalMs : this.config.reachabilityProbe.intervalMs;
+      this.#scheduleProbe(peerId, Math.max(0, startedMs + periodMs - performance.now()));
     }
   }
 

@@ -1,0 +1,44 @@
+// Agents in one process for benchmarks, driven over the IPC channel by bench/agents.ts.
+// argv[2]: a JSON file with { agents: AgentConfig[], profile: Partial<AgentConfig> }.
+import { readFileSync } from 'node:fs';
+import { AgentNode } from '../node/agent/agent-node.ts';
+import type { AgentConfig } from '../node/agent/agent-config.ts';
+
+const config = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as { agents: AgentConfig[]; profile: Partial<AgentConfig> };
+const agents = await Promise.all(config.agents.map((c) => AgentNode.start(c, { agentProfile: config.profile })));
+const nowMs = (): number => performance.timeOrigin + performance.now();
+const send = (m: unknown): void => { process.send!(m); };
+
+// First time each agent saw each key with the watched prefix: [agent index, key, ms since epoch].
+let watching: string | undefined;
+const seen: Array<[number, string, number]> = [];
+agents.forEach((a, i) => {
+  void (async () => {
+    for await (const e of a.watch()) if (watching !== undefined && e.view.key.includes(`/${watching}-`)) seen.push([i, e.view.key, nowMs()]);
+  })();
+});
+
+process.on('message', async (m: { cmd: string; [k: string]: any }) => {
+  try {
+    switch (m.cmd) {
+      case 'connected':
+        send({ cmd: 'connected', n: agents.filter((a) => a.state === 'Connected').length });
+        break;
+      case 'watch':
+        watching = m.prefix;
+        seen.length = 0;
+        send({ cmd: 'watch' });
+        break;
+      case 'seen':
+        send({ cmd: 'seen', seen });
+        break;
+      case 'stop':
+        await Promise.all(agents.map((a) => a.stop()));
+        send({ cmd: 'stop' });
+        process.exit(0);
+    }
+  } catch (err) {
+    send({ cmd: 'error', message: (err as Error).stack ?? String(err) });
+  }
+});
+send({ cmd: 'started' });

@@ -1,0 +1,116 @@
+// Agent benchmark (prints figures; not a test): 3 controllers in separate processes on loopback.
+//   1. fan-out: 100 agents (in 4 processes, primaries spread over the controllers) and a write made
+//      on us-west: time from its acknowledgement until each agent sees it, p50/p99 (target p99 <= 100 ms);
+//   2. catch-up: an agent that missed 100 of 100,000 resources: bytes and round trips it moves, next
+//      to the full copy it pulled when it started empty;
+//   3. failover with the fast profile (target <= 1 s): the primary's process killed (its connections
+//      drop), then the next one frozen with SIGSTOP (silent: only missed health checks tell).
+//   npm run bench:agents        BENCH_AGENTS=100 BENCH_RESOURCES=100000 BENCH_WRITES=50
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FAST_AGENT, type AgentConfig } from '../node/agent/agent-config.ts';
+import { AgentNode } from '../node/agent/agent-node.ts';
+import { FAST_PROFILE } from '../node/config/membership-config.ts';
+import { benchMembership, benchPki, BenchProcs, percentile, type BenchMember } from './bench-cluster.ts';
+
+const agentCount = Number(process.env.BENCH_AGENTS ?? 100);
+const resources = Number(process.env.BENCH_RESOURCES ?? 100_000);
+const writes = Number(process.env.BENCH_WRITES ?? 50);
+const agentProcs = 4;
+const dir = mkdtempSync(join(process.env.BENCH_DATA_DIR ?? tmpdir(), 'novaedge-bench-agents-'));
+const names = ['us-west', 'eu-west', 'ap-east'];
+const agentNames = Array.from({ length: agentCount }, (_, i) => `edge-${i}`);
+const pki = await benchPki(dir, 'bench', names, [...agentNames, 'probe']);
+const member = (name: string): BenchMember => pki.members.find((m) => m.name === name)!;
+const controllers = pki.members.filter((m) => m.role === 'controller');
+const procs = new BenchProcs();
+await Promise.all(controllers.map((m) => procs.start(m.name, './controller-process.ts', dir, {
+  // Room for every agent's connection, all from one host.
+  membership: benchMembership(pki, m, controllers.filter((o) => o !== m).map((o) => o.addr), { connectionsMax: 1_000, inboundConnectionsPerHostPerSecondMax: 10_000 }),
+  replication: { dataDir: join(dir, m.name), controllers: names },
+})));
+await procs.until('controllers connected', async () => (await Promise.all(names.map((n) => procs.ask(n, { cmd: 'peers' })))).every((u) => u.up === 2));
+
+function agentConfig(name: string, primary: string, over: Partial<AgentConfig> = {}): AgentConfig {
+  const order = [primary, ...names.filter((n) => n !== primary)];
+  return {
+    membership: benchMembership(pki, member(name), []) as AgentConfig['membership'],
+    dataDir: join(dir, name),
+    controllers: { primary: { endpoint: member(order[0]!).addr }, secondary: order.slice(1).map((n) => ({ endpoint: member(n).addr, priority: 100 })) },
+    ...over,
+  };
+}
+
+// ---- 1. fan-out -------------------------------------------------------------------------------------
+// A health check per second and a probe of the others every 5 s: a hundred agents probing every
+// 200 ms would measure the probes, not the config stream.
+const fanProfile: Partial<AgentConfig> = { failover: { healthCheckIntervalMs: 1_000, timeoutMs: 5_000 }, reachabilityProbe: { intervalMs: 5_000, timeoutMs: 1_000 } };
+const groups = Array.from({ length: agentProcs }, (_, g) => agentNames.filter((_, i) => i % agentProcs === g));
+await Promise.all(groups.map((g, k) => procs.start(`agents-${k}`, './agent-process.ts', dir, {
+  agents: g.map((name) => agentConfig(name, names[Number(name.slice(5)) % names.length]!)), profile: fanProfile,
+})));
+const agentGroups = groups.map((_, k) => `agents-${k}`);
+const tConnect = performance.now();
+await procs.until(`${agentCount} agents connected`, async () =>
+  (await Promise.all(agentGroups.map((g) => procs.ask(g, { cmd: 'connected' })))).reduce((n, r) => n + r.n, 0) === agentCount, 60_000);
+console.log(`${agentCount} agents connected and caught up in ${((performance.now() - tConnect) / 1000).toFixed(1)} s`);
+await Promise.all(agentGroups.map((g) => procs.ask(g, { cmd: 'watch', prefix: 'fan' })));
+const { acks } = await procs.ask('us-west', { cmd: 'rate', perSecond: 10, count: writes, prefix: 'fan' });
+const ackAt = new Map<string, number>(acks);
+let seen: Array<[number, string, number]> = [];
+await procs.until('every agent saw every write', async () => {
+  seen = (await Promise.all(agentGroups.map((g, k) => procs.ask(g, { cmd: 'seen' }).then((r) => r.seen.map(([i, key, at]: [number, string, number]) => [k * 1000 + i, key, at]))))).flat();
+  return seen.length >= agentCount * writes;
+}, 20_000).catch(() => undefined);
+const lags = seen.map(([, key, at]) => Math.max(0, at - ackAt.get(key)!)).sort((a, b) => a - b);
+const lastPerWrite = new Map<string, number>();
+for (const [, key, at] of seen) lastPerWrite.set(key, Math.max(lastPerWrite.get(key) ?? 0, at - ackAt.get(key)!));
+const allSaw = [...lastPerWrite.values()].sort((a, b) => a - b);
+console.log(`fan-out, write on us-west -> ${agentCount} agents (${writes} writes at 10/s, ${seen.length}/${agentCount * writes} deliveries): ` +
+  `p50 ${percentile(lags, 50).toFixed(1)} ms, p99 ${percentile(lags, 99).toFixed(1)} ms, max ${lags.at(-1)?.toFixed(1)} ms (target p99 <= 100 ms); ` +
+  `until the last agent: p50 ${percentile(allSaw, 50).toFixed(1)} ms, p99 ${percentile(allSaw, 99).toFixed(1)} ms`);
+await Promise.all(agentGroups.map((g) => procs.ask(g, { cmd: 'stop' })));
+
+// ---- 2. catch-up ------------------------------------------------------------------------------------
+const fill = await procs.ask('us-west', { cmd: 'fill', count: resources, prefix: 'fill', concurrency: 64, padBytes: 200 });
+console.log(`filled us-west with ${resources} resources in ${fill.seconds.toFixed(1)} s`);
+await procs.until('controllers identical', async () => new Set((await Promise.all(names.map((n) => procs.ask(n, { cmd: 'root' })))).map((r) => r.root)).size === 1, 300_000);
+const probeConfig = agentConfig('probe', 'us-west', { autonomousMode: { enabled: false } });
+const startProbe = (): Promise<AgentNode> => AgentNode.start(probeConfig, { membershipProfile: FAST_PROFILE, agentProfile: FAST_AGENT });
+const waitConnected = async (a: AgentNode, what: string, cond: () => boolean = () => true): Promise<number> => {
+  const t0 = performance.now();
+  await procs.until(what, async () => a.state === 'Connected' && cond(), 300_000);
+  return performance.now() - t0;
+};
+let probe = await startProbe();
+await waitConnected(probe, 'probe caught up');
+const full = probe.status().lastCatchUp!;
+console.log(`empty agent, full copy of ${probe.store.size} resources: ${(full.bytesReceived / 1e6).toFixed(1)} MB received in ${(full.durationMs / 1000).toFixed(1)} s`);
+await probe.stop();
+await procs.ask('us-west', { cmd: 'rate', perSecond: 1_000, count: 100, prefix: 'fill', padBytes: 200, salt: '-v2' });
+probe = await startProbe();
+await waitConnected(probe, 'probe caught up again');
+const inc = probe.status().lastCatchUp!;
+const differingBytes = inc.pulled * (full.bytesReceived / Math.max(1, probe.store.size));
+console.log(`agent that missed 100 of ${probe.store.size}: ${inc.differingKeys} differing keys, ${inc.pulled} pulled, ${inc.bytesReceived + inc.bytesSent} bytes on the wire ` +
+  `(${inc.bytesSent} sent, ${inc.bytesReceived} received) in ${inc.roundTrips} round trips, ${inc.durationMs.toFixed(0)} ms; ` +
+  `full copy ${full.bytesReceived} bytes (${((inc.bytesReceived + inc.bytesSent) / full.bytesReceived * 100).toFixed(2)} %); the 100 records alone ~${differingBytes.toFixed(0)} bytes`);
+
+// ---- 3. failover --------------------------------------------------------------------------------------
+await procs.until('probe follows us-west', async () => probe.state === 'Connected' && probe.status().controller === 'us-west');
+procs.procs.get('us-west')!.kill('SIGKILL');
+const killMs = await waitConnected(probe, 'failover after kill', () => probe.status().controller !== 'us-west');
+const next = probe.status().controller!;
+console.log(`failover, primary process killed: served by ${next} after ${killMs.toFixed(0)} ms (fast profile; target <= 1 s)`);
+const frozen = procs.procs.get(next)!;
+frozen.kill('SIGSTOP');
+const stopMs = await waitConnected(probe, 'failover after freeze', () => probe.status().controller !== next);
+const F = FAST_AGENT.failover!;
+console.log(`failover, ${next} frozen (SIGSTOP, connections stay open): served by ${probe.status().controller} after ${stopMs.toFixed(0)} ms ` +
+  `(bound failureThreshold x interval + interval = ${F.failureThreshold! * F.healthCheckIntervalMs! + F.healthCheckIntervalMs!} ms; target <= 1 s)`);
+frozen.kill('SIGCONT');
+await probe.stop();
+await procs.stopAll();
+rmSync(dir, { recursive: true, force: true });
+process.exit(0);

@@ -1,0 +1,125 @@
+// Shared set-up of the multi-process benchmarks: a federation's keys and certificates on disk,
+// controllers forked as bench/controller-process.ts, and a request/answer helper over their IPC.
+import { fork, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
+import type { MemberRole } from '../membership/member-name.ts';
+import { createCa, writeCaPublicFile } from '../node/identity/ca.ts';
+import { issueCertificate, writeCertificateFile } from '../node/identity/certificate.ts';
+import { generateEd25519Key } from '../node/identity/keys.ts';
+import { writeNewKeyFile } from '../node/identity/key-file.ts';
+
+/** One member with its files and a free loopback port. */
+export interface BenchMember {
+  name: string;
+  role: MemberRole;
+  peerId: string;
+  port: number;
+  listen: string;
+  addr: string;
+  keyFile: string;
+  certificateFile: string;
+}
+
+/** A federation's files: one CA per role and every member. */
+export interface BenchPki {
+  federationId: string;
+  controllerCaFiles: string[];
+  agentCaFiles: string[];
+  members: BenchMember[];
+}
+
+/** A free TCP port on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => { const a = s.address(); s.close(() => resolve((a as { port: number }).port)); });
+    s.on('error', reject);
+  });
+}
+
+/** Keys, certificates and ports for `controllers` and `agents`, under `dir`. */
+export async function benchPki(dir: string, federationId: string, controllers: string[], agents: string[] = []): Promise<BenchPki> {
+  const cas = { controller: await createCa(join(dir, 'ca.key'), 'controllers'), agent: await createCa(join(dir, 'agent-ca.key'), 'agents') };
+  await writeCaPublicFile(join(dir, 'ca.pub'), cas.controller.public);
+  await writeCaPublicFile(join(dir, 'agent-ca.pub'), cas.agent.public);
+  const spec = [...controllers.map((name) => ({ name, role: 'controller' as const })), ...agents.map((name) => ({ name, role: 'agent' as const }))];
+  const members: BenchMember[] = [];
+  for (const { name, role } of spec) {
+    const key = await generateEd25519Key();
+    const peerId = peerIdFromPrivateKey(key).toString();
+    const keyFile = join(dir, `${name}.key`);
+    const certificateFile = join(dir, `${name}.cert`);
+    await writeNewKeyFile(keyFile, 'novaedge/identity-key', key);
+    await writeCertificateFile(certificateFile, await issueCertificate(cas[role], {
+      federationId, member: name, role, peerId, notBeforeMs: Date.now() - 60_000, notAfterMs: Date.now() + 3_600_000,
+    }));
+    const port = await freePort();
+    const listen = `/ip4/127.0.0.1/tcp/${port}`;
+    members.push({ name, role, peerId, port, listen, addr: `${listen}/p2p/${peerId}`, keyFile, certificateFile });
+  }
+  return { federationId, controllerCaFiles: [join(dir, 'ca.pub')], agentCaFiles: [join(dir, 'agent-ca.pub')], members };
+}
+
+/** The membership part of a member's configuration. */
+export function benchMembership(pki: BenchPki, m: BenchMember, bootstrap: string[], over: object = {}): object {
+  return {
+    federationId: pki.federationId, memberName: m.name, role: m.role, region: m.name, listen: [m.listen], bootstrap,
+    keyFile: m.keyFile, certificateFile: m.certificateFile, controllerCaFiles: pki.controllerCaFiles, agentCaFiles: pki.agentCaFiles, ...over,
+  };
+}
+
+/** Forked processes answering `{ cmd }` messages with a message of the same `cmd` (or `error`). */
+export class BenchProcs {
+  readonly procs = new Map<string, ChildProcess>();
+
+  /** Fork `script` with a JSON config file written under `dir`; resolves once it reports started. */
+  async start(name: string, script: string, dir: string, config: unknown, env: NodeJS.ProcessEnv = {}): Promise<void> {
+    const cfgPath = join(dir, `${name}.json`);
+    writeFileSync(cfgPath, JSON.stringify(config));
+    const execArgv = process.env.BENCH_PROF === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`];
+    const p = fork(fileURLToPath(new URL(script, import.meta.url)), [cfgPath], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv, env: { ...process.env, ...env } });
+    this.procs.set(name, p);
+    await new Promise((resolve, reject) => {
+      p.once('message', resolve);
+      p.once('exit', (code) => reject(new Error(`${name} exited with ${code} before it started`)));
+    });
+  }
+
+  /** Send a command and wait for its answer. */
+  ask(name: string, msg: { cmd: string; [k: string]: unknown }): Promise<any> {
+    const p = this.procs.get(name);
+    if (p === undefined) throw new Error(`no process ${name}`);
+    return new Promise((resolve, reject) => {
+      const on = (m: any): void => {
+        if (m.cmd === 'error') { p.off('message', on); reject(new Error(`${name}: ${m.message}`)); }
+        else if (m.cmd === msg.cmd) { p.off('message', on); resolve(m); }
+      };
+      p.on('message', on);
+      p.send(msg);
+    });
+  }
+
+  /** Poll `cond` over the processes every 100 ms until it holds, or fail after `timeoutMs`. */
+  async until(what: string, cond: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await cond())) {
+      if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** Ask every process still running to stop. */
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.procs.entries()].filter(([, p]) => p.exitCode === null && p.signalCode === null)
+      .map(([n]) => this.ask(n, { cmd: 'stop' }).catch(() => undefined)));
+  }
+}
+
+/** The p-th percentile of sorted numbers. */
+export function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
