@@ -52,8 +52,15 @@ await Promise.all(groups.map((g, k) => procs.start(`agents-${k}`, './agent-proce
 })));
 const agentGroups = groups.map((_, k) => `agents-${k}`);
 const tConnect = performance.now();
-await procs.until(`${agentCount} agents connected`, async () =>
-  (await Promise.all(agentGroups.map((g) => procs.ask(g, { cmd: 'connected' })))).reduce((n, r) => n + r.n, 0) === agentCount, 60_000);
+let lastReport = 0;
+await procs.until(`${agentCount} agents connected`, async () => {
+  const n = (await Promise.all(agentGroups.map((g) => procs.ask(g, { cmd: 'connected' })))).reduce((s, r) => s + r.n, 0);
+  if (performance.now() - lastReport > 10_000) {
+    lastReport = performance.now();
+    console.log(`  ${n}/${agentCount} agents connected after ${((performance.now() - tConnect) / 1000).toFixed(0)} s`);
+  }
+  return n === agentCount;
+}, 300_000);
 console.log(`${agentCount} agents connected and caught up in ${((performance.now() - tConnect) / 1000).toFixed(1)} s`);
 await Promise.all(agentGroups.map((g) => procs.ask(g, { cmd: 'watch', prefix: 'fan' })));
 const { acks } = await procs.ask('us-west', { cmd: 'rate', perSecond: 10, count: writes, prefix: 'fan' });

@@ -353,7 +353,8 @@ export class Replicator {
       p.antiEntropyRuns++;
       p.lastAntiEntropy = report;
       this.counters.syncs++;
-      if (!report.inSync) p.pusher.status.lastSyncMs = this.#nowMs();
+      // A session that found the stores equal is a sync too: LAST SYNC says when we last knew we agreed.
+      p.pusher.status.lastSyncMs = this.#nowMs();
       return report;
     } catch (err) {
       p.antiEntropyFailures++;
