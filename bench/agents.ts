@@ -35,7 +35,8 @@ await procs.until('controllers connected', async () => (await Promise.all(names.
 function agentConfig(name: string, primary: string, over: Partial<AgentConfig> = {}): AgentConfig {
   const order = [primary, ...names.filter((n) => n !== primary)];
   return {
-    membership: benchMembership(pki, member(name), []) as AgentConfig['membership'],
+    // Agents only dial; a fixed port could be taken meanwhile by one of the many outgoing connections.
+    membership: benchMembership(pki, member(name), [], { listen: ['/ip4/127.0.0.1/tcp/0'] }) as AgentConfig['membership'],
     dataDir: join(dir, name),
     controllers: { primary: { endpoint: member(order[0]!).addr }, secondary: order.slice(1).map((n) => ({ endpoint: member(n).addr, priority: 100 })) },
     ...over,
@@ -77,6 +78,12 @@ const allSaw = [...lastPerWrite.values()].sort((a, b) => a - b);
 console.log(`fan-out, write on us-west -> ${agentCount} agents (${writes} writes at 10/s, ${seen.length}/${agentCount * writes} deliveries): ` +
   `p50 ${percentile(lags, 50).toFixed(1)} ms, p99 ${percentile(lags, 99).toFixed(1)} ms, max ${lags.at(-1)?.toFixed(1)} ms (target p99 <= 100 ms); ` +
   `until the last agent: p50 ${percentile(allSaw, 50).toFixed(1)} ms, p99 ${percentile(allSaw, 99).toFixed(1)} ms`);
+// By the controller each agent follows: us-west's own agents, and those one replication hop away.
+for (const [c, name] of names.entries()) {
+  const mine = seen.filter(([id]) => (Math.floor(id / 1000) + (id % 1000) * agentProcs) % names.length === c)
+    .map(([, key, at]) => Math.max(0, at - ackAt.get(key)!)).sort((a, b) => a - b);
+  console.log(`  agents following ${name}: p50 ${percentile(mine, 50).toFixed(1)} ms, p99 ${percentile(mine, 99).toFixed(1)} ms (${mine.length} deliveries)`);
+}
 await Promise.all(agentGroups.map((g) => procs.ask(g, { cmd: 'stop' })));
 
 // ---- 2. catch-up ------------------------------------------------------------------------------------

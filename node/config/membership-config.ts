@@ -82,6 +82,13 @@ export interface MembershipConfig {
   maxClockOffsetMs?: number;
   /** Gossipsub mesh-maintenance period. Default 1000. */
   gossipHeartbeatMs?: number;
+  /**
+   * 'subscribe': publish heartbeats and receive everyone's (the peer table sees every member);
+   * 'publish': only publish them (nobody forwards others' heartbeats here). Default 'subscribe' for
+   * controllers, 'publish' for agents: an agent has no use for other agents' health, and receiving
+   * it would cost every agent a verification per heartbeat of every other, O(agents²) in all.
+   */
+  healthGossip?: 'subscribe' | 'publish';
 }
 
 /** Fields that name one of two sources (a file or an in-memory object); exactly one is set. */
@@ -140,7 +147,7 @@ const KNOWN = new Set<string>([
   'certificateFile', 'certificate', 'controllerCaFiles', 'controllerCas', 'agentCaFiles', 'agentCas',
   'healthCheck', 'authTimeoutMs', 'authDenyMs', 'certificateClockSkewMs', 'authFrameBytesMax',
   'heartbeatBytesMax', 'rttIntervalMs', 'rttTimeoutMs', 'reconnect', 'membersMax', 'connectionsMax',
-  'inboundConnectionsPerHostPerSecondMax', 'maxClockOffsetMs', 'gossipHeartbeatMs',
+  'inboundConnectionsPerHostPerSecondMax', 'maxClockOffsetMs', 'gossipHeartbeatMs', 'healthGossip',
 ]);
 
 // Bounds of the numeric fields: [min, max], integers.
@@ -260,7 +267,11 @@ export function resolveMembershipConfig(cfg: MembershipConfig, profile: Readonly
     inboundConnectionsPerHostPerSecondMax: num('inboundConnectionsPerHostPerSecondMax'),
     maxClockOffsetMs: num('maxClockOffsetMs'),
     gossipHeartbeatMs: num('gossipHeartbeatMs'),
+    healthGossip: cfg.healthGossip ?? profile.healthGossip ?? (cfg.role === 'agent' ? 'publish' : 'subscribe'),
   };
+  if (resolved.healthGossip !== 'subscribe' && resolved.healthGossip !== 'publish') {
+    issues.push({ field: 'healthGossip', problem: 'must be "subscribe" or "publish"' });
+  }
 
   const values: Record<string, unknown> = {
     ...resolved,

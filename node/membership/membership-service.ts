@@ -135,7 +135,7 @@ export class MembershipService {
     if (this.#running) return;
     this.install(); // idempotent: the same validator and listener objects
     this.#running = true;
-    this.#o.libp2p.services.pubsub.subscribe(this.topic);
+    if (this.#o.config.healthGossip === 'subscribe') this.#o.libp2p.services.pubsub.subscribe(this.topic);
     this.#unsubscribers.push(this.#o.auth.on('authenticated', (p) => {
       this.#authAt.set(p.peerId, monotonicMs());
       if (this.#isSubscriber(p.peerId)) this.#requestEarlyHeartbeat(p.peerId);

@@ -34,6 +34,7 @@ t.test('an agent catches up from its primary, follows live changes, and reports 
     const p = f.controllers.get('c2')!.membership.peer('a1');
     return p !== undefined && C3.every((c) => p.reachable.includes(c));
   }, { timeoutMs: 20_000 });
+  t.same(agent.membership.peers(), [], 'agents only publish health: no other member\'s heartbeats reach them');
   await t.rejects(agent.apply(route('nope')), { code: 'READ_ONLY' }, 'agents refuse writes');
   await t.rejects(agent.delete('ProxyRoute/default/live'), { code: 'READ_ONLY' });
 });

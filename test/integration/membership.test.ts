@@ -35,7 +35,9 @@ t.test('3 controllers + 2 agents: full membership, failure within bound, recover
   const plan = await planMembers(fed, spec);
   const addrs = plan.map((p) => p.addr);
   const names = spec.map((s) => s.name);
-  const over = { healthCheck: { intervalMs: I, timeoutMs: T, failureThreshold: F, successThreshold: S } };
+  // Agents subscribe to the health topic here (their default is to publish only) so that every node
+  // sees every other: this test is about the membership protocol itself.
+  const over = { healthCheck: { intervalMs: I, timeoutMs: T, failureThreshold: F, successThreshold: S }, healthGossip: 'subscribe' as const };
 
   const t0 = performance.now();
   const nodes: MembershipNode[] = await Promise.all(plan.map((p) => startMember(t, fed, p, addrs, over)));
