@@ -4,15 +4,14 @@
 // Ranges and relations (probe timeout vs periods, failover timeout vs health-check interval) are
 // left to resolveAgentConfig, which owns them.
 import { isAbsolute, resolve } from 'node:path';
-import type { HealthCheckOptions } from '../../membership/health-check.ts';
 import type { AgentConfig, AutonomousModeConfig, ControllerEndpoint, FailoverConfig, ReachabilityProbeConfig } from '../agent/agent-config.ts';
 import { endpointToMultiaddr } from './endpoint.ts';
 import { defined, type FieldReader } from './field-reader.ts';
-import { PRIORITY_MAX, readLocalMember, TLS_REFUSED, type MemberEntry } from './member-fields.ts';
+import type { HealthCheckOptions } from '../../membership/health-check.ts';
+import { PRIORITY_MAX, ANY_INT, readHealthCheck, readLocalMember, TLS_REFUSED, type MemberEntry } from './member-fields.ts';
 
 /** Most secondary controllers. */
 export const SECONDARIES_MAX = 63;
-const ANY_INT: [number, number] = [-Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER];
 
 /** An agent's spec, read. */
 export interface AgentSpec {
@@ -51,14 +50,7 @@ export function readAgentSpec(spec: FieldReader, baseDir: string): AgentSpec {
   const federationId = spec.str('federationID', { required: true });
   const local = readLocalMember(spec.child('localMember', { required: true }), 'agent');
 
-  const hc = spec.child('healthCheck');
-  const healthCheck = defined<Partial<HealthCheckOptions>>({
-    intervalMs: hc.duration('interval'),
-    timeoutMs: hc.duration('timeout'),
-    failureThreshold: hc.int('failureThreshold', ...ANY_INT),
-    successThreshold: hc.int('successThreshold', ...ANY_INT),
-  });
-  hc.done();
+  const healthCheck = readHealthCheck(spec.child('healthCheck'));
 
   const a = spec.child('agent', { required: true });
   const cs = a.child('controllers', { required: true });

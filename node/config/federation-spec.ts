@@ -2,7 +2,6 @@
 // antiEntropy): read into the pieces of a ControllerConfig, with every problem under its path. Ranges
 // and relations between fields are left to the validators that own them (membership, replication,
 // quorum); this file checks shapes, types, durations, endpoints and the member list.
-import type { HealthCheckOptions } from '../../membership/health-check.ts';
 import { MAX_CONTROLLERS, QUORUM_MODES } from '../../quorum/index.ts';
 import { STRATEGY_NAMES, type StrategyName } from '../../storage/logic/rules/index.ts';
 import type { SplitBrainConfig } from '../controller/write-fence.ts';
@@ -10,12 +9,12 @@ import type { RepairMode } from '../replication/anti-entropy-client.ts';
 import type { ReplicationConfig } from './replication-config.ts';
 import { endpointToMultiaddr } from './endpoint.ts';
 import { defined, type FieldReader } from './field-reader.ts';
-import { PRIORITY_MAX, readLocalMember, readLocation, readName, TLS_REFUSED, type MemberEntry } from './member-fields.ts';
+import type { HealthCheckOptions } from '../../membership/health-check.ts';
+import { PRIORITY_MAX, ANY_INT, readHealthCheck, readLocalMember, readLocation, readName, TLS_REFUSED, type MemberEntry } from './member-fields.ts';
 
 /** Most other members of a controller: the quorum module counts at most MAX_CONTROLLERS, itself included. */
 export const MEMBERS_MAX = MAX_CONTROLLERS - 1;
 /** Any integer: ranges are checked by the validator that owns the field. */
-const ANY_INT: [number, number] = [-Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER];
 
 /** A controller's spec, read. */
 export interface ControllerSpec {
@@ -84,14 +83,7 @@ export function readControllerSpec(spec: FieldReader): ControllerSpec {
     memberIndexes.push(i);
   });
 
-  const hc = spec.child('healthCheck');
-  const healthCheck = defined<Partial<HealthCheckOptions>>({
-    intervalMs: hc.duration('interval'),
-    timeoutMs: hc.duration('timeout'),
-    failureThreshold: hc.int('failureThreshold', ...ANY_INT),
-    successThreshold: hc.int('successThreshold', ...ANY_INT),
-  });
-  hc.done();
+  const healthCheck = readHealthCheck(spec.child('healthCheck'));
 
   const sync = spec.child('sync');
   // Pushes go out as writes happen, so there is no sync period: interval is read (and must be a

@@ -2,7 +2,8 @@
 // and the refusal of the guide's Kubernetes `tls:` blocks (our equivalent lives in `node:`).
 import { isLocationLabel, isMemberName } from '../../membership/member-name.ts';
 import { splitHostPort } from './endpoint.ts';
-import type { FieldReader } from './field-reader.ts';
+import type { HealthCheckOptions } from '../../membership/health-check.ts';
+import { defined, type FieldReader } from './field-reader.ts';
 
 /** Largest member priority. */
 export const PRIORITY_MAX = 1_000_000;
@@ -71,3 +72,18 @@ export function readLocalMember(r: FieldReader, role: 'controller' | 'agent'): {
   return { entry: { name: name ?? '', region, zone, endpoint, address: undefined, priority }, port };
 }
 
+
+/** Integers are read whole and range-checked by the validators they feed (one message per rule). */
+export const ANY_INT: [number, number] = [-Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER];
+
+/** The guide's `healthCheck` block (both roles): durations in ms; ranges checked by membership. */
+export function readHealthCheck(hc: FieldReader): Partial<HealthCheckOptions> {
+  const healthCheck = defined<Partial<HealthCheckOptions>>({
+    intervalMs: hc.duration('interval'),
+    timeoutMs: hc.duration('timeout'),
+    failureThreshold: hc.int('failureThreshold', ...ANY_INT),
+    successThreshold: hc.int('successThreshold', ...ANY_INT),
+  });
+  hc.done();
+  return healthCheck;
+}
