@@ -44,9 +44,9 @@ function agentConfig(name: string, primary: string, over: Partial<AgentConfig> =
 }
 
 // ---- 1. fan-out -------------------------------------------------------------------------------------
-// A health check per second and a probe of the others every 5 s: a hundred agents probing every
-// 200 ms would measure the probes, not the config stream.
-const fanProfile: Partial<AgentConfig> = { failover: { healthCheckIntervalMs: 1_000, timeoutMs: 5_000 }, reachabilityProbe: { intervalMs: 5_000, timeoutMs: 1_000 } };
+// The guide's probe settings (a health check every 10 s): fan-out goes through the config stream,
+// and a hundred agents probing several times a second would measure the probes instead.
+const fanProfile: Partial<AgentConfig> = {};
 const groups = Array.from({ length: agentProcs }, (_, g) => agentNames.filter((_, i) => i % agentProcs === g));
 await Promise.all(groups.map((g, k) => procs.start(`agents-${k}`, './agent-process.ts', dir, {
   agents: g.map((name) => agentConfig(name, names[Number(name.slice(5)) % names.length]!)), profile: fanProfile,
