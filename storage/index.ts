@@ -16,9 +16,10 @@ export {
   conflictRule, ConflictPendingError, STRATEGY_NAMES,
   type ConflictInfo, type ConflictRule, type ConflictVersion, type StrategyName,
 } from './logic/rules/index.ts';
+export { isSystemKey, isSystemKind, SYSTEM_KINDS, SYSTEM_NAMESPACE } from './logic/system-keys.ts';
 export { compareVv, incrementVv, mergeVv, type Causality, type VersionVector } from './logic/version-vector.ts';
 export * from './store/errors.ts';
 export { CommitQueueFullError } from './store/group-commit.ts';
 export {
-  Store, type ChangeEvent, type RemoteResult, type ResourceView, type StoreOptions, type StoreStats, type WriteResult,
+  Store, type ChangeEvent, type RemoteResult, type ResourceView, type StoreOptions, type StoreStats, type WriteOptions, type WriteResult,
 } from './store/store.ts';

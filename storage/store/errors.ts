@@ -39,3 +39,11 @@ export class WatchOverflowError extends Error {
     super(`watcher fell more than ${queueMax} changes behind`);
   }
 }
+
+/** A user write to a key the federation keeps for itself (see system-keys.ts). */
+export class ReservedKeyError extends Error {
+  readonly code = 'RESERVED_KEY';
+  constructor(key: string) {
+    super(`${key} is reserved for the federation's own records and cannot be written`);
+  }
+}

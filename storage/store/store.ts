@@ -13,8 +13,10 @@ import {
 } from '../logic/record.ts';
 import { parseKey, parseResource, DEFAULT_RESOURCE_LIMITS, type Resource, type ResourceLimits } from '../logic/resource.ts';
 import { conflictRule, STRATEGY_NAMES, type ConflictInfo, type ConflictRule, type StrategyName } from '../logic/rules/index.ts';
+import { lastWriterWins } from '../logic/rules/last-writer-wins.ts';
+import { isSystemKey, isSystemKind } from '../logic/system-keys.ts';
 import type { VersionVector } from '../logic/version-vector.ts';
-import { NotFoundError, StoreClosedError, StoreFailedError, WatchCompactedError } from './errors.ts';
+import { NotFoundError, ReservedKeyError, StoreClosedError, StoreFailedError, WatchCompactedError } from './errors.ts';
 import { GroupCommit } from './group-commit.ts';
 import { KeyLock } from './key-lock.ts';
 import {
@@ -116,8 +118,15 @@ const DEFAULTS = {
 
 type Op = { type: 'put'; key: string; value: string } | { type: 'del'; key: string };
 
+/** Options of a local write. */
+export interface WriteOptions {
+  /** The federation's own write of a system key (system-keys.ts); user writes to them are refused. */
+  system?: boolean;
+}
+
 export class Store {
   readonly member: string;
+  /** The configured strategy: the rule of every key but the system keys (see ruleFor). */
   readonly rule: ConflictRule;
   readonly clock: HybridClock;
   readonly merkle: MerkleTree;
@@ -236,18 +245,20 @@ export class Store {
   // ---- writes ---------------------------------------------------------------------------------
 
   /** Create or update a resource (validated first). Resolves once durable. */
-  async apply(input: unknown): Promise<WriteResult> {
+  async apply(input: unknown, opts: WriteOptions = {}): Promise<WriteResult> {
     this.#checkOpen();
     const { key, resource } = parseResource(input, this.#resourceLimits);
+    checkWritable(key, opts);
     return this.#localWrite(key, { op: 'put', value: resource as unknown as { [key: string]: Json } });
   }
 
   /** Delete a resource (a replicated tombstone). NOT_FOUND when it is not there. */
-  async delete(key: string): Promise<WriteResult> {
+  async delete(key: string, opts: WriteOptions = {}): Promise<WriteResult> {
     this.#checkOpen();
     parseKey(key);
+    checkWritable(key, opts);
     return this.#localWrite(key, { op: 'delete' }, (current) => {
-      if (current === undefined || this.rule.view(current, this.member) === null) throw new NotFoundError(key);
+      if (current === undefined || this.ruleFor(key).view(current, this.member) === null) throw new NotFoundError(key);
     });
   }
 
@@ -256,7 +267,7 @@ export class Store {
     this.#checkOpen();
     parseKey(key);
     return this.#localWrite(key, { op: 'resolve', keep }, (current) => {
-      if (current === undefined || this.rule.conflict(current, this.member) === undefined) {
+      if (current === undefined || this.ruleFor(key).conflict(current, this.member) === undefined) {
         throw new NotFoundError(`conflict on ${key}`);
       }
     });
@@ -266,7 +277,7 @@ export class Store {
     return this.#locks.run(key, async () => {
       const current = await this.#current(key);
       check?.(current);
-      const { record } = localOp(this.rule, this.clock, this.#nowMs(), key, current, op);
+      const { record } = localOp(this.ruleFor(key), this.clock, this.#nowMs(), key, current, op);
       if (record === undefined) {
         return { changed: false, record: current!, view: this.#view(current!, this.#latestSeq(key)) };
       }
@@ -274,6 +285,15 @@ export class Store {
       const seq = await this.#persist(current, record);
       return { changed: true, record, view: this.#view(record, seq) };
     });
+  }
+
+  /**
+   * The rule that joins and serves `key`: LastWriterWins for system keys (the federation's own
+   * records must never become operator-visible conflicts nor block its writes), else the configured
+   * strategy. A function of the key alone, so every replica picks the same rule for a record.
+   */
+  ruleFor(key: string): ConflictRule {
+    return isSystemKey(key) ? lastWriterWins : this.rule;
   }
 
   /** True when the committed record of `key` has exactly `digest` (and no write to it is pending). */
@@ -299,7 +319,7 @@ export class Store {
     parseKey(incoming.key);
     return this.#locks.run(incoming.key, async () => {
       const current = await this.#current(incoming.key);
-      const { record, changed, concurrent } = remoteJoin(this.rule, this.clock, this.#nowMs(), current, incoming);
+      const { record, changed, concurrent } = remoteJoin(this.ruleFor(incoming.key), this.clock, this.#nowMs(), current, incoming);
       if (concurrent) this.stats.concurrentDetected++;
       if (!changed) {
         this.stats.remoteUnchanged++;
@@ -335,10 +355,11 @@ export class Store {
       { type: 'put', key: changeKey(seq), value: key },
     ];
     if (oldSeq > 0) ops.push({ type: 'del', key: changeKey(oldSeq) });
-    if (before !== undefined && this.rule.deleted(before)) {
+    const rule = this.ruleFor(key);
+    if (before !== undefined && rule.deleted(before)) {
       ops.push({ type: 'del', key: tombstoneKey(newestEntry(before).hlc.wallMs, key) });
     }
-    if (this.rule.deleted(record)) ops.push({ type: 'put', key: tombstoneKey(newestEntry(record).hlc.wallMs, key), value: '' });
+    if (rule.deleted(record)) ops.push({ type: 'put', key: tombstoneKey(newestEntry(record).hlc.wallMs, key), value: '' });
     // Refuse before touching in-memory state, so a full queue never loses an earlier pending write.
     this.#commit.checkCapacity();
     this.#pending.set(key, { record, seq });
@@ -413,9 +434,13 @@ export class Store {
     return view.value === null ? undefined : view;
   }
 
-  /** Resources of a kind (and namespace), sorted by key, at most `limit` (bounded by listMax). */
-  async list(filter: { kind?: string; namespace?: string; limit?: number; includeDeleted?: boolean } = {}): Promise<ResourceView[]> {
+  /**
+   * Resources of a kind (and namespace), sorted by key, at most `limit` (bounded by listMax). System
+   * records are left out unless the filter names their kind or sets includeSystem.
+   */
+  async list(filter: { kind?: string; namespace?: string; limit?: number; includeDeleted?: boolean; includeSystem?: boolean } = {}): Promise<ResourceView[]> {
     this.#checkOpen();
+    const showSystem = filter.includeSystem === true || isSystemKind(filter.kind);
     // Keys are Kind/namespace/name: with a kind the namespace narrows the range; without one it is
     // a filter on the scan.
     const prefix = RECORD + (filter.kind === undefined ? '' : filter.kind + '/' +
@@ -430,6 +455,7 @@ export class Store {
         for (const [k, text] of chunk) {
           const key = k.slice(RECORD.length);
           if (filter.namespace !== undefined && key.split('/')[1] !== filter.namespace) continue;
+          if (!showSystem && isSystemKey(key)) continue;
           const view = this.#view(decodeRecord(text, this.#recordLimits), this.#seqOf.get(key) ?? 0);
           if (view.value === null && filter.includeDeleted !== true) continue;
           out.push(view);
@@ -449,7 +475,8 @@ export class Store {
     const it = this.#db.iterator({ gte: RECORD, lt: prefixEnd(RECORD) });
     try {
       for await (const [, text] of it) {
-        const c = this.rule.conflict(decodeRecord(text, this.#recordLimits), this.member);
+        const record = decodeRecord(text, this.#recordLimits);
+        const c = this.ruleFor(record.key).conflict(record, this.member);
         if (c !== undefined) out.push(c);
         if (out.length >= limit) break;
       }
@@ -461,15 +488,16 @@ export class Store {
 
   #view(record: StoredRecord, seq: number): ResourceView {
     const newest = newestEntry(record);
+    const rule = this.ruleFor(record.key);
     return {
       key: record.key,
-      value: this.rule.view(record, this.member) as Resource | null,
+      value: rule.view(record, this.member) as Resource | null,
       hlc: newest.hlc,
       origin: newest.hlc.member,
       vv: record.vv,
       digest: record.digest,
       seq,
-      conflict: this.rule.conflict(record, this.member) !== undefined,
+      conflict: rule.conflict(record, this.member) !== undefined,
     };
   }
 
@@ -484,11 +512,14 @@ export class Store {
 
   /**
    * Changes after `fromSeq` (0: from the beginning), then live ones, each key's latest state once,
-   * in seq order. Ends with WatchCompactedError when `fromSeq` predates collected tombstones, and
+   * in seq order; `hideSystem` leaves out system records (user-facing watches). Ends with
+   * WatchCompactedError when `fromSeq` predates collected tombstones, and
    * with WatchOverflowError when the consumer falls more than watchQueueMax behind.
    */
-  watch(opts: { fromSeq?: number; signal?: AbortSignal } = {}): AsyncIterable<ChangeEvent> {
+  watch(opts: { fromSeq?: number; signal?: AbortSignal; hideSystem?: boolean } = {}): AsyncIterable<ChangeEvent> {
     this.#checkOpen();
+    // Replication watches everything; user-facing watches (hideSystem) skip the federation's records.
+    if (opts.hideSystem === true) return withoutSystemKeys(this.watch({ ...opts, hideSystem: false }));
     const fromSeq = opts.fromSeq ?? this.#committedSeq;
     const queue = new WatchQueue<ChangeEvent>(this.#watchQueueMax);
     if (fromSeq < this.#compactedSeq) {
@@ -564,7 +595,7 @@ export class Store {
     for (const key of candidates) {
       await this.#locks.run(key, async () => {
         const record = await this.#current(key);
-        if (record === undefined || !this.rule.deleted(record)) return;
+        if (record === undefined || !this.ruleFor(key).deleted(record)) return;
         const newest = newestEntry(record);
         if (newest.hlc.wallMs >= horizonMs) return;
         const seq = this.#latestSeq(key);
@@ -602,4 +633,12 @@ export class Store {
   #checkOpen(): void {
     if (this.#closed) throw new StoreClosedError();
   }
+}
+
+function checkWritable(key: string, opts: WriteOptions): void {
+  if (isSystemKey(key) && opts.system !== true) throw new ReservedKeyError(key);
+}
+
+async function* withoutSystemKeys(events: AsyncIterable<ChangeEvent>): AsyncGenerator<ChangeEvent> {
+  for await (const e of events) if (!isSystemKey(e.view.key)) yield e;
 }

@@ -1,0 +1,28 @@
+// System keys: records the federation itself keeps in the replicated store (today the agent registry),
+// under reserved kinds in the `novaedge-system` namespace. They replicate like every other record, but
+//  - they are always joined with LastWriterWins, whatever conflictResolution.strategy says: a Manual
+//    sibling or a Merge field conflict on them would need an operator to resolve it and would block
+//    the federation's own writes; the federation writes them whole, so "newest wins" is what it wants;
+//  - users may not write them (the store refuses unless the write says it is the federation's own);
+//  - they are left out of user-facing listings unless asked for by kind.
+// Every member, agents included, runs this same rule table, so every replica joins them identically
+// and computes the same digests.
+
+/** Namespace of the federation's own records. */
+export const SYSTEM_NAMESPACE = 'novaedge-system';
+
+/** Kinds reserved for the federation in SYSTEM_NAMESPACE. */
+export const SYSTEM_KINDS: readonly string[] = Object.freeze(['FederationAgentRegistry']);
+
+/** True when `key` (Kind/namespace/name) is a record the federation keeps for itself. */
+export function isSystemKey(key: string): boolean {
+  const slash = key.indexOf('/');
+  if (slash < 0) return false;
+  const kind = key.slice(0, slash);
+  return SYSTEM_KINDS.includes(kind) && key.startsWith(`${kind}/${SYSTEM_NAMESPACE}/`);
+}
+
+/** True when `kind` is reserved (a listing that names it asks for system records). */
+export function isSystemKind(kind: string | undefined): boolean {
+  return kind !== undefined && SYSTEM_KINDS.includes(kind);
+}
