@@ -28,8 +28,8 @@ export interface SessionOptions {
   limits: AntiEntropyLimits;
   /** Records per anti-entropy request. */
   batchSize: number;
-  /** The controller's name is known (from its hello). */
-  onHello(member: string): void;
+  /** The controller's name is known (from its hello), with its vote lease duration in AgentAssisted mode. */
+  onHello(member: string, hello: { voteLeaseMs?: number }): void;
   /** The catch-up is done: the replica holds everything the controller held at the hello. */
   onCaughtUp(report: AntiEntropyReport): void;
   /** A live batch was applied. */
@@ -48,7 +48,7 @@ export async function runControllerSession(o: SessionOptions): Promise<void> {
     if (hello.t !== 'hello') throw new ProtocolError('config stream must start with hello');
     if (hello.v !== CONFIG_STREAM_VERSION) throw new ProtocolError(`config-stream version ${hello.v} not supported`);
     const store = await o.replica(hello.strategy);
-    o.onHello(hello.member);
+    o.onHello(hello.member, hello.voteLeaseMs === undefined ? {} : { voteLeaseMs: hello.voteLeaseMs });
     const pump = pumpLive(ms, store, hello.member, o);
     // If the live stream fails during the catch-up, the session is over: stop the catch-up too.
     const caughtUp = (async () => {

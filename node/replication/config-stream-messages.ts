@@ -3,6 +3,7 @@
 // the same views) and then sends every change it applies, in batches, for as long as the stream lives.
 // Catching up on what the agent missed is anti-entropy's job, run right after the hello.
 import { STRATEGY_NAMES, type StrategyName } from '../../storage/index.ts';
+import { MAX_LEASE_MS } from '../../quorum/index.ts';
 import { arr, int, messageType, obj, ProtocolError, str } from '../wire/protocol-error.ts';
 
 /** Protocol version carried in subscribe and hello. */
@@ -13,7 +14,8 @@ export type ConfigStreamRequest = { t: 'subscribe'; v: number };
 
 /** Controller to agent. */
 export type ConfigStreamMessage =
-  | { t: 'hello'; v: number; member: string; strategy: StrategyName }
+  /** voteLeaseMs: AgentAssisted controllers tell their agents the vote lease duration (absent otherwise). */
+  | { t: 'hello'; v: number; member: string; strategy: StrategyName; voteLeaseMs?: number }
   | { t: 'records'; records: unknown[] };
 
 /** Validate an agent's request. */
@@ -30,5 +32,7 @@ export function parseConfigStreamMessage(v: unknown, recordsMax: number): Config
   if (t === 'records') return { t, records: arr(m.records, recordsMax, 'records.records', (x) => x) };
   const strategy = str(m.strategy, 32, 'hello.strategy');
   if (!(STRATEGY_NAMES as readonly string[]).includes(strategy)) throw new ProtocolError(`hello.strategy: unknown strategy ${strategy}`);
-  return { t, v: int(m.v, 0, 1_000, 'hello.v'), member: str(m.member, 63, 'hello.member'), strategy: strategy as StrategyName };
+  const hello: ConfigStreamMessage = { t, v: int(m.v, 0, 1_000, 'hello.v'), member: str(m.member, 63, 'hello.member'), strategy: strategy as StrategyName };
+  if (m.voteLeaseMs !== undefined) hello.voteLeaseMs = int(m.voteLeaseMs, 1, MAX_LEASE_MS, 'hello.voteLeaseMs');
+  return hello;
 }

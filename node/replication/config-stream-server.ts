@@ -18,6 +18,8 @@ export interface ConfigStreamServeOptions {
   batchBytesMax: number;
   /** Ends the stream (node stopping, agent disconnected). */
   signal: AbortSignal;
+  /** AgentAssisted: the vote lease duration (splitBrain.leaseMs), sent in the hello for the agent's votes. */
+  voteLeaseMs?: number | undefined;
 }
 
 /** What a served stream did, for counters. */
@@ -44,7 +46,10 @@ export async function serveConfigStream(stream: MessageStream, store: Store, o: 
   }, () => done.abort());
   const it = store.watch({ signal })[Symbol.asyncIterator]();
   try {
-    await stream.write({ t: 'hello', v: CONFIG_STREAM_VERSION, member: o.member, strategy: store.rule.name }, signal);
+    await stream.write({
+      t: 'hello', v: CONFIG_STREAM_VERSION, member: o.member, strategy: store.rule.name,
+      ...(o.voteLeaseMs === undefined ? {} : { voteLeaseMs: o.voteLeaseMs }),
+    }, signal);
     let next = it.next();
     while (true) {
       const first = await next;

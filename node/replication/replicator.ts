@@ -64,6 +64,8 @@ export interface ReplicatorOptions {
   nowMs?: () => number;
   /** Anti-entropy message bounds. */
   limits?: AntiEntropyLimits;
+  /** AgentAssisted: the vote lease duration agents learn from the config-stream hello. */
+  voteLeaseMs?: number | undefined;
 }
 
 /** A quorum-durable write was not acknowledged by enough controllers in time; it still converges later. */
@@ -200,6 +202,7 @@ export class Replicator {
     try {
       const report = await serveConfigStream(stream, this.#store, {
         member: this.#opts.self, batchSize: this.#opts.batchSize, batchBytesMax: Math.floor(this.#opts.frameBytesMax / 2), signal: this.#stop.signal,
+        voteLeaseMs: this.#opts.voteLeaseMs,
       });
       this.counters.agentRecordsSent += report.records;
     } catch (err) {

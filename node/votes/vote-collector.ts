@@ -1,0 +1,209 @@
+// Controller side of the vote-lease protocol: asks every authenticated agent connected to this
+// controller for its vote lease, every renewMs (a third of the lease by default, so a lease is renewed
+// twice before it runs out and one lost exchange costs nothing), and keeps what they grant in the pure
+// LeaseTable (quorum/lease-table.ts), whose header has the safety argument: leases are anchored at
+// the moment the request was sent, on this controller's monotonic clock, and counted until
+// sent + min(duration, leaseMs) − driftMarginMs. The tally reads countedAgents(now).
+//
+// Bounds: at most concurrencyMax exchanges at once, at most one per agent (an agent whose previous
+// exchange has not ended is skipped this round), each with a deadline (requestTimeoutMs covers the
+// dial, the request and the answer), small frames (vote-messages.ts), and the LeaseTable's own
+// limits on agents and pending requests.
+import { randomBytes } from 'node:crypto';
+import { LeaseTable, type GrantOutcome } from '../../quorum/index.ts';
+import type { PeerStream } from '../replication/replicator.ts';
+import { monotonicMs } from '../util/clock.ts';
+import { loggerOrSilent, type Logger } from '../util/logger.ts';
+import { MessageStream } from '../wire/message-stream.ts';
+import { ProtocolError } from '../wire/protocol-error.ts';
+import { parseVoteReply, VOTE_LEASE_VERSION, voteStreamOptions } from './vote-messages.ts';
+
+/** Default most vote exchanges in flight at once. */
+export const VOTE_CONCURRENCY_DEFAULT = 32;
+
+/** Options of a collector. */
+export interface VoteCollectorOptions {
+  /** The federation's lease duration (splitBrain.leaseMs). */
+  leaseMs: number;
+  /** splitBrain.driftMarginMs. */
+  driftMarginMs: number;
+  /** Period of the requests to each agent, ms; default ⌊leaseMs/3⌋. */
+  renewMs?: number;
+  /** Deadline of one exchange (dial, request, answer), ms; default renewMs. */
+  requestTimeoutMs?: number;
+  /** Most exchanges at once; default VOTE_CONCURRENCY_DEFAULT. */
+  concurrencyMax?: number;
+  /** Scope of request ids, fresh per process start; default 16 random bytes in hex. */
+  incarnation?: string;
+  /** Member names of the authenticated agents connected to this controller now. */
+  agents(): string[];
+  /** Open a vote-lease stream to `agent`. */
+  open(agent: string, signal: AbortSignal): Promise<PeerStream>;
+  /** Monotonic clock, ms (default monotonicMs). */
+  nowMs?: () => number;
+  /** Logger (default silent). */
+  logger?: Logger;
+}
+
+/** Outcome of one exchange. */
+export type ExchangeOutcome = GrantOutcome | 'refused' | 'failed' | 'table_full';
+
+/** Counters of a collector. */
+export interface VoteCollectorCounters {
+  /** Requests sent. */
+  requests: number;
+  /** Grants counted. */
+  grants: number;
+  /** Refusals (the agent follows another controller, is starting, or its vote is leased elsewhere). */
+  refusals: number;
+  /** Exchanges that failed: dial, deadline, closed stream, bad answer. */
+  failures: number;
+  /** Grants not counted: too late, unknown request, bad duration. */
+  ignored: number;
+}
+
+export class VoteCollector {
+  /** The leases, on this controller's clock. */
+  readonly table: LeaseTable;
+  /** Period of the requests, ms. */
+  readonly renewMs: number;
+  /** Deadline of one exchange, ms. */
+  readonly requestTimeoutMs: number;
+  readonly counters: VoteCollectorCounters = { requests: 0, grants: 0, refusals: 0, failures: 0, ignored: 0 };
+  readonly #o: VoteCollectorOptions;
+  readonly #nowMs: () => number;
+  readonly #log: Logger;
+  readonly #concurrencyMax: number;
+  readonly #inFlight = new Set<string>();
+  readonly #lastRefusal = new Map<string, string>();
+  readonly #waiting: Array<() => void> = [];
+  readonly #stop = new AbortController();
+  #active = 0;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(o: VoteCollectorOptions) {
+    this.#o = o;
+    this.#nowMs = o.nowMs ?? monotonicMs;
+    this.#log = loggerOrSilent(o.logger).child({ component: 'vote-collector' });
+    this.table = new LeaseTable({
+      leaseMs: o.leaseMs, driftMarginMs: o.driftMarginMs, incarnation: o.incarnation ?? randomBytes(16).toString('hex'),
+    });
+    this.renewMs = o.renewMs ?? Math.max(1, Math.floor(o.leaseMs / 3));
+    this.requestTimeoutMs = o.requestTimeoutMs ?? this.renewMs;
+    this.#concurrencyMax = o.concurrencyMax ?? VOTE_CONCURRENCY_DEFAULT;
+    if (!(this.renewMs > 0 && this.requestTimeoutMs > 0 && this.#concurrencyMax > 0)) throw new RangeError('vote collector: periods and concurrency must be positive');
+  }
+
+  /** Ask every connected agent now, then every renewMs. */
+  start(): void {
+    if (this.#timer !== undefined || this.#stop.signal.aborted) return;
+    this.#timer = setInterval(() => { void this.round(); }, this.renewMs);
+    this.#timer.unref();
+    void this.round();
+  }
+
+  /** Stop asking; exchanges in flight are aborted. What was granted stays counted until it runs out. */
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#stop.abort();
+    for (const wake of this.#waiting.splice(0)) wake();
+  }
+
+  /** Agents whose vote counts for this controller at `nowMs`, sorted. */
+  countedAgents(nowMs = this.#nowMs()): string[] {
+    return this.table.countedAgents(nowMs);
+  }
+
+  /** True when `agent`'s vote counts here at `nowMs`. */
+  counts(agent: string, nowMs = this.#nowMs()): boolean {
+    return this.table.counts(agent, nowMs);
+  }
+
+  /** Why `agent` last refused, if its last answer was a refusal. */
+  lastRefusal(agent: string): string | undefined {
+    return this.#lastRefusal.get(agent);
+  }
+
+  /** One round: a request to every connected agent that has no exchange in flight. */
+  async round(): Promise<void> {
+    if (this.#stop.signal.aborted) return;
+    this.table.prune(this.#nowMs());
+    const agents = new Set(this.#o.agents());
+    for (const a of this.#lastRefusal.keys()) if (!agents.has(a)) this.#lastRefusal.delete(a);
+    const due = [...agents].filter((a) => !this.#inFlight.has(a));
+    // Reserved before waiting for a slot, so the next round does not queue the same agent again.
+    for (const a of due) this.#inFlight.add(a);
+    await Promise.all(due.map(async (a) => {
+      try {
+        await this.#slot(() => this.#exchange(a));
+      } finally {
+        this.#inFlight.delete(a);
+      }
+    }));
+  }
+
+  /** One exchange with `agent` now (skipped as 'failed' when one is already in flight). */
+  async request(agent: string): Promise<ExchangeOutcome> {
+    if (this.#inFlight.has(agent)) return 'failed';
+    this.#inFlight.add(agent);
+    try {
+      return await this.#exchange(agent);
+    } finally {
+      this.#inFlight.delete(agent);
+    }
+  }
+
+  async #exchange(agent: string): Promise<ExchangeOutcome> {
+    const signal = AbortSignal.any([this.#stop.signal, AbortSignal.timeout(this.requestTimeoutMs)]);
+    let id: string | undefined;
+    let link: PeerStream | undefined;
+    try {
+      link = await this.#o.open(agent, signal);
+      // Anchored here, before the request leaves: never later than the agent's grant.
+      id = this.table.requestSent(agent, this.#nowMs());
+      if (id === undefined) return 'table_full';
+      this.counters.requests++;
+      const stream = new MessageStream(link.duplex, voteStreamOptions(this.requestTimeoutMs));
+      await stream.write({ t: 'request', id, v: VOTE_LEASE_VERSION }, signal);
+      const reply = parseVoteReply(await stream.read(signal));
+      if (reply.id !== id) throw new ProtocolError(`vote reply for ${reply.id.slice(0, 40)}, asked ${id}`);
+      if (reply.t === 'refused') {
+        this.table.requestEnded(agent, id);
+        this.counters.refusals++;
+        this.#lastRefusal.set(agent, reply.reason);
+        return 'refused';
+      }
+      const outcome = this.table.grantReceived(agent, id, reply.durationMs, this.#nowMs());
+      if (outcome === 'counted') {
+        this.counters.grants++;
+        this.#lastRefusal.delete(agent);
+      } else {
+        this.counters.ignored++;
+        this.#log.debug({ agent, outcome }, 'vote grant not counted');
+      }
+      return outcome;
+    } catch (err) {
+      if (id !== undefined) this.table.requestEnded(agent, id);
+      this.counters.failures++;
+      if (!this.#stop.signal.aborted) this.#log.debug({ agent, err: (err as Error).message }, 'vote request failed');
+      return 'failed';
+    } finally {
+      await link?.close().catch(() => undefined);
+    }
+  }
+
+  async #slot<T>(fn: () => Promise<T>): Promise<T | undefined> {
+    while (this.#active >= this.#concurrencyMax) {
+      if (this.#stop.signal.aborted) return undefined;
+      await new Promise<void>((r) => this.#waiting.push(r));
+    }
+    if (this.#stop.signal.aborted) return undefined;
+    this.#active++;
+    try {
+      return await fn();
+    } finally {
+      this.#active--;
+      this.#waiting.shift()?.();
+    }
+  }
+}

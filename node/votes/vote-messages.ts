@@ -1,0 +1,73 @@
+// Messages of the vote-lease protocol (/novaedge/<federationID>/vote-lease/1.0.0). One exchange per
+// stream: a controller asks an agent for its vote lease, the agent grants it (for a DURATION on its
+// own clock: clocks differ, so no timestamps travel) or refuses it with a stable reason. The lease
+// logic itself is pure and lives in quorum/ (agent-vote-state.ts, lease-table.ts).
+import { int, messageType, obj, ProtocolError, str } from '../wire/protocol-error.ts';
+import { MAX_LEASE_MS } from '../../quorum/index.ts';
+import type { MessageStreamOptions } from '../wire/message-stream.ts';
+
+/** Protocol version carried in every request. */
+export const VOTE_LEASE_VERSION = 1;
+
+/** Largest vote-lease frame, bytes: the messages are a few hundred bytes at most. */
+export const VOTE_FRAME_BYTES_MAX = 4096;
+
+/** Longest request id (an incarnation of at most 64 characters, '/', a counter). */
+export const REQUEST_ID_CHARS_MAX = 96;
+
+/** Longest refusal reason code and message. */
+export const REASON_CHARS_MAX = 32;
+export const MESSAGE_CHARS_MAX = 500;
+
+/** Refusal code for a request of an unsupported protocol version (the others come from quorum's GrantRefusal). */
+export const UNSUPPORTED_VERSION = 'unsupported_version';
+
+/** The libp2p protocol ID of vote leases. */
+export function voteLeaseProtocol(federationId: string): string {
+  return `/novaedge/${federationId}/vote-lease/1.0.0`;
+}
+
+/** Controller to agent: may I count your vote? */
+export interface VoteRequest {
+  t: 'request';
+  /** Scoped by the controller's incarnation, so ids never repeat across its restarts. */
+  id: string;
+  /** Protocol version. */
+  v: number;
+}
+
+/** Agent to controller. */
+export type VoteReply =
+  /** Granted: the lease lasts durationMs on the agent's clock, from the moment it granted. */
+  | { t: 'grant'; id: string; durationMs: number }
+  /** Refused: reason is a stable code (starting, not_primary, held_by_other, unsupported_version). */
+  | { t: 'refused'; id: string; reason: string; message: string };
+
+/** Stream options of one exchange: small frames, no compression, one deadline per read or write. */
+export function voteStreamOptions(ioTimeoutMs: number): MessageStreamOptions {
+  return { frameBytesMax: VOTE_FRAME_BYTES_MAX, messageBytesMax: VOTE_FRAME_BYTES_MAX, ioTimeoutMs, compress: false };
+}
+
+/** Validate a controller's request. */
+export function parseVoteRequest(v: unknown): VoteRequest {
+  const m = obj(v, 'vote request');
+  messageType(m, ['request'] as const, 'vote request');
+  return { t: 'request', id: requestId(m.id, 'request.id'), v: int(m.v, 0, 1_000, 'request.v') };
+}
+
+/** Validate an agent's reply. */
+export function parseVoteReply(v: unknown): VoteReply {
+  const m = obj(v, 'vote reply');
+  const t = messageType(m, ['grant', 'refused'] as const, 'vote reply');
+  const id = requestId(m.id, `${t}.id`);
+  if (t === 'grant') return { t, id, durationMs: int(m.durationMs, 1, MAX_LEASE_MS, 'grant.durationMs') };
+  const reason = str(m.reason, REASON_CHARS_MAX, 'refused.reason');
+  if (!/^[a-z_]+$/.test(reason)) throw new ProtocolError('refused.reason: not a code (a-z and _)');
+  return { t, id, reason, message: str(m.message, MESSAGE_CHARS_MAX, 'refused.message') };
+}
+
+function requestId(v: unknown, what: string): string {
+  const id = str(v, REQUEST_ID_CHARS_MAX, what);
+  if (id.length === 0) throw new ProtocolError(`${what}: empty`);
+  return id;
+}

@@ -1,0 +1,124 @@
+// Agent side of the vote-lease protocol: answers controllers' vote requests with the pure
+// AgentVoteState (quorum/agent-vote-state.ts), whose `primary` is the controller this agent follows
+// now. Only authenticated controllers reach it (the agent node registers it behind
+// membership.guard(..., { roles: ['controller'] })), and the controller's name comes from its
+// certificate, never from the message.
+//
+// How the agent learns the lease duration: from the hello of the controller it follows (the config
+// stream carries the controllers' splitBrain.leaseMs). One source of truth, nothing for an operator to
+// keep equal by hand, and the agent cannot grant before it has followed a controller anyway (it grants
+// only to the controller it follows). The first duration learned is kept for the life of the process:
+// a lease already granted must not change length under the controller counting it. Any duration is
+// safe for the controllers (they count min(agent's, own) − drift margin from before the grant); a
+// differing one is only a misconfiguration, logged and counted.
+import type { Duplex } from 'it-stream-types';
+import { AgentVoteState, MAX_LEASE_MS, type VoteLease } from '../../quorum/index.ts';
+import { monotonicMs } from '../util/clock.ts';
+import { loggerOrSilent, type Logger } from '../util/logger.ts';
+import { MessageStream } from '../wire/message-stream.ts';
+import {
+  parseVoteRequest, UNSUPPORTED_VERSION, VOTE_LEASE_VERSION, voteStreamOptions, type VoteReply, type VoteRequest,
+} from './vote-messages.ts';
+
+/** Options of a responder. */
+export interface VoteResponderOptions {
+  /** Member name of the controller this agent follows now (its primary for votes), if any. */
+  primary(): string | undefined;
+  /** Deadline of reading a request and of writing the answer, ms. */
+  ioTimeoutMs: number;
+  /** Monotonic clock, ms (default monotonicMs). */
+  nowMs?: () => number;
+  /** Start of this process on that clock (default: when the responder is created). */
+  startedAtMs?: number;
+  /** Logger (default silent). */
+  logger?: Logger;
+}
+
+/** What the agent reports about its vote. */
+export interface VoteResponderStatus {
+  /** Lease duration learned from the controllers (undefined: none yet, so no vote is granted). */
+  leaseMs: number | undefined;
+  /** Controller holding the unexpired lease, if any. */
+  holder: string | undefined;
+  /** When that lease expires, on the agent's monotonic clock. */
+  expiresAtMs: number | undefined;
+  /** Requests granted, refused, and exchanges that failed (bad message, deadline). */
+  granted: number;
+  refused: number;
+  errors: number;
+}
+
+export class VoteResponder {
+  /** Counters (also in status()). */
+  readonly counters = { granted: 0, refused: 0, errors: 0, leaseMismatches: 0 };
+  readonly #o: VoteResponderOptions;
+  readonly #nowMs: () => number;
+  readonly #startedAtMs: number;
+  readonly #log: Logger;
+  #state: AgentVoteState | undefined;
+
+  constructor(o: VoteResponderOptions) {
+    this.#o = o;
+    this.#nowMs = o.nowMs ?? monotonicMs;
+    this.#startedAtMs = o.startedAtMs ?? this.#nowMs();
+    this.#log = loggerOrSilent(o.logger).child({ component: 'vote-responder' });
+  }
+
+  /** The federation's lease duration, from a controller's hello; the first one is kept. */
+  learnLeaseMs(leaseMs: number): void {
+    if (!Number.isInteger(leaseMs) || leaseMs < 1 || leaseMs > MAX_LEASE_MS) return;
+    if (this.#state === undefined) {
+      this.#state = new AgentVoteState({ leaseMs, startedAtMs: this.#startedAtMs });
+    } else if (this.#state.leaseMs !== leaseMs) {
+      this.counters.leaseMismatches++;
+      this.#log.warn({ kept: this.#state.leaseMs, offered: leaseMs }, 'controllers disagree on splitBrain.leaseMs; keeping the first');
+    }
+  }
+
+  /** The answer to `request` from authenticated controller `controller`, now. */
+  answer(controller: string, request: VoteRequest): VoteReply {
+    const id = request.id;
+    if (request.v !== VOTE_LEASE_VERSION) {
+      this.counters.refused++;
+      return { t: 'refused', id, reason: UNSUPPORTED_VERSION, message: `vote-lease version ${request.v} not supported (${VOTE_LEASE_VERSION})` };
+    }
+    if (this.#state === undefined) {
+      this.counters.refused++;
+      return { t: 'refused', id, reason: 'starting', message: 'the lease duration is not known yet (no controller followed so far)' };
+    }
+    const r = this.#state.request(controller, this.#o.primary(), this.#nowMs());
+    if (r.granted) {
+      this.counters.granted++;
+      return { t: 'grant', id, durationMs: r.durationMs };
+    }
+    this.counters.refused++;
+    return { t: 'refused', id, reason: r.reason, message: r.message.slice(0, 500) };
+  }
+
+  /** Serve one exchange on `duplex` from controller `controller`: read the request, write the answer. */
+  async serve(duplex: Duplex<any, any, any>, controller: string, signal?: AbortSignal): Promise<VoteReply> {
+    const stream = new MessageStream(duplex, voteStreamOptions(this.#o.ioTimeoutMs));
+    try {
+      const reply = this.answer(controller, parseVoteRequest(await stream.read(signal)));
+      await stream.write(reply, signal);
+      return reply;
+    } catch (err) {
+      this.counters.errors++;
+      throw err;
+    }
+  }
+
+  /** The unexpired lease, if any. */
+  held(nowMs = this.#nowMs()): VoteLease | undefined {
+    return this.#state?.held(nowMs);
+  }
+
+  /** What the agent reports about its vote. */
+  status(): VoteResponderStatus {
+    const lease = this.held();
+    return {
+      leaseMs: this.#state?.leaseMs, holder: lease?.controller, expiresAtMs: lease?.expiresAtMs,
+      granted: this.counters.granted, refused: this.counters.refused, errors: this.counters.errors,
+    };
+  }
+}
