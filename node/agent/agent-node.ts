@@ -22,6 +22,8 @@ import { resolveAgentConfig, type AgentConfig, type ResolvedAgentConfig } from '
 import { CacheWriter, type CacheWriterStats } from './cache-writer.ts';
 import { readConfigCache, writeConfigCache, type CacheCode } from './config-cache.ts';
 import { runControllerSession } from './controller-session.ts';
+import { VoteResponder, type VoteResponderStatus } from '../votes/vote-responder.ts';
+import { voteLeaseProtocol } from '../votes/vote-messages.ts';
 
 /**
  * Where the agent's configuration comes from: Connected (caught up with a controller and following
@@ -67,6 +69,8 @@ export interface AgentStatus {
   lastCatchUp: AntiEntropyReport | undefined;
   /** Live changes applied from config streams. */
   liveApplied: number;
+  /** AgentAssisted vote lease: the duration learned from the controllers and who holds the vote. */
+  vote: VoteResponderStatus;
   /** The file copy. */
   cache: { enabled: boolean; path: string; loadError: { code: CacheCode | 'CACHE_IO'; message: string } | undefined } & CacheWriterStats;
 }
@@ -94,6 +98,8 @@ const STRATEGY_FILE = 'strategy';
 export class AgentNode {
   readonly membership: MembershipNode;
   readonly config: ResolvedAgentConfig;
+  /** Answers controllers' vote-lease requests (AgentAssisted): the vote goes to the controller followed. */
+  readonly votes: VoteResponder;
   readonly #selector: ControllerSelector;
   readonly #events: Emitter<AgentEvents>;
   readonly #log: Logger;
@@ -126,6 +132,14 @@ export class AgentNode {
       // A dial is decided within authTimeoutMs (its deadline), and a refused one ends the grace early.
       startGraceMs: f.healthCheckIntervalMs + membership.config.authTimeoutMs,
     }, performance.now());
+    this.votes = new VoteResponder({
+      primary: () => {
+        const current = this.#selector.current;
+        return current === undefined ? undefined : this.#names.get(current);
+      },
+      ioTimeoutMs: membership.config.authTimeoutMs,
+      ...(o.logger === undefined ? {} : { logger: o.logger }),
+    });
     const am = config.autonomousMode;
     this.#cache = am.enabled ? new CacheWriter({
       coalesceMs: am.writeCoalesceMs,
@@ -187,6 +201,16 @@ export class AgentNode {
   }
 
   #begin(): void {
+    const m = this.membership;
+    // Vote leases: only controllers may ask, and the name answered to is the one in their certificate.
+    void m.libp2p.handle(voteLeaseProtocol(m.config.federationId), m.guard(async ({ stream }, peer) => {
+      try {
+        await this.votes.serve(stream, peer.member);
+        await stream.close();
+      } catch (err) {
+        stream.abort(err instanceof Error ? err : new Error(String(err)));
+      }
+    }, { roles: ['controller'] }), { maxInboundStreams: 16 });
     for (const c of this.config.controllers) this.#scheduleProbe(c.peerId, 0);
     void this.#followChanges();
     // A configured controller whose connection comes up or drops is probed at once: the first
@@ -219,7 +243,7 @@ export class AgentNode {
     while (true) {
       const store = this.#store;
       try {
-        for await (const e of store.watch({ fromSeq: from, ...(opts.signal === undefined ? {} : { signal: opts.signal }) })) {
+        for await (const e of store.watch({ fromSeq: from, hideSystem: true, ...(opts.signal === undefined ? {} : { signal: opts.signal }) })) {
           from = e.seq;
           yield e;
         }
@@ -284,6 +308,7 @@ export class AgentNode {
       merkleRoot: this.#store.merkle.root(),
       lastCatchUp: this.#lastCatchUp,
       liveApplied: this.#liveApplied,
+      vote: this.votes.status(),
       cache: {
         enabled: this.config.autonomousMode.enabled, path: this.config.autonomousMode.configPath, loadError: this.#cacheLoadError,
         ...(this.#cache?.stats ?? { writes: 0, failures: 0, bytes: 0, lastWriteMs: 0, lastError: undefined }),
@@ -386,7 +411,10 @@ export class AgentNode {
             stream: { frameBytesMax: 8 * 1024 * 1024, messageBytesMax: 64 * 1024 * 1024, ioTimeoutMs: this.config.failover.timeoutMs, compress: true },
             limits: DEFAULT_ANTI_ENTROPY_LIMITS,
             batchSize: this.config.antiEntropyBatchSize,
-            onHello: (member) => this.#names.set(peerId, member),
+            onHello: (member, hello) => {
+              this.#names.set(peerId, member);
+              if (hello.voteLeaseMs !== undefined) this.votes.learnLeaseMs(hello.voteLeaseMs);
+            },
             onCaughtUp: (report) => {
               this.#lastCatchUp = report;
               if (!signal.aborted) this.#setState('Connected');

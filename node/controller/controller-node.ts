@@ -10,8 +10,10 @@ import { startMembershipNode, type MembershipNode, type MembershipNodeOptions } 
 import type { AntiEntropyReport } from '../replication/anti-entropy-client.ts';
 import { replicationProtocol } from '../replication/protocol-ids.ts';
 import { Replicator, type PeerLinks, type PeerReplicationStatus, type ReplicationProtocol } from '../replication/replicator.ts';
-import { WriteFence, type SplitBrainConfig } from './write-fence.ts';
-import type { QuorumStatus } from '../../quorum/index.ts';
+import { resolveSplitBrain, WriteFence, type SplitBrainConfig } from './write-fence.ts';
+import type { QuorumConfig, QuorumStatus } from '../../quorum/index.ts';
+import { AgentVotes } from '../votes/agent-votes.ts';
+import type { AgentRegistryStatus } from '../votes/registry-keeper.ts';
 
 /** Which connections a cut link refuses. */
 export type LinkDirection = 'both' | 'inbound' | 'outbound';
@@ -58,6 +60,8 @@ export interface FederationStatus {
   members: MemberStatus[];
   /** The `--verbose` partition fields. */
   quorum: QuorumStatus;
+  /** AgentAssisted only: the replicated agent registry (which agents count in the total). */
+  agentRegistry?: AgentRegistryStatus;
 }
 
 export class ControllerNode {
@@ -66,6 +70,8 @@ export class ControllerNode {
   readonly replicator: Replicator;
   readonly config: ResolvedReplicationConfig;
   readonly fence: WriteFence;
+  /** AgentAssisted only: agents' vote leases and the agent registry. */
+  readonly agentVotes: AgentVotes | undefined;
   // Fault hook state: members whose link is cut, and the peer IDs refused because of it.
   readonly #cutMembers = new Map<string, LinkDirection>();
   readonly #blocked: Map<string, { member: string; direction: LinkDirection }>; // by peer ID
@@ -73,9 +79,10 @@ export class ControllerNode {
   #running = true;
 
   private constructor(membership: MembershipNode, store: Store, replicator: Replicator, config: ResolvedReplicationConfig,
-    blocked: Map<string, { member: string; direction: LinkDirection }>, fence: WriteFence) {
+    blocked: Map<string, { member: string; direction: LinkDirection }>, fence: WriteFence, agentVotes: AgentVotes | undefined) {
     this.membership = membership;
     this.fence = fence;
+    this.agentVotes = agentVotes;
     this.store = store;
     this.replicator = replicator;
     this.config = config;
@@ -110,6 +117,14 @@ export class ControllerNode {
       await store.close();
       throw err;
     }
+    let quorum: QuorumConfig;
+    try {
+      quorum = resolveSplitBrain(membership, repl.controllers, config.splitBrain ?? {});
+    } catch (err) {
+      await membership.stop();
+      await store.close();
+      throw err;
+    }
     const links: PeerLinks = {
       open: async (member, protocol, signal) => {
         const peer = membership.authenticatedPeers().find((p) => p.member === member && p.role === 'controller');
@@ -134,18 +149,22 @@ export class ControllerNode {
       repairMode: repl.antiEntropy.repairMode,
       frameBytesMax: 8 * 1024 * 1024,
       retryMs: 100,
+      // Agents learn the vote lease duration from the config-stream hello (node/votes/vote-responder.ts).
+      voteLeaseMs: quorum.mode === 'AgentAssisted' ? quorum.leaseMs : undefined,
     });
-    let fence: WriteFence;
-    try {
-      fence = new WriteFence(membership, repl.controllers, config.splitBrain ?? {});
-    } catch (err) {
-      await membership.stop();
-      await store.close();
-      throw err;
-    }
-    const node = new ControllerNode(membership, store, replicator, repl, blocked, fence);
+    const votes = quorum.mode === 'AgentAssisted'
+      ? new AgentVotes({ membership, store, replicator, config: quorum, reachableControllers: () => fence.reachable(), logger: options.logger })
+      : undefined;
+    const fence = new WriteFence(membership, quorum, votes);
+    const node = new ControllerNode(membership, store, replicator, repl, blocked, fence, votes);
     node.#wire();
     replicator.start();
+    try {
+      await votes?.start();
+    } catch (err) {
+      await node.stop();
+      throw err;
+    }
     return node;
   }
 
@@ -217,9 +236,9 @@ export class ControllerNode {
     return this.store.list(filter);
   }
 
-  /** Watch changes from a seq. */
+  /** Watch changes from a seq (the federation's own system records are left out). */
   watch(opts?: Parameters<Store['watch']>[0]): AsyncIterable<ChangeEvent> {
-    return this.store.watch(opts);
+    return this.store.watch({ hideSystem: true, ...opts });
   }
 
   /** Conflicts held. */
@@ -230,7 +249,7 @@ export class ControllerNode {
   /** One conflict with both sides, or undefined. */
   async describeConflict(key: string): Promise<ConflictInfo | undefined> {
     const r = await this.store.getRecord(key);
-    return r === undefined ? undefined : this.store.rule.conflict(r, this.membership.memberName);
+    return r === undefined ? undefined : this.store.ruleFor(key).conflict(r, this.membership.memberName);
   }
 
   /** Resolve a conflict keeping this controller's side or the other. */
@@ -259,7 +278,9 @@ export class ControllerNode {
         syncLagMs: r?.lagMs, lastSyncMs: r?.lastSyncMs, agents: p?.agentCount ?? 0,
       };
     });
-    return { federationId: this.membership.config.federationId, localMember: self, members, quorum: this.fence.status() };
+    const status: FederationStatus = { federationId: this.membership.config.federationId, localMember: self, members, quorum: this.fence.status() };
+    if (this.agentVotes !== undefined) status.agentRegistry = this.agentVotes.status();
+    return status;
   }
 
   /**
@@ -290,6 +311,7 @@ export class ControllerNode {
     this.#running = false;
     for (const off of this.#offs) off();
     this.fence.stop();
+    await this.agentVotes?.stop();
     await this.replicator.stop();
     await this.membership.stop();
     await this.store.close();
