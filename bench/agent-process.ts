@@ -1,11 +1,14 @@
 // Agents in one process for benchmarks, driven over the IPC channel by bench/agents.ts.
 // argv[2]: a JSON file with { agents: AgentConfig[], profile: Partial<AgentConfig> }.
 import { readFileSync } from 'node:fs';
+import pino from 'pino';
 import { AgentNode } from '../node/agent/agent-node.ts';
 import type { AgentConfig } from '../node/agent/agent-config.ts';
 
 const config = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as { agents: AgentConfig[]; profile: Partial<AgentConfig> };
-const agents = await Promise.all(config.agents.map((c) => AgentNode.start(c, { agentProfile: config.profile })));
+// BENCH_LOG=warn (or info) prints the agents' logs to stderr.
+const logger = process.env.BENCH_LOG === undefined ? undefined : pino({ level: process.env.BENCH_LOG }, pino.destination(2));
+const agents = await Promise.all(config.agents.map((c) => AgentNode.start(c, { agentProfile: config.profile, ...(logger === undefined ? {} : { logger }) })));
 const nowMs = (): number => performance.timeOrigin + performance.now();
 const send = (m: unknown): void => { process.send!(m); };
 

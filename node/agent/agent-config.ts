@@ -47,7 +47,10 @@ export interface AutonomousModeConfig {
   enabled: boolean;
   /** The file copy. Default `<dataDir>/config.json`. */
   configPath: string;
-  /** Changes within this window are written together, ms. Default 100. */
+  /**
+   * Changes within this window are written together, ms. Default 1000: each write is the whole
+   * configuration, and the copy only has to be recent when every controller is gone.
+   */
   writeCoalesceMs: number;
 }
 
@@ -95,7 +98,7 @@ export interface ResolvedAgentConfig {
 export const AGENT_DEFAULTS = Object.freeze({
   failover: Object.freeze({ timeoutMs: 30_000, healthCheckIntervalMs: 10_000, failureThreshold: 3, recoveryDelayMs: 60_000, latencyAware: true }),
   reachabilityProbe: Object.freeze({ enabled: true, intervalMs: 10_000, timeoutMs: 5_000 }),
-  autonomousMode: Object.freeze({ enabled: true, writeCoalesceMs: 100 }),
+  autonomousMode: Object.freeze({ enabled: true, writeCoalesceMs: 1_000 }),
   antiEntropyBatchSize: 100,
   streamBatchSize: 100,
   secondaryPriority: 100,

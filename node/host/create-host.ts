@@ -98,7 +98,9 @@ export async function createHost(o: HostOptions): Promise<Host> {
     },
     services: {
       identify: identify(),
-      ping: ping(),
+      // Two probers may ping the same peer at once (membership's RTT prober, an agent's health
+      // checks); libp2p's default of one outbound ping stream per connection would fail the second.
+      ping: ping({ maxOutboundStreams: 4, maxInboundStreams: 4 }),
       pubsub: gossipsub(gossipOptions(o.gossip)),
     },
   });
