@@ -19,6 +19,8 @@ export function formatStatus(s: StatusResult, verbose: boolean, nowMs: number): 
       `Have Quorum: ${yesNo(q.haveQuorum)}`,
       `Reachable Agents: ${q.reachableAgents}`,
     );
+    const reg = s.agentRegistry;
+    if (reg !== undefined) lines.push(`Agent Registry: version ${reg.version}, ${reg.agents.length} agents (changed by ${reg.registrar})`);
   }
   const rows = s.members.map((m) => [
     m.name,

@@ -104,6 +104,10 @@ export interface AgentInfo {
   lastSeenAgoMs: number | undefined;
   /** Smoothed round-trip time from this controller, ms, once measured. */
   rttMs: number | undefined;
+  /** AgentAssisted only: in the replicated registry (its vote counts in the total). */
+  registered?: boolean;
+  /** AgentAssisted only: its vote lease is counted by this controller now. */
+  voteHere?: boolean;
 }
 
 /** `agents.list`. */

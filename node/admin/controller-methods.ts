@@ -120,6 +120,19 @@ export function controllerMethods(node: ControllerNode): MethodTable {
             agents.set(name, { name, region: '', zone: '', state: 'Unknown', connected: true, reachable: [], lastSeenAgoMs: undefined, rttMs: undefined });
           }
         }
+        const votes = node.agentVotes;
+        if (votes !== undefined) {
+          // Registered agents that never connected here are listed too: they count in the total.
+          for (const name of votes.registeredAgents()) {
+            if (!agents.has(name)) agents.set(name, { name, region: '', zone: '', state: 'Unknown', connected: false, reachable: [], lastSeenAgoMs: undefined, rttMs: undefined });
+          }
+          const leased = new Set(votes.leasedAgents(monotonicMs()));
+          const registered = votes.registeredAgents();
+          for (const a of agents.values()) {
+            a.registered = registered.has(a.name);
+            a.voteHere = leased.has(a.name);
+          }
+        }
         return { agents: [...agents.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) };
       },
     }),

@@ -6,6 +6,8 @@
 // One process, so every node shares the monotonic clock and the lease instants compare directly.
 import t from 'tap';
 import { monotonicMs } from '../../node/util/clock.ts';
+import type { AgentsResult } from '../../node/admin/controller-api.ts';
+import { controllerMethods } from '../../node/admin/controller-methods.ts';
 import type { ControllerNode } from '../../node/controller/controller-node.ts';
 import type { SplitBrainConfig } from '../../node/controller/write-fence.ts';
 import { agentFederation, route } from '../helpers/agent-federation.ts';
@@ -53,6 +55,9 @@ t.test('two datacenters, real agents: one side holds quorum; votes move only aft
     votesOf(ca).collector.countedAgents().join() === DC_A.join() && votesOf(cb).collector.countedAgents().join() === DC_B.join(), WAIT, describe);
   t.same((await ca.list({ namespace: 'novaedge-system' })).length, 0, 'the registry record is not listed as a user resource');
   t.same(await ca.conflicts(), [], 'and never becomes a conflict, even under Manual');
+  const listed = (await controllerMethods(ca)['agents.list']!.handler({})) as AgentsResult;
+  t.same(listed.agents.map((a) => [a.name, a.registered, a.voteHere]),
+    [...DC_A.map((a) => [a, true, true]), ...DC_B.map((a) => [a, true, false])], 'agents list: registered, and whose vote c-a holds');
 
   // ---- the controllers cut apart --------------------------------------------------------------
   await Promise.all([ca.cutLink('c-b', 'both'), cb.cutLink('c-a', 'both')]);
