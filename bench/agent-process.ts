@@ -1,6 +1,7 @@
 // Agents in one process for benchmarks, driven over the IPC channel by bench/agents.ts.
 // argv[2]: a JSON file with { agents: AgentConfig[], profile: Partial<AgentConfig> }.
 import { readFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import pino from 'pino';
 import { AgentNode } from '../node/agent/agent-node.ts';
 import type { AgentConfig } from '../node/agent/agent-config.ts';
@@ -14,6 +15,8 @@ const send = (m: unknown): void => { process.send!(m); };
 
 // First time each agent saw each key with the watched prefix: [agent index, key, ms since epoch].
 let watching: string | undefined;
+// Event-loop delay while watching: one process hosts many agents, so one's stall delays them all.
+const loopDelay = monitorEventLoopDelay({ resolution: 1 });
 const seen: Array<[number, string, number]> = [];
 agents.forEach((a, i) => {
   void (async () => {
@@ -30,10 +33,12 @@ process.on('message', async (m: { cmd: string; [k: string]: any }) => {
       case 'watch':
         watching = m.prefix;
         seen.length = 0;
+        loopDelay.reset();
+        loopDelay.enable();
         send({ cmd: 'watch' });
         break;
       case 'seen':
-        send({ cmd: 'seen', seen });
+        send({ cmd: 'seen', seen, loopDelayP99Ms: loopDelay.percentile(99) / 1e6, loopDelayMaxMs: loopDelay.max / 1e6 });
         break;
       case 'stop':
         await Promise.all(agents.map((a) => a.stop()));

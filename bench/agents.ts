@@ -5,7 +5,7 @@
 //      to the full copy it pulled when it started empty;
 //   3. failover with the fast profile (target <= 1 s): the primary's process killed (its connections
 //      drop), then the next one frozen with SIGSTOP (silent: only missed health checks tell).
-//   npm run bench:agents        BENCH_AGENTS=100 BENCH_RESOURCES=100000 BENCH_WRITES=50
+//   npm run bench:agents        BENCH_AGENTS=100 BENCH_RESOURCES=100000 BENCH_WRITES=50 BENCH_FAN_RATE=10
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,8 @@ import { benchMembership, benchPki, BenchProcs, percentile, type BenchMember } f
 const agentCount = Number(process.env.BENCH_AGENTS ?? 100);
 const resources = Number(process.env.BENCH_RESOURCES ?? 100_000);
 const writes = Number(process.env.BENCH_WRITES ?? 50);
+// Writes per second during the fan-out: each one reaches every agent, so 10/s is 1,000 deliveries/s.
+const fanRate = Number(process.env.BENCH_FAN_RATE ?? 10);
 const agentProcs = 4;
 const dir = mkdtempSync(join(process.env.BENCH_DATA_DIR ?? tmpdir(), 'novaedge-bench-agents-'));
 const names = ['us-west', 'eu-west', 'ap-east'];
@@ -64,18 +66,21 @@ await procs.until(`${agentCount} agents connected`, async () => {
 }, 300_000);
 console.log(`${agentCount} agents connected and caught up in ${((performance.now() - tConnect) / 1000).toFixed(1)} s`);
 await Promise.all(agentGroups.map((g) => procs.ask(g, { cmd: 'watch', prefix: 'fan' })));
-const { acks } = await procs.ask('us-west', { cmd: 'rate', perSecond: 10, count: writes, prefix: 'fan' });
+const { acks } = await procs.ask('us-west', { cmd: 'rate', perSecond: fanRate, count: writes, prefix: 'fan' });
 const ackAt = new Map<string, number>(acks);
 let seen: Array<[number, string, number]> = [];
+let stalls: Array<{ loopDelayP99Ms: number; loopDelayMaxMs: number }> = [];
 await procs.until('every agent saw every write', async () => {
-  seen = (await Promise.all(agentGroups.map((g, k) => procs.ask(g, { cmd: 'seen' }).then((r) => r.seen.map(([i, key, at]: [number, string, number]) => [k * 1000 + i, key, at]))))).flat();
+  const replies = await Promise.all(agentGroups.map((g) => procs.ask(g, { cmd: 'seen' })));
+  stalls = replies;
+  seen = replies.flatMap((r, k) => r.seen.map(([i, key, at]: [number, string, number]) => [k * 1000 + i, key, at] as [number, string, number]));
   return seen.length >= agentCount * writes;
 }, 20_000).catch(() => undefined);
 const lags = seen.map(([, key, at]) => Math.max(0, at - ackAt.get(key)!)).sort((a, b) => a - b);
 const lastPerWrite = new Map<string, number>();
 for (const [, key, at] of seen) lastPerWrite.set(key, Math.max(lastPerWrite.get(key) ?? 0, at - ackAt.get(key)!));
 const allSaw = [...lastPerWrite.values()].sort((a, b) => a - b);
-console.log(`fan-out, write on us-west -> ${agentCount} agents (${writes} writes at 10/s, ${seen.length}/${agentCount * writes} deliveries): ` +
+console.log(`fan-out, write on us-west -> ${agentCount} agents (${writes} writes at ${fanRate}/s, ${seen.length}/${agentCount * writes} deliveries): ` +
   `p50 ${percentile(lags, 50).toFixed(1)} ms, p99 ${percentile(lags, 99).toFixed(1)} ms, max ${lags.at(-1)?.toFixed(1)} ms (target p99 <= 100 ms); ` +
   `until the last agent: p50 ${percentile(allSaw, 50).toFixed(1)} ms, p99 ${percentile(allSaw, 99).toFixed(1)} ms`);
 // By the controller each agent follows: us-west's own agents, and those one replication hop away.
@@ -84,6 +89,7 @@ for (const [c, name] of names.entries()) {
     .map(([, key, at]) => Math.max(0, at - ackAt.get(key)!)).sort((a, b) => a - b);
   console.log(`  agents following ${name}: p50 ${percentile(mine, 50).toFixed(1)} ms, p99 ${percentile(mine, 99).toFixed(1)} ms (${mine.length} deliveries)`);
 }
+console.log(`  event-loop delay in the agent processes (${agentCount / agentProcs} agents each): p99 ${stalls.map((x) => x.loopDelayP99Ms.toFixed(0)).join('/')} ms, max ${stalls.map((x) => x.loopDelayMaxMs.toFixed(0)).join('/')} ms`);
 await Promise.all(agentGroups.map((g) => procs.ask(g, { cmd: 'stop' })));
 
 // ---- 2. catch-up ------------------------------------------------------------------------------------

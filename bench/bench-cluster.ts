@@ -80,7 +80,11 @@ export class BenchProcs {
   async start(name: string, script: string, dir: string, config: unknown, env: NodeJS.ProcessEnv = {}): Promise<void> {
     const cfgPath = join(dir, `${name}.json`);
     writeFileSync(cfgPath, JSON.stringify(config));
-    const execArgv = process.env.BENCH_PROF === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`];
+    // BENCH_PROF=<dir> writes a CPU profile per process; BENCH_NODE_ARGS adds flags (e.g. --trace-gc).
+    const execArgv = [
+      ...(process.env.BENCH_PROF === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`]),
+      ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''),
+    ];
     const p = fork(fileURLToPath(new URL(script, import.meta.url)), [cfgPath], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv, env: { ...process.env, ...env } });
     this.procs.set(name, p);
     await new Promise((resolve, reject) => {
