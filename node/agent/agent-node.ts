@@ -15,6 +15,7 @@ import { NodeStateError, ReadOnlyError } from '../errors.ts';
 import { startMembershipNode, type MembershipNode, type MembershipNodeOptions } from '../membership/membership-node.ts';
 import type { AntiEntropyReport } from '../replication/anti-entropy-client.ts';
 import { DEFAULT_ANTI_ENTROPY_LIMITS } from '../replication/anti-entropy-messages.ts';
+import { openStream } from '../host/open-stream.ts';
 import { replicationProtocol } from '../replication/protocol-ids.ts';
 import { Emitter } from '../util/emitter.ts';
 import { loggerOrSilent, type Logger } from '../util/logger.ts';
@@ -403,10 +404,7 @@ export class AgentNode {
       while (!signal.aborted) {
         try {
           await runControllerSession({
-            open: async (protocol, sig) => {
-              const stream = await this.membership.libp2p.dialProtocol(peerIdFromString(peerId), replicationProtocol(fid, protocol), { signal: sig });
-              return { duplex: stream, close: () => stream.close().catch(() => stream.abort(new Error('close failed'))) };
-            },
+            open: (protocol, sig) => openStream(this.membership.libp2p, peerId, replicationProtocol(fid, protocol), sig),
             replica: (strategy) => this.#replica(strategy),
             stream: { frameBytesMax: 8 * 1024 * 1024, messageBytesMax: 64 * 1024 * 1024, ioTimeoutMs: this.config.failover.timeoutMs, compress: true },
             limits: DEFAULT_ANTI_ENTROPY_LIMITS,

@@ -3,7 +3,7 @@
 // anti-entropy pull from the agent's own replica (only the differences move), then apply live changes
 // until the stream ends. Live changes are applied from the moment of the hello, alongside the
 // catch-up: records join commutatively, so the order the two paths deliver them in never matters.
-import type { Duplex } from 'it-stream-types';
+import type { PeerStream } from '../host/open-stream.ts';
 import type { Store, StrategyName } from '../../storage/index.ts';
 import { applyRecordBatch } from '../replication/apply-batch.ts';
 import { runAntiEntropy, type AntiEntropyReport } from '../replication/anti-entropy-client.ts';
@@ -12,16 +12,11 @@ import { CONFIG_STREAM_VERSION, parseConfigStreamMessage } from '../replication/
 import { MessageStream, type MessageStreamOptions } from '../wire/message-stream.ts';
 import { ProtocolError } from '../wire/protocol-error.ts';
 
-/** A stream to the controller, and how to close it. */
-export interface SessionStream {
-  duplex: Duplex<any, any, any>;
-  close(): Promise<void>;
-}
 
 /** What a session needs. */
 export interface SessionOptions {
   /** Open a stream of the given protocol to the controller. */
-  open(protocol: 'config-stream' | 'anti-entropy', signal: AbortSignal): Promise<SessionStream>;
+  open(protocol: 'config-stream' | 'anti-entropy', signal: AbortSignal): Promise<PeerStream>;
   /** The replica, after the strategy check (it may be reopened under the controller's strategy). */
   replica(strategy: StrategyName): Promise<Store>;
   stream: MessageStreamOptions;

@@ -8,6 +8,7 @@ import { resolveReplicationConfig, type ReplicationConfig, type ResolvedReplicat
 import { NodeStateError } from '../errors.ts';
 import { startMembershipNode, type MembershipNode, type MembershipNodeOptions } from '../membership/membership-node.ts';
 import type { AntiEntropyReport } from '../replication/anti-entropy-client.ts';
+import { openStream } from '../host/open-stream.ts';
 import { replicationProtocol } from '../replication/protocol-ids.ts';
 import { Replicator, type PeerLinks, type PeerReplicationStatus, type ReplicationProtocol } from '../replication/replicator.ts';
 import { resolveSplitBrain, WriteFence, type SplitBrainConfig } from './write-fence.ts';
@@ -129,9 +130,7 @@ export class ControllerNode {
       open: async (member, protocol, signal) => {
         const peer = membership.authenticatedPeers().find((p) => p.member === member && p.role === 'controller');
         if (peer === undefined) throw new NodeStateError(`${member} is not connected`);
-        const stream = await membership.libp2p.dialProtocol(peerIdOf(membership, peer.peerId),
-          replicationProtocol(membership.config.federationId, protocol), { signal });
-        return { duplex: stream, close: () => stream.close().catch(() => stream.abort(new Error('close failed'))) };
+        return openStream(membership.libp2p, peer.peerId, replicationProtocol(membership.config.federationId, protocol), signal);
       },
     };
     replicator = new Replicator(store, links, {

@@ -16,11 +16,8 @@ import { receivePushes } from './push-receiver.ts';
 /** The replication protocols (config-stream: controller to agent). */
 export type ReplicationProtocol = 'push' | 'anti-entropy' | 'config-stream';
 
-/** A stream to a peer: a duplex of bytes, and how to close it when done. */
-export interface PeerStream {
-  duplex: Duplex<any, any, any>;
-  close(): Promise<void>;
-}
+import type { PeerStream } from '../host/open-stream.ts';
+export type { PeerStream };
 
 /** How the replicator reaches members. */
 export interface PeerLinks {

@@ -1,7 +1,6 @@
 // AgentAssisted votes on a controller: the vote collector (leases granted to this controller) and the
 // agent registry keeper, wired to libp2p, the store and the replicator. The write fence reads it as its
 // AgentVoteSource. Only created in AgentAssisted mode.
-import { peerIdFromString } from '@libp2p/peer-id';
 import type { QuorumConfig } from '../../quorum/index.ts';
 import type { Store } from '../../storage/index.ts';
 import type { AgentVoteSource } from '../controller/write-fence.ts';
@@ -10,6 +9,7 @@ import type { Replicator } from '../replication/replicator.ts';
 import type { Logger } from '../util/logger.ts';
 import { RegistryKeeper, type AgentRegistryStatus } from './registry-keeper.ts';
 import { VoteCollector } from './vote-collector.ts';
+import { openStream } from '../host/open-stream.ts';
 import { voteLeaseProtocol } from './vote-messages.ts';
 
 /** What the agent votes need from the controller. */
@@ -39,8 +39,7 @@ export class AgentVotes implements AgentVoteSource {
       open: async (agent, signal) => {
         const peer = agentPeers().find((p) => p.member === agent);
         if (peer === undefined) throw new Error(`${agent} is not connected`);
-        const stream = await m.libp2p.dialProtocol(peerIdFromString(peer.peerId), voteLeaseProtocol(m.config.federationId), { signal });
-        return { duplex: stream, close: () => stream.close().catch(() => stream.abort(new Error('close failed'))) };
+        return openStream(m.libp2p, peer.peerId, voteLeaseProtocol(m.config.federationId), signal);
       },
       ...(o.logger === undefined ? {} : { logger: o.logger }),
     });

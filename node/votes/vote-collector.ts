@@ -11,7 +11,7 @@
 // limits on agents and pending requests.
 import { randomBytes } from 'node:crypto';
 import { LeaseTable, type GrantOutcome } from '../../quorum/index.ts';
-import type { PeerStream } from '../replication/replicator.ts';
+import type { PeerStream } from '../host/open-stream.ts';
 import { monotonicMs } from '../util/clock.ts';
 import { loggerOrSilent, type Logger } from '../util/logger.ts';
 import { MessageStream } from '../wire/message-stream.ts';
