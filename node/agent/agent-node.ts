@@ -5,7 +5,6 @@
 // watches to the program on top (the proxy) from its durable replica whatever the controllers do.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { peerIdFromString } from '@libp2p/peer-id';
 import { ControllerSelector, type Switch } from '../../membership/controller-selector.ts';
 import {
   STRATEGY_NAMES, Store, StoreClosedError, type ChangeEvent, type ResourceView, type StoredRecord, type StrategyName,
@@ -21,6 +20,7 @@ import { Emitter } from '../util/emitter.ts';
 import { loggerOrSilent, type Logger } from '../util/logger.ts';
 import { resolveAgentConfig, type AgentConfig, type ResolvedAgentConfig } from './agent-config.ts';
 import { CacheWriter, type CacheWriterStats } from './cache-writer.ts';
+import { ControllerProber, type CheckVerdict } from './controller-prober.ts';
 import { readConfigCache, writeConfigCache, type CacheCode } from './config-cache.ts';
 import { runControllerSession } from './controller-session.ts';
 import { VoteResponder, type VoteResponderStatus } from '../votes/vote-responder.ts';
@@ -106,8 +106,7 @@ export class AgentNode {
   readonly #log: Logger;
   readonly #opts: AgentOptions;
   readonly #stop = new AbortController();
-  readonly #timers = new Map<string, NodeJS.Timeout>();
-  readonly #probing = new Set<string>();
+  readonly #prober: ControllerProber;
   readonly #cache: CacheWriter | undefined;
   readonly #cacheLoadError: AgentStatus['cache']['loadError'];
   readonly #names = new Map<string, string>(); // peer ID → member name
@@ -133,6 +132,11 @@ export class AgentNode {
       // A dial is decided within authTimeoutMs (its deadline), and a refused one ends the grace early.
       startGraceMs: f.healthCheckIntervalMs + membership.config.authTimeoutMs,
     }, performance.now());
+    this.#prober = new ControllerProber({
+      membership, controllers: config.controllers.map((c) => c.peerId), timeoutMs: config.reachabilityProbe.timeoutMs,
+      periodMs: (peerId) => (this.#selector.current === peerId ? f.healthCheckIntervalMs : config.reachabilityProbe.intervalMs),
+      onVerdict: (peerId, v) => { if (this.#running) this.#onVerdict(peerId, v); },
+    });
     this.votes = new VoteResponder({
       primary: () => {
         const current = this.#selector.current;
@@ -212,15 +216,8 @@ export class AgentNode {
         stream.abort(err instanceof Error ? err : new Error(String(err)));
       }
     }, { roles: ['controller'] }), { maxInboundStreams: 16 });
-    for (const c of this.config.controllers) this.#scheduleProbe(c.peerId, 0);
+    this.#prober.start();
     void this.#followChanges();
-    // A configured controller whose connection comes up or drops is probed at once: the first
-    // choice does not wait for a probe period, and failover starts from the first missed check.
-    const probeNow = (p: { peerId: string }): void => {
-      if (this.#running && this.config.controllers.some((c) => c.peerId === p.peerId)) this.#scheduleProbe(p.peerId, 0);
-    };
-    this.membership.auth.on('authenticated', probeNow);
-    this.membership.auth.on('deauthenticated', probeNow);
   }
 
   // ---- the embedded API -------------------------------------------------------------------------
@@ -323,8 +320,7 @@ export class AgentNode {
     this.#running = false;
     this.#stop.abort();
     this.#session?.abort();
-    for (const t of this.#timers.values()) clearTimeout(t);
-    this.#timers.clear();
+    this.#prober.stop();
     await this.#cache?.stop();
     await this.membership.stop();
     await this.#reopening?.catch(() => undefined);
@@ -334,43 +330,17 @@ export class AgentNode {
 
   // ---- probing and choosing -----------------------------------------------------------------------
 
-  #scheduleProbe(peerId: string, delayMs: number): void {
-    if (!this.#running) return;
-    clearTimeout(this.#timers.get(peerId));
-    this.#timers.set(peerId, setTimeout(() => void this.#probe(peerId), delayMs));
-  }
-
-  async #probe(peerId: string): Promise<void> {
-    if (this.#probing.has(peerId)) return;
-    this.#probing.add(peerId);
-    // Checks keep their cadence whatever they take: a controller that stops answering costs one
-    // period per failed check, not a period plus a deadline.
-    const startedMs = performance.now();
-    try {
-      const peer = this.membership.authenticatedPeers().find((p) => p.peerId === peerId && p.role === 'controller');
-      let rttMs: number | undefined;
-      if (peer !== undefined) {
-        this.#names.set(peerId, peer.member);
-        rttMs = await this.membership.libp2p.services.ping.ping(peerIdFromString(peerId), {
-          signal: AbortSignal.any([this.#stop.signal, AbortSignal.timeout(this.config.reachabilityProbe.timeoutMs)]),
-        }).catch(() => undefined);
-      }
-      if (!this.#running) return;
-      const now = performance.now();
-      // Before the first connection to a controller has been made or refused, a missing connection
-      // says nothing about it yet (the dial may still be under way): no verdict.
-      const undecided = peer === undefined && !this.#names.has(peerId) &&
-        (this.membership.reconnectStatus().find((s) => s.peerId === peerId)?.failures ?? 1) === 0;
-      if (undecided) return;
-      if (rttMs === undefined) this.#selector.checkFailed(peerId, now);
-      else this.#selector.checkOk(peerId, rttMs + (this.#opts.extraRttMs?.(peerId) ?? 0), now);
-      this.#evaluate();
-    } finally {
-      this.#probing.delete(peerId);
-      const current = this.#selector.current === peerId;
-      const periodMs = current ? this.config.failover.healthCheckIntervalMs : this.config.reachabilityProbe.intervalMs;
-      this.#scheduleProbe(peerId, Math.max(0, startedMs + periodMs - performance.now()));
+  // A finished health check: the selector records it and decides whether to switch.
+  #onVerdict(peerId: string, v: CheckVerdict): void {
+    if (v.ok === undefined) return;
+    const now = performance.now();
+    if (v.ok) {
+      this.#names.set(peerId, v.member);
+      this.#selector.checkOk(peerId, v.rttMs + (this.#opts.extraRttMs?.(peerId) ?? 0), now);
+    } else {
+      this.#selector.checkFailed(peerId, now);
     }
+    this.#evaluate();
   }
 
   #evaluate(): void {

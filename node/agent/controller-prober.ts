@@ -1,0 +1,90 @@
+// Health checks of an agent's controllers: one libp2p ping per controller per period, each with a
+// deadline, at a fixed cadence (a controller that stops answering costs one period per failed check,
+// not a period plus a deadline). The period is the health-check interval for the controller followed
+// now and the reachability-probe interval for the others. A controller whose connection comes up or
+// drops is checked at once. Verdicts go to the caller (the pure ControllerSelector decides).
+import { peerIdFromString } from '@libp2p/peer-id';
+import type { MembershipNode } from '../membership/membership-node.ts';
+
+/** What a check found. */
+export type CheckVerdict =
+  | { ok: true; rttMs: number; member: string }
+  | { ok: false }
+  /** Never connected yet and the first dial still under way: nothing can be concluded. */
+  | { ok: undefined };
+
+/** What the prober needs. */
+export interface ControllerProberOptions {
+  membership: MembershipNode;
+  /** Peer IDs of the configured controllers. */
+  controllers: string[];
+  /** Deadline of one check, ms. */
+  timeoutMs: number;
+  /** Period of the next check of `peerId`, ms (it depends on whether it is followed now). */
+  periodMs(peerId: string): number;
+  /** A check finished. */
+  onVerdict(peerId: string, verdict: CheckVerdict): void;
+}
+
+export class ControllerProber {
+  readonly #o: ControllerProberOptions;
+  readonly #timers = new Map<string, NodeJS.Timeout>();
+  readonly #inFlight = new Set<string>();
+  readonly #everConnected = new Set<string>();
+  readonly #stop = new AbortController();
+  readonly #offs: Array<() => void> = [];
+
+  constructor(o: ControllerProberOptions) {
+    this.#o = o;
+  }
+
+  /** Check every controller now, then on its cadence. */
+  start(): void {
+    for (const id of this.#o.controllers) this.#schedule(id, 0);
+    const now = (p: { peerId: string }): void => {
+      if (this.#o.controllers.includes(p.peerId)) this.#schedule(p.peerId, 0);
+    };
+    this.#offs.push(this.#o.membership.auth.on('authenticated', now), this.#o.membership.auth.on('deauthenticated', now));
+  }
+
+  /** Stop checking; checks in flight end at their deadline and report nothing. */
+  stop(): void {
+    this.#stop.abort();
+    for (const off of this.#offs.splice(0)) off();
+    for (const t of this.#timers.values()) clearTimeout(t);
+    this.#timers.clear();
+  }
+
+  #schedule(peerId: string, delayMs: number): void {
+    if (this.#stop.signal.aborted) return;
+    clearTimeout(this.#timers.get(peerId));
+    this.#timers.set(peerId, setTimeout(() => void this.#check(peerId), delayMs));
+  }
+
+  async #check(peerId: string): Promise<void> {
+    if (this.#inFlight.has(peerId)) return;
+    this.#inFlight.add(peerId);
+    const startedMs = performance.now();
+    try {
+      const m = this.#o.membership;
+      const peer = m.authenticatedPeers().find((p) => p.peerId === peerId && p.role === 'controller');
+      let verdict: CheckVerdict;
+      if (peer === undefined) {
+        // Before the first connection to a controller has been made or refused, a missing
+        // connection says nothing about it yet (the dial may still be under way).
+        const dialing = !this.#everConnected.has(peerId) && (m.reconnectStatus().find((s) => s.peerId === peerId)?.failures ?? 1) === 0;
+        verdict = dialing ? { ok: undefined } : { ok: false };
+      } else {
+        this.#everConnected.add(peerId);
+        const rttMs = await m.libp2p.services.ping.ping(peerIdFromString(peerId), {
+          signal: AbortSignal.any([this.#stop.signal, AbortSignal.timeout(this.#o.timeoutMs)]),
+        }).catch(() => undefined);
+        verdict = rttMs === undefined ? { ok: false } : { ok: true, rttMs, member: peer.member };
+      }
+      if (!this.#stop.signal.aborted) this.#o.onVerdict(peerId, verdict);
+    } finally {
+      this.#inFlight.delete(peerId);
+      this.#schedule(peerId, Math.max(0, startedMs + this.#o.periodMs(peerId) - performance.now()));
+    }
+  }
+}
