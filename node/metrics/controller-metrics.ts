@@ -3,6 +3,7 @@
 // is read from the node when Prometheus scrapes.
 import type { Registry } from 'prom-client';
 import type { Phase } from '../../quorum/index.ts';
+import { monotonicMs } from '../util/clock.ts';
 import type { ControllerNode } from '../controller/controller-node.ts';
 import { liveCounter, liveGauge, one, type Sample } from './live-metrics.ts';
 
@@ -129,6 +130,24 @@ export function registerControllerMetrics(registry: Registry, node: ControllerNo
     name: 'novaedge_federation_protocol_errors_total', registry, labelNames: [],
     help: 'Replication streams (push, anti-entropy) ended because a peer sent malformed or oversized input.',
     read: () => one(node.replicator.counters.protocolErrors),
+  });
+  liveGauge({
+    name: 'novaedge_federation_quorum_votes', registry, labelNames: ['kind'],
+    help: 'Votes this controller holds now (kind="held") and needs (kind="threshold"); in AgentAssisted mode weighted, agent leases included.',
+    read: () => {
+      const st = node.fence.status();
+      return [{ labels: { kind: 'held' }, value: st.ourVotes }, { labels: { kind: 'threshold' }, value: st.threshold }];
+    },
+  });
+  liveGauge({
+    name: 'novaedge_federation_registered_agents', registry, labelNames: [],
+    help: 'AgentAssisted: agents in the replicated registry (they count in the total); absent in Controllers mode.',
+    read: () => (node.agentVotes === undefined ? [] : one(node.agentVotes.registeredAgents().size)),
+  });
+  liveGauge({
+    name: 'novaedge_federation_agent_leases', registry, labelNames: [],
+    help: 'AgentAssisted: agents whose vote lease this controller counts now; absent in Controllers mode.',
+    read: () => (node.agentVotes === undefined ? [] : one(node.agentVotes.leasedAgents(monotonicMs()).length)),
   });
   liveCounter({
     name: 'novaedge_federation_clock_skew_total', registry, labelNames: [],

@@ -8,6 +8,7 @@ import t from 'tap';
 import { monotonicMs } from '../../node/util/clock.ts';
 import type { AgentsResult } from '../../node/admin/controller-api.ts';
 import { controllerMethods } from '../../node/admin/controller-methods.ts';
+import { createNodeRegistry } from '../../node/metrics/node-registry.ts';
 import type { ControllerNode } from '../../node/controller/controller-node.ts';
 import type { SplitBrainConfig } from '../../node/controller/write-fence.ts';
 import { agentFederation, route } from '../helpers/agent-federation.ts';
@@ -58,6 +59,10 @@ t.test('two datacenters, real agents: one side holds quorum; votes move only aft
   const listed = (await controllerMethods(ca)['agents.list']!.handler({})) as AgentsResult;
   t.same(listed.agents.map((a) => [a.name, a.registered, a.voteHere]),
     [...DC_A.map((a) => [a, true, true]), ...DC_B.map((a) => [a, true, false])], 'agents list: registered, and whose vote c-a holds');
+  const metrics = await createNodeRegistry({ info: { federationId: 'x', member: 'c-a', role: 'controller', peerId: 'p' }, controller: ca }).metrics();
+  t.match(metrics, /novaedge_federation_registered_agents 5\n/);
+  t.match(metrics, /novaedge_federation_agent_leases 3\n/);
+  t.match(metrics, /novaedge_federation_quorum_votes\{kind="held"\} 23\n/, 'c-a: 2 controllers x 10 + its 3 agents');
 
   // ---- the controllers cut apart --------------------------------------------------------------
   await Promise.all([ca.cutLink('c-b', 'both'), cb.cutLink('c-a', 'both')]);
