@@ -66,8 +66,11 @@ export async function writeControllerConfigs(pki: PkiFiles, dir: string, socketD
   return out;
 }
 
-/** The YAML of agent `name` following `primary` (then `secondary`), with fast failover settings. */
-export function agentYaml(pki: PkiFiles, dir: string, name: string, metricsPort: number, primary: ControllerPlan, secondary: ControllerPlan[]): string {
+/**
+ * The YAML of agent `name` following `primary` (then `secondary`), with fast failover settings; its
+ * admin socket under `socketDir` (never the system default, which tests must not touch).
+ */
+export function agentYaml(pki: PkiFiles, dir: string, socketDir: string, name: string, metricsPort: number, primary: ControllerPlan, secondary: ControllerPlan[]): string {
   const me = pki.members.get(name)!;
   const entry = (c: ControllerPlan, priority: number): string => `{ endpoint: "127.0.0.1:${c.port}", peerId: ${pki.members.get(c.name)!.peerId}, priority: ${priority} }`;
   return `apiVersion: novaedge.io/v1alpha1
@@ -80,6 +83,7 @@ node:
   controllerCaFiles: [${pki.controllerCaFile}]
   agentCaFiles: [${pki.agentCaFile}]
   dataDir: ${join(dir, name)}
+  adminSocket: ${join(socketDir, `${name}.sock`)}
   metricsAddress: "127.0.0.1:${metricsPort}"
 spec:
   federationID: ${pki.fed.id}

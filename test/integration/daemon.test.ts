@@ -26,7 +26,7 @@ t.test('three controller daemons and an agent daemon', async (t) => {
   const sockets = await tempDir(t, 'nvd-'); // short: Unix socket paths are limited to 107 bytes
   const configs = await writeControllerConfigs(pki, dir, sockets, plans);
   const agentConfig = join(dir, 'edge-1.yaml');
-  await writeFile(agentConfig, agentYaml(pki, dir, 'edge-1', ports[NAMES.length * 2]!, plans[0]!, plans.slice(1)));
+  await writeFile(agentConfig, agentYaml(pki, dir, sockets, 'edge-1', ports[NAMES.length * 2]!, plans[0]!, plans.slice(1)));
   const daemons = NAMES.map((n) => spawnDaemon(t, ['--config', configs.get(n)!]));
   const agent = spawnDaemon(t, ['--config', agentConfig]);
   const ready = await Promise.all(daemons.map((d) => d.waitForLog('novaedge ready', 30_000)));
