@@ -194,6 +194,8 @@ export class AgentNode {
         clock: store.clock,
         merkleRoot: () => (node === undefined ? store : node.#store).merkle.root(),
         reachable: () => (node === undefined ? [] : node.#reachable()),
+        // The health checks measure the controllers' round trips; a second pinger would only add load.
+        rttProbe: false,
       });
     } catch (err) {
       await store.close();

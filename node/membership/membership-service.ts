@@ -49,6 +49,8 @@ export interface MembershipServiceOptions extends HeartbeatSources {
   clock: HybridClock;
   /** Logger (default silent). */
   logger?: Logger;
+  /** Measure round-trip times to peers (default true); agents measure their controllers themselves. */
+  rttProbe?: boolean;
 }
 
 /** Listeners of membership events: one per event type, and 'event' for all. */
@@ -145,7 +147,7 @@ export class MembershipService {
     this.#nextHeartbeatMs = monotonicMs();
     this.#scheduleHeartbeat();
     this.#scheduleTick();
-    this.#rtt.start();
+    if (this.#o.rttProbe !== false) this.#rtt.start();
   }
 
   /** Stop timers, unsubscribe, uninstall. */
