@@ -23,6 +23,6 @@ export function addAgentCommands(program: Command, ctx: CliContext): void {
     .addOption(outputOption())
     .action(async (opts: { output: OutputFormat }) => {
       const r = await call<AgentStatus>(ctx, 'agent.status');
-      ctx.io.stdout(render(opts.output, r, () => formatAgentStatus(r, Date.now())));
+      ctx.io.stdout(render(opts.output, r, () => formatAgentStatus(r, ctx.io.nowMs())));
     });
 }

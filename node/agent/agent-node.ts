@@ -10,7 +10,7 @@ import {
   STRATEGY_NAMES, Store, StoreClosedError, type ChangeEvent, type ResourceView, type StoredRecord, type StrategyName,
 } from '../../storage/index.ts';
 import type { MembershipConfig } from '../config/membership-config.ts';
-import { NodeStateError, ReadOnlyError } from '../errors.ts';
+import { ReadOnlyError } from '../errors.ts';
 import { startMembershipNode, type MembershipNode, type MembershipNodeOptions } from '../membership/membership-node.ts';
 import type { AntiEntropyReport } from '../replication/anti-entropy-client.ts';
 import { DEFAULT_ANTI_ENTROPY_LIMITS } from '../replication/anti-entropy-messages.ts';
@@ -458,11 +458,6 @@ export class AgentNode {
 
   #identity(): { federationId: string; member: string } {
     return { federationId: this.membership.config.federationId, member: this.membership.memberName };
-  }
-
-  /** Throws unless running. */
-  checkRunning(): void {
-    if (!this.#running) throw new NodeStateError('agent is stopped');
   }
 }
 
