@@ -5,12 +5,8 @@ import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import type { MemberRole } from '../membership/member-name.ts';
-import { createCa, writeCaPublicFile } from '../node/identity/ca.ts';
-import { issueCertificate, writeCertificateFile } from '../node/identity/certificate.ts';
-import { generateEd25519Key } from '../node/identity/keys.ts';
-import { writeNewKeyFile } from '../node/identity/key-file.ts';
+import { writePki } from '../test/helpers/pki-files.ts';
 
 /** One member with its files and a free loopback port. */
 export interface BenchMember {
@@ -43,25 +39,16 @@ export async function freePort(): Promise<number> {
 
 /** Keys, certificates and ports for `controllers` and `agents`, under `dir`. */
 export async function benchPki(dir: string, federationId: string, controllers: string[], agents: string[] = []): Promise<BenchPki> {
-  const cas = { controller: await createCa(join(dir, 'ca.key'), 'controllers'), agent: await createCa(join(dir, 'agent-ca.key'), 'agents') };
-  await writeCaPublicFile(join(dir, 'ca.pub'), cas.controller.public);
-  await writeCaPublicFile(join(dir, 'agent-ca.pub'), cas.agent.public);
   const spec = [...controllers.map((name) => ({ name, role: 'controller' as const })), ...agents.map((name) => ({ name, role: 'agent' as const }))];
+  const files = await writePki(dir, federationId, spec);
   const members: BenchMember[] = [];
-  for (const { name, role } of spec) {
-    const key = await generateEd25519Key();
-    const peerId = peerIdFromPrivateKey(key).toString();
-    const keyFile = join(dir, `${name}.key`);
-    const certificateFile = join(dir, `${name}.cert`);
-    await writeNewKeyFile(keyFile, 'novaedge/identity-key', key);
-    await writeCertificateFile(certificateFile, await issueCertificate(cas[role], {
-      federationId, member: name, role, peerId, notBeforeMs: Date.now() - 60_000, notAfterMs: Date.now() + 3_600_000,
-    }));
+  for (const { name } of spec) {
+    const f = files.members.get(name)!;
     const port = await freePort();
     const listen = `/ip4/127.0.0.1/tcp/${port}`;
-    members.push({ name, role, peerId, port, listen, addr: `${listen}/p2p/${peerId}`, keyFile, certificateFile });
+    members.push({ ...f, port, listen, addr: `${listen}/p2p/${f.peerId}` });
   }
-  return { federationId, controllerCaFiles: [join(dir, 'ca.pub')], agentCaFiles: [join(dir, 'agent-ca.pub')], members };
+  return { federationId, controllerCaFiles: [files.controllerCaFile], agentCaFiles: [files.agentCaFile], members };
 }
 
 /** The membership part of a member's configuration. */
