@@ -2,10 +2,10 @@
 // controllers forked as bench/controller-process.ts, and a request/answer helper over their IPC.
 import { fork, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MemberRole } from '../membership/member-name.ts';
+import { freePorts } from '../test/helpers/free-ports.ts';
 import { writePki } from '../test/helpers/pki-files.ts';
 
 /** One member with its files and a free loopback port. */
@@ -28,23 +28,15 @@ export interface BenchPki {
   members: BenchMember[];
 }
 
-/** A free TCP port on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => { const a = s.address(); s.close(() => resolve((a as { port: number }).port)); });
-    s.on('error', reject);
-  });
-}
-
 /** Keys, certificates and ports for `controllers` and `agents`, under `dir`. */
 export async function benchPki(dir: string, federationId: string, controllers: string[], agents: string[] = []): Promise<BenchPki> {
   const spec = [...controllers.map((name) => ({ name, role: 'controller' as const })), ...agents.map((name) => ({ name, role: 'agent' as const }))];
   const files = await writePki(dir, federationId, spec);
+  const ports = await freePorts(spec.length);
   const members: BenchMember[] = [];
-  for (const { name } of spec) {
+  for (const [i, { name }] of spec.entries()) {
     const f = files.members.get(name)!;
-    const port = await freePort();
+    const port = ports[i]!;
     const listen = `/ip4/127.0.0.1/tcp/${port}`;
     members.push({ ...f, port, listen, addr: `${listen}/p2p/${f.peerId}` });
   }
