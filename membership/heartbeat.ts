@@ -38,6 +38,12 @@ export interface Heartbeat {
   reachable: string[];
   /** Agents currently attached to the sender (0 for agents). */
   agentCount: number;
+  /**
+   * Smoothed round-trip times the sender measured itself, milliseconds by member name (agents: to
+   * the controllers they probe). Absent when it reports none. Receivers get a null-prototype object,
+   * so a member named like an Object.prototype property ("constructor") cannot read as a value.
+   */
+  rttMs?: Record<string, number>;
   /** The sender's quorum view, when it has one. */
   quorum?: QuorumView;
   /** True in the last heartbeat of a member that is leaving the federation on purpose. */
@@ -54,6 +60,8 @@ export interface HeartbeatLimits {
   agentCountMax: number;
   /** Largest `votes` or `threshold` in a quorum view. */
   votesMax: number;
+  /** Largest value in `rttMs`, milliseconds (entries are bounded by `reachableMax` too). */
+  rttMsMax: number;
 }
 
 /** Default heartbeat bounds. */
@@ -62,6 +70,7 @@ export const DEFAULT_HEARTBEAT_LIMITS: Readonly<HeartbeatLimits> = Object.freeze
   merkleRootCharsMax: 128,
   agentCountMax: 1_000_000,
   votesMax: 1_000_000_000,
+  rttMsMax: 3_600_000,
 });
 
 /** Result of validating a heartbeat: the clean copy, or the first offending field. */
@@ -71,7 +80,7 @@ export type HeartbeatCheck =
 
 const FIELDS = new Set([
   'member', 'peerId', 'role', 'region', 'zone', 'hlc', 'merkleRoot', 'reachable', 'agentCount',
-  'quorum', 'leaving',
+  'rttMs', 'quorum', 'leaving',
 ]);
 const QUORUM_FIELDS = new Set(['haveQuorum', 'votes', 'threshold']);
 const HLC_FIELDS = new Set(['wallMs', 'logical', 'member']);
@@ -102,6 +111,26 @@ function isAmount(v: unknown, max: number): v is number {
   return typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= max;
 }
 
+// The `rttMs` report: a plain object of at most reachableMax member names to amounts, copied into a
+// null-prototype object (member names may equal Object.prototype keys such as "constructor").
+function checkRttReport(
+  v: unknown,
+  limits: Readonly<HeartbeatLimits>,
+): { ok: true; report: Record<string, number> } | Extract<HeartbeatCheck, { ok: false }> {
+  const bad = (detail: string) => ({ ok: false as const, field: 'rttMs', detail });
+  if (!isPlainObject(v)) return bad('not an object');
+  const names = Object.keys(v);
+  if (names.length > limits.reachableMax) return bad(`more than ${limits.reachableMax} entries`);
+  const out = Object.create(null) as Record<string, number>;
+  for (const name of names) {
+    if (!isMemberName(name)) return bad('key is not a member name');
+    const ms = v[name];
+    if (!isAmount(ms, limits.rttMsMax)) return bad(`value for ${name} is not a number in 0..${limits.rttMsMax}`);
+    out[name] = ms;
+  }
+  return { ok: true, report: out };
+}
+
 /** True when `s` looks like a textual libp2p peer ID (syntax only, not a decode). */
 export function isPeerIdText(s: unknown): s is string {
   return typeof s === 'string' && PEER_ID.test(s);
@@ -116,7 +145,7 @@ export function validateHeartbeat(
   const extra = unknownKey(value, FIELDS);
   if (extra !== undefined) return fail(extra, 'unknown field');
 
-  const { member, peerId, role, region, zone, hlc, merkleRoot, reachable, agentCount, quorum, leaving } = value;
+  const { member, peerId, role, region, zone, hlc, merkleRoot, reachable, agentCount, rttMs, quorum, leaving } = value;
   if (!isMemberName(member)) return fail('member', 'not a member name (DNS-1123 label, 1..63 chars)');
   if (!isPeerIdText(peerId)) return fail('peerId', 'not a base58btc peer ID');
   if (!isMemberRole(role)) return fail('role', 'must be "controller" or "agent"');
@@ -145,6 +174,13 @@ export function validateHeartbeat(
     return fail('agentCount', `not an integer in 0..${limits.agentCountMax}`);
   }
 
+  let rttReport: Record<string, number> | undefined;
+  if (rttMs !== undefined) {
+    const r = checkRttReport(rttMs, limits);
+    if (!r.ok) return r;
+    rttReport = r.report;
+  }
+
   let quorumView: QuorumView | undefined;
   if (quorum !== undefined) {
     if (!isPlainObject(quorum)) return fail('quorum', 'not an object');
@@ -170,6 +206,7 @@ export function validateHeartbeat(
     reachable: [...seen],
     agentCount,
   };
+  if (rttReport !== undefined) heartbeat.rttMs = rttReport;
   if (quorumView !== undefined) heartbeat.quorum = quorumView;
   if (leaving === true) heartbeat.leaving = true;
   return { ok: true, heartbeat };

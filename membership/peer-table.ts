@@ -64,6 +64,13 @@ export interface PeerView {
   reachable: string[];
   /** From the last heartbeat: agents attached to it. */
   agentCount: number;
+  /**
+   * From the last heartbeat: the round-trip times it measured itself, ms by member name (agents
+   * report their controllers), when it reported any. A null-prototype object: a member named like
+   * an Object.prototype key ("constructor") reads as undefined when absent. `rtt` below is this
+   * node's own measurement of it.
+   */
+  reportedRttMs?: Readonly<Record<string, number>>;
   /** From the last heartbeat: its quorum view, if any. */
   quorum?: QuorumView;
   /** Heartbeats accepted from it. */
@@ -315,6 +322,7 @@ export class PeerTable {
     };
     if (health.successes > 0) v.passingSinceMs = e.passingSinceAtMs;
     if (hb.quorum !== undefined) v.quorum = { ...hb.quorum };
+    if (hb.rttMs !== undefined) v.reportedRttMs = Object.assign(Object.create(null) as Record<string, number>, hb.rttMs);
     if (e.rtt !== undefined) v.rtt = { ...e.rtt };
     return v;
   }

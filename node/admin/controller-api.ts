@@ -102,7 +102,7 @@ export interface AgentInfo {
   reachable: string[];
   /** Milliseconds since its last heartbeat (undefined: none yet). */
   lastSeenAgoMs: number | undefined;
-  /** Smoothed round-trip time from this controller, ms, once measured. */
+  /** Smoothed round-trip time to this controller, ms, as the agent reported it in its last heartbeat (undefined: none reported). */
   rttMs: number | undefined;
   /** AgentAssisted only: in the replicated registry (its vote counts in the total). */
   registered?: boolean;

@@ -1,5 +1,6 @@
 // The controller's admin methods: one per `novactl` action, each a params validator and a handler
 // over the ControllerNode API. Results are the shapes in controller-api.ts.
+import type { PeerView } from '../../membership/peer-table.ts';
 import { InvalidResourceError } from '../../storage/index.ts';
 import type { ControllerNode } from '../controller/controller-node.ts';
 import { monotonicMs } from '../util/clock.ts';
@@ -17,6 +18,13 @@ export const APPLY_RESOURCES_MAX = 10_000;
 
 const DURABILITY: readonly WriteDurability[] = ['local', 'quorum'];
 
+// What `agent` last reported as its round trip to `controller`: controllers do not ping agents
+// (membership's rtt-targets.ts). hasOwn although the report has no prototype: a controller named
+// "constructor" must never read Object's, whoever built the view.
+function reportedRttTo(agent: PeerView, controller: string): number | undefined {
+  const r = agent.reportedRttMs;
+  return r !== undefined && Object.hasOwn(r, controller) ? r[controller] : undefined;
+}
 
 function outcome(r: { changed: boolean; view: { key: string; seq: number } }): WriteOutcome {
   return { key: r.view.key, changed: r.changed, seq: r.view.seq };
@@ -112,7 +120,7 @@ export function controllerMethods(node: ControllerNode): MethodTable {
           if (p.role !== 'agent') continue;
           agents.set(p.member, {
             name: p.member, region: p.region, zone: p.zone, state: p.state, connected: connected.has(p.member),
-            reachable: [...p.reachable], lastSeenAgoMs: Math.max(0, Math.round(now - p.lastHeardAtMs)), rttMs: p.rtt?.smoothedMs,
+            reachable: [...p.reachable], lastSeenAgoMs: Math.max(0, Math.round(now - p.lastHeardAtMs)), rttMs: reportedRttTo(p, self),
           });
         }
         for (const name of connected) {

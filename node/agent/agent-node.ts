@@ -195,6 +195,8 @@ export class AgentNode {
         merkleRoot: () => (node === undefined ? store : node.#store).merkle.root(),
         reachable: () => (node === undefined ? [] : node.#reachable()),
         // The health checks measure the controllers' round trips; a second pinger would only add load.
+        // Controllers do not ping agents either: they show the figures reported here.
+        rttMs: () => (node === undefined ? new Map() : node.#controllerRtts()),
         rttProbe: false,
       });
     } catch (err) {
@@ -363,6 +365,18 @@ export class AgentNode {
     if (!this.config.reachabilityProbe.enabled) return [];
     const now = performance.now();
     return this.#selector.view(now).filter((v) => v.healthy).map((v) => this.#names.get(v.id)).filter((n): n is string => n !== undefined);
+  }
+
+  // Smoothed RTT of each healthy controller, by member name, for the heartbeat. The selector keeps
+  // them (fed by the health checks); an unhealthy controller's last figure is stale, so it is left
+  // out. Reported whether or not reachability is: it replaces the controllers' own pings of agents.
+  #controllerRtts(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const v of this.#selector.view(performance.now())) {
+      const name = this.#names.get(v.id);
+      if (v.healthy && v.rtt !== undefined && name !== undefined) out.set(name, v.rtt.smoothedMs);
+    }
+    return out;
   }
 
   // ---- following a controller ---------------------------------------------------------------------

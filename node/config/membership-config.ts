@@ -66,7 +66,7 @@ export interface MembershipConfig {
   authFrameBytesMax?: number;
   /** Largest heartbeat message (certificate included). Default 32 768. */
   heartbeatBytesMax?: number;
-  /** Round-trip probe (ping) period per authenticated peer. Default 5000. */
+  /** Round-trip probe (ping) period per authenticated controller peer (agents report their own figures). Default 5000. */
   rttIntervalMs?: number;
   /** Round-trip probe deadline; at most rttIntervalMs. Default 2000. */
   rttTimeoutMs?: number;

@@ -28,7 +28,7 @@ export interface MembershipNodeOptions extends HeartbeatSources {
   profile?: Readonly<Partial<MembershipConfig>>;
   /** Logger (default silent). */
   logger?: Logger;
-  /** Measure round-trip times to peers (default true); agents measure their controllers themselves. */
+  /** Measure round-trip times to controller peers (default true); agents measure their controllers themselves. */
   rttProbe?: boolean;
   /** The node's HLC, when the embedding node already has one (storage); default a new one. */
   clock?: HybridClock;
@@ -127,6 +127,7 @@ export async function startMembershipNode(config: MembershipConfig, options: Mem
     ...(options.quorumView === undefined ? {} : { quorumView: options.quorumView }),
     ...(options.agentCount === undefined ? {} : { agentCount: options.agentCount }),
     ...(options.reachable === undefined ? {} : { reachable: options.reachable }),
+    ...(options.rttMs === undefined ? {} : { rttMs: options.rttMs }),
     ...(options.rttProbe === undefined ? {} : { rttProbe: options.rttProbe }),
   });
 

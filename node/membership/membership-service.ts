@@ -1,6 +1,7 @@
 // Wires the pure peer table to libp2p: publishes this node's heartbeat on the federation's health
 // topic every intervalMs, feeds authenticated, validated heartbeats into the table, runs the
-// table's clock (a timer set to its next deadline), feeds ping RTTs, and re-emits table events.
+// table's clock (a timer set to its next deadline), feeds ping RTTs of controller peers, and
+// re-emits table events.
 //
 // Time: the table runs on a monotonic clock (wall-clock steps cannot touch failure detection);
 // HLC stamps and certificate checks use the wall clock.
@@ -9,6 +10,7 @@ import type { GossipsubMessage } from '@chainsafe/libp2p-gossipsub';
 import type { PeerId } from '@libp2p/interface';
 import { ClockSkewError, type HybridClock } from '../../storage/logic/hlc.ts';
 import { DEFAULT_HEARTBEAT_LIMITS, type Heartbeat, type QuorumView } from '../../membership/heartbeat.ts';
+import { isMemberName } from '../../membership/member-name.ts';
 import type { MembershipEvent, MembershipEventType } from '../../membership/membership-events.ts';
 import { PeerTable, type PeerTableStats, type PeerView } from '../../membership/peer-table.ts';
 import type { AuthService } from '../auth/auth-service.ts';
@@ -22,6 +24,7 @@ import { loggerOrSilent, type Logger } from '../util/logger.ts';
 import { encodeHeartbeatMessage } from './heartbeat-codec.ts';
 import { HeartbeatGate, type GateCounters } from './heartbeat-gate.ts';
 import { RttProber } from './rtt-prober.ts';
+import { controllerRttTargets } from './rtt-targets.ts';
 
 /** Values other modules contribute to this node's heartbeat. */
 export interface HeartbeatSources {
@@ -33,7 +36,16 @@ export interface HeartbeatSources {
   agentCount?: () => number;
   /** Members this node reaches (default: every authenticated peer); agents report their probes here. */
   reachable?: () => string[];
+  /**
+   * Smoothed round-trip times this node measured itself, ms by member name (default: none). Agents
+   * report their controllers here: controllers do not ping agents (see rtt-targets.ts).
+   */
+  rttMs?: () => ReadonlyMap<string, number>;
 }
+
+// Reported round-trip times are rounded to a tenth of a millisecond: loopback and LAN figures stay
+// visible (they are often below 1 ms), and the heartbeat carries no 17-digit fractions.
+const RTT_REPORT_STEPS_PER_MS = 10;
 
 /** Options of the membership service. */
 export interface MembershipServiceOptions extends HeartbeatSources {
@@ -49,7 +61,7 @@ export interface MembershipServiceOptions extends HeartbeatSources {
   clock: HybridClock;
   /** Logger (default silent). */
   logger?: Logger;
-  /** Measure round-trip times to peers (default true); agents measure their controllers themselves. */
+  /** Measure round-trip times to controller peers (default true); agents measure their controllers themselves. */
   rttProbe?: boolean;
 }
 
@@ -221,10 +233,27 @@ export class MembershipService {
       reachable,
       agentCount,
     };
+    const rttMs = this.#rttReport();
+    if (rttMs !== undefined) hb.rttMs = rttMs;
     const quorum = this.#o.quorumView?.();
     if (quorum !== undefined) hb.quorum = quorum;
     if (leaving) hb.leaving = true;
     return hb;
+  }
+
+  // The rttMs source as the heartbeat carries it: other members only, values receivers accept
+  // (a broken sample must not get the whole heartbeat refused), rounded, sorted, bounded.
+  #rttReport(): Record<string, number> | undefined {
+    const source = this.#o.rttMs?.();
+    if (source === undefined) return undefined;
+    const { rttMsMax, reachableMax } = DEFAULT_HEARTBEAT_LIMITS;
+    const entries = [...source]
+      .filter(([m, ms]) => m !== this.#o.config.memberName && isMemberName(m) && Number.isFinite(ms) && ms >= 0 && ms <= rttMsMax)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).slice(0, reachableMax);
+    if (entries.length === 0) return undefined;
+    const report: Record<string, number> = {};
+    for (const [m, ms] of entries) report[m] = Math.round(ms * RTT_REPORT_STEPS_PER_MS) / RTT_REPORT_STEPS_PER_MS;
+    return report;
   }
 
   async #publish(leaving = false): Promise<void> {
@@ -340,16 +369,7 @@ export class MembershipService {
   };
 
   #rttTargets(): PeerId[] {
-    const out: PeerId[] = [];
-    const seen = new Set<string>();
-    for (const c of this.#o.libp2p.getConnections()) {
-      const id = c.remotePeer.toString();
-      if (!seen.has(id) && this.#o.auth.isAuthenticated(id)) {
-        seen.add(id);
-        out.push(c.remotePeer);
-      }
-    }
-    return out;
+    return controllerRttTargets(this.#o.libp2p.getConnections(), (p) => this.#o.auth.peerInfo(p));
   }
 
   #onRtt(peer: PeerId, ms: number): void {

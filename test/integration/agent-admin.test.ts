@@ -1,10 +1,13 @@
 // An agent's admin socket: status, reads, and writes refused with READ_ONLY (not "unknown method"),
-// so novactl pointed at an agent says what to do.
+// so novactl pointed at an agent says what to do; and the controller's view of that agent (the RTT it
+// reports).
 import t from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { agentMethods } from '../../node/admin/agent-methods.ts';
+import type { AgentsResult } from '../../node/admin/controller-api.ts';
+import { controllerMethods } from '../../node/admin/controller-methods.ts';
 import { callAdmin } from '../../node/admin/admin-client.ts';
 import { startAdminServer } from '../../node/admin/admin-server.ts';
 import type { AgentStatus } from '../../node/agent/agent-node.ts';
@@ -33,4 +36,12 @@ t.test('agent admin methods', async (t) => {
   const status = await novactl(['agent', 'status'], { socket: server.path });
   t.match(status.stdout, /State: Connected\n/);
   t.match(status.stdout, /c1 +0 +Yes +Yes/);
+
+  // The controller's agents view shows the RTT the agent reported to it; the controller never pings it.
+  const c1 = f.controllers.get('c1')!;
+  await waitFor('a1 reports its RTT to c1', () => c1.membership.peer('a1')?.reportedRttMs?.c1 !== undefined, { timeoutMs: 20_000 });
+  const view = await controllerMethods(c1)['agents.list']!.handler({}) as AgentsResult;
+  const rttMs = view.agents.find((a) => a.name === 'a1')?.rttMs;
+  t.ok(typeof rttMs === 'number' && rttMs >= 0 && Math.round(rttMs * 10) / 10 === rttMs, `a1's reported RTT, rounded to 0.1 ms (${rttMs})`);
+  t.equal(c1.membership.peer('a1')?.rtt, undefined, 'c1 has no RTT of its own to a1: it does not ping agents');
 });

@@ -30,9 +30,9 @@ t.test('an agent catches up from its primary, follows live changes, and reports 
   await waitFor('live change', async () => (await agent.get('ProxyRoute/default/live')) !== undefined, { timeoutMs: 20_000 });
   t.equal(agent.store.merkle.root(), c1.store.merkle.root(), 'identical replica');
   await waitFor('c1 counts its agent', () => c1.status().members[0]!.agents === 1, { timeoutMs: 20_000 });
-  await waitFor('c2 sees a1 reaching every controller', () => {
+  await waitFor('c2 sees a1 reaching every controller, with the RTT it measured to each', () => {
     const p = f.controllers.get('c2')!.membership.peer('a1');
-    return p !== undefined && C3.every((c) => p.reachable.includes(c));
+    return p !== undefined && C3.every((c) => p.reachable.includes(c) && p.reportedRttMs?.[c] !== undefined);
   }, { timeoutMs: 20_000 });
   t.same(agent.membership.peers(), [], 'agents only publish health: no other member\'s heartbeats reach them');
   await t.rejects(agent.apply(route('nope')), { code: 'READ_ONLY' }, 'agents refuse writes');

@@ -53,7 +53,13 @@ t.test('3 controllers + 2 agents: full membership, failure within bound, recover
   }
   await waitFor('reachability and agent counts in heartbeats', () => nodes.every((n) => n.peers().every((p) =>
     p.reachable.length === 4 && (p.role === 'agent' ? p.agentCount === 0 : p.agentCount === 2))), { timeoutMs: 5_000 }, () => nodes[0]!.peers());
-  await waitFor('RTT samples', () => nodes.every((n) => n.peers().every((p) => (p.rtt?.samples ?? 0) > 0)), { timeoutMs: 10_000 }, () => nodes.map((n) => [n.memberName, n.peers().map((p) => p.rtt?.samples ?? 0), n.counters().rttFailures]));
+  // Every node pings the controllers; nobody pings agents (they report their own figures).
+  const rttSamples = (n: MembershipNode): Array<[string, number]> => n.peers().map((p) => [p.member, p.rtt?.samples ?? 0]);
+  await waitFor('RTT samples of controllers', () => nodes.every((n) => n.peers().every((p) => p.role === 'agent' || (p.rtt?.samples ?? 0) > 1)),
+    { timeoutMs: 10_000 }, () => nodes.map((n) => [n.memberName, rttSamples(n), n.counters().rttFailures]));
+  // Two rounds have pinged every target by now (one probeAll pings all of them), so an agent among
+  // the targets would have samples too.
+  for (const n of nodes) t.same(rttSamples(n).filter(([m]) => m.startsWith('a')), [['a1', 0], ['a2', 0]].filter(([m]) => m !== n.memberName), `${n.memberName} never pinged an agent`);
   const rtt = nodes[0]!.peer('c2')!.rtt!;
   t.comment(`RTT c1->c2: min ${rtt.minMs} ms, smoothed ${rtt.smoothedMs.toFixed(1)} ms over ${rtt.samples} samples`);
   t.ok(rtt.minMs <= rtt.smoothedMs + 1e-9 && rtt.minMs <= rtt.lastMs, 'RTT figures are consistent');

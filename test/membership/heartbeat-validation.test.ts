@@ -43,6 +43,30 @@ const bad: Array<[string, unknown, string]> = [
   ['a quorum view with NaN votes', { ...good, quorum: { ...good.quorum, votes: Number.NaN } }, 'quorum.votes'],
   ['a quorum view with an infinite threshold', { ...good, quorum: { ...good.quorum, threshold: Infinity } }, 'quorum.threshold'],
   ['leaving as a string', { ...good, leaving: 'yes' }, 'leaving'],
+  ['rttMs as a list', { ...good, rttMs: [['c2', 1]] }, 'rttMs'],
+  ['rttMs as a number', { ...good, rttMs: 3 }, 'rttMs'],
+  ['rttMs as null', { ...good, rttMs: null }, 'rttMs'],
+  ['rttMs as a Map', { ...good, rttMs: new Map([['c2', 1]]) }, 'rttMs'],
+  ['rttMs over its bound', { ...good, rttMs: Object.fromEntries(Array.from({ length: DEFAULT_HEARTBEAT_LIMITS.reachableMax + 1 }, (_, i) => [`m${i}`, 1])) }, 'rttMs'],
+  ['rttMs with a bad name', { ...good, rttMs: { c2: 1, 'Bad Name': 2 } }, 'rttMs'],
+  ['rttMs with an empty name', { ...good, rttMs: { '': 2 } }, 'rttMs'],
+  ['rttMs with a __proto__ key', { ...good, rttMs: JSON.parse('{"__proto__": 1}') }, 'rttMs'],
+  ['rttMs with a negative value', { ...good, rttMs: { c2: -0.5 } }, 'rttMs'],
+  ['rttMs with NaN', { ...good, rttMs: { c2: Number.NaN } }, 'rttMs'],
+  ['rttMs with Infinity', { ...good, rttMs: { c2: Infinity } }, 'rttMs'],
+  ['rttMs with a huge value', { ...good, rttMs: { c2: DEFAULT_HEARTBEAT_LIMITS.rttMsMax + 1 } }, 'rttMs'],
+  ['rttMs with a string value', { ...good, rttMs: { c2: '12' } }, 'rttMs'],
+  ['rttMs with a null value (NaN after JSON)', JSON.parse(JSON.stringify({ ...good, rttMs: { c2: Number.NaN } })), 'rttMs'],
+  ['rttMs with a nested object', { ...good, rttMs: { c2: { smoothedMs: 1 } } }, 'rttMs'],
+];
+
+// Valid `rttMs` reports: what goes in comes out, as a fresh object without a prototype.
+const goodRtt: Array<[string, Record<string, number>]> = [
+  ['an empty report', {}],
+  ['one controller', { c2: 0.4 }],
+  ['zero and the bound', { c2: 0, c3: DEFAULT_HEARTBEAT_LIMITS.rttMsMax }],
+  ['a member named like a prototype key', { constructor: 12.5, 'to-string': 3 }],
+  ['exactly reachableMax entries', Object.fromEntries(Array.from({ length: DEFAULT_HEARTBEAT_LIMITS.reachableMax }, (_, i) => [`m${i}`, i]))],
 ];
 
 t.test('the reference heartbeat is valid and copied, not aliased', async (t) => {
@@ -51,6 +75,23 @@ t.test('the reference heartbeat is valid and copied, not aliased', async (t) => 
   t.same(r.heartbeat, good);
   t.not(r.heartbeat.reachable, good.reachable, 'reachable is a copy');
   t.not(r.heartbeat.hlc, good.hlc, 'hlc is a copy');
+});
+
+t.test('valid rttMs reports are accepted and copied without a prototype', async (t) => {
+  for (const [what, rttMs] of goodRtt) {
+    const r = validateHeartbeat({ ...good, rttMs });
+    if (!r.ok) {
+      t.fail(`${what}: refused (${r.field}: ${r.detail})`);
+      continue;
+    }
+    t.same({ ...r.heartbeat.rttMs }, rttMs, `${what}: same entries`);
+    t.not(r.heartbeat.rttMs, rttMs, `${what}: a copy`);
+    t.equal(Object.getPrototypeOf(r.heartbeat.rttMs), null, `${what}: no prototype`);
+  }
+  const none = validateHeartbeat(good);
+  t.ok(none.ok && !('rttMs' in none.heartbeat), 'absent stays absent');
+  const missing = validateHeartbeat({ ...good, rttMs: { c2: 1 } });
+  t.equal(missing.ok ? missing.heartbeat.rttMs?.constructor : 'refused', undefined, 'an absent "constructor" entry reads as undefined');
 });
 
 t.test('each invalid heartbeat is refused, names its field, is counted, and leaves the table unchanged', async (t) => {

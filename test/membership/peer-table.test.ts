@@ -87,6 +87,19 @@ t.test('Merkle-root changes are reported; fields of the last heartbeat are expos
   t.match(f.table.get('c1'), { merkleRoot: 'bb', agentCount: 0, reachable: [], quorum: { haveQuorum: false, votes: 1, threshold: 2 }, heartbeats: 3 });
 });
 
+t.test('reported RTTs come from the last heartbeat only, and views do not share them', async (t) => {
+  const f = new FakeClockTable(hc);
+  f.send('a1', { role: 'agent', rttMs: { c1: 1.5, c2: 30 } });
+  const v = f.table.get('a1')!;
+  t.same({ ...v.reportedRttMs }, { c1: 1.5, c2: 30 });
+  t.equal(v.reportedRttMs?.constructor, undefined, 'no prototype: absent names read as undefined');
+  t.not(f.table.get('a1')!.reportedRttMs, v.reportedRttMs, 'each view has its own copy');
+  f.send('a1', { role: 'agent', rttMs: { c2: 28 } });
+  t.same({ ...f.table.get('a1')!.reportedRttMs }, { c2: 28 }, 'replaced, not merged');
+  f.send('a1', { role: 'agent' });
+  t.equal(f.table.get('a1')!.reportedRttMs, undefined, 'a heartbeat without a report clears it');
+});
+
 t.test('times in views are caller-clock times of the events, even across clamped stalls', async (t) => {
   const f = new FakeClockTable({ ...hc, successThreshold: 2 });
   f.send('c1');

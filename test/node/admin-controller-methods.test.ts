@@ -3,6 +3,9 @@
 import t from 'tap';
 import { ADMIN_ERROR_CODES, classifyError, toRpcError, InvalidParamsError } from '../../node/admin/admin-errors.ts';
 import { controllerMethods } from '../../node/admin/controller-methods.ts';
+import type { AgentsResult } from '../../node/admin/controller-api.ts';
+import type { PeerView } from '../../membership/peer-table.ts';
+import { monotonicMs } from '../../node/util/clock.ts';
 import type { ControllerNode } from '../../node/controller/controller-node.ts';
 import { FencedError } from '../../node/controller/write-fence.ts';
 import { FrameError, NodeStateError } from '../../node/errors.ts';
@@ -86,4 +89,25 @@ t.test('node and storage errors map to stable codes', async (t) => {
   const numbers = Object.values(ADMIN_ERROR_CODES);
   t.equal(new Set(numbers).size, numbers.length, 'numeric codes are distinct');
   t.ok(numbers.every((n) => (n >= -32099 && n <= -32000) || [-32700, -32600, -32601, -32602, -32603].includes(n)), 'codes in the JSON-RPC ranges');
+});
+
+t.test('agents.list: the RTT is the one each agent reported to this controller', async (t) => {
+  const agent = (member: string, reportedRttMs?: Record<string, number>): Partial<PeerView> => ({
+    member, role: 'agent', region: 'r', zone: 'z', state: 'Healthy', reachable: ['c1'], lastHeardAtMs: monotonicMs(),
+    // Plain objects (the table's have no prototype): the view must not rely on that.
+    ...(reportedRttMs === undefined ? {} : { reportedRttMs }),
+    rtt: { smoothedMs: 999, lastMs: 999, minMs: 999, samples: 1 }, // this node's own figure: not what the view shows
+  });
+  const list = async (self: string): Promise<Record<string, number | undefined>> => {
+    const peers = [
+      agent('a1', { [self]: 4.2, other: 80 }), agent('a2', { other: 7 }), agent('a3'),
+      { member: 'c9', role: 'controller', rtt: { smoothedMs: 1, lastMs: 1, minMs: 1, samples: 1 } },
+    ];
+    const node = { membership: { memberName: self, peers: () => peers, authenticatedPeers: () => [{ member: 'a4', role: 'agent' }] } };
+    const r = await controllerMethods(node as unknown as ControllerNode)['agents.list']!.handler({}) as AgentsResult;
+    return Object.fromEntries(r.agents.map((a) => [a.name, a.rttMs]));
+  };
+  t.same(await list('c1'), { a1: 4.2, a2: undefined, a3: undefined, a4: undefined },
+    'a1 reported c1; a2 only another controller; a3 nothing; a4 connected without a heartbeat yet');
+  t.same(await list('constructor'), { a1: 4.2, a2: undefined, a3: undefined, a4: undefined }, 'a controller named like a prototype key');
 });
