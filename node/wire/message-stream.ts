@@ -4,6 +4,7 @@ import { lpStream, type LengthPrefixedStream } from 'it-length-prefixed-stream';
 import type { Duplex } from 'it-stream-types';
 import { FrameError } from '../errors.ts';
 import { decodeMessage, encodeJsonText, encodeMessage } from './codec.ts';
+import { withDeadline } from './deadline.ts';
 
 /** Options of a message stream. */
 export interface MessageStreamOptions {
@@ -41,16 +42,8 @@ export class MessageStream {
    * messages (they end through `signal` instead).
    */
   async read(signal?: AbortSignal, timeoutMs = this.#opts.ioTimeoutMs): Promise<unknown> {
-    // No deadline timer at all for idle waits: a never-firing timer per read would pile up for the
-    // life of a long-lived stream (and with it, every signal it holds).
-    const deadline = Number.isFinite(timeoutMs) ? AbortSignal.timeout(timeoutMs) : undefined;
-    const combined = deadline === undefined ? signal : signal === undefined ? deadline : AbortSignal.any([signal, deadline]);
-    let frame;
-    try {
-      frame = await this.#lp.read(combined === undefined ? {} : { signal: combined });
-    } catch (err) {
-      throw toFrameError(err, deadline?.aborted ?? false);
-    }
+    // No deadline timer at all for idle waits (Infinity): long-lived streams end through `signal`.
+    const frame = await withDeadline(timeoutMs, signal, (s) => this.#lp.read(s === undefined ? {} : { signal: s }), toFrameError);
     const bytes = frame.subarray();
     this.stats.bytesIn += bytes.length;
     this.stats.messagesIn++;
@@ -59,24 +52,23 @@ export class MessageStream {
 
   /** Write one message. */
   write(message: unknown, signal?: AbortSignal): Promise<void> {
-    return this.#writeFrame(encodeMessage(message, this.#opts.compress), signal);
+    return this.writeFrame(encodeMessage(message, this.#opts.compress), signal);
   }
 
   /** Write one message given as JSON text (the caller vouches that it is valid JSON). */
   writeJsonText(text: string, signal?: AbortSignal): Promise<void> {
-    return this.#writeFrame(encodeJsonText(text, this.#opts.compress), signal);
+    return this.writeFrame(encodeJsonText(text, this.#opts.compress), signal);
   }
 
-  async #writeFrame(bytes: Uint8Array, signal?: AbortSignal): Promise<void> {
+  /**
+   * Write a frame already encoded by codec.ts (encodeMessage / encodeJsonText): one encoding can go
+   * to many streams. The caller vouches that it holds one valid message.
+   */
+  async writeFrame(bytes: Uint8Array, signal?: AbortSignal): Promise<void> {
     if (bytes.length > this.#opts.frameBytesMax) {
       throw new FrameError('FRAME_TOO_LARGE', `message of ${bytes.length} bytes exceeds frameBytesMax ${this.#opts.frameBytesMax}`);
     }
-    const deadline = AbortSignal.timeout(this.#opts.ioTimeoutMs);
-    try {
-      await this.#lp.write(bytes, { signal: signal === undefined ? deadline : AbortSignal.any([signal, deadline]) });
-    } catch (err) {
-      throw toFrameError(err, deadline.aborted);
-    }
+    await withDeadline(this.#opts.ioTimeoutMs, signal, (s) => this.#lp.write(bytes, s === undefined ? {} : { signal: s }), toFrameError);
     this.stats.bytesOut += bytes.length;
     this.stats.messagesOut++;
   }
