@@ -20,6 +20,7 @@ export { isSystemKey, isSystemKind, SYSTEM_KINDS, SYSTEM_NAMESPACE } from './log
 export { compareVv, incrementVv, mergeVv, type Causality, type VersionVector } from './logic/version-vector.ts';
 export * from './store/errors.ts';
 export { CommitQueueFullError } from './store/group-commit.ts';
+export { WatchQueue } from './store/watch-hub.ts';
 export {
   Store, type ChangeEvent, type RemoteResult, type ResourceView, type StoreOptions, type StoreStats, type WriteOptions, type WriteResult,
 } from './store/store.ts';

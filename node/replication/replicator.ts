@@ -9,7 +9,9 @@ import { MessageStream, type MessageStreamOptions } from '../wire/message-stream
 import { runAntiEntropy, type AntiEntropyReport, type RepairMode } from './anti-entropy-client.ts';
 import { DEFAULT_ANTI_ENTROPY_LIMITS, type AntiEntropyLimits } from './anti-entropy-messages.ts';
 import { serveAntiEntropy } from './anti-entropy-server.ts';
+import { ConfigBroadcast } from './config-broadcast.ts';
 import { serveConfigStream } from './config-stream-server.ts';
+import { followChanges } from './follow-changes.ts';
 import { PeerPusher, type PushStatus } from './peer-pusher.ts';
 import { receivePushes } from './push-receiver.ts';
 
@@ -96,6 +98,11 @@ export interface ReplicatorCounters {
   agentRecordsSent: number;
 }
 
+// Frames queued for one agent's config stream before the agent is dropped (it then catches up by
+// anti-entropy): with batches of up to sync.batchSize records, room for bursts far above any agent's
+// normal lag, and a bound on what a stalled agent holds in memory (frames are shared, not copied).
+const AGENT_QUEUE_FRAMES_MAX = 1_000;
+
 interface PeerState {
   pusher: PeerPusher;
   up: boolean;
@@ -119,6 +126,8 @@ export class Replicator {
   readonly #stop = new AbortController();
   #timer: NodeJS.Timeout | undefined;
   #fanOut: Promise<void> | undefined;
+  // Changes encoded once for every agent's config stream.
+  readonly #broadcast: ConfigBroadcast;
 
   constructor(store: Store, links: PeerLinks, opts: ReplicatorOptions) {
     if (!opts.controllers.includes(opts.self)) throw new Error('replicator: controllers must include self');
@@ -127,6 +136,9 @@ export class Replicator {
     this.#opts = opts;
     this.#nowMs = opts.nowMs ?? Date.now;
     this.#limits = opts.limits ?? DEFAULT_ANTI_ENTROPY_LIMITS;
+    this.#broadcast = new ConfigBroadcast(store, {
+      batchSize: opts.batchSize, batchBytesMax: Math.floor(opts.frameBytesMax / 2), compress: opts.compression, queueFramesMax: AGENT_QUEUE_FRAMES_MAX,
+    });
     for (const m of opts.controllers) {
       if (m === opts.self) continue;
       this.#peers.set(m, {
@@ -154,6 +166,7 @@ export class Replicator {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     for (const p of this.#peers.values()) p.stop?.abort();
     await this.#fanOut?.catch(() => undefined);
+    await this.#broadcast.stop();
   }
 
   /** A controller became reachable: open the push stream and catch up by anti-entropy. */
@@ -197,9 +210,8 @@ export class Replicator {
     const stream = new MessageStream(duplex, this.#streamOptions());
     this.#following.set(agent, (this.#following.get(agent) ?? 0) + 1);
     try {
-      const report = await serveConfigStream(stream, this.#store, {
-        member: this.#opts.self, batchSize: this.#opts.batchSize, batchBytesMax: Math.floor(this.#opts.frameBytesMax / 2), signal: this.#stop.signal,
-        voteLeaseMs: this.#opts.voteLeaseMs,
+      const report = await serveConfigStream(stream, this.#store, this.#broadcast, {
+        member: this.#opts.self, signal: this.#stop.signal, voteLeaseMs: this.#opts.voteLeaseMs,
       });
       this.counters.agentRecordsSent += report.records;
     } catch (err) {
@@ -295,22 +307,12 @@ export class Replicator {
   }
 
   async #runFanOut(): Promise<void> {
-    let fromSeq = this.#store.seq;
-    while (!this.#stop.signal.aborted) {
-      try {
-        for await (const change of this.#store.watch({ fromSeq, signal: this.#stop.signal })) {
-          fromSeq = change.seq;
-          // A change that came from a peer is not sent back to it, and goes to the others as an
-          // offer: most of them got it from its writer already.
-          const source = change.source;
-          for (const [member, p] of this.#peers) if (member !== source) p.pusher.enqueue(change.record, source !== undefined);
-        }
-        return;
-      } catch (err) {
-        // Fell behind the watch queue: resume from the last change seen (catch-up covers the gap).
-        if ((err as { code?: string }).code !== 'WATCH_OVERFLOW') throw err;
-      }
-    }
+    await followChanges(this.#store, this.#stop.signal, (change) => {
+      // A change that came from a peer is not sent back to it, and goes to the others as an offer:
+      // most of them got it from its writer already.
+      const source = change.source;
+      for (const [member, p] of this.#peers) if (member !== source) p.pusher.enqueue(change.record, source !== undefined);
+    });
   }
 
   async #pushLoop(member: string, p: PeerState, signal: AbortSignal): Promise<void> {
