@@ -6,6 +6,7 @@
 //   3. failover with the fast profile (target <= 1 s): the primary's process killed (its connections
 //      drop), then the next one frozen with SIGSTOP (silent: only missed health checks tell).
 //   npm run bench:agents        BENCH_AGENTS=100 BENCH_RESOURCES=100000 BENCH_WRITES=50 BENCH_FAN_RATE=10
+//   BENCH_PARTS=fanout or BENCH_PARTS=catchup (catch-up, then failover with the same probe agent) runs one part.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +21,7 @@ const writes = Number(process.env.BENCH_WRITES ?? 50);
 // Writes per second during the fan-out: each one reaches every agent, so 10/s is 1,000 deliveries/s.
 const fanRate = Number(process.env.BENCH_FAN_RATE ?? 10);
 const agentProcs = 4;
+const parts = new Set((process.env.BENCH_PARTS ?? 'fanout,catchup').split(','));
 const dir = mkdtempSync(join(process.env.BENCH_DATA_DIR ?? tmpdir(), 'novaedge-bench-agents-'));
 const names = ['us-west', 'eu-west', 'ap-east'];
 const agentNames = Array.from({ length: agentCount }, (_, i) => `edge-${i}`);
@@ -46,91 +48,95 @@ function agentConfig(name: string, primary: string, over: Partial<AgentConfig> =
 }
 
 // ---- 1. fan-out -------------------------------------------------------------------------------------
-// The guide's probe settings (a health check every 10 s): fan-out goes through the config stream,
-// and a hundred agents probing several times a second would measure the probes instead.
-const fanProfile: Partial<AgentConfig> = {};
-const groups = Array.from({ length: agentProcs }, (_, g) => agentNames.filter((_, i) => i % agentProcs === g));
-await Promise.all(groups.map((g, k) => procs.start(`agents-${k}`, './agent-process.ts', dir, {
-  agents: g.map((name) => agentConfig(name, names[Number(name.slice(5)) % names.length]!)), profile: fanProfile,
-})));
-const agentGroups = groups.map((_, k) => `agents-${k}`);
-const tConnect = performance.now();
-let lastReport = 0;
-await procs.until(`${agentCount} agents connected`, async () => {
-  const n = (await Promise.all(agentGroups.map((g) => procs.ask(g, { cmd: 'connected' })))).reduce((s, r) => s + r.n, 0);
-  if (performance.now() - lastReport > 10_000) {
-    lastReport = performance.now();
-    console.log(`  ${n}/${agentCount} agents connected after ${((performance.now() - tConnect) / 1000).toFixed(0)} s`);
-  }
-  return n === agentCount;
-}, 300_000);
-console.log(`${agentCount} agents connected and caught up in ${((performance.now() - tConnect) / 1000).toFixed(1)} s`);
-await Promise.all(agentGroups.map((g) => procs.ask(g, { cmd: 'watch', prefix: 'fan' })));
-const { acks } = await procs.ask('us-west', { cmd: 'rate', perSecond: fanRate, count: writes, prefix: 'fan' });
-const ackAt = new Map<string, number>(acks);
-let seen: Array<[number, string, number]> = [];
-let stalls: Array<{ loopDelayP99Ms: number; loopDelayMaxMs: number }> = [];
-await procs.until('every agent saw every write', async () => {
-  const replies = await Promise.all(agentGroups.map((g) => procs.ask(g, { cmd: 'seen' })));
-  stalls = replies;
-  seen = replies.flatMap((r, k) => r.seen.map(([i, key, at]: [number, string, number]) => [k * 1000 + i, key, at] as [number, string, number]));
-  return seen.length >= agentCount * writes;
-}, 20_000).catch(() => undefined);
-const lags = seen.map(([, key, at]) => Math.max(0, at - ackAt.get(key)!)).sort((a, b) => a - b);
-const lastPerWrite = new Map<string, number>();
-for (const [, key, at] of seen) lastPerWrite.set(key, Math.max(lastPerWrite.get(key) ?? 0, at - ackAt.get(key)!));
-const allSaw = [...lastPerWrite.values()].sort((a, b) => a - b);
-console.log(`fan-out, write on us-west -> ${agentCount} agents (${writes} writes at ${fanRate}/s, ${seen.length}/${agentCount * writes} deliveries): ` +
-  `p50 ${percentile(lags, 50).toFixed(1)} ms, p99 ${percentile(lags, 99).toFixed(1)} ms, max ${lags.at(-1)?.toFixed(1)} ms (target p99 <= 100 ms); ` +
-  `until the last agent: p50 ${percentile(allSaw, 50).toFixed(1)} ms, p99 ${percentile(allSaw, 99).toFixed(1)} ms`);
-// By the controller each agent follows: us-west's own agents, and those one replication hop away.
-for (const [c, name] of names.entries()) {
-  const mine = seen.filter(([id]) => (Math.floor(id / 1000) + (id % 1000) * agentProcs) % names.length === c)
-    .map(([, key, at]) => Math.max(0, at - ackAt.get(key)!)).sort((a, b) => a - b);
-  console.log(`  agents following ${name}: p50 ${percentile(mine, 50).toFixed(1)} ms, p99 ${percentile(mine, 99).toFixed(1)} ms (${mine.length} deliveries)`);
+if (parts.has('fanout')) {
+  // The guide's probe settings (a health check every 10 s): fan-out goes through the config stream,
+  // and a hundred agents probing several times a second would measure the probes instead.
+  const fanProfile: Partial<AgentConfig> = {};
+  const groups = Array.from({ length: agentProcs }, (_, g) => agentNames.filter((_, i) => i % agentProcs === g));
+  await Promise.all(groups.map((g, k) => procs.start(`agents-${k}`, './agent-process.ts', dir, {
+    agents: g.map((name) => agentConfig(name, names[Number(name.slice(5)) % names.length]!)), profile: fanProfile,
+  })));
+  const agentGroups = groups.map((_, k) => `agents-${k}`);
+  const tConnect = performance.now();
+  let lastReport = 0;
+  await procs.until(`${agentCount} agents connected`, async () => {
+    const n = (await Promise.all(agentGroups.map((g) => procs.ask(g, { cmd: 'connected' })))).reduce((s, r) => s + r.n, 0);
+    if (performance.now() - lastReport > 10_000) {
+      lastReport = performance.now();
+      console.log(`  ${n}/${agentCount} agents connected after ${((performance.now() - tConnect) / 1000).toFixed(0)} s`);
+    }
+    return n === agentCount;
+  }, 300_000);
+  console.log(`${agentCount} agents connected and caught up in ${((performance.now() - tConnect) / 1000).toFixed(1)} s`);
+  await Promise.all(agentGroups.map((g) => procs.ask(g, { cmd: 'watch', prefix: 'fan' })));
+  const { acks } = await procs.ask('us-west', { cmd: 'rate', perSecond: fanRate, count: writes, prefix: 'fan' });
+  const ackAt = new Map<string, number>(acks);
+  let seen: Array<[number, string, number]> = [];
+  let stalls: Array<{ loopDelayP99Ms: number; loopDelayMaxMs: number }> = [];
+  await procs.until('every agent saw every write', async () => {
+    const replies = await Promise.all(agentGroups.map((g) => procs.ask(g, { cmd: 'seen' })));
+    stalls = replies;
+    seen = replies.flatMap((r, k) => r.seen.map(([i, key, at]: [number, string, number]) => [k * 1000 + i, key, at] as [number, string, number]));
+    return seen.length >= agentCount * writes;
+  }, 20_000).catch(() => undefined);
+  const lags = seen.map(([, key, at]) => Math.max(0, at - ackAt.get(key)!)).sort((a, b) => a - b);
+  const lastPerWrite = new Map<string, number>();
+  for (const [, key, at] of seen) lastPerWrite.set(key, Math.max(lastPerWrite.get(key) ?? 0, at - ackAt.get(key)!));
+  const allSaw = [...lastPerWrite.values()].sort((a, b) => a - b);
+  console.log(`fan-out, write on us-west -> ${agentCount} agents (${writes} writes at ${fanRate}/s, ${seen.length}/${agentCount * writes} deliveries): ` +
+    `p50 ${percentile(lags, 50).toFixed(1)} ms, p99 ${percentile(lags, 99).toFixed(1)} ms, max ${lags.at(-1)?.toFixed(1)} ms (target p99 <= 100 ms); ` +
+    `until the last agent: p50 ${percentile(allSaw, 50).toFixed(1)} ms, p99 ${percentile(allSaw, 99).toFixed(1)} ms`);
+  // By the controller each agent follows: us-west's own agents, and those one replication hop away.
+  for (const [c, name] of names.entries()) {
+    const mine = seen.filter(([id]) => (Math.floor(id / 1000) + (id % 1000) * agentProcs) % names.length === c)
+      .map(([, key, at]) => Math.max(0, at - ackAt.get(key)!)).sort((a, b) => a - b);
+    console.log(`  agents following ${name}: p50 ${percentile(mine, 50).toFixed(1)} ms, p99 ${percentile(mine, 99).toFixed(1)} ms (${mine.length} deliveries)`);
 }
 console.log(`  event-loop delay in the agent processes (${agentCount / agentProcs} agents each): p99 ${stalls.map((x) => x.loopDelayP99Ms.toFixed(0)).join('/')} ms, max ${stalls.map((x) => x.loopDelayMaxMs.toFixed(0)).join('/')} ms`);
 await Promise.all(agentGroups.map((g) => procs.ask(g, { cmd: 'stop' })));
+}
 
 // ---- 2. catch-up ------------------------------------------------------------------------------------
-const fill = await procs.ask('us-west', { cmd: 'fill', count: resources, prefix: 'fill', concurrency: 64, padBytes: 200 });
-console.log(`filled us-west with ${resources} resources in ${fill.seconds.toFixed(1)} s`);
-await procs.until('controllers identical', async () => new Set((await Promise.all(names.map((n) => procs.ask(n, { cmd: 'root' })))).map((r) => r.root)).size === 1, 300_000);
-const probeConfig = agentConfig('probe', 'us-west', { autonomousMode: { enabled: false } });
-const startProbe = (): Promise<AgentNode> => AgentNode.start(probeConfig, { membershipProfile: FAST_PROFILE, agentProfile: FAST_AGENT });
-const waitConnected = async (a: AgentNode, what: string, cond: () => boolean = () => true): Promise<number> => {
-  const t0 = performance.now();
-  await procs.until(what, async () => a.state === 'Connected' && cond(), 300_000);
-  return performance.now() - t0;
-};
-let probe = await startProbe();
-await waitConnected(probe, 'probe caught up');
-const full = probe.status().lastCatchUp!;
-console.log(`empty agent, full copy of ${probe.store.size} resources: ${(full.bytesReceived / 1e6).toFixed(1)} MB received in ${(full.durationMs / 1000).toFixed(1)} s`);
-await probe.stop();
-await procs.ask('us-west', { cmd: 'rate', perSecond: 1_000, count: 100, prefix: 'fill', padBytes: 200, salt: '-v2' });
-probe = await startProbe();
-await waitConnected(probe, 'probe caught up again');
-const inc = probe.status().lastCatchUp!;
-const differingBytes = inc.pulled * (full.bytesReceived / Math.max(1, probe.store.size));
-console.log(`agent that missed 100 of ${probe.store.size}: ${inc.differingKeys} differing keys, ${inc.pulled} pulled, ${inc.bytesReceived + inc.bytesSent} bytes on the wire ` +
-  `(${inc.bytesSent} sent, ${inc.bytesReceived} received) in ${inc.roundTrips} round trips, ${inc.durationMs.toFixed(0)} ms; ` +
-  `full copy ${full.bytesReceived} bytes (${((inc.bytesReceived + inc.bytesSent) / full.bytesReceived * 100).toFixed(2)} %); the 100 records alone ~${differingBytes.toFixed(0)} bytes`);
+if (parts.has('catchup')) {
+  const fill = await procs.ask('us-west', { cmd: 'fill', count: resources, prefix: 'fill', concurrency: 64, padBytes: 200 });
+  console.log(`filled us-west with ${resources} resources in ${fill.seconds.toFixed(1)} s`);
+  await procs.until('controllers identical', async () => new Set((await Promise.all(names.map((n) => procs.ask(n, { cmd: 'root' })))).map((r) => r.root)).size === 1, 300_000);
+  const probeConfig = agentConfig('probe', 'us-west', { autonomousMode: { enabled: false } });
+  const startProbe = (): Promise<AgentNode> => AgentNode.start(probeConfig, { membershipProfile: FAST_PROFILE, agentProfile: FAST_AGENT });
+  const waitConnected = async (a: AgentNode, what: string, cond: () => boolean = () => true): Promise<number> => {
+    const t0 = performance.now();
+    await procs.until(what, async () => a.state === 'Connected' && cond(), 300_000);
+    return performance.now() - t0;
+  };
+  let probe = await startProbe();
+  await waitConnected(probe, 'probe caught up');
+  const full = probe.status().lastCatchUp!;
+  console.log(`empty agent, full copy of ${probe.store.size} resources: ${(full.bytesReceived / 1e6).toFixed(1)} MB received in ${(full.durationMs / 1000).toFixed(1)} s`);
+  await probe.stop();
+  await procs.ask('us-west', { cmd: 'rate', perSecond: 1_000, count: 100, prefix: 'fill', padBytes: 200, salt: '-v2' });
+  probe = await startProbe();
+  await waitConnected(probe, 'probe caught up again');
+  const inc = probe.status().lastCatchUp!;
+  const differingBytes = inc.pulled * (full.bytesReceived / Math.max(1, probe.store.size));
+  console.log(`agent that missed 100 of ${probe.store.size}: ${inc.differingKeys} differing keys, ${inc.pulled} pulled, ${inc.bytesReceived + inc.bytesSent} bytes on the wire ` +
+    `(${inc.bytesSent} sent, ${inc.bytesReceived} received) in ${inc.roundTrips} round trips, ${inc.durationMs.toFixed(0)} ms; ` +
+    `full copy ${full.bytesReceived} bytes (${((inc.bytesReceived + inc.bytesSent) / full.bytesReceived * 100).toFixed(2)} %); the 100 records alone ~${differingBytes.toFixed(0)} bytes`);
 
-// ---- 3. failover --------------------------------------------------------------------------------------
-await procs.until('probe follows us-west', async () => probe.state === 'Connected' && probe.status().controller === 'us-west');
-procs.procs.get('us-west')!.kill('SIGKILL');
-const killMs = await waitConnected(probe, 'failover after kill', () => probe.status().controller !== 'us-west');
-const next = probe.status().controller!;
-console.log(`failover, primary process killed: served by ${next} after ${killMs.toFixed(0)} ms (fast profile; target <= 1 s)`);
-const frozen = procs.procs.get(next)!;
-frozen.kill('SIGSTOP');
-const stopMs = await waitConnected(probe, 'failover after freeze', () => probe.status().controller !== next);
-const F = FAST_AGENT.failover!;
-console.log(`failover, ${next} frozen (SIGSTOP, connections stay open): served by ${probe.status().controller} after ${stopMs.toFixed(0)} ms ` +
-  `(bound failureThreshold x interval + interval = ${F.failureThreshold! * F.healthCheckIntervalMs! + F.healthCheckIntervalMs!} ms; target <= 1 s)`);
-frozen.kill('SIGCONT');
-await probe.stop();
+  // ---- 3. failover --------------------------------------------------------------------------------------
+  await procs.until('probe follows us-west', async () => probe.state === 'Connected' && probe.status().controller === 'us-west');
+  procs.procs.get('us-west')!.kill('SIGKILL');
+  const killMs = await waitConnected(probe, 'failover after kill', () => probe.status().controller !== 'us-west');
+  const next = probe.status().controller!;
+  console.log(`failover, primary process killed: served by ${next} after ${killMs.toFixed(0)} ms (fast profile; target <= 1 s)`);
+  const frozen = procs.procs.get(next)!;
+  frozen.kill('SIGSTOP');
+  const stopMs = await waitConnected(probe, 'failover after freeze', () => probe.status().controller !== next);
+  const F = FAST_AGENT.failover!;
+  console.log(`failover, ${next} frozen (SIGSTOP, connections stay open): served by ${probe.status().controller} after ${stopMs.toFixed(0)} ms ` +
+    `(bound failureThreshold x interval + interval = ${F.failureThreshold! * F.healthCheckIntervalMs! + F.healthCheckIntervalMs!} ms; target <= 1 s)`);
+  frozen.kill('SIGCONT');
+  await probe.stop();
+}
 await procs.stopAll();
 rmSync(dir, { recursive: true, force: true });
 process.exit(0);

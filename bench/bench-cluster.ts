@@ -77,11 +77,15 @@ export class BenchProcs {
     const p = this.procs.get(name);
     if (p === undefined) throw new Error(`no process ${name}`);
     return new Promise((resolve, reject) => {
+      const done = (): void => { p.off('message', on); p.off('exit', exited); };
       const on = (m: any): void => {
-        if (m.cmd === 'error') { p.off('message', on); reject(new Error(`${name}: ${m.message}`)); }
-        else if (m.cmd === msg.cmd) { p.off('message', on); resolve(m); }
+        if (m.cmd === 'error') { done(); reject(new Error(`${name}: ${m.message}`)); }
+        else if (m.cmd === msg.cmd) { done(); resolve(m); }
       };
+      // A process that exits (asked to stop, or crashed) answers nothing more.
+      const exited = (code: number | null): void => { done(); reject(new Error(`${name} exited (${code}) before answering ${msg.cmd}`)); };
       p.on('message', on);
+      p.once('exit', exited);
       p.send(msg);
     });
   }
@@ -97,7 +101,7 @@ export class BenchProcs {
 
   /** Ask every process still running to stop. */
   async stopAll(): Promise<void> {
-    await Promise.all([...this.procs.entries()].filter(([, p]) => p.exitCode === null && p.signalCode === null)
+    await Promise.all([...this.procs.entries()].filter(([, p]) => p.connected && p.exitCode === null && p.signalCode === null)
       .map(([n]) => this.ask(n, { cmd: 'stop' }).catch(() => undefined)));
   }
 }
