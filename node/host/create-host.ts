@@ -14,6 +14,7 @@ import { createLibp2p } from 'libp2p';
 import type { ReconnectConfig } from '../config/membership-config.ts';
 import type { Logger } from '../util/logger.ts';
 import { gossipOptions, type GossipTuning } from './gossip-options.ts';
+import { cachedKeyNoiseCrypto } from './noise-crypto.ts';
 import { Reconnector } from './reconnector.ts';
 
 /** Services every NovaEdge host runs. */
@@ -82,7 +83,8 @@ export async function createHost(o: HostOptions): Promise<Host> {
     privateKey: o.privateKey,
     addresses: { listen: o.listen },
     transports: [tcp()],
-    connectionEncrypters: [noise()],
+    // Same wire protocol as the default; reuses each session's cipher key instead of rebuilding it per message.
+    connectionEncrypters: [noise({ crypto: cachedKeyNoiseCrypto })],
     streamMuxers: [yamux()],
     connectionGater: gater,
     connectionManager: {
