@@ -6,6 +6,9 @@
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { MembershipNode } from '../membership/membership-node.ts';
 
+// How much earlier than its period a check may run (see #check).
+const PROBE_JITTER_FRACTION = 0.1;
+
 /** What a check found. */
 export type CheckVerdict =
   | { ok: true; rttMs: number; member: string }
@@ -84,7 +87,11 @@ export class ControllerProber {
       if (!this.#stop.signal.aborted) this.#o.onVerdict(peerId, verdict);
     } finally {
       this.#inFlight.delete(peerId);
-      this.#schedule(peerId, Math.max(0, startedMs + this.#o.periodMs(peerId) - performance.now()));
+      // Up to a tenth of the period early, at random: agents started together (many in one
+      // process, or a fleet back after an outage) spread their checks instead of probing every
+      // controller in the same instant each period. Never late, so failover bounds hold.
+      const periodMs = this.#o.periodMs(peerId) * (1 - PROBE_JITTER_FRACTION * Math.random());
+      this.#schedule(peerId, Math.max(0, startedMs + periodMs - performance.now()));
     }
   }
 }

@@ -47,6 +47,15 @@ export interface HeartbeatSources {
 // visible (they are often below 1 ms), and the heartbeat carries no 17-digit fractions.
 const RTT_REPORT_STEPS_PER_MS = 10;
 
+/**
+ * Most a heartbeat is sent after its grid point. A quarter of the timeout keeps two heartbeats at
+ * least interval - timeout/4 apart (receivers count one per interval - timeout) and every one well
+ * inside its deadline; a tenth of the interval keeps the grid recognisable at long timeouts.
+ */
+export function heartbeatJitterMs(intervalMs: number, timeoutMs: number): number {
+  return Math.min(timeoutMs / 4, intervalMs / 10);
+}
+
 /** Options of the membership service. */
 export interface MembershipServiceOptions extends HeartbeatSources {
   /** Resolved configuration. */
@@ -272,13 +281,16 @@ export class MembershipService {
     }
   }
 
-  // Heartbeats on a fixed grid (start + k * interval), so timer lateness does not accumulate.
+  // Heartbeats on a fixed grid (start + k * interval), so timer lateness does not accumulate, each
+  // sent a random moment after its grid point (heartbeatJitterMs): members started together (25
+  // agents in one process, a fleet restarting after an outage) would otherwise all build, sign and
+  // send at the same instant every interval, and every receiver would take them in one burst.
   #scheduleHeartbeat(): void {
     if (!this.#running) return;
-    const interval = this.#o.config.healthCheck.intervalMs;
+    const { intervalMs: interval, timeoutMs } = this.#o.config.healthCheck;
     const now = monotonicMs();
     if (this.#nextHeartbeatMs < now - interval) this.#nextHeartbeatMs = now; // fell far behind (pause): re-anchor
-    const delay = Math.max(0, this.#nextHeartbeatMs - now);
+    const delay = Math.max(0, this.#nextHeartbeatMs - now) + Math.random() * heartbeatJitterMs(interval, timeoutMs);
     this.#heartbeatTimer = setTimeout(() => {
       this.#nextHeartbeatMs += interval;
       this.#guard('heartbeat', () => this.#publish());
