@@ -95,6 +95,8 @@ export interface AgentOptions extends Pick<MembershipNodeOptions, 'logger'> {
 }
 
 const STRATEGY_FILE = 'strategy';
+// Records read per page when the file copy takes its snapshot.
+const SNAPSHOT_PAGE_MAX = 1_000;
 
 export class AgentNode {
   readonly membership: MembershipNode;
@@ -313,7 +315,7 @@ export class AgentNode {
       vote: this.votes.status(),
       cache: {
         enabled: this.config.autonomousMode.enabled, path: this.config.autonomousMode.configPath, loadError: this.#cacheLoadError,
-        ...(this.#cache?.stats ?? { writes: 0, failures: 0, bytes: 0, lastWriteMs: 0, lastError: undefined }),
+        ...(this.#cache?.stats ?? { writes: 0, failures: 0, bytes: 0, lastWriteMs: 0, lastError: undefined, lastWriteDurationMs: 0 }),
       },
     };
   }
@@ -452,10 +454,15 @@ export class AgentNode {
     }
   }
 
-  async #snapshot(): Promise<StoredRecord[]> {
-    const out: StoredRecord[] = [];
-    for await (const page of this.#store.scanPages(1000)) out.push(...page);
-    return out;
+  // Every record as the store holds it (encoded), for the file copy: nothing decoded or re-encoded.
+  async #snapshot(): Promise<string[]> {
+    const out: string[] = [];
+    for (let after: string | null = null; ;) {
+      const page = await this.#store.scanRecordTexts(after, SNAPSHOT_PAGE_MAX);
+      if (page.length === 0) return out;
+      for (const e of page) out.push(e.text);
+      after = page[page.length - 1]!.key;
+    }
   }
 
   #setState(to: AgentState): void {

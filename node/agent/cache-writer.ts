@@ -1,7 +1,11 @@
 // Keeps the agent's file copy current: every change schedules a write, changes within
 // `coalesceMs` share one, and a change during a write schedules exactly one more after it. So a burst
 // of a thousand changes costs a handful of writes, and the file is never more than one write behind.
-import type { StoredRecord } from '../../storage/index.ts';
+//
+// The copy is the whole configuration, so a write costs time in proportion to its size (100,000
+// resources: about a second). Under a steady stream of changes the next write therefore waits at
+// least WRITE_PAUSE_FACTOR times as long as the last one took: the copy never takes more than a
+// tenth of the agent's time, however large the configuration, and is at most a few writes behind.
 import { loggerOrSilent, type Logger } from '../util/logger.ts';
 
 /** Counters of the cache writer. */
@@ -13,20 +17,26 @@ export interface CacheWriterStats {
   lastWriteMs: number;
   /** Message of the last failure, if the last write failed. */
   lastError: string | undefined;
+  /** How long the last write took, ms (snapshot, encoding and the durable write). */
+  lastWriteDurationMs: number;
 }
+
+// The pause before a write is at least this many times the last write's duration (see above).
+const WRITE_PAUSE_FACTOR = 9;
 
 /** What the writer needs. */
 export interface CacheWriterOptions {
+  /** Least wait between a change and the write that covers it, ms (autonomousMode.writeCoalesceMs). */
   coalesceMs: number;
-  /** Write the file from these records; resolves with the bytes written. */
-  write(records: StoredRecord[]): Promise<number>;
-  /** Every record held now. */
-  snapshot(): Promise<StoredRecord[]>;
+  /** Write the file from these encoded records; resolves with the bytes written. */
+  write(texts: string[]): Promise<number>;
+  /** Every record held now, in key order, each as its stored text. */
+  snapshot(): Promise<string[]>;
   logger?: Logger;
 }
 
 export class CacheWriter {
-  readonly stats: CacheWriterStats = { writes: 0, failures: 0, bytes: 0, lastWriteMs: 0, lastError: undefined };
+  readonly stats: CacheWriterStats = { writes: 0, failures: 0, bytes: 0, lastWriteMs: 0, lastError: undefined, lastWriteDurationMs: 0 };
   readonly #o: CacheWriterOptions;
   readonly #log: Logger;
   #timer: NodeJS.Timeout | undefined;
@@ -57,7 +67,7 @@ export class CacheWriter {
           this.schedule();
         }
       });
-    }, this.#o.coalesceMs);
+    }, Math.max(this.#o.coalesceMs, WRITE_PAUSE_FACTOR * this.stats.lastWriteDurationMs));
   }
 
   /** Write now if anything changed since the last write (and wait); a pending scheduled write is folded in. */
@@ -77,8 +87,10 @@ export class CacheWriter {
 
   async #write(): Promise<void> {
     this.#dirty = false;
+    const startedMs = performance.now();
     try {
       this.stats.bytes += await this.#o.write(await this.#o.snapshot());
+      this.stats.lastWriteDurationMs = performance.now() - startedMs;
       this.stats.writes++;
       this.stats.lastWriteMs = Date.now();
       this.stats.lastError = undefined;

@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { open, rename, readFile, stat } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
-import { encodeRecord, STRATEGY_NAMES, validateRecord, type StoredRecord, type StrategyName } from '../../storage/index.ts';
+import { STRATEGY_NAMES, validateRecord, type StoredRecord, type StrategyName } from '../../storage/index.ts';
 import { CodedError } from '../errors.ts';
 
 /** Format tag of the header. */
@@ -47,10 +47,11 @@ interface Header {
   sha256: string;
 }
 
-/** Write `records` as the cache at `path`, atomically and durably; returns the bytes written. */
-export async function writeConfigCache(path: string, id: CacheIdentity, strategy: StrategyName, records: Iterable<StoredRecord>): Promise<number> {
-  const texts: string[] = [];
-  for (const r of records) texts.push(encodeRecord(r));
+/**
+ * Write the cache at `path`, atomically and durably, from `texts`: the records in key order, each
+ * as encodeRecord's text (the store keeps them so). Returns the bytes written.
+ */
+export async function writeConfigCache(path: string, id: CacheIdentity, strategy: StrategyName, texts: readonly string[]): Promise<number> {
   const body = `[${texts.join(',')}]`;
   const header: Header = {
     format: CACHE_FORMAT, federationId: id.federationId, member: id.member, strategy, count: texts.length,

@@ -402,11 +402,19 @@ export class Store {
 
   /** Stored records (tombstones included) in key order after `after`, at most `limit`. */
   async scanRecords(after: string | null, limit: number): Promise<StoredRecord[]> {
+    return (await this.scanRecordTexts(after, limit)).map((e) => decodeRecord(e.text, this.#recordLimits));
+  }
+
+  /**
+   * Like scanRecords, with each record as its stored encoding (encodeRecord's text): for copies
+   * that write records out as they are (the agent's file copy), with no decoding and re-encoding.
+   */
+  async scanRecordTexts(after: string | null, limit: number): Promise<Array<{ key: string; text: string }>> {
     this.#checkOpen();
-    const out: StoredRecord[] = [];
+    const out: Array<{ key: string; text: string }> = [];
     const it = this.#db.iterator(after === null ? { gte: RECORD, lt: prefixEnd(RECORD), limit } : { gt: RECORD + after, lt: prefixEnd(RECORD), limit });
     try {
-      for await (const [, text] of it) out.push(decodeRecord(text, this.#recordLimits));
+      for await (const [k, text] of it) out.push({ key: k.slice(RECORD.length), text });
     } finally {
       await it.close();
     }

@@ -21,7 +21,7 @@ function records(n: number): StoredRecord[] {
 t.test('round trip', async (t) => {
   const path = join(t.testdir(), 'config.json');
   const rs = records(25);
-  const bytes = await writeConfigCache(path, ID, 'Merge', rs);
+  const bytes = await writeConfigCache(path, ID, 'Merge', rs.map(encodeRecord));
   t.ok(bytes > 0);
   const back = await readConfigCache(path, ID);
   t.equal(back.strategy, 'Merge');
@@ -35,7 +35,7 @@ t.test('missing, truncated, corrupted and foreign files are refused with their c
   const dir = t.testdir();
   const path = join(dir, 'config.json');
   await t.rejects(readConfigCache(path, ID), { code: 'CACHE_MISSING' });
-  await writeConfigCache(path, ID, 'LastWriterWins', records(5));
+  await writeConfigCache(path, ID, 'LastWriterWins', records(5).map(encodeRecord));
   const good = await readFile(path, 'utf8');
   for (let cut = 0; cut < good.length; cut += Math.max(1, Math.floor(good.length / 97))) {
     await writeFile(path, good.slice(0, cut));

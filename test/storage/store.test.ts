@@ -1,6 +1,6 @@
 import t from 'tap';
 import { join } from 'node:path';
-import { Store, type ChangeEvent, type StoreOptions } from '../../storage/index.ts';
+import { encodeRecord, Store, type ChangeEvent, type StoreOptions } from '../../storage/index.ts';
 import { spec } from './replica-sim.ts';
 
 type Test = import('tap').Test;
@@ -207,4 +207,22 @@ t.test('closed store refuses calls', async (t) => {
   await s.close();
   await t.rejects(s.apply(spec(1)), { code: 'CLOSED' });
   await t.rejects(Store.open(opts(t, { member: 'Bad Member' })), /DNS-1123/);
+});
+
+t.test('scanRecordTexts pages the stored encodings, equal to encoding what scanRecords decodes', async (t) => {
+  const s = await Store.open(opts(t));
+  t.teardown(() => s.close());
+  for (let i = 0; i < 25; i++) await s.apply({ apiVersion: 'v1', kind: 'ProxyRoute', metadata: { name: `r${String(i).padStart(2, '0')}` }, spec: spec(i) });
+  await s.delete('ProxyRoute/default/r03');
+  const texts: string[] = [];
+  for (let after: string | null = null; ;) {
+    const page = await s.scanRecordTexts(after, 7);
+    if (page.length === 0) break;
+    t.ok(page.length <= 7, 'limit respected');
+    texts.push(...page.map((e) => e.text));
+    after = page.at(-1)!.key;
+  }
+  const records = (await s.scanRecords(null, 100)).map(encodeRecord);
+  t.equal(texts.length, 25, 'tombstone included');
+  t.same(texts, records);
 });
