@@ -5,6 +5,7 @@
 // drops is checked at once. Verdicts go to the caller (the pure ControllerSelector decides).
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { MembershipNode } from '../membership/membership-node.ts';
+import { PING_PROTOCOL, PingChannel } from './ping-channel.ts';
 
 // How much earlier than its period a check may run (see #check).
 const PROBE_JITTER_FRACTION = 0.1;
@@ -34,6 +35,8 @@ export class ControllerProber {
   readonly #timers = new Map<string, NodeJS.Timeout>();
   readonly #inFlight = new Set<string>();
   readonly #everConnected = new Set<string>();
+  // One long-lived ping stream per controller (see ping-channel.ts).
+  readonly #channels = new Map<string, PingChannel>();
   readonly #stop = new AbortController();
   readonly #offs: Array<() => void> = [];
 
@@ -47,7 +50,12 @@ export class ControllerProber {
     const now = (p: { peerId: string }): void => {
       if (this.#o.controllers.includes(p.peerId)) this.#schedule(p.peerId, 0);
     };
-    this.#offs.push(this.#o.membership.auth.on('authenticated', now), this.#o.membership.auth.on('deauthenticated', now));
+    const gone = (p: { peerId: string }): void => {
+      // Its connection is gone, and the ping stream with it.
+      this.#channels.get(p.peerId)?.close();
+      now(p);
+    };
+    this.#offs.push(this.#o.membership.auth.on('authenticated', now), this.#o.membership.auth.on('deauthenticated', gone));
   }
 
   /** Stop checking; checks in flight end at their deadline and report nothing. */
@@ -56,12 +64,24 @@ export class ControllerProber {
     for (const off of this.#offs.splice(0)) off();
     for (const t of this.#timers.values()) clearTimeout(t);
     this.#timers.clear();
+    for (const c of this.#channels.values()) c.close();
+    this.#channels.clear();
   }
 
   #schedule(peerId: string, delayMs: number): void {
     if (this.#stop.signal.aborted) return;
     clearTimeout(this.#timers.get(peerId));
     this.#timers.set(peerId, setTimeout(() => void this.#check(peerId), delayMs));
+  }
+
+  #channel(peerId: string): PingChannel {
+    let c = this.#channels.get(peerId);
+    if (c === undefined) {
+      const id = peerIdFromString(peerId);
+      c = new PingChannel((signal) => this.#o.membership.libp2p.dialProtocol(id, PING_PROTOCOL, { signal }));
+      this.#channels.set(peerId, c);
+    }
+    return c;
   }
 
   async #check(peerId: string): Promise<void> {
@@ -79,9 +99,8 @@ export class ControllerProber {
         verdict = dialing ? { ok: undefined } : { ok: false };
       } else {
         this.#everConnected.add(peerId);
-        const rttMs = await m.libp2p.services.ping.ping(peerIdFromString(peerId), {
-          signal: AbortSignal.any([this.#stop.signal, AbortSignal.timeout(this.#o.timeoutMs)]),
-        }).catch(() => undefined);
+        const rttMs = await this.#channel(peerId).rttMs(AbortSignal.any([this.#stop.signal, AbortSignal.timeout(this.#o.timeoutMs)]))
+          .catch(() => undefined);
         verdict = rttMs === undefined ? { ok: false } : { ok: true, rttMs, member: peer.member };
       }
       if (!this.#stop.signal.aborted) this.#o.onVerdict(peerId, verdict);

@@ -70,6 +70,8 @@ export interface Host {
 const PENDING_INBOUND_MAX = 64;
 const UPGRADE_TIMEOUT_MS = 5_000;
 const NEGOTIATION_TIMEOUT_MS = 5_000;
+// How long an inbound ping stream may stay silent before the ping handler ends it (see below).
+const PING_STREAM_IDLE_MS = 60_000;
 
 /** Build a host (not started). Register protocol handlers on `libp2p` before calling `start`. */
 export async function createHost(o: HostOptions): Promise<Host> {
@@ -102,7 +104,10 @@ export async function createHost(o: HostOptions): Promise<Host> {
       identify: identify(),
       // Two probers may ping the same peer at once (membership's RTT prober, an agent's health
       // checks); libp2p's default of one outbound ping stream per connection would fail the second.
-      ping: ping({ maxOutboundStreams: 4, maxInboundStreams: 4 }),
+      // Agents keep one ping stream open per controller and ping on it every health-check or probe
+      // period (node/agent/ping-channel.ts); the handler ends a stream silent for `timeout`, so it
+      // must outlast the usual periods (10 s by default) or every check would find its stream gone.
+      ping: ping({ maxOutboundStreams: 4, maxInboundStreams: 4, timeout: PING_STREAM_IDLE_MS }),
       pubsub: gossipsub(gossipOptions(o.gossip)),
     },
   });
