@@ -24,9 +24,18 @@ agents.forEach((a, i) => {
   })();
 });
 
+let lastElu = performance.eventLoopUtilization();
 process.on('message', async (m: { cmd: string; [k: string]: any }) => {
   try {
     switch (m.cmd) {
+      case 'busy': {
+        // Event-loop utilisation since the last ask: benchmarks wait for start-up work to finish.
+        const now = performance.eventLoopUtilization();
+        const cpu = process.cpuUsage();
+        send({ cmd: 'busy', utilization: performance.eventLoopUtilization(now, lastElu).utilization, cpuMs: (cpu.user + cpu.system) / 1000 });
+        lastElu = now;
+        break;
+      }
       case 'connected':
         send({ cmd: 'connected', n: agents.filter((a) => a.state === 'Connected').length });
         break;

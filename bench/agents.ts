@@ -68,6 +68,14 @@ if (parts.has('fanout')) {
     return n === agentCount;
   }, 300_000);
   console.log(`${agentCount} agents connected and caught up in ${((performance.now() - tConnect) / 1000).toFixed(1)} s`);
+  console.log(`  ${await procs.quiet([...names, ...agentGroups])}`);
+  const cpuOf = async (): Promise<number[]> => (await Promise.all([...names, ...agentGroups].map((n) => procs.ask(n, { cmd: 'busy' })))).map((r) => r.cpuMs);
+  // The background (heartbeats, probes, gossip) over 5 idle seconds, to tell it from the fan-out's own cost.
+  const idle0 = await cpuOf();
+  await new Promise((r) => setTimeout(r, 5_000));
+  const idlePerSecond = (await cpuOf()).map((c, i) => (c - idle0[i]!) / 5);
+  const cpu0 = await cpuOf();
+  const tFan = performance.now();
   await Promise.all(agentGroups.map((g) => procs.ask(g, { cmd: 'watch', prefix: 'fan' })));
   const { acks } = await procs.ask('us-west', { cmd: 'rate', perSecond: fanRate, count: writes, prefix: 'fan' });
   const ackAt = new Map<string, number>(acks);
@@ -79,6 +87,8 @@ if (parts.has('fanout')) {
     seen = replies.flatMap((r, k) => r.seen.map(([i, key, at]: [number, string, number]) => [k * 1000 + i, key, at] as [number, string, number]));
     return seen.length >= agentCount * writes;
   }, 20_000).catch(() => undefined);
+  const fanSeconds = (performance.now() - tFan) / 1000;
+  const cpuPerWrite = (await cpuOf()).map((c, i) => (c - cpu0[i]! - idlePerSecond[i]! * fanSeconds) / writes);
   const lags = seen.map(([, key, at]) => Math.max(0, at - ackAt.get(key)!)).sort((a, b) => a - b);
   const lastPerWrite = new Map<string, number>();
   for (const [, key, at] of seen) lastPerWrite.set(key, Math.max(lastPerWrite.get(key) ?? 0, at - ackAt.get(key)!));
@@ -91,9 +101,11 @@ if (parts.has('fanout')) {
     const mine = seen.filter(([id]) => (Math.floor(id / 1000) + (id % 1000) * agentProcs) % names.length === c)
       .map(([, key, at]) => Math.max(0, at - ackAt.get(key)!)).sort((a, b) => a - b);
     console.log(`  agents following ${name}: p50 ${percentile(mine, 50).toFixed(1)} ms, p99 ${percentile(mine, 99).toFixed(1)} ms (${mine.length} deliveries)`);
-}
-console.log(`  event-loop delay in the agent processes (${agentCount / agentProcs} agents each): p99 ${stalls.map((x) => x.loopDelayP99Ms.toFixed(0)).join('/')} ms, max ${stalls.map((x) => x.loopDelayMaxMs.toFixed(0)).join('/')} ms`);
-await Promise.all(agentGroups.map((g) => procs.ask(g, { cmd: 'stop' })));
+  }
+  console.log(`  CPU per write beyond the background, ms: ${[...names, ...agentGroups].map((n, i) => `${n} ${cpuPerWrite[i]!.toFixed(1)}`).join(', ')}; ` +
+    `background, ms per second: ${idlePerSecond.map((c) => c.toFixed(0)).join('/')}`);
+  console.log(`  event-loop delay in the agent processes (${agentCount / agentProcs} agents each): p99 ${stalls.map((x) => x.loopDelayP99Ms.toFixed(0)).join('/')} ms, max ${stalls.map((x) => x.loopDelayMaxMs.toFixed(0)).join('/')} ms`);
+  await Promise.all(agentGroups.map((g) => procs.ask(g, { cmd: 'stop' })));
 }
 
 // ---- 2. catch-up ------------------------------------------------------------------------------------

@@ -99,6 +99,25 @@ export class BenchProcs {
     }
   }
 
+  /**
+   * Wait until every named process has been mostly idle (event loop busy less than `busyMax`) for two
+   * polls a second apart: start-up work (connections, catch-up, first heartbeats) must not land in
+   * the measurements. Gives up after `timeoutMs` and says so.
+   */
+  async quiet(names: string[], busyMax = 0.25, timeoutMs = 60_000): Promise<string> {
+    const t0 = performance.now();
+    let calm = 0;
+    let last: number[] = [];
+    await Promise.all(names.map((n) => this.ask(n, { cmd: 'busy' })));
+    while (performance.now() - t0 < timeoutMs) {
+      await new Promise((r) => setTimeout(r, 1_000));
+      last = (await Promise.all(names.map((n) => this.ask(n, { cmd: 'busy' })))).map((r) => r.utilization);
+      calm = last.every((u) => u < busyMax) ? calm + 1 : 0;
+      if (calm >= 2) return `quiet after ${((performance.now() - t0) / 1000).toFixed(0)} s (event loops busy ${last.map((u) => `${(u * 100).toFixed(0)}%`).join('/')})`;
+    }
+    return `NOT quiet after ${timeoutMs / 1000} s (event loops busy ${last.map((u) => `${(u * 100).toFixed(0)}%`).join('/')}): figures include start-up work`;
+  }
+
   /** Ask every process still running to stop. */
   async stopAll(): Promise<void> {
     await Promise.all([...this.procs.entries()].filter(([, p]) => p.connected && p.exitCode === null && p.signalCode === null)
