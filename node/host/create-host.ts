@@ -89,6 +89,13 @@ export async function createHost(o: HostOptions): Promise<Host> {
     connectionEncrypters: [noise({ crypto: cachedKeyNoiseCrypto })],
     streamMuxers: [yamux()],
     connectionGater: gater,
+    // libp2p's connection monitor opens a ping stream on every connection every 10 s, all in the
+    // same tick: with 100 agents, a burst of 600 stream opens (negotiation, peer-store writes) across
+    // the federation every 10 s that stalled every node for a few hundred ms. Liveness and RTT are
+    // already measured by membership's heartbeats and RTT prober and by the agents' health checks
+    // over their long-lived ping streams; a peer that vanishes is found by those, and a stale
+    // connection to a restarted peer fails on its next write.
+    connectionMonitor: { enabled: false },
     connectionManager: {
       maxConnections: o.connectionsMax,
       inboundConnectionThreshold: o.inboundConnectionsPerHostPerSecondMax,
