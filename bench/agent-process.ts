@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import pino from 'pino';
+import { busyMeter } from './bench-cluster.ts';
 import { AgentNode } from '../node/agent/agent-node.ts';
 import type { AgentConfig } from '../node/agent/agent-config.ts';
 
@@ -24,18 +25,13 @@ agents.forEach((a, i) => {
   })();
 });
 
-let lastElu = performance.eventLoopUtilization();
+const busy = busyMeter();
 process.on('message', async (m: { cmd: string; [k: string]: any }) => {
   try {
     switch (m.cmd) {
-      case 'busy': {
-        // Event-loop utilisation since the last ask: benchmarks wait for start-up work to finish.
-        const now = performance.eventLoopUtilization();
-        const cpu = process.cpuUsage();
-        send({ cmd: 'busy', utilization: performance.eventLoopUtilization(now, lastElu).utilization, cpuMs: (cpu.user + cpu.system) / 1000 });
-        lastElu = now;
+      case 'busy':
+        send({ cmd: 'busy', ...busy() });
         break;
-      }
       case 'connected':
         send({ cmd: 'connected', n: agents.filter((a) => a.state === 'Connected').length });
         break;

@@ -125,6 +125,21 @@ export class BenchProcs {
   }
 }
 
+/**
+ * For a benchmark child process: each call returns the event-loop utilisation since the previous
+ * call and the process's CPU time so far (BenchProcs.quiet waits on the first; figures use both).
+ */
+export function busyMeter(): () => { utilization: number; cpuMs: number } {
+  let last = performance.eventLoopUtilization();
+  return () => {
+    const now = performance.eventLoopUtilization();
+    const utilization = performance.eventLoopUtilization(now, last).utilization;
+    last = now;
+    const cpu = process.cpuUsage();
+    return { utilization, cpuMs: (cpu.user + cpu.system) / 1000 };
+  };
+}
+
 /** The p-th percentile of sorted numbers. */
 export function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;

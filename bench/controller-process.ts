@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { FAST_PROFILE } from '../node/config/membership-config.ts';
 import { ControllerNode } from '../node/controller/controller-node.ts';
+import { busyMeter } from './bench-cluster.ts';
 
 const config = JSON.parse(readFileSync(process.argv[2]!, 'utf8'));
 // Replication and membership on their defaults (anti-entropy every 5 minutes, heartbeats every 10 s):
@@ -27,18 +28,13 @@ void (async () => {
   for await (const e of node.watch()) if (watching !== undefined && e.view.key.includes(`/${watching}-`) && !seen.has(e.view.key)) seen.set(e.view.key, nowMs());
 })();
 
-let lastElu = performance.eventLoopUtilization();
+const busy = busyMeter();
 process.on('message', async (m: { cmd: string; [k: string]: any }) => {
   try {
     switch (m.cmd) {
-      case 'busy': {
-        // Event-loop utilisation since the last ask: benchmarks wait for start-up work to finish.
-        const now = performance.eventLoopUtilization();
-        const cpu = process.cpuUsage();
-        send({ cmd: 'busy', utilization: performance.eventLoopUtilization(now, lastElu).utilization, cpuMs: (cpu.user + cpu.system) / 1000 });
-        lastElu = now;
+      case 'busy':
+        send({ cmd: 'busy', ...busy() });
         break;
-      }
       case 'peers': {
         // Ready when pushing to both peers and holding quorum with both (heard from them).
         const up = Math.min(node.replicator.status().filter((s) => s.connected).length, node.fence.reachable().length - 1);
