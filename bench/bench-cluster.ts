@@ -86,7 +86,8 @@ export class BenchProcs {
       const exited = (code: number | null): void => { done(); reject(new Error(`${name} exited (${code}) before answering ${msg.cmd}`)); };
       p.on('message', on);
       p.once('exit', exited);
-      p.send(msg);
+      // A process exiting meanwhile closes the channel: the send fails instead of being answered.
+      p.send(msg, (err) => { if (err !== null) { done(); reject(err); } });
     });
   }
 
