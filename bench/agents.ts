@@ -70,10 +70,11 @@ if (parts.has('fanout')) {
   console.log(`${agentCount} agents connected and caught up in ${((performance.now() - tConnect) / 1000).toFixed(1)} s`);
   console.log(`  ${await procs.quiet([...names, ...agentGroups])}`);
   const cpuOf = async (): Promise<number[]> => (await Promise.all([...names, ...agentGroups].map((n) => procs.ask(n, { cmd: 'busy' })))).map((r) => r.cpuMs);
-  // The background (heartbeats, probes, gossip) over 5 idle seconds, to tell it from the fan-out's own cost.
+  // The background (heartbeats, probes, gossip) over one idle health-check period (10 s: the
+  // periodic work comes in bursts), to tell it from the fan-out's own cost.
   const idle0 = await cpuOf();
-  await new Promise((r) => setTimeout(r, 5_000));
-  const idlePerSecond = (await cpuOf()).map((c, i) => (c - idle0[i]!) / 5);
+  await new Promise((r) => setTimeout(r, 10_000));
+  const idlePerSecond = (await cpuOf()).map((c, i) => (c - idle0[i]!) / 10);
   const cpu0 = await cpuOf();
   const tFan = performance.now();
   await Promise.all(agentGroups.map((g) => procs.ask(g, { cmd: 'watch', prefix: 'fan' })));
