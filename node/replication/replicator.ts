@@ -99,9 +99,10 @@ export interface ReplicatorCounters {
 }
 
 // Frames queued for one agent's config stream before the agent is dropped (it then catches up by
-// anti-entropy): with batches of up to sync.batchSize records, room for bursts far above any agent's
-// normal lag, and a bound on what a stalled agent holds in memory (frames are shared, not copied).
-const AGENT_QUEUE_FRAMES_MAX = 1_000;
+// anti-entropy): the same bound as the store's watch queue each agent stream used to have (a frame
+// holds one record or more), and a limit on what a stalled agent holds in memory (frames are
+// shared with the other agents, not copied).
+const AGENT_QUEUE_FRAMES_MAX = 10_000;
 
 interface PeerState {
   pusher: PeerPusher;

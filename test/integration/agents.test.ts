@@ -140,7 +140,10 @@ t.test('a watch across a failover: every change once, in order, never backwards'
   writing = false;
   await writer;
   const c2 = f.controllers.get('c2')!;
-  await waitFor('agent identical to c2', () => agent.store.merkle.root() === c2.store.merkle.root(), { timeoutMs: 20_000 });
+  await waitFor('agent identical to c2', () => agent.store.merkle.root() === c2.store.merkle.root(), { timeoutMs: 20_000 }, () => ({
+    agent: { state: agent.state, controller: agent.status().controller, size: agent.store.size, root: agent.store.merkle.root() },
+    controllers: [...f.controllers].map(([name, c]) => ({ name, size: c.store.size, root: c.store.merkle.root() })),
+  }));
   await waitFor('watch drained', () => events.at(-1)?.seq === agent.store.seq, { timeoutMs: 20_000 });
   ac.abort();
   await watching;

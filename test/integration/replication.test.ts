@@ -200,7 +200,13 @@ t.test('Controllers mode: a controller cut off from both others is fenced at onc
   await waitFor('c unfenced', () => !cc.status().quorum.writesFenced, { timeoutMs: 10_000 });
   t.comment(`c unfenced ${(performance.now() - t1).toFixed(1)} ms after the heal`);
   await waitFor('c converged', () => cc.store.merkle.root() === a.store.merkle.root(), { timeoutMs: 10_000 });
-  t.ok((await cc.apply(res(4))).changed, 'c accepts writes again');
+  // A node that hears no peer within the contact window fences itself again, by design: on a
+  // machine loaded enough to stall the event loop that long, retry until the heal holds.
+  const again = await waitFor('c accepts writes again', () => cc.apply(res(4)).catch((err: { code?: string }) => {
+    if (err.code === 'FENCED') return undefined;
+    throw err;
+  }), { timeoutMs: 10_000 });
+  t.ok(again.changed, 'c accepts writes again');
 });
 
 t.test('default health checks (10 s heartbeats) keep a healthy federation unfenced between heartbeats', async (t) => {
