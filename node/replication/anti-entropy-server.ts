@@ -1,6 +1,6 @@
 // Serving one anti-entropy session: answers the client's descent from this store's Merkle tree and
 // hands out or takes in records. Bounded in requests and time; any protocol violation ends it.
-import { encodeRecord, type Store } from '../../storage/index.ts';
+import type { Store } from '../../storage/index.ts';
 import type { MessageStream } from '../wire/message-stream.ts';
 import { ProtocolError } from '../wire/protocol-error.ts';
 import {
@@ -35,7 +35,9 @@ export async function serveAntiEntropy(stream: MessageStream, store: Store, opts
     if (++report.requests > opts.requestsMax) throw new ProtocolError(`more than ${opts.requestsMax} requests in one session`);
     if (msg.t === 'bye') return report;
     if (!greeted && msg.t !== 'hello') throw new ProtocolError('anti-entropy session must start with hello');
-    let reply: ServerMessage;
+    let reply: ServerMessage | undefined;
+    // Replies assembled from stored record texts (get, scan) are written as they are.
+    let replyText: string | undefined;
     switch (msg.t) {
       case 'hello':
         if (msg.v !== ANTI_ENTROPY_VERSION) {
@@ -66,36 +68,36 @@ export async function serveAntiEntropy(stream: MessageStream, store: Store, opts
         break;
       }
       case 'get': {
-        const records = await store.getRecords(msg.keys);
-        const out: unknown[] = [];
+        // Records go out as the store holds them (their canonical encoding): no decoding, validating
+        // and re-encoding of what this store wrote itself. The client validates every one.
+        const texts = await store.getRecordTexts(msg.keys);
+        const out: string[] = [];
         const missing: string[] = [];
         let bytes = 0;
-        for (let i = 0; i < records.length; i++) {
-          const r = records[i];
-          if (r === undefined) { missing.push(msg.keys[i]!); continue; }
-          const size = encodeRecord(r).length;
+        for (let i = 0; i < texts.length; i++) {
+          const text = texts[i];
+          if (text === undefined) { missing.push(msg.keys[i]!); continue; }
           // Always at least one record per response, so progress is guaranteed.
-          if (out.length > 0 && bytes + size > opts.limits.responseBytesMax) continue;
-          bytes += size;
-          out.push(r);
+          if (out.length > 0 && bytes + text.length > opts.limits.responseBytesMax) continue;
+          bytes += text.length;
+          out.push(text);
         }
-        reply = { t: 'records', records: out, missing, next: null };
+        replyText = recordsReply(out, missing, null);
         break;
       }
       case 'scan': {
-        const records = await store.scanRecords(msg.after, msg.limit);
-        const out: unknown[] = [];
+        const entries = await store.scanRecordTexts(msg.after, msg.limit);
+        const out: string[] = [];
         let bytes = 0;
         let next: string | null = null;
-        for (const r of records) {
-          const size = encodeRecord(r).length;
-          if (out.length > 0 && bytes + size > opts.limits.responseBytesMax) break;
-          bytes += size;
-          out.push(r);
-          next = r.key;
+        for (const e of entries) {
+          if (out.length > 0 && bytes + e.text.length > opts.limits.responseBytesMax) break;
+          bytes += e.text.length;
+          out.push(e.text);
+          next = e.key;
         }
-        if (records.length < msg.limit && out.length === records.length) next = null;
-        reply = { t: 'records', records: out, missing: [], next };
+        if (entries.length < msg.limit && out.length === entries.length) next = null;
+        replyText = recordsReply(out, [], next);
         break;
       }
       case 'put': {
@@ -122,6 +124,13 @@ export async function serveAntiEntropy(stream: MessageStream, store: Store, opts
         break;
       }
     }
-    await stream.write(reply);
+    if (replyText !== undefined) await stream.writeJsonText(replyText);
+    else if (reply !== undefined) await stream.write(reply);
+    else throw new Error(`assertion: no reply to ${msg.t}`);
   }
+}
+
+// A `records` reply (see anti-entropy-messages.ts) around records already encoded as JSON text.
+function recordsReply(texts: string[], missing: string[], next: string | null): string {
+  return `{"t":"records","records":[${texts.join(',')}],"missing":${JSON.stringify(missing)},"next":${JSON.stringify(next)}}`;
 }

@@ -395,9 +395,13 @@ export class Store {
 
   /** Many stored records at once (anti-entropy transfers). Missing keys give undefined. */
   async getRecords(keys: string[]): Promise<Array<StoredRecord | undefined>> {
+    return (await this.getRecordTexts(keys)).map((t) => (t === undefined ? undefined : decodeRecord(t, this.#recordLimits)));
+  }
+
+  /** Like getRecords, each record as its stored encoding (encodeRecord's text), for sending as it is. */
+  async getRecordTexts(keys: string[]): Promise<Array<string | undefined>> {
     this.#checkOpen();
-    const texts = await this.#db.getMany(keys.map((k) => RECORD + k));
-    return texts.map((t) => (t === undefined ? undefined : decodeRecord(t, this.#recordLimits)));
+    return this.#db.getMany(keys.map((k) => RECORD + k));
   }
 
   /** Stored records (tombstones included) in key order after `after`, at most `limit`. */
