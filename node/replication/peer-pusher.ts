@@ -113,6 +113,11 @@ export class PeerPusher {
     return this.#stream !== undefined;
   }
 
+  /** True when nothing is queued or awaiting acknowledgement. */
+  get idle(): boolean {
+    return this.#queue.size === 0 && this.#inFlight.size === 0;
+  }
+
   /**
    * Run the push stream until it fails or `signal` aborts: hello, then batches, reading acks
    * concurrently. Resolves when the stream ends; throws on protocol errors.

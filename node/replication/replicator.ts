@@ -104,6 +104,10 @@ export interface ReplicatorCounters {
 // shared with the other agents, not copied).
 const AGENT_QUEUE_FRAMES_MAX = 10_000;
 
+// Longest a graceful stop waits for peers to take what is queued for them, and how often it looks.
+const STOP_DRAIN_MS_MAX = 2_000;
+const DRAIN_POLL_MS = 5;
+
 interface PeerState {
   pusher: PeerPusher;
   up: boolean;
@@ -127,6 +131,8 @@ export class Replicator {
   readonly #stop = new AbortController();
   #timer: NodeJS.Timeout | undefined;
   #fanOut: Promise<void> | undefined;
+  // The last change the relay loop has handed to the pushers.
+  #fanOutSeq = 0;
   // Changes encoded once for every agent's config stream.
   readonly #broadcast: ConfigBroadcast;
 
@@ -161,13 +167,30 @@ export class Replicator {
     }
   }
 
-  /** Stop every stream and timer. */
-  async stop(): Promise<void> {
+  /**
+   * Stop every stream and timer. Connected peers first get up to `drainMs` (default: the sync
+   * timeout, at most 2 s) to take what this node has written and not yet pushed to them.
+   */
+  async stop(drainMs = Math.min(this.#opts.syncTimeoutMs, STOP_DRAIN_MS_MAX)): Promise<void> {
+    if (!this.#stop.signal.aborted) await this.#drain(drainMs);
     this.#stop.abort();
     if (this.#timer !== undefined) clearInterval(this.#timer);
     for (const p of this.#peers.values()) p.stop?.abort();
     await this.#fanOut?.catch(() => undefined);
     await this.#broadcast.stop();
+  }
+
+  // A controller that stops gracefully hands its peers what it has not pushed yet: a write
+  // acknowledged here (and perhaps already delivered to agents) would otherwise reach the other
+  // controllers only when this one comes back, or at the next anti-entropy run. Waits until the
+  // relay loop has seen every committed change and every connected pusher is idle, or `ms` passes.
+  async #drain(ms: number): Promise<void> {
+    const deadlineMs = performance.now() + ms;
+    while (performance.now() < deadlineMs) {
+      const relayed = this.#fanOut === undefined || this.#fanOutSeq >= this.#store.seq;
+      if (relayed && [...this.#peers.values()].every((p) => !p.pusher.connected || p.pusher.idle)) return;
+      await new Promise((r) => setTimeout(r, DRAIN_POLL_MS));
+    }
   }
 
   /** A controller became reachable: open the push stream and catch up by anti-entropy. */
@@ -308,7 +331,9 @@ export class Replicator {
   }
 
   async #runFanOut(): Promise<void> {
+    this.#fanOutSeq = this.#store.seq;
     await followChanges(this.#store, this.#stop.signal, (change) => {
+      this.#fanOutSeq = change.seq;
       // A change that came from a peer is not sent back to it, and goes to the others as an offer:
       // most of them got it from its writer already.
       const source = change.source;

@@ -100,3 +100,15 @@ t.test('quorum durability: acknowledged once a majority has it, a clear timeout 
   n.restore('a', 'b');
   await waitFor(async () => (await n.nodes.get('b')!.store.get('ProxyRoute/default/r2')) !== undefined, 3000, 'the write still converges');
 });
+
+t.test('a graceful stop hands the peers what was written just before it', async (t) => {
+  const n = await net(t);
+  const a = n.nodes.get('a')!;
+  const ws = await Promise.all(Array.from({ length: 50 }, (_, i) => a.store.apply(res(2000 + i))));
+  // At once: the relay loop may not even have seen these writes, and anti-entropy is off here.
+  await a.replicator.stop();
+  for (const name of ['b', 'c']) {
+    const held = await n.nodes.get(name)!.store.getRecords(ws.map((w) => w.view.key));
+    t.equal(held.filter((r) => r !== undefined).length, ws.length, `${name} holds all ${ws.length} writes when a's stop returns`);
+  }
+});
