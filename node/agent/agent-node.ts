@@ -457,13 +457,10 @@ export class AgentNode {
   // Every record as the store holds it (encoded), for the file copy: nothing decoded or re-encoded.
   async #snapshot(): Promise<string[]> {
     const out: string[] = [];
-    for (let after: string | null = null; ;) {
-      const page = await this.#store.scanRecordTexts(after, SNAPSHOT_PAGE_MAX);
-      if (page.length === 0) return out;
-      for (const e of page) out.push(e.text);
-      after = page[page.length - 1]!.key;
-    }
+    for await (const page of this.#store.scanTextPages(SNAPSHOT_PAGE_MAX)) for (const e of page) out.push(e.text);
+    return out;
   }
+
 
   #setState(to: AgentState): void {
     if (to === this.#state) return;

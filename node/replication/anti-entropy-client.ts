@@ -2,7 +2,7 @@
 // differing subtrees only (one round trip per level), compare (key, digest) lists at the leaves, then
 // pull and/or push only the differing records, in batches. Cost grows with the number of
 // differences, not the store size. A peer that is empty gets (or gives) a plain scan instead.
-import { encodeRecord, MERKLE_FANOUT, type Store, type StoredRecord } from '../../storage/index.ts';
+import { MERKLE_FANOUT, type Store, type StoredRecord } from '../../storage/index.ts';
 import type { MessageStream } from '../wire/message-stream.ts';
 import { ProtocolError } from '../wire/protocol-error.ts';
 import {
@@ -187,6 +187,6 @@ async function scanLocal(store: Store, batch: number, each: (records: StoredReco
 /** Size of a full copy of a store, in encoded record bytes (for reports). */
 export async function fullCopyBytes(store: Store): Promise<number> {
   let bytes = 0;
-  for await (const page of store.scanPages(1000)) for (const r of page) bytes += encodeRecord(r).length;
+  for await (const page of store.scanTextPages(1000)) for (const e of page) bytes += e.text.length;
   return bytes;
 }

@@ -427,9 +427,14 @@ export class Store {
 
   /** Every stored record (tombstones included), in key order, a page of at most `pageMax` at a time. */
   async *scanPages(pageMax: number): AsyncGenerator<StoredRecord[]> {
+    for await (const page of this.scanTextPages(pageMax)) yield page.map((e) => decodeRecord(e.text, this.#recordLimits));
+  }
+
+  /** Like scanPages, with each record as its stored encoding (see scanRecordTexts). */
+  async *scanTextPages(pageMax: number): AsyncGenerator<Array<{ key: string; text: string }>> {
     let after: string | null = null;
     while (true) {
-      const page = await this.scanRecords(after, pageMax);
+      const page = await this.scanRecordTexts(after, pageMax);
       if (page.length === 0) return;
       yield page;
       after = page[page.length - 1]!.key;
