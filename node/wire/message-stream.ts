@@ -1,10 +1,11 @@
-// A duplex stream of messages: length-prefixed frames carrying codec-encoded JSON, each read and
-// write bounded in size and time. Works on libp2p streams and on any duplex (tests use it-pair).
-import { lpStream, type LengthPrefixedStream } from 'it-length-prefixed-stream';
+// A duplex stream of messages: varint length-prefixed frames carrying codec-encoded JSON, each read
+// and write bounded in size and time. Works on libp2p streams and on any duplex (tests use it-pair).
+import { byteStream, type ByteStream } from 'it-byte-stream';
 import type { Duplex } from 'it-stream-types';
 import { FrameError } from '../errors.ts';
 import { decodeMessage, encodeJsonText, encodeMessage } from './codec.ts';
 import { withDeadline } from './deadline.ts';
+import { FrameReader, lengthPrefixed } from './frame-reader.ts';
 
 /** Options of a message stream. */
 export interface MessageStreamOptions {
@@ -28,12 +29,15 @@ export interface MessageStreamStats {
 
 export class MessageStream {
   readonly stats: MessageStreamStats = { bytesIn: 0, bytesOut: 0, messagesIn: 0, messagesOut: 0 };
-  readonly #lp: LengthPrefixedStream;
+  readonly #reader: FrameReader;
+  // Only its writing side is used: reads go through #reader, which takes the same source iterator.
+  readonly #bytes: ByteStream<any>;
   readonly #opts: MessageStreamOptions;
 
   constructor(duplex: Duplex<any, any, any>, opts: MessageStreamOptions) {
     this.#opts = opts;
-    this.#lp = lpStream(duplex, { maxDataLength: opts.frameBytesMax });
+    this.#reader = new FrameReader(duplex.source, opts.frameBytesMax);
+    this.#bytes = byteStream(duplex);
   }
 
   /**
@@ -43,8 +47,7 @@ export class MessageStream {
    */
   async read(signal?: AbortSignal, timeoutMs = this.#opts.ioTimeoutMs): Promise<unknown> {
     // No deadline timer at all for idle waits (Infinity): long-lived streams end through `signal`.
-    const frame = await withDeadline(timeoutMs, signal, (s) => this.#lp.read(s === undefined ? {} : { signal: s }), toFrameError);
-    const bytes = frame.subarray();
+    const bytes = await withDeadline(timeoutMs, signal, (s) => this.#reader.read(s), toFrameError);
     this.stats.bytesIn += bytes.length;
     this.stats.messagesIn++;
     return decodeMessage(bytes, this.#opts.messageBytesMax);
@@ -68,7 +71,8 @@ export class MessageStream {
     if (bytes.length > this.#opts.frameBytesMax) {
       throw new FrameError('FRAME_TOO_LARGE', `message of ${bytes.length} bytes exceeds frameBytesMax ${this.#opts.frameBytesMax}`);
     }
-    await withDeadline(this.#opts.ioTimeoutMs, signal, (s) => this.#lp.write(bytes, s === undefined ? {} : { signal: s }), toFrameError);
+    const framed = lengthPrefixed(bytes);
+    await withDeadline(this.#opts.ioTimeoutMs, signal, (s) => this.#bytes.write(framed, s === undefined ? {} : { signal: s }), toFrameError);
     this.stats.bytesOut += bytes.length;
     this.stats.messagesOut++;
   }
@@ -78,7 +82,5 @@ function toFrameError(err: unknown, timedOut: boolean): FrameError {
   if (err instanceof FrameError) return err;
   const name = (err as Error)?.name ?? '';
   if (timedOut || name === 'AbortError' || name === 'TimeoutError') return new FrameError('FRAME_TIMEOUT', 'stream deadline passed', { cause: err });
-  if (name === 'InvalidDataLengthError') return new FrameError('FRAME_TOO_LARGE', 'frame larger than allowed', { cause: err });
-  if (name === 'InvalidDataLengthLengthError') return new FrameError('FRAME_MALFORMED', 'invalid length prefix', { cause: err });
   return new FrameError('FRAME_TRUNCATED', `stream ended: ${(err as Error)?.message ?? String(err)}`, { cause: err });
 }
