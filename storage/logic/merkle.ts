@@ -8,6 +8,9 @@
 // A write only records its bucket as dirty; the next read rehashes the dirty buckets and their
 // ancestors once, level by level. So a write costs O(1), a read after k writes O(k * depth) at most,
 // and a burst of writes shares the upper levels instead of rehashing the path to the root each time.
+// The leaves are most of that work (a bucket's keys sorted and hashed): hashLeaves lets the store do
+// them a slice at a time as writes land, so a read after thousands of writes does not stall the
+// event loop for the whole batch (heartbeats read the root every few seconds).
 import { hash } from 'node:crypto';
 
 /** Shape of the tree. Both sides of an anti-entropy exchange must use the same shape. */
@@ -52,6 +55,8 @@ export class MerkleTree {
   // The keys of each leaf bucket (their digests are in #entries); undefined when empty.
   readonly #buckets: Array<Set<string> | undefined>;
   readonly #dirty = new Set<number>();
+  // Parents (level depth - 1) of leaves hashed by hashLeaves, waiting for the next read.
+  #dirtyParents = new Set<number>();
 
   constructor(shape: MerkleShape = DEFAULT_MERKLE_SHAPE) {
     if (!Number.isInteger(shape.depth) || shape.depth < 1 || shape.depth > 6) {
@@ -117,19 +122,37 @@ export class MerkleTree {
     if (leaf !== undefined) this.#dirty.add(leaf);
   }
 
+  /** Changed leaves not hashed yet. */
+  get dirtyLeaves(): number {
+    return this.#dirty.size;
+  }
+
+  /**
+   * Hash up to `leavesMax` changed leaves now; their ancestors wait for the next read. Returns the
+   * changed leaves left. Reads give the same answers whether or not this was called.
+   */
+  hashLeaves(leavesMax: number): number {
+    let budget = leavesMax;
+    for (const leaf of this.#dirty) {
+      if (budget-- <= 0) break;
+      this.#rehashLeaf(leaf);
+      this.#dirtyParents.add(Math.floor(leaf / MERKLE_FANOUT));
+      // Deleting the entry being visited is safe: a Set iterator moves on to the next one.
+      this.#dirty.delete(leaf);
+    }
+    return this.#dirty.size;
+  }
+
   /** Load many keys at once (cold open); hashed on the first read. */
   bulkLoad(entries: Iterable<readonly [string, string]>): void {
     for (const [key, digest] of entries) this.update(key, digest);
   }
 
   #flush(): void {
-    if (this.#dirty.size === 0) return;
-    let level = new Set<number>();
-    for (const leaf of this.#dirty) {
-      this.#rehashLeaf(leaf);
-      level.add(Math.floor(leaf / MERKLE_FANOUT));
-    }
-    this.#dirty.clear();
+    this.hashLeaves(Infinity);
+    if (this.#dirtyParents.size === 0) return;
+    let level = this.#dirtyParents;
+    this.#dirtyParents = new Set();
     for (let l = this.depth - 1; l >= 0; l--) {
       const up = new Set<number>();
       for (const index of level) {

@@ -7,6 +7,7 @@ import type { Json } from '../logic/canonical.ts';
 import { HybridClock, isHlcStamp, type HlcStamp } from '../logic/hlc.ts';
 import { localOp, remoteJoin, type LocalOp } from '../logic/replica-ops.ts';
 import { MerkleTree, DEFAULT_MERKLE_SHAPE, type MerkleShape } from '../logic/merkle.ts';
+import { MerkleHasher } from './merkle-hasher.ts';
 import {
   decodeRecord, encodeRecord, newestEntry, validateRecord, DEFAULT_RECORD_LIMITS,
   type RecordLimits, type StoredRecord,
@@ -130,6 +131,7 @@ export class Store {
   readonly rule: ConflictRule;
   readonly clock: HybridClock;
   readonly merkle: MerkleTree;
+  readonly #hasher: MerkleHasher;
   readonly stats: StoreStats = { localWrites: 0, remoteApplied: 0, remoteUnchanged: 0, concurrentDetected: 0, tombstonesCollected: 0 };
   readonly #db: ClassicLevel<string, string>;
   readonly #nowMs: () => number;
@@ -157,6 +159,7 @@ export class Store {
     this.#nowMs = opts.nowMs ?? Date.now;
     this.clock = new HybridClock(opts.member, { maxClockOffsetMs: opts.maxClockOffsetMs ?? DEFAULTS.maxClockOffsetMs });
     this.merkle = new MerkleTree(opts.merkle ?? DEFAULT_MERKLE_SHAPE);
+    this.#hasher = new MerkleHasher(this.merkle);
     this.#resourceLimits = opts.resourceLimits ?? DEFAULT_RESOURCE_LIMITS;
     this.#recordLimits = opts.recordLimits ?? DEFAULT_RECORD_LIMITS;
     this.#graceMs = opts.tombstoneGraceMs ?? DEFAULTS.tombstoneGraceMs;
@@ -368,6 +371,7 @@ export class Store {
         this.#committedSeq = seq;
         this.#seqOf.set(key, seq);
         this.merkle.update(key, record.digest);
+        this.#hasher.touched();
         if (this.#pending.get(key)?.seq === seq) this.#pending.delete(key);
         if (this.#hub.size > 0) this.#hub.publish(this.#event(record, seq, source));
       });
@@ -628,6 +632,7 @@ export class Store {
           this.#compactedSeq = compacted;
           this.#seqOf.delete(key);
           this.merkle.update(key, undefined);
+          this.#hasher.touched();
         });
         collected++;
       });
@@ -643,6 +648,7 @@ export class Store {
     if (this.#closed) return;
     this.#closed = true;
     await this.#commit.idle();
+    this.#hasher.stop();
     this.#hub.endAll();
     await this.#db.close();
   }

@@ -1,6 +1,8 @@
 import t from 'tap';
 import { join } from 'node:path';
 import { encodeRecord, Store, type ChangeEvent, type StoreOptions } from '../../storage/index.ts';
+import { MerkleTree } from '../../storage/logic/merkle.ts';
+import { waitFor } from '../helpers/wait-for.ts';
 import { spec } from './replica-sim.ts';
 
 type Test = import('tap').Test;
@@ -114,6 +116,18 @@ t.test('group commit: 64 concurrent writers share synced batches', async (t) => 
   // Concurrent writes to one key keep their order.
   await Promise.all(Array.from({ length: 20 }, (_, i) => s.apply(spec(999, { n: i }))));
   t.same((await s.get('ProxyRoute/default/r999'))!.value!.spec, { n: 19 });
+});
+
+t.test('written leaves are hashed in the background, without a read of the root', async (t) => {
+  const s = await Store.open(opts(t));
+  t.teardown(() => s.close());
+  s.merkle.root();
+  // More changed leaves than one slice hashes: the hasher has to come back for the rest.
+  await Promise.all(Array.from({ length: 600 }, (_, i) => s.apply(spec(i, { i }))));
+  await waitFor('leaves hashed', () => s.merkle.dirtyLeaves === 0, { timeoutMs: 5_000 }, () => ({ dirtyLeaves: s.merkle.dirtyLeaves }));
+  const plain = new MerkleTree();
+  for (const r of await s.list({ includeSystem: true, includeDeleted: true })) plain.update(r.key, (await s.getRecord(r.key))!.digest);
+  t.equal(s.merkle.root(), plain.root(), 'the same root as hashing everything on read');
 });
 
 t.test('watch: catch-up from a seq, then live, each change once in seq order', async (t) => {
