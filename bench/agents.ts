@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { FAST_AGENT, type AgentConfig } from '../node/agent/agent-config.ts';
 import { AgentNode } from '../node/agent/agent-node.ts';
 import { FAST_PROFILE } from '../node/config/membership-config.ts';
-import { benchMembership, benchPki, BenchProcs, percentile, type BenchMember } from './bench-cluster.ts';
+import { benchMembership, benchPki, BenchProcs, machineCpu, percentile, type BenchMember } from './bench-cluster.ts';
 
 const agentCount = Number(process.env.BENCH_AGENTS ?? 100);
 const resources = Number(process.env.BENCH_RESOURCES ?? 100_000);
@@ -76,6 +76,7 @@ if (parts.has('fanout')) {
   await new Promise((r) => setTimeout(r, 10_000));
   const idlePerSecond = (await cpuOf()).map((c, i) => (c - idle0[i]!) / 10);
   const cpu0 = await cpuOf();
+  const fanCpu = machineCpu();
   const tFan = performance.now();
   await Promise.all(agentGroups.map((g) => procs.ask(g, { cmd: 'watch', prefix: 'fan' })));
   const { acks } = await procs.ask('us-west', { cmd: 'rate', perSecond: fanRate, count: writes, prefix: 'fan' });
@@ -89,6 +90,7 @@ if (parts.has('fanout')) {
     return seen.length >= agentCount * writes;
   }, 20_000).catch(() => undefined);
   const fanSeconds = (performance.now() - tFan) / 1000;
+  const machine = fanCpu();
   const cpuPerWrite = (await cpuOf()).map((c, i) => (c - cpu0[i]! - idlePerSecond[i]! * fanSeconds) / writes);
   const lags = seen.map(([, key, at]) => Math.max(0, at - ackAt.get(key)!)).sort((a, b) => a - b);
   const lastPerWrite = new Map<string, number>();
@@ -105,6 +107,7 @@ if (parts.has('fanout')) {
   }
   console.log(`  CPU per write beyond the background, ms: ${[...names, ...agentGroups].map((n, i) => `${n} ${cpuPerWrite[i]!.toFixed(1)}`).join(', ')}; ` +
     `background, ms per second: ${idlePerSecond.map((c) => c.toFixed(0)).join('/')}`);
+  if (machine !== undefined) console.log(`  ${machine}`);
   console.log(`  event-loop delay in the agent processes (${agentCount / agentProcs} agents each): p99 ${stalls.map((x) => x.loopDelayP99Ms.toFixed(0)).join('/')} ms, max ${stalls.map((x) => x.loopDelayMaxMs.toFixed(0)).join('/')} ms`);
   await Promise.all(agentGroups.map((g) => procs.ask(g, { cmd: 'stop' })));
 }

@@ -1,7 +1,7 @@
 // Shared set-up of the multi-process benchmarks: a federation's keys and certificates on disk,
 // controllers forked as bench/controller-process.ts, and a request/answer helper over their IPC.
 import { fork, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MemberRole } from '../membership/member-name.ts';
@@ -144,4 +144,29 @@ export function busyMeter(): () => { utilization: number; cpuMs: number } {
 /** The p-th percentile of sorted numbers. */
 export function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+/**
+ * The machine's CPU time split from now until the returned function is called (Linux /proc/stat):
+ * on a virtual machine, `steal` is time the hypervisor gave to other guests. Figures taken while it
+ * is high say more about the host than about the code. Undefined where /proc/stat is missing.
+ */
+export function machineCpu(): () => string | undefined {
+  const read = (): number[] | undefined => {
+    try {
+      return readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    } catch {
+      return undefined;
+    }
+  };
+  const start = read();
+  return () => {
+    const end = read();
+    if (start === undefined || end === undefined) return undefined;
+    const d = end.map((v, i) => v - (start[i] ?? 0));
+    const total = d.reduce((a, b) => a + b, 0) || 1;
+    const pct = (i: number): string => `${((100 * (d[i] ?? 0)) / total).toFixed(0)}%`;
+    // Fields: user nice system idle iowait irq softirq steal.
+    return `machine CPU: user ${pct(0)}, system ${pct(2)}, idle ${pct(3)}, stolen by the hypervisor ${pct(7)}`;
+  };
 }

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { benchMembership, benchPki, BenchProcs, percentile } from './bench-cluster.ts';
+import { benchMembership, benchPki, BenchProcs, machineCpu, percentile } from './bench-cluster.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 // BENCH_DATA_DIR=/dev/shm puts the stores in memory: it shows what the three controllers do when they
@@ -23,15 +23,22 @@ const ask = (name: string, msg: { cmd: string; [k: string]: unknown }): Promise<
 await procs.until('controllers connected', async () => (await Promise.all(names.map((n) => ask(n, { cmd: 'peers' })))).every((u) => u.up === 2), 20_000);
 
 // Throughput: 64 writers in all, spread over the three controllers.
+const loadCpu = machineCpu();
 const loads = process.env.BENCH_SKIP_LOAD === '1' ? [] : await Promise.all(names.map((n, i) => ask(n, { cmd: 'load', writers: i === 0 ? 22 : 21, ms: seconds * 1000, prefix: `load-${n}` })));
 const total = loads.reduce((s, l) => s + l.writes, 0);
 const secs = Math.max(...loads.map((l) => l.seconds));
 if (loads.length > 0) console.log(`sustained durable writes/s, 3 controllers, 64 writers: ${(total / secs).toFixed(0)}  (${loads.map((l, i) => `${names[i]} ${l.writes}`).join(', ')}; ${loads.map((l) => l.recordsPerBatch.toFixed(1)).join('/')} records per push batch; target >= 5,000)`);
 if (loads.length > 0) {
   console.log(`  per process: ${loads.map((l, i) => `${names[i]} ${l.syncedBatches} synced batches at ${l.msPerSyncedBatch.toFixed(1)} ms, CPU ${l.cpuSeconds.toFixed(1)} s`).join('; ')}`);
+  // CPU per write varies less than writes/s when the host is busy: the figure to compare changes by.
+  console.log(`  CPU per 1,000 writes, three processes together: ${(loads.reduce((c, l) => c + l.cpuSeconds, 0) * 1e6 / total).toFixed(0)} ms; ${loadCpu() ?? ''}`);
 }
 
-// Lag at 1,000 writes/s from us-west: acknowledged there -> visible on eu-west and ap-east.
+// Lag at 1,000 writes/s from us-west: acknowledged there -> visible on eu-west and ap-east. Measured
+// once the throughput run has drained (every controller holds the same records and its event loop is
+// idle): the backlog of relays and batches it leaves would otherwise be counted as lag.
+await procs.until('controllers identical', async () => new Set((await Promise.all(names.map((n) => ask(n, { cmd: 'root' })))).map((r) => r.root)).size === 1, 60_000);
+console.log(`  ${await procs.quiet(names)}`);
 const rate = Number(process.env.BENCH_RATE ?? 1000);
 const count = rate * seconds;
 await Promise.all(names.slice(1).map((n) => ask(n, { cmd: 'watch', prefix: 'lag' })));
