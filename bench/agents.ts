@@ -20,7 +20,8 @@ const resources = Number(process.env.BENCH_RESOURCES ?? 100_000);
 const writes = Number(process.env.BENCH_WRITES ?? 50);
 // Writes per second during the fan-out: each one reaches every agent, so 10/s is 1,000 deliveries/s.
 const fanRate = Number(process.env.BENCH_FAN_RATE ?? 10);
-const agentProcs = 4;
+// Processes the agents are spread over (each runs its share in one event loop).
+const agentProcs = Number(process.env.BENCH_AGENT_PROCS ?? 4);
 const parts = new Set((process.env.BENCH_PARTS ?? 'fanout,catchup').split(','));
 const dir = mkdtempSync(join(process.env.BENCH_DATA_DIR ?? tmpdir(), 'novaedge-bench-agents-'));
 const names = ['us-west', 'eu-west', 'ap-east'];
