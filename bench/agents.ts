@@ -69,6 +69,10 @@ if (parts.has('fanout')) {
     return n === agentCount;
   }, 300_000);
   console.log(`${agentCount} agents connected and caught up in ${((performance.now() - tConnect) / 1000).toFixed(1)} s`);
+  // Warm-up writes, not measured: the first deliveries run in V8's interpreter while the JIT
+  // compiles the path on the same two cores; steady state is what the figure is about.
+  const warmWrites = Number(process.env.BENCH_FAN_WARMUP ?? 20);
+  if (warmWrites > 0) await procs.ask('us-west', { cmd: 'rate', perSecond: fanRate, count: warmWrites, prefix: 'warm' });
   console.log(`  ${await procs.quiet([...names, ...agentGroups])}`);
   const cpuOf = async (): Promise<number[]> => (await Promise.all([...names, ...agentGroups].map((n) => procs.ask(n, { cmd: 'busy' })))).map((r) => r.cpuMs);
   // The background (heartbeats, probes, gossip) over one idle health-check period (10 s: the
