@@ -9,8 +9,10 @@
 // ancestors once, level by level. So a write costs O(1), a read after k writes O(k * depth) at most,
 // and a burst of writes shares the upper levels instead of rehashing the path to the root each time.
 // The leaves are most of that work (a bucket's keys sorted and hashed): hashLeaves lets the store do
-// them a slice at a time as writes land, so a read after thousands of writes does not stall the
-// event loop for the whole batch (heartbeats read the root every few seconds).
+// them a slice at a time as writes land, and hashInner the inner nodes once enough of them wait, so
+// a read after thousands of writes does not stall the event loop for the whole batch (heartbeats
+// read the root every few seconds). A node hashed early is marked again when a child changes, so
+// reads give the same answers whatever was hashed ahead of them.
 import { hash } from 'node:crypto';
 
 /** Shape of the tree. Both sides of an anti-entropy exchange must use the same shape. */
@@ -55,8 +57,8 @@ export class MerkleTree {
   // The keys of each leaf bucket (their digests are in #entries); undefined when empty.
   readonly #buckets: Array<Set<string> | undefined>;
   readonly #dirty = new Set<number>();
-  // Parents (level depth - 1) of leaves hashed by hashLeaves, waiting for the next read.
-  #dirtyParents = new Set<number>();
+  // Inner nodes to rehash, by level (0 = root .. depth - 1): the parents of nodes hashed since.
+  readonly #dirtyInner: Array<Set<number>>;
 
   constructor(shape: MerkleShape = DEFAULT_MERKLE_SHAPE) {
     if (!Number.isInteger(shape.depth) || shape.depth < 1 || shape.depth > 6) {
@@ -66,6 +68,7 @@ export class MerkleTree {
     this.#levels = [];
     for (let l = 0; l <= this.depth; l++) this.#levels.push(Buffer.alloc(HASH_BYTES * MERKLE_FANOUT ** l));
     this.#buckets = new Array(MERKLE_FANOUT ** this.depth);
+    this.#dirtyInner = Array.from({ length: this.depth }, () => new Set<number>());
   }
 
   /** Number of keys held. */
@@ -127,6 +130,11 @@ export class MerkleTree {
     return this.#dirty.size;
   }
 
+  /** Inner nodes waiting to be rehashed. */
+  get dirtyInnerNodes(): number {
+    return this.#dirtyInner.reduce((n, level) => n + level.size, 0);
+  }
+
   /**
    * Hash up to `leavesMax` changed leaves now; their ancestors wait for the next read. Returns the
    * changed leaves left. Reads give the same answers whether or not this was called.
@@ -136,7 +144,7 @@ export class MerkleTree {
     for (const leaf of this.#dirty) {
       if (budget-- <= 0) break;
       this.#rehashLeaf(leaf);
-      this.#dirtyParents.add(Math.floor(leaf / MERKLE_FANOUT));
+      this.#dirtyInner[this.depth - 1]!.add(Math.floor(leaf / MERKLE_FANOUT));
       // Deleting the entry being visited is safe: a Set iterator moves on to the next one.
       this.#dirty.delete(leaf);
     }
@@ -148,19 +156,28 @@ export class MerkleTree {
     for (const [key, digest] of entries) this.update(key, digest);
   }
 
+  /**
+   * Rehash up to `nodesMax` waiting inner nodes, deepest level first; returns how many wait still.
+   * Best called with no changed leaves left (hashLeaves first): a node hashed before its children
+   * is hashed again once they are.
+   */
+  hashInner(nodesMax: number): number {
+    let budget = nodesMax;
+    for (let l = this.depth - 1; l >= 0 && budget > 0; l--) {
+      const level = this.#dirtyInner[l]!;
+      for (const index of level) {
+        if (budget-- <= 0) break;
+        this.#rehashInner(l, index);
+        if (l > 0) this.#dirtyInner[l - 1]!.add(Math.floor(index / MERKLE_FANOUT));
+        level.delete(index);
+      }
+    }
+    return this.dirtyInnerNodes;
+  }
+
   #flush(): void {
     this.hashLeaves(Infinity);
-    if (this.#dirtyParents.size === 0) return;
-    let level = this.#dirtyParents;
-    this.#dirtyParents = new Set();
-    for (let l = this.depth - 1; l >= 0; l--) {
-      const up = new Set<number>();
-      for (const index of level) {
-        this.#rehashInner(l, index);
-        up.add(Math.floor(index / MERKLE_FANOUT));
-      }
-      level = up;
-    }
+    this.hashInner(Infinity);
   }
 
   // Returns the bucket index if anything changed.

@@ -1,7 +1,8 @@
 // The Merkle tree's per-key index (digest + leaf kept together, the key hashed once when added):
 // lookups follow every edit, deleted keys come back to the same leaf, and the hashes are exactly the
 // ones peers running earlier versions compute, since anti-entropy compares trees across nodes.
-// Hashing changed leaves ahead of a read (hashLeaves, in slices) never changes what a read returns.
+// Hashing changed leaves and inner nodes ahead of a read (hashLeaves, hashInner, in slices, in any
+// order) never changes what a read returns.
 
 import t from 'tap';
 import fc from 'fast-check';
@@ -94,10 +95,11 @@ t.test('removing an absent key or rewriting the same digest changes nothing', as
   t.equal(m.digestOf('A/b/x'), undefined);
 });
 
-t.test('hashing leaves in slices between edits gives the same tree as hashing on read', async (t) => {
+t.test('hashing leaves and inner nodes in slices between edits gives the same tree as hashing on read', async (t) => {
   const stepArb = fc.oneof(
     fc.tuple(keyArb, fc.option(digestArb, { nil: undefined })).map(([k, d]) => ({ edit: [k, d] as const })),
     fc.integer({ min: 0, max: 5 }).map((n) => ({ slice: n })),
+    fc.integer({ min: 0, max: 8 }).map((n) => ({ inner: n })),
     fc.constant({ read: true }),
   );
   fc.assert(fc.property(fc.array(stepArb, { maxLength: 150 }), (steps) => {
@@ -110,15 +112,22 @@ t.test('hashing leaves in slices between edits gives the same tree as hashing on
       } else if ('slice' in s) {
         const before = sliced.dirtyLeaves;
         if (sliced.hashLeaves(s.slice) !== Math.max(0, before - s.slice)) return false;
+      } else if ('inner' in s) {
+        // Even with changed leaves still waiting: those nodes are marked again when the leaves are hashed.
+        if (sliced.hashInner(s.inner) !== sliced.dirtyInnerNodes) return false;
       } else if (sliced.root() !== plain.root()) {
         return false;
       }
     }
-    return sameNodes(sliced, plain) && sliced.dirtyLeaves === 0;
+    return sameNodes(sliced, plain) && sliced.dirtyLeaves === 0 && sliced.dirtyInnerNodes === 0;
   }));
   const m = new MerkleTree({ depth: 2 });
   for (let i = 0; i < 100; i++) m.update(key(i), sha256Hex(String(i)));
   t.ok(m.dirtyLeaves > 10, 'writes leave leaves to hash');
   t.equal(m.hashLeaves(10), m.dirtyLeaves, 'a slice reports what is left');
   t.equal(m.hashLeaves(Infinity), 0, 'an unbounded slice hashes every leaf');
+  const inner = m.dirtyInnerNodes;
+  t.ok(inner > 0, 'hashed leaves leave their parents waiting');
+  t.ok(m.hashInner(3) >= inner - 3, 'an inner slice hashes at most its budget (and marks parents)');
+  t.equal(m.hashInner(Infinity), 0, 'an unbounded inner slice reaches the root');
 });
