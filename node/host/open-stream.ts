@@ -4,14 +4,24 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import type { Duplex } from 'it-stream-types';
 import type { HostLibp2p } from './create-host.ts';
 
-/** A stream to a peer: a duplex of bytes, and how to close it when done. */
+/** A stream to a peer: a duplex of bytes, and how to close it when done (gracefully, within STREAM_CLOSE_TIMEOUT_MS). */
 export interface PeerStream {
   duplex: Duplex<any, any, any>;
   close(): Promise<void>;
 }
 
+/**
+ * How long a graceful close waits for the other side to close its end before the stream is aborted.
+ * Without a bound, a close waits as long as the peer keeps its end open, and callers that count an
+ * exchange as in flight until it is closed (the vote collector skips such an agent) wait with it.
+ */
+export const STREAM_CLOSE_TIMEOUT_MS = 1_000;
+
 /** Open `protocol` to `peerId` (string form); the signal bounds the dial and the negotiation. */
 export async function openStream(libp2p: HostLibp2p, peerId: string, protocol: string, signal: AbortSignal): Promise<PeerStream> {
   const stream = await libp2p.dialProtocol(peerIdFromString(peerId), protocol, { signal });
-  return { duplex: stream, close: () => stream.close().catch(() => stream.abort(new Error('close failed'))) };
+  return {
+    duplex: stream,
+    close: () => stream.close({ signal: AbortSignal.timeout(STREAM_CLOSE_TIMEOUT_MS) }).catch(() => stream.abort(new Error('close failed or timed out'))),
+  };
 }
