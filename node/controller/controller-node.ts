@@ -321,7 +321,6 @@ export class ControllerNode {
   }
 }
 
-// The PeerId object of a connected peer, from its string form.
 // A cut is abrupt, like a firewall's reset or a dead host: the connections are aborted. A graceful
 // hang-up waits up to 500 ms (libp2p's close timeout) for every stream to finish first, which the
 // fencing bench measured as the time to notice the cut.

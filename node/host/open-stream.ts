@@ -2,6 +2,7 @@
 // close that never throws (a stream that cannot close gracefully is aborted instead).
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { Duplex } from 'it-stream-types';
+import { withDeadline } from '../wire/deadline.ts';
 import type { HostLibp2p } from './create-host.ts';
 
 /** A stream to a peer: a duplex of bytes, and how to close it when done (gracefully, within STREAM_CLOSE_TIMEOUT_MS). */
@@ -22,6 +23,7 @@ export async function openStream(libp2p: HostLibp2p, peerId: string, protocol: s
   const stream = await libp2p.dialProtocol(peerIdFromString(peerId), protocol, { signal });
   return {
     duplex: stream,
-    close: () => stream.close({ signal: AbortSignal.timeout(STREAM_CLOSE_TIMEOUT_MS) }).catch(() => stream.abort(new Error('close failed or timed out'))),
+    close: () => withDeadline(STREAM_CLOSE_TIMEOUT_MS, undefined, (s) => stream.close(s === undefined ? {} : { signal: s }), (err) => err as Error)
+      .catch(() => stream.abort(new Error('close failed or timed out'))),
   };
 }

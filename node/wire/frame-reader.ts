@@ -31,6 +31,7 @@ export function lengthPrefixed(payload: Uint8Array): Uint8Array {
   return out;
 }
 
+/** Frames read one at a time from a byte source, each at most frameBytesMax bytes. */
 export class FrameReader {
   readonly #source: AsyncIterator<ByteChunk>;
   readonly #frameBytesMax: number;

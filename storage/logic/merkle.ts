@@ -136,8 +136,8 @@ export class MerkleTree {
   }
 
   /**
-   * Hash up to `leavesMax` changed leaves now; their ancestors wait for the next read. Returns the
-   * changed leaves left. Reads give the same answers whether or not this was called.
+   * Hash up to `leavesMax` changed leaves now; their parents wait for hashInner or the next read.
+   * Returns the changed leaves left. Reads give the same answers whether or not this was called.
    */
   hashLeaves(leavesMax: number): number {
     let budget = leavesMax;

@@ -1,6 +1,6 @@
 // Hashing the store's Merkle tree in the background: changed leaves a slice per turn of the event
-// loop as writes land, and inner nodes once a backlog of them builds up. Without it every leaf changed since the last read is hashed when the root is next
-// read: with heartbeats 5 s apart and thousands of replicated writes a second, that stalled a
+// loop as writes land, and inner nodes once a backlog of them builds up. Without it every leaf
+// changed since the last read is hashed when the root is next read: with heartbeats 5 s apart and thousands of replicated writes a second, that stalled a
 // controller's event loop for a hundred milliseconds and more (236 ms in one profiled run), the
 // tail of its replication lag. The tree gives the same answers either way.
 import type { MerkleTree } from '../logic/merkle.ts';
@@ -14,6 +14,7 @@ export const MERKLE_HASHES_PER_SLICE = 256;
  */
 export const MERKLE_INNER_BACKLOG = 1_024;
 
+/** Hashes a tree's changed nodes in slices between other work, until stopped. */
 export class MerkleHasher {
   readonly #tree: MerkleTree;
   readonly #hashesPerSlice: number;

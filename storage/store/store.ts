@@ -370,8 +370,7 @@ export class Store {
       await this.#commit.submit(ops, () => {
         this.#committedSeq = seq;
         this.#seqOf.set(key, seq);
-        this.merkle.update(key, record.digest);
-        this.#hasher.touched();
+        this.#setDigest(key, record.digest);
         if (this.#pending.get(key)?.seq === seq) this.#pending.delete(key);
         if (this.#hub.size > 0) this.#hub.publish(this.#event(record, seq, source));
       });
@@ -631,8 +630,7 @@ export class Store {
         await this.#commit.submit(ops, () => {
           this.#compactedSeq = compacted;
           this.#seqOf.delete(key);
-          this.merkle.update(key, undefined);
-          this.#hasher.touched();
+          this.#setDigest(key, undefined);
         });
         collected++;
       });
@@ -651,6 +649,12 @@ export class Store {
     this.#hasher.stop();
     this.#hub.endAll();
     await this.#db.close();
+  }
+
+  // Every change of a key's digest goes through here: the tree records it, the hasher hashes it soon.
+  #setDigest(key: string, digest: string | undefined): void {
+    this.merkle.update(key, digest);
+    this.#hasher.touched();
   }
 
   #checkOpen(): void {
