@@ -16,6 +16,7 @@ import type { Logger } from '../util/logger.ts';
 import { gossipOptions, type GossipTuning } from './gossip-options.ts';
 import { cachedKeyNoiseCrypto } from './noise-crypto.ts';
 import { Reconnector } from './reconnector.ts';
+import { sendWindowUpdatesAtHalf } from './yamux-window-updates.ts';
 
 /** Services every NovaEdge host runs. */
 export interface HostServices extends Record<string, unknown> {
@@ -80,6 +81,8 @@ export async function createHost(o: HostOptions): Promise<Host> {
     denyInboundEncryptedConnection: (peerId) => o.isDenied(peerId, 'inbound'),
     denyOutboundEncryptedConnection: (peerId) => o.isDenied(peerId, 'outbound'),
   };
+  // Yamux credits a stream back once half its window is read, not after every message (see the file).
+  sendWindowUpdatesAtHalf();
   const libp2p = await createLibp2p<HostServices>({
     start: false,
     privateKey: o.privateKey,
