@@ -16,7 +16,7 @@ import type { Logger } from '../util/logger.ts';
 import { gossipOptions, type GossipTuning } from './gossip-options.ts';
 import { cachedKeyNoiseCrypto } from './noise-crypto.ts';
 import { Reconnector } from './reconnector.ts';
-import { sendWindowUpdatesAtHalf } from './yamux-window-updates.ts';
+import { batchWindowUpdates } from './yamux-window-updates.ts';
 
 /** Services every NovaEdge host runs. */
 export interface HostServices extends Record<string, unknown> {
@@ -81,8 +81,8 @@ export async function createHost(o: HostOptions): Promise<Host> {
     denyInboundEncryptedConnection: (peerId) => o.isDenied(peerId, 'inbound'),
     denyOutboundEncryptedConnection: (peerId) => o.isDenied(peerId, 'outbound'),
   };
-  // Yamux credits a stream back once half its window is read, not after every message (see the file).
-  sendWindowUpdatesAtHalf();
+  // Yamux credits a stream back per 32 KiB received, not after every small message (see the file).
+  batchWindowUpdates();
   const libp2p = await createLibp2p<HostServices>({
     start: false,
     privateKey: o.privateKey,

@@ -1,11 +1,12 @@
-// Yamux WindowUpdate frames: one per chunk read in the library as shipped, only at half the window
-// once wrapped, and a transfer far larger than the window still flows (credit returns in time).
+// Yamux WindowUpdate frames: one per chunk read in the library as shipped; once wrapped, none for
+// small messages until WINDOW_UPDATE_BYTES_MIN have arrived, and a transfer far larger than the
+// window still flows (credit returns in time).
 import t from 'tap';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import type { Stream, StreamMuxer } from '@libp2p/interface';
 import { defaultLogger } from '@libp2p/logger';
 import type { Uint8ArrayList } from 'uint8arraylist';
-import { sendWindowUpdatesAtHalf } from '../../node/host/yamux-window-updates.ts';
+import { batchWindowUpdates, WINDOW_UPDATE_BYTES_MIN } from '../../node/host/yamux-window-updates.ts';
 
 const HEADER_BYTES = 12;
 const TYPE_DATA = 0;
@@ -108,21 +109,30 @@ async function transfer(messages: number, bytes: number, paced: boolean) {
 t.test('as shipped, yamux credits back every chunk read (one window update per message)', async (t) => {
   const { total, back } = await transfer(200, 100, true);
   t.equal(total, 200 * 100);
-  // If this fails, the library no longer does it: sendWindowUpdatesAtHalf can go.
+  // If this fails, the library no longer does it: batchWindowUpdates can go.
   t.ok(back.windowUpdates >= 190, `${back.windowUpdates} window updates for 200 small messages`);
 });
 
-t.test('wrapped, small messages bring no window updates beyond the opening ACK', async (t) => {
-  t.equal(sendWindowUpdatesAtHalf(), true, 'the library has the expected shape');
-  t.equal(sendWindowUpdatesAtHalf(), true, 'idempotent');
-  const { total, back } = await transfer(200, 100, true);
-  t.equal(total, 200 * 100);
-  t.ok(back.windowUpdates <= 2, `${back.windowUpdates} window updates for 200 small messages`);
+t.test('wrapped, small messages bring one window update per WINDOW_UPDATE_BYTES_MIN', async (t) => {
+  t.equal(batchWindowUpdates(), true, 'the library has the expected shape');
+  t.equal(batchWindowUpdates(), true, 'idempotent');
+  const { total, back } = await transfer(1_000, 200, true);
+  t.equal(total, 1_000 * 200);
+  // 200,000 bytes: 6 credits of 32 KiB, plus the opening ACK and the closing FIN.
+  const expected = Math.floor(total / WINDOW_UPDATE_BYTES_MIN) + 2;
+  t.ok(back.windowUpdates <= expected, `${back.windowUpdates} window updates for 1,000 small messages (at most ${expected})`);
 });
 
 t.test('wrapped, a transfer 16x the window flows without stalling', async (t) => {
-  sendWindowUpdatesAtHalf();
+  batchWindowUpdates();
   const { total, back } = await transfer(256, 16 * 1024, false);
   t.equal(total, 256 * 16 * 1024, 'every byte arrived');
-  t.ok(back.windowUpdates >= 2 && back.windowUpdates <= 64, `${back.windowUpdates} window updates for 4 MiB`);
+  t.ok(back.windowUpdates >= 2 && back.windowUpdates <= 256 + 2, `${back.windowUpdates} window updates for 4 MiB in 256 messages`);
+});
+
+t.test('wrapped, each large chunk is still credited at once (the window grows as before)', async (t) => {
+  batchWindowUpdates();
+  const { total, back } = await transfer(20, 2 * WINDOW_UPDATE_BYTES_MIN, true);
+  t.equal(total, 20 * 2 * WINDOW_UPDATE_BYTES_MIN);
+  t.ok(back.windowUpdates >= 20, `${back.windowUpdates} window updates for 20 chunks of 64 KiB read one by one`);
 });
