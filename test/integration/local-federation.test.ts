@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePorts } from '../helpers/free-ports.ts';
 import { novactl } from '../helpers/novactl-run.ts';
+import { waitFor } from '../helpers/wait-for.ts';
 
 const script = fileURLToPath(new URL('../../cmd/local-federation.ts', import.meta.url));
 
@@ -39,8 +40,14 @@ t.test('npm start: three controllers and two agents replicate, answer novactl, s
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const ports = await freePorts(10);
   const first = await run(dir, ports, async () => {
-    const agent = await novactl(['--socket', join(dir, 'edge-1', 'admin.sock'), 'agent', 'status']);
-    t.match(agent.stdout, /State: Connected/, 'the agent answers on its socket');
+    // On a starved machine the fast profile's 200 ms health checks can time out for a moment and
+    // send the agent Autonomous; it comes back once they pass again. Wait for that, with a deadline.
+    let last = '';
+    const agent = await waitFor('edge-1 to report State: Connected', async () => {
+      last = (await novactl(['--socket', join(dir, 'edge-1', 'admin.sock'), 'agent', 'status'])).stdout;
+      return /State: Connected/.test(last) ? last : undefined;
+    }, { timeoutMs: 20_000, intervalMs: 200 }, () => last);
+    t.match(agent, /State: Connected/, 'the agent answers on its socket');
     const got = await novactl(['--socket', join(dir, 'edge-2', 'admin.sock'), 'get', 'proxyroute', 'test-route', '-o', 'json']);
     t.match(JSON.parse(got.stdout), { kind: 'ProxyRoute', metadata: { name: 'test-route' } }, 'the route is on edge-2');
   });
