@@ -14,7 +14,7 @@ const TYPE_WINDOW_UPDATE = 1;
 
 // Counts the frame types in one direction of a muxer pair, whatever the chunking.
 function frameCounter() {
-  const counts = { windowUpdates: 0, data: 0 };
+  const counts = { windowUpdates: 0 };
   let buf = new Uint8Array(0);
   let skip = 0;
   const take = (bytes: Uint8Array): void => {
@@ -33,10 +33,7 @@ function frameCounter() {
       const view = new DataView(buf.buffer, buf.byteOffset, HEADER_BYTES);
       const type = view.getUint8(1);
       if (type === TYPE_WINDOW_UPDATE) counts.windowUpdates++;
-      if (type === TYPE_DATA) {
-        counts.data++;
-        skip = view.getUint32(8);
-      }
+      if (type === TYPE_DATA) skip = view.getUint32(8);
       buf = buf.subarray(HEADER_BYTES);
     }
   };
