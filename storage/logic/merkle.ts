@@ -125,6 +125,11 @@ export class MerkleTree {
     if (leaf !== undefined) this.#dirty.add(leaf);
   }
 
+  /** Load many keys at once (cold open); hashed on the first read. */
+  bulkLoad(entries: Iterable<readonly [string, string]>): void {
+    for (const [key, digest] of entries) this.update(key, digest);
+  }
+
   /** Changed leaves not hashed yet. */
   get dirtyLeaves(): number {
     return this.#dirty.size;
@@ -149,11 +154,6 @@ export class MerkleTree {
       this.#dirty.delete(leaf);
     }
     return this.#dirty.size;
-  }
-
-  /** Load many keys at once (cold open); hashed on the first read. */
-  bulkLoad(entries: Iterable<readonly [string, string]>): void {
-    for (const [key, digest] of entries) this.update(key, digest);
   }
 
   /**

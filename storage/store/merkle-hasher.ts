@@ -1,8 +1,9 @@
 // Hashing the store's Merkle tree in the background: changed leaves a slice per turn of the event
 // loop as writes land, and inner nodes once a backlog of them builds up. Without it every leaf
-// changed since the last read is hashed when the root is next read: with heartbeats 5 s apart and thousands of replicated writes a second, that stalled a
-// controller's event loop for a hundred milliseconds and more (236 ms in one profiled run), the
-// tail of its replication lag. The tree gives the same answers either way.
+// changed since the last read is hashed when the root is next read: with heartbeats 5 s apart and
+// thousands of replicated writes a second, that stalled a controller's event loop for a hundred
+// milliseconds and more (236 ms in one profiled run), the tail of its replication lag. The tree
+// gives the same answers either way.
 import type { MerkleTree } from '../logic/merkle.ts';
 
 /** Leaves (or inner nodes) hashed per slice: about a millisecond of work (4-5 us each on the bench machine). */
