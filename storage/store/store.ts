@@ -1,5 +1,5 @@
 // The durable, versioned store of one member: LevelDB via classic-level. Every accepted write is one
-// atomic batch (record, index, change log, tombstone index, HLC and seq high-water marks) and is
+// atomic batch (record, change log, tombstone index, HLC and seq high-water marks) and is
 // acknowledged only once durable; concurrent writes share one synced batch (group commit). In memory
 // it keeps only what must be fast: the Merkle tree and each key's latest seq.
 import { ClassicLevel } from 'classic-level';
@@ -21,9 +21,10 @@ import { NotFoundError, ReservedKeyError, StoreClosedError, StoreFailedError, Wa
 import { GroupCommit } from './group-commit.ts';
 import { KeyLock } from './key-lock.ts';
 import {
-  changeKey, indexValue, parseIndexValue, prefixEnd, tombstoneKey,
-  CHANGE, INDEX, META_COMPACTED, META_HLC, META_SEQ, RECORD, TOMBSTONE,
+  changeKey, changeValue, parseChangeKey, parseChangeValue, prefixEnd, tombstoneKey,
+  CHANGE, META_COMPACTED, META_HLC, META_SEQ, RECORD, TOMBSTONE,
 } from './layout.ts';
+import { migrateLayout } from './layout-migration.ts';
 import { WatchHub, WatchQueue } from './watch-hub.ts';
 
 /** Options of a store; everything but path, member and strategy has a default. */
@@ -143,7 +144,7 @@ export class Store {
   readonly #commit: GroupCommit;
   readonly #locks = new KeyLock();
   readonly #hub = new WatchHub<ChangeEvent>();
-  // Latest committed seq of each key (cold open reads it from the index).
+  // Latest committed seq of each key (cold open reads it from the change log).
   readonly #seqOf = new Map<string, number>();
   // Written but not yet durable: what the next write to the key must build on.
   readonly #pending = new Map<string, { record: StoredRecord; seq: number }>();
@@ -187,6 +188,7 @@ export class Store {
     await db.open();
     const store = new Store(db, opts);
     try {
+      await migrateLayout(db);
       await store.#load();
     } catch (err) {
       await db.close();
@@ -204,15 +206,18 @@ export class Store {
     }
     this.#seq = this.#committedSeq = seq === undefined ? 0 : Number(seq);
     this.#compactedSeq = compacted === undefined ? 0 : Number(compacted);
+    // The change log holds one entry per key held (its latest change): the index to load.
     const digests: Array<[string, string]> = [];
-    const it = this.#db.iterator({ gte: INDEX, lt: prefixEnd(INDEX) });
+    const it = this.#db.iterator({ gte: CHANGE, lt: prefixEnd(CHANGE) });
     try {
       while (true) {
         const chunk = await it.nextv(4096);
         if (chunk.length === 0) break;
         for (const [k, v] of chunk) {
-          const key = k.slice(INDEX.length);
-          const { seq: s, digest } = parseIndexValue(v);
+          const s = parseChangeKey(k);
+          const { key, digest } = parseChangeValue(v);
+          if (s > this.#seq) throw new Error(`store: change ${s} of ${key} is past the seq high-water mark ${this.#seq}`);
+          if (this.#seqOf.has(key)) throw new Error(`store: ${key} has two change-log entries (${this.#seqOf.get(key)} and ${s})`);
           this.#seqOf.set(key, s);
           digests.push([key, digest]);
         }
@@ -354,8 +359,7 @@ export class Store {
     const seq = ++this.#seq;
     const ops: Op[] = [
       { type: 'put', key: RECORD + key, value: encodeRecord(record) },
-      { type: 'put', key: INDEX + key, value: indexValue(seq, record.digest) },
-      { type: 'put', key: changeKey(seq), value: key },
+      { type: 'put', key: changeKey(seq), value: changeValue(key, record.digest) },
     ];
     if (oldSeq > 0) ops.push({ type: 'del', key: changeKey(oldSeq) });
     const rule = this.ruleFor(key);
@@ -580,9 +584,9 @@ export class Store {
         while (true) {
           const chunk = await it.nextv(256);
           if (chunk.length === 0) break;
-          const texts = await this.#db.getMany(chunk.map(([, key]) => RECORD + key), { snapshot });
+          const texts = await this.#db.getMany(chunk.map(([, v]) => RECORD + parseChangeValue(v).key), { snapshot });
           chunk.forEach(([ck], i) => {
-            const seq = parseInt(ck.slice(CHANGE.length), 16);
+            const seq = parseChangeKey(ck);
             const text = texts[i];
             if (text === undefined) throw new Error(`assertion: change ${seq} without a record`);
             queue.push(this.#event(decodeRecord(text, this.#recordLimits), seq));
@@ -622,7 +626,6 @@ export class Store {
         const compacted = Math.max(this.#compactedSeq, seq);
         const ops: Op[] = [
           { type: 'del', key: RECORD + key },
-          { type: 'del', key: INDEX + key },
           { type: 'del', key: changeKey(seq) },
           { type: 'del', key: tombstoneKey(newest.hlc.wallMs, key) },
           { type: 'put', key: META_COMPACTED, value: String(compacted) },
