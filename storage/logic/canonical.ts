@@ -1,6 +1,6 @@
 // Canonical JSON: object keys sorted, no whitespace, only finite numbers. Two replicas that hold the
 // same value produce the same bytes, so digests and Merkle hashes agree byte for byte.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** A JSON value. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -65,7 +65,7 @@ export function setOwn(obj: object, key: string, value: unknown): void {
 
 /** SHA-256 of a string, lowercase hex. */
 export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
+  return hash('sha256', text, 'hex');
 }
 
 /** Deep equality of two JSON values (key order ignored). */
