@@ -149,8 +149,8 @@ t.test('a corrupt change log is reported at open', async (t) => {
     await s.close();
     const db = new ClassicLevel<string, string>(path, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
     await db.open();
-    const [[k, v]] = await db.iterator({ gte: 'c:', lt: 'c;', limit: 1 }).all() as Array<[string, string]>;
-    await corrupt(db, k!, v!);
+    const [k, v] = (await db.iterator({ gte: 'c:', lt: 'c;', limit: 1 }).all())[0]!;
+    await corrupt(db, k, v);
     await db.close();
     await t.rejects(Store.open({ path, member: 'a', strategy: 'LastWriterWins' }), error, name);
   }
