@@ -52,16 +52,20 @@ interface Header {
  * as encodeRecord's text (the store keeps them so). Returns the bytes written.
  */
 export async function writeConfigCache(path: string, id: CacheIdentity, strategy: StrategyName, texts: readonly string[]): Promise<number> {
-  const body = `[${texts.join(',')}]`;
+  // The records line is encoded straight into one buffer: no joined string, and one UTF-8 encoding
+  // serves both the checksum and the write (the copy is rewritten often, and can be large).
+  const body = encodeArray(texts);
   const header: Header = {
     format: CACHE_FORMAT, federationId: id.federationId, member: id.member, strategy, count: texts.length,
     sha256: checksum(id.federationId, id.member, strategy, texts.length, body),
   };
-  const data = `${JSON.stringify(header)}\n${body}\n`;
+  const head = Buffer.from(`${JSON.stringify(header)}\n`);
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   const fh = await open(tmp, 'w', 0o600);
   try {
-    await fh.writeFile(data);
+    // writeFile goes on from the current position and loops over short writes.
+    await fh.writeFile(head);
+    await fh.writeFile(body);
     await fh.sync();
   } finally {
     await fh.close();
@@ -74,7 +78,22 @@ export async function writeConfigCache(path: string, id: CacheIdentity, strategy
   } finally {
     await dir.close();
   }
-  return Buffer.byteLength(data);
+  return head.length + body.length;
+}
+
+// `[text,text,...]\n` as UTF-8: the records line of the file, newline included.
+function encodeArray(texts: readonly string[]): Buffer {
+  let bytes = 3 + Math.max(0, texts.length - 1);
+  for (const t of texts) bytes += Buffer.byteLength(t);
+  const out = Buffer.allocUnsafe(bytes);
+  let at = out.write('[');
+  texts.forEach((t, i) => {
+    if (i > 0) at += out.write(',', at);
+    at += out.write(t, at);
+  });
+  at += out.write(']\n', at);
+  if (at !== bytes) throw new Error(`assertion: cache body encoded to ${at} bytes, ${bytes} expected`);
+  return out;
 }
 
 /** Read and check the cache at `path`; throws ConfigCacheError with the reason. */
@@ -119,9 +138,11 @@ export async function readConfigCache(path: string, id: CacheIdentity): Promise<
   return { strategy: header.strategy, records };
 }
 
-// Covers the header's fields too, so a damaged header is caught like a damaged record.
-function checksum(federationId: string, member: string, strategy: string, count: number, body: string): string {
-  return createHash('sha256').update(`${federationId}\n${member}\n${strategy}\n${count}\n`).update(body).digest('hex');
+// Covers the header's fields too, so a damaged header is caught like a damaged record. `body` is the
+// records line without its newline: the text read back, or (writing) the encoded line with it.
+function checksum(federationId: string, member: string, strategy: string, count: number, body: string | Buffer): string {
+  const line = typeof body === 'string' ? body : body.subarray(0, body.length - 1);
+  return createHash('sha256').update(`${federationId}\n${member}\n${strategy}\n${count}\n`).update(line).digest('hex');
 }
 
 function parseHeader(line: string, path: string): Header {

@@ -31,6 +31,23 @@ t.test('round trip', async (t) => {
   t.same((await readConfigCache(path, ID)).records, [], 'an empty configuration is a valid copy');
 });
 
+t.test('the file is the header line and the records line, multi-byte text included', async (t) => {
+  const path = join(t.testdir(), 'config.json');
+  const rule = conflictRule('LastWriterWins');
+  const clock = new HybridClock('c1', { maxClockOffsetMs: 5_000 });
+  const rs = ['é', '日本語', 'emoji \u{1F680}', 'plain'].map((text, i) => localOp(rule, clock, 1_000 + i, `ProxyRoute/default/u${i}`, undefined, {
+    op: 'put', value: { apiVersion: 'v1', kind: 'ProxyRoute', metadata: { name: `u${i}`, namespace: 'default' }, spec: { text } },
+  }).record!);
+  const texts = rs.map(encodeRecord);
+  const bytes = await writeConfigCache(path, ID, 'LastWriterWins', texts);
+  const file = await readFile(path, 'utf8');
+  t.equal(bytes, Buffer.byteLength(file), 'the byte count returned is the file size');
+  const nl = file.indexOf('\n');
+  t.equal(file.slice(nl + 1), `[${texts.join(',')}]\n`, 'line 2 is the records array as stored, then a newline');
+  t.match(JSON.parse(file.slice(0, nl)), { format: 'novaedge-agent-cache/1', federationId: 'prod', member: 'edge-1', count: 4 });
+  t.same((await readConfigCache(path, ID)).records.map(encodeRecord), texts, 'read back byte for byte');
+});
+
 t.test('missing, truncated, corrupted and foreign files are refused with their code', async (t) => {
   const dir = t.testdir();
   const path = join(dir, 'config.json');
