@@ -33,7 +33,7 @@ process.on('message', async (m: { cmd: string; [k: string]: any }) => {
   try {
     switch (m.cmd) {
       case 'busy':
-        send({ cmd: 'busy', ...busy() });
+        send({ cmd: 'busy', ...busy(), syncedBatches: node.store.batches });
         break;
       case 'peers': {
         // Ready when pushing to both peers and holding quorum with both (heard from them).

@@ -47,7 +47,12 @@ console.log(`  ${await procs.quiet(names)}`);
 const rate = Number(process.env.BENCH_RATE ?? 1000);
 const count = rate * seconds;
 await Promise.all(names.slice(1).map((n) => ask(n, { cmd: 'watch', prefix: 'lag' })));
+const busyOf = async (): Promise<Array<{ utilization: number; cpuMs: number; syncedBatches: number }>> => Promise.all(names.map((n) => ask(n, { cmd: 'busy' })));
+const busy0 = await busyOf();
+const lagCpu = machineCpu();
 const { acks } = await ask(names[0]!, { cmd: 'rate', perSecond: rate, count, prefix: 'lag' });
+const lagBusy = await busyOf();
+const lagMachine = lagCpu();
 const ackAt = new Map<string, number>(acks);
 const settle = Date.now() + 10_000;
 let seenAll: Array<Map<string, number>> = [];
@@ -65,5 +70,9 @@ for (const [i, seen] of seenAll.entries()) {
     ` (${lags.length}/${count} seen; target p99 <= 20 ms; its event loop stalled up to ${replies[i].loopDelayMaxMs.toFixed(0)} ms, p99 ${replies[i].loopDelayP99Ms.toFixed(1)} ms)`);
 }
 
+// What the rate cost each process, to tell queueing on a busy machine from per-write work.
+console.log(`  during the ${rate} writes/s: event loops busy ${lagBusy.map((b) => `${(b.utilization * 100).toFixed(0)}%`).join('/')}, ` +
+  `CPU per write ${lagBusy.map((b, i) => `${((b.cpuMs - busy0[i]!.cpuMs) * 1000 / count).toFixed(0)}`).join('/')} us, ` +
+  `writes per synced batch ${lagBusy.map((b, i) => (count / Math.max(1, b.syncedBatches - busy0[i]!.syncedBatches)).toFixed(1)).join('/')}; ${lagMachine ?? ''}`);
 await procs.stopAll();
 rmSync(dir, { recursive: true, force: true });
