@@ -1,6 +1,7 @@
 import t from 'tap';
 import fc from 'fast-check';
-import { MerkleTree } from '../../storage/logic/merkle.ts';
+import { createHash } from 'node:crypto';
+import { leafIndexOf, MerkleTree } from '../../storage/logic/merkle.ts';
 
 const keyArb = fc.stringMatching(/^[A-Z][a-z]{1,5}\/[a-z]{1,4}\/[a-z0-9]{1,6}$/);
 const digestArb = fc.stringMatching(/^[0-9a-f]{64}$/);
@@ -63,4 +64,29 @@ t.test('leaves expose sorted (key, digest) lists; children match node hashes', a
   t.throws(() => m.nodeHash(2, 0), RangeError);
   t.throws(() => m.children(1, 0), RangeError);
   t.throws(() => new MerkleTree({ depth: 0 }), RangeError);
+});
+
+t.test('node hashes are the wire format anti-entropy compares: pinned independently', async (t) => {
+  // Two members of different versions compare these hashes, so their definition must not drift:
+  // bucket = leading hex digits of SHA-256(key); leaf = SHA-256 of "key\0digest\n" per key in
+  // code-unit order; inner = SHA-256 of its 16 children's 32-byte hashes (all zeros when empty).
+  const sha = (data: string | Buffer): Buffer => createHash('sha256').update(data).digest();
+  const bucketOf = (key: string): number => parseInt(sha(key).toString('hex')[0]!, 16);
+  const keys = ['Kind/ns/a', 'Kind/ns/b', 'Kind/ns/c', 'Kind/ns/d', 'Kind/ns/e', 'Kind/ns/f', 'Kind/ns/g', 'Kind/ns/h'];
+  const digest = (k: string): string => sha(`digest of ${k}`).toString('hex');
+  const m = new MerkleTree({ depth: 1 });
+  for (const k of [...keys].reverse()) m.update(k, digest(k));
+  const byBucket = new Map<number, string[]>();
+  for (const k of keys) byBucket.set(bucketOf(k), [...(byBucket.get(bucketOf(k)) ?? []), k]);
+  t.ok([...byBucket.values()].some((ks) => ks.length > 1), 'some bucket holds several keys');
+  t.ok([...byBucket.values()].some((ks) => ks.length === 1), 'some bucket holds one key');
+  const leaves: Buffer[] = [];
+  for (let i = 0; i < 16; i++) {
+    const ks = (byBucket.get(i) ?? []).sort();
+    leaves.push(ks.length === 0 ? Buffer.alloc(32) : sha(ks.map((k) => `${k}\u0000${digest(k)}\n`).join('')));
+    t.equal(m.nodeHash(1, i), leaves[i]!.toString('hex'), `leaf ${i} (${ks.length} keys)`);
+  }
+  t.equal(m.root(), sha(Buffer.concat(leaves)).toString('hex'), 'root over the 16 leaves');
+  for (const k of keys) t.equal(leafIndexOf(k, 1), bucketOf(k));
+  t.equal(leafIndexOf('Kind/ns/a', 4), parseInt(sha('Kind/ns/a').toString('hex').slice(0, 4), 16), 'depth 4: four hex digits');
 });
