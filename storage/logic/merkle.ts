@@ -215,12 +215,20 @@ export class MerkleTree {
 
   #rehashLeaf(leaf: number): void {
     const slot = this.#hashAt(this.depth, leaf);
-    const keys = this.#sortedKeys(leaf);
-    if (keys.length === 0) {
+    const bucket = this.#buckets[leaf];
+    if (bucket === undefined) {
       slot.fill(0);
       return;
     }
-    sha256(keys.map((k) => `${k}\u0000${this.#entries.get(k)!.digest}\n`).join('')).copy(slot);
+    // Most buckets hold one key (about 1.5 per bucket at 100,000 keys): no list to sort and join.
+    let text: string;
+    if (bucket.size === 1) {
+      const key = bucket.values().next().value!;
+      text = `${key}\u0000${this.#entries.get(key)!.digest}\n`;
+    } else {
+      text = this.#sortedKeys(leaf).map((k) => `${k}\u0000${this.#entries.get(k)!.digest}\n`).join('');
+    }
+    sha256(text).copy(slot);
   }
 
   #rehashInner(level: number, index: number): void {
