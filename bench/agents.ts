@@ -23,6 +23,11 @@ const fanRate = Number(process.env.BENCH_FAN_RATE ?? 10);
 // Processes the agents are spread over (each runs its share in one event loop).
 const agentProcs = Number(process.env.BENCH_AGENT_PROCS ?? 4);
 const parts = new Set((process.env.BENCH_PARTS ?? 'fanout,catchup').split(','));
+// BENCH_FILE_COPY=off runs the fan-out's agents without their file copy (autonomousMode). Each agent
+// rewrites its copy about a second after a change; on separate machines that costs each agent a
+// fraction of a percent, but here 25 agents share a process and all 100 share two cores with the
+// deliveries, so the copies add to every agent's latency. Off shows the delivery path alone.
+const fileCopy = process.env.BENCH_FILE_COPY !== 'off';
 const dir = mkdtempSync(join(process.env.BENCH_DATA_DIR ?? tmpdir(), 'novaedge-bench-agents-'));
 const names = ['us-west', 'eu-west', 'ap-east'];
 const agentNames = Array.from({ length: agentCount }, (_, i) => `edge-${i}`);
@@ -55,7 +60,7 @@ if (parts.has('fanout')) {
   const fanProfile: Partial<AgentConfig> = {};
   const groups = Array.from({ length: agentProcs }, (_, g) => agentNames.filter((_, i) => i % agentProcs === g));
   await Promise.all(groups.map((g, k) => procs.start(`agents-${k}`, './agent-process.ts', dir, {
-    agents: g.map((name) => agentConfig(name, names[Number(name.slice(5)) % names.length]!)), profile: fanProfile,
+    agents: g.map((name) => agentConfig(name, names[Number(name.slice(5)) % names.length]!, fileCopy ? {} : { autonomousMode: { enabled: false } })), profile: fanProfile,
   })));
   const agentGroups = groups.map((_, k) => `agents-${k}`);
   const tConnect = performance.now();
@@ -101,7 +106,7 @@ if (parts.has('fanout')) {
   const lastPerWrite = new Map<string, number>();
   for (const [, key, at] of seen) lastPerWrite.set(key, Math.max(lastPerWrite.get(key) ?? 0, at - ackAt.get(key)!));
   const allSaw = [...lastPerWrite.values()].sort((a, b) => a - b);
-  console.log(`fan-out, write on us-west -> ${agentCount} agents (${writes} writes at ${fanRate}/s, ${seen.length}/${agentCount * writes} deliveries): ` +
+  console.log(`fan-out, write on us-west -> ${agentCount} agents (${writes} writes at ${fanRate}/s, ${seen.length}/${agentCount * writes} deliveries${fileCopy ? '' : ', agents without file copy'}): ` +
     `p50 ${percentile(lags, 50).toFixed(1)} ms, p99 ${percentile(lags, 99).toFixed(1)} ms, max ${lags.at(-1)?.toFixed(1)} ms (target p99 <= 100 ms); ` +
     `until the last agent: p50 ${percentile(allSaw, 50).toFixed(1)} ms, p99 ${percentile(allSaw, 99).toFixed(1)} ms`);
   // By the controller each agent follows: us-west's own agents, and those one replication hop away.
