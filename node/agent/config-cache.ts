@@ -54,10 +54,10 @@ interface Header {
 export async function writeConfigCache(path: string, id: CacheIdentity, strategy: StrategyName, texts: readonly string[]): Promise<number> {
   // The records line is encoded straight into one buffer: no joined string, and one UTF-8 encoding
   // serves both the checksum and the write (the copy is rewritten often, and can be large).
-  const body = encodeArray(texts);
+  const line = encodeRecordsLine(texts);
   const header: Header = {
     format: CACHE_FORMAT, federationId: id.federationId, member: id.member, strategy, count: texts.length,
-    sha256: checksum(id.federationId, id.member, strategy, texts.length, body),
+    sha256: checksum(id.federationId, id.member, strategy, texts.length, line.subarray(0, line.length - 1)),
   };
   const head = Buffer.from(`${JSON.stringify(header)}\n`);
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
@@ -65,7 +65,7 @@ export async function writeConfigCache(path: string, id: CacheIdentity, strategy
   try {
     // writeFile goes on from the current position and loops over short writes.
     await fh.writeFile(head);
-    await fh.writeFile(body);
+    await fh.writeFile(line);
     await fh.sync();
   } finally {
     await fh.close();
@@ -78,11 +78,11 @@ export async function writeConfigCache(path: string, id: CacheIdentity, strategy
   } finally {
     await dir.close();
   }
-  return head.length + body.length;
+  return head.length + line.length;
 }
 
 // `[text,text,...]\n` as UTF-8: the records line of the file, newline included.
-function encodeArray(texts: readonly string[]): Buffer {
+function encodeRecordsLine(texts: readonly string[]): Buffer {
   let bytes = 3 + Math.max(0, texts.length - 1);
   for (const t of texts) bytes += Buffer.byteLength(t);
   const out = Buffer.allocUnsafe(bytes);
@@ -139,10 +139,9 @@ export async function readConfigCache(path: string, id: CacheIdentity): Promise<
 }
 
 // Covers the header's fields too, so a damaged header is caught like a damaged record. `body` is the
-// records line without its newline: the text read back, or (writing) the encoded line with it.
-function checksum(federationId: string, member: string, strategy: string, count: number, body: string | Buffer): string {
-  const line = typeof body === 'string' ? body : body.subarray(0, body.length - 1);
-  return createHash('sha256').update(`${federationId}\n${member}\n${strategy}\n${count}\n`).update(line).digest('hex');
+// records line without its newline (as text when read back, as UTF-8 when written).
+function checksum(federationId: string, member: string, strategy: string, count: number, body: string | Uint8Array): string {
+  return createHash('sha256').update(`${federationId}\n${member}\n${strategy}\n${count}\n`).update(body).digest('hex');
 }
 
 function parseHeader(line: string, path: string): Header {

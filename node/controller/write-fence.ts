@@ -86,8 +86,8 @@ function withDefaultLease(splitBrain: SplitBrainConfig, hc: ResolvedMembershipCo
 const NO_AGENTS: ReadonlySet<string> = new Set();
 
 /**
- * Longest a write decision is reused. Far below anything the inputs change by (heartbeat windows,
- * lease margins of hundreds of milliseconds), so a write is never let through later than that.
+ * Longest a write decision is reused. Far below the times the inputs move by (heartbeat windows,
+ * lease drift margins), so a write is let through at most this long after it would be fenced.
  */
 export const DECISION_REUSE_MS = 1;
 
