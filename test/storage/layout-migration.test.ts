@@ -49,7 +49,7 @@ async function toLayout1(path: string, pick: (i: number) => boolean = () => true
   const db = new ClassicLevel<string, string>(path, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
   await db.open();
   const changes = await db.iterator({ gte: 'c:', lt: 'c;' }).all();
-  const ops: Array<{ type: 'put'; key: string; value: string }> = [];
+  const ops: Array<{ type: 'put'; key: string; value: string } | { type: 'del'; key: string }> = [{ type: 'del', key: 'm:format' }];
   let n = 0;
   changes.forEach(([k, v], i) => {
     if (!pick(i)) return;
@@ -59,7 +59,7 @@ async function toLayout1(path: string, pick: (i: number) => boolean = () => true
     ops.push({ type: 'put', key: k, value: key }, { type: 'put', key: `i:${key}`, value: `${seq} ${digest}` });
     n++;
   });
-  await db.batch([...ops, { type: 'del', key: 'm:format' } as never], { sync: true });
+  await db.batch(ops, { sync: true });
   await db.close();
   return n;
 }
