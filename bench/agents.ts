@@ -109,6 +109,17 @@ if (parts.has('fanout')) {
   console.log(`fan-out, write on us-west -> ${agentCount} agents (${writes} writes at ${fanRate}/s, ${seen.length}/${agentCount * writes} deliveries${fileCopy ? '' : ', agents without file copy'}): ` +
     `p50 ${percentile(lags, 50).toFixed(1)} ms, p99 ${percentile(lags, 99).toFixed(1)} ms, max ${lags.at(-1)?.toFixed(1)} ms (target p99 <= 100 ms); ` +
     `until the last agent: p50 ${percentile(allSaw, 50).toFixed(1)} ms, p99 ${percentile(allSaw, 99).toFixed(1)} ms`);
+  // Whether slow writes are scattered or come in a run (something that stalled everything for a
+  // while: a host hiccup, a burst of background work) tells where to look for the tail.
+  const inOrder = [...lastPerWrite.entries()].sort((x, y) => ackAt.get(x[0])! - ackAt.get(y[0])!).map(([, ms]) => ms);
+  let run = { from: 0, length: 0 };
+  for (let i = 0, start = 0; i < inOrder.length; i++) {
+    if (inOrder[i]! <= 100) start = i + 1;
+    else if (i + 1 - start > run.length) run = { from: start, length: i + 1 - start };
+  }
+  const slow = inOrder.filter((ms) => ms > 100).length;
+  console.log(`  writes the last agent saw after more than 100 ms: ${slow} of ${inOrder.length}` +
+    (slow === 0 ? '' : `; the longest run of them: ${run.length} in a row (writes ${run.from + 1}-${run.from + run.length}, ${inOrder.slice(run.from, run.from + run.length).map((ms) => ms.toFixed(0)).join(' ')} ms)`));
   // By the controller each agent follows: us-west's own agents, and those one replication hop away.
   for (const [c, name] of names.entries()) {
     const mine = seen.filter(([id]) => (Math.floor(id / 1000) + (id % 1000) * agentProcs) % names.length === c)
