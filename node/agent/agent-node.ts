@@ -207,6 +207,8 @@ export class AgentNode {
     }
     node = new AgentNode(membership, cfg, store, loadError, options);
     node.#begin();
+    const { fromVersion, toVersion, keys } = store.migration;
+    if (fromVersion !== toVersion) log.info({ fromVersion, toVersion, keys }, 'replica converted to the current key layout');
     log.info({ records: store.size, cacheLoaded: cached.length, loadError: loadError?.code }, 'agent started');
     return node;
   }

@@ -6,6 +6,7 @@ import type { PeerView } from '../../membership/peer-table.ts';
 import type { MembershipConfig } from '../config/membership-config.ts';
 import { resolveReplicationConfig, type ReplicationConfig, type ResolvedReplicationConfig } from '../config/replication-config.ts';
 import { NodeStateError } from '../errors.ts';
+import { loggerOrSilent } from '../util/logger.ts';
 import { startMembershipNode, type MembershipNode, type MembershipNodeOptions } from '../membership/membership-node.ts';
 import type { AntiEntropyReport } from '../replication/anti-entropy-client.ts';
 import { openStream } from '../host/open-stream.ts';
@@ -98,6 +99,10 @@ export class ControllerNode {
       path: join(repl.dataDir, 'store'), member: config.membership.memberName, strategy: repl.strategy,
       tombstoneGraceMs: repl.tombstoneGraceMs,
     });
+    const { fromVersion, toVersion, keys } = store.migration;
+    if (fromVersion !== toVersion) {
+      loggerOrSilent(options.logger).child({ component: 'controller' }).info({ fromVersion, toVersion, keys }, 'store converted to the current key layout');
+    }
     const blocked = new Map<string, { member: string; direction: LinkDirection }>();
     let membership: MembershipNode;
     let replicator: Replicator | undefined;

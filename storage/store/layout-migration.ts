@@ -15,6 +15,8 @@ const MIGRATION_KEYS_PER_BATCH = 2048;
 export interface MigrationReport {
   /** Layout found on disk (1 when the store predates the format mark). */
   fromVersion: number;
+  /** Layout the store has now. */
+  toVersion: number;
   /** Keys whose entries were rewritten. */
   keys: number;
 }
@@ -23,7 +25,7 @@ export interface MigrationReport {
 export async function migrateLayout(db: ClassicLevel<string, string>): Promise<MigrationReport> {
   const mark = await db.get(META_FORMAT);
   const fromVersion = mark === undefined ? 1 : Number(mark);
-  if (fromVersion === LAYOUT_VERSION) return { fromVersion, keys: 0 };
+  if (fromVersion === LAYOUT_VERSION) return { fromVersion, toVersion: LAYOUT_VERSION, keys: 0 };
   if (!Number.isSafeInteger(fromVersion) || fromVersion < 1 || fromVersion > LAYOUT_VERSION) {
     throw new Error(`store: key layout "${String(mark).slice(0, 20)}" is not one this version reads (1..${LAYOUT_VERSION}); was it written by a newer version?`);
   }
@@ -41,5 +43,5 @@ export async function migrateLayout(db: ClassicLevel<string, string>): Promise<M
     keys += chunk.length;
   }
   await db.put(META_FORMAT, String(LAYOUT_VERSION), { sync: true });
-  return { fromVersion, keys };
+  return { fromVersion, toVersion: LAYOUT_VERSION, keys };
 }

@@ -24,7 +24,7 @@ import {
   changeKey, changeValue, parseChangeKey, parseChangeValue, prefixEnd, tombstoneKey,
   CHANGE, META_COMPACTED, META_HLC, META_SEQ, RECORD, TOMBSTONE,
 } from './layout.ts';
-import { migrateLayout } from './layout-migration.ts';
+import { migrateLayout, type MigrationReport } from './layout-migration.ts';
 import { WatchHub, WatchQueue } from './watch-hub.ts';
 
 /** Options of a store; everything but path, member and strategy has a default. */
@@ -152,6 +152,7 @@ export class Store {
   #committedSeq = 0;
   #compactedSeq = 0;
   #closed = false;
+  #migration: MigrationReport | undefined;
 
   private constructor(db: ClassicLevel<string, string>, opts: StoreOptions) {
     this.#db = db;
@@ -188,7 +189,7 @@ export class Store {
     await db.open();
     const store = new Store(db, opts);
     try {
-      await migrateLayout(db);
+      store.#migration = await migrateLayout(db);
       await store.#load();
     } catch (err) {
       await db.close();
@@ -228,6 +229,12 @@ export class Store {
     this.merkle.bulkLoad(digests);
     // Hash the whole tree now, as part of opening, rather than in the first anti-entropy session.
     this.merkle.root();
+  }
+
+  /** The key-layout conversion done when the store was opened (fromVersion = toVersion when none was needed). */
+  get migration(): MigrationReport {
+    if (this.#migration === undefined) throw new Error('assertion: store used before it was opened');
+    return this.#migration;
   }
 
   /** Last committed sequence number: a watch resume position. */

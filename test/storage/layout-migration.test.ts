@@ -4,6 +4,7 @@ import t from 'tap';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { Store } from '../../storage/index.ts';
+import { prefixEnd } from '../../storage/store/layout.ts';
 import { spec } from './replica-sim.ts';
 
 type Test = import('tap').Test;
@@ -48,7 +49,7 @@ async function build(path: string): Promise<Snapshot> {
 async function toLayout1(path: string, pick: (i: number) => boolean = () => true): Promise<number> {
   const db = new ClassicLevel<string, string>(path, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
   await db.open();
-  const changes = await db.iterator({ gte: 'c:', lt: 'c;' }).all();
+  const changes = await db.iterator({ gte: 'c:', lt: prefixEnd('c:') }).all();
   const ops: Array<{ type: 'put'; key: string; value: string } | { type: 'del'; key: string }> = [{ type: 'del', key: 'm:format' }];
   let n = 0;
   changes.forEach(([k, v], i) => {
@@ -67,14 +68,15 @@ async function toLayout1(path: string, pick: (i: number) => boolean = () => true
 async function rawKeys(path: string, prefix: string): Promise<string[]> {
   const db = new ClassicLevel<string, string>(path, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
   await db.open();
-  const keys = await db.keys({ gte: prefix, lt: prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1) }).all();
+  const keys = await db.keys({ gte: prefix, lt: prefixEnd(prefix) }).all();
   const format = await db.get('m:format');
   await db.close();
   return [...keys, `format=${format}`];
 }
 
-async function check(t: Test, path: string, before: Snapshot): Promise<void> {
+async function check(t: Test, path: string, before: Snapshot, convertedKeys: number): Promise<void> {
   const converted = await Store.open({ path, member: 'a', strategy: 'LastWriterWins' });
+  t.same(converted.migration, { fromVersion: 1, toVersion: 2, keys: convertedKeys }, 'the conversion is reported');
   t.same(await snapshot(converted), before, 'records, root, seq and change log as before');
   await converted.close();
   t.same(await rawKeys(path, 'i:'), ['format=2'], 'no index entries left; layout 2 marked');
@@ -84,6 +86,7 @@ async function check(t: Test, path: string, before: Snapshot): Promise<void> {
   const after = await snapshot(s);
   await s.close();
   const again = await Store.open({ path, member: 'a', strategy: 'LastWriterWins' });
+  t.same(again.migration, { fromVersion: 2, toVersion: 2, keys: 0 }, 'nothing left to convert');
   t.same(await snapshot(again), after, 'reopened after a write');
   t.equal(after.changes.at(-1)![1], 'ProxyRoute/default/r5000');
   await again.close();
@@ -94,7 +97,7 @@ t.test('a layout-1 store opens with the same contents', async (t) => {
   const before = await build(path);
   t.equal(await toLayout1(path), before.size, 'every key rewritten as layout 1');
   t.equal((await rawKeys(path, 'i:')).length, before.size + 1, 'layout-1 index entries present');
-  await check(t, path, before);
+  await check(t, path, before, before.size);
 });
 
 t.test('a conversion cut short by a crash is finished by the next open', async (t) => {
@@ -103,7 +106,7 @@ t.test('a conversion cut short by a crash is finished by the next open', async (
   // Every third key still in layout 1, the others converted; the format mark not yet written.
   const left = await toLayout1(path, (i) => i % 3 === 0);
   t.ok(left > 0 && left < before.size, `${left} of ${before.size} keys left unconverted`);
-  await check(t, path, before);
+  await check(t, path, before, left);
 });
 
 t.test('an empty store is marked with the current layout', async (t) => {
@@ -149,7 +152,7 @@ t.test('a corrupt change log is reported at open', async (t) => {
     await s.close();
     const db = new ClassicLevel<string, string>(path, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
     await db.open();
-    const [k, v] = (await db.iterator({ gte: 'c:', lt: 'c;', limit: 1 }).all())[0]!;
+    const [k, v] = (await db.iterator({ gte: 'c:', lt: prefixEnd('c:'), limit: 1 }).all())[0]!;
     await corrupt(db, k, v);
     await db.close();
     await t.rejects(Store.open({ path, member: 'a', strategy: 'LastWriterWins' }), error, name);
