@@ -137,7 +137,7 @@ export class WriteFence {
   check(): void {
     const nowMs = monotonicMs();
     let d = this.#decision;
-    if (d === undefined || nowMs - d.atMs >= DECISION_REUSE_MS || nowMs < d.atMs) {
+    if (d === undefined || nowMs - d.atMs >= DECISION_REUSE_MS) {
       d = { atMs: nowMs, ...decideWrite(this.tally(), this.config) };
       this.#decision = d;
     }
