@@ -221,14 +221,15 @@ export class MerkleTree {
       return;
     }
     // Most buckets hold one key (about 1.5 per bucket at 100,000 keys): no list to sort and join.
-    let text: string;
-    if (bucket.size === 1) {
-      const key = bucket.values().next().value!;
-      text = `${key}\u0000${this.#entries.get(key)!.digest}\n`;
-    } else {
-      text = this.#sortedKeys(leaf).map((k) => `${k}\u0000${this.#entries.get(k)!.digest}\n`).join('');
-    }
+    const text = bucket.size === 1
+      ? this.#leafLine(bucket.values().next().value!)
+      : this.#sortedKeys(leaf).map((k) => this.#leafLine(k)).join('');
     sha256(text).copy(slot);
+  }
+
+  // One key's line in its leaf's hash input: "key NUL digest LF".
+  #leafLine(key: string): string {
+    return `${key}\u0000${this.#entries.get(key)!.digest}\n`;
   }
 
   #rehashInner(level: number, index: number): void {
