@@ -4,8 +4,8 @@ export { ClockSkewError, HybridClock, compareHlc, isHlcStamp, type HlcOptions, t
 export { joinRecords } from './logic/join.ts';
 export { MerkleTree, DEFAULT_MERKLE_SHAPE, MERKLE_FANOUT, leafIndexOf, type MerkleShape } from './logic/merkle.ts';
 export {
-  decodeRecord, encodeRecord, makeRecord, newestEntry, validateRecord, InvalidRecordError, DEFAULT_RECORD_LIMITS,
-  type Entry, type RecordLimits, type StoredRecord,
+  decodeRecord, encodeRecord, makeRecord, newestEntry, validateRecord, InvalidRecordError, DEFAULT_RECORD_LIMITS, RECORD_PROBLEMS,
+  type Entry, type RecordLimits, type RecordProblem, type StoredRecord,
 } from './logic/record.ts';
 export { localOp, remoteJoin, type LocalOp } from './logic/replica-ops.ts';
 export {

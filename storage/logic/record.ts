@@ -47,9 +47,29 @@ export const DEFAULT_RECORD_LIMITS: RecordLimits = {
   recordBytesMax: 4 * 1024 * 1024,
 };
 
-/** A record that fails validation; stable code INVALID_RECORD. */
+/**
+ * What is wrong with a record, a stable snake_case code (a replica refusing a peer's record reports
+ * it): malformed (not a record's shape), digest_mismatch, too_large (a value or the record beyond its
+ * bound), invalid_key (not Kind/namespace/name), invalid_resource (a value a local write would refuse),
+ * key_mismatch (a value's kind, namespace or name is not its key's), invalid_version_vector (a member
+ * name that is not one, a counter past VV_COUNTER_SAFE_MAX), invalid_system_record (a system record
+ * its own schema refuses).
+ */
+export const RECORD_PROBLEMS = Object.freeze([
+  'malformed', 'digest_mismatch', 'too_large', 'invalid_key', 'invalid_resource', 'key_mismatch',
+  'invalid_version_vector', 'invalid_system_record',
+] as const);
+
+export type RecordProblem = (typeof RECORD_PROBLEMS)[number];
+
+/** A record that fails validation; stable code INVALID_RECORD, `problem` says what is wrong. */
 export class InvalidRecordError extends Error {
   readonly code = 'INVALID_RECORD';
+  readonly problem: RecordProblem;
+  constructor(message: string, problem: RecordProblem = 'malformed') {
+    super(message);
+    this.problem = problem;
+  }
 }
 
 /** Canonical order of entries: by path, then writer, then counter. */
@@ -104,7 +124,7 @@ export function validateRecord(input: unknown, limits: RecordLimits = DEFAULT_RE
   if (typeof r.key !== 'string' || r.key.length === 0 || r.key.length > 600) {
     throw new InvalidRecordError('record.key is missing or too long');
   }
-  if (!isVersionVector(r.vv, limits.vvMembersMax)) throw new InvalidRecordError(`record ${r.key}: bad vv`);
+  if (!isVersionVector(r.vv, limits.vvMembersMax)) throw new InvalidRecordError(`record ${r.key}: bad vv`, 'invalid_version_vector');
   const vv = r.vv;
   if (!Array.isArray(r.entries) || r.entries.length === 0 || r.entries.length > limits.entriesMax) {
     throw new InvalidRecordError(`record ${r.key}: entries must be 1..${limits.entriesMax}`);
@@ -135,7 +155,7 @@ export function validateRecord(input: unknown, limits: RecordLimits = DEFAULT_RE
   } catch (err) {
     throw new InvalidRecordError(`record ${r.key}: ${(err as Error).message}`);
   }
-  if (rebuilt.digest !== r.digest) throw new InvalidRecordError(`record ${r.key}: digest mismatch`);
+  if (rebuilt.digest !== r.digest) throw new InvalidRecordError(`record ${r.key}: digest mismatch`, 'digest_mismatch');
   return rebuilt;
 }
 
