@@ -80,7 +80,7 @@ export function jsonEqual(a: Json, b: Json): boolean {
   const ka = Object.keys(a);
   if (ka.length !== Object.keys(b).length) return false;
   for (const k of ka) {
-    if (!(k in b) || !jsonEqual(a[k] as Json, b[k] as Json)) return false;
+    if (!Object.hasOwn(b, k) || !jsonEqual(a[k] as Json, b[k] as Json)) return false;
   }
   return true;
 }

@@ -1,5 +1,10 @@
 // Version vectors: member name -> count of that member's writes seen. They decide causality between
 // two versions of a record; equal and concurrent are different answers.
+//
+// Member names index these objects, and any DNS-1123 name is a member name: "constructor" is one. So
+// every read is an own-property read (vvCount) and every write defines an own property: a vector
+// decoded with JSON.parse has Object.prototype, where `vv.constructor` is a function and
+// `vv['__proto__'] = n` would change the prototype instead of adding an entry.
 
 /** A version vector: member name -> number of that member's writes included. Zero entries are omitted. */
 export type VersionVector = Readonly<Record<string, number>>;
@@ -10,19 +15,24 @@ export type Causality = 'before' | 'after' | 'equal' | 'concurrent';
 /** Upper bound on one counter: past this a vector cannot be compared exactly any more. */
 export const VV_COUNTER_MAX = Number.MAX_SAFE_INTEGER;
 
+/** `member`'s counter in `vv` (0 when absent): an own-property read, whatever the member's name. */
+export function vvCount(vv: VersionVector, member: string): number {
+  return Object.hasOwn(vv, member) ? vv[member]! : 0;
+}
+
 /** Compare two vectors. */
 export function compareVv(a: VersionVector, b: VersionVector): Causality {
   let aAhead = false;
   let bAhead = false;
   for (const m of Object.keys(a)) {
-    const x = a[m] ?? 0;
-    const y = b[m] ?? 0;
+    const x = vvCount(a, m);
+    const y = vvCount(b, m);
     if (x > y) aAhead = true;
     else if (x < y) bAhead = true;
   }
   for (const m of Object.keys(b)) {
-    if (m in a) continue;
-    if ((b[m] ?? 0) > 0) bAhead = true;
+    if (Object.hasOwn(a, m)) continue;
+    if (vvCount(b, m) > 0) bAhead = true;
   }
   if (aAhead && bAhead) return 'concurrent';
   if (aAhead) return 'after';
@@ -34,7 +44,7 @@ export function compareVv(a: VersionVector, b: VersionVector): Causality {
 export function mergeVv(a: VersionVector, b: VersionVector): VersionVector {
   const out: Record<string, number> = {};
   for (const m of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) {
-    const v = Math.max(Object.hasOwn(a, m) ? a[m]! : 0, Object.hasOwn(b, m) ? b[m]! : 0);
+    const v = Math.max(vvCount(a, m), vvCount(b, m));
     if (v > 0) Object.defineProperty(out, m, { value: v, enumerable: true, writable: true, configurable: true });
   }
   return out;
@@ -42,14 +52,16 @@ export function mergeVv(a: VersionVector, b: VersionVector): VersionVector {
 
 /** The vector with `member`'s counter raised by one. Throws at the counter bound rather than wrap. */
 export function incrementVv(vv: VersionVector, member: string): VersionVector {
-  const next = (vv[member] ?? 0) + 1;
+  const next = vvCount(vv, member) + 1;
   if (next > VV_COUNTER_MAX) throw new RangeError(`version vector counter of ${member} overflows`);
-  return mergeVv(vv, { [member]: next });
+  const one: Record<string, number> = {};
+  Object.defineProperty(one, member, { value: next, enumerable: true, writable: true, configurable: true });
+  return mergeVv(vv, one);
 }
 
 /** True when the vector includes the write numbered `counter` of `member`. */
 export function vvCovers(vv: VersionVector, member: string, counter: number): boolean {
-  return (vv[member] ?? 0) >= counter;
+  return vvCount(vv, member) >= counter;
 }
 
 /** True when `v` has the shape of a version vector with at most `membersMax` entries. */

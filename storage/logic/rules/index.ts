@@ -8,6 +8,7 @@ const RULES: Record<StrategyName, ConflictRule> = { LastWriterWins: lastWriterWi
 
 /** The rule for a strategy name. */
 export function conflictRule(name: StrategyName): ConflictRule {
+  if (!Object.hasOwn(RULES, name)) throw new TypeError(`unknown conflict strategy ${JSON.stringify(String(name)).slice(0, 60)}`);
   return RULES[name];
 }
 

@@ -2,6 +2,7 @@
 import { jsonEqual, type Json } from '../canonical.ts';
 import { compareHlc } from '../hlc.ts';
 import type { Entry, StoredRecord } from '../record.ts';
+import { vvCount } from '../version-vector.ts';
 import type { LocalWrite } from './conflict-rule.ts';
 
 /** Entries sorted newest first. */
@@ -20,7 +21,7 @@ export function servedEntry(record: StoredRecord, self: string): Entry {
 
 /** The next counter of `self` for a record. */
 export function nextCounter(current: StoredRecord | undefined, self: string): number {
-  return (current?.vv[self] ?? 0) + 1;
+  return (current === undefined ? 0 : vvCount(current.vv, self)) + 1;
 }
 
 /** One entry replacing all: a whole-value write; undefined when the served value is already it. */
