@@ -85,6 +85,7 @@ export class ControllerSelector {
   /** A health check of `id` succeeded in `rttMs` (plus any injected latency). */
   checkOk(id: string, rttMs: number, nowMs: number): void {
     const h = this.#get(id);
+    this.#noteLapse(h, nowMs);
     h.failures = 0;
     h.lastOkMs = nowMs;
     if (isRttSample(rttMs)) h.rtt = addRttSample(h.rtt, rttMs);
@@ -95,12 +96,12 @@ export class ControllerSelector {
   checkFailed(id: string, nowMs: number): void {
     const h = this.#get(id);
     h.failures++;
-    if (!this.#healthy(h, nowMs)) h.healthySinceMs = undefined;
+    this.#noteLapse(h, nowMs);
   }
 
   /** Re-evaluate at `nowMs`; returns the switch made, if any. */
   tick(nowMs: number): Switch | undefined {
-    for (const h of this.#health.values()) if (!this.#healthy(h, nowMs)) h.healthySinceMs = undefined;
+    for (const h of this.#health.values()) this.#noteLapse(h, nowMs);
     const from = this.#current;
     const healthy = this.#candidates.filter((c) => this.#healthy(this.#get(c.id), nowMs));
     const best = this.#best(healthy);
@@ -130,7 +131,8 @@ export class ControllerSelector {
   view(nowMs: number): CandidateView[] {
     return this.#candidates.map((c) => {
       const h = this.#get(c.id);
-      return { ...c, healthy: this.#healthy(h, nowMs), failures: h.failures, lastOkMs: h.lastOkMs, healthySinceMs: h.healthySinceMs, rtt: h.rtt };
+      const healthy = this.#healthy(h, nowMs);
+      return { ...c, healthy, failures: h.failures, lastOkMs: h.lastOkMs, healthySinceMs: healthy ? h.healthySinceMs : undefined, rtt: h.rtt };
     });
   }
 
@@ -143,6 +145,14 @@ export class ControllerSelector {
   // Never answered, but not failed often enough to be given up on either.
   #undecided(h: Health): boolean {
     return h.lastOkMs === undefined && h.failures < this.#o.failureThreshold;
+  }
+
+  // recoveryDelay counts unbroken health. Health is lost only by failed checks or by timeoutMs
+  // passing without a good one, and once lost it stays lost until the next good check; so looking at
+  // every input (a good check before it applies, a failed check after) sees every lapse, also one
+  // that no tick saw.
+  #noteLapse(h: Health, nowMs: number): void {
+    if (!this.#healthy(h, nowMs)) h.healthySinceMs = undefined;
   }
 
   #healthy(h: Health, nowMs: number): boolean {

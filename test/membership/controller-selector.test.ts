@@ -96,6 +96,45 @@ t.test('fails back to a recovered primary only after recoveryDelay of continuous
     'a relapse (three failures) restarts the recovery clock at the next good check (1800)');
 });
 
+t.test('a health lapse that no tick saw restarts the recovery clock', async (t) => {
+  // recoveryDelay 1500 ms, timeout 1000 ms. p fails (the agent moves to s1), answers at 1000, then
+  // goes silent past its timeout; the agent ticks only when a verdict arrives (agent-node.ts), and
+  // none arrives during p's lapse (2000..2100). p answers again at 2100: it has been healthy without
+  // interruption only since then, so the failback is due at 2100 + 1500 = 3600, not at 2500 (400 ms
+  // of health, counted from the stale 1000).
+  const s = new ControllerSelector(THREE.slice(0, 2), { ...OPTS, recoveryDelayMs: 1_500 }, 0);
+  s.checkOk('p', 1, 0);
+  s.checkOk('s1', 1, 0);
+  s.tick(0);
+  for (const now of [100, 200, 300]) { s.checkFailed('p', now); s.checkOk('s1', 1, now); }
+  t.same(s.tick(300), { from: 'p', to: 's1', reason: 'failover' });
+  s.checkOk('p', 1, 1_000);
+  s.checkOk('s1', 1, 1_000);
+  t.equal(s.tick(1_000), undefined);
+  t.equal(s.view(1_000)[0]!.healthySinceMs, 1_000, 'healthy since 1000');
+  s.checkOk('s1', 1, 1_900);
+  t.equal(s.tick(1_900), undefined, 'last tick before the lapse: p still healthy');
+  s.checkOk('p', 1, 2_100);
+  s.checkOk('s1', 1, 2_100);
+  t.equal(s.view(2_100)[0]!.healthySinceMs, 2_100, 'the lapse at 2000 restarted the healthy-since point');
+  const switches: Array<[number, string | undefined]> = [];
+  for (let now = 2_100; now <= 4_000; now += 100) {
+    s.checkOk('p', 1, now);
+    s.checkOk('s1', 1, now);
+    const sw = s.tick(now);
+    if (sw !== undefined) switches.push([now, `${sw.reason}:${sw.to}`]);
+  }
+  t.same(switches, [[3_600, 'failback:p']], 'fails back after 1500 ms of unbroken health');
+  // A failed check that finds the timeout already passed is a lapse too.
+  const f = new ControllerSelector(THREE.slice(0, 2), { ...OPTS, recoveryDelayMs: 1_500 }, 0);
+  f.checkOk('p', 1, 0);
+  f.tick(0);
+  f.checkOk('p', 1, 500);
+  f.checkFailed('p', 1_600);
+  f.checkOk('p', 1, 1_700);
+  t.equal(f.view(1_700)[0]!.healthySinceMs, 1_700, 'silent 500..1500, then a failed check: healthy again only from 1700');
+});
+
 t.test('no healthy controller: the agent is on its own, then takes the first to come back', async (t) => {
   const s = new ControllerSelector(THREE.slice(0, 2), OPTS, 0);
   s.checkOk('p', 1, 0);
@@ -107,29 +146,55 @@ t.test('no healthy controller: the agent is on its own, then takes the first to 
   t.same(s.tick(400), { from: undefined, to: 's1', reason: 'failover' }, 'no start-up grace the second time');
 });
 
-t.test('property: follows only healthy controllers; never fails back early', async (t) => {
-  const event = fc.record({
-    dtMs: fc.integer({ min: 0, max: 400 }),
-    id: fc.constantFrom('p', 's1', 's2'),
-    ok: fc.boolean(),
+t.test('property: follows only healthy controllers; never fails back before recoveryDelay of unbroken health', async (t) => {
+  // Runs of segments: in each, every controller answers its checks, fails them or stays silent, and
+  // the selector is ticked at every step or not at all (the agent ticks only when a verdict arrives),
+  // so lapses can pass unseen by any tick. The model of health is independent of the selector: a
+  // controller is healthy at time x iff its last good check is less than timeoutMs before x and
+  // fewer than failureThreshold checks failed since; between inputs, health is lost exactly at
+  // lastOk + timeoutMs.
+  const mode = fc.constantFrom('ok', 'ok', 'fail', 'silent');
+  const segment = fc.record({
+    ms: fc.integer({ min: 100, max: 2_500 }),
+    stepMs: fc.integer({ min: 50, max: 400 }),
+    modes: fc.tuple(mode, mode, mode),
+    ticks: fc.boolean(),
     rttMs: fc.integer({ min: 0, max: 200 }),
   });
-  check(t, fc.property(fc.array(event, { maxLength: 80 }), (events) => {
+  let failbacks = 0;
+  check(t, fc.property(fc.array(segment, { maxLength: 12 }), (segments) => {
     const s = new ControllerSelector(THREE, OPTS, 0);
+    type M = { lastOk: number | undefined; failures: number; since: number | undefined };
+    const model = new Map<string, M>(THREE.map((c) => [c.id, { lastOk: undefined, failures: 0, since: undefined }]));
+    const healthyAt = (m: M, x: number): boolean => m.lastOk !== undefined && m.failures < OPTS.failureThreshold && x - m.lastOk < OPTS.timeoutMs;
     let now = 0;
-    for (const e of events) {
-      now += e.dtMs;
-      if (e.ok) s.checkOk(e.id, e.rttMs, now); else s.checkFailed(e.id, now);
-      const before = s.view(now);
-      const sw = s.tick(now);
-      const cur = s.current;
-      if (cur !== undefined && !s.view(now).find((v) => v.id === cur)!.healthy) return false;
-      if (sw?.reason === 'failback') {
-        const v = before.find((x) => x.id === sw.to)!;
-        if (v.healthySinceMs === undefined || now - v.healthySinceMs < OPTS.recoveryDelayMs) return false;
+    for (const seg of segments) {
+      for (const end = now + seg.ms; now < end;) {
+        now += seg.stepMs;
+        THREE.forEach((c, i) => {
+          const m = model.get(c.id)!;
+          const what = seg.modes[i]!;
+          if (what === 'silent') return;
+          if (!healthyAt(m, now)) m.since = undefined; // a lapse since the last input
+          if (what === 'ok') { m.lastOk = now; m.failures = 0; s.checkOk(c.id, seg.rttMs, now); } else { m.failures++; s.checkFailed(c.id, now); }
+          if (!healthyAt(m, now)) m.since = undefined;
+          else m.since ??= now;
+        });
+        if (!seg.ticks) continue;
+        for (const x of model.values()) if (!healthyAt(x, now)) x.since = undefined;
+        const before = s.view(now);
+        const sw = s.tick(now);
+        const cur = s.current;
+        if (cur !== undefined && !healthyAt(model.get(cur)!, now)) throw new Error(`follows unhealthy ${cur} at ${now}`);
+        if (sw?.reason === 'failback') {
+          failbacks++;
+          const since = model.get(sw.to!)!.since;
+          if (since === undefined || now - since < OPTS.recoveryDelayMs) throw new Error(`failback to ${sw.to} at ${now}, healthy since ${since}`);
+        }
+        if (sw?.reason === 'failover' && sw.from !== undefined && before.find((x) => x.id === sw.from)!.healthy) throw new Error(`left healthy ${sw.from}`);
       }
-      if (sw?.reason === 'failover' && sw.from !== undefined && before.find((x) => x.id === sw.from)!.healthy) return false;
     }
     return true;
-  }), runs(300));
+  }), runs(500));
+  t.ok(failbacks > 0, `the runs exercised failbacks (${failbacks})`);
 });
