@@ -20,6 +20,12 @@ export interface ReconnectConfig {
   maxDelayMs: number;
   /** Growth of the delay per failed attempt. Default 2. */
   factor: number;
+  /**
+   * Ceiling of the retry delay when a controller redials another controller (agents use maxDelayMs
+   * towards their controllers). A cut-off controller is fenced until it is redialed, so this bounds
+   * how long a healed minority stays fenced, whatever the cut's length. Default 1000; 10..60 000.
+   */
+  controllerMaxDelayMs: number;
 }
 
 /** Membership node configuration, as given by the user (optional fields take their defaults). */
@@ -70,7 +76,7 @@ export interface MembershipConfig {
   rttIntervalMs?: number;
   /** Round-trip probe deadline; at most rttIntervalMs. Default 2000. */
   rttTimeoutMs?: number;
-  /** Reconnection backoff. Default { initialDelayMs: 500, maxDelayMs: 30 000, factor: 2 }. */
+  /** Reconnection backoff. Default { initialDelayMs: 500, maxDelayMs: 30 000, factor: 2, controllerMaxDelayMs: 1000 }. */
   reconnect?: Partial<ReconnectConfig>;
   /** Most members in the peer table. Default 1024. */
   membersMax?: number;
@@ -121,7 +127,7 @@ export const MEMBERSHIP_DEFAULTS = Object.freeze({
   heartbeatBytesMax: 32_768,
   rttIntervalMs: 5_000,
   rttTimeoutMs: 2_000,
-  reconnect: Object.freeze({ initialDelayMs: 500, maxDelayMs: 30_000, factor: 2 }),
+  reconnect: Object.freeze({ initialDelayMs: 500, maxDelayMs: 30_000, factor: 2, controllerMaxDelayMs: 1_000 }),
   membersMax: 1_024,
   connectionsMax: 256,
   inboundConnectionsPerHostPerSecondMax: 25,
@@ -167,6 +173,7 @@ const RANGES: Record<string, [number, number]> = {
   'reconnect.initialDelayMs': [10, 60_000],
   'reconnect.maxDelayMs': [10, 3_600_000],
   'reconnect.factor': [1, 10],
+  'reconnect.controllerMaxDelayMs': [10, 60_000],
 };
 
 const LISTS_MAX = { listen: 16, bootstrap: 1_024 } as const;
@@ -278,6 +285,7 @@ export function resolveMembershipConfig(cfg: MembershipConfig, profile: Readonly
     'reconnect.initialDelayMs': reconnect.initialDelayMs,
     'reconnect.maxDelayMs': reconnect.maxDelayMs,
     'reconnect.factor': reconnect.factor,
+    'reconnect.controllerMaxDelayMs': reconnect.controllerMaxDelayMs,
   };
   for (const [field, [min, max]] of Object.entries(RANGES)) {
     const v = values[field];

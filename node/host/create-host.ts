@@ -11,7 +11,7 @@ import type { ConnectionGater, Ed25519PrivateKey, Libp2p, PeerId, PubSub } from 
 import { ping, type PingService } from '@libp2p/ping';
 import { tcp } from '@libp2p/tcp';
 import { createLibp2p } from 'libp2p';
-import type { ReconnectConfig } from '../config/membership-config.ts';
+import type { RedialBackoff } from '../../membership/redial-backoff.ts';
 import type { Logger } from '../util/logger.ts';
 import { gossipOptions, type GossipTuning } from './gossip-options.ts';
 import { cachedKeyNoiseCrypto } from './noise-crypto.ts';
@@ -39,8 +39,8 @@ export interface HostOptions {
   listen: string[];
   /** Multiaddrs of configured members to stay connected to. */
   bootstrap: string[];
-  /** Reconnection backoff. */
-  reconnect: ReconnectConfig;
+  /** Reconnection backoff (membership/redial-backoff.ts picks it for the node's role). */
+  reconnect: RedialBackoff;
   /** Most simultaneous connections. */
   connectionsMax: number;
   /** Most new inbound connections per second from one host. */

@@ -1,8 +1,14 @@
 // Keeps this node connected to the configured members: dials each bootstrap multiaddr, and after a
-// failed dial or a lost connection retries with exponential backoff and +-20 % jitter, capped at
-// maxDelayMs. One dial in flight per target, each with a deadline; a target that turns out to be
-// this node itself is dropped. Peers refused by the auth service are also refused by the connection
-// gater for a while, which makes their dials fail and their backoff grow.
+// failed dial or a lost connection retries with exponential backoff and +-20 % jitter, never above
+// maxDelayMs (the rule is membership/redial-backoff.ts; between controllers the cap is short). One
+// dial in flight per target, each with a deadline; a target that turns out to be this node itself is
+// dropped. Peers refused by the auth service are also refused by the connection gater for a while,
+// which makes their dials fail and their backoff grow.
+//
+// `dialNow` cuts a wait short: membership calls it when a relayed heartbeat shows an unconnected
+// member alive, and link liveness when it has closed a dead link. It dials at once unless the target
+// is connected or a dial is in flight, so it adds at most one dial per call, and callers call it at
+// most once per heartbeat (or contact window) per member.
 //
 // Both ends of a pair dial each other at start, so a pair may hold two connections for a while.
 // That costs one extra handshake; delaying one end instead would delay every restart, which is
@@ -11,17 +17,20 @@
 import type { Libp2p, PeerId } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
-import type { ReconnectConfig } from '../config/membership-config.ts';
+import { redialBaseDelayMs, redialJitteredDelayMs, type RedialBackoff } from '../../membership/redial-backoff.ts';
 import { loggerOrSilent, type Logger } from '../util/logger.ts';
+import { timerComponents, type TimerComponents, type TimerHandle } from './timer-components.ts';
 
 /** Options of the reconnector. */
-export interface ReconnectorOptions extends ReconnectConfig {
+export interface ReconnectorOptions extends RedialBackoff {
   /** Multiaddrs of the configured members. */
   targets: string[];
   /** Deadline of one dial, milliseconds. */
   dialTimeoutMs: number;
   /** Uniform random number in [0, 1) for jitter (default Math.random). */
   random?: () => number;
+  /** Timers (default the real ones). */
+  components?: Partial<TimerComponents>;
   /** Logger (default silent). */
   logger?: Logger;
 }
@@ -38,16 +47,22 @@ export interface TargetStatus {
   failures: number;
   /** Last dial error, if the last dial failed. */
   lastError: string | undefined;
+  /** The longest wait scheduled before a dial so far, milliseconds (never above maxDelayMs). */
+  longestDelayMs: number;
+  /** Dials started at once by `dialNow`. */
+  dialsNow: number;
 }
 
 interface Target {
   addr: Multiaddr;
   peerId: PeerId | undefined;
   failures: number;
-  timer: ReturnType<typeof setTimeout> | undefined;
+  timer: TimerHandle | undefined;
   dialing: boolean;
   lastError: string | undefined;
   disabled: boolean;
+  longestDelayMs: number;
+  dialsNow: number;
 }
 
 /** Bounded-backoff reconnection to configured members. */
@@ -56,17 +71,22 @@ export class Reconnector {
   readonly #o: ReconnectorOptions;
   readonly #log: Logger;
   readonly #targets: Target[];
+  readonly #timers: TimerComponents;
   #running = false;
 
   constructor(libp2p: Libp2p, options: ReconnectorOptions) {
     this.#libp2p = libp2p;
     this.#o = options;
+    this.#timers = timerComponents(options.components);
     this.#log = loggerOrSilent(options.logger).child({ component: 'reconnector' });
     this.#targets = options.targets
       .map((a) => multiaddr(a))
       .map((addr): Target => {
         const id = addr.getPeerId();
-        return { addr, peerId: id === null ? undefined : peerIdFromString(id), failures: 0, timer: undefined, dialing: false, lastError: undefined, disabled: false };
+        return {
+          addr, peerId: id === null ? undefined : peerIdFromString(id), failures: 0, timer: undefined, dialing: false,
+          lastError: undefined, disabled: false, longestDelayMs: 0, dialsNow: 0,
+        };
       })
       .filter((t) => t.peerId === undefined || !t.peerId.equals(libp2p.peerId)); // a shared member list includes this node
   }
@@ -88,9 +108,25 @@ export class Reconnector {
     this.#running = false;
     this.#libp2p.removeEventListener('peer:disconnect', this.#onDisconnect);
     for (const t of this.#targets) {
-      clearTimeout(t.timer);
+      this.#timers.clearTimeout(t.timer);
       t.timer = undefined;
     }
+  }
+
+  /**
+   * Dial the target with this peer ID now instead of at the end of its backoff wait; nothing when it
+   * is not a target, is connected, or a dial to it is in flight. Returns whether a dial started.
+   */
+  dialNow(peerId: string): boolean {
+    if (!this.#running) return false;
+    const t = this.#targets.find((x) => x.peerId?.toString() === peerId);
+    if (t === undefined || t.disabled || t.dialing || this.#libp2p.getConnections(t.peerId).length > 0) return false;
+    this.#timers.clearTimeout(t.timer);
+    t.timer = undefined;
+    t.dialsNow += 1;
+    this.#log.debug({ addr: t.addr.toString(), failures: t.failures }, 'dialing at once');
+    void this.#dial(t);
+    return true;
   }
 
   /** State of every target. */
@@ -101,13 +137,14 @@ export class Reconnector {
       connected: t.peerId !== undefined && this.#libp2p.getConnections(t.peerId).length > 0,
       failures: t.failures,
       lastError: t.lastError,
+      longestDelayMs: t.longestDelayMs,
+      dialsNow: t.dialsNow,
     }));
   }
 
   /** Backoff delay after `failures` failed dials, before jitter. */
   delayMs(failures: number): number {
-    const { initialDelayMs, maxDelayMs, factor } = this.#o;
-    return Math.min(maxDelayMs, initialDelayMs * factor ** Math.min(failures, 64));
+    return redialBaseDelayMs(failures, this.#o);
   }
 
   readonly #onDisconnect = (evt: CustomEvent<PeerId>): void => {
@@ -115,13 +152,13 @@ export class Reconnector {
   };
 
   #jitter(ms: number): number {
-    const r = (this.#o.random ?? Math.random)();
-    return Math.round(ms * (0.8 + 0.4 * r));
+    return redialJitteredDelayMs(ms, this.#o, (this.#o.random ?? Math.random)());
   }
 
   #schedule(t: Target, delayMs: number): void {
     if (!this.#running || t.disabled || t.dialing || t.timer !== undefined) return;
-    t.timer = setTimeout(() => {
+    t.longestDelayMs = Math.max(t.longestDelayMs, delayMs);
+    t.timer = this.#timers.setTimeout(() => {
       t.timer = undefined;
       void this.#dial(t);
     }, delayMs);

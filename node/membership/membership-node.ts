@@ -11,10 +11,13 @@
 import type { PeerId } from '@libp2p/interface';
 import { HybridClock } from '../../storage/logic/hlc.ts';
 import type { PeerView } from '../../membership/peer-table.ts';
+import { healthContactWindowMs } from '../../membership/link-liveness.ts';
+import { redialBackoffFor } from '../../membership/redial-backoff.ts';
 import { AuthService, type AuthCounters, type AuthenticatedPeer } from '../auth/auth-service.ts';
 import { guardHandler, type GuardedHandler, type GuardOptions } from '../auth/guard.ts';
 import { resolveMembershipConfig, type MembershipConfig, type ResolvedMembershipConfig } from '../config/membership-config.ts';
 import { createHost, type HostLibp2p } from '../host/create-host.ts';
+import { LinkLiveness, type LinkLivenessCounters } from '../host/link-liveness.ts';
 import type { TargetStatus } from '../host/reconnector.ts';
 import { loadCredentials, type Credentials } from '../identity/credentials.ts';
 import { healthTopic } from '../protocols.ts';
@@ -44,6 +47,8 @@ export interface MembershipNodeOptions extends HeartbeatSources {
 export interface MembershipNodeCounters extends MembershipCounters {
   /** Auth protocol counters. */
   auth: AuthCounters;
+  /** Liveness of the direct controller links (controllers only). */
+  links?: LinkLivenessCounters;
 }
 
 /** A running membership node. */
@@ -66,6 +71,13 @@ export interface MembershipNode {
   peer(member: string): PeerView | undefined;
   /** Peers with an authenticated connection right now. */
   authenticatedPeers(): AuthenticatedPeer[];
+  /**
+   * When a direct connection to this controller last proved alive (authenticated, or answered a
+   * liveness ping over that very connection), monotonic ms; undefined when none is open or this node
+   * is not a controller. Relayed heartbeats never move it. Connections unproven for the contact
+   * window are closed, so while one is open this is within the window (give or take a timer's delay).
+   */
+  linkProvenAtMs(member: string): number | undefined;
   /** Subscribe to membership events ('event' for all); returns the unsubscribe function. */
   on<K extends keyof MembershipListeners>(event: K, listener: MembershipListeners[K]): () => void;
   /** Wrap a protocol handler so only authenticated peers (of the given roles) reach it. */
@@ -101,7 +113,8 @@ export async function startMembershipNode(config: MembershipConfig, options: Mem
     privateKey: credentials.identity.privateKey,
     listen: cfg.listen,
     bootstrap: cfg.bootstrap,
-    reconnect: cfg.reconnect,
+    // Between controllers the redial cap is short: a cut-off controller is fenced until redialed.
+    reconnect: redialBackoffFor(cfg.role, cfg.reconnect),
     connectionsMax: cfg.connectionsMax,
     inboundConnectionsPerHostPerSecondMax: cfg.inboundConnectionsPerHostPerSecondMax,
     // A dial (TCP, Noise, Yamux) is the first half of what authTimeoutMs bounds anyway.
@@ -129,6 +142,20 @@ export async function startMembershipNode(config: MembershipConfig, options: Mem
     ...(options.reachable === undefined ? {} : { reachable: options.reachable }),
     ...(options.rttMs === undefined ? {} : { rttMs: options.rttMs }),
     ...(options.rttProbe === undefined ? {} : { rttProbe: options.rttProbe }),
+    // A controller heard through a relay but not connected is alive: dial it now, not at the end of
+    // its backoff (a no-op while connected or dialing).
+    onHeard: (p) => {
+      if (cfg.role === 'controller' && p.role === 'controller') host.reconnector.dialNow(p.peerId);
+    },
+  });
+  // Controllers check each direct link to another controller end to end (see link-liveness.ts).
+  const links = cfg.role !== 'controller' ? undefined : new LinkLiveness(host.libp2p, {
+    watches: (p) => auth.peerInfo(p)?.role === 'controller',
+    intervalMs: cfg.healthCheck.intervalMs,
+    timeoutMs: cfg.healthCheck.timeoutMs,
+    windowMs: healthContactWindowMs(cfg.healthCheck),
+    onDead: (p) => { host.reconnector.dialNow(p.toString()); },
+    logger,
   });
 
   let state: 'running' | 'stopping' | 'stopped' = 'running';
@@ -137,7 +164,9 @@ export async function startMembershipNode(config: MembershipConfig, options: Mem
     membership.install();
     await host.start();
     membership.start();
+    links?.start();
   } catch (e) {
+    links?.stop();
     membership.stop();
     await auth.stop();
     await host.stop().catch(() => undefined);
@@ -148,6 +177,7 @@ export async function startMembershipNode(config: MembershipConfig, options: Mem
   const stop = async (): Promise<void> => {
     if (state !== 'running') return;
     state = 'stopping';
+    links?.stop();
     membership.stop();
     await auth.stop();
     await host.stop();
@@ -165,9 +195,13 @@ export async function startMembershipNode(config: MembershipConfig, options: Mem
     peers: () => membership.peers(),
     peer: (member) => membership.table.get(member),
     authenticatedPeers: () => auth.authenticatedPeers(),
+    linkProvenAtMs: (member) => {
+      const p = auth.authenticatedPeers().find((x) => x.member === member && x.role === 'controller');
+      return p === undefined ? undefined : links?.provenAtMs(p.peerId);
+    },
     on: (event, listener) => membership.on(event, listener),
     guard: (handler, o) => guardHandler(auth, handler, { waitMs: cfg.authTimeoutMs, ...o }),
-    counters: () => ({ ...membership.counters(), auth: auth.counters() }),
+    counters: () => ({ ...membership.counters(), auth: auth.counters(), ...(links === undefined ? {} : { links: links.counters() }) }),
     reconnectStatus: () => host.reconnector.status(),
     leave: async () => {
       if (state !== 'running') throw new NodeStateError('leave() on a node that is not running');

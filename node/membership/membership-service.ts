@@ -72,6 +72,8 @@ export interface MembershipServiceOptions extends HeartbeatSources {
   logger?: Logger;
   /** Measure round-trip times to controller peers (default true); agents measure their controllers themselves. */
   rttProbe?: boolean;
+  /** A heartbeat of this member was accepted, directly or relayed (the node redials unconnected controllers). */
+  onHeard?: (sender: Pick<Heartbeat, 'member' | 'peerId' | 'role'>) => void;
 }
 
 /** Listeners of membership events: one per event type, and 'event' for all. */
@@ -373,6 +375,7 @@ export class MembershipService {
       if (step.rejected !== undefined) this.#log.debug({ member: r.heartbeat.member, ...step.rejected }, 'heartbeat refused by peer table');
       this.#emitAll(step.events);
       this.#scheduleTick();
+      if (step.rejected === undefined) this.#o.onHeard?.(r.heartbeat);
     });
   };
 

@@ -12,6 +12,8 @@ export interface ControllerPlan {
   port: number;
   /** Metrics port on 127.0.0.1. */
   metricsPort: number;
+  /** IPv4 address it listens on and is dialed at (default 127.0.0.1; a network namespace's in lab tests). */
+  host?: string;
 }
 
 /**
@@ -23,7 +25,7 @@ export function controllerYaml(pki: PkiFiles, dir: string, socketDir: string, se
   const others = all.filter((c) => c !== self).map((c) => [
     `    - name: ${c.name}`,
     `      region: ${c.name}`,
-    `      endpoint: "127.0.0.1:${c.port}"`,
+    `      endpoint: "${c.host ?? '127.0.0.1'}:${c.port}"`,
     `      peerId: ${pki.members.get(c.name)!.peerId}`,
   ].join('\n')).join('\n');
   return `apiVersion: novaedge.io/v1alpha1
@@ -35,7 +37,7 @@ node:
   certificateFile: ${me.certificateFile}
   controllerCaFiles: [${pki.controllerCaFile}]
   agentCaFiles: [${pki.agentCaFile}]
-  listen: ["/ip4/127.0.0.1/tcp/${self.port}"]
+  listen: ["/ip4/${self.host ?? '127.0.0.1'}/tcp/${self.port}"]
   dataDir: ${join(dir, self.name)}
   adminSocket: ${join(socketDir, `${self.name}.sock`)}
   metricsAddress: "127.0.0.1:${self.metricsPort}"
@@ -44,7 +46,7 @@ spec:
   localMember:
     name: ${self.name}
     region: ${self.name}
-    endpoint: "127.0.0.1:${self.port}"
+    endpoint: "${self.host ?? '127.0.0.1'}:${self.port}"
   members:
 ${others}
   sync: { interval: "1s", timeout: "3s", batchSize: 100, compression: true }

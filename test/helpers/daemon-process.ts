@@ -35,12 +35,14 @@ export interface DaemonProcess {
   stop(signal?: NodeJS.Signals): Promise<Exit>;
 }
 
-/** Start `node cmd/novaedge.ts ...args`. */
-export function spawnDaemon(t: Teardownable, args: string[]): DaemonProcess {
+/** Start `node cmd/novaedge.ts ...args`, in network namespace `netns` when given (`ip netns exec` execs, same PID). */
+export function spawnDaemon(t: Teardownable, args: string[], opts: { netns?: string } = {}): DaemonProcess {
   // The test runner's loader hooks are not the daemon's business.
   const env = { ...process.env };
   delete env.NODE_OPTIONS;
-  const child = spawn(process.execPath, ['cmd/novaedge.ts', ...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const argv = [process.execPath, 'cmd/novaedge.ts', ...args];
+  const [cmd, ...rest] = opts.netns === undefined ? argv : ['ip', 'netns', 'exec', opts.netns, ...argv];
+  const child = spawn(cmd!, rest, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: Array<Record<string, unknown>> = [];
   const otherOutput: string[] = [];
   let stderr = '';

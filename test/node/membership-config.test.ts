@@ -36,7 +36,7 @@ t.test('defaults are the documented ones (the guide\'s healthCheck)', async (t) 
   t.equal(r.authTimeoutMs, 5_000);
   t.same(r.listen, MEMBERSHIP_DEFAULTS.listen);
   t.equal(r.zone, '');
-  t.same(r.reconnect, { initialDelayMs: 500, maxDelayMs: 30_000, factor: 2 });
+  t.same(r.reconnect, { initialDelayMs: 500, maxDelayMs: 30_000, factor: 2, controllerMaxDelayMs: 1_000 });
 });
 
 t.test('a profile sits between defaults and the configuration', async (t) => {
@@ -67,6 +67,8 @@ t.test('each invalid field is named', async (t) => {
     ['rtt timeout above interval', { rttIntervalMs: 1000, rttTimeoutMs: 2000 }, 'rttTimeoutMs'],
     ['reconnect max below initial', { reconnect: { initialDelayMs: 1000, maxDelayMs: 500 } }, 'reconnect.maxDelayMs'],
     ['reconnect factor 0', { reconnect: { factor: 0 } }, 'reconnect.factor'],
+    ['controller redial cap above a minute', { reconnect: { controllerMaxDelayMs: 60_001 } }, 'reconnect.controllerMaxDelayMs'],
+    ['controller redial cap not an integer', { reconnect: { controllerMaxDelayMs: 1.5 } }, 'reconnect.controllerMaxDelayMs'],
     ['frame bound below a certificate', { authFrameBytesMax: 100 }, 'authFrameBytesMax'],
     ['connections below members', { connectionsMax: 2, bootstrap: ['/ip4/127.0.0.1/tcp/1', '/ip4/127.0.0.1/tcp/2'] }, 'connectionsMax'],
     ['unknown field', { healthcheck: {} }, 'healthcheck'],

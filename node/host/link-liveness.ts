@@ -1,0 +1,201 @@
+// End-to-end liveness of each direct controller link: a ping over every watched connection once per
+// heartbeat interval, each with the health check's timeout as deadline; a connection that has not
+// answered for the contact window is closed, with every other connection to the same peer, and the
+// peer is redialed (`onDead`). The rule (when a link is dead) is membership/link-liveness.ts.
+//
+// Why not libp2p's connection monitor: it pings every connection (agents too) from one interval in the
+// same tick, on a new stream each time, with an adaptive deadline; that burst is why it is off
+// (create-host.ts). Here only controller links are watched (a handful), each over one long-lived ping
+// stream (PingChannel: one small frame each way per check), with a fixed deadline.
+//
+// Why close every connection to the peer: the pair's gossip and replication streams may live on any of
+// them, and gossipsub drops a peer whose stream breaks without noticing its other connection; a fresh
+// connection re-creates every stream. Why at all: heartbeats relayed by a third member keep a peer
+// Healthy in the peer table while the direct link is dead, so nothing else notices a half-open link.
+
+import type { Connection, Libp2p, PeerId } from '@libp2p/interface';
+import { LinkTable, type DeadLink } from '../../membership/link-liveness.ts';
+import { PING_PROTOCOL, PingChannel } from '../agent/ping-channel.ts';
+import { NovaEdgeError } from '../errors.ts';
+import { loggerOrSilent, type Logger } from '../util/logger.ts';
+import { timerComponents, type TimerComponents, type TimerHandle } from './timer-components.ts';
+
+/** Why a watched connection was closed; stable code LINK_SILENT. */
+export class LinkSilentError extends NovaEdgeError {
+  readonly code = 'LINK_SILENT';
+}
+
+/** Options of link liveness. */
+export interface LinkLivenessOptions {
+  /** Whether connections to this peer are watched (authenticated controllers). */
+  watches(peerId: PeerId): boolean;
+  /** Ping period per connection, milliseconds (the heartbeat interval). */
+  intervalMs: number;
+  /** Deadline of one ping, milliseconds (the health check's timeout). */
+  timeoutMs: number;
+  /** A connection unproven this long is closed, milliseconds (the contact window). */
+  windowMs: number;
+  /** Called after the connections to a peer were closed as dead (redial it). */
+  onDead?(peerId: PeerId): void;
+  /** Timers (default the real ones). */
+  components?: Partial<TimerComponents>;
+  /** Logger (default silent). */
+  logger?: Logger;
+}
+
+/** Counters of link liveness. */
+export interface LinkLivenessCounters {
+  /** Pings answered. */
+  proofs: number;
+  /** Pings that failed or missed their deadline. */
+  probeFailures: number;
+  /** Peers whose connections were closed because a link went silent for the contact window. */
+  linksClosed: number;
+}
+
+/** The libp2p surface used here. */
+export type LinkHost = Pick<Libp2p, 'getConnections' | 'addEventListener' | 'removeEventListener'>;
+
+interface Watched {
+  conn: Connection;
+  channel: PingChannel;
+  probing: boolean;
+}
+
+/** Pings every watched connection and closes the ones that stay silent for the contact window. */
+export class LinkLiveness {
+  readonly #host: LinkHost;
+  readonly #o: LinkLivenessOptions;
+  readonly #timers: TimerComponents;
+  readonly #log: Logger;
+  readonly #table: LinkTable;
+  readonly #watched = new Map<string, Watched>(); // by connection ID
+  readonly #counters: LinkLivenessCounters = { proofs: 0, probeFailures: 0, linksClosed: 0 };
+  #timer: TimerHandle | undefined;
+  #nextProbeMs = 0;
+  #running = false;
+
+  constructor(host: LinkHost, options: LinkLivenessOptions) {
+    if (!(options.timeoutMs > 0 && options.intervalMs > 0 && options.windowMs > options.timeoutMs)) {
+      throw new Error('LinkLiveness: needs 0 < timeoutMs < windowMs and intervalMs > 0');
+    }
+    this.#host = host;
+    this.#o = options;
+    this.#timers = timerComponents(options.components);
+    this.#log = loggerOrSilent(options.logger).child({ component: 'link-liveness' });
+    // Detector steps of at most one interval, as the peer table's: a pause costs a link at most one
+    // interval of its window, and this runs at least once per interval.
+    this.#table = new LinkTable({ windowMs: options.windowMs, maxStepMs: options.intervalMs });
+  }
+
+  /** Start watching (first pings at once). */
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#host.addEventListener('connection:close', this.#onClose);
+    this.#nextProbeMs = this.#timers.nowMs();
+    this.#run();
+  }
+
+  /** Stop: timers and ping streams. */
+  stop(): void {
+    this.#running = false;
+    this.#host.removeEventListener('connection:close', this.#onClose);
+    this.#timers.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    for (const id of [...this.#watched.keys()]) this.#forget(id);
+  }
+
+  /** Counters. */
+  counters(): LinkLivenessCounters {
+    return { ...this.#counters };
+  }
+
+  /**
+   * When a direct connection to `peerId` last proved alive (it was first watched, or answered a
+   * ping), on the monotonic clock; undefined when no connection to it is watched.
+   */
+  provenAtMs(peerId: string): number | undefined {
+    return this.#table.provenAtMs(peerId);
+  }
+
+  /** Watch new connections, close dead ones, ping the rest when a round is due; runs on its timer. */
+  check(): void {
+    if (!this.#running) return;
+    const now = this.#timers.nowMs();
+    const open = new Map<string, Connection>();
+    for (const c of this.#host.getConnections()) if (c.status === 'open' && this.#o.watches(c.remotePeer)) open.set(c.id, c);
+    for (const id of this.#watched.keys()) if (!open.has(id)) this.#forget(id);
+    for (const [id, conn] of open) {
+      if (this.#watched.has(id)) continue;
+      this.#table.opened(id, conn.remotePeer.toString(), now);
+      this.#watched.set(id, {
+        conn, probing: false,
+        channel: new PingChannel((signal) => conn.newStream(PING_PROTOCOL, { signal, runOnLimitedConnection: true })),
+      });
+    }
+    for (const d of this.#table.takeDead(now)) this.#closeDead(d);
+    if (now >= this.#nextProbeMs) {
+      this.#nextProbeMs = now + this.#o.intervalMs;
+      for (const [id, w] of this.#watched) if (!w.probing) this.#probe(id, w);
+    }
+  }
+
+  #run(): void {
+    this.check();
+    if (!this.#running) return;
+    const now = this.#timers.nowMs();
+    const wakeMs = Math.min(this.#nextProbeMs, this.#table.nextDeadlineMs() ?? Infinity);
+    this.#timers.clearTimeout(this.#timer);
+    this.#timer = this.#timers.setTimeout(() => this.#run(), Math.max(0, Math.ceil(wakeMs - now)));
+  }
+
+  #probe(id: string, w: Watched): void {
+    w.probing = true;
+    const abort = new AbortController();
+    const deadline = this.#timers.setTimeout(() => abort.abort(new LinkSilentError(`no ping reply within ${this.#o.timeoutMs} ms`)), this.#o.timeoutMs);
+    w.channel.rttMs(abort.signal).then(
+      () => {
+        this.#counters.proofs += 1;
+        if (this.#watched.get(id) === w) this.#table.proven(id, this.#timers.nowMs());
+      },
+      (err: unknown) => {
+        this.#counters.probeFailures += 1;
+        this.#log.debug({ peer: w.conn.remotePeer.toString(), err: String(err) }, 'link ping failed');
+      },
+    ).finally(() => {
+      this.#timers.clearTimeout(deadline);
+      w.probing = false;
+    });
+  }
+
+  #closeDead(d: DeadLink): void {
+    const w = this.#watched.get(d.link);
+    if (w === undefined) return;
+    const peer = w.conn.remotePeer;
+    this.#counters.linksClosed += 1;
+    this.#log.warn({ peer: d.peer, silentMs: Math.round(d.silentMs), windowMs: this.#o.windowMs }, 'controller link silent for the contact window; closing it and redialing');
+    const err = new LinkSilentError(`no ping answered for ${Math.round(d.silentMs)} ms (contact window ${this.#o.windowMs} ms)`);
+    for (const c of this.#host.getConnections(peer)) {
+      this.#forget(c.id);
+      c.abort(err);
+    }
+    this.#forget(d.link);
+    try {
+      this.#o.onDead?.(peer);
+    } catch (e) {
+      this.#log.error({ err: e }, 'link liveness onDead threw');
+    }
+  }
+
+  #forget(id: string): void {
+    const w = this.#watched.get(id);
+    this.#watched.delete(id);
+    this.#table.closed(id);
+    w?.channel.close();
+  }
+
+  readonly #onClose = (evt: CustomEvent<Connection>): void => {
+    this.#forget(evt.detail.id);
+  };
+}
