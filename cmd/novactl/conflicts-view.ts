@@ -26,7 +26,7 @@ function indent(text: string, by: string): string {
 }
 
 function versionBlock(title: string, v: ConflictVersion, self: string, nowMs: number): string {
-  const value = v.value === null ? '(deleted)' : YAML.stringify(v.value).trimEnd();
+  const value = v.removed === true ? '(field removed)' : v.value === null ? '(deleted)' : YAML.stringify(v.value).trimEnd();
   return [`${title}: ${versionName(v, self)}, written by ${v.origin} ${formatAgo(v.hlc.wallMs, nowMs)}`, indent(value, '    ')].join('\n');
 }
 
@@ -37,7 +37,7 @@ export function formatDescribe(c: DescribeResult, self: string, nowMs: number): 
     lines.push('Conflicting fields (the newest value is served):');
     for (const f of c.fields) {
       lines.push(`  ${f.path.join('.') || '(root)'}:`);
-      for (const v of f.versions) lines.push(`    ${versionName(v, self)}: ${JSON.stringify(v.value)}`);
+      for (const v of f.versions) lines.push(`    ${versionName(v, self)}: ${v.removed === true ? '(removed)' : JSON.stringify(v.value)}`);
     }
     lines.push('');
   }

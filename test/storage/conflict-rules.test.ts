@@ -6,6 +6,10 @@ import { SimReplica, spec } from './replica-sim.ts';
 
 const K = 'ProxyRoute/default/r1';
 
+// A Merge record as encoded before field removals were stamped: a put of {x:0, y:0, keep} by a at
+// 1000, then b's put of {x:0, keep} at 1500, which dropped y's entry instead of stamping a removal.
+const OLD_MERGE_RECORD = String.raw`{"digest":"a68788095b771efcbbd1917ad5b7cc015427967c1a5bbd53bfaf6405af795e75","entries":[{"counter":1,"hlc":{"logical":0,"member":"b","wallMs":1500},"path":"","value":true},{"counter":1,"hlc":{"logical":0,"member":"a","wallMs":1000},"path":"[\"apiVersion\"]","value":"novaedge.io/v1alpha1"},{"counter":1,"hlc":{"logical":0,"member":"a","wallMs":1000},"path":"[\"kind\"]","value":"ProxyRoute"},{"counter":1,"hlc":{"logical":0,"member":"a","wallMs":1000},"path":"[\"metadata\",\"name\"]","value":"r1"},{"counter":1,"hlc":{"logical":0,"member":"a","wallMs":1000},"path":"[\"metadata\",\"namespace\"]","value":"default"},{"counter":1,"hlc":{"logical":0,"member":"a","wallMs":1000},"path":"[\"spec\",\"keep\"]","value":"same"},{"counter":1,"hlc":{"logical":0,"member":"a","wallMs":1000},"path":"[\"spec\",\"x\"]","value":0}],"key":"ProxyRoute/default/r1","vv":{"a":1,"b":1}}`;
+
 // A and B share a base version, then edit concurrently at the given times; returns both, unsynced.
 function forked(strategy: StrategyName, editA: Record<string, unknown> | null, atA: number, editB: Record<string, unknown> | null, atB: number) {
   const rule = conflictRule(strategy);
@@ -120,3 +124,80 @@ t.test('a "__proto__" field is data, never a prototype, in every strategy', asyn
     t.equal(({} as Record<string, unknown>).polluted, undefined, `${s}: no prototype pollution`);
   }
 });
+
+t.test('Merge: a removal is a stamped field write: LWW against a concurrent change, recorded as a conflict', async (t) => {
+  // Base {x:0, y:0}; b sets x=1 at t=1500; a removes x at t=2000. The later removal wins on both
+  // replicas, whichever record each sees first, and the field is listed as a conflict.
+  const f = forked('Merge', { y: 0, keep: 'same' }, 2000, { x: 1, y: 0, keep: 'same' }, 1500);
+  f.heal();
+  t.equal(f.a.dump(), f.b.dump(), 'both replicas hold the same bytes');
+  for (const [r, self] of [[f.a, 'a'], [f.b, 'b']] as const) {
+    const rec = r.records.get(K)!;
+    t.same(f.rule.view(rec, self)!.spec, { y: 0, keep: 'same' }, `${self}: x removed (stamp 2000 beats 1500)`);
+    const c = f.rule.conflict(rec, self);
+    t.ok(c, `${self}: a conflict is recorded`);
+    t.same(c?.fields?.map((x) => x.path), [['spec', 'x']], `${self}: on spec.x`);
+    t.same(c?.fields?.[0]?.versions.map((v) => [v.origin, v.value, v.removed ?? false]), [['a', null, true], ['b', 1, false]],
+      `${self}: both versions kept, the removal first`);
+  }
+  // Both delivery orders to a third replica give the same record.
+  const ab = new SimReplica('c', f.rule);
+  ab.receive(f.ra, 3000); ab.receive(f.rb, 3000);
+  const ba = new SimReplica('c', f.rule);
+  ba.receive(f.rb, 3000); ba.receive(f.ra, 3000);
+  t.equal(ab.dump(), ba.dump(), 'order of arrival does not matter');
+  t.equal(ab.dump(), f.a.dump());
+
+  // The same edits with the stamps swapped: the later change wins, still a conflict.
+  const g = forked('Merge', { y: 0, keep: 'same' }, 1500, { x: 1, y: 0, keep: 'same' }, 2000);
+  g.heal();
+  t.equal(g.a.dump(), g.b.dump());
+  t.same(g.rule.view(g.a.records.get(K)!, 'a')!.spec, { x: 1, y: 0, keep: 'same' }, 'change at 2000 beats removal at 1500');
+  t.same(g.rule.conflict(g.b.records.get(K)!, 'b')?.fields?.map((x) => x.path), [['spec', 'x']]);
+
+  // Resolving towards the removal removes the field everywhere and clears the conflict.
+  const resolved = g.a.local(K, { op: 'resolve', keep: 'local' }, 4000)!;
+  g.b.receive(resolved, 4000);
+  t.same(g.rule.view(g.b.records.get(K)!, 'b')!.spec, { y: 0, keep: 'same' }, "a's removal kept");
+  t.equal(g.rule.conflict(g.b.records.get(K)!, 'b'), undefined, 'cleared');
+});
+
+t.test('Merge: removing the same field on both sides, or setting it to the same value, is no conflict', async (t) => {
+  const f = forked('Merge', { y: 2, keep: 'same' }, 2000, { y: 1, keep: 'same' }, 1500);
+  f.heal();
+  t.same(f.rule.view(f.a.records.get(K)!, 'a')!.spec, { y: 2, keep: 'same' }, 'x removed by both, y by stamp');
+  t.same(f.rule.conflict(f.a.records.get(K)!, 'a')?.fields?.map((x) => x.path), [['spec', 'y']], 'only y, written differently, conflicts');
+  const same = forked('Merge', { x: 7, y: 0, keep: 'same' }, 2000, { x: 7, y: 0, keep: 'same' }, 1500);
+  same.heal();
+  t.equal(same.rule.conflict(same.a.records.get(K)!, 'a'), undefined);
+});
+
+t.test('Merge: records written before removals were stamped read the same and take removals', async (t) => {
+  // Encoded by the code before field removals were stamped (a put, then b's put removing y).
+  const { decodeRecord } = await import('../../storage/logic/record.ts');
+  const rule = conflictRule('Merge');
+  const old = decodeRecord(OLD_MERGE_RECORD);
+  t.same(rule.view(old, 'a'), { apiVersion: 'novaedge.io/v1alpha1', kind: 'ProxyRoute', metadata: { name: 'r1', namespace: 'default' }, spec: { keep: 'same', x: 0 } });
+  t.equal(rule.conflict(old, 'a'), undefined);
+  const r = new SimReplica('a', rule);
+  r.receive(old, 5000);
+  const next = r.local(K, { op: 'put', value: spec(1, { keep: 'same' }) as never }, 5000)!;
+  t.same(rule.view(next, 'a')!.spec, { keep: 'same' }, 'a removal on top of an old record');
+  t.equal(r.local(K, { op: 'put', value: spec(1, { keep: 'same' }) as never }, 5001), undefined, 'and writing it again changes nothing');
+});
+
+t.test('a member named "constructor" numbers its writes 1, 2, 3 in every strategy', async (t) => {
+  for (const s of ['LastWriterWins', 'Merge', 'Manual'] as const) {
+    const rule = conflictRule(s);
+    const other = new SimReplica('a', rule);
+    const r = new SimReplica('constructor', rule);
+    r.receive(other.local(K, { op: 'put', value: spec(1, { x: 0 }) as never }, 1000)!, 1000);
+    for (let i = 1; i <= 3; i++) {
+      const rec = r.local(K, { op: 'put', value: spec(1, { x: i }) as never }, 1000 + i)!;
+      t.same(rec.vv, { a: 1, constructor: i }, `${s}: vv after write ${i}`);
+      const own = rec.entries.filter((e) => e.hlc.member === 'constructor').map((e) => e.counter);
+      t.equal(Math.max(...own), i, `${s}: its newest entry is its write ${i}`);
+    }
+  }
+});
+

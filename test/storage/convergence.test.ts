@@ -1,16 +1,20 @@
 // Property: for each strategy, any set of record versions delivered to any number of replicas, in
-// any order, with duplicates, ends in byte-identical replicas with equal Merkle roots.
+// any order, with duplicates, ends in byte-identical replicas with equal Merkle roots. Writers are
+// named like Object.prototype members ("constructor", "__proto__", ...) as well as plainly, and edits
+// set and remove fields (also named "__proto__"), nested objects and arrays as values.
 import t from 'tap';
 import fc from 'fast-check';
 import { conflictRule, STRATEGY_NAMES } from '../../storage/logic/rules/index.ts';
 import type { StoredRecord } from '../../storage/logic/record.ts';
 import { SimReplica, spec } from './replica-sim.ts';
 import { check, runs } from '../helpers/fc-run.ts';
+import { editField, MEMBER_NAMES, REMOVE } from './edits.ts';
 
 const numRuns = runs(150);
 
 type Op =
   | { kind: 'put'; w: number; key: number; field: string; value: unknown }
+  | { kind: 'unset'; w: number; key: number; field: string }
   | { kind: 'delete'; w: number; key: number }
   | { kind: 'sync'; from: number; to: number; key: number }
   | { kind: 'resolve'; w: number; key: number; keep: 'local' | 'remote' }
@@ -20,7 +24,8 @@ const w = fc.nat({ max: 3 });
 const key = fc.nat({ max: 2 });
 const value = fc.oneof(fc.integer({ min: 0, max: 3 }), fc.constantFrom('x', 'y'), fc.constant({ deep: 1 }), fc.constant([1, 2]));
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 5, arbitrary: fc.record({ kind: fc.constant('put' as const), w, key, field: fc.constantFrom('a', 'b', 'n.x', 'n'), value }) },
+  { weight: 5, arbitrary: fc.record({ kind: fc.constant('put' as const), w, key, field: fc.constantFrom('a', 'b', 'n.x', 'n', '__proto__', 'n.constructor'), value }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('unset' as const), w, key, field: fc.constantFrom('a', 'n.x', 'n', '__proto__', 'n.constructor') }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('delete' as const), w, key }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('sync' as const), from: w, to: w, key }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('resolve' as const), w, key, keep: fc.constantFrom('local' as const, 'remote' as const) }) },
@@ -39,15 +44,7 @@ function rng(s: number): () => number {
 }
 
 function withField(base: Record<string, unknown> | null, i: number, field: string, v: unknown): Record<string, unknown> {
-  const r = structuredClone(base ?? spec(i)) as { spec: Record<string, unknown> };
-  r.spec ??= {};
-  if (field === 'n.x') {
-    const n = r.spec.n;
-    r.spec.n = typeof n === 'object' && n !== null && !Array.isArray(n) ? { ...n, x: v } : { x: v };
-  } else {
-    r.spec[field] = v;
-  }
-  return r as Record<string, unknown>;
+  return editField((base ?? spec(i)) as never, field.split('.'), v as never);
 }
 
 for (const strategy of STRATEGY_NAMES) {
@@ -57,7 +54,7 @@ for (const strategy of STRATEGY_NAMES) {
       fc.integer({ min: 2, max: 4 }), fc.array(opArb, { maxLength: 40 }), fc.integer({ min: 1, max: 3 }), fc.integer(),
       fc.array(fc.integer({ min: -50, max: 50 }), { minLength: 4, maxLength: 4 }),
       (members, ops, receivers, orderSeed, skewMs) => {
-        const writers = Array.from({ length: members }, (_, i) => new SimReplica(`m${i}`, rule));
+        const writers = Array.from({ length: members }, (_, i) => new SimReplica(MEMBER_NAMES[i]!, rule));
         const versions: StoredRecord[] = [];
         let now = 1_000_000;
         for (const op of ops) {
@@ -74,10 +71,11 @@ for (const strategy of STRATEGY_NAMES) {
           const at = now + skewMs[op.w % members]!;
           let out: StoredRecord | undefined;
           try {
-            if (op.kind === 'put') {
+            if (op.kind === 'put' || op.kind === 'unset') {
               const cur = writer.records.get(k);
               const shown = cur === undefined ? null : rule.view(cur, writer.clock.member);
-              out = writer.local(k, { op: 'put', value: withField(shown, op.key, op.field, op.value) as never }, at);
+              const v = op.kind === 'put' ? op.value : REMOVE;
+              out = writer.local(k, { op: 'put', value: withField(shown, op.key, op.field, v) as never }, at);
             } else if (op.kind === 'delete') {
               out = writer.local(k, { op: 'delete' }, at);
             } else {

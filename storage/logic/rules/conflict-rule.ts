@@ -20,6 +20,8 @@ export interface ConflictVersion {
   hlc: HlcStamp;
   /** The value (whole resource or null for Manual; the field value for Merge). */
   value: Json;
+  /** Merge only: this version removed the field (value is then null). */
+  removed?: true;
 }
 
 /** A conflict held in a record: concurrent versions of the whole resource or of some fields. */

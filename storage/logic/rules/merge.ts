@@ -2,6 +2,9 @@
 // a field changed on one side keeps that change; a field changed concurrently on both sides keeps both
 // entries, serves the one with the higher stamp, and is reported as a conflict until it is written
 // again or resolved. No common ancestor is needed: the version vector tells superseded entries apart.
+// Removing a field writes a stamped removal entry for it (field-tombstone.ts), so a removal and a
+// concurrent change of the same field resolve by stamp like two changes do, and are reported the
+// same way; a removal is kept while the field stays absent.
 // The entry at ROOT_PATH says whether the resource exists. Every write sets it, and a delete sets it
 // false without dropping the fields, so a delete concurrent with an update resolves by stamp on that
 // flag and the winner is whole: never a half resource.
@@ -9,7 +12,8 @@ import { jsonEqual, type Json } from '../canonical.ts';
 import { compareHlc } from '../hlc.ts';
 import { buildFromLeaves, decodePath, flattenLeaves, ROOT_PATH } from '../json-paths.ts';
 import type { Entry, StoredRecord } from '../record.ts';
-import { versionOf, type ConflictInfo, type ConflictRule, type LocalWrite } from './conflict-rule.ts';
+import { versionOf, type ConflictInfo, type ConflictRule, type ConflictVersion, type LocalWrite } from './conflict-rule.ts';
+import { FIELD_REMOVED, isFieldRemoved } from './field-tombstone.ts';
 import { newestFirst, nextCounter } from './whole-value.ts';
 
 function byPath(entries: readonly Entry[]): Map<string, Entry[]> {
@@ -28,10 +32,15 @@ function exists(groups: Map<string, Entry[]>): boolean {
   return root !== undefined && root.value === true;
 }
 
-// Winners per field, highest stamp first; ties (one write setting several fields) by path.
+// Winners per field that hold a value (a winning removal leaves the field out), highest stamp first;
+// ties (one write setting several fields) by path.
 function winners(groups: Map<string, Entry[]>): Entry[] {
   const out: Entry[] = [];
-  for (const [p, list] of groups) if (p !== ROOT_PATH) out.push(newestFirst(list)[0]!);
+  for (const [p, list] of groups) {
+    if (p === ROOT_PATH) continue;
+    const w = newestFirst(list)[0]!;
+    if (!isFieldRemoved(w.value)) out.push(w);
+  }
   return out.sort((a, b) => compareHlc(b.hlc, a.hlc) || ((a.path ?? '') < (b.path ?? '') ? -1 : 1));
 }
 
@@ -44,11 +53,17 @@ function rootEntry(current: StoredRecord | undefined, value: boolean, w: LocalWr
   return { counter: nextCounter(current, w.self), hlc: w.hlc, path: ROOT_PATH, value };
 }
 
-// Fields with concurrent entries. Concurrent root entries that agree (two updates) are no conflict.
+// Fields with concurrent entries that disagree. Concurrent entries that agree (two updates of the
+// root flag, two removals or two equal values of a field) are no conflict.
 function fieldConflicts(groups: Map<string, Entry[]>): Array<[string, Entry[]]> {
   return [...groups]
-    .filter(([path, list]) => list.length > 1 && (path !== ROOT_PATH || list.some((e) => e.value !== list[0]!.value)))
+    .filter(([, list]) => list.length > 1 && list.some((e) => !jsonEqual(e.value, list[0]!.value)))
     .sort(([a], [b]) => (a < b ? -1 : 1));
+}
+
+// A field's version as `describe` shows it: a removal has value null and `removed: true`.
+function fieldVersion(e: Entry): ConflictVersion {
+  return isFieldRemoved(e.value) ? { ...versionOf(e), value: null, removed: true } : versionOf(e);
 }
 
 export const merge: ConflictRule = {
@@ -78,7 +93,16 @@ export const merge: ConflictRule = {
         changed = true;
       }
     }
-    for (const path of groups.keys()) if (path !== ROOT_PATH && !next.has(path)) changed = true;
+    // A field left out is removed by a stamped entry; one already removed keeps its entries.
+    for (const [path, held] of groups) {
+      if (path === ROOT_PATH || next.has(path)) continue;
+      if (isFieldRemoved(newestFirst(held)[0]!.value)) {
+        out.push(...held);
+      } else {
+        out.push({ counter, hlc: w.hlc, path, value: FIELD_REMOVED });
+        changed = true;
+      }
+    }
     return changed ? out : undefined;
   },
   deleted(record) {
@@ -99,11 +123,11 @@ export const merge: ConflictRule = {
     const info: ConflictInfo = {
       key: record.key,
       strategy: 'Merge',
-      local: versionOf(local),
-      remote: newestFirst(firstList.filter((e) => e !== local)).map(versionOf),
+      local: fieldVersion(local),
+      remote: newestFirst(firstList.filter((e) => e !== local)).map(fieldVersion),
       fields: fields.map(([path, list]) => ({
         path: path === ROOT_PATH ? [] : decodePath(path),
-        versions: newestFirst(list).map(versionOf),
+        versions: newestFirst(list).map(fieldVersion),
       })),
       detected: newestFirst(all)[0]!.hlc,
     };
