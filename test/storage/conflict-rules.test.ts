@@ -201,3 +201,18 @@ t.test('a member named "constructor" numbers its writes 1, 2, 3 in every strateg
   }
 });
 
+
+t.test('Merge: a record keeps at most FIELD_REMOVALS_MAX field removals, the newest', async (t) => {
+  const { FIELD_REMOVALS_MAX } = await import('../../storage/logic/rules/field-tombstone.ts');
+  const rule = conflictRule('Merge');
+  const r = new SimReplica('a', rule);
+  const fields = (from: number, n: number): Record<string, number> => Object.fromEntries(Array.from({ length: n }, (_, i) => [`f${from + i}`, 1]));
+  // Field names churn: every write replaces 600 fields with 600 new ones.
+  for (let round = 0; round < 4; round++) r.local(K, { op: 'put', value: spec(1, fields(round * 600, 600)) as never }, 1000 + round);
+  const rec = r.records.get(K)!;
+  const removals = rec.entries.filter((e) => typeof e.value === 'object' && e.value !== null && '$removed' in e.value);
+  t.equal(removals.length, FIELD_REMOVALS_MAX, 'bounded');
+  t.same(Object.keys(rule.view(rec, 'a')!.spec as object).length, 600, 'the resource is whole');
+  t.ok(removals.every((e) => e.hlc.wallMs >= 1002), 'the newest removals are the ones kept');
+  t.equal(r.local(K, { op: 'put', value: spec(1, fields(1800, 600)) as never }, 2000), undefined, 'writing it again changes nothing');
+});

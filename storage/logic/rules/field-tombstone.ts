@@ -7,6 +7,14 @@
 // simply hold no markers, so they read exactly as before.
 import type { Json } from '../canonical.ts';
 
+/**
+ * Most field removals a record keeps. A removal is kept while its field stays absent, so a resource
+ * whose field names churn would otherwise grow without bound (and past the record's entriesMax). A
+ * write keeps the newest FIELD_REMOVALS_MAX; a removal older than those no longer beats a change of
+ * its field made concurrently with it (the change then shows, as before removals were stamped).
+ */
+export const FIELD_REMOVALS_MAX = 1_000;
+
 /** The value of a field-removal entry. */
 export const FIELD_REMOVED: Readonly<{ $removed: true }> = Object.freeze({ $removed: true });
 

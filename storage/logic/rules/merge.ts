@@ -13,7 +13,7 @@ import { compareHlc } from '../hlc.ts';
 import { buildFromLeaves, decodePath, flattenLeaves, ROOT_PATH } from '../json-paths.ts';
 import type { Entry, StoredRecord } from '../record.ts';
 import { versionOf, type ConflictInfo, type ConflictRule, type ConflictVersion, type LocalWrite } from './conflict-rule.ts';
-import { FIELD_REMOVED, isFieldRemoved } from './field-tombstone.ts';
+import { FIELD_REMOVALS_MAX, FIELD_REMOVED, isFieldRemoved } from './field-tombstone.ts';
 import { newestFirst, nextCounter } from './whole-value.ts';
 
 function byPath(entries: readonly Entry[]): Map<string, Entry[]> {
@@ -93,16 +93,22 @@ export const merge: ConflictRule = {
         changed = true;
       }
     }
-    // A field left out is removed by a stamped entry; one already removed keeps its entries.
+    // A field left out is removed by a stamped entry; one already removed keeps its entries. Of the
+    // removals, the newest FIELD_REMOVALS_MAX are kept (by stamp, then path: deterministic).
+    const removals: Array<{ path: string; entries: Entry[]; stamp: Entry['hlc'] }> = [];
     for (const [path, held] of groups) {
       if (path === ROOT_PATH || next.has(path)) continue;
-      if (isFieldRemoved(newestFirst(held)[0]!.value)) {
-        out.push(...held);
+      const newest = newestFirst(held)[0]!;
+      if (isFieldRemoved(newest.value)) {
+        removals.push({ path, entries: held, stamp: newest.hlc });
       } else {
-        out.push({ counter, hlc: w.hlc, path, value: FIELD_REMOVED });
+        removals.push({ path, entries: [{ counter, hlc: w.hlc, path, value: FIELD_REMOVED }], stamp: w.hlc });
         changed = true;
       }
     }
+    removals.sort((a, b) => compareHlc(b.stamp, a.stamp) || (a.path < b.path ? -1 : 1));
+    for (const r of removals.slice(0, FIELD_REMOVALS_MAX)) out.push(...r.entries);
+    if (removals.length > FIELD_REMOVALS_MAX) changed = true;
     return changed ? out : undefined;
   },
   deleted(record) {
