@@ -9,14 +9,17 @@ export {
 } from './logic/record.ts';
 export { localOp, remoteJoin, type LocalOp } from './logic/replica-ops.ts';
 export {
-  parseKey, parseResource, resourceKey, InvalidResourceError, DEFAULT_RESOURCE_LIMITS,
+  checkStoredResource, parseKey, parseResource, resourceKey, InvalidResourceError, ResourceTooLargeError, DEFAULT_RESOURCE_LIMITS,
   type ParsedResource, type Resource, type ResourceLimits,
 } from './logic/resource.ts';
 export {
   conflictRule, ConflictPendingError, STRATEGY_NAMES,
   type ConflictInfo, type ConflictRule, type ConflictVersion, type StrategyName,
 } from './logic/rules/index.ts';
-export { isSystemKey, isSystemKind, SYSTEM_KINDS, SYSTEM_NAMESPACE } from './logic/system-keys.ts';
+export {
+  isSystemKey, isSystemKind, systemRecordProblem, SYSTEM_KINDS, SYSTEM_NAMESPACE, type SystemRecordSchema, type SystemRecordSchemas,
+} from './logic/system-keys.ts';
+export { checkReplicatedRecord, REPLICATED_VV_COUNTER_MAX, type ReplicatedRecordPolicy } from './logic/replicated-record.ts';
 export { compareVv, incrementVv, mergeVv, type Causality, type VersionVector } from './logic/version-vector.ts';
 export * from './store/errors.ts';
 export { CommitQueueFullError } from './store/group-commit.ts';

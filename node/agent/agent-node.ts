@@ -25,6 +25,9 @@ import { readConfigCache, writeConfigCache, type CacheCode } from './config-cach
 import { runControllerSession } from './controller-session.ts';
 import { VoteResponder, type VoteResponderStatus } from '../votes/vote-responder.ts';
 import { voteLeaseProtocol } from '../votes/vote-messages.ts';
+import { SYSTEM_RECORD_SCHEMAS } from '../votes/registry-record.ts';
+import { RecordRejections } from '../replication/record-rejections.ts';
+import { monotonicMs } from '../util/clock.ts';
 
 /**
  * Where the agent's configuration comes from: Connected (caught up with a controller and following
@@ -103,6 +106,8 @@ export class AgentNode {
   readonly config: ResolvedAgentConfig;
   /** Answers controllers' vote-lease requests (AgentAssisted): the vote goes to the controller followed. */
   readonly votes: VoteResponder;
+  /** Records refused from controllers, per controller and reason (novaedge_federation_records_rejected_total). */
+  readonly rejections: RecordRejections;
   readonly #selector: ControllerSelector;
   readonly #events: Emitter<AgentEvents>;
   readonly #log: Logger;
@@ -128,6 +133,7 @@ export class AgentNode {
     this.#opts = o;
     this.#log = loggerOrSilent(o.logger).child({ component: 'agent', member: membership.memberName });
     this.#events = new Emitter((err, event) => this.#log.error({ err: String(err), event }, 'agent listener threw'));
+    this.rejections = new RecordRejections({ log: this.#log, nowMs: monotonicMs });
     const f = config.failover;
     this.#selector = new ControllerSelector(config.controllers.map((c) => ({ id: c.peerId, priority: c.priority })), {
       failureThreshold: f.failureThreshold, timeoutMs: f.timeoutMs, recoveryDelayMs: f.recoveryDelayMs, latencyAware: f.latencyAware,
@@ -179,7 +185,7 @@ export class AgentNode {
         }
       }
     }
-    const store = await Store.open({ path: join(cfg.dataDir, 'store'), member: m.memberName, strategy: strategy ?? 'LastWriterWins' });
+    const store = await Store.open({ path: join(cfg.dataDir, 'store'), member: m.memberName, strategy: strategy ?? 'LastWriterWins', systemRecords: SYSTEM_RECORD_SCHEMAS });
     try {
       for (const r of cached) await store.applyRemote(r, { source: 'cache' });
     } catch (err) {
@@ -409,6 +415,7 @@ export class AgentNode {
               this.#log.info({ controller: this.#nameOf(peerId), pulled: report.pulled, bytesIn: report.bytesReceived, ms: Math.round(report.durationMs) }, 'caught up');
             },
             onBatch: (applied) => { this.#liveApplied += applied; },
+            rejections: this.rejections,
             signal,
           });
         } catch (err) {
@@ -437,7 +444,7 @@ export class AgentNode {
       const path = join(this.config.dataDir, 'store');
       await writeFile(join(this.config.dataDir, STRATEGY_FILE), `${strategy}\n`, { mode: 0o600 });
       await this.#store.close();
-      this.#store = await Store.open({ path, member: this.membership.memberName, strategy });
+      this.#store = await Store.open({ path, member: this.membership.memberName, strategy, systemRecords: SYSTEM_RECORD_SCHEMAS });
       void this.#followChanges();
       return this.#store;
     })();

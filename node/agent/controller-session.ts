@@ -9,6 +9,7 @@ import { applyRecordBatch } from '../replication/apply-batch.ts';
 import { runAntiEntropy, type AntiEntropyReport } from '../replication/anti-entropy-client.ts';
 import type { AntiEntropyLimits } from '../replication/anti-entropy-messages.ts';
 import { CONFIG_STREAM_VERSION, parseConfigStreamMessage } from '../replication/config-stream-messages.ts';
+import type { RecordRejections } from '../replication/record-rejections.ts';
 import { MessageStream, type MessageStreamOptions } from '../wire/message-stream.ts';
 import { ProtocolError } from '../wire/protocol-error.ts';
 
@@ -29,6 +30,8 @@ export interface SessionOptions {
   onCaughtUp(report: AntiEntropyReport): void;
   /** A live batch was applied. */
   onBatch(applied: number, rejected: number): void;
+  /** Where records refused from the controller (live or caught up) are counted and logged. */
+  rejections?: RecordRejections;
   /** Ends the session. */
   signal: AbortSignal;
 }
@@ -51,6 +54,7 @@ export async function runControllerSession(o: SessionOptions): Promise<void> {
       try {
         return await runAntiEntropy(new MessageStream(ae.duplex, o.stream), store, {
           repairMode: 'pull', batchSize: o.batchSize, limits: o.limits, source: hello.member,
+          ...(o.rejections === undefined ? {} : { rejections: o.rejections }),
         });
       } finally {
         await ae.close().catch(() => undefined);
@@ -72,7 +76,7 @@ async function pumpLive(ms: MessageStream, store: Store, source: string, o: Sess
   while (!o.signal.aborted) {
     const m = parseConfigStreamMessage(await ms.read(o.signal, Infinity), o.limits.keysPerRequestMax);
     if (m.t !== 'records') throw new ProtocolError('hello sent twice');
-    const counts = await applyRecordBatch(store, m.records, 'a config-stream batch', source);
+    const counts = await applyRecordBatch(store, m.records, 'a config-stream batch', source, o.rejections);
     o.onBatch(counts.applied, counts.rejected);
   }
 }

@@ -9,6 +9,8 @@ import {
   ANTI_ENTROPY_VERSION, NODE_HASH_BYTES, parseServerMessage,
   type AntiEntropyLimits, type ClientMessage, type ServerMessage,
 } from './anti-entropy-messages.ts';
+import { applyRecordBatch } from './apply-batch.ts';
+import type { RecordRejections } from './record-rejections.ts';
 
 /** Which way differences are repaired. */
 export type RepairMode = 'pull' | 'push' | 'bidirectional';
@@ -21,6 +23,8 @@ export interface AntiEntropyOptions {
   limits: AntiEntropyLimits;
   /** Member the session is with: the source of the changes pulled records make (relaying skips it). */
   source?: string;
+  /** Where pulled records refused here are counted (and logged). */
+  rejections?: RecordRejections;
 }
 
 /** What a session did. */
@@ -36,7 +40,7 @@ export interface AntiEntropyReport {
   pulled: number;
   /** Records pushed to the peer. */
   pushed: number;
-  /** Pulled records refused locally (clock skew). */
+  /** Pulled records refused locally (clock skew, validation): not stored. */
   rejected: number;
   durationMs: number;
 }
@@ -62,19 +66,11 @@ export async function runAntiEntropy(stream: MessageStream, store: Store, opts: 
       return report;
     }
     // Records of one response go to the store together, so they share synced batches (group commit).
+    // A refused record is counted and skipped; the session goes on.
     const apply = async (records: unknown[]): Promise<void> => {
-      const source = opts.source === undefined ? {} : { source: opts.source };
-      const results = await Promise.allSettled(records.map((r) => store.applyRemote(r, source)));
-      for (const res of results) {
-        if (res.status === 'fulfilled') {
-          if (res.value.changed) report.pulled++;
-          continue;
-        }
-        const code = (res.reason as { code?: string }).code;
-        if (code === 'INVALID_RECORD' || code === 'INVALID_ARGUMENT') throw new ProtocolError(`peer sent a bad record: ${(res.reason as Error).message}`);
-        if (code !== 'CLOCK_SKEW') throw res.reason;
-        report.rejected++;
-      }
+      const res = await applyRecordBatch(store, records, 'an anti-entropy pull', opts.source, opts.rejections);
+      report.pulled += res.applied;
+      report.rejected += res.rejected;
     };
     const pushRecords = async (records: StoredRecord[]): Promise<void> => {
       for (let i = 0; i < records.length; i += batch) {

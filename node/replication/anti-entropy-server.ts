@@ -7,6 +7,8 @@ import {
   ANTI_ENTROPY_VERSION, NODE_HASH_BYTES, parseClientMessage,
   type AntiEntropyLimits, type ServerMessage,
 } from './anti-entropy-messages.ts';
+import { applyRecordBatch } from './apply-batch.ts';
+import type { RecordRejections } from './record-rejections.ts';
 
 /** What a session may do. */
 export interface ServeOptions {
@@ -17,6 +19,8 @@ export interface ServeOptions {
   requestsMax: number;
   /** Member the session is with: the source of the changes its puts make (relaying skips it). */
   source?: string;
+  /** Where put records refused here are counted (and logged). */
+  rejections?: RecordRejections;
 }
 
 /** Outcome of a served session, for counters. */
@@ -102,22 +106,9 @@ export async function serveAntiEntropy(stream: MessageStream, store: Store, opts
       }
       case 'put': {
         if (!opts.allowPut) throw new ProtocolError('this peer may not push records');
-        let applied = 0;
-        let unchanged = 0;
-        let rejected = 0;
-        // Together, so the records share synced batches (group commit).
-        const source = opts.source === undefined ? {} : { source: opts.source };
-        const results = await Promise.allSettled(msg.records.map((r) => store.applyRemote(r, source)));
-        for (const res of results) {
-          if (res.status === 'fulfilled') {
-            if (res.value.changed) applied++; else unchanged++;
-            continue;
-          }
-          const code = (res.reason as { code?: string }).code;
-          if (code === 'INVALID_RECORD' || code === 'INVALID_ARGUMENT') throw new ProtocolError(`bad record: ${(res.reason as Error).message}`);
-          if (code !== 'CLOCK_SKEW') throw res.reason;
-          rejected++; // refused, counted, the session goes on
-        }
+        // Together, so the records share synced batches (group commit). A refused record is counted
+        // and skipped; the session goes on.
+        const { applied, unchanged, rejected } = await applyRecordBatch(store, msg.records, 'an anti-entropy put', opts.source, opts.rejections);
         report.applied += applied;
         report.rejected += rejected;
         reply = { t: 'put', applied, unchanged, rejected };

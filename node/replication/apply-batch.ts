@@ -46,15 +46,20 @@ export interface BatchResult extends BatchCounts {
 const STORED: RecordOutcome = Object.freeze({ status: 'stored' });
 const UNCHANGED: RecordOutcome = Object.freeze({ status: 'unchanged' });
 
+/** The peer label of refusals whose sender is not known. */
+export const UNKNOWN_SOURCE = 'unknown';
+
 /**
- * Apply `records` received from `source` (a member name); `what` names the batch in log lines.
- * Refusals are counted in `rejections` when given. Throws only when the store itself fails.
+ * Apply `records` received from `source` (a member name; undefined when not known); `what` names the
+ * batch in log lines. Refusals are counted in `rejections` when given. Throws only when the store
+ * itself fails.
  */
 export async function applyRecordBatch(
-  store: Store, records: unknown[], what: string, source: string, rejections?: RecordRejections,
+  store: Store, records: unknown[], what: string, source: string | undefined, rejections?: RecordRejections,
 ): Promise<BatchResult> {
   const result: BatchResult = { applied: 0, unchanged: 0, rejected: 0, outcomes: [] };
-  const settled = await Promise.allSettled(records.map((r) => store.applyRemote(r, { source })));
+  const from = source === undefined ? {} : { source };
+  const settled = await Promise.allSettled(records.map((r) => store.applyRemote(r, from)));
   let failure: unknown;
   for (const [i, res] of settled.entries()) {
     if (res.status === 'fulfilled') {
@@ -74,7 +79,7 @@ export async function applyRecordBatch(
     }
     result.rejected++;
     result.outcomes.push({ status: 'refused', reason });
-    rejections?.refused(source, reason, claimedKey(records[i]), `in ${what}: ${(res.reason as Error).message}`);
+    rejections?.refused(source ?? UNKNOWN_SOURCE, reason, claimedKey(records[i]), `in ${what}: ${(res.reason as Error).message}`);
   }
   if (failure !== undefined) throw failure;
   return result;

@@ -4,8 +4,11 @@
 // means one thing everywhere, and two versions can never blend into a set nobody proposed.
 // 10,000 agents of at most 63 characters stay well below the 1 MiB value bound.
 import { isQuorumMemberName, MAX_AGENTS, type AgentRegistry } from '../../quorum/index.ts';
-import { SYSTEM_NAMESPACE, type Resource } from '../../storage/index.ts';
+import { SYSTEM_NAMESPACE, type Resource, type SystemRecordSchemas } from '../../storage/index.ts';
 import { NovaEdgeError } from '../errors.ts';
+
+/** API version of the registry record. */
+export const REGISTRY_API_VERSION = 'novaedge.io/v1alpha1';
 
 /** Kind of the registry record (reserved in system-keys.ts). */
 export const REGISTRY_KIND = 'FederationAgentRegistry';
@@ -31,7 +34,7 @@ export class RegistryRecordError extends NovaEdgeError {
 /** The resource stored for `v`. */
 export function registryResource(v: RegistryValue): Resource {
   return {
-    apiVersion: 'novaedge.io/v1alpha1',
+    apiVersion: REGISTRY_API_VERSION,
     kind: REGISTRY_KIND,
     metadata: { name: 'agents', namespace: SYSTEM_NAMESPACE },
     spec: { version: v.registry.version, agents: [...v.registry.agents].sort(), generation: v.generation, writtenBy: v.writtenBy },
@@ -54,6 +57,21 @@ export function decodeRegistry(value: Resource | null | undefined): RegistryValu
     agents.add(a);
   }
   const writtenBy = spec.writtenBy;
-  if (typeof writtenBy !== 'string' || writtenBy.length > 63) throw new RegistryRecordError('registry: writtenBy is not a member name');
+  if (writtenBy !== '' && !isQuorumMemberName(writtenBy)) throw new RegistryRecordError('registry: writtenBy is not a member name');
   return { registry: { version: int(spec.version, 'version'), agents }, generation: int(spec.generation, 'generation'), writtenBy };
 }
+
+/**
+ * The registry record's schema, as stores check it (StoreOptions.systemRecords): the one record of
+ * its kind, named REGISTRY_KEY, whose value decodes. Throws RegistryRecordError.
+ */
+export function checkRegistryResource(value: Resource): void {
+  if (value.apiVersion !== REGISTRY_API_VERSION) throw new RegistryRecordError(`registry: apiVersion is not ${REGISTRY_API_VERSION}`);
+  if (value.metadata.name !== 'agents') throw new RegistryRecordError('registry: the one registry record is named agents');
+  const extra = Object.keys(value).filter((f) => !['apiVersion', 'kind', 'metadata', 'spec'].includes(f));
+  if (extra.length > 0) throw new RegistryRecordError(`registry: unknown field ${extra[0]!.slice(0, 60)}`);
+  decodeRegistry(value);
+}
+
+/** The schemas of every system kind: what a store of the federation is opened with. */
+export const SYSTEM_RECORD_SCHEMAS: SystemRecordSchemas = Object.freeze({ [REGISTRY_KIND]: checkRegistryResource });

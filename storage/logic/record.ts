@@ -52,7 +52,7 @@ export const DEFAULT_RECORD_LIMITS: RecordLimits = {
  * it): malformed (not a record's shape), digest_mismatch, too_large (a value or the record beyond its
  * bound), invalid_key (not Kind/namespace/name), invalid_resource (a value a local write would refuse),
  * key_mismatch (a value's kind, namespace or name is not its key's), invalid_version_vector (a member
- * name that is not one, a counter past VV_COUNTER_SAFE_MAX), invalid_system_record (a system record
+ * name that is not one, a counter past REPLICATED_VV_COUNTER_MAX), invalid_system_record (a system record
  * its own schema refuses).
  */
 export const RECORD_PROBLEMS = Object.freeze([
@@ -124,6 +124,7 @@ export function validateRecord(input: unknown, limits: RecordLimits = DEFAULT_RE
   if (typeof r.key !== 'string' || r.key.length === 0 || r.key.length > 600) {
     throw new InvalidRecordError('record.key is missing or too long');
   }
+  if (typeof r.vv !== 'object' || r.vv === null || Array.isArray(r.vv)) throw new InvalidRecordError(`record ${r.key}: vv is not an object`);
   if (!isVersionVector(r.vv, limits.vvMembersMax)) throw new InvalidRecordError(`record ${r.key}: bad vv`, 'invalid_version_vector');
   const vv = r.vv;
   if (!Array.isArray(r.entries) || r.entries.length === 0 || r.entries.length > limits.entriesMax) {
@@ -137,7 +138,8 @@ export function validateRecord(input: unknown, limits: RecordLimits = DEFAULT_RE
     if (!Number.isSafeInteger(x.counter) || (x.counter as number) < 1) {
       throw new InvalidRecordError(`record ${r.key}: bad entry counter`);
     }
-    if ((vv[x.hlc.member] ?? 0) < (x.counter as number)) {
+    // Own-property read: a member named e.g. "constructor" must not find Object.prototype's.
+    if ((Object.hasOwn(vv, x.hlc.member) ? vv[x.hlc.member]! : 0) < (x.counter as number)) {
       throw new InvalidRecordError(`record ${r.key}: entry ${x.hlc.member}:${x.counter} outside its vv`);
     }
     if (x.path !== undefined && (typeof x.path !== 'string' || x.path.length > 4096)) {

@@ -101,25 +101,17 @@ function checkJson(v: unknown, depth: number, limits: ResourceLimits, path: () =
   throw new InvalidResourceError(path(), `${typeof v} is not a JSON value`);
 }
 
-/**
- * Validate user input (an object, or JSON text) as a resource. The namespace defaults to "default".
- * Returns a normalised copy; the input is not modified.
- */
-export function parseResource(input: unknown, limits: ResourceLimits = DEFAULT_RESOURCE_LIMITS): ParsedResource {
-  let raw = input;
-  if (typeof raw === 'string') {
-    if (raw.length > limits.valueBytesMax * 2) {
-      throw new InvalidResourceError('resource', `larger than ${limits.valueBytesMax} bytes`);
-    }
-    try {
-      raw = JSON.parse(raw);
-    } catch (err) {
-      throw new InvalidResourceError('resource', `not valid JSON (${(err as Error).message})`);
-    }
-  }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new InvalidResourceError('resource', 'must be a JSON object');
-  }
+/** Check a field's value sitting `depth` levels down in a resource: JSON, within depthMax. */
+export function checkJsonField(value: unknown, depth: number, limits: ResourceLimits, field: string): void {
+  checkJson(value, depth, limits, () => field);
+}
+
+/** A resource larger than valueBytesMax: an invalid resource (INVALID_ARGUMENT) that says so by its class. */
+export class ResourceTooLargeError extends InvalidResourceError {}
+
+// The fields every resource needs, on a value already known to be a plain object. Returns its key
+// parts; the namespace is undefined when the value does not name one.
+function checkFields(raw: object, limits: ResourceLimits): { kind: string; name: string; namespace: string | undefined } {
   checkJson(raw, 0, limits, () => 'resource');
   const r = raw as Record<string, unknown>;
   if (typeof r.apiVersion !== 'string' || r.apiVersion.length === 0) {
@@ -132,18 +124,57 @@ export function parseResource(input: unknown, limits: ResourceLimits = DEFAULT_R
     throw new InvalidResourceError('metadata', 'is required and must be an object');
   }
   checkName('metadata.name', meta.name);
-  const namespace = meta.namespace ?? DEFAULT_NAMESPACE;
-  checkName('metadata.namespace', namespace);
-  // One canonical encoding serves as the size check, the normalised copy and the stored form.
-  const canonical = canonicalJson({ ...r, metadata: { ...meta, namespace } });
-  const bytes = Buffer.byteLength(canonical);
+  if (meta.namespace !== undefined) checkName('metadata.namespace', meta.namespace);
+  return { kind: r.kind, name: meta.name, namespace: meta.namespace as string | undefined };
+}
+
+function checkBytes(bytes: number, limits: ResourceLimits): void {
   if (bytes > limits.valueBytesMax) {
-    throw new InvalidResourceError('resource', `${bytes} bytes, larger than the ${limits.valueBytesMax}-byte limit`);
+    throw new ResourceTooLargeError('resource', `${bytes} bytes, larger than the ${limits.valueBytesMax}-byte limit`);
   }
+}
+
+function isObject(v: unknown): v is object {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Validate user input (an object, or JSON text) as a resource. The namespace defaults to "default".
+ * Returns a normalised copy; the input is not modified.
+ */
+export function parseResource(input: unknown, limits: ResourceLimits = DEFAULT_RESOURCE_LIMITS): ParsedResource {
+  let raw = input;
+  if (typeof raw === 'string') {
+    if (raw.length > limits.valueBytesMax * 2) {
+      throw new ResourceTooLargeError('resource', `larger than ${limits.valueBytesMax} bytes`);
+    }
+    try {
+      raw = JSON.parse(raw);
+    } catch (err) {
+      throw new InvalidResourceError('resource', `not valid JSON (${(err as Error).message})`);
+    }
+  }
+  if (!isObject(raw)) throw new InvalidResourceError('resource', 'must be a JSON object');
+  const { kind, name, namespace = DEFAULT_NAMESPACE } = checkFields(raw, limits);
+  const r = raw as Record<string, unknown>;
+  // One canonical encoding serves as the size check, the normalised copy and the stored form.
+  const canonical = canonicalJson({ ...r, metadata: { ...(r.metadata as object), namespace } });
+  checkBytes(Buffer.byteLength(canonical), limits);
   const copy = JSON.parse(canonical) as Record<string, Json> & { metadata: Record<string, Json> };
-  return {
-    key: resourceKey(r.kind, namespace, meta.name),
-    resource: copy as unknown as Resource,
-    canonical,
-  };
+  return { key: resourceKey(kind, namespace, name), resource: copy as unknown as Resource, canonical };
+}
+
+/**
+ * Check a value as the store holds it, the normalised form parseResource returns (so the namespace
+ * is spelled out), within the same limits; returns its key. For values that did not come from
+ * parseResource: replicated records (see replicated-record.ts). `bytesAtMost`, when given, bounds the
+ * value's canonical size from above (its record's size): at or below valueBytesMax the value is not
+ * encoded again to measure it. Throws InvalidResourceError (ResourceTooLargeError for the size).
+ */
+export function checkStoredResource(value: unknown, limits: ResourceLimits = DEFAULT_RESOURCE_LIMITS, bytesAtMost = Infinity): string {
+  if (!isObject(value)) throw new InvalidResourceError('resource', 'must be a JSON object');
+  const { kind, name, namespace } = checkFields(value, limits);
+  if (namespace === undefined) throw new InvalidResourceError('metadata.namespace', 'is required in a stored resource');
+  if (bytesAtMost > limits.valueBytesMax) checkBytes(Buffer.byteLength(canonicalJson(value)), limits);
+  return resourceKey(kind, namespace, name);
 }

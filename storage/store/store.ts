@@ -9,13 +9,15 @@ import { localOp, remoteJoin, type LocalOp } from '../logic/replica-ops.ts';
 import { MerkleTree, DEFAULT_MERKLE_SHAPE, type MerkleShape } from '../logic/merkle.ts';
 import { MerkleHasher } from './merkle-hasher.ts';
 import {
-  decodeRecord, encodeRecord, newestEntry, validateRecord, DEFAULT_RECORD_LIMITS,
+  decodeRecord, encodeRecord, newestEntry, validateRecord, InvalidRecordError, DEFAULT_RECORD_LIMITS,
   type RecordLimits, type StoredRecord,
 } from '../logic/record.ts';
-import { parseKey, parseResource, DEFAULT_RESOURCE_LIMITS, type Resource, type ResourceLimits } from '../logic/resource.ts';
+import { checkReplicatedRecord } from '../logic/replicated-record.ts';
+import { InvalidResourceError, parseKey, parseResource, DEFAULT_RESOURCE_LIMITS, type Resource, type ResourceLimits } from '../logic/resource.ts';
 import { conflictRule, STRATEGY_NAMES, type ConflictInfo, type ConflictRule, type StrategyName } from '../logic/rules/index.ts';
 import { lastWriterWins } from '../logic/rules/last-writer-wins.ts';
-import { isSystemKey, isSystemKind } from '../logic/system-keys.ts';
+import { isSystemKey, isSystemKind, systemRecordProblem, type SystemRecordSchemas } from '../logic/system-keys.ts';
+import { isMemberName } from '../../membership/member-name.ts';
 import type { VersionVector } from '../logic/version-vector.ts';
 import { NotFoundError, ReservedKeyError, StoreClosedError, StoreFailedError, WatchCompactedError } from './errors.ts';
 import { GroupCommit } from './group-commit.ts';
@@ -43,6 +45,12 @@ export interface StoreOptions {
   resourceLimits?: ResourceLimits;
   /** Bounds on decoded records. */
   recordLimits?: RecordLimits;
+  /**
+   * Schemas of the system kinds (system-keys.ts) by kind: the federation's own record formats. A
+   * system record of a kind without one is refused, from peers and from local system writes alike
+   * (default: none).
+   */
+  systemRecords?: SystemRecordSchemas;
   /** Merkle tree shape (default depth 4, 16-ary). */
   merkle?: MerkleShape;
   /** Deleted records are collected this long after the delete (default 24 h). */
@@ -138,6 +146,7 @@ export class Store {
   readonly #nowMs: () => number;
   readonly #resourceLimits: ResourceLimits;
   readonly #recordLimits: RecordLimits;
+  readonly #systemRecords: SystemRecordSchemas;
   readonly #graceMs: number;
   readonly #watchQueueMax: number;
   readonly #listMax: number;
@@ -146,8 +155,8 @@ export class Store {
   readonly #hub = new WatchHub<ChangeEvent>();
   // Latest committed seq of each key (cold open reads it from the change log).
   readonly #seqOf = new Map<string, number>();
-  // Written but not yet durable: what the next write to the key must build on.
-  readonly #pending = new Map<string, { record: StoredRecord; seq: number }>();
+  // Written but not yet durable: what the next write to the key must build on, and when it lands.
+  readonly #pending = new Map<string, { record: StoredRecord; seq: number; durable: Promise<void> }>();
   #seq = 0;
   #committedSeq = 0;
   #compactedSeq = 0;
@@ -164,6 +173,7 @@ export class Store {
     this.#hasher = new MerkleHasher(this.merkle);
     this.#resourceLimits = opts.resourceLimits ?? DEFAULT_RESOURCE_LIMITS;
     this.#recordLimits = opts.recordLimits ?? DEFAULT_RECORD_LIMITS;
+    this.#systemRecords = opts.systemRecords ?? {};
     this.#graceMs = opts.tombstoneGraceMs ?? DEFAULTS.tombstoneGraceMs;
     this.#watchQueueMax = opts.watchQueueMax ?? DEFAULTS.watchQueueMax;
     this.#listMax = opts.listMax ?? DEFAULTS.listMax;
@@ -181,8 +191,9 @@ export class Store {
 
   /** Open (or create) a store and rebuild its in-memory state. */
   static async open(opts: StoreOptions): Promise<Store> {
-    if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(opts.member)) {
-      throw new Error(`store: member name "${opts.member}" must be a DNS-1123 name`);
+    // Peers refuse records whose writers are not member names (replicated-record.ts).
+    if (!isMemberName(opts.member)) {
+      throw new Error(`store: member name "${opts.member}" must be a DNS-1123 label (a member name)`);
     }
     if (!STRATEGY_NAMES.includes(opts.strategy)) throw new Error(`store: unknown strategy "${opts.strategy}"`);
     const db = new ClassicLevel<string, string>(opts.path, { keyEncoding: 'utf8', valueEncoding: 'utf8', writeBufferSize: opts.writeBufferBytes ?? DEFAULTS.writeBufferBytes });
@@ -264,6 +275,10 @@ export class Store {
     this.#checkOpen();
     const { key, resource } = parseResource(input, this.#resourceLimits);
     checkWritable(key, opts);
+    if (isSystemKey(key)) {
+      const problem = systemRecordProblem(key, resource, this.#systemRecords);
+      if (problem !== undefined) throw new InvalidResourceError('resource', problem);
+    }
     return this.#localWrite(key, { op: 'put', value: resource as unknown as { [key: string]: Json } });
   }
 
@@ -294,6 +309,7 @@ export class Store {
       check?.(current);
       const { record } = localOp(this.ruleFor(key), this.clock, this.#nowMs(), key, current, op);
       if (record === undefined) {
+        await this.#pending.get(key)?.durable;
         return { changed: false, record: current!, view: this.#view(current!, this.#latestSeq(key)) };
       }
       this.stats.localWrites++;
@@ -317,9 +333,11 @@ export class Store {
   }
 
   /**
-   * Join a record received from a peer. Validates it (shape, bounds, digest) and its clock; returns
-   * changed=false when it held nothing new. Throws InvalidRecordError or ClockSkewError on bad input,
-   * leaving the store unchanged.
+   * Join a record received from a peer. Validates it as a local write would have made it (shape,
+   * bounds and digest; values, key, version vector and system records: replicated-record.ts) and
+   * checks its clock; returns changed=false when this store durably holds that state or a newer one
+   * (waiting for a pending write of the key to land first). Throws InvalidRecordError (its `problem`
+   * says why) or ClockSkewError on bad input, leaving the store unchanged.
    */
   async applyRemote(input: unknown, opts: { source?: string } = {}): Promise<RemoteResult> {
     this.#checkOpen();
@@ -330,13 +348,14 @@ export class Store {
       this.stats.remoteUnchanged++;
       return { changed: false };
     }
-    const incoming = validateRecord(input, this.#recordLimits);
-    parseKey(incoming.key);
+    const incoming = this.#validateRemote(input);
     return this.#locks.run(incoming.key, async () => {
       const current = await this.#current(incoming.key);
       const { record, changed, concurrent } = remoteJoin(this.ruleFor(incoming.key), this.clock, this.#nowMs(), current, incoming);
       if (concurrent) this.stats.concurrentDetected++;
       if (!changed) {
+        // "Unchanged" tells the sender this replica holds the state: only once it is durable.
+        await this.#pending.get(incoming.key)?.durable;
         this.stats.remoteUnchanged++;
         return { changed: false };
       }
@@ -346,6 +365,20 @@ export class Store {
       const seq = await this.#persist(current, record, record.digest === incoming.digest ? opts.source : undefined);
       return { changed: true, concurrent, record, view: this.#view(record, seq) };
     });
+  }
+
+  #validateRemote(input: unknown): StoredRecord {
+    try {
+      const incoming = validateRecord(input, this.#recordLimits);
+      checkReplicatedRecord(incoming, {
+        rule: this.ruleFor(incoming.key), resourceLimits: this.#resourceLimits, recordLimits: this.#recordLimits, systemRecords: this.#systemRecords,
+      });
+      return incoming;
+    } catch (err) {
+      if (err instanceof InvalidRecordError) throw err;
+      // Whatever else a hostile record trips over (a stack overflow on deep nesting) is its fault too.
+      throw new InvalidRecordError(`bad record: ${(err as Error).message}`);
+    }
   }
 
   async #current(key: string): Promise<StoredRecord | undefined> {
@@ -376,21 +409,21 @@ export class Store {
     if (rule.deleted(record)) ops.push({ type: 'put', key: tombstoneKey(newestEntry(record).hlc.wallMs, key), value: '' });
     // Refuse before touching in-memory state, so a full queue never loses an earlier pending write.
     this.#commit.checkCapacity();
-    this.#pending.set(key, { record, seq });
-    try {
-      await this.#commit.submit(ops, () => {
-        this.#committedSeq = seq;
-        this.#seqOf.set(key, seq);
-        this.#setDigest(key, record.digest);
-        if (this.#pending.get(key)?.seq === seq) this.#pending.delete(key);
-        if (this.#hub.size > 0) this.#hub.publish(this.#event(record, seq, source));
-      });
-    } catch (err) {
-      // A failed synced batch leaves the disk state unknown to us: stop accepting writes.
+    const durable = this.#commit.submit(ops, () => {
+      this.#committedSeq = seq;
+      this.#seqOf.set(key, seq);
+      this.#setDigest(key, record.digest);
+      if (this.#pending.get(key)?.seq === seq) this.#pending.delete(key);
+      if (this.#hub.size > 0) this.#hub.publish(this.#event(record, seq, source));
+    }).catch((err: unknown) => {
+      // A failed synced batch leaves the disk state unknown to us: stop accepting writes. The key
+      // stays pending, so nothing may answer that it holds this state.
       const failure = err instanceof StoreFailedError ? err : new StoreFailedError(err);
       this.#commit.fail(failure);
       throw failure;
-    }
+    });
+    this.#pending.set(key, { record, seq, durable });
+    await durable;
     return seq;
   }
 

@@ -3,7 +3,7 @@
 // users cannot write them, and user-facing listings and watches leave them out unless asked.
 import t from 'tap';
 import { join } from 'node:path';
-import { isSystemKey, Store, type ChangeEvent, type StrategyName } from '../../storage/index.ts';
+import { isSystemKey, Store, type ChangeEvent, type StrategyName, type SystemRecordSchemas } from '../../storage/index.ts';
 import { spec } from './replica-sim.ts';
 
 const SYS = 'FederationAgentRegistry/novaedge-system/agents';
@@ -12,10 +12,15 @@ const sysResource = (agents: string[]): object => ({
   metadata: { name: 'agents', namespace: 'novaedge-system' }, spec: { agents },
 });
 
+// The stores are given a schema for the kind, as the federation gives them its formats.
+const systemRecords: SystemRecordSchemas = {
+  FederationAgentRegistry: (v) => { if (!Array.isArray((v.spec as { agents?: unknown }).agents)) throw new Error('spec.agents is not a list'); },
+};
+
 async function pair(t: import('tap').Test, strategy: StrategyName): Promise<[Store, Store]> {
   const dir = t.testdir();
-  const a = await Store.open({ path: join(dir, 'a'), member: 'a', strategy });
-  const b = await Store.open({ path: join(dir, 'b'), member: 'b', strategy });
+  const a = await Store.open({ path: join(dir, 'a'), member: 'a', strategy, systemRecords });
+  const b = await Store.open({ path: join(dir, 'b'), member: 'b', strategy, systemRecords });
   t.teardown(async () => { await a.close(); await b.close(); });
   return [a, b];
 }

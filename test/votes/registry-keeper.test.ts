@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { quorumConfig } from '../../quorum/index.ts';
 import { Store, type StoredRecord } from '../../storage/index.ts';
 import { RegistryKeeper, type RegistryKeeperOptions } from '../../node/votes/registry-keeper.ts';
-import { REGISTRY_KEY } from '../../node/votes/registry-record.ts';
+import { REGISTRY_KEY, SYSTEM_RECORD_SCHEMAS } from '../../node/votes/registry-record.ts';
 
 const CONTROLLERS = ['c-a', 'c-b'];
 
@@ -21,7 +21,7 @@ interface Harness {
 }
 
 async function harness(t: import('tap').Test, self: string, dir: string, over: Partial<RegistryKeeperOptions> = {}): Promise<Harness> {
-  const store = await Store.open({ path: join(dir, self), member: self, strategy: 'Manual' });
+  const store = await Store.open({ path: join(dir, self), member: self, strategy: 'Manual', systemRecords: SYSTEM_RECORD_SCHEMAS });
   t.teardown(() => store.close());
   const clock = { now: 1_000 };
   const peers = { reached: [...CONTROLLERS], connected: [] as string[], leased: [] as string[], caughtUp: true, quorumOk: true };
@@ -91,7 +91,7 @@ t.test('a version not known to be quorum-durable is re-confirmed before the next
 
 t.test('after a restart the registrar re-confirms what it holds first', async (t) => {
   const dir = t.testdir();
-  const store = await Store.open({ path: join(dir, 'c-a'), member: 'c-a', strategy: 'Manual' });
+  const store = await Store.open({ path: join(dir, 'c-a'), member: 'c-a', strategy: 'Manual', systemRecords: SYSTEM_RECORD_SCHEMAS });
   await store.apply({ apiVersion: 'novaedge.io/v1alpha1', kind: 'FederationAgentRegistry', metadata: { name: 'agents', namespace: 'novaedge-system' },
     spec: { version: 3, agents: ['a1', 'a2', 'a3'], generation: 3, writtenBy: 'c-a' } }, { system: true });
   await store.close();
