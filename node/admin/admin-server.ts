@@ -2,16 +2,22 @@
 // batch per line, one response line per line that needs an answer. Generic over a method table, so
 // controllers and agents serve different methods through it.
 //
-// Bounds: request line bytes, batch length, connections, response bytes, idle time. One request is
-// in flight per connection (the socket is paused while it is served). Nothing a client sends stops
-// the server: bad input gets a JSON-RPC error (parse error, invalid request, unknown method, bad
-// params), an oversized line gets an error and the connection is closed, and every case is counted.
+// Bounds: request line bytes, batch length, connections, response bytes, idle time, and what the
+// lines queued on one connection may cost. One request is in flight per connection; lines that
+// arrive meanwhile are queued, and reading stops while they cost more than requestBytesMax (each
+// line costs its bytes plus ADMIN_QUEUED_LINE_OVERHEAD_BYTES, so a flood of short lines is bounded
+// too; blank lines are dropped by the line splitter, never queued). Nothing a client sends stops the server: bad input gets a JSON-RPC
+// error (parse error, invalid request, unknown method, bad params), an oversized line gets an error
+// and the connection is closed, and every case is counted. Idle clients cannot lock others out:
+// when all connections are taken, the longest-idle one is closed to admit a new client.
 import { chmod, lstat } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
+import { ConnectionSlots } from '../util/connection-slots.ts';
 import { loggerOrSilent, type Logger } from '../util/logger.ts';
 import { rpcError, toRpcError, type AdminErrorCode, type RpcError } from './admin-errors.ts';
 import { LineSplitter } from './line-splitter.ts';
 import type { MethodTable } from './method-table.ts';
+import { RequestQueue } from './request-queue.ts';
 import { errorResponse, parseRequest, resultResponse, type RpcId, type RpcResponse } from './rpc-messages.ts';
 import { AdminSocketError, prepareSocketPath, removeSocketFile, type FileIdentity } from './socket-file.ts';
 
@@ -21,10 +27,13 @@ export const ADMIN_REQUEST_BYTES_MAX = 8 * 1024 * 1024;
 export const ADMIN_RESPONSE_BYTES_MAX = 64 * 1024 * 1024;
 /** Default bound on requests in one batch. */
 export const ADMIN_BATCH_LENGTH_MAX = 64;
-/** Default bound on simultaneous connections. */
+/** Default bound on simultaneous connections (at the bound, the longest-idle one makes way for a new client). */
 export const ADMIN_CONNECTIONS_MAX = 32;
-/** Default idle time after which a connection with no request in flight is closed, ms. */
-export const ADMIN_IDLE_TIMEOUT_MS = 120_000;
+/**
+ * Default idle time after which a connection with no request queued or in flight is closed, ms.
+ * novactl makes one call per connection, so an idle connection is a forgotten or hostile one.
+ */
+export const ADMIN_IDLE_TIMEOUT_MS = 30_000;
 
 /** Options of an admin server. */
 export interface AdminServerOptions {
@@ -38,9 +47,13 @@ export interface AdminServerOptions {
   responseBytesMax?: number;
   /** Most requests in one batch (default 64). */
   batchLengthMax?: number;
-  /** Most simultaneous connections (default 32); more are answered with BUSY and closed. */
+  /**
+   * Most simultaneous connections (default 32). A client beyond it is admitted by closing the
+   * connection idle the longest; only when every connection has a request queued or in flight is it
+   * answered with BUSY and closed.
+   */
   connectionsMax?: number;
-  /** Idle connections are closed after this long, ms (default 120 000). */
+  /** Idle connections are closed after this long, ms (default 30 000). */
   idleTimeoutMs?: number;
   /** Logger (default silent). */
   logger?: Logger;
@@ -60,8 +73,12 @@ export interface AdminServerCounters {
   connections: number;
   /** Connections accepted since start. */
   connectionsTotal: number;
-  /** Connections refused because connectionsMax were open. */
+  /** Connections refused (BUSY) because connectionsMax were open, every one with a request queued or in flight. */
   connectionsRefused: number;
+  /** Idle connections closed to admit a new client when connectionsMax were open. */
+  connectionsEvicted: number;
+  /** Times a connection stopped being read because its queued lines cost more than requestBytesMax. */
+  readsPaused: number;
 }
 
 /** A running admin server. */
@@ -93,29 +110,43 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
   const connectionsMax = opts.connectionsMax ?? ADMIN_CONNECTIONS_MAX;
   const counters: AdminServerCounters = {
     requests: 0, errors: {}, malformed: 0, oversized: 0, connections: 0, connectionsTotal: 0, connectionsRefused: 0,
+    connectionsEvicted: 0, readsPaused: 0,
   };
   const sockets = new Set<Socket>();
+  const slots = new ConnectionSlots<Socket>(connectionsMax);
   const dispatcher = new Dispatcher(opts.methods, limits, counters, log);
 
   await prepareSocketPath(opts.socketPath);
   const server = createServer({ allowHalfOpen: true });
   server.on('connection', (socket) => {
     socket.on('error', (err) => log.debug({ err }, 'admin connection error'));
-    if (sockets.size >= connectionsMax) {
+    const admission = slots.admit(socket);
+    if (!admission.admitted) {
       counters.connectionsRefused++;
       dispatcher.count('BUSY');
-      const line = JSON.stringify(errorResponse(null, rpcError('BUSY', `too many admin connections (${connectionsMax}); try again`)));
+      const line = JSON.stringify(errorResponse(null, rpcError('BUSY', `too many admin connections (${connectionsMax}), every one serving a request; try again`)));
       socket.end(`${line}\n`, () => socket.destroy());
       return;
+    }
+    if (admission.evicted !== undefined) {
+      counters.connectionsEvicted++;
+      log.debug({ connectionsMax }, 'admin connections at the bound: closed the longest-idle one for a new client');
+      admission.evicted.destroy();
+      sockets.delete(admission.evicted);
     }
     sockets.add(socket);
     counters.connections = sockets.size;
     counters.connectionsTotal++;
     socket.once('close', () => {
       sockets.delete(socket);
+      slots.release(socket);
       counters.connections = sockets.size;
     });
-    serveConnection(socket, dispatcher, limits);
+    serveConnection(socket, dispatcher, limits, {
+      working: () => slots.working(socket),
+      idle: () => slots.idle(socket),
+      paused: () => { counters.readsPaused++; },
+    });
   });
   server.on('error', (err) => log.error({ err }, 'admin server error'));
   await listen(server, opts.socketPath);
@@ -173,25 +204,36 @@ async function listen(server: Server, path: string): Promise<void> {
   });
 }
 
+// What a connection tells the server about itself: work in progress or none (for its slot), and
+// reading paused at the queue bound (counted).
+interface ConnectionEvents {
+  working(): void;
+  idle(): void;
+  paused(): void;
+}
+
 // One connection: lines are queued as they arrive and served one at a time, in order. Reading goes
 // on while a call is served (so a client that goes away is noticed), but stops while the queued
-// lines hold more than requestBytesMax.
-function serveConnection(socket: Socket, dispatcher: Dispatcher, limits: Limits): void {
+// lines cost more than requestBytesMax (RequestQueue.cost).
+function serveConnection(socket: Socket, dispatcher: Dispatcher, limits: Limits, events: ConnectionEvents): void {
   const splitter = new LineSplitter(limits.requestBytesMax);
-  const queue: Array<Buffer | 'oversized' | 'eof'> = [];
-  let queuedBytes = 0;
+  const queue = new RequestQueue();
+  let overflowQueued = false;
   let busy = false;
   let done = false; // nothing more will be read or answered
   socket.setTimeout(limits.idleTimeoutMs, () => socket.destroy());
   socket.on('data', (chunk: Buffer) => {
     if (done) return;
     const r = splitter.push(chunk);
-    for (const line of r.lines) {
-      queue.push(line);
-      queuedBytes += line.length;
+    for (const line of r.lines) queue.push(line);
+    if (r.overflow && !overflowQueued) {
+      overflowQueued = true;
+      queue.push('oversized');
     }
-    if (r.overflow && !queue.includes('oversized')) queue.push('oversized');
-    if (queuedBytes > limits.requestBytesMax) socket.pause();
+    if (queue.cost > limits.requestBytesMax && !socket.isPaused()) {
+      socket.pause();
+      events.paused();
+    }
     void pump();
   });
   socket.on('end', () => {
@@ -215,8 +257,9 @@ function serveConnection(socket: Socket, dispatcher: Dispatcher, limits: Limits)
   });
 
   async function pump(): Promise<void> {
-    if (busy) return;
+    if (busy || queue.length === 0) return;
     busy = true;
+    events.working();
     try {
       while (queue.length > 0 && !done) {
         const item = queue.shift()!;
@@ -232,8 +275,7 @@ function serveConnection(socket: Socket, dispatcher: Dispatcher, limits: Limits)
           socket.end(() => socket.destroy());
           return;
         }
-        queuedBytes -= item.length;
-        if (queuedBytes <= limits.requestBytesMax && socket.isPaused()) socket.resume();
+        if (queue.cost <= limits.requestBytesMax && socket.isPaused()) socket.resume();
         socket.setTimeout(0); // a long call (sync, quorum write) is not idleness
         const out = await dispatcher.line(item);
         if (done) return; // the client went away: the answer has nowhere to go
@@ -242,6 +284,7 @@ function serveConnection(socket: Socket, dispatcher: Dispatcher, limits: Limits)
       }
     } finally {
       busy = false;
+      if (!done) events.idle();
     }
   }
 }

@@ -35,7 +35,12 @@ function methods(gate: { release?: () => void; calls: number }): MethodTable {
     badParams: defineMethod({ params: () => { throw new InvalidParamsError('params.resources[2].metadata', 'is required'); }, handler: async () => 1 }),
     slow: defineMethod({
       params: () => ({}),
-      handler: () => new Promise((resolve) => { gate.calls++; gate.release = () => resolve('late'); }),
+      // release() answers every call held so far.
+      handler: () => new Promise((resolve) => {
+        gate.calls++;
+        const earlier = gate.release;
+        gate.release = () => { earlier?.(); resolve('late'); };
+      }),
     }),
   };
 }
@@ -204,18 +209,39 @@ t.test('clients that vanish mid-line or mid-request do not disturb the server', 
   t.same(await callAdmin(path, 'echo', { text: 'again' }), { text: 'again' });
 });
 
-t.test('connections are bounded', async (t) => {
-  const { server, path } = await serve(t, { connectionsMax: 2 });
+t.test('connections are bounded: the longest-idle one makes way; BUSY only when every one is serving', async (t) => {
+  const { server, path, gate } = await serve(t, { connectionsMax: 2 });
   const a = await rawAdmin(path);
   const b = await rawAdmin(path);
   await waitFor('two connections', () => server.counters().connections === 2, { timeoutMs: 10_000 });
+  // Both idle: a new client is served, and a (idle the longest) is closed for it.
+  t.same(await callAdmin(path, 'echo', { text: 'admitted' }), { text: 'admitted' });
+  await a.closed;
+  t.equal(server.counters().connectionsEvicted, 1);
+  t.equal(b.socket.destroyed, false, 'the newer idle connection kept');
+  // b serving a call and c idle: a new client evicts c, never b.
+  b.send(rpcLine('slow', undefined, 'b'));
+  await waitFor('b serving', () => gate.calls === 1, { timeoutMs: 10_000 });
   const c = await rawAdmin(path);
+  const d = await rawAdmin(path);
   await c.closed;
-  t.equal(errOf(c.lines[0]).data.code, 'BUSY');
+  t.equal(c.lines.length, 0, 'the evicted idle connection gets no line');
+  t.equal(server.counters().connectionsEvicted, 2);
+  // b and d serving: a further client is refused with BUSY.
+  d.send(rpcLine('slow', undefined, 'd'));
+  await waitFor('d serving', () => gate.calls === 2, { timeoutMs: 10_000 });
+  const e = await rawAdmin(path);
+  await e.closed;
+  t.equal(errOf(e.lines[0]).data.code, 'BUSY');
+  t.match(errOf(e.lines[0]).message, /every one serving a request/);
   t.equal(server.counters().connectionsRefused, 1);
-  a.socket.destroy();
+  t.equal(b.socket.destroyed, false, 'a connection serving a call is never evicted');
+  gate.release!();
+  t.same((await b.waitLines(1))[0], { jsonrpc: '2.0', id: 'b', result: 'late' });
+  t.same((await d.waitLines(1))[0], { jsonrpc: '2.0', id: 'd', result: 'late' });
   b.socket.destroy();
-  await waitFor('slots free', () => server.counters().connections === 0, { timeoutMs: 10_000 });
+  d.socket.destroy();
+  await waitFor('slots free', () => server.counters().connections === 0, { timeoutMs: 10_000 }, () => server.counters());
   t.same(await callAdmin(path, 'echo', { text: 'ok' }), { text: 'ok' });
 });
 
