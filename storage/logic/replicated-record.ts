@@ -110,9 +110,10 @@ const API_VERSION_PATH = JSON.stringify(['apiVersion']);
 const METADATA_PATH = JSON.stringify(['metadata']);
 
 // One Merge entry: the existence flag (a boolean), or one field's value as a local write flattens
-// it: valid JSON within the depth limit where it sits, within the size limit, and at the fields the
-// key names, the key's own parts. Any one of a field's entries may become its value (by stamp or by
-// a resolve), so each is checked, not only the one served now.
+// it (or its removal, field-tombstone.ts): valid JSON within the depth limit where it sits, within
+// the size limit, and at the fields the key names, the key's own parts (they are never removed). Any
+// one of a field's entries may become its value (by stamp or by a resolve), so each is checked, not
+// only the one served now.
 function checkMergeEntry(
   e: Entry, parts: { kind: string; namespace: string; name: string }, limits: ResourceLimits, recordBytes: number,
   fail: (problem: RecordProblem, what: string) => never,
@@ -139,10 +140,10 @@ function checkMergeEntry(
       return;
     case METADATA_PATH: fail('invalid_resource', 'field metadata is not an object with a name');
   }
-  if (isFieldRemoved(value)) return; // a stamped field removal (field-tombstone.ts): no value to check
   try {
-    // Checked as the resource's field it is, `segments.length` levels down.
-    checkJsonField(value, segments.length, limits, where);
+    // Checked as the resource's field it is, `segments.length` levels down; a removal (its marker
+    // sits one level below the field it removes) only where the field may be.
+    checkJsonField(isFieldRemoved(value) ? null : value, segments.length, limits, where);
   } catch (err) {
     if (!(err instanceof InvalidResourceError)) throw err;
     return fail('invalid_resource', `field ${err.message}`);

@@ -125,6 +125,8 @@ t.test('Merge: field entries a local write could not make are refused', async (t
     ['a concurrent name that is not the key\'s', fields({ path: '["metadata","name"]', value: 'g' }), 'key_mismatch'],
     ['metadata as a leaf', fields({ path: '["metadata"]', value: 5 }), 'invalid_resource'],
     ['a field 40 levels down', fields({ path: JSON.stringify(Array(40).fill('a')), value: 1 }), 'invalid_resource'],
+    ['a field removal 40 levels down', fields({ path: JSON.stringify(Array(40).fill('a')), value: { $removed: true } }), 'invalid_resource'],
+    ['a removal of the kind', fields({ path: '["kind"]', value: { $removed: true } }), 'key_mismatch'],
     ['a field value too deep for where it sits', fields({ path: '["spec","deep"]', value: nested(31) }), 'invalid_resource'],
     ['a 3.5 MB field', fields({ path: '["spec","blob"]', value: 'x'.repeat(3_500_000) }), 'too_large'],
     ['an existence flag that is not a boolean', fields({ path: '', value: 'yes' }), 'malformed'],
