@@ -16,6 +16,7 @@ import { resolveSplitBrain, WriteFence, type SplitBrainConfig } from './write-fe
 import type { QuorumConfig, QuorumStatus } from '../../quorum/index.ts';
 import { AgentVotes } from '../votes/agent-votes.ts';
 import type { AgentRegistryStatus } from '../votes/registry-keeper.ts';
+import { SYSTEM_RECORD_SCHEMAS } from '../votes/registry-record.ts';
 
 /** Which connections a cut link refuses. */
 export type LinkDirection = 'both' | 'inbound' | 'outbound';
@@ -97,7 +98,7 @@ export class ControllerNode {
     const repl = resolveReplicationConfig(config.replication, config.membership.memberName, options.replicationProfile);
     const store = await Store.open({
       path: join(repl.dataDir, 'store'), member: config.membership.memberName, strategy: repl.strategy,
-      tombstoneGraceMs: repl.tombstoneGraceMs,
+      tombstoneGraceMs: repl.tombstoneGraceMs, systemRecords: SYSTEM_RECORD_SCHEMAS,
     });
     const { fromVersion, toVersion, keys } = store.migration;
     if (fromVersion !== toVersion) {
