@@ -1,16 +1,22 @@
 // The HTTP endpoint Prometheus scrapes: GET /metrics of one registry, nothing else. Bounded: no
-// request body is accepted, requests and headers must arrive within a deadline, connections are
-// capped, idle keep-alive connections are closed soon. Binds loopback unless told otherwise.
+// request body is accepted, requests and headers must arrive within a short deadline, connections
+// are capped, idle keep-alive connections are closed soon. Slow or idle clients cannot block a
+// scrape: at the connection cap, the connection idle the longest (no request being answered: a
+// keep-alive connection between requests, or one still sending its headers) is closed to admit the
+// new one. Binds loopback unless told otherwise.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Registry } from 'prom-client';
+import { ConnectionSlots } from '../util/connection-slots.ts';
 import { loggerOrSilent, type Logger } from '../util/logger.ts';
 
-/** Whole request (headers included) must arrive within this. */
-export const METRICS_REQUEST_TIMEOUT_MS = 10_000;
-/** Most simultaneous connections (Prometheus uses one or two). */
+/** Whole request (headers included) must arrive within this, ms: a scrape's headers fit in one packet. */
+export const METRICS_REQUEST_TIMEOUT_MS = 3_000;
+/** How often late requests are looked for, ms (Node's default, 30 s, would stretch the deadline above). */
+export const METRICS_TIMEOUT_CHECK_INTERVAL_MS = 1_000;
+/** Most simultaneous connections (Prometheus uses one or two); at the cap the longest-idle one makes way. */
 export const METRICS_CONNECTIONS_MAX = 16;
-/** Idle keep-alive connections are closed after this. */
+/** Idle keep-alive connections are closed after this, ms. */
 export const METRICS_KEEP_ALIVE_MS = 5_000;
 
 /** Options of the metrics server. */
@@ -31,6 +37,8 @@ export interface MetricsServer {
   readonly url: string;
   /** Requests answered, by status code. */
   counters(): Record<number, number>;
+  /** Connections open now, closed to admit a new one at the cap, and refused (every one answering a request). */
+  connectionCounters(): { open: number; evicted: number; refused: number };
   /** Stop listening and close every connection. Idempotent. */
   close(): Promise<void>;
 }
@@ -44,6 +52,8 @@ export async function startMetricsServer(o: MetricsServerOptions): Promise<Metri
     res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', ...headers });
     res.end(body);
   };
+  const slots = new ConnectionSlots<Socket>(METRICS_CONNECTIONS_MAX);
+  const connections = { evicted: 0, refused: 0 };
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '').split('?')[0];
     if (path !== '/metrics') return reply(res, 404, 'not found: metrics are at /metrics\n');
@@ -61,13 +71,33 @@ export async function startMetricsServer(o: MetricsServerOptions): Promise<Metri
       reply(res, 500, 'collecting metrics failed\n');
     }
   };
-  const server = createServer({ requestTimeout: METRICS_REQUEST_TIMEOUT_MS, headersTimeout: METRICS_REQUEST_TIMEOUT_MS, keepAliveTimeout: METRICS_KEEP_ALIVE_MS }, (req, res) => {
+  const server = createServer({
+    requestTimeout: METRICS_REQUEST_TIMEOUT_MS, headersTimeout: METRICS_REQUEST_TIMEOUT_MS,
+    connectionsCheckingInterval: METRICS_TIMEOUT_CHECK_INTERVAL_MS, keepAliveTimeout: METRICS_KEEP_ALIVE_MS,
+  }, (req, res) => {
+    // Answering: this connection keeps its slot until the response is done.
+    const socket = req.socket;
+    slots.working(socket);
+    res.once('close', () => slots.idle(socket));
     void handle(req, res).catch((err: unknown) => {
       log.error({ err: String(err) }, 'metrics request failed');
       res.destroy();
     });
   });
-  server.maxConnections = METRICS_CONNECTIONS_MAX;
+  server.on('connection', (socket: Socket) => {
+    const admission = slots.admit(socket);
+    if (!admission.admitted) {
+      connections.refused++;
+      socket.destroy();
+      return;
+    }
+    if (admission.evicted !== undefined) {
+      connections.evicted++;
+      log.debug({ connectionsMax: METRICS_CONNECTIONS_MAX }, 'metrics connections at the cap: closed the longest-idle one for a new client');
+      admission.evicted.destroy();
+    }
+    socket.once('close', () => slots.release(socket));
+  });
   server.on('clientError', (_err, socket) => socket.destroy());
   const host = o.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
@@ -81,6 +111,7 @@ export async function startMetricsServer(o: MetricsServerOptions): Promise<Metri
   return {
     url,
     counters: () => ({ ...answered }),
+    connectionCounters: () => ({ open: slots.size, ...connections }),
     close() {
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());
