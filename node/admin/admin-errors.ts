@@ -69,6 +69,8 @@ const MAPPED: Readonly<Record<string, AdminErrorCode>> = {
   INVALID_RECORD: 'INVALID_ARGUMENT',
   CLOSED: 'NODE_STOPPED',
   STORE_FAILED: 'UNAVAILABLE',
+  // A user write or delete of a key the federation keeps for itself (storage/logic/system-keys.ts).
+  RESERVED_KEY: 'INVALID_ARGUMENT',
   PROTOCOL: 'UNAVAILABLE',
   CLOCK_SKEW: 'UNAVAILABLE',
   FRAME_TOO_LARGE: 'UNAVAILABLE',

@@ -44,6 +44,6 @@ export class WatchOverflowError extends Error {
 export class ReservedKeyError extends Error {
   readonly code = 'RESERVED_KEY';
   constructor(key: string) {
-    super(`${key} is reserved for the federation's own records and cannot be written`);
+    super(`${key} is reserved: keys under ${key.slice(0, key.lastIndexOf('/') + 1)} are the federation's own records and cannot be written or deleted by users`);
   }
 }
