@@ -33,6 +33,8 @@ export const ADMIN_ERROR_CODES = Object.freeze({
   BUSY: -32007,
   /** A write sent to an agent: agents are read-only, write on a controller. */
   READ_ONLY: -32008,
+  /** A quorum write while the reachable controllers cannot form the durability quorum (see the message). */
+  QUORUM_UNAVAILABLE: -32009,
 });
 
 /** A stable admin error code. */
@@ -73,6 +75,7 @@ const MAPPED: Readonly<Record<string, AdminErrorCode>> = {
   RESERVED_KEY: 'INVALID_ARGUMENT',
   PROTOCOL: 'UNAVAILABLE',
   CLOCK_SKEW: 'UNAVAILABLE',
+  REFUSED_BY_PEERS: 'UNAVAILABLE',
   FRAME_TOO_LARGE: 'UNAVAILABLE',
   FRAME_TRUNCATED: 'UNAVAILABLE',
   FRAME_MALFORMED: 'UNAVAILABLE',

@@ -89,7 +89,7 @@ export function readControllerSpec(spec: FieldReader): ControllerSpec {
   // Pushes go out as writes happen, so there is no sync period: interval is read (and must be a
   // valid duration) for files written for the guide, and has no effect.
   sync.duration('interval');
-  const syncCfg = defined({ timeoutMs: sync.duration('timeout'), batchSize: sync.int('batchSize', ...ANY_INT), compression: sync.bool('compression') });
+  const syncCfg = defined({ timeoutMs: sync.duration('timeout'), quorumTimeoutMs: sync.duration('quorumTimeout'), batchSize: sync.int('batchSize', ...ANY_INT), compression: sync.bool('compression') });
   sync.done();
 
   const cr = spec.child('conflictResolution');

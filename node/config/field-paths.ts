@@ -36,6 +36,7 @@ const REPLICATION: Record<string, string> = {
   strategy: 'spec.conflictResolution.strategy',
   'sync.batchSize': 'spec.sync.batchSize',
   'sync.timeoutMs': 'spec.sync.timeout',
+  'sync.quorumTimeoutMs': 'spec.sync.quorumTimeout',
   'sync.compression': 'spec.sync.compression',
   'antiEntropy.enabled': 'spec.antiEntropy.enabled',
   'antiEntropy.intervalMs': 'spec.antiEntropy.interval',

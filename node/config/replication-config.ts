@@ -21,8 +21,10 @@ export interface ReplicationConfig {
     batchSize?: number;
     /** Compress frames (default true). */
     compression?: boolean;
-    /** Deadline of one stream read/write and of a quorum-durable write, ms (default 30,000). */
+    /** Deadline of one replication stream read/write, ms (default 30,000). */
     timeoutMs?: number;
+    /** Deadline of a quorum-durable write's acknowledgements, ms (default: timeoutMs). */
+    quorumTimeoutMs?: number;
   };
   /** antiEntropy section. */
   antiEntropy?: {
@@ -44,7 +46,7 @@ export interface ResolvedReplicationConfig {
   dataDir: string;
   controllers: string[];
   strategy: StrategyName;
-  sync: { pushEnabled: boolean; batchSize: number; compression: boolean; timeoutMs: number };
+  sync: { pushEnabled: boolean; batchSize: number; compression: boolean; timeoutMs: number; quorumTimeoutMs: number };
   antiEntropy: { enabled: boolean; intervalMs: number; batchSize: number; repairMode: RepairMode };
   tombstoneGraceMs: number;
 }
@@ -83,9 +85,12 @@ export function resolveReplicationConfig(cfg: ReplicationConfig, self: string, p
   }
   const strategy = cfg.strategy ?? profile.strategy ?? REPLICATION_DEFAULTS.strategy;
   if (!STRATEGY_NAMES.includes(strategy)) issues.push({ field: 'strategy', problem: `must be one of ${STRATEGY_NAMES.join(', ')}` });
-  const sync = { ...REPLICATION_DEFAULTS.sync, ...profile.sync, ...cfg.sync };
+  const merged = { ...REPLICATION_DEFAULTS.sync, ...profile.sync, ...cfg.sync };
+  // The quorum deadline follows the stream deadline unless set: one setting did both before.
+  const sync = { ...merged, quorumTimeoutMs: merged.quorumTimeoutMs ?? merged.timeoutMs };
   intIn(issues, 'sync.batchSize', sync.batchSize, 1, 1000);
   intIn(issues, 'sync.timeoutMs', sync.timeoutMs, 100, 3_600_000);
+  intIn(issues, 'sync.quorumTimeoutMs', sync.quorumTimeoutMs, 100, 3_600_000);
   const antiEntropy = { ...REPLICATION_DEFAULTS.antiEntropy, ...profile.antiEntropy, ...cfg.antiEntropy };
   intIn(issues, 'antiEntropy.intervalMs', antiEntropy.intervalMs, 100, 86_400_000);
   intIn(issues, 'antiEntropy.batchSize', antiEntropy.batchSize, 1, 1000);

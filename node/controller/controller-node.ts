@@ -146,6 +146,9 @@ export class ControllerNode {
       batchSize: repl.sync.batchSize,
       compression: repl.sync.compression,
       syncTimeoutMs: repl.sync.timeoutMs,
+      quorumTimeoutMs: repl.sync.quorumTimeoutMs,
+      reachable: () => fence.reachable(),
+      logger: options.logger,
       pushWindowMax: 4,
       pushQueueMax: 10_000,
       antiEntropyEnabled: repl.antiEntropy.enabled,
@@ -226,6 +229,7 @@ export class ControllerNode {
   async #write(durability: Durability | undefined, op: () => Promise<WriteResult>): Promise<WriteResult> {
     this.#checkRunning();
     this.fence.check();
+    if (durability === 'quorum') this.replicator.checkQuorumAvailable();
     const res = await op();
     if (durability === 'quorum' && res.changed) await this.replicator.waitForQuorum(res.record);
     return res;

@@ -38,7 +38,7 @@ export function registerControllerMetrics(registry: Registry, node: ControllerNo
 
   liveGauge({
     name: 'novaedge_federation_sync_lag_seconds', registry, labelNames: ['peer'],
-    help: 'Replication lag to each peer controller: time from a write being queued to its acknowledgement, or the age of the oldest unacknowledged write if larger.',
+    help: 'Replication lag to each peer controller: time from a write being queued to its acknowledgement, or the age of the oldest write not acknowledged yet if larger (writes dropped on a push-queue overflow count until anti-entropy repaired them).',
     read: () => peers().map((p) => ({ labels: { peer: p.member }, value: p.lagMs / 1000 })),
   });
   liveCounter({
@@ -50,6 +50,11 @@ export function registerControllerMetrics(registry: Registry, node: ControllerNo
     name: 'novaedge_federation_sync_failures_total', registry, labelNames: ['peer'],
     help: 'Failed sync operations with each peer: push stream failures and queue overflows plus failed anti-entropy sessions.',
     read: () => peers().map((p) => ({ labels: { peer: p.member }, value: p.failures + p.antiEntropyFailures })),
+  });
+  liveCounter({
+    name: 'novaedge_federation_push_overflows_total', registry, labelNames: ['peer'],
+    help: 'Push queue overflows to each peer: the queued records were dropped and anti-entropy with the peer started at once to repair them.',
+    read: () => peers().map((p) => ({ labels: { peer: p.member }, value: p.overflows })),
   });
   liveCounter({
     name: 'novaedge_federation_conflicts_total', registry, labelNames: [],

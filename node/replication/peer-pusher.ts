@@ -1,13 +1,16 @@
 // Pushing records to one peer over a long-lived stream. Records queue per key (a newer state of a
 // key replaces a queued older one: store states only grow, so the newer one carries the older);
 // while earlier batches are in flight, new records coalesce into the next batch, up to batchSize.
-// A bounded window of batches is in flight; acks give the sync lag. When the queue overflows or the
-// stream fails, queued records are dropped and the peer is flagged for anti-entropy, which repairs
-// whatever push did not deliver.
+// A bounded window of batches is in flight; acks give the sync lag. An ack names each record the
+// peer refused (with the reason): only the others are copies held there, and only they reach the ack
+// listeners (quorum durability) and recordsAcked. When the queue overflows or the stream fails,
+// queued records are dropped and the peer is flagged for anti-entropy, which repairs whatever push
+// did not deliver; until that repair completes the dropped records count in the lag.
 import type { StoredRecord } from '../../storage/index.ts';
 import { compareVv, encodeRecord } from '../../storage/index.ts';
 import type { MessageStream } from '../wire/message-stream.ts';
 import { ProtocolError } from '../wire/protocol-error.ts';
+import type { RefusalReason } from './apply-batch.ts';
 import { parseReceiverMessage, PUSH_VERSION } from './push-messages.ts';
 
 /** Options of a pusher. */
@@ -28,11 +31,17 @@ export interface PusherOptions {
   relayLingerMs: number;
   /** Physical clock, ms. */
   nowMs: () => number;
+  /** Called when the queue overflowed and `dropped` records were left to anti-entropy. */
+  onOverflow?: (dropped: number) => void;
 }
 
 /** Per-peer replication status. */
 export interface PushStatus {
-  /** Time from enqueue to acknowledgement of the last acknowledged batch, or the age of the oldest unacknowledged record if larger. */
+  /**
+   * Time from enqueue to acknowledgement of the last acknowledged batch, or the age of the oldest
+   * record not yet acknowledged if larger (records dropped for anti-entropy included, until a repair
+   * that started after their drop completes).
+   */
   lagMs: number;
   /** When the peer last acknowledged a batch (ms since epoch), 0 if never. */
   lastSyncMs: number;
@@ -42,10 +51,14 @@ export interface PushStatus {
   inFlight: number;
   /** Batches acknowledged. */
   batchesAcked: number;
-  /** Records acknowledged. */
+  /** Records the peer acknowledged as stored (durably there); refused ones are not counted. */
   recordsAcked: number;
+  /** Records the peer refused (clock skew, validation): not stored there. */
+  recordsRefused: number;
   /** Stream failures and queue overflows. */
   failures: number;
+  /** Queue overflows: the queue was dropped and the peer left to anti-entropy. */
+  overflows: number;
   /** Set when records were dropped: the peer needs an anti-entropy run. */
   needsRepair: boolean;
 }
@@ -64,16 +77,25 @@ interface Batch {
   oldestMs: number;
 }
 
-/** Called when the peer acknowledged a record (durable there). */
+/** Called when the peer acknowledged a record as stored (durable there). */
 export type AckListener = (record: StoredRecord) => void;
+/** Called when the peer refused a record, with its reason (e.g. clock_skew). */
+export type RefusalListener = (record: StoredRecord, reason: RefusalReason) => void;
 
 export class PeerPusher {
   readonly peer: string;
-  readonly status: PushStatus = { lagMs: 0, lastSyncMs: 0, queued: 0, inFlight: 0, batchesAcked: 0, recordsAcked: 0, failures: 0, needsRepair: false };
+  readonly status: PushStatus = {
+    lagMs: 0, lastSyncMs: 0, queued: 0, inFlight: 0, batchesAcked: 0, recordsAcked: 0, recordsRefused: 0, failures: 0, overflows: 0, needsRepair: false,
+  };
   readonly #opts: PusherOptions;
   readonly #queue = new Map<string, Queued>();
   readonly #inFlight = new Map<number, Batch>();
   readonly #ackListeners = new Set<AckListener>();
+  readonly #refusalListeners = new Set<RefusalListener>();
+  // Enqueue time of the oldest record dropped and not yet handed to a repair, and of the oldest one
+  // handed to the repair running now (undefined: none): they count in the lag until repaired.
+  #droppedSinceMs: number | undefined;
+  #repairingSinceMs: number | undefined;
   #stream: MessageStream | undefined;
   #nextId = 1;
   #wake: (() => void) | undefined;
@@ -92,9 +114,11 @@ export class PeerPusher {
     // check anyway: an older state must never replace a newer one.
     if (held !== undefined && compareVv(held.record.vv, record.vv) === 'after') return;
     if (held === undefined && this.#queue.size >= this.#opts.queueMax) {
-      this.#clearQueue();
+      const dropped = this.#queue.size;
+      this.#dropQueue();
       this.status.failures++;
-      this.status.needsRepair = true;
+      this.status.overflows++;
+      this.#opts.onOverflow?.(dropped);
     }
     // A local change of the key makes the whole entry direct: the peer cannot have it from elsewhere.
     this.#setQueued(record.key, { record, enqueuedMs: held?.enqueuedMs ?? this.#opts.nowMs(), relay: relay && (held?.relay ?? true) });
@@ -102,10 +126,35 @@ export class PeerPusher {
     this.#wake?.();
   }
 
-  /** Listen for acknowledged records (quorum durability). Returns the function that stops listening. */
+  /** Listen for records acknowledged as stored (quorum durability). Returns the function that stops listening. */
   onAck(listener: AckListener): () => void {
     this.#ackListeners.add(listener);
     return () => this.#ackListeners.delete(listener);
+  }
+
+  /** Listen for records the peer refused. Returns the function that stops listening. */
+  onRefused(listener: RefusalListener): () => void {
+    this.#refusalListeners.add(listener);
+    return () => this.#refusalListeners.delete(listener);
+  }
+
+  /**
+   * An anti-entropy run with the peer starts: it repairs every record dropped so far (they are in
+   * the store already), so the flag is cleared; records dropped from now on flag the peer again.
+   */
+  beginRepair(): void {
+    this.status.needsRepair = false;
+    this.#repairingSinceMs = minDefined(this.#repairingSinceMs, this.#droppedSinceMs);
+    this.#droppedSinceMs = undefined;
+  }
+
+  /** The run begun by beginRepair ended: repaired, or not (the peer stays flagged). */
+  endRepair(repaired: boolean): void {
+    if (!repaired) {
+      this.status.needsRepair = true;
+      this.#droppedSinceMs = minDefined(this.#droppedSinceMs, this.#repairingSinceMs);
+    }
+    this.#repairingSinceMs = undefined;
   }
 
   /** True while a stream is attached. */
@@ -141,18 +190,21 @@ export class PeerPusher {
       this.#wake?.();
       if (this.#inFlight.size > 0 || this.#queue.size > 0) {
         // Whatever was not acknowledged is left to anti-entropy; a fresh stream starts clean.
-        this.status.needsRepair = true;
+        for (const b of this.#inFlight.values()) this.#markDropped(b.oldestMs);
         this.#inFlight.clear();
-        this.#clearQueue();
+        this.#dropQueue();
       }
       this.status.queued = 0;
       this.status.inFlight = 0;
     }
   }
 
-  /** Lag now: the last measured lag, or the age of the oldest unacknowledged record if larger. */
+  /**
+   * Lag now: the last measured lag, or the age of the oldest record not acknowledged yet if larger:
+   * queued, in flight, or dropped and not yet repaired.
+   */
   lagMs(): number {
-    let oldest = Infinity;
+    let oldest = Math.min(this.#droppedSinceMs ?? Infinity, this.#repairingSinceMs ?? Infinity);
     for (const q of this.#queue.values()) oldest = Math.min(oldest, q.enqueuedMs);
     for (const b of this.#inFlight.values()) oldest = Math.min(oldest, b.oldestMs);
     return oldest === Infinity ? this.status.lagMs : Math.max(this.status.lagMs, this.#opts.nowMs() - oldest);
@@ -171,9 +223,19 @@ export class PeerPusher {
     this.#queue.delete(key);
   }
 
-  #clearQueue(): void {
+  // Drop every queued record: the peer is flagged for anti-entropy, which will bring them.
+  #dropQueue(): void {
+    if (this.#queue.size === 0) return;
+    let oldest = Infinity;
+    for (const q of this.#queue.values()) oldest = Math.min(oldest, q.enqueuedMs);
+    this.#markDropped(oldest);
     this.#queue.clear();
     this.#direct = 0;
+  }
+
+  #markDropped(oldestMs: number): void {
+    this.status.needsRepair = true;
+    this.#droppedSinceMs = minDefined(this.#droppedSinceMs, oldestMs);
   }
 
   // Wait until woken (enqueue, ack, stop) or `ms` passes.
@@ -237,17 +299,35 @@ export class PeerPusher {
       this.status.lagMs = now - batch.oldestMs;
       this.status.lastSyncMs = now;
       this.status.batchesAcked++;
-      this.status.recordsAcked += batch.records.length + batch.offered.size - msg.want.length;
       this.status.inFlight = this.#inFlight.size;
-      for (const r of batch.records) for (const l of this.#ackListeners) l(r);
+      const refused = new Map<number, RefusalReason>();
+      for (const [i, reason] of msg.refused) {
+        if (i >= batch.records.length) throw new ProtocolError(`push: ack refuses record ${i} of a batch of ${batch.records.length}`);
+        refused.set(i, reason);
+      }
+      const wanted = new Set<string>();
       // Offered records the peer lacks go out in full now (unless a newer state is already queued).
       for (const key of msg.want) {
         const q = batch.offered.get(key);
         if (q === undefined) throw new ProtocolError(`push: ack wants ${key.slice(0, 100)}, which was not offered`);
+        wanted.add(key);
         if (!this.#queue.has(key)) this.#setQueued(key, { ...q, relay: false });
       }
+      this.status.recordsAcked += batch.records.length - refused.size + batch.offered.size - wanted.size;
+      this.status.recordsRefused += refused.size;
+      for (const [i, r] of batch.records.entries()) {
+        const reason = refused.get(i);
+        if (reason === undefined) for (const l of this.#ackListeners) l(r);
+        else for (const l of this.#refusalListeners) l(r, reason);
+      }
+      // An offer the peer did not want is a state it holds.
+      for (const [key, q] of batch.offered) if (!wanted.has(key)) for (const l of this.#ackListeners) l(q.record);
       this.status.queued = this.#queue.size;
       this.#wake?.();
     }
   }
+}
+
+function minDefined(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined ? b : b === undefined ? a : Math.min(a, b);
 }

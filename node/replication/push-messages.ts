@@ -1,10 +1,14 @@
 // Messages of the push protocol (/novaedge/<federationID>/push/1.0.0): a long-lived stream from one
-// controller to another carrying batches of records; the receiver acknowledges each batch once every
-// record in it is durable.
+// controller to another carrying batches of records; the receiver answers each batch once it has
+// dealt with every record in it: each one is either stored durably there or refused with a reason.
 import { arr, int, messageType, obj, ProtocolError, str } from '../wire/protocol-error.ts';
+import { isRefusalReason, type RefusalReason } from './apply-batch.ts';
 
-/** Protocol version carried in hello. */
-export const PUSH_VERSION = 1;
+/**
+ * Protocol version carried in hello. 2: the ack names each refused record and its reason (version 1
+ * gave only counts, and its senders took every record of an acked batch as stored).
+ */
+export const PUSH_VERSION = 2;
 
 /**
  * A batch carries records, and "have" offers of relayed records as (key, digest): a relayed record
@@ -17,8 +21,16 @@ export type PushSenderMessage =
 
 export type PushReceiverMessage =
   | { t: 'hello'; v: number }
-  | { t: 'ack'; id: number; applied: number; unchanged: number; rejected: number; want: string[] }
+  | { t: 'ack'; id: number; refused: Array<[number, RefusalReason]>; want: string[] }
   | { t: 'error'; code: string; message: string };
+
+/**
+ * The ack of a batch: `refused` lists, by index in the batch's `records`, each record the receiver
+ * did not store and why (a RefusalReason such as clock_skew); every other record of the batch is stored
+ * durably there (or the receiver already held that state or a newer one). `want` lists the offered
+ * keys the receiver lacks; the offers it does not want it holds.
+ */
+export type PushAck = Extract<PushReceiverMessage, { t: 'ack' }>;
 
 const KEY_MAX = 600;
 
@@ -48,9 +60,12 @@ export function parseReceiverMessage(v: unknown, recordsMax: number): Exclude<Pu
   return {
     t,
     id: int(m.id, 0, Number.MAX_SAFE_INTEGER, 'ack.id'),
-    applied: int(m.applied, 0, recordsMax, 'ack.applied'),
-    unchanged: int(m.unchanged, 0, recordsMax, 'ack.unchanged'),
-    rejected: int(m.rejected, 0, recordsMax, 'ack.rejected'),
+    refused: arr(m.refused, recordsMax, 'ack.refused', (x, w) => {
+      const pair = arr(x, 2, w, (y) => y);
+      if (pair.length !== 2) throw new ProtocolError(`${w}: not an (index, reason) pair`);
+      if (!isRefusalReason(pair[1])) throw new ProtocolError(`${w}[1]: not a refusal reason`);
+      return [int(pair[0], 0, recordsMax - 1, `${w}[0]`), pair[1]] as [number, RefusalReason];
+    }),
     want: arr(m.want ?? [], recordsMax, 'ack.want', (x, w) => str(x, KEY_MAX, w)),
   };
 }

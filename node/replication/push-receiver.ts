@@ -1,11 +1,12 @@
-// Receiving pushed records from one controller: apply each batch (durably), then acknowledge it.
-// A bad record or frame ends the stream (counted by the caller); records refused for clock skew are
-// counted in the ack and the stream goes on.
+// Receiving pushed records from one controller: apply each batch (durably), then acknowledge it,
+// naming each record refused and why (clock skew, validation): the sender counts only the others
+// as copies held here. A bad frame ends the stream (counted by the caller); a refused record does not.
 import type { Store } from '../../storage/index.ts';
 import type { MessageStream } from '../wire/message-stream.ts';
 import { ProtocolError } from '../wire/protocol-error.ts';
-import { applyRecordBatch } from './apply-batch.ts';
-import { parseSenderMessage, PUSH_VERSION } from './push-messages.ts';
+import { applyRecordBatch, type RefusalReason } from './apply-batch.ts';
+import type { RecordRejections } from './record-rejections.ts';
+import { parseSenderMessage, PUSH_VERSION, type PushAck } from './push-messages.ts';
 
 /** Options of a receiving stream. */
 export interface ReceiveOptions {
@@ -17,6 +18,8 @@ export interface ReceiveOptions {
   source: string;
   /** Ends the loop when aborted (node stopping, link cut). */
   signal: AbortSignal;
+  /** Where refused records are counted and logged. */
+  rejections?: RecordRejections;
 }
 
 /** Counters of one receiving stream. */
@@ -54,15 +57,18 @@ export async function receivePushes(stream: MessageStream, store: Store, opts: R
     if (failure !== undefined) throw failure;
     if (msg.t !== 'batch') throw new ProtocolError('hello sent twice');
     const batch = msg;
-    const applied = applyRecordBatch(store, batch.records, `batch ${batch.id}`, opts.source);
+    const applied = applyRecordBatch(store, batch.records, `push batch ${batch.id}`, opts.source, opts.rejections);
     outstanding++;
     acks = acks.then(async () => {
-      const counts = await applied;
+      const result = await applied;
       const want = batch.have.filter(([key, digest]) => !store.holds(key, digest)).map(([key]) => key);
+      const refused: Array<[number, RefusalReason]> = [];
+      result.outcomes.forEach((o, i) => { if (o.status === 'refused') refused.push([i, o.reason]); });
       report.batches++;
-      report.applied += counts.applied;
-      report.rejected += counts.rejected;
-      await stream.write({ t: 'ack', id: batch.id, ...counts, want });
+      report.applied += result.applied;
+      report.rejected += refused.length;
+      const ack: PushAck = { t: 'ack', id: batch.id, refused, want };
+      await stream.write(ack);
     }).catch((err: unknown) => { failure ??= err; }).finally(() => {
       outstanding--;
       slotFreed.shift()?.();

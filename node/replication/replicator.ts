@@ -5,11 +5,15 @@ import type { Duplex } from 'it-stream-types';
 import { compareVv, type Store, type StoredRecord } from '../../storage/index.ts';
 import { controllerMajority } from '../../quorum/index.ts';
 import { NovaEdgeError } from '../errors.ts';
+import { loggerOrSilent, type Logger } from '../util/logger.ts';
+import { monotonicMs } from '../util/clock.ts';
 import { MessageStream, type MessageStreamOptions } from '../wire/message-stream.ts';
 import { runAntiEntropy, type AntiEntropyReport, type RepairMode } from './anti-entropy-client.ts';
 import { DEFAULT_ANTI_ENTROPY_LIMITS, type AntiEntropyLimits } from './anti-entropy-messages.ts';
 import { serveAntiEntropy } from './anti-entropy-server.ts';
+import type { RefusalReason } from './apply-batch.ts';
 import { ConfigBroadcast } from './config-broadcast.ts';
+import { RecordRejections } from './record-rejections.ts';
 import { serveConfigStream } from './config-stream-server.ts';
 import { followChanges } from './follow-changes.ts';
 import { PeerPusher, type PushStatus } from './peer-pusher.ts';
@@ -39,8 +43,17 @@ export interface ReplicatorOptions {
   batchSize: number;
   /** Compress frames (sync.compression). */
   compression: boolean;
-  /** Deadline of one read or write, and of a quorum-durable write (sync.timeout), ms. */
+  /** Deadline of one stream read or write (sync.timeout), ms. */
   syncTimeoutMs: number;
+  /** Deadline of a quorum-durable write's acknowledgements (sync.quorumTimeout), ms (default syncTimeoutMs). */
+  quorumTimeoutMs?: number;
+  /**
+   * Controllers reachable now, self included (a node passes its write fence's view). Default: this
+   * one and the peers whose link is up. A quorum-durable write fails at once when they are too few.
+   */
+  reachable?: () => string[];
+  /** Where warnings go (push-queue overflows); default silent. */
+  logger?: Logger | undefined;
   /** Batches in flight per peer. */
   pushWindowMax: number;
   /** Records queued per peer before the queue is dropped for anti-entropy. */
@@ -70,6 +83,44 @@ export interface ReplicatorOptions {
 /** A quorum-durable write was not acknowledged by enough controllers in time; it still converges later. */
 export class QuorumTimeoutError extends NovaEdgeError {
   readonly code = 'QUORUM_TIMEOUT';
+}
+
+/**
+ * The controllers reachable now cannot form the durability quorum (a majority of the configured
+ * controllers). Raised before the write when they are too few at the time of the write (`stored`
+ * false: nothing was stored), or while it waits when reachability drops (`stored` true: the write is
+ * durable here and converges once they reconnect).
+ */
+export class QuorumUnavailableError extends NovaEdgeError {
+  readonly code = 'QUORUM_UNAVAILABLE';
+  readonly needed: number;
+  readonly controllers: number;
+  readonly reachable: number;
+  readonly stored: boolean;
+  constructor(needed: number, controllers: number, reachable: number, stored: boolean, key?: string) {
+    super(`${key === undefined ? '' : `${key}: `}QUORUM_UNAVAILABLE: needs ${needed} of ${controllers} controllers, ${reachable} reachable; ` +
+      (stored ? 'the write is durable here and will converge once they reconnect' : 'nothing was stored'));
+    this.needed = needed;
+    this.controllers = controllers;
+    this.reachable = reachable;
+    this.stored = stored;
+  }
+}
+
+/**
+ * Peers refused a quorum-durable write's record (clock skew, validation) so that a quorum of copies
+ * can no longer be reached. The write is durable here; the refusing peers get it only once the cause
+ * is gone (anti-entropy brings it again).
+ */
+export class RefusedByPeersError extends NovaEdgeError {
+  readonly code = 'REFUSED_BY_PEERS';
+  /** Each refusing peer and its reason (e.g. clock_skew). */
+  readonly refusals: ReadonlyArray<{ member: string; reason: RefusalReason }>;
+  constructor(key: string, held: number, controllers: number, refusals: ReadonlyArray<{ member: string; reason: RefusalReason }>) {
+    super(`${key}: refused by ${refusals.map((r) => `${r.member} (${r.reason})`).join(', ')}; ${held} of ${controllers} controllers hold it ` +
+      'and a majority can no longer be reached; the write is durable here');
+    this.refusals = refusals;
+  }
 }
 
 /** Per-peer status for `federation status` and metrics. */
@@ -108,8 +159,16 @@ const AGENT_QUEUE_FRAMES_MAX = 10_000;
 const STOP_DRAIN_MS_MAX = 2_000;
 const DRAIN_POLL_MS = 5;
 
+// How often writes waiting for quorum look at reachability (they also look on every peerDown).
+const REACHABLE_POLL_MS = 50;
+// At most one push-queue overflow warning per peer in this window (the rest are counted in it).
+const OVERFLOW_LOG_INTERVAL_MS = 60_000;
+
 interface PeerState {
   pusher: PeerPusher;
+  // Overflow warnings: when the last was logged, and overflows since then not logged.
+  overflowLoggedMs: number;
+  overflowsUnlogged: number;
   up: boolean;
   stop: AbortController | undefined;
   syncing: Promise<AntiEntropyReport> | undefined;
@@ -119,6 +178,8 @@ interface PeerState {
 }
 
 export class Replicator {
+  /** Records refused from peers, per peer and reason (novaedge_federation_records_rejected_total). */
+  readonly rejections: RecordRejections;
   readonly counters: ReplicatorCounters = { pushApplied: 0, protocolErrors: 0, syncs: 0, syncFailures: 0, agentRecordsSent: 0 };
   // Agents following this controller now: member name → open config streams.
   readonly #following = new Map<string, number>();
@@ -129,6 +190,11 @@ export class Replicator {
   readonly #limits: AntiEntropyLimits;
   readonly #peers = new Map<string, PeerState>();
   readonly #stop = new AbortController();
+  readonly #log: Logger;
+  readonly #quorumTimeoutMs: number;
+  // Quorum-durable writes waiting for acknowledgements, each re-checked when reachability may have changed.
+  readonly #waits = new Set<(reachable: ReadonlySet<string>) => void>();
+  #waitPoll: NodeJS.Timeout | undefined;
   #timer: NodeJS.Timeout | undefined;
   #fanOut: Promise<void> | undefined;
   // The last change the relay loop has handed to the pushers.
@@ -143,6 +209,9 @@ export class Replicator {
     this.#opts = opts;
     this.#nowMs = opts.nowMs ?? Date.now;
     this.#limits = opts.limits ?? DEFAULT_ANTI_ENTROPY_LIMITS;
+    this.#log = loggerOrSilent(opts.logger).child({ component: 'replication' });
+    this.#quorumTimeoutMs = opts.quorumTimeoutMs ?? opts.syncTimeoutMs;
+    this.rejections = new RecordRejections({ log: this.#log, nowMs: monotonicMs });
     this.#broadcast = new ConfigBroadcast(store, {
       batchSize: opts.batchSize, batchBytesMax: Math.floor(opts.frameBytesMax / 2), compress: opts.compression, queueFramesMax: AGENT_QUEUE_FRAMES_MAX,
     });
@@ -152,7 +221,9 @@ export class Replicator {
         pusher: new PeerPusher(m, {
           batchSize: opts.batchSize, windowMax: opts.pushWindowMax, queueMax: opts.pushQueueMax,
           batchBytesMax: Math.floor(opts.frameBytesMax / 2), relayLingerMs: opts.relayLingerMs ?? 20, nowMs: this.#nowMs,
+          onOverflow: (dropped) => this.#overflowed(m, dropped),
         }),
+        overflowLoggedMs: -Infinity, overflowsUnlogged: 0,
         up: false, stop: undefined, syncing: undefined, antiEntropyRuns: 0, antiEntropyFailures: 0, lastAntiEntropy: undefined,
       });
     }
@@ -175,6 +246,8 @@ export class Replicator {
     if (!this.#stop.signal.aborted) await this.#drain(drainMs);
     this.#stop.abort();
     if (this.#timer !== undefined) clearInterval(this.#timer);
+    if (this.#waitPoll !== undefined) clearInterval(this.#waitPoll);
+    this.#waitPoll = undefined;
     for (const p of this.#peers.values()) p.stop?.abort();
     await this.#fanOut?.catch(() => undefined);
     await this.#broadcast.stop();
@@ -210,6 +283,7 @@ export class Replicator {
     p.up = false;
     p.stop?.abort();
     p.stop = undefined;
+    this.#recheckWaits();
   }
 
   /** Serve an incoming push stream from controller `member`. */
@@ -221,6 +295,7 @@ export class Replicator {
         concurrentBatchesMax: this.#opts.pushWindowMax,
         signal: this.#stop.signal,
         source: member,
+        rejections: this.rejections,
       });
       this.counters.pushApplied += report.applied;
     } catch (err) {
@@ -269,37 +344,96 @@ export class Replicator {
   sync(member: string): Promise<AntiEntropyReport> {
     const p = this.#peers.get(member);
     if (p === undefined) return Promise.reject(new Error(`${member} is not a configured controller`));
-    p.syncing ??= this.#runSync(member, p).finally(() => { p.syncing = undefined; });
+    p.syncing ??= this.#runSync(member, p).then((report) => {
+      p.syncing = undefined;
+      // Records dropped while it ran (a burst still going on) may have been missed: repair again.
+      if (p.pusher.status.needsRepair && p.up && !this.#stop.signal.aborted) void this.sync(member).catch(() => undefined);
+      return report;
+    }, (err: unknown) => {
+      p.syncing = undefined;
+      throw err;
+    });
     return p.syncing;
   }
 
   /**
-   * Resolve once controllers holding a majority of the controller weight (self included) have
-   * `record` (or a state that includes it) durable; QuorumTimeoutError after syncTimeoutMs.
+   * Throws QuorumUnavailableError (before anything is stored) when the controllers reachable now
+   * cannot form the durability quorum: a quorum-durable write could not be acknowledged.
+   */
+  checkQuorumAvailable(): void {
+    const needed = this.#peersNeeded();
+    const reachable = this.#reachablePeers().size;
+    if (reachable < needed) throw new QuorumUnavailableError(needed + 1, this.#opts.controllers.length, reachable + 1, false);
+  }
+
+  /**
+   * Resolve once a majority of the controllers (self included) hold `record` (or a state that
+   * includes it) durably: only copies a peer acknowledged as stored count, never refused ones.
+   * Rejects with QuorumUnavailableError at once when the reachable controllers are too few (or
+   * become too few while it waits), with RefusedByPeersError as soon as peers' refusals leave too
+   * few that could still store it, and with QuorumTimeoutError after quorumTimeoutMs. The write
+   * stays durable here in every case.
    */
   waitForQuorum(record: StoredRecord): Promise<void> {
-    const needed = controllerMajority(this.#opts.controllers.length) - 1; // self already has it
+    const needed = this.#peersNeeded();
     if (needed <= 0) return Promise.resolve();
+    const controllers = this.#opts.controllers.length;
+    const reachableNow = this.#reachablePeers();
+    if (reachableNow.size < needed) return Promise.reject(new QuorumUnavailableError(needed + 1, controllers, reachableNow.size + 1, true, record.key));
     const acked = new Set<string>();
+    const refused = new Map<string, RefusalReason>();
+    const covers = (r: StoredRecord): boolean => {
+      if (r.key !== record.key) return false;
+      const c = compareVv(r.vv, record.vv);
+      return c === 'after' || c === 'equal';
+    };
     return new Promise<void>((resolve, reject) => {
       const offs: Array<() => void> = [];
       const done = (err?: Error): void => {
         clearTimeout(timer);
         for (const off of offs) off();
+        this.#waits.delete(check);
+        if (this.#waits.size === 0 && this.#waitPoll !== undefined) {
+          clearInterval(this.#waitPoll);
+          this.#waitPoll = undefined;
+        }
         if (err === undefined) resolve(); else reject(err);
       };
+      // Can a majority still hold it: peers that stored it, plus reachable peers that did not refuse it?
+      const check = (reachable: ReadonlySet<string>): void => {
+        if (acked.size >= needed) return done();
+        let possible = acked.size;
+        let possibleWithRefusers = acked.size;
+        for (const m of reachable) {
+          if (acked.has(m)) continue;
+          possibleWithRefusers++;
+          if (!refused.has(m)) possible++;
+        }
+        if (possible >= needed) return;
+        if (this.#peers.size - refused.size < needed || possibleWithRefusers >= needed) {
+          return done(new RefusedByPeersError(record.key, acked.size + 1, controllers, [...refused].map(([member, reason]) => ({ member, reason }))));
+        }
+        done(new QuorumUnavailableError(needed + 1, controllers, reachable.size + 1, true, record.key));
+      };
       const timer = setTimeout(() => done(new QuorumTimeoutError(
-        `${record.key}: ${acked.size + 1} of ${this.#opts.controllers.length} controllers acknowledged within ${this.#opts.syncTimeoutMs} ms; the write is durable here and will converge`)),
-      this.#opts.syncTimeoutMs);
+        `${record.key}: ${acked.size + 1} of ${controllers} controllers acknowledged within ${this.#quorumTimeoutMs} ms; the write is durable here and will converge`)),
+      this.#quorumTimeoutMs);
       for (const [member, p] of this.#peers) {
         offs.push(p.pusher.onAck((r) => {
-          if (r.key !== record.key) return;
-          const c = compareVv(r.vv, record.vv);
-          if (c !== 'after' && c !== 'equal') return;
+          if (!covers(r)) return;
           acked.add(member);
+          refused.delete(member);
           if (acked.size >= needed) done();
         }));
+        offs.push(p.pusher.onRefused((r, reason) => {
+          if (!covers(r) || acked.has(member)) return;
+          refused.set(member, reason);
+          check(this.#reachablePeers());
+        }));
       }
+      this.#waits.add(check);
+      this.#waitPoll ??= setInterval(() => this.#recheckWaits(), REACHABLE_POLL_MS);
+      this.#waitPoll.unref();
     });
   }
 
@@ -323,6 +457,40 @@ export class Replicator {
       ioTimeoutMs: this.#opts.syncTimeoutMs,
       compress: this.#opts.compression,
     };
+  }
+
+  // Peers (self excluded) that must hold a quorum-durable write: a majority of the controllers
+  // counts this one, which has it already.
+  #peersNeeded(): number {
+    return controllerMajority(this.#opts.controllers.length) - 1;
+  }
+
+  // Configured peers reachable now.
+  #reachablePeers(): Set<string> {
+    const all = this.#opts.reachable?.() ?? [...this.#peers].filter(([, p]) => p.up).map(([m]) => m);
+    return new Set(all.filter((m) => this.#peers.has(m)));
+  }
+
+  #recheckWaits(): void {
+    if (this.#waits.size === 0) return;
+    const reachable = this.#reachablePeers();
+    for (const check of [...this.#waits]) check(reachable);
+  }
+
+  // The push queue to `member` overflowed: start the repair now (not at the next periodic run),
+  // and say so, at most once a minute per peer.
+  #overflowed(member: string, dropped: number): void {
+    const p = this.#peers.get(member);
+    if (p === undefined) return;
+    p.overflowsUnlogged++;
+    const nowMs = monotonicMs();
+    if (nowMs - p.overflowLoggedMs >= OVERFLOW_LOG_INTERVAL_MS) {
+      this.#log.warn({ peer: member, dropped, overflows: p.overflowsUnlogged, queueMax: this.#opts.pushQueueMax, connected: p.up },
+        p.up ? 'push queue overflowed: its records are left to anti-entropy, which starts now' : 'push queue overflowed: its records are left to anti-entropy when the peer is back');
+      p.overflowLoggedMs = nowMs;
+      p.overflowsUnlogged = 0;
+    }
+    if (p.up && !this.#stop.signal.aborted) void this.sync(member).catch(() => undefined);
   }
 
   #countError(err: unknown): void {
@@ -365,7 +533,7 @@ export class Replicator {
   }
 
   async #runSync(member: string, p: PeerState): Promise<AntiEntropyReport> {
-    p.pusher.status.needsRepair = false;
+    p.pusher.beginRepair();
     const signal = AbortSignal.any([this.#stop.signal, AbortSignal.timeout(this.#opts.syncTimeoutMs * 10)]);
     try {
       const link = await this.#links.open(member, 'anti-entropy', signal);
@@ -378,6 +546,7 @@ export class Replicator {
       } finally {
         await link.close().catch(() => undefined);
       }
+      p.pusher.endRepair(true);
       p.antiEntropyRuns++;
       p.lastAntiEntropy = report;
       this.counters.syncs++;
@@ -386,7 +555,7 @@ export class Replicator {
       return report;
     } catch (err) {
       p.antiEntropyFailures++;
-      p.pusher.status.needsRepair = true;
+      p.pusher.endRepair(false);
       this.counters.syncFailures++;
       this.#countError(err);
       throw err;

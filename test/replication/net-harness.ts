@@ -4,7 +4,7 @@
 import { duplexPair } from 'it-pair/duplex';
 import type { Duplex, Source } from 'it-stream-types';
 import { join } from 'node:path';
-import { Store, type StrategyName } from '../../storage/index.ts';
+import { Store, type StoreOptions, type StrategyName } from '../../storage/index.ts';
 import { Replicator, type PeerLinks, type ReplicatorOptions } from '../../node/replication/replicator.ts';
 
 async function* untilAborted<T>(source: Source<T>, signal: AbortSignal): AsyncGenerator<T> {
@@ -63,8 +63,9 @@ export class TestNet {
     return this.#cutSet.has(TestNet.pairKey(a, b));
   }
 
-  async add(name: string, controllers: string[], strategy: StrategyName = 'LastWriterWins', opts: Partial<ReplicatorOptions> = {}): Promise<NetNode> {
-    const store = await Store.open({ path: join(this.#dir, name), member: name, strategy });
+  async add(name: string, controllers: string[], strategy: StrategyName = 'LastWriterWins', opts: Partial<ReplicatorOptions> = {},
+    storeOpts: Partial<StoreOptions> = {}): Promise<NetNode> {
+    const store = await Store.open({ ...storeOpts, path: join(this.#dir, name), member: name, strategy });
     const links: PeerLinks = {
       open: async (member, protocol) => {
         const target = this.nodes.get(member);

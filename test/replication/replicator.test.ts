@@ -89,7 +89,9 @@ for (const strategy of ['LastWriterWins', 'Merge', 'Manual'] as const) {
 }
 
 t.test('quorum durability: acknowledged once a majority has it, a clear timeout otherwise', async (t) => {
-  const n = await net(t, { syncTimeoutMs: 300 });
+  // Every controller counts as reachable here, so the cut peers are waited for until the deadline
+  // (with reachability known, the write fails at once: quorum-durability.test.ts).
+  const n = await net(t, { quorumTimeoutMs: 300, reachable: () => C });
   const a = n.nodes.get('a')!;
   const w = await a.store.apply(res(1));
   await a.replicator.waitForQuorum(w.record);

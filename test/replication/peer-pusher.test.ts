@@ -1,0 +1,95 @@
+// The push sender alone, against a scripted receiver on an in-memory duplex: which records an ack
+// makes count as stored copies, and what a queue overflow does to the flag, the counters and the lag.
+import t from 'tap';
+import { duplexPair } from 'it-pair/duplex';
+import { join } from 'node:path';
+import { Store, type StoredRecord } from '../../storage/index.ts';
+import { PeerPusher, type PusherOptions } from '../../node/replication/peer-pusher.ts';
+import { PUSH_VERSION } from '../../node/replication/push-messages.ts';
+import { MessageStream } from '../../node/wire/message-stream.ts';
+import { STREAM_OPTS } from './ae-harness.ts';
+import { waitFor } from '../helpers/wait-for.ts';
+
+const res = (i: number) => ({ apiVersion: 'v1', kind: 'ProxyRoute', metadata: { name: `r${i}` }, spec: { i } });
+
+async function records(t: import('tap').Test, n: number): Promise<StoredRecord[]> {
+  const store = await Store.open({ path: join(t.testdir(), 'store'), member: 'a', strategy: 'LastWriterWins' });
+  t.teardown(() => store.close());
+  const out: StoredRecord[] = [];
+  for (let i = 0; i < n; i++) out.push((await store.apply(res(i))).record);
+  return out;
+}
+
+function pusher(over: Partial<PusherOptions> = {}): PeerPusher {
+  return new PeerPusher('b', { batchSize: 100, windowMax: 4, queueMax: 10_000, batchBytesMax: 1 << 20, relayLingerMs: 0, nowMs: Date.now, ...over });
+}
+
+t.test('an ack that refuses one record of a batch: only the others are stored copies', async (t) => {
+  const recs = await records(t, 3);
+  const p = pusher();
+  const acked: string[] = [];
+  const refused: Array<[string, string]> = [];
+  p.onAck((r) => acked.push(r.key));
+  p.onRefused((r, reason) => refused.push([r.key, reason]));
+  const [mine, theirs] = duplexPair<any>();
+  const stop = new AbortController();
+  t.teardown(() => stop.abort());
+  const running = p.run(new MessageStream(mine, STREAM_OPTS), stop.signal).catch((err: unknown) => err);
+  // A receiver that refuses the second record for clock skew. It also sends the counts version 1
+  // had, so the sender from before per-record acks reads this ack too.
+  const peer = new MessageStream(theirs, STREAM_OPTS);
+  await peer.read();
+  await peer.write({ t: 'hello', v: PUSH_VERSION });
+  for (const r of recs) p.enqueue(r);
+  const batch = await peer.read() as { id: number; records: unknown[] };
+  t.equal(batch.records.length, 3, 'one batch of three');
+  await peer.write({ t: 'ack', id: batch.id, applied: 2, unchanged: 0, rejected: 1, refused: [[1, 'clock_skew']], want: [] });
+  await waitFor('the ack handled', () => p.status.batchesAcked === 1, { timeoutMs: 5_000 });
+  t.same(acked, [recs[0]!.key, recs[2]!.key], 'ack listeners hear the two stored records only');
+  t.same(refused, [[recs[1]!.key, 'clock_skew']], 'the refused one is reported with its reason');
+  t.equal(p.status.recordsAcked, 2, 'recordsAcked counts stored copies only');
+  t.equal(p.status.recordsRefused, 1);
+  stop.abort();
+  await running;
+});
+
+t.test('an ack refusing a record the batch does not have, or with an unknown reason, ends the stream', async (t) => {
+  const recs = await records(t, 1);
+  for (const refused of [[[1, 'clock_skew']], [[0, 'NOPE']], [[0]]]) {
+    const p = pusher();
+    const [mine, theirs] = duplexPair<any>();
+    const running = p.run(new MessageStream(mine, STREAM_OPTS), new AbortController().signal).then(() => undefined, (err: unknown) => err);
+    const peer = new MessageStream(theirs, STREAM_OPTS);
+    await peer.read();
+    await peer.write({ t: 'hello', v: PUSH_VERSION });
+    p.enqueue(recs[0]!);
+    const batch = await peer.read() as { id: number };
+    await peer.write({ t: 'ack', id: batch.id, refused, want: [] });
+    t.match(await running, { code: 'PROTOCOL' }, `refused ${JSON.stringify(refused)} is a protocol error`);
+    t.equal(p.status.recordsAcked, 0, 'and counts nothing as stored');
+  }
+});
+
+t.test('a queue overflow is counted, reported at once, and its records count in the lag until a repair completes', async (t) => {
+  const recs = await records(t, 3);
+  let now = 1_000_000;
+  const overflows: number[] = [];
+  const p = pusher({ queueMax: 2, nowMs: () => now, onOverflow: (dropped) => overflows.push(dropped) });
+  p.enqueue(recs[0]!);
+  p.enqueue(recs[1]!);
+  now += 1_000;
+  p.enqueue(recs[2]!); // the queue is full: its two records are dropped, this one is queued
+  t.same(overflows, [2], 'the overflow is reported with the records dropped');
+  t.match(p.status, { overflows: 1, failures: 1, needsRepair: true, queued: 1 });
+  now += 4_000;
+  t.equal(p.lagMs(), 5_000, 'lag: the age of the oldest dropped record, not of the oldest still queued');
+  p.beginRepair();
+  t.equal(p.status.needsRepair, false, 'a repair run takes the flag');
+  t.equal(p.lagMs(), 5_000, 'the dropped records count until that run completes');
+  p.endRepair(false);
+  t.equal(p.status.needsRepair, true, 'a failed run leaves the peer flagged');
+  t.equal(p.lagMs(), 5_000);
+  p.beginRepair();
+  p.endRepair(true);
+  t.equal(p.lagMs(), 4_000, 'repaired: the lag is the queued record\'s age again');
+});
