@@ -3,7 +3,7 @@
 // follow (failover, latency-aware choice, delayed failback), follows it through a controller session
 // (Merkle catch-up, then live changes), keeps a file copy for autonomous starts, and serves reads and
 // watches to the program on top (the proxy) from its durable replica whatever the controllers do.
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ControllerSelector, type Switch } from '../../membership/controller-selector.ts';
 import {
@@ -18,6 +18,7 @@ import { openStream } from '../host/open-stream.ts';
 import { replicationProtocol } from '../replication/protocol-ids.ts';
 import { Emitter } from '../util/emitter.ts';
 import { loggerOrSilent, type Logger } from '../util/logger.ts';
+import { prepareDataDir } from '../util/data-dir.ts';
 import { resolveAgentConfig, type AgentConfig, type ResolvedAgentConfig } from './agent-config.ts';
 import { CacheWriter, type CacheWriterStats } from './cache-writer.ts';
 import { ControllerProber, type CheckVerdict } from './controller-prober.ts';
@@ -167,7 +168,7 @@ export class AgentNode {
     const cfg = resolveAgentConfig(config, options.agentProfile);
     const m = config.membership;
     const log = loggerOrSilent(options.logger).child({ component: 'agent', member: m.memberName });
-    await mkdir(cfg.dataDir, { recursive: true, mode: 0o700 });
+    await prepareDataDir(cfg.dataDir, log); // 0700, like key files
     let strategy = await readStrategy(cfg.dataDir);
     let cached: StoredRecord[] = [];
     let loadError: AgentStatus['cache']['loadError'];

@@ -7,6 +7,7 @@ import type { MembershipConfig } from '../config/membership-config.ts';
 import { resolveReplicationConfig, type ReplicationConfig, type ResolvedReplicationConfig } from '../config/replication-config.ts';
 import { NodeStateError } from '../errors.ts';
 import { loggerOrSilent } from '../util/logger.ts';
+import { prepareDataDir } from '../util/data-dir.ts';
 import { startMembershipNode, type MembershipNode, type MembershipNodeOptions } from '../membership/membership-node.ts';
 import type { AntiEntropyReport } from '../replication/anti-entropy-client.ts';
 import { openStream } from '../host/open-stream.ts';
@@ -96,6 +97,7 @@ export class ControllerNode {
   static async start(config: ControllerConfig, options: ControllerOptions = {}): Promise<ControllerNode> {
     if (config.membership.role !== 'controller') throw new Error('ControllerNode: membership.role must be controller');
     const repl = resolveReplicationConfig(config.replication, config.membership.memberName, options.replicationProfile);
+    await prepareDataDir(repl.dataDir, loggerOrSilent(options.logger).child({ component: 'controller' })); // 0700, like key files
     const store = await Store.open({
       path: join(repl.dataDir, 'store'), member: config.membership.memberName, strategy: repl.strategy,
       tombstoneGraceMs: repl.tombstoneGraceMs, systemRecords: SYSTEM_RECORD_SCHEMAS,
