@@ -3,6 +3,8 @@
 // anti-entropy pull from the agent's own replica (only the differences move), then apply live changes
 // until the stream ends. Live changes are applied from the moment of the hello, alongside the
 // catch-up: records join commutatively, so the order the two paths deliver them in never matters.
+// A record the replica refuses (validation, clock skew) is counted and logged against the controller
+// (rejections) and skipped; the session goes on.
 import type { PeerStream } from '../host/open-stream.ts';
 import type { Store, StrategyName } from '../../storage/index.ts';
 import { applyRecordBatch } from '../replication/apply-batch.ts';

@@ -6,6 +6,7 @@ import type { Phase } from '../../quorum/index.ts';
 import { monotonicMs } from '../util/clock.ts';
 import type { ControllerNode } from '../controller/controller-node.ts';
 import { liveCounter, liveGauge, one, type Sample } from './live-metrics.ts';
+import { registerRecordsRejected } from './records-rejected.ts';
 
 /** Label values of novaedge_federation_partition_state, one-hot. */
 export const PARTITION_STATES = ['healthy', 'suspected', 'confirmed', 'healing'] as const;
@@ -131,6 +132,7 @@ export function registerControllerMetrics(registry: Registry, node: ControllerNo
       return [...sum].map(([reason, value]) => ({ labels: { reason }, value }));
     },
   });
+  registerRecordsRejected(registry, () => node.replicator.rejections.counts());
   liveCounter({
     name: 'novaedge_federation_protocol_errors_total', registry, labelNames: [],
     help: 'Replication streams (push, anti-entropy) ended because a peer sent malformed or oversized input.',

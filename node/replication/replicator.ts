@@ -332,7 +332,7 @@ export class Replicator {
     const stream = new MessageStream(duplex, this.#streamOptions());
     try {
       await serveAntiEntropy(stream, this.#store, {
-        limits: this.#limits, allowPut, requestsMax: 1_000_000, source: member,
+        limits: this.#limits, allowPut, requestsMax: 1_000_000, source: member, rejections: this.rejections,
       });
     } catch (err) {
       this.#countError(err);
@@ -541,7 +541,7 @@ export class Replicator {
       try {
         report = await runAntiEntropy(new MessageStream(link.duplex, this.#streamOptions()), this.#store, {
           repairMode: this.#opts.repairMode, batchSize: this.#opts.antiEntropyBatchSize, limits: this.#limits,
-          source: member,
+          source: member, rejections: this.rejections,
         });
       } finally {
         await link.close().catch(() => undefined);

@@ -82,6 +82,9 @@ t.test('a live controller: guide metrics, values, monotonic counters', async (t)
   }, { timeoutMs: 5_000, intervalMs: 50 });
   t.equal(valueOf(synced, 'novaedge_federation_resources'), 1);
   t.ok((valueOf(synced, 'novaedge_federation_sync_lag_seconds', { peer: 'b' }) ?? -1) >= 0, 'lag is a number of seconds');
+  // Records refused from a peer, by peer and reason (what the replicator's paths count).
+  a.replicator.rejections.refused('b', 'too_large', 'ProxyRoute/default/big', 'a 3.5 MB value');
+  t.equal(valueOf(await scrape(server.url), 'novaedge_federation_records_rejected_total', { peer: 'b', reason: 'too_large' }), 1, 'refused records counted');
 
   // Cut the link both ways: b goes Unhealthy, the partition is confirmed after detectionDelay.
   await a.cutLink('b');
@@ -115,7 +118,7 @@ t.test('a live controller: guide metrics, values, monotonic counters', async (t)
 
 t.test('agent metrics through the narrow agent view', async (t) => {
   let status = { failovers: 0, controller: 'c1' as string | undefined, controllers: [{ name: 'c1', connected: true }, { name: undefined as string | undefined, endpoint: '/ip4/127.0.0.1/tcp/1/p2p/x', connected: false }] };
-  const agent: AgentMetricsSource = { status: () => status };
+  const agent: AgentMetricsSource = { status: () => status, rejections: { counts: () => [{ peer: 'c1', reason: 'key_mismatch', count: 3 }] } };
   const registry = createNodeRegistry({ info: { federationId: 'f', member: 'edge-1', role: 'agent', peerId: 'p' }, agent });
   const p1 = parsePromText(await registry.metrics());
   checkFamilies(t, p1, GUIDE_AGENT_METRICS);
@@ -123,6 +126,7 @@ t.test('agent metrics through the narrow agent view', async (t) => {
   t.equal(valueOf(p1, 'novaedge_agent_controller_connection', { controller: '/ip4/127.0.0.1/tcp/1/p2p/x' }), 0, 'unnamed controller labelled by endpoint');
   t.equal(valueOf(p1, 'novaedge_agent_controller_current', { controller: 'c1' }), 1);
   t.equal(p1.types.get('process_cpu_user_seconds_total'), undefined, 'no process metrics unless asked');
+  t.equal(valueOf(p1, 'novaedge_federation_records_rejected_total', { peer: 'c1', reason: 'key_mismatch' }), 3, 'records refused from its controller');
   status = { failovers: 2, controller: undefined, controllers: [{ name: 'c1', connected: false }] };
   const p2 = parsePromText(await registry.metrics());
   t.equal(valueOf(p2, 'novaedge_agent_failover_total'), 2);
