@@ -13,6 +13,7 @@ import { FAST_PROFILE } from '../../node/config/membership-config.ts';
 import { FAST_REPLICATION } from '../../node/config/replication-config.ts';
 import { ControllerNode } from '../../node/controller/controller-node.ts';
 import { DATA_DIR_MODE, DataDirError, prepareDataDir } from '../../node/util/data-dir.ts';
+import type { Logger } from '../../node/util/logger.ts';
 import { makeFederation } from '../helpers/cert-fixtures.ts';
 import { memberConfig, planMembers } from '../helpers/cluster.ts';
 import { REPO_ROOT } from '../helpers/daemon-process.ts';
@@ -25,7 +26,7 @@ const isRoot = process.getuid?.() === 0;
 const NOBODY = 65534;
 
 type LogLine = { level: number; msg: string; path?: string; mode?: string };
-function memoryLogger(): { logger: ReturnType<typeof pino>; lines: LogLine[] } {
+function memoryLogger(): { logger: Logger; lines: LogLine[] } {
   const lines: LogLine[] = [];
   return { lines, logger: pino({ level: 'debug' }, { write: (s: string) => { lines.push(JSON.parse(s) as LogLine); } }) };
 }
