@@ -13,7 +13,9 @@ import type { MembershipConfig } from '../config/membership-config.ts';
 import { ReadOnlyError } from '../errors.ts';
 import { startMembershipNode, type MembershipNode, type MembershipNodeOptions } from '../membership/membership-node.ts';
 import type { AntiEntropyReport } from '../replication/anti-entropy-client.ts';
-import { DEFAULT_ANTI_ENTROPY_LIMITS } from '../replication/anti-entropy-messages.ts';
+import { antiEntropyResponseCaps, DEFAULT_ANTI_ENTROPY_LIMITS } from '../replication/anti-entropy-messages.ts';
+import { configStreamCaps } from '../replication/config-stream-messages.ts';
+import { mergeCaps } from '../wire/message-limits.ts';
 import { openStream } from '../host/open-stream.ts';
 import { replicationProtocol } from '../replication/protocol-ids.ts';
 import { Emitter } from '../util/emitter.ts';
@@ -101,6 +103,8 @@ export interface AgentOptions extends Pick<MembershipNodeOptions, 'logger'> {
 const STRATEGY_FILE = 'strategy';
 // Records read per page when the file copy takes its snapshot.
 const SNAPSHOT_PAGE_MAX = 1_000;
+// Largest frame on the agent's streams with its controller, bytes (the controllers' frameBytesMax).
+const AGENT_FRAME_BYTES_MAX = 8 * 1024 * 1024;
 
 export class AgentNode {
   readonly membership: MembershipNode;
@@ -403,7 +407,12 @@ export class AgentNode {
           await runControllerSession({
             open: (protocol, sig) => openStream(this.membership.libp2p, peerId, replicationProtocol(fid, protocol), sig),
             replica: (strategy) => this.#replica(strategy),
-            stream: { frameBytesMax: 8 * 1024 * 1024, messageBytesMax: 64 * 1024 * 1024, ioTimeoutMs: this.config.failover.timeoutMs, compress: true },
+            // The agent reads config-stream batches and anti-entropy responses from its controller.
+            stream: {
+              frameBytesMax: AGENT_FRAME_BYTES_MAX,
+              ...mergeCaps(configStreamCaps(AGENT_FRAME_BYTES_MAX), antiEntropyResponseCaps(DEFAULT_ANTI_ENTROPY_LIMITS, AGENT_FRAME_BYTES_MAX)),
+              ioTimeoutMs: this.config.failover.timeoutMs, compress: true,
+            },
             limits: DEFAULT_ANTI_ENTROPY_LIMITS,
             batchSize: this.config.antiEntropyBatchSize,
             onHello: (member, hello) => {

@@ -2,6 +2,7 @@
 // drives: it compares Merkle roots, descends level by level only into differing subtrees, compares
 // (key, digest) lists at the leaves, then pulls and/or pushes only the differing records.
 import { arr, int, messageType, obj, ProtocolError, str } from '../wire/protocol-error.ts';
+import { SMALL_MESSAGE_BYTES_MAX, type InboundCaps } from '../wire/message-limits.ts';
 
 /** Protocol version carried in hello; a peer with another version is refused. */
 export const ANTI_ENTROPY_VERSION = 1;
@@ -46,6 +47,9 @@ export type ServerMessage =
   | { t: 'error'; code: string; message: string };
 
 const KEY_MAX = 600;
+// Bytes of one entry of a request's lists: a key ("key",) and a tree node (at most 16^6, and a comma).
+const KEY_ITEM_BYTES_MAX = KEY_MAX + 3;
+const NODE_ITEM_BYTES_MAX = 9;
 const node = (depthMax: number) => (x: unknown, w: string) => int(x, 0, 16 ** depthMax - 1, w);
 
 /** Validate a client message. */
@@ -112,4 +116,28 @@ export function parseServerMessage<T extends ServerMessage['t']>(v: unknown, wan
     }
   })();
   return out as Extract<ServerMessage, { t: T }>;
+}
+
+/**
+ * What a server reads (message-limits.ts): requests name at most nodesPerRequestMax tree nodes or
+ * keysPerRequestMax keys, so they are small. `putBytesMax` admits puts (records, from controllers);
+ * without it (agents may only read) a put is capped like any small message.
+ */
+export function antiEntropyRequestCaps(limits: AntiEntropyLimits, putBytesMax?: number): InboundCaps {
+  const nodes = SMALL_MESSAGE_BYTES_MAX + limits.nodesPerRequestMax * NODE_ITEM_BYTES_MAX;
+  const byType: Record<string, number> = {
+    children: nodes, leaves: nodes, get: SMALL_MESSAGE_BYTES_MAX + limits.keysPerRequestMax * KEY_ITEM_BYTES_MAX,
+  };
+  if (putBytesMax !== undefined) byType.put = putBytesMax;
+  return { messageBytesMax: SMALL_MESSAGE_BYTES_MAX, messageBytesMaxByType: byType };
+}
+
+/**
+ * What a client reads: children hashes of at most nodesPerRequestMax nodes (base64), and a frame's
+ * worth of leaves or records: records responses are cut at responseBytesMax (4 MiB) or are one record
+ * of at most recordBytesMax (4 MiB), beside at most keysPerRequestMax missing keys.
+ */
+export function antiEntropyResponseCaps(limits: AntiEntropyLimits, frameBytesMax: number): InboundCaps {
+  const children = SMALL_MESSAGE_BYTES_MAX + Math.ceil((limits.nodesPerRequestMax * 16 * NODE_HASH_BYTES) / 3) * 4;
+  return { messageBytesMax: SMALL_MESSAGE_BYTES_MAX, messageBytesMaxByType: { children, leaves: frameBytesMax, records: frameBytesMax } };
 }

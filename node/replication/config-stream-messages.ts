@@ -5,6 +5,7 @@
 import { STRATEGY_NAMES, type StrategyName } from '../../storage/index.ts';
 import { MAX_LEASE_MS } from '../../quorum/index.ts';
 import { arr, int, messageType, obj, ProtocolError, str } from '../wire/protocol-error.ts';
+import { SMALL_MESSAGE_BYTES_MAX, type InboundCaps } from '../wire/message-limits.ts';
 
 /** Protocol version carried in subscribe and hello. */
 export const CONFIG_STREAM_VERSION = 1;
@@ -35,4 +36,12 @@ export function parseConfigStreamMessage(v: unknown, recordsMax: number): Config
   const hello: ConfigStreamMessage = { t, v: int(m.v, 0, 1_000, 'hello.v'), member: str(m.member, 63, 'hello.member'), strategy: strategy as StrategyName };
   if (m.voteLeaseMs !== undefined) hello.voteLeaseMs = int(m.voteLeaseMs, 1, MAX_LEASE_MS, 'hello.voteLeaseMs');
   return hello;
+}
+
+/** What a controller reads on a config stream (message-limits.ts): the subscription, a small message. */
+export const CONFIG_STREAM_REQUEST_CAPS: InboundCaps = Object.freeze({ messageBytesMax: SMALL_MESSAGE_BYTES_MAX });
+
+/** What an agent reads: the hello, and batches of records the controller cuts at half a frame. */
+export function configStreamCaps(frameBytesMax: number): InboundCaps {
+  return { messageBytesMax: SMALL_MESSAGE_BYTES_MAX, messageBytesMaxByType: { records: frameBytesMax } };
 }

@@ -2,6 +2,7 @@
 // controller to another carrying batches of records; the receiver answers each batch once it has
 // dealt with every record in it: each one is either stored durably there or refused with a reason.
 import { arr, int, messageType, obj, ProtocolError, str } from '../wire/protocol-error.ts';
+import { SMALL_MESSAGE_BYTES_MAX, type InboundCaps } from '../wire/message-limits.ts';
 import { isRefusalReason, type RefusalReason } from './apply-batch.ts';
 
 /**
@@ -68,4 +69,23 @@ export function parseReceiverMessage(v: unknown, recordsMax: number): Exclude<Pu
     }),
     want: arr(m.want ?? [], recordsMax, 'ack.want', (x, w) => str(x, KEY_MAX, w)),
   };
+}
+
+// Bytes of one entry of an ack's lists: a refused record ([index,"reason"],) and a wanted key ("key",).
+const REFUSED_ITEM_BYTES_MAX = 64;
+const KEY_ITEM_BYTES_MAX = KEY_MAX + 3;
+
+/**
+ * What a receiver reads (message-limits.ts): hello, then batches. A batch's records are cut by its
+ * sender at half a frame (or are one record of at most recordBytesMax, 4 MiB) and its offers name at
+ * most batchSize keys, so a frame's worth holds any batch a sender makes.
+ */
+export function pushReceiverCaps(frameBytesMax: number): InboundCaps {
+  return { messageBytesMax: SMALL_MESSAGE_BYTES_MAX, messageBytesMaxByType: { batch: frameBytesMax } };
+}
+
+/** What a sender reads: hello, an error, and acks naming at most `recordsMax` refused records and wanted keys. */
+export function pushSenderCaps(recordsMax: number): InboundCaps {
+  const ack = SMALL_MESSAGE_BYTES_MAX + recordsMax * (REFUSED_ITEM_BYTES_MAX + KEY_ITEM_BYTES_MAX);
+  return { messageBytesMax: SMALL_MESSAGE_BYTES_MAX, messageBytesMaxByType: { ack } };
 }

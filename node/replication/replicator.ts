@@ -9,7 +9,10 @@ import { loggerOrSilent, type Logger } from '../util/logger.ts';
 import { monotonicMs } from '../util/clock.ts';
 import { MessageStream, type MessageStreamOptions } from '../wire/message-stream.ts';
 import { runAntiEntropy, type AntiEntropyReport, type RepairMode } from './anti-entropy-client.ts';
-import { DEFAULT_ANTI_ENTROPY_LIMITS, type AntiEntropyLimits } from './anti-entropy-messages.ts';
+import { antiEntropyRequestCaps, antiEntropyResponseCaps, DEFAULT_ANTI_ENTROPY_LIMITS, type AntiEntropyLimits } from './anti-entropy-messages.ts';
+import { CONFIG_STREAM_REQUEST_CAPS } from './config-stream-messages.ts';
+import { pushReceiverCaps, pushSenderCaps } from './push-messages.ts';
+import { mergeCaps, type InboundCaps } from '../wire/message-limits.ts';
 import { serveAntiEntropy } from './anti-entropy-server.ts';
 import type { RefusalReason } from './apply-batch.ts';
 import { ConfigBroadcast } from './config-broadcast.ts';
@@ -306,7 +309,7 @@ export class Replicator {
 
   /** Serve an agent's config stream: every change from now on, until the agent or this node goes. */
   async handleConfigStream(duplex: Duplex<any, any, any>, agent: string): Promise<void> {
-    const stream = new MessageStream(duplex, this.#streamOptions());
+    const stream = new MessageStream(duplex, this.#streamOptions(CONFIG_STREAM_REQUEST_CAPS));
     this.#following.set(agent, (this.#following.get(agent) ?? 0) + 1);
     try {
       const report = await serveConfigStream(stream, this.#store, this.#broadcast, {
@@ -329,7 +332,7 @@ export class Replicator {
 
   /** Serve an incoming anti-entropy session; agents (`allowPut` false) may only read. */
   async handleAntiEntropy(duplex: Duplex<any, any, any>, member: string, allowPut: boolean): Promise<void> {
-    const stream = new MessageStream(duplex, this.#streamOptions());
+    const stream = new MessageStream(duplex, this.#streamOptions(antiEntropyRequestCaps(this.#limits, allowPut ? this.#opts.frameBytesMax : undefined)));
     try {
       await serveAntiEntropy(stream, this.#store, {
         limits: this.#limits, allowPut, requestsMax: 1_000_000, source: member, rejections: this.rejections,
@@ -450,10 +453,17 @@ export class Replicator {
     }));
   }
 
-  #streamOptions(): MessageStreamOptions {
+  // `caps` bound what the stream receives (node/wire/message-limits.ts). Streams agents open (config
+  // stream, read-only anti-entropy) pass their protocol's; the others are with controllers and
+  // receive what the push and anti-entropy protocols carry, either way.
+  #streamOptions(caps?: InboundCaps): MessageStreamOptions {
+    const frameBytesMax = this.#opts.frameBytesMax;
     return {
-      frameBytesMax: this.#opts.frameBytesMax,
-      messageBytesMax: this.#opts.frameBytesMax * 8,
+      frameBytesMax,
+      ...(caps ?? mergeCaps(
+        pushReceiverCaps(frameBytesMax), pushSenderCaps(this.#opts.batchSize),
+        antiEntropyRequestCaps(this.#limits, frameBytesMax), antiEntropyResponseCaps(this.#limits, frameBytesMax),
+      )),
       ioTimeoutMs: this.#opts.syncTimeoutMs,
       compress: this.#opts.compression,
     };

@@ -86,7 +86,7 @@ export class FrameReader {
       }
     }
     if (length > this.#frameBytesMax) {
-      throw new FrameError('FRAME_TOO_LARGE', `frame of ${length} bytes exceeds frameBytesMax ${this.#frameBytesMax}`);
+      throw new FrameError('FRAME_TOO_LARGE', `frame of ${length} bytes exceeds the ${this.#frameBytesMax} this stream accepts`);
     }
     if (this.#buffered < prefix + length) return undefined;
     this.#consume(prefix);

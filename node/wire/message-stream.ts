@@ -1,18 +1,22 @@
 // A duplex stream of messages: varint length-prefixed frames carrying codec-encoded JSON, each read
-// and write bounded in size and time. Works on libp2p streams and on any duplex (tests use it-pair).
+// and write bounded in size and time. What it receives is bounded by the caps its protocol declares
+// (message-limits.ts): a frame longer than the largest message it accepts is refused at its length
+// prefix, before its body is read. Works on libp2p streams and on any duplex (tests use it-pair).
 import { byteStream, type ByteStream } from 'it-byte-stream';
 import type { Duplex } from 'it-stream-types';
 import { FrameError } from '../errors.ts';
 import { decodeMessage, encodeJsonText, encodeMessage } from './codec.ts';
 import { withDeadline } from './deadline.ts';
 import { FrameReader, lengthPrefixed } from './frame-reader.ts';
+import { largestMessageBytes, type InboundCaps } from './message-limits.ts';
 
-/** Options of a message stream. */
-export interface MessageStreamOptions {
+/**
+ * Options of a message stream. messageBytesMax (and messageBytesMaxByType) cap each decoded message
+ * received, by type; see message-limits.ts.
+ */
+export interface MessageStreamOptions extends InboundCaps {
   /** Largest frame on the wire, bytes (compressed size). */
   frameBytesMax: number;
-  /** Largest decoded message, bytes (after inflation). */
-  messageBytesMax: number;
   /** Deadline of one read or write, milliseconds. */
   ioTimeoutMs: number;
   /** Compress outgoing messages. */
@@ -36,7 +40,9 @@ export class MessageStream {
 
   constructor(duplex: Duplex<any, any, any>, opts: MessageStreamOptions) {
     this.#opts = opts;
-    this.#reader = new FrameReader(duplex.source, opts.frameBytesMax);
+    // A frame holds one message, compressed only when that makes it smaller: no frame this stream
+    // accepts is longer than its largest message and the encoding byte.
+    this.#reader = new FrameReader(duplex.source, Math.min(opts.frameBytesMax, largestMessageBytes(opts) + 1));
     this.#bytes = byteStream(duplex);
   }
 
@@ -50,7 +56,7 @@ export class MessageStream {
     const bytes = await withDeadline(timeoutMs, signal, (s) => this.#reader.read(s), toFrameError);
     this.stats.bytesIn += bytes.length;
     this.stats.messagesIn++;
-    return decodeMessage(bytes, this.#opts.messageBytesMax);
+    return decodeMessage(bytes, this.#opts);
   }
 
   /** Write one message. */
