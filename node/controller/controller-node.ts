@@ -18,6 +18,7 @@ import type { QuorumConfig, QuorumStatus } from '../../quorum/index.ts';
 import { AgentVotes } from '../votes/agent-votes.ts';
 import type { AgentRegistryStatus } from '../votes/registry-keeper.ts';
 import { SYSTEM_RECORD_SCHEMAS } from '../votes/registry-record.ts';
+import { FrameRefusals } from '../wire/frame-refusals.ts';
 
 /** Which connections a cut link refuses. */
 export type LinkDirection = 'both' | 'inbound' | 'outbound';
@@ -76,6 +77,8 @@ export class ControllerNode {
   readonly fence: WriteFence;
   /** AgentAssisted only: agents' vote leases and the agent registry. */
   readonly agentVotes: AgentVotes | undefined;
+  /** Frames refused from peers on the replication streams they open here, by peer, protocol and code. */
+  readonly frameRefusals = new FrameRefusals();
   // Fault hook state: members whose link is cut, and the peer IDs refused because of it.
   readonly #cutMembers = new Map<string, LinkDirection>();
   readonly #blocked: Map<string, { member: string; direction: LinkDirection }>; // by peer ID
@@ -189,6 +192,7 @@ export class ControllerNode {
           await serve(stream, peer.member, peer.role);
           await stream.close();
         } catch (err) {
+          this.frameRefusals.count(peer.member, p, err);
           stream.abort(err instanceof Error ? err : new Error(String(err)));
         }
       }, { roles }), { maxInboundStreams: 8, maxOutboundStreams: 8 });

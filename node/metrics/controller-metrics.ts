@@ -138,6 +138,11 @@ export function registerControllerMetrics(registry: Registry, node: ControllerNo
     help: 'Replication streams (push, anti-entropy) ended because a peer sent malformed or oversized input.',
     read: () => one(node.replicator.counters.protocolErrors),
   });
+  liveCounter({
+    name: 'novaedge_federation_frames_refused_total', registry, labelNames: ['peer', 'protocol', 'code'],
+    help: 'Frames refused from each peer on the replication streams it opened here: over their type\'s size cap or inflation-ratio bound (FRAME_TOO_LARGE) or undecodable (FRAME_MALFORMED). Each ends its stream.',
+    read: () => node.frameRefusals.counts().map((c) => ({ labels: { peer: c.peer, protocol: c.protocol, code: c.code }, value: c.count })),
+  });
   liveGauge({
     name: 'novaedge_federation_quorum_votes', registry, labelNames: ['kind'],
     help: 'Votes this controller holds now (kind="held") and needs (kind="threshold"); in AgentAssisted mode weighted, agent leases included.',
