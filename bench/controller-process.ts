@@ -11,7 +11,9 @@ const config = JSON.parse(readFileSync(process.argv[2]!, 'utf8'));
 // the figures are those of push. A 1-second anti-entropy would spend its runs chasing writes still in
 // flight, and the fast membership profile's gossip costs about a tenth of a core per process
 // (BENCH_FAST_MEMBERSHIP=1 to include it).
-const node = await ControllerNode.start(config, process.env.BENCH_FAST_MEMBERSHIP === '1' ? { membershipProfile: FAST_PROFILE } : {});
+// BENCH_PUSH_QUEUE_MAX lowers the push queue (default 10,000) so a burst overflows it on a slow machine too.
+const pushQueueMax = process.env.BENCH_PUSH_QUEUE_MAX === undefined ? {} : { pushQueueMax: Number(process.env.BENCH_PUSH_QUEUE_MAX) };
+const node = await ControllerNode.start(config, { ...pushQueueMax, ...(process.env.BENCH_FAST_MEMBERSHIP === '1' ? { membershipProfile: FAST_PROFILE } : {}) });
 const nowMs = (): number => performance.timeOrigin + performance.now();
 const send = (m: unknown): void => { process.send!(m); };
 
@@ -74,6 +76,9 @@ process.on('message', async (m: { cmd: string; [k: string]: any }) => {
       }
       case 'root':
         send({ cmd: 'root', size: node.store.size, root: node.store.merkle.root() });
+        break;
+      case 'replication':
+        send({ cmd: 'replication', peers: node.replicator.status().map((p) => ({ member: p.member, overflows: p.overflows, lagMs: p.lagMs, needsRepair: p.needsRepair, antiEntropyRuns: p.antiEntropyRuns })) });
         break;
       case 'rate': {
         const acks: Array<[string, number]> = [];

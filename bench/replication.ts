@@ -1,14 +1,22 @@
 // Replication benchmark (prints figures; not a test): 3 controllers in separate processes on
 // loopback, 1 KiB resources.
 //   - sustained durable writes/s with writers on all three (64 concurrent writers in all);
-//   - replication lag, write acknowledged on A -> visible on B and C, p50 / p99 at 1,000 writes/s.
+//   - replication lag, write acknowledged on A -> visible on B and C, p50 / p99 at 1,000 writes/s;
+//   - burst (BENCH_PARTS=burst): 100,000 writes on one controller as fast as it takes them (64 at a
+//     time; BENCH_BURST_WRITES to change), then the time from the burst's end until all three hold
+//     equal Merkle roots. The burst overflows the 10,000-record push queues, and the overflow's
+//     anti-entropy catches the others up (target: equal within 2 s of the burst's end). It prints
+//     the overflows: on a slow machine the burst may not outpace push; BENCH_PUSH_QUEUE_MAX=1000
+//     makes it overflow there too.
 //   npm run bench:replication        (anti-entropy figures: npm run bench:anti-entropy)
+//   BENCH_PARTS=load,lag,burst picks the parts (default load,lag).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { benchMembership, benchPki, BenchProcs, machineCpu, percentile } from './bench-cluster.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
+const parts = new Set((process.env.BENCH_PARTS ?? 'load,lag').split(','));
 // BENCH_DATA_DIR=/dev/shm puts the stores in memory: it shows what the three controllers do when they
 // do not share one disk's fsyncs (they would not, on three machines).
 const dir = mkdtempSync(join(process.env.BENCH_DATA_DIR ?? tmpdir(), 'novaedge-bench-repl-'));
@@ -27,9 +35,10 @@ await procs.until('controllers connected', async () => (await Promise.all(names.
 // from cold), so a warm-up run with the same writers on other keys comes first and is not counted.
 const warmSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 5);
 const load = (prefix: string, ms: number): Promise<any[]> => Promise.all(names.map((n, i) => ask(n, { cmd: 'load', writers: i === 0 ? 22 : 21, ms, prefix: `${prefix}-${n}` })));
-if (process.env.BENCH_SKIP_LOAD !== '1' && warmSeconds > 0) await load('warm', warmSeconds * 1000);
+const skipLoad = process.env.BENCH_SKIP_LOAD === '1' || !parts.has('load');
+if (!skipLoad && warmSeconds > 0) await load('warm', warmSeconds * 1000);
 const loadCpu = machineCpu();
-const loads = process.env.BENCH_SKIP_LOAD === '1' ? [] : await load('load', seconds * 1000);
+const loads = skipLoad ? [] : await load('load', seconds * 1000);
 const total = loads.reduce((s, l) => s + l.writes, 0);
 const secs = Math.max(...loads.map((l) => l.seconds));
 if (loads.length > 0) console.log(`sustained durable writes/s, 3 controllers, 64 writers: ${(total / secs).toFixed(0)}  (${loads.map((l, i) => `${names[i]} ${l.writes}`).join(', ')}; ${loads.map((l) => l.recordsPerBatch.toFixed(1)).join('/')} records per push batch; target >= 5,000)`);
@@ -42,8 +51,15 @@ if (loads.length > 0) {
 // Lag at 1,000 writes/s from us-west: acknowledged there -> visible on eu-west and ap-east. Measured
 // once the throughput run has drained (every controller holds the same records and its event loop is
 // idle): the backlog of relays and batches it leaves would otherwise be counted as lag.
-await procs.until('controllers identical', async () => new Set((await Promise.all(names.map((n) => ask(n, { cmd: 'root' })))).map((r) => r.root)).size === 1, 60_000);
+const roots = async (): Promise<Array<{ size: number; root: string }>> => Promise.all(names.map((n) => ask(n, { cmd: 'root' })));
+await procs.until('controllers identical', async () => new Set((await roots()).map((r) => r.root)).size === 1, 60_000);
 console.log(`  ${await procs.quiet(names)}`);
+if (parts.has('lag')) await lagPart();
+if (parts.has('burst')) await burstPart();
+await procs.stopAll();
+rmSync(dir, { recursive: true, force: true });
+
+async function lagPart(): Promise<void> {
 const rate = Number(process.env.BENCH_RATE ?? 1000);
 const count = rate * seconds;
 await Promise.all(names.slice(1).map((n) => ask(n, { cmd: 'watch', prefix: 'lag' })));
@@ -74,5 +90,28 @@ for (const [i, seen] of seenAll.entries()) {
 console.log(`  during the ${rate} writes/s: event loops busy ${lagBusy.map((b) => `${(b.utilization * 100).toFixed(0)}%`).join('/')}, ` +
   `CPU per write ${lagBusy.map((b, i) => `${((b.cpuMs - busy0[i]!.cpuMs) * 1000 / count).toFixed(0)}`).join('/')} us, ` +
   `writes per synced batch ${lagBusy.map((b, i) => (count / Math.max(1, b.syncedBatches - busy0[i]!.syncedBatches)).toFixed(1)).join('/')}; ${lagMachine ?? ''}`);
-await procs.stopAll();
-rmSync(dir, { recursive: true, force: true });
+}
+
+// A burst on us-west; then how long until eu-west and ap-east hold what it holds.
+async function burstPart(): Promise<void> {
+  const writes = Number(process.env.BENCH_BURST_WRITES ?? 100_000);
+  const repl0 = (await ask(names[0]!, { cmd: 'replication' })).peers as Array<{ member: string; overflows: number; antiEntropyRuns: number }>;
+  const fill = await ask(names[0]!, { cmd: 'fill', count: writes, concurrency: 64, prefix: 'burst' });
+  const endMs = performance.now();
+  const atEnd = await roots();
+  const repl = (await ask(names[0]!, { cmd: 'replication' })).peers as Array<{ member: string; overflows: number; lagMs: number; antiEntropyRuns: number }>;
+  let last = atEnd;
+  const deadlineMs = endMs + Number(process.env.BENCH_BURST_WAIT_SECONDS ?? 600) * 1000;
+  while (new Set(last.map((r) => r.root)).size > 1 && performance.now() < deadlineMs) {
+    await new Promise((r) => setTimeout(r, 20));
+    last = await roots();
+  }
+  const equal = new Set(last.map((r) => r.root)).size === 1;
+  const afterS = (performance.now() - endMs) / 1000;
+  console.log(`burst of ${writes} writes on ${names[0]}: ${fill.seconds.toFixed(1)} s (${(writes / fill.seconds).toFixed(0)} writes/s); ` +
+    `records held at its end ${atEnd.map((r, i) => `${names[i]} ${r.size}`).join(', ')}; ` +
+    (equal ? `Merkle roots equal ${afterS.toFixed(2)} s after the burst's end` : `roots NOT equal ${afterS.toFixed(0)} s after (${last.map((r, i) => `${names[i]} ${r.size}`).join(', ')})`) +
+    ' (target <= 2 s)');
+  console.log(`  at the burst's end, ${names[0]} to each peer: ${repl.map((p, i) => `${p.member} ${p.overflows - repl0[i]!.overflows} push-queue overflows, ` +
+    `${p.antiEntropyRuns - repl0[i]!.antiEntropyRuns} anti-entropy runs, sync lag ${(p.lagMs / 1000).toFixed(1)} s`).join('; ')}`);
+}

@@ -37,6 +37,8 @@ export interface ControllerConfig {
 export interface ControllerOptions extends Pick<MembershipNodeOptions, 'logger'> {
   /** Membership profile (e.g. FAST_PROFILE). */
   membershipProfile?: MembershipNodeOptions['profile'];
+  /** Records queued per peer before the push queue is dropped for anti-entropy (default 10,000; a benchmark lowers it to overflow on a slow machine). */
+  pushQueueMax?: number;
   /** Replication profile (e.g. FAST_REPLICATION). */
   replicationProfile?: Readonly<Partial<ReplicationConfig>>;
 }
@@ -155,7 +157,7 @@ export class ControllerNode {
       reachable: () => fence.reachable(),
       logger: options.logger,
       pushWindowMax: 4,
-      pushQueueMax: 10_000,
+      pushQueueMax: options.pushQueueMax ?? 10_000,
       antiEntropyEnabled: repl.antiEntropy.enabled,
       antiEntropyIntervalMs: repl.antiEntropy.intervalMs,
       antiEntropyBatchSize: repl.antiEntropy.batchSize,
