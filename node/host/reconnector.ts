@@ -3,7 +3,9 @@
 // maxDelayMs (the rule is membership/redial-backoff.ts; between controllers the cap is short). One
 // dial in flight per target, each with a deadline; a target that turns out to be this node itself is
 // dropped. Peers refused by the auth service are also refused by the connection gater for a while,
-// which makes their dials fail and their backoff grow.
+// which makes their dials fail and their backoff grow. Delays run from one dial's start to the next
+// one's; with connectTimeoutMs (controllers), a dial whose TCP connection has not opened by then is
+// abandoned, so a network that drops packets gets a fresh SYN that often.
 //
 // `dialNow` cuts a wait short: membership calls it when a relayed heartbeat shows an unconnected
 // member alive, and link liveness when it has closed a dead link. It dials at once unless the target
@@ -17,9 +19,15 @@
 import type { Libp2p, PeerId } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
-import { redialBaseDelayMs, redialJitteredDelayMs, type RedialBackoff } from '../../membership/redial-backoff.ts';
+import { redialBaseDelayMs, redialJitteredDelayMs, redialWaitMs, type RedialBackoff } from '../../membership/redial-backoff.ts';
+import { NovaEdgeError } from '../errors.ts';
 import { loggerOrSilent, type Logger } from '../util/logger.ts';
 import { timerComponents, type TimerComponents, type TimerHandle } from './timer-components.ts';
+
+/** A dial abandoned at its deadline; stable code DIAL_TIMEOUT. */
+export class DialTimeoutError extends NovaEdgeError {
+  readonly code = 'DIAL_TIMEOUT';
+}
 
 /** Options of the reconnector. */
 export interface ReconnectorOptions extends RedialBackoff {
@@ -171,8 +179,23 @@ export class Reconnector {
       return; // already connected (it dialed us); a disconnect event will bring us back
     }
     t.dialing = true;
+    const startedMs = this.#timers.nowMs();
+    const abort = new AbortController();
+    const { dialTimeoutMs, connectTimeoutMs } = this.#o;
+    const deadline = this.#timers.setTimeout(() => abort.abort(new DialTimeoutError(`not connected within ${dialTimeoutMs} ms`)), dialTimeoutMs);
+    // The TCP connection must open within connectTimeoutMs (the upgrade then has the rest of the
+    // dial deadline): a SYN lost in a network that drops packets is sent again by a new dial at
+    // once, not after TCP's own 1 s, 2 s, 4 s backoff (see redial-backoff.ts).
+    let connectDeadline = connectTimeoutMs === undefined ? undefined
+      : this.#timers.setTimeout(() => abort.abort(new DialTimeoutError(`TCP connection not open within ${connectTimeoutMs} ms`)), connectTimeoutMs);
+    const onProgress = (evt: { type: string }): void => {
+      if (connectDeadline !== undefined && evt.type.startsWith('upgrader:')) {
+        this.#timers.clearTimeout(connectDeadline);
+        connectDeadline = undefined;
+      }
+    };
     try {
-      const conn = await this.#libp2p.dial(t.addr, { signal: AbortSignal.timeout(this.#o.dialTimeoutMs) });
+      const conn = await this.#libp2p.dial(t.addr, { signal: abort.signal, onProgress });
       t.peerId ??= conn.remotePeer;
       t.failures = 0;
       t.lastError = undefined;
@@ -186,8 +209,10 @@ export class Reconnector {
       }
       this.#log.debug({ addr: t.addr.toString(), failures: t.failures, err: msg }, 'dial failed');
     } finally {
+      this.#timers.clearTimeout(deadline);
+      this.#timers.clearTimeout(connectDeadline);
       t.dialing = false;
     }
-    if (t.failures > 0) this.#schedule(t, this.#jitter(this.delayMs(t.failures - 1)));
+    if (t.failures > 0) this.#schedule(t, redialWaitMs(this.#jitter(this.delayMs(t.failures - 1)), this.#timers.nowMs() - startedMs));
   }
 }

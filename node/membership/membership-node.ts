@@ -152,7 +152,6 @@ export async function startMembershipNode(config: MembershipConfig, options: Mem
   const links = cfg.role !== 'controller' ? undefined : new LinkLiveness(host.libp2p, {
     watches: (p) => auth.peerInfo(p)?.role === 'controller',
     intervalMs: cfg.healthCheck.intervalMs,
-    timeoutMs: cfg.healthCheck.timeoutMs,
     windowMs: healthContactWindowMs(cfg.healthCheck),
     onDead: (p) => { host.reconnector.dialNow(p.toString()); },
     logger,

@@ -3,10 +3,14 @@
 // the host's network. Faults are iptables rules inside the members' namespaces, all of them silent
 // (DROP on input: the sender sees no error, no reset, only lost packets):
 //  - dropBetween(a, b): every packet between a and b, existing connections and new dials alike;
+//  - isolate(a, [b, c]): the same between a and each of the others, a's side in one step;
 //  - blackholeConnections(a, b): only the TCP connections a and b hold right now; new ones pass,
 //    which makes those connections half-open (open at both ends, every byte lost).
 // Needs root, `ip` (iproute2), `ss` and `iptables`; labUnavailable() says why not, for a clear skip.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
 
 /** One member's place in the lab. */
 export interface LabHost {
@@ -101,6 +105,36 @@ export class NetLab {
     this.#remove(hb.ns, ['INPUT', '-s', ha.ip, '-j', 'DROP']);
   }
 
+  /**
+   * Cut `name` off from `others` silently, without blocking the event loop: first everything `name`
+   * receives from them (one rule: it goes deaf to all of them at once), then what they receive from
+   * it. Resolves to the performance.now() span of that first command: the cut took effect within it
+   * (iptables commits its rule at the end), and `name` has heard nothing from the others since.
+   */
+  async isolate(name: string, others: string[]): Promise<{ startMs: number; endMs: number }> {
+    const h = this.host(name);
+    const startMs = performance.now();
+    await this.#insertAsync(h.ns, ['INPUT', '-s', others.map((o) => this.host(o).ip).join(','), '-j', 'DROP']);
+    const endMs = performance.now();
+    await Promise.all(others.map((o) => this.#insertAsync(this.host(o).ns, ['INPUT', '-s', h.ip, '-j', 'DROP'])));
+    return { startMs, endMs };
+  }
+
+  /** Undo isolate(name, others); resolves to performance.now() once every rule is gone. */
+  async rejoin(name: string, others: string[]): Promise<number> {
+    const h = this.host(name);
+    const rules: Array<[string, string[]]> = [
+      ...others.map((o): [string, string[]] => [this.host(o).ns, ['INPUT', '-s', h.ip, '-j', 'DROP']]),
+      [h.ns, ['INPUT', '-s', others.map((o) => this.host(o).ip).join(','), '-j', 'DROP']],
+    ];
+    await Promise.all(rules.map(([ns, rule]) => {
+      const i = this.#rules.findIndex((r) => r.ns === ns && r.rule.join(' ') === rule.join(' '));
+      if (i !== -1) this.#rules.splice(i, 1);
+      return execFileAsync('ip', ['netns', 'exec', ns, 'iptables', '-D', ...rule]);
+    }));
+    return performance.now();
+  }
+
   /** Established TCP connections between `a` and `b`, from a's side. */
   connections(a: string, b: string): TcpTuple[] {
     const [ha, hb] = [this.host(a), this.host(b)];
@@ -140,6 +174,11 @@ export class NetLab {
     this.#destroyed = true;
     for (const h of this.hosts.values()) spawnSync('ip', ['netns', 'del', h.ns]);
     spawnSync('ip', ['netns', 'del', this.#hub]);
+  }
+
+  async #insertAsync(ns: string, rule: string[]): Promise<void> {
+    await execFileAsync('ip', ['netns', 'exec', ns, 'iptables', '-I', ...rule]);
+    this.#rules.push({ ns, rule });
   }
 
   #insert(ns: string, rule: string[]): void {

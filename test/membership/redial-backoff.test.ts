@@ -2,17 +2,20 @@
 // agents keep the long one; jitter spreads delays and never exceeds the cap.
 import t from 'tap';
 import fc from 'fast-check';
-import { redialBackoffFor, redialBaseDelayMs, redialJitteredDelayMs, REDIAL_JITTER_FRACTION } from '../../membership/redial-backoff.ts';
+import {
+  CONTROLLER_CONNECT_TIMEOUT_MS, redialBackoffFor, redialBaseDelayMs, redialJitteredDelayMs, redialWaitMs, REDIAL_JITTER_FRACTION,
+} from '../../membership/redial-backoff.ts';
 import { check, runs } from '../helpers/fc-run.ts';
 
 const SETTINGS = { initialDelayMs: 500, maxDelayMs: 30_000, factor: 2, controllerMaxDelayMs: 1_000 };
 
 t.test('the cap depends on who dials whom', async (t) => {
-  t.same(redialBackoffFor('controller', SETTINGS), { initialDelayMs: 500, maxDelayMs: 1_000, factor: 2 });
-  t.same(redialBackoffFor('agent', SETTINGS), { initialDelayMs: 500, maxDelayMs: 30_000, factor: 2 });
-  t.same(redialBackoffFor('controller', { ...SETTINGS, controllerMaxDelayMs: 200 }), { initialDelayMs: 200, maxDelayMs: 200, factor: 2 },
+  const connectTimeoutMs = CONTROLLER_CONNECT_TIMEOUT_MS;
+  t.same(redialBackoffFor('controller', SETTINGS), { initialDelayMs: 500, maxDelayMs: 1_000, factor: 2, connectTimeoutMs });
+  t.same(redialBackoffFor('agent', SETTINGS), { initialDelayMs: 500, maxDelayMs: 30_000, factor: 2 }, 'agents: long cap, no connect deadline');
+  t.same(redialBackoffFor('controller', { ...SETTINGS, controllerMaxDelayMs: 200 }), { initialDelayMs: 200, maxDelayMs: 200, factor: 2, connectTimeoutMs },
     'a first delay above the cap is brought down to it');
-  t.same(redialBackoffFor('controller', { ...SETTINGS, maxDelayMs: 800 }), { initialDelayMs: 500, maxDelayMs: 800, factor: 2 },
+  t.same(redialBackoffFor('controller', { ...SETTINGS, maxDelayMs: 800 }), { initialDelayMs: 500, maxDelayMs: 800, factor: 2, connectTimeoutMs },
     'the general ceiling still applies');
 });
 
@@ -21,6 +24,13 @@ t.test('exponential growth up to the cap', async (t) => {
   t.same([0, 1, 2, 3, 4, 5, 6, 7, 1_000].map((f) => redialBaseDelayMs(f, b)), [500, 1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000, 30_000]);
   const c = redialBackoffFor('controller', SETTINGS);
   t.same([0, 1, 2, 50].map((f) => redialBaseDelayMs(f, c)), [500, 1_000, 1_000, 1_000]);
+});
+
+t.test('delays run from dial start to dial start', async (t) => {
+  t.equal(redialWaitMs(1_000, 3), 997, 'a refused dial: nearly the whole delay');
+  t.equal(redialWaitMs(1_000, CONTROLLER_CONNECT_TIMEOUT_MS), 0, 'a dial that waited out its connect deadline: the next one at once');
+  t.equal(redialWaitMs(800, 5_000), 0);
+  t.equal(redialWaitMs(800, -5), 800, 'a clock going backwards waits the whole delay');
 });
 
 t.test('property: a jittered delay is within +-20 % of its base and never above the cap', async (t) => {
