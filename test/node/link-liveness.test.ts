@@ -1,0 +1,135 @@
+// Link liveness on a fake clock with fake connections: a link that answers its pings (even late) is
+// kept; a half-open one (open, every byte lost) is closed one contact window after its last proof,
+// with every other connection to that peer, and the peer handed to onDead; unwatched peers are
+// never pinged.
+import t from 'tap';
+import type { Connection, Libp2p, PeerId } from '@libp2p/interface';
+import { LinkLiveness } from '../../node/host/link-liveness.ts';
+import type { TimerComponents } from '../../node/host/timer-components.ts';
+import { identityFromKey } from '../../node/identity/identity.ts';
+import { generateEd25519Key } from '../../node/identity/keys.ts';
+
+class FakeTimers implements TimerComponents {
+  now = 0;
+  #next = 1;
+  readonly #timers = new Map<number, { at: number; fn: () => void }>();
+  nowMs = (): number => this.now;
+  setTimeout = (fn: () => void, ms: number): number => {
+    const id = this.#next++;
+    this.#timers.set(id, { at: this.now + ms, fn });
+    return id;
+  };
+  clearTimeout = (handle: unknown): void => { this.#timers.delete(handle as number); };
+  async advance(ms: number, stepMs = 10): Promise<void> {
+    const end = this.now + ms;
+    while (this.now < end) {
+      this.now = Math.min(end, this.now + stepMs);
+      for (const [id, x] of [...this.#timers].sort((a, b) => a[1].at - b[1].at)) {
+        if (x.at > this.now || !this.#timers.has(id)) continue;
+        this.#timers.delete(id);
+        x.fn();
+      }
+      for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+    }
+  }
+}
+
+type Behaviour = 'echo' | 'silent' | { delayMs: number };
+
+interface FakeConn {
+  conn: Connection;
+  aborted: boolean;
+  streams: number;
+}
+
+// A ping stream that echoes, loses, or delays (in fake time) each chunk as `behaviour()` says at
+// that moment: a connection can go half-open under a stream already open.
+function fakeStream(behaviour: () => Behaviour, timers: FakeTimers): unknown {
+  const queue: Uint8Array[] = [];
+  let wake: (() => void) | undefined;
+  let ended = false;
+  const push = (chunk: Uint8Array): void => { queue.push(chunk); wake?.(); };
+  return {
+    source: (async function* () {
+      while (!ended) {
+        while (queue.length > 0) yield queue.shift()!;
+        await new Promise<void>((r) => { wake = r; });
+      }
+    })(),
+    sink: async (src: AsyncIterable<Uint8Array>) => {
+      for await (const chunk of src) {
+        const b = behaviour();
+        if (b === 'echo') push(chunk);
+        else if (b !== 'silent') timers.setTimeout(() => push(chunk), b.delayMs);
+      }
+    },
+    abort: () => { ended = true; wake?.(); },
+    close: async () => { ended = true; wake?.(); },
+  };
+}
+
+function fakeConn(id: string, peer: PeerId, behaviour: () => Behaviour, timers: FakeTimers): FakeConn {
+  const f: FakeConn = { conn: undefined as unknown as Connection, aborted: false, streams: 0 };
+  f.conn = {
+    id, remotePeer: peer, status: 'open',
+    abort: () => { f.aborted = true; (f.conn as { status: string }).status = 'closed'; },
+    newStream: async () => {
+      f.streams += 1;
+      return fakeStream(behaviour, timers);
+    },
+  } as unknown as Connection;
+  return f;
+}
+
+async function peers(n: number): Promise<PeerId[]> {
+  return Promise.all(Array.from({ length: n }, async () => identityFromKey(await generateEd25519Key()).peerId));
+}
+
+function host(conns: FakeConn[]): Libp2p {
+  return {
+    getConnections: (p?: PeerId) => conns.filter((c) => !c.aborted && (p === undefined || c.conn.remotePeer.equals(p))).map((c) => c.conn),
+    addEventListener: () => undefined,
+    removeEventListener: () => undefined,
+  } as unknown as Libp2p;
+}
+
+t.test('a half-open link is closed one window after its last proof; live and slow links are kept', async (t) => {
+  const timers = new FakeTimers();
+  const [live, slow, halfOpen, agent] = await peers(4);
+  let halfOpenBehaviour: Behaviour = 'echo';
+  const conns = [
+    fakeConn('live', live!, () => 'echo', timers),
+    fakeConn('slow', slow!, () => ({ delayMs: 450 }), timers), // answers after 450 ms: more than the health timeout, less than the window
+    fakeConn('half-1', halfOpen!, () => halfOpenBehaviour, timers),
+    fakeConn('half-2', halfOpen!, () => 'echo', timers), // a second connection to the same peer
+    fakeConn('agent', agent!, () => 'silent', timers),
+  ];
+  const dead: string[] = [];
+  let deadAt = NaN;
+  const links = new LinkLiveness(host(conns), {
+    watches: (p) => !p.equals(agent!),
+    intervalMs: 200,
+    windowMs: 700,
+    onDead: (p) => { dead.push(p.toString()); deadAt = timers.now; },
+    components: timers,
+  });
+  links.start();
+  await timers.advance(2_000);
+  t.same(dead, [], 'every link proven for 2 s');
+  t.ok(links.counters().proofs > 20, `${links.counters().proofs} pings answered`);
+  t.equal(conns[4]!.streams, 0, 'an unwatched peer is never pinged');
+  const provenBefore = links.provenAtMs(halfOpen!.toString())!;
+
+  // half-1 goes half-open: open at both ends, every byte lost, its ping stream included.
+  halfOpenBehaviour = 'silent';
+  const since = timers.now;
+  for (let ms = 0; ms < 2_000 && dead.length === 0; ms += 10) await timers.advance(10);
+  t.same(dead, [halfOpen!.toString()], 'the half-open link\'s peer is handed to onDead');
+  t.ok(conns[2]!.aborted && conns[3]!.aborted, 'every connection to that peer is closed');
+  t.notOk(conns[0]!.aborted || conns[1]!.aborted, 'the live and the slow link are kept');
+  t.equal(links.counters().linksClosed, 1);
+  t.ok(provenBefore <= since, 'its last proof was before the fault');
+  // Its last answered ping left at most one interval before the fault: closed one window after it.
+  t.ok(deadAt - since >= 700 - 200 && deadAt - since <= 700 + 20, `closed ${deadAt - since} ms after the fault (window 700, pings every 200)`);
+  links.stop();
+});
