@@ -40,10 +40,17 @@ export interface DeadLink {
   peer: string;
   /** How long it went unproven, detector milliseconds (at least the window). */
   silentMs: number;
+  /**
+   * Whether it ever answered a ping. One that did and fell silent is half-open: the path to the peer
+   * is suspect and the caller drops every connection to it. One that never did (a connection still
+   * authenticating, say) says less; the caller drops that connection alone.
+   */
+  answered: boolean;
 }
 
 interface Entry {
   peer: string;
+  answered: boolean;
   provenAtMs: number; // detector time
   provenAtInputMs: number; // caller's clock, for provenAtMs(peer)
 }
@@ -74,7 +81,7 @@ export class LinkTable {
   /** Start watching `link` to `peer`; being new, it counts as proven now. A known link is left as it is. */
   opened(link: string, peer: string, nowMs: number): void {
     const t = this.#clock.advance(nowMs);
-    if (!this.#links.has(link)) this.#links.set(link, { peer, provenAtMs: t, provenAtInputMs: nowMs });
+    if (!this.#links.has(link)) this.#links.set(link, { peer, answered: false, provenAtMs: t, provenAtInputMs: nowMs });
   }
 
   /** A ping over `link` was answered. Unknown links (closed meanwhile) are ignored. */
@@ -82,6 +89,7 @@ export class LinkTable {
     const t = this.#clock.advance(nowMs);
     const e = this.#links.get(link);
     if (e === undefined) return;
+    e.answered = true;
     e.provenAtMs = t;
     e.provenAtInputMs = nowMs;
   }
@@ -96,7 +104,7 @@ export class LinkTable {
     const t = this.#clock.advance(nowMs);
     const dead: DeadLink[] = [];
     for (const [link, e] of this.#links) {
-      if (t - e.provenAtMs >= this.windowMs) dead.push({ link, peer: e.peer, silentMs: t - e.provenAtMs });
+      if (t - e.provenAtMs >= this.windowMs) dead.push({ link, peer: e.peer, silentMs: t - e.provenAtMs, answered: e.answered });
     }
     for (const d of dead) this.#links.delete(d.link);
     return dead;

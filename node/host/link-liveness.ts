@@ -13,9 +13,10 @@
 // (create-host.ts). Here only controller links are watched (a handful), each over one long-lived ping
 // stream (PingChannel: one small frame each way per check), with a fixed deadline.
 //
-// Why close every connection to the peer: the pair's gossip and replication streams may live on any of
-// them, and gossipsub drops a peer whose stream breaks without noticing its other connection; a fresh
-// connection re-creates every stream. Why at all: heartbeats relayed by a third member keep a peer
+// Why close every connection to the peer when a link that answered pings falls silent: the pair's
+// gossip and replication streams may live on any of them, and gossipsub drops a peer whose stream
+// breaks without noticing its other connection; a fresh connection re-creates every stream. A
+// connection that never answered (still authenticating, say) is closed alone. Why at all: heartbeats relayed by a third member keep a peer
 // Healthy in the peer table while the direct link is dead, so nothing else notices a half-open link.
 
 import type { Connection, Libp2p, PeerId } from '@libp2p/interface';
@@ -175,9 +176,10 @@ export class LinkLiveness {
     if (w === undefined) return;
     const peer = w.conn.remotePeer;
     this.#counters.linksClosed += 1;
-    this.#log.warn({ peer: d.peer, silentMs: Math.round(d.silentMs), windowMs: this.#o.windowMs }, 'controller link silent for the contact window; closing it and redialing');
+    this.#log.warn({ peer: d.peer, silentMs: Math.round(d.silentMs), windowMs: this.#o.windowMs, answeredBefore: d.answered },
+      'controller link silent for the contact window; closing it and redialing');
     const err = new LinkSilentError(`no ping answered for ${Math.round(d.silentMs)} ms (contact window ${this.#o.windowMs} ms)`);
-    for (const c of this.#host.getConnections(peer)) {
+    for (const c of d.answered ? this.#host.getConnections(peer) : [w.conn]) {
       this.#forget(c.id);
       c.abort(err);
     }

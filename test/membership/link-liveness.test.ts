@@ -93,3 +93,13 @@ t.test('property: dead iff unproven for the window (steps within maxStepMs)', as
     return true;
   }), runs(300));
 });
+
+t.test('a dead link says whether it ever answered a ping', async (t) => {
+  const table = new LinkTable({ windowMs: 700, maxStepMs: 200 });
+  table.opened('never', 'p', 0);
+  table.opened('once', 'p', 0);
+  table.proven('once', 100);
+  const dead = [];
+  for (let now = 100; now <= 800; now += 100) dead.push(...table.takeDead(now));
+  t.match(dead, [{ link: 'never', answered: false }, { link: 'once', answered: true }]);
+});

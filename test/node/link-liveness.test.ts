@@ -133,3 +133,20 @@ t.test('a half-open link is closed one window after its last proof; live and slo
   t.ok(deadAt - since >= 700 - 200 && deadAt - since <= 700 + 20, `closed ${deadAt - since} ms after the fault (window 700, pings every 200)`);
   links.stop();
 });
+
+t.test('a connection that never answered is closed alone; the peer\'s other connection stays', async (t) => {
+  const timers = new FakeTimers();
+  const [peer] = await peers(1);
+  const conns = [
+    fakeConn('good', peer!, () => 'echo', timers),
+    fakeConn('mute', peer!, () => 'silent', timers), // e.g. still authenticating, never answers
+  ];
+  const dead: string[] = [];
+  const links = new LinkLiveness(host(conns), { watches: () => true, intervalMs: 200, windowMs: 700, onDead: (p) => dead.push(p.toString()), components: timers });
+  links.start();
+  await timers.advance(1_500);
+  t.ok(conns[1]!.aborted, 'the mute connection is closed');
+  t.notOk(conns[0]!.aborted, 'the answering one is kept');
+  t.equal(links.counters().linksClosed, 1);
+  links.stop();
+});
