@@ -92,7 +92,18 @@ export type AuthCode =
   /** A malformed, oversized, truncated or unexpected auth message. */
   | 'AUTH_PROTOCOL'
   /** A stream of another NovaEdge protocol from a peer that is not authenticated. */
-  | 'AUTH_REQUIRED';
+  | 'AUTH_REQUIRED'
+  /**
+   * A valid certificate that contradicts a pinned identity: it names a configured member but was
+   * issued for another peer ID, names a configured peer ID's member otherwise, or names this node.
+   */
+  | 'AUTH_MEMBER_PINNED'
+  /** A controller certificate for a member this node is not configured with. */
+  | 'AUTH_MEMBER_UNKNOWN'
+  /** Another peer ID is authenticated under the same member name right now. */
+  | 'AUTH_MEMBER_IN_USE'
+  /** Too many inbound connections are waiting to authenticate. */
+  | 'AUTH_BUSY';
 
 /** An authentication failure. */
 export class AuthError extends CodedError<AuthCode> {}

@@ -200,7 +200,10 @@ export class AgentNode {
     let node: AgentNode | undefined;
     let membership: MembershipNode;
     try {
-      const membershipConfig: MembershipConfig = { ...m, bootstrap: cfg.controllers.map((c) => c.endpoint) };
+      // Its controllers are what it dials, and the only controllers it accepts (by their peer IDs).
+      const membershipConfig: MembershipConfig = {
+        ...m, bootstrap: cfg.controllers.map((c) => c.endpoint), controllers: m.controllers ?? cfg.controllers.map((c) => ({ peerId: c.peerId })),
+      };
       membership = await startMembershipNode(membershipConfig, {
         ...(options.membershipProfile === undefined ? {} : { profile: options.membershipProfile }),
         ...(options.logger === undefined ? {} : { logger: options.logger }),

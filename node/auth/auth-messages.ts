@@ -12,7 +12,9 @@ import { certificateFromJson, certificateToJson, type MemberCertificate } from '
 export const AUTH_MESSAGE_CHARS_MAX = 256;
 
 /** Codes a refusal may carry. */
-export type AuthRefusalCode = CertificateCode | 'AUTH_PROTOCOL';
+export type AuthRefusalCode = CertificateCode | 'AUTH_PROTOCOL' | 'AUTH_MEMBER_PINNED' | 'AUTH_MEMBER_UNKNOWN' | 'AUTH_MEMBER_IN_USE';
+
+const AUTH_REFUSAL_CODES: readonly string[] = [...CERTIFICATE_CODES, 'AUTH_PROTOCOL', 'AUTH_MEMBER_PINNED', 'AUTH_MEMBER_UNKNOWN', 'AUTH_MEMBER_IN_USE'];
 
 /** What the dialer sends. */
 export interface AuthRequest {
@@ -83,7 +85,7 @@ export function decodeAuthResponse(bytes: Uint8Array): AuthResponse {
   if (o.ok !== false) throw new AuthError('AUTH_PROTOCOL', 'auth response has no boolean "ok"');
   onlyKeys(o, ['v', 'ok', 'code', 'message'], 'auth response');
   const code = o.code;
-  if (code !== 'AUTH_PROTOCOL' && !CERTIFICATE_CODES.includes(code as CertificateCode)) {
+  if (typeof code !== 'string' || !AUTH_REFUSAL_CODES.includes(code)) {
     throw new AuthError('AUTH_PROTOCOL', 'auth refusal has an unknown code');
   }
   if (typeof o.message !== 'string' || o.message.length > AUTH_MESSAGE_CHARS_MAX) {

@@ -12,6 +12,16 @@
 // Refused peers go on a deny list for authDenyMs. Until a peer is authenticated, other protocol
 // handlers refuse it (see guard.ts) and gossip ignores it (see node/host/gossip-options.ts).
 // Certificates expiring while connected are caught by a periodic sweep.
+//
+// Identity: a valid certificate must also agree with the configured members (member-pins.ts: a
+// configured name only from its peer ID, no controller outside the configuration), and a member
+// name is held by one peer ID at a time (a second one is refused with AUTH_MEMBER_IN_USE), so the
+// `authenticated` / `deauthenticated` events, which others key by member name, are driven by that
+// one peer alone.
+//
+// Before auth: an inbound connection is limited to the auth protocol, one small stream, until its
+// remote authenticated (node/host/pre-auth-limits.ts), and at most unauthenticatedInboundMax of them
+// wait at once; beyond that a new one is closed at once (AUTH_BUSY).
 
 import type { Connection, IncomingStreamData, Libp2p, PeerId, Stream } from '@libp2p/interface';
 import type { MemberRole } from '../../membership/member-name.ts';
@@ -19,12 +29,14 @@ import { AuthError, CERTIFICATE_CODES, CertificateError, FrameError, type Certif
 import type { MemberCertificate } from '../identity/certificate.ts';
 import type { TrustStore } from '../identity/trust-store.ts';
 import { verifyCertificate, type VerifiedMember } from '../identity/verify-certificate.ts';
+import { limitUntilAuthenticated, liftPreAuthLimits } from '../host/pre-auth-limits.ts';
 import { authProtocol } from '../protocols.ts';
 import { Emitter } from '../util/emitter.ts';
 import { loggerOrSilent, type Logger } from '../util/logger.ts';
 import { readFrame, writeFrame } from '../wire/frames.ts';
 import { decodeAuthRequest, decodeAuthResponse, encodeAuthRequest, encodeAuthResponse, type AuthRefusalCode } from './auth-messages.ts';
 import { DenyList } from './deny-list.ts';
+import { MemberPins, type MemberPin } from './member-pins.ts';
 
 /** Grace for a refusal frame to reach the remote before the connection is closed. */
 const REFUSAL_WRITE_MS = 500;
@@ -34,6 +46,8 @@ const CLOSE_GRACE_MS = 500;
 const SWEEP_INTERVAL_MS = 1_000;
 /** At most this many auth streams per connection in each direction (one is used). */
 const AUTH_STREAMS_MAX = 2;
+/** Default bound on inbound connections waiting to authenticate at once. */
+export const UNAUTHENTICATED_INBOUND_MAX_DEFAULT = 64;
 
 /** Options of the auth service. */
 export interface AuthServiceOptions {
@@ -51,6 +65,12 @@ export interface AuthServiceOptions {
   frameBytesMax: number;
   /** Tolerance at the edges of certificate validity. */
   certificateClockSkewMs: number;
+  /** The configured controllers (member-pins.ts); undefined: any controller the trusted CAs certify. */
+  controllers?: readonly MemberPin[] | undefined;
+  /** Most inbound connections waiting to authenticate at once (default UNAUTHENTICATED_INBOUND_MAX_DEFAULT). */
+  unauthenticatedInboundMax?: number;
+  /** Called for every connection whose remote authenticated (the host identifies it then). */
+  onConnectionAuthenticated?: (connection: Connection) => void;
   /** Logger (default silent). */
   logger?: Logger;
 }
@@ -72,10 +92,18 @@ export interface AuthenticatedPeer {
 }
 
 /** Why a connection was closed by this node during authentication. */
-export type AuthRefusal = CertificateCode | 'AUTH_PROTOCOL' | 'AUTH_TIMEOUT' | 'AUTH_REFUSED_BY_PEER';
+export type AuthRefusal =
+  | CertificateCode | 'AUTH_PROTOCOL' | 'AUTH_TIMEOUT' | 'AUTH_REFUSED_BY_PEER'
+  | 'AUTH_MEMBER_PINNED' | 'AUTH_MEMBER_UNKNOWN' | 'AUTH_MEMBER_IN_USE' | 'AUTH_BUSY';
 
 /** Every refusal reason. */
-export const AUTH_REFUSALS: readonly AuthRefusal[] = [...CERTIFICATE_CODES, 'AUTH_PROTOCOL', 'AUTH_TIMEOUT', 'AUTH_REFUSED_BY_PEER'];
+export const AUTH_REFUSALS: readonly AuthRefusal[] = [
+  ...CERTIFICATE_CODES, 'AUTH_PROTOCOL', 'AUTH_TIMEOUT', 'AUTH_REFUSED_BY_PEER',
+  'AUTH_MEMBER_PINNED', 'AUTH_MEMBER_UNKNOWN', 'AUTH_MEMBER_IN_USE', 'AUTH_BUSY',
+];
+
+// Refusals decided after the certificate verified, carried as AuthError codes.
+const IDENTITY_REFUSALS: ReadonlySet<string> = new Set(['AUTH_MEMBER_PINNED', 'AUTH_MEMBER_UNKNOWN', 'AUTH_MEMBER_IN_USE']);
 
 /** Counters of the auth service. */
 export interface AuthCounters {
@@ -89,6 +117,8 @@ export interface AuthCounters {
   guardRefused: number;
   /** Connections or dials refused because the peer was on the deny list. */
   denied: number;
+  /** Inbound connections waiting to authenticate now. */
+  unauthenticatedInbound: number;
 }
 
 /** Events of the auth service. */
@@ -118,7 +148,12 @@ export class AuthService {
   readonly #authed = new Map<string, { connection: Connection; peer: AuthenticatedPeer }>();
   readonly #peerConns = new Map<string, Set<string>>();
   readonly #requestSeen = new Set<string>();
-  readonly #counters: AuthCounters;
+  // Member name → the peer ID authenticated under it now (one at a time).
+  readonly #memberPeer = new Map<string, string>();
+  readonly #pins: MemberPins;
+  readonly #unauthenticatedInboundMax: number;
+  #busyUnlogged = 0;
+  readonly #counters: Omit<AuthCounters, 'unauthenticatedInbound'>;
   #libp2p: Libp2p | undefined;
   #sweep: ReturnType<typeof setInterval> | undefined;
   #running = false;
@@ -131,13 +166,18 @@ export class AuthService {
     const refused = {} as Record<AuthRefusal, number>;
     for (const r of AUTH_REFUSALS) refused[r] = 0;
     this.#counters = { authenticated: 0, refused, expired: 0, guardRefused: 0, denied: 0 };
+    this.#pins = new MemberPins(options.certificate?.member, options.controllers);
+    this.#unauthenticatedInboundMax = options.unauthenticatedInboundMax ?? UNAUTHENTICATED_INBOUND_MAX_DEFAULT;
   }
 
   /** Register the protocol and connection listeners; call before libp2p starts listening. */
   async start(libp2p: Libp2p): Promise<void> {
     if (this.#running) return;
     this.#libp2p = libp2p;
-    await libp2p.handle(this.protocol, this.#onStream, { maxInboundStreams: AUTH_STREAMS_MAX, maxOutboundStreams: AUTH_STREAMS_MAX });
+    // The one protocol a connection may use before it is authenticated (node/host/pre-auth-limits.ts).
+    await libp2p.handle(this.protocol, this.#onStream, {
+      maxInboundStreams: AUTH_STREAMS_MAX, maxOutboundStreams: AUTH_STREAMS_MAX, runOnLimitedConnection: true,
+    });
     libp2p.addEventListener('connection:open', this.#onOpen);
     libp2p.addEventListener('connection:close', this.#onClose);
     this.#sweep = setInterval(() => this.#sweepNow(), SWEEP_INTERVAL_MS);
@@ -166,6 +206,7 @@ export class AuthService {
     // Without the close listener these would go stale: a stopped service vouches for no one.
     this.#authed.clear();
     this.#peerConns.clear();
+    this.#memberPeer.clear();
     this.#requestSeen.clear();
     this.#events.clear();
   }
@@ -239,7 +280,13 @@ export class AuthService {
 
   /** Counters (a copy). */
   counters(): AuthCounters {
-    return { ...this.#counters, refused: { ...this.#counters.refused } };
+    return { ...this.#counters, refused: { ...this.#counters.refused }, unauthenticatedInbound: this.#unauthenticatedInbound() };
+  }
+
+  #unauthenticatedInbound(): number {
+    let n = 0;
+    for (const p of this.#pending.values()) if (p.connection.direction === 'inbound') n += 1;
+    return n;
   }
 
   readonly #onOpen = (evt: CustomEvent<Connection>): void => {
@@ -249,6 +296,14 @@ export class AuthService {
       this.#close(conn, 'peer is on the deny list');
       return;
     }
+    if (conn.direction === 'inbound' && this.#unauthenticatedInbound() >= this.#unauthenticatedInboundMax) {
+      // Counted, and logged once per sweep with the number refused: a flood must not flood the log.
+      this.#counters.refused.AUTH_BUSY += 1;
+      this.#busyUnlogged += 1;
+      this.#close(conn, `AUTH_BUSY: ${this.#unauthenticatedInboundMax} connections are already waiting to authenticate`);
+      return;
+    }
+    limitUntilAuthenticated(conn, this.#o.authTimeoutMs);
     const timer = setTimeout(() => {
       if (this.#pending.has(conn.id)) this.#refuse(conn, 'AUTH_TIMEOUT', `not authenticated within ${this.#o.authTimeoutMs} ms`, false);
     }, this.#o.authTimeoutMs);
@@ -274,7 +329,7 @@ export class AuthService {
     let stream: Stream | undefined;
     try {
       // We write first, so the protocol name can ride with our first frame: one round trip less.
-      stream = await conn.newStream(this.protocol, { signal, negotiateFully: false });
+      stream = await conn.newStream(this.protocol, { signal, negotiateFully: false, runOnLimitedConnection: true });
       const request = this.#o.certificate === undefined ? {} : { certificate: this.#o.certificate };
       await writeFrame(stream, encodeAuthRequest(request), signal);
       const response = decodeAuthResponse(await readFrame(stream, this.#o.frameBytesMax, signal));
@@ -283,7 +338,7 @@ export class AuthService {
         return;
       }
       if (response.certificate === undefined) throw new CertificateError('CERT_MISSING', 'peer presented no certificate');
-      this.#accept(conn, await this.#verify(response.certificate, conn));
+      this.#accept(conn, await this.#verify(response.certificate, conn), stream);
     } catch (e) {
       if (!this.#running || !this.#pending.has(conn.id)) return; // closed or decided meanwhile
       if (conn.status !== 'open') return; // the connection went away under us: not the peer's fault
@@ -320,7 +375,7 @@ export class AuthService {
       if (request.certificate === undefined) throw new CertificateError('CERT_MISSING', 'no certificate presented');
       const verified = await this.#verify(request.certificate, connection);
       // Authenticated before answering: the dialer may open other streams the moment it has our answer.
-      if (!this.#accept(connection, verified)) {
+      if (!this.#accept(connection, verified, stream)) {
         stream.abort(new AuthError('AUTH_PROTOCOL', 'connection no longer pending'));
         return;
       }
@@ -341,37 +396,55 @@ export class AuthService {
     }
   }
 
-  #verify(cert: MemberCertificate, conn: Connection): Promise<VerifiedMember> {
-    return verifyCertificate(cert, {
+  // The certificate, then the configured identities (both directions: this runs for a dialer's
+  // certificate and for a listener's answer alike).
+  async #verify(cert: MemberCertificate, conn: Connection): Promise<VerifiedMember> {
+    const v = await verifyCertificate(cert, {
       trust: this.#o.trust,
       federationId: this.#o.federationId,
       peerId: conn.remotePeer.toString(),
       nowMs: Date.now(),
       clockSkewMs: this.#o.certificateClockSkewMs,
     });
+    const refusal = this.#pins.check(v);
+    if (refusal !== undefined) throw new AuthError(refusal.code, refusal.message);
+    return v;
   }
 
-  #accept(conn: Connection, v: VerifiedMember): boolean {
+  // Synchronous from the check to the tables, so two peers racing for one member name cannot both win.
+  // Throws AuthError AUTH_MEMBER_IN_USE when the name (or the peer ID, under another name) is taken.
+  #accept(conn: Connection, v: VerifiedMember, authStream: Stream): boolean {
     const p = this.#pending.get(conn.id);
     if (p === undefined || conn.status !== 'open') return false;
-    clearTimeout(p.timer);
-    this.#pending.delete(conn.id);
     const peer: AuthenticatedPeer = {
       peerId: v.peerId, member: v.member, role: v.role, notAfterMs: v.notAfterMs, issuer: v.issuer, authenticatedAtMs: Date.now(),
     };
     if (peer.peerId !== conn.remotePeer.toString()) throw new Error('AuthService: verified peer ID differs from the connection');
+    const holder = this.#memberPeer.get(peer.member);
+    if (holder !== undefined && holder !== peer.peerId) {
+      throw new AuthError('AUTH_MEMBER_IN_USE', `${peer.member} is authenticated as peer ${holder} now`);
+    }
+    const already = this.peerInfo(peer.peerId);
+    if (already !== undefined && (already.member !== peer.member || already.role !== peer.role)) {
+      throw new AuthError('AUTH_MEMBER_IN_USE', `peer ${peer.peerId} is authenticated as ${already.role} ${already.member} now`);
+    }
+    clearTimeout(p.timer);
+    this.#pending.delete(conn.id);
+    liftPreAuthLimits(conn, authStream);
     this.#authed.set(conn.id, { connection: conn, peer });
     let set = this.#peerConns.get(peer.peerId);
     const first = set === undefined;
     if (set === undefined) {
       set = new Set();
       this.#peerConns.set(peer.peerId, set);
+      this.#memberPeer.set(peer.member, peer.peerId);
     }
     set.add(conn.id);
     this.#counters.authenticated += 1;
     this.#log.debug({ peer: peer.peerId, member: peer.member, role: peer.role, direction: conn.direction }, 'peer authenticated');
     for (const w of p.waiters) w.resolve(peer);
     if (first) this.#events.emit('authenticated', peer);
+    this.#o.onConnectionAuthenticated?.(conn);
     return true;
   }
 
@@ -403,6 +476,7 @@ export class AuthService {
     set?.delete(connectionId);
     if (set !== undefined && set.size === 0) {
       this.#peerConns.delete(a.peer.peerId);
+      if (this.#memberPeer.get(a.peer.member) === a.peer.peerId) this.#memberPeer.delete(a.peer.member);
       if (this.#running) this.#events.emit('deauthenticated', a.peer);
     }
   }
@@ -410,6 +484,11 @@ export class AuthService {
   #sweepNow(): void {
     const now = Date.now();
     this.#deny.prune(now);
+    if (this.#busyUnlogged > 0) {
+      this.#log.warn({ refused: this.#busyUnlogged, waitingMax: this.#unauthenticatedInboundMax },
+        'closing new inbound connections: too many are waiting to authenticate (AUTH_BUSY)');
+      this.#busyUnlogged = 0;
+    }
     for (const { connection, peer } of [...this.#authed.values()]) {
       if (now - this.#o.certificateClockSkewMs >= peer.notAfterMs) {
         this.#counters.expired += 1;
@@ -425,13 +504,16 @@ export class AuthService {
 // and failures to open the stream do not.
 function deservesDenial(e: unknown): boolean {
   if (e instanceof CertificateError) return true;
-  if (e instanceof AuthError) return e.code === 'AUTH_PROTOCOL';
+  // A configured name from another key, or a controller in no configuration; a name in use may be a
+  // member that restarted with a new key while its old connection lingers: it may retry at once.
+  if (e instanceof AuthError) return e.code === 'AUTH_PROTOCOL' || e.code === 'AUTH_MEMBER_PINNED' || e.code === 'AUTH_MEMBER_UNKNOWN';
   if (e instanceof FrameError) return e.code === 'FRAME_TOO_LARGE' || e.code === 'FRAME_MALFORMED';
   return false;
 }
 
 function refusalOf(e: unknown): AuthRefusal {
   if (e instanceof CertificateError) return e.code;
+  if (e instanceof AuthError && IDENTITY_REFUSALS.has(e.code)) return e.code as AuthRefusal;
   if (e instanceof FrameError && e.code === 'FRAME_TIMEOUT') return 'AUTH_TIMEOUT';
   return 'AUTH_PROTOCOL';
 }

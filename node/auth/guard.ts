@@ -1,6 +1,9 @@
 // The guard in front of every NovaEdge protocol other than auth: a stream is served only when its
 // peer is authenticated (waiting, within the auth deadline, for an exchange still in flight), and
 // optionally only for some roles — controller-only protocols pass `roles: ['controller']`.
+// The wait is for connections this node dialed, whose listener may open streams as soon as it has
+// accepted us: an inbound connection's streams never get here before its remote authenticated (the
+// connection refuses them itself: node/host/pre-auth-limits.ts).
 
 import type { IncomingStreamData, StreamHandler } from '@libp2p/interface';
 import type { MemberRole } from '../../membership/member-name.ts';

@@ -19,6 +19,7 @@ import { validateQuorumConfig } from '../../quorum/index.ts';
 import type { ControllerConfig } from '../controller/controller-node.ts';
 import { ConfigError, type ConfigIssue } from '../errors.ts';
 import { resolveMembershipConfig, type MembershipConfig } from './membership-config.ts';
+import { pinOf } from '../auth/member-pins.ts';
 import { resolveReplicationConfig, type ReplicationConfig } from './replication-config.ts';
 import { FieldReader } from './field-reader.ts';
 import { mergeIssues, toFileIssues } from './field-paths.ts';
@@ -150,6 +151,8 @@ function readController(root: FieldReader, name: string, o: ParseOptions, issues
     zone: spec.localMember.zone,
     listen: node.listen,
     bootstrap: spec.members.map((m) => m.address!),
+    // Each member's name with the peer ID its certificate must carry, inbound and outbound.
+    controllers: spec.members.map((m) => pinOf(m.name, m.address!)),
     keyFile: node.identityKeyFile,
     certificateFile: node.certificateFile,
     controllerCaFiles: node.controllerCaFiles,

@@ -10,6 +10,7 @@ import { isLocationLabel, isMemberName, isMemberRole, type MemberRole } from '..
 import { CERTIFICATE_BYTES_MAX, type MemberCertificate } from '../identity/certificate.ts';
 import type { CaPublicKey } from '../identity/ca.ts';
 import { TRUSTED_CAS_PER_ROLE_MAX } from '../identity/trust-store.ts';
+import { pinProblems, type MemberPin } from '../auth/member-pins.ts';
 import { ConfigError, type ConfigIssue } from '../errors.ts';
 
 /** Reconnection to configured members: exponential backoff with jitter, bounded. */
@@ -44,6 +45,15 @@ export interface MembershipConfig {
   listen?: string[];
   /** Multiaddrs of the other configured members (with /p2p/<peerId> when known). Default []. */
   bootstrap?: string[];
+  /**
+   * The controllers this node is configured with (other than itself), each by name, by the peer ID
+   * that pins its identity, or both: a controller's spec.members, an agent's spec.agent.controllers
+   * (ControllerNode and AgentNode fill it in when it is not given). When set, a certificate naming a
+   * listed member is accepted only from its peer ID, a listed peer ID only under its name, and a
+   * controller certificate only for a listed name from a listed peer ID (AUTH_MEMBER_PINNED,
+   * AUTH_MEMBER_UNKNOWN), inbound and outbound. Default: unset, any controller the trusted CAs certify.
+   */
+  controllers?: MemberPin[];
   /** Identity key file (created with mode 0600 when missing). Exactly one of keyFile, privateKey. */
   keyFile?: string;
   /** In-memory identity key. Exactly one of keyFile, privateKey. */
@@ -82,6 +92,8 @@ export interface MembershipConfig {
   membersMax?: number;
   /** Most simultaneous connections. Default 256. */
   connectionsMax?: number;
+  /** Most inbound connections waiting to authenticate at once; more are closed at once (AUTH_BUSY). Default 64. */
+  unauthenticatedConnectionsMax?: number;
   /** Most new inbound connections per second from one host. Default 25. */
   inboundConnectionsPerHostPerSecondMax?: number;
   /** Remote HLC stamps further ahead than this are counted as clock skew. Default 500. */
@@ -105,8 +117,8 @@ type SourceField = 'keyFile' | 'privateKey' | 'certificateFile' | 'certificate';
  * as MembershipConfig; every field is set except the source fields, of which exactly one per pair is.
  */
 export type ResolvedMembershipConfig =
-  & Required<Omit<MembershipConfig, SourceField | 'healthCheck' | 'reconnect'>>
-  & Pick<MembershipConfig, SourceField>
+  & Required<Omit<MembershipConfig, SourceField | 'healthCheck' | 'reconnect' | 'controllers'>>
+  & Pick<MembershipConfig, SourceField | 'controllers'>
   & {
     /** Failure detector, complete. */
     healthCheck: HealthCheckOptions;
@@ -130,6 +142,7 @@ export const MEMBERSHIP_DEFAULTS = Object.freeze({
   reconnect: Object.freeze({ initialDelayMs: 500, maxDelayMs: 30_000, factor: 2, controllerMaxDelayMs: 1_000 }),
   membersMax: 1_024,
   connectionsMax: 256,
+  unauthenticatedConnectionsMax: 64,
   inboundConnectionsPerHostPerSecondMax: 25,
   maxClockOffsetMs: 500,
   gossipHeartbeatMs: 1_000,
@@ -152,7 +165,8 @@ const KNOWN = new Set<string>([
   'federationId', 'memberName', 'role', 'region', 'zone', 'listen', 'bootstrap', 'keyFile', 'privateKey',
   'certificateFile', 'certificate', 'controllerCaFiles', 'controllerCas', 'agentCaFiles', 'agentCas',
   'healthCheck', 'authTimeoutMs', 'authDenyMs', 'certificateClockSkewMs', 'authFrameBytesMax',
-  'heartbeatBytesMax', 'rttIntervalMs', 'rttTimeoutMs', 'reconnect', 'membersMax', 'connectionsMax',
+  'heartbeatBytesMax', 'rttIntervalMs', 'rttTimeoutMs', 'reconnect', 'membersMax', 'connectionsMax', 'controllers',
+  'unauthenticatedConnectionsMax',
   'inboundConnectionsPerHostPerSecondMax', 'maxClockOffsetMs', 'gossipHeartbeatMs', 'healthGossip',
 ]);
 
@@ -167,6 +181,7 @@ const RANGES: Record<string, [number, number]> = {
   rttTimeoutMs: [10, 3_600_000],
   membersMax: [1, 65_536],
   connectionsMax: [2, 100_000],
+  unauthenticatedConnectionsMax: [1, 4_096],
   inboundConnectionsPerHostPerSecondMax: [1, 10_000],
   maxClockOffsetMs: [1, 3_600_000],
   gossipHeartbeatMs: [20, 60_000],
@@ -221,6 +236,7 @@ export function resolveMembershipConfig(cfg: MembershipConfig, profile: Readonly
   const bootstrap = cfg.bootstrap ?? profile.bootstrap ?? [...MEMBERSHIP_DEFAULTS.bootstrap];
   checkAddrs('listen', listen, issues);
   checkAddrs('bootstrap', bootstrap, issues);
+  for (const p of pinProblems(cfg.controllers)) issues.push({ field: `controllers${p.field}`, problem: p.problem });
 
   oneOf(cfg, 'keyFile', 'privateKey', issues);
   oneOf(cfg, 'certificateFile', 'certificate', issues);
@@ -252,6 +268,7 @@ export function resolveMembershipConfig(cfg: MembershipConfig, profile: Readonly
     zone,
     listen,
     bootstrap,
+    controllers: cfg.controllers,
     keyFile: cfg.keyFile,
     privateKey: cfg.privateKey,
     certificateFile: cfg.certificateFile,
@@ -271,6 +288,7 @@ export function resolveMembershipConfig(cfg: MembershipConfig, profile: Readonly
     reconnect,
     membersMax: num('membersMax'),
     connectionsMax: num('connectionsMax'),
+    unauthenticatedConnectionsMax: num('unauthenticatedConnectionsMax'),
     inboundConnectionsPerHostPerSecondMax: num('inboundConnectionsPerHostPerSecondMax'),
     maxClockOffsetMs: num('maxClockOffsetMs'),
     gossipHeartbeatMs: num('gossipHeartbeatMs'),

@@ -9,6 +9,7 @@ import { NodeStateError } from '../errors.ts';
 import { loggerOrSilent } from '../util/logger.ts';
 import { prepareDataDir } from '../util/data-dir.ts';
 import { startMembershipNode, type MembershipNode, type MembershipNodeOptions } from '../membership/membership-node.ts';
+import { controllerPinsFrom } from '../auth/member-pins.ts';
 import type { AntiEntropyReport } from '../replication/anti-entropy-client.ts';
 import { openStream } from '../host/open-stream.ts';
 import { replicationProtocol } from '../replication/protocol-ids.ts';
@@ -115,7 +116,11 @@ export class ControllerNode {
     let membership: MembershipNode;
     let replicator: Replicator | undefined;
     try {
-      membership = await startMembershipNode(config.membership, {
+      // Identities pinned both ways (node/auth/member-pins.ts): the configured controllers, by default
+      // every name in replication.controllers and the peer IDs of the bootstrap addresses.
+      const controllers = config.membership.controllers
+        ?? controllerPinsFrom(config.membership.memberName, repl.controllers, config.membership.bootstrap ?? []);
+      membership = await startMembershipNode({ ...config.membership, controllers }, {
         ...(options.membershipProfile === undefined ? {} : { profile: options.membershipProfile }),
         ...(options.logger === undefined ? {} : { logger: options.logger }),
         clock: store.clock,

@@ -1,13 +1,16 @@
 // The libp2p host of a NovaEdge node: TCP + Noise + Yamux, identify, ping and gossipsub, built from
 // an options object, plus the reconnector that keeps it connected to the configured members.
 // Everything has a bound: connections, inbound connection rate per host, pending upgrades, dial
-// deadline, stream negotiation deadlines, gossip RPC size and topics.
+// deadline, stream negotiation deadlines, gossip RPC size and topics — and what an inbound connection
+// may use before its remote authenticated (pre-auth-limits.ts): one auth stream with a small window.
+// Identify does not run when a connection opens: the dialer runs it once both sides authenticated
+// (`afterAuthenticated`), and it answers no peer that has not.
 
 import { gossipsub, type GossipsubEvents } from '@chainsafe/libp2p-gossipsub';
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import { identify, type Identify } from '@libp2p/identify';
-import type { ConnectionGater, Ed25519PrivateKey, Libp2p, PeerId, PubSub } from '@libp2p/interface';
+import type { Connection, ConnectionGater, Ed25519PrivateKey, Libp2p, PeerId, PubSub } from '@libp2p/interface';
 import { ping, type PingService } from '@libp2p/ping';
 import { tcp } from '@libp2p/tcp';
 import { createLibp2p } from 'libp2p';
@@ -15,6 +18,7 @@ import type { RedialBackoff } from '../../membership/redial-backoff.ts';
 import type { Logger } from '../util/logger.ts';
 import { gossipOptions, type GossipTuning } from './gossip-options.ts';
 import { cachedKeyNoiseCrypto } from './noise-crypto.ts';
+import { preAuthLimited } from './pre-auth-limits.ts';
 import { Reconnector } from './reconnector.ts';
 import { batchWindowUpdates } from './yamux-window-updates.ts';
 
@@ -49,6 +53,8 @@ export interface HostOptions {
   dialTimeoutMs: number;
   /** Gossip tuning. */
   gossip: GossipTuning;
+  /** Largest auth frame (sizes the receive window of a stream before auth; default 8192). */
+  authFrameBytesMax?: number;
   /** Refuse connections from and dials to these peers (the auth deny list). */
   isDenied: (peerId: PeerId, direction: 'inbound' | 'outbound') => boolean;
   /** Logger (default silent). */
@@ -65,6 +71,8 @@ export interface Host {
   start(): Promise<void>;
   /** Stop dialing, then close every connection and listener. */
   stop(): Promise<void>;
+  /** Both ends of `connection` authenticated: identify its remote if this node dialed it. */
+  afterAuthenticated(connection: Connection): void;
 }
 
 // Bounds that are not configuration: generous for a federation, tight for an attacker.
@@ -73,6 +81,15 @@ const UPGRADE_TIMEOUT_MS = 5_000;
 const NEGOTIATION_TIMEOUT_MS = 5_000;
 // How long an inbound ping stream may stay silent before the ping handler ends it (see below).
 const PING_STREAM_IDLE_MS = 60_000;
+// Before auth an inbound connection needs one stream (auth); one more lets the auth service see,
+// and refuse, a dialer that opens a second auth stream.
+const PRE_AUTH_STREAMS_MAX = 2;
+// The pre-auth receive window: one auth frame plus protocol negotiation and framing.
+const PRE_AUTH_WINDOW_SLACK_BYTES = 1_024;
+const AUTH_FRAME_BYTES_DEFAULT = 8_192;
+// Identify after auth: attempts, and the pause before attempt n+1 (n × this).
+const IDENTIFY_ATTEMPTS_MAX = 3;
+const IDENTIFY_RETRY_MS = 250;
 
 /** Build a host (not started). Register protocol handlers on `libp2p` before calling `start`. */
 export async function createHost(o: HostOptions): Promise<Host> {
@@ -90,7 +107,10 @@ export async function createHost(o: HostOptions): Promise<Host> {
     transports: [tcp()],
     // Same wire protocol as the default; reuses each session's cipher key instead of rebuilding it per message.
     connectionEncrypters: [noise({ crypto: cachedKeyNoiseCrypto })],
-    streamMuxers: [yamux()],
+    streamMuxers: [preAuthLimited(yamux(), {
+      streamsMax: PRE_AUTH_STREAMS_MAX,
+      streamWindowBytes: (o.authFrameBytesMax ?? AUTH_FRAME_BYTES_DEFAULT) + PRE_AUTH_WINDOW_SLACK_BYTES,
+    })],
     connectionGater: gater,
     // libp2p's connection monitor opens a ping stream on every connection every 10 s, all in the
     // same tick: with 100 agents, a burst of 600 stream opens (negotiation, peer-store writes) across
@@ -111,13 +131,14 @@ export async function createHost(o: HostOptions): Promise<Host> {
       reconnectRetries: 0,
     },
     services: {
-      identify: identify(),
+      // Not on connection open, and never for a limited (not yet authenticated) connection: see above.
+      identify: identify({ runOnConnectionOpen: false, runOnLimitedConnection: false }),
       // Two probers may ping the same peer at once (membership's RTT prober, an agent's health
       // checks); libp2p's default of one outbound ping stream per connection would fail the second.
       // Agents keep one ping stream open per controller and ping on it every health-check or probe
       // period (node/agent/ping-channel.ts); the handler ends a stream silent for `timeout`, so it
       // must outlast the usual periods (10 s by default) or every check would find its stream gone.
-      ping: ping({ maxOutboundStreams: 4, maxInboundStreams: 4, timeout: PING_STREAM_IDLE_MS }),
+      ping: ping({ maxOutboundStreams: 4, maxInboundStreams: 4, timeout: PING_STREAM_IDLE_MS, runOnLimitedConnection: false }),
       pubsub: gossipsub(gossipOptions(o.gossip)),
     },
   });
@@ -132,6 +153,21 @@ export async function createHost(o: HostOptions): Promise<Host> {
     async stop() {
       reconnector.stop();
       await libp2p.stop();
+    },
+    afterAuthenticated(connection) {
+      // The listener answered only after accepting us, so it serves identify by now. Without identify
+      // gossipsub never learns the peer's protocols, so a failure (a slow peer) is retried a few times.
+      if (connection.direction !== 'outbound') return;
+      void (async () => {
+        for (let attempt = 1; attempt <= IDENTIFY_ATTEMPTS_MAX && connection.status === 'open'; attempt++) {
+          try {
+            await libp2p.services.identify.identify(connection);
+            return;
+          } catch {
+            await new Promise((r) => setTimeout(r, IDENTIFY_RETRY_MS * attempt));
+          }
+        }
+      })();
     },
   };
 }

@@ -107,6 +107,9 @@ export async function startMembershipNode(config: MembershipConfig, options: Mem
     authDenyMs: cfg.authDenyMs,
     frameBytesMax: cfg.authFrameBytesMax,
     certificateClockSkewMs: cfg.certificateClockSkewMs,
+    controllers: cfg.controllers,
+    unauthenticatedInboundMax: cfg.unauthenticatedConnectionsMax,
+    onConnectionAuthenticated: (c) => host.afterAuthenticated(c),
     logger,
   });
   const host = await createHost({
@@ -119,6 +122,7 @@ export async function startMembershipNode(config: MembershipConfig, options: Mem
     inboundConnectionsPerHostPerSecondMax: cfg.inboundConnectionsPerHostPerSecondMax,
     // A dial (TCP, Noise, Yamux) is the first half of what authTimeoutMs bounds anyway.
     dialTimeoutMs: cfg.authTimeoutMs,
+    authFrameBytesMax: cfg.authFrameBytesMax,
     gossip: {
       heartbeatMs: cfg.gossipHeartbeatMs,
       allowedTopics: [healthTopic(cfg.federationId)],

@@ -49,6 +49,8 @@ export async function startRogue(t: Teardownable, fed: TestFederation, o: RogueO
     authDenyMs: 0,
     frameBytesMax: 8192,
     certificateClockSkewMs: 60_000,
+    // Like a real node, it identifies a peer it dialed once both sides authenticated.
+    onConnectionAuthenticated: (c) => host.afterAuthenticated(c),
   });
   const topic = healthTopic(fed.id);
   const host = await createHost({

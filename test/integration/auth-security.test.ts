@@ -38,6 +38,19 @@ async function closedWithin(conn: Connection, fromMs: number, what: string): Pro
 
 const refused = (n: MembershipNode, code: AuthRefusal): number => n.counters().auth.refused[code];
 
+/** Whether `s` ends without an answer (reset or closed by the remote) rather than being served. */
+async function refusedStream(s: Stream): Promise<boolean> {
+  s.sink((async function* () { yield new TextEncoder().encode('hello?'); })()).catch(() => undefined);
+  try {
+    for await (const chunk of s.source) if (chunk.byteLength > 0) return false;
+    return true;
+  } catch {
+    return true;
+  }
+}
+
+const GOSSIPSUB_PROTOCOL = '/meshsub/1.1.0';
+
 async function dialAndExpectRefusal(t: Checks, what: string, member: Parameters<typeof startRogue>[2], code: AuthRefusal): Promise<void> {
   const rogue = await startRogue(t, fed, member);
   const stopSpam = rogue.spam(30);
@@ -76,19 +89,21 @@ t.test('certificates that must be refused, presented by a dialer', async (t) => 
   for (const [what, make, code] of cases) await dialAndExpectRefusal(t, what, await make(), code);
 });
 
-t.test('a peer that never speaks the auth protocol is closed at the deadline; its gossip is dropped', async (t) => {
+t.test('a peer that never speaks the auth protocol is closed at the deadline; it can neither identify nor gossip', async (t) => {
   const rogue = await startRogue(t, fed, { member: await makeMember(fed, 'silent', 'controller'), speaksAuth: false });
   t.teardown(rogue.spam(20));
-  const gateBefore = c1.counters().gate.rejected.unauthenticated_source;
+  const gateBefore = c1.counters().gate;
   const conn = await rogue.libp2p.dial(multiaddr(plan[0]!.addr));
   const openedAt = performance.now();
-  await waitFor('its gossip reached c1 and was rejected', () => c1.counters().gate.rejected.unauthenticated_source > gateBefore,
-    { timeoutMs: AUTH_TIMEOUT_MS }, () => ({ gate: c1.counters().gate, published: rogue.published() }));
+  await t.rejects(rogue.libp2p.services.identify.identify(conn), 'identify is not answered before auth');
+  const gossip = await conn.newStream(GOSSIPSUB_PROTOCOL, { runOnLimitedConnection: true });
+  t.ok(await refusedStream(gossip), 'its gossipsub stream is refused');
   const ms = await closedWithin(conn, openedAt, 'silent peer');
   t.comment(`silent peer: closed ${ms.toFixed(0)} ms after opening (authTimeoutMs ${AUTH_TIMEOUT_MS}, bound ${BOUND_MS}); it published ${rogue.published()} heartbeats`);
   t.ok(ms >= AUTH_TIMEOUT_MS - 50, 'not before the deadline');
   t.ok(ms <= BOUND_MS, 'within the bound');
   t.ok(refused(c1, 'AUTH_TIMEOUT') >= 1, 'counted as AUTH_TIMEOUT');
+  t.same(c1.counters().gate.rejected, gateBefore.rejected, 'none of its gossip reached the heartbeat gate');
 });
 
 t.test('when the honest node dials, it refuses a bad listener the same way', async (t) => {
@@ -162,15 +177,11 @@ t.test('the guard: other protocols refuse unauthenticated peers and wrong roles'
   }, { roles: ['controller'] }));
   t.teardown(() => c1.libp2p.unhandle(proto));
 
+  // Before auth the connection refuses the stream itself (node/host/pre-auth-limits.ts).
   const silent = await startRogue(t, fed, { member: await makeMember(fed, 'sneaky', 'controller'), speaksAuth: false });
   const conn = await silent.libp2p.dial(multiaddr(plan[0]!.addr));
-  const before = c1.counters().auth.guardRefused;
-  const s: Stream | Error = await conn.newStream(proto).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
-  if (!(s instanceof Error)) {
-    const reset = await (async () => { try { for await (const _ of s.source) { /* drain */ } return false; } catch { return true; } })();
-    t.ok(reset, 'stream reset by the guard');
-  }
-  await waitFor('guard refusal counted', () => c1.counters().auth.guardRefused > before, { timeoutMs: BOUND_MS });
+  const s: Stream | Error = await conn.newStream(proto, { runOnLimitedConnection: true }).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
+  if (!(s instanceof Error)) t.ok(await refusedStream(s), 'stream of an unauthenticated peer refused');
 
   // An authenticated agent on a controller-only protocol.
   const agentPlan = (await planMembers(fed, [{ name: 'a9', role: 'agent' }]))[0]!;
@@ -185,6 +196,46 @@ t.test('the guard: other protocols refuse unauthenticated peers and wrong roles'
   for await (const _ of s3.source) { /* until closed */ }
   t.same(served, ['c2'], 'only the authenticated controller was served');
   await agent.stop();
+});
+
+t.test('before auth: streams refused at once, identify silent', async (t) => {
+  // A victim with a long auth deadline: nothing may wait for it.
+  const [vp] = await planMembers(fed, [{ name: 'v1', role: 'controller' }]);
+  const v = await startMember(t, fed, vp!, [], { authTimeoutMs: 10_000 });
+  const proto = `/novaedge/${fed.id}/test-preauth/1.0.0`;
+  const served: string[] = [];
+  await v.libp2p.handle(proto, v.guard(async ({ stream }, peer) => { served.push(peer.member); await stream.close(); }));
+  const silent = await startRogue(t, fed, { member: await makeMember(fed, 'early', 'controller'), speaksAuth: false });
+  const conn = await silent.libp2p.dial(multiaddr(vp!.addr));
+  await silent.libp2p.services.identify.identify(conn).catch(() => undefined);
+  let verdict: boolean | undefined;
+  const s = await conn.newStream(proto, { runOnLimitedConnection: true });
+  void refusedStream(s).then((r) => { verdict = r; });
+  await waitFor('the stream is refused well before the auth deadline', () => verdict !== undefined, { timeoutMs: 3_000 });
+  t.equal(verdict, true, 'refused, not served');
+  t.equal(conn.status, 'open', 'while the connection still waits for auth');
+  // What the rogue knows of the victim's protocols, besides the two it tried itself: identify's answer.
+  const known = ((await silent.libp2p.peerStore.get(v.peerId).catch(() => undefined))?.protocols ?? [])
+    .filter((p) => p !== proto && p !== '/ipfs/id/1.0.0');
+  t.same(known, [], 'identify listed no protocol to the unauthenticated peer');
+  t.same(served, [], 'nothing was served');
+});
+
+t.test('before auth: at most unauthenticatedConnectionsMax wait, the others are closed at once', async (t) => {
+  const [vp] = await planMembers(fed, [{ name: 'v2', role: 'controller' }]);
+  const v = await startMember(t, fed, vp!, [], { authTimeoutMs: 10_000, unauthenticatedConnectionsMax: 4 });
+  const rogues = await Promise.all(Array.from({ length: 7 }, async (_, i) =>
+    startRogue(t, fed, { member: await makeMember(fed, `waiting-${i}`, 'controller'), speaksAuth: false })));
+  const conns = await Promise.all(rogues.map((r) => r.libp2p.dial(multiaddr(vp!.addr)).catch(() => undefined)));
+  await waitFor('the extra connections refused as AUTH_BUSY', () => refused(v, 'AUTH_BUSY') >= 3, { timeoutMs: 5_000 }, () => v.counters().auth);
+  t.ok(v.counters().auth.unauthenticatedInbound <= 4, `at most 4 wait (${v.counters().auth.unauthenticatedInbound})`);
+  await waitFor('the refused connections closed', () => conns.filter((c) => c?.status === 'open').length <= 4, { timeoutMs: 5_000 },
+    () => conns.map((c) => c?.status));
+  // A legitimate member still gets in once the waiting ones are gone.
+  for (const c of conns) await c?.close().catch(() => undefined);
+  const [mp] = await planMembers(fed, [{ name: 'v2-peer', role: 'agent' }]);
+  const m = await startMember(t, fed, mp!, [vp!.addr], { authTimeoutMs: 10_000 });
+  await waitFor('a real member authenticates', () => v.auth.isAuthenticated(m.peerId), { timeoutMs: 10_000 });
 });
 
 t.test('no stranger ever entered a peer table', async (t) => {
