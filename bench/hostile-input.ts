@@ -12,6 +12,10 @@
 //         bombs (62 MiB of JSON in 61 KiB) on the protocols an agent may open (anti-entropy,
 //         config-stream), BENCH_BOMBS of them (default 36, as in the issue), each sent as soon as the
 //         previous one was refused, BENCH_BOMB_STREAMS at a time (default 1).
+//   preauth  issue 17 item 4: BENCH_PREAUTH_IDENTITIES peers holding no certificate (default 24, as
+//         in the issue) connect, open 8 streams on each of push, anti-entropy and config-stream, write
+//         256 KiB into each before authenticating, and reconnect whenever they are closed, for
+//         BENCH_PREAUTH_SECONDS (default 20).
 // On a loaded machine the longest stall includes time the victim waited for a CPU: compare with the
 // quiet period, and read the victim's CPU per frame, which the load does not inflate.
 // A part is a function of the federation (startFederation) returning its lines: add one to PARTS.
@@ -26,6 +30,7 @@ import { writeControllerConfigs, type ControllerPlan } from '../test/helpers/dae
 import { spawnDaemon, type DaemonProcess } from '../test/helpers/daemon-process.ts';
 import { freePorts } from '../test/helpers/free-ports.ts';
 import { deflateBomb, sendFrames } from '../test/helpers/hostile-frames.ts';
+import { preAuthFlood } from '../test/helpers/preauth-flood.ts';
 import { writePki, type PkiFiles } from '../test/helpers/pki-files.ts';
 import { scrape, valueOf } from '../test/helpers/prom-text.ts';
 import { startRogue } from '../test/helpers/rogue-node.ts';
@@ -168,7 +173,26 @@ async function bombPart(f: Federation): Promise<string[]> {
   });
 }
 
-const PARTS: Record<string, (f: Federation) => Promise<string[]>> = { bomb: bombPart };
+/** Peers with no certificate flooding the federation's protocols before auth (issue 17 item 4). */
+async function preauthPart(f: Federation): Promise<string[]> {
+  const identities = Number(process.env.BENCH_PREAUTH_IDENTITIES ?? 24);
+  const seconds = Number(process.env.BENCH_PREAUTH_SECONDS ?? 20);
+  const fid = f.pki.fed.id;
+  const protocols = (['push', 'anti-entropy', 'config-stream'] as const).map((p) => replicationProtocol(fid, p));
+  return observe(f, async () => {
+    const r = await preAuthFlood({
+      target: `/ip4/127.0.0.1/tcp/${f.plans[0]!.port}/p2p/${f.pki.members.get('victim')!.peerId}`,
+      federationId: fid, protocols, identities, streamsPerProtocol: 8, bytesPerStream: 256 * 1024, durationMs: seconds * 1000,
+    });
+    return {
+      frames: r.streamsOpened,
+      what: `${identities} identities without certificates, ${r.connections} connections (${r.dialErrors} dials refused), ` +
+        `${r.streamsOpened} streams opened on push/anti-entropy/config-stream, ${(r.bytesWritten / MiB).toFixed(0)} MiB handed to their muxers before auth (a "frame" below is one such stream)`,
+    };
+  });
+}
+
+const PARTS: Record<string, (f: Federation) => Promise<string[]>> = { bomb: bombPart, preauth: preauthPart };
 
 async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = performance.now() + timeoutMs;
