@@ -10,3 +10,8 @@ export function authProtocol(federationId: string): string {
 export function healthTopic(federationId: string): string {
   return `/novaedge/${federationId}/health/1`;
 }
+
+/** Clock probes between controllers (node/membership/clock-probe.ts). */
+export function clockProtocol(federationId: string): string {
+  return `/novaedge/${federationId}/clock/1.0.0`;
+}

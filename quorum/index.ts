@@ -19,7 +19,8 @@ export {
 } from './agent-vote-state.ts';
 export { INCARNATION_CHARS_MAX, LeaseTable, type GrantOutcome, type LeaseTableOptions } from './lease-table.ts';
 export { contactWindowMs, ControllerContacts, type ControllerContactsOptions } from './controller-contacts.ts';
-export { decideWrite, type FencedCode, type WriteDecision } from './fencing.ts';
+export { decideWrite, FENCE_REASONS, type FenceReason, type FencedCode, type WriteDecision } from './fencing.ts';
+export { clockAgreeingControllers, skewedReachable, type ClockAgreement } from './clock-skew.ts';
 export {
   initialPhaseState, isDegraded, PartitionPhaseMachine, partitionStateOf, PHASES, stepPhase,
   type PartitionState, type Phase, type PhaseInput, type PhaseOptions, type PhaseState, type PhaseTally,

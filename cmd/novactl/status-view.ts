@@ -19,6 +19,9 @@ export function formatStatus(s: StatusResult, verbose: boolean, nowMs: number): 
       `Have Quorum: ${yesNo(q.haveQuorum)}`,
       `Reachable Agents: ${q.reachableAgents}`,
     );
+    // Why writes are refused, after the guide's lines: NO_QUORUM or CLOCK_SKEW (with the peers whose clocks differ).
+    if (q.writesFenced) lines.push(`Fence Reason: ${q.fenceReason}`);
+    if (q.clockSkewedPeers.length > 0) lines.push(`Clock Skewed Peers: ${q.clockSkewedPeers.join('/')}`);
     const reg = s.agentRegistry;
     if (reg !== undefined) lines.push(`Agent Registry: version ${reg.version}, ${reg.agents.length} agents (changed by ${reg.registrar})`);
   }

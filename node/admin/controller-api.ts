@@ -1,6 +1,7 @@
 // Result shapes of the controller's admin methods: what `novactl` (and any other client) receives.
 // The methods themselves are in controller-methods.ts; docs/cli.md lists them with their params.
 import type { ConflictInfo, ResourceView } from '../../storage/index.ts';
+import type { QuorumStatus } from '../../quorum/index.ts';
 import type { FederationStatus } from '../controller/controller-node.ts';
 import type { AntiEntropyReport } from '../replication/anti-entropy-client.ts';
 import type { PeerReplicationStatus } from '../replication/replicator.ts';
@@ -29,8 +30,11 @@ export interface StatusResult extends FederationStatus {
   node: NodeInfo;
   /** With `verbose`: per-peer replication state. */
   replication?: PeerReplicationStatus[];
-  /** With `verbose`: writes refused without quorum, and writes accepted without it (fenceWrites off). */
-  fence?: { fenced: number; minorityWrites: number };
+  /**
+   * With `verbose`: writes refused without quorum, writes accepted without it (fenceWrites off), and
+   * why writes are refused now (NO_QUORUM, CLOCK_SKEW; NONE while accepted).
+   */
+  fence?: { fenced: number; minorityWrites: number; reason: QuorumStatus['fenceReason'] };
 }
 
 /** `federation.conflicts`. */

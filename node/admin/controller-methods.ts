@@ -54,7 +54,7 @@ export function controllerMethods(node: ControllerNode): MethodTable {
         };
         if (verbose) {
           status.replication = node.replicator.status();
-          status.fence = { ...node.fence.counters };
+          status.fence = { ...node.fence.counters, reason: status.quorum.fenceReason };
         }
         return status;
       },

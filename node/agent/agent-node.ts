@@ -9,7 +9,7 @@ import { ControllerSelector, type Switch } from '../../membership/controller-sel
 import {
   STRATEGY_NAMES, Store, StoreClosedError, type ChangeEvent, type ResourceView, type StoredRecord, type StrategyName,
 } from '../../storage/index.ts';
-import type { MembershipConfig } from '../config/membership-config.ts';
+import { resolveMembershipConfig, type MembershipConfig } from '../config/membership-config.ts';
 import { ReadOnlyError } from '../errors.ts';
 import { startMembershipNode, type MembershipNode, type MembershipNodeOptions } from '../membership/membership-node.ts';
 import type { AntiEntropyReport } from '../replication/anti-entropy-client.ts';
@@ -190,7 +190,11 @@ export class AgentNode {
         }
       }
     }
-    const store = await Store.open({ path: join(cfg.dataDir, 'store'), member: m.memberName, strategy: strategy ?? 'LastWriterWins', systemRecords: SYSTEM_RECORD_SCHEMAS });
+    // One maxClockOffsetMs for the replica and membership (they share the HLC).
+    const { maxClockOffsetMs } = resolveMembershipConfig(m, options.membershipProfile);
+    const store = await Store.open({
+      path: join(cfg.dataDir, 'store'), member: m.memberName, strategy: strategy ?? 'LastWriterWins', systemRecords: SYSTEM_RECORD_SCHEMAS, maxClockOffsetMs,
+    });
     try {
       for (const r of cached) await store.applyRemote(r, { source: 'cache' });
     } catch (err) {
@@ -457,7 +461,9 @@ export class AgentNode {
       const path = join(this.config.dataDir, 'store');
       await writeFile(join(this.config.dataDir, STRATEGY_FILE), `${strategy}\n`, { mode: 0o600 });
       await this.#store.close();
-      this.#store = await Store.open({ path, member: this.membership.memberName, strategy, systemRecords: SYSTEM_RECORD_SCHEMAS });
+      this.#store = await Store.open({
+        path, member: this.membership.memberName, strategy, systemRecords: SYSTEM_RECORD_SCHEMAS, maxClockOffsetMs: this.membership.config.maxClockOffsetMs,
+      });
       void this.#followChanges();
       return this.#store;
     })();

@@ -3,10 +3,11 @@
 import { join } from 'node:path';
 import { Store, type ConflictInfo, type ResourceView, type WriteResult, type ChangeEvent } from '../../storage/index.ts';
 import type { PeerView } from '../../membership/peer-table.ts';
-import type { MembershipConfig } from '../config/membership-config.ts';
+import { resolveMembershipConfig, type MembershipConfig } from '../config/membership-config.ts';
 import { resolveReplicationConfig, type ReplicationConfig, type ResolvedReplicationConfig } from '../config/replication-config.ts';
 import { NodeStateError } from '../errors.ts';
 import { loggerOrSilent } from '../util/logger.ts';
+import { systemWallClock, type WallClock } from '../util/clock.ts';
 import { prepareDataDir } from '../util/data-dir.ts';
 import { startMembershipNode, type MembershipNode, type MembershipNodeOptions } from '../membership/membership-node.ts';
 import { controllerPinsFrom } from '../auth/member-pins.ts';
@@ -15,6 +16,7 @@ import { openStream } from '../host/open-stream.ts';
 import { replicationProtocol } from '../replication/protocol-ids.ts';
 import { Replicator, type PeerLinks, type PeerReplicationStatus, type ReplicationProtocol } from '../replication/replicator.ts';
 import { resolveSplitBrain, WriteFence, type SplitBrainConfig } from './write-fence.ts';
+import type { FenceListeners } from './fence-transitions.ts';
 import type { QuorumConfig, QuorumStatus } from '../../quorum/index.ts';
 import { AgentVotes } from '../votes/agent-votes.ts';
 import type { AgentRegistryStatus } from '../votes/registry-keeper.ts';
@@ -38,6 +40,11 @@ export interface ControllerConfig {
 export interface ControllerOptions extends Pick<MembershipNodeOptions, 'logger'> {
   /** Membership profile (e.g. FAST_PROFILE). */
   membershipProfile?: MembershipNodeOptions['profile'];
+  /**
+   * Physical clock, ms since the epoch (default the system clock): what writes and heartbeats are
+   * stamped with and clock offsets are measured against. Injected so a test can skew one controller.
+   */
+  wallClock?: WallClock;
   /** Records queued per peer before the push queue is dropped for anti-entropy (default 10,000; a benchmark lowers it to overflow on a slow machine). */
   pushQueueMax?: number;
   /** Replication profile (e.g. FAST_REPLICATION). */
@@ -103,10 +110,14 @@ export class ControllerNode {
   static async start(config: ControllerConfig, options: ControllerOptions = {}): Promise<ControllerNode> {
     if (config.membership.role !== 'controller') throw new Error('ControllerNode: membership.role must be controller');
     const repl = resolveReplicationConfig(config.replication, config.membership.memberName, options.replicationProfile);
+    // One maxClockOffsetMs for store, replication (the store checks received records) and membership
+    // (the HLC is shared); checked with the rest of the membership section before anything opens.
+    const { maxClockOffsetMs } = resolveMembershipConfig(config.membership, options.membershipProfile);
+    const wallClock = options.wallClock ?? systemWallClock;
     await prepareDataDir(repl.dataDir, loggerOrSilent(options.logger).child({ component: 'controller' })); // 0700, like key files
     const store = await Store.open({
       path: join(repl.dataDir, 'store'), member: config.membership.memberName, strategy: repl.strategy,
-      tombstoneGraceMs: repl.tombstoneGraceMs, systemRecords: SYSTEM_RECORD_SCHEMAS,
+      tombstoneGraceMs: repl.tombstoneGraceMs, systemRecords: SYSTEM_RECORD_SCHEMAS, maxClockOffsetMs, nowMs: wallClock,
     });
     const { fromVersion, toVersion, keys } = store.migration;
     if (fromVersion !== toVersion) {
@@ -124,6 +135,7 @@ export class ControllerNode {
         ...(options.membershipProfile === undefined ? {} : { profile: options.membershipProfile }),
         ...(options.logger === undefined ? {} : { logger: options.logger }),
         clock: store.clock,
+        wallClock,
         merkleRoot: () => store.merkle.root(),
         // The AGENTS column: agents following this controller, not every agent that can reach it.
         agentCount: () => replicator?.followingAgents().length ?? 0,
@@ -173,9 +185,11 @@ export class ControllerNode {
       voteLeaseMs: quorum.mode === 'AgentAssisted' ? quorum.leaseMs : undefined,
     });
     const votes = quorum.mode === 'AgentAssisted'
-      ? new AgentVotes({ membership, store, replicator, config: quorum, reachableControllers: () => fence.reachable(), logger: options.logger })
+      ? new AgentVotes({ membership, store, replicator, config: quorum, reachableControllers: () => fence.votingControllers(), logger: options.logger })
       : undefined;
-    const fence = new WriteFence(membership, quorum, votes);
+    const fence = new WriteFence(membership, quorum, votes, {
+      hlc: store.clock, wallClock, ...(options.logger === undefined ? {} : { logger: options.logger }),
+    });
     const node = new ControllerNode(membership, store, replicator, repl, blocked, fence, votes);
     node.#wire();
     replicator.start();
@@ -226,6 +240,15 @@ export class ControllerNode {
   }
 
   // ---- the embedded API -------------------------------------------------------------------------
+
+  /**
+   * Subscribe to what happens to this controller's writes: 'fence' (writes refused, with the reason,
+   * votes and reachable peers, or accepted again), 'quorum' (lost or regained) and 'phase' (partition
+   * phase changes). Each change is one event (and one log line). Returns the unsubscribe function.
+   */
+  on<K extends keyof FenceListeners>(event: K, listener: FenceListeners[K]): () => void {
+    return this.fence.on(event, listener);
+  }
 
   /** Create or update a resource; with durability 'quorum', resolves once a majority has it. */
   apply(resource: unknown, opts: { durability?: Durability } = {}): Promise<WriteResult> {

@@ -23,7 +23,7 @@ import { loadCredentials, type Credentials } from '../identity/credentials.ts';
 import { healthTopic } from '../protocols.ts';
 import { NodeStateError } from '../errors.ts';
 import { loggerOrSilent, type Logger } from '../util/logger.ts';
-import { MembershipService, type HeartbeatSources, type MembershipCounters, type MembershipListeners } from './membership-service.ts';
+import { MembershipService, type HeartbeatSources, type MembershipCounters, type MembershipListeners, type MembershipServiceOptions } from './membership-service.ts';
 
 /** Run-time hooks of a membership node (not configuration). */
 export interface MembershipNodeOptions extends HeartbeatSources {
@@ -35,6 +35,8 @@ export interface MembershipNodeOptions extends HeartbeatSources {
   rttProbe?: boolean;
   /** The node's HLC, when the embedding node already has one (storage); default a new one. */
   clock?: HybridClock;
+  /** Physical clock for HLC stamps (default the system clock; see node/util/clock.ts). */
+  wallClock?: MembershipServiceOptions['wallClock'];
   /**
    * Extra connection filter (fault injection, operator block lists): peers for which it returns
    * true are refused by the connection gater in that direction ('outbound': our dials to them;
@@ -146,6 +148,7 @@ export async function startMembershipNode(config: MembershipConfig, options: Mem
     ...(options.reachable === undefined ? {} : { reachable: options.reachable }),
     ...(options.rttMs === undefined ? {} : { rttMs: options.rttMs }),
     ...(options.rttProbe === undefined ? {} : { rttProbe: options.rttProbe }),
+    ...(options.wallClock === undefined ? {} : { wallClock: options.wallClock }),
     // A controller heard through a relay but not connected is alive: dial it now, not at the end of
     // its backoff (a no-op while connected or dialing).
     onHeard: (p) => {

@@ -5,6 +5,11 @@
 //
 // Time: the table runs on a monotonic clock (wall-clock steps cannot touch failure detection);
 // HLC stamps and certificate checks use the wall clock.
+//
+// Clock offsets (controllers): every authenticated controller peer's clock is probed when it
+// authenticates and once per rttIntervalMs (clock-probe.ts, clock-prober.ts), and each answer is
+// emitted as a 'clock-sample'; the write fence estimates offsets from them (membership/clock-offset.ts)
+// and decides with the estimates (quorum/clock-skew.ts).
 
 import type { GossipsubMessage } from '@chainsafe/libp2p-gossipsub';
 import type { PeerId } from '@libp2p/interface';
@@ -17,13 +22,16 @@ import type { AuthService } from '../auth/auth-service.ts';
 import type { ResolvedMembershipConfig } from '../config/membership-config.ts';
 import type { HostLibp2p } from '../host/create-host.ts';
 import type { Credentials } from '../identity/credentials.ts';
-import { healthTopic } from '../protocols.ts';
-import { monotonicMs } from '../util/clock.ts';
+import { clockProtocol, healthTopic } from '../protocols.ts';
+import { guardHandler } from '../auth/guard.ts';
+import { monotonicMs, systemWallClock, type WallClock } from '../util/clock.ts';
 import { Emitter } from '../util/emitter.ts';
 import { loggerOrSilent, type Logger } from '../util/logger.ts';
 import { encodeHeartbeatMessage } from './heartbeat-codec.ts';
 import { HeartbeatGate, type GateCounters } from './heartbeat-gate.ts';
 import { RttProber } from './rtt-prober.ts';
+import { ClockProber } from './clock-prober.ts';
+import { serveClockProbes } from './clock-probe.ts';
 import { controllerRttTargets } from './rtt-targets.ts';
 
 /** Values other modules contribute to this node's heartbeat. */
@@ -68,6 +76,8 @@ export interface MembershipServiceOptions extends HeartbeatSources {
   auth: AuthService;
   /** This node's hybrid logical clock. */
   clock: HybridClock;
+  /** Physical clock for HLC stamps and the clock-offset check (default the system clock). */
+  wallClock?: WallClock;
   /** Logger (default silent). */
   logger?: Logger;
   /** Measure round-trip times to controller peers (default true); agents measure their controllers themselves. */
@@ -79,7 +89,26 @@ export interface MembershipServiceOptions extends HeartbeatSources {
 /** Listeners of membership events: one per event type, and 'event' for all. */
 export type MembershipListeners = {
   [K in MembershipEventType]: (e: Extract<MembershipEvent, { type: K }>) => void;
-} & { event: (e: MembershipEvent) => void };
+} & {
+  event: (e: MembershipEvent) => void;
+  /** A clock probe of a controller peer was answered: a clock-offset sample (membership/clock-offset.ts). */
+  'clock-sample': (e: ClockSample) => void;
+};
+
+/** One clock-offset sample: a controller's clock, read between our send and our receipt. */
+export interface ClockSample {
+  /** The controller. */
+  member: string;
+  /** Its clock (the wall part of its HLC), ms since the epoch. */
+  remoteMs: number;
+  /** When we asked, on our monotonic clock. */
+  sentAtMs: number;
+  /** When its answer arrived, on our monotonic clock. */
+  receivedAtMs: number;
+}
+
+/** Log "heartbeat HLC ahead of local clock" at most this often per member. */
+export const CLOCK_SKEW_LOG_INTERVAL_MS = 60_000;
 
 /** Counters of the membership service. */
 export interface MembershipCounters {
@@ -91,6 +120,10 @@ export interface MembershipCounters {
   clockSkew: number;
   /** RTT probes that failed. */
   rttFailures: number;
+  /** Clock probes that failed (controllers). */
+  clockProbeFailures: number;
+  /** Clock probe streams ended because the peer sent something else than a probe. */
+  clockProbesRefused: number;
   /** Errors caught at timer and handler boundaries (bugs; see the log). */
   internalErrors: number;
   /** Gossip gate verdicts. */
@@ -108,6 +141,11 @@ export class MembershipService {
   readonly #gate: HeartbeatGate;
   readonly #events: Emitter<MembershipListeners>;
   readonly #rtt: RttProber;
+  readonly #wallClock: WallClock;
+  readonly #clockProber: ClockProber | undefined;
+  #clockHandled = false;
+  // When each member's HLC-ahead warning was last logged (monotonic ms); bounded by the peer table.
+  readonly #skewLoggedAt = new Map<string, number>();
   #heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
   #tickTimer: ReturnType<typeof setTimeout> | undefined;
   #earlyTimer: ReturnType<typeof setTimeout> | undefined;
@@ -117,7 +155,7 @@ export class MembershipService {
   #nextHeartbeatMs = 0;
   #lastPublishedMs = -Infinity;
   #running = false;
-  #counters = { published: 0, publishErrors: 0, clockSkew: 0, internalErrors: 0 };
+  #counters = { published: 0, publishErrors: 0, clockSkew: 0, internalErrors: 0, clockProbesRefused: 0 };
   readonly #unsubscribers: Array<() => void> = [];
 
   constructor(options: MembershipServiceOptions) {
@@ -126,6 +164,24 @@ export class MembershipService {
     this.topic = healthTopic(config.federationId);
     this.#log = loggerOrSilent(options.logger).child({ component: 'membership', member: config.memberName });
     this.table = new PeerTable({ self: config.memberName, healthCheck: config.healthCheck, membersMax: config.membersMax });
+    this.#wallClock = options.wallClock ?? systemWallClock;
+    this.#clockProber = config.role !== 'controller' ? undefined : new ClockProber({
+      intervalMs: config.rttIntervalMs,
+      timeoutMs: config.rttTimeoutMs,
+      targets: () => this.#rttTargets(),
+      open: (peer, signal) => {
+        const conn = options.libp2p.getConnections(peer).find((c) => c.status === 'open');
+        if (conn === undefined) return Promise.reject(new Error('not connected'));
+        return conn.newStream(clockProtocol(config.federationId), { signal });
+      },
+      onSample: (peer, r) => {
+        const info = options.auth.peerInfo(peer);
+        if (info === undefined || info.role !== 'controller' || !this.#running) return;
+        this.#events.emit('clock-sample', { member: info.member, remoteMs: r.remoteMs, sentAtMs: r.sentAtMs, receivedAtMs: r.receivedAtMs });
+      },
+      nowMs: monotonicMs,
+      ...(options.logger === undefined ? {} : { logger: options.logger }),
+    });
     this.#gate = new HeartbeatGate({
       isAuthenticated: (p) => options.auth.isAuthenticated(p),
       trust: options.credentials.trust,
@@ -153,6 +209,20 @@ export class MembershipService {
     pubsub.topicValidators.set(this.topic, this.#gate.validator);
     pubsub.addEventListener('gossipsub:message', this.#onMessage);
     pubsub.addEventListener('subscription-change', this.#onSubscriptionChange);
+    if (this.#clockProber !== undefined && !this.#clockHandled) {
+      this.#clockHandled = true;
+      const { config } = this.#o;
+      // A probe stream idle for two probe periods is closed; the prober reopens it when it next asks.
+      const idleMs = 2 * config.rttIntervalMs + config.rttTimeoutMs;
+      const readClockMs = (): number => Math.max(this.#wallClock(), this.#o.clock.highWater().wallMs);
+      void this.#o.libp2p.handle(clockProtocol(config.federationId), guardHandler(this.#o.auth, async ({ stream }) => {
+        try {
+          await serveClockProbes(stream, readClockMs, idleMs);
+        } catch {
+          this.#counters.clockProbesRefused += 1;
+        }
+      }, { roles: ['controller'], waitMs: config.authTimeoutMs }), { maxInboundStreams: 2, maxOutboundStreams: 2 });
+    }
   }
 
   /** Subscribe to the topic and start the timers; call once the host has started. */
@@ -164,6 +234,11 @@ export class MembershipService {
     this.#unsubscribers.push(this.#o.auth.on('authenticated', (p) => {
       this.#authAt.set(p.peerId, monotonicMs());
       if (this.#isSubscriber(p.peerId)) this.#requestEarlyHeartbeat(p.peerId);
+      // Its clock at once: the write fence counts a controller only once its clock is known.
+      if (p.role === 'controller') {
+        const peer = this.#o.libp2p.getConnections().find((c) => c.remotePeer.toString() === p.peerId)?.remotePeer;
+        if (peer !== undefined) this.#clockProber?.probe(peer);
+      }
     }));
     this.#unsubscribers.push(this.#o.auth.on('deauthenticated', (p) => this.#authAt.delete(p.peerId)));
     for (const p of this.#o.auth.authenticatedPeers()) this.#authAt.set(p.peerId, monotonicMs());
@@ -171,6 +246,7 @@ export class MembershipService {
     this.#scheduleHeartbeat();
     this.#scheduleTick();
     if (this.#o.rttProbe !== false) this.#rtt.start();
+    this.#clockProber?.start();
   }
 
   /** Stop timers, unsubscribe, uninstall. */
@@ -182,6 +258,11 @@ export class MembershipService {
     this.#earlyTimer = undefined;
     this.#authAt.clear();
     this.#rtt.stop();
+    this.#clockProber?.stop();
+    if (this.#clockHandled) {
+      this.#clockHandled = false;
+      void this.#o.libp2p.unhandle(clockProtocol(this.#o.config.federationId)).catch(() => undefined);
+    }
     for (const u of this.#unsubscribers.splice(0)) u();
     const pubsub = this.#o.libp2p.services.pubsub;
     pubsub.removeEventListener('gossipsub:message', this.#onMessage);
@@ -223,7 +304,7 @@ export class MembershipService {
 
   /** Counters. */
   counters(): MembershipCounters {
-    return { ...this.#counters, rttFailures: this.#rtt.failures, gate: this.#gate.counters(), table: this.table.stats() };
+    return { ...this.#counters, rttFailures: this.#rtt.failures, clockProbeFailures: this.#clockProber?.failures ?? 0, gate: this.#gate.counters(), table: this.table.stats() };
   }
 
   /** The heartbeat this node would publish now. */
@@ -239,7 +320,7 @@ export class MembershipService {
       role: config.role,
       region: config.region,
       zone: config.zone,
-      hlc: this.#o.clock.now(Date.now()),
+      hlc: this.#o.clock.now(this.#wallClock()),
       merkleRoot: this.#o.merkleRoot?.() ?? '',
       reachable,
       agentCount,
@@ -363,13 +444,14 @@ export class MembershipService {
       const r = await this.#gate.verdict(propagationSource, msg);
       if (!r.ok || !this.#running) return;
       try {
-        this.#o.clock.receive(r.heartbeat.hlc, Date.now());
+        this.#o.clock.receive(r.heartbeat.hlc, this.#wallClock());
       } catch (e) {
         if (!(e instanceof ClockSkewError)) throw e;
-        // Liveness is real even when the sender's clock is off; the skew is counted and logged,
-        // and our HLC is not dragged forward by it.
+        // Liveness is real even when the sender's clock is off; the skew is counted and logged (once
+        // a minute per member: the write fence logs the fence itself), and our HLC is not dragged
+        // forward by it.
         this.#counters.clockSkew += 1;
-        this.#log.warn({ member: r.heartbeat.member, aheadMs: e.aheadMs }, 'heartbeat HLC ahead of local clock');
+        this.#logSkew(r.heartbeat.member, e.aheadMs);
       }
       const step = this.table.heartbeat(r.heartbeat, monotonicMs());
       if (step.rejected !== undefined) this.#log.debug({ member: r.heartbeat.member, ...step.rejected }, 'heartbeat refused by peer table');
@@ -395,8 +477,17 @@ export class MembershipService {
     this.#emitAll(step.events);
   }
 
+  #logSkew(member: string, aheadMs: number): void {
+    const now = monotonicMs();
+    if (now - (this.#skewLoggedAt.get(member) ?? -Infinity) < CLOCK_SKEW_LOG_INTERVAL_MS) return;
+    if (this.#skewLoggedAt.size >= this.#o.config.membersMax) this.#skewLoggedAt.clear();
+    this.#skewLoggedAt.set(member, now);
+    this.#log.warn({ member, aheadMs, maxClockOffsetMs: this.#o.clock.maxClockOffsetMs }, 'heartbeat HLC ahead of local clock');
+  }
+
   #emitAll(events: MembershipEvent[]): void {
     for (const e of events) {
+      if (e.type === 'removed') this.#skewLoggedAt.delete(e.member);
       if (e.type === 'state-changed') this.#log.info({ peer: e.member, from: e.from, to: e.to }, 'member state changed');
       this.#events.emit(e.type, e as never);
       this.#events.emit('event', e);

@@ -2,7 +2,7 @@
 // asks to be counted (fenced and minority writes, refused connections, malformed input). Every value
 // is read from the node when Prometheus scrapes.
 import type { Registry } from 'prom-client';
-import type { Phase } from '../../quorum/index.ts';
+import { FENCE_REASONS, PHASES, type Phase } from '../../quorum/index.ts';
 import { monotonicMs } from '../util/clock.ts';
 import type { ControllerNode } from '../controller/controller-node.ts';
 import { liveCounter, liveGauge, one, type Sample } from './live-metrics.ts';
@@ -165,5 +165,32 @@ export function registerControllerMetrics(registry: Registry, node: ControllerNo
     name: 'novaedge_federation_clock_skew_total', registry, labelNames: [],
     help: 'Heartbeats whose clock stamp was further ahead than maxClockOffset.',
     read: () => one(node.membership.counters().clockSkew),
+  });
+  liveGauge({
+    name: 'novaedge_federation_clock_offset_seconds', registry, labelNames: ['peer'],
+    help: 'Estimated offset of each other controller\'s clock (the stamps its writes get) from this one\'s, from clock probes and their round trip: positive when it is ahead. Beyond maxClockOffset for a quorum, writes are fenced with CLOCK_SKEW.',
+    read: () => [...node.fence.clockOffsets()].map(([peer, e]) => ({ labels: { peer }, value: e.offsetMs / 1000 })),
+  });
+  const transitions = (): ControllerNode['fence']['transitionCounters'] => node.fence.transitionCounters;
+  liveCounter({
+    name: 'novaedge_federation_fence_transitions_total', registry, labelNames: ['to', 'reason'],
+    help: 'Times writes became refused (to="fenced", by reason: NO_QUORUM, CLOCK_SKEW) or accepted again (to="unfenced", by the reason of the fence left).',
+    read: () => {
+      const c = transitions();
+      return FENCE_REASONS.flatMap((reason) => [
+        { labels: { to: 'fenced', reason }, value: c.fenced[reason] },
+        { labels: { to: 'unfenced', reason }, value: c.unfenced[reason] },
+      ]);
+    },
+  });
+  liveCounter({
+    name: 'novaedge_federation_quorum_transitions_total', registry, labelNames: ['to'],
+    help: 'Times quorum for writes was lost (to="lost") or regained (to="held").',
+    read: () => [{ labels: { to: 'lost' }, value: transitions().quorumLost }, { labels: { to: 'held' }, value: transitions().quorumHeld }],
+  });
+  liveCounter({
+    name: 'novaedge_federation_phase_transitions_total', registry, labelNames: ['to'],
+    help: 'Times each partition phase was entered: healthy, suspected, confirmed (Partitioned), healing.',
+    read: () => PHASES.map((p) => ({ labels: { to: partitionStateLabel(p) }, value: transitions().phases[p] })),
   });
 }

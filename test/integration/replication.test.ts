@@ -178,8 +178,8 @@ t.test('Controllers mode: a controller cut off from both others is fenced at onc
   const c = await cluster(t);
   const [a, b, cc] = ['a', 'b', 'c'].map((n) => c.nodes.get(n)!) as [ControllerNode, ControllerNode, ControllerNode];
   t.same(cc.status().quorum, {
-    phase: 'Healthy', partitionState: 'None', reachablePeers: '2/2', writesFenced: false, readsAllowed: true,
-    quorumMode: 'Controllers', ourVotes: 3, totalVotes: 3, threshold: 2, haveQuorum: true, reachableAgents: 0,
+    phase: 'Healthy', partitionState: 'None', reachablePeers: '2/2', writesFenced: false, fenceReason: 'NONE', clockSkewedPeers: [],
+    readsAllowed: true, quorumMode: 'Controllers', ourVotes: 3, totalVotes: 3, threshold: 2, haveQuorum: true, reachableAgents: 0,
   });
   await a.apply(res(1));
   await waitFor('r1 on c', async () => (await cc.get('ProxyRoute/default/r1')) !== undefined, { timeoutMs: 5_000 });
@@ -214,6 +214,8 @@ t.test('default health checks (10 s heartbeats) keep a healthy federation unfenc
   // controller a few seconds after each heartbeat. Checked on the resolved window, not by waiting 10 s.
   const c = await cluster(t);
   const fence = c.nodes.get('a')!.fence;
+  // Connected counts from the authentication; the window below is measured from heartbeats.
+  await waitFor('heartbeats heard', () => ['b', 'c'].every((m) => c.nodes.get('a')!.membership.peer(m) !== undefined), { timeoutMs: 5_000 });
   const last = Math.min(...['b', 'c'].map((m) => c.nodes.get('a')!.membership.peer(m)!.lastHeardAtMs));
   // With the default profile (interval 10 s, timeout 5 s, 3 failures) peers count for 35 s after
   // their last heartbeat; with the fast profile used here, 3 x 200 + 100 = 700 ms.

@@ -30,7 +30,7 @@ t.test('the status text has the guide\'s lines', async (t) => {
       { name: 'eu-west-controller', region: 'eu-west', status: 'Healthy', syncLagMs: 1200, lastSyncMs: 97_000, agents: 3 },
       { name: 'ap-east-controller', region: '', status: 'Unknown', syncLagMs: 0, lastSyncMs: 0, agents: 0 },
     ],
-    quorum: { phase: 'Partitioned', partitionState: 'Confirmed', reachablePeers: '0/2', writesFenced: true, readsAllowed: true,
+    quorum: { phase: 'Partitioned', partitionState: 'Confirmed', reachablePeers: '0/2', writesFenced: true, fenceReason: 'NO_QUORUM', clockSkewedPeers: [], readsAllowed: true,
       quorumMode: 'Controllers', ourVotes: 1, totalVotes: 3, threshold: 2, haveQuorum: false, reachableAgents: 0 },
     node: { member: 'us-west-controller', role: 'controller', region: 'us-west', zone: '', peerId: 'p', multiaddrs: [], strategy: 'Manual', storeSize: 0, seq: 0 },
   };
@@ -48,6 +48,9 @@ t.test('the status text has the guide\'s lines', async (t) => {
   const verbose = formatStatus(s, true, 100_000).split('\n');
   t.same(verbose.slice(2, 12), ['Phase: Partitioned', 'Partition State: Confirmed', 'Reachable Peers: 0/2', 'Writes Fenced: Yes', 'Reads Allowed: Yes',
     'Quorum Mode: Controllers', 'Our Votes: 1 / 3 total', 'Quorum Threshold: 2', 'Have Quorum: No', 'Reachable Agents: 0']);
+  t.equal(verbose[12], 'Fence Reason: NO_QUORUM', 'why writes are refused follows the guide\'s lines');
+  const skewed = formatStatus({ ...s, quorum: { ...s.quorum, reachablePeers: '2/2', fenceReason: 'CLOCK_SKEW', clockSkewedPeers: ['a', 'b'] } }, true, 100_000).split('\n');
+  t.same(skewed.slice(12, 14), ['Fence Reason: CLOCK_SKEW', 'Clock Skewed Peers: a/b']);
 });
 
 t.test('kind names match kubectl-style', async (t) => {

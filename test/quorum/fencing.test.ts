@@ -16,10 +16,10 @@ const three = (self: string, fenceWrites = true) => quorumConfig({ self, control
 
 t.test('writes: allowed with quorum, FENCED without, with votes and threshold in the message', async (t) => {
   const win = tally(dc('c1'), { reachableControllers: [], leasedAgents: ['a1', 'a2', 'a3'], registeredAgents: AGENTS });
-  t.same(decideWrite(win, dc('c1')), { allowed: true, code: undefined, message: 'quorum held: 13 of 25 votes, threshold 13', minorityWrite: false });
+  t.same(decideWrite(win, dc('c1')), { allowed: true, code: undefined, reason: undefined, message: 'quorum held: 13 of 25 votes, threshold 13', minorityWrite: false });
   const lose = tally(dc('c2'), { reachableControllers: [], leasedAgents: ['a4', 'a5'], registeredAgents: AGENTS });
   const d = decideWrite(lose, dc('c2'));
-  t.match(d, { allowed: false, code: 'FENCED', minorityWrite: false });
+  t.match(d, { allowed: false, code: 'FENCED', reason: 'NO_QUORUM', minorityWrite: false });
   t.equal(d.message, 'writes fenced: this controller holds 12 of 25 votes, threshold 13; 1/2 controllers reached, 2 agent leases counted. Reads are still served');
   const cut = tally(three('c3'), { reachableControllers: [], leasedAgents: [], registeredAgents: new Set() });
   t.equal(decideWrite(cut, three('c3')).message, 'writes fenced: this controller holds 1 of 3 votes, threshold 2; 1/3 controllers reached. Reads are still served');
@@ -31,7 +31,7 @@ t.test('writes: allowed with quorum, FENCED without, with votes and threshold in
 t.test('fenceWrites=false: accepted, flagged as a minority write', async (t) => {
   const lose = tally(dc('c2', false), { reachableControllers: [], leasedAgents: [], registeredAgents: AGENTS });
   const d = decideWrite(lose, dc('c2', false));
-  t.match(d, { allowed: true, code: undefined, minorityWrite: true });
+  t.match(d, { allowed: true, code: undefined, reason: 'NO_QUORUM', minorityWrite: true });
   t.match(d.message, /^minority write accepted \(fenceWrites is off\): 10 of 25 votes, threshold 13/);
 });
 
@@ -44,13 +44,13 @@ t.test('fencing follows the tally of the moment, both ways, with no delay', asyn
 t.test('status: the fields of the guide\'s `status --verbose`', async (t) => {
   const cut = tally(three('c1'), { reachableControllers: [], leasedAgents: [], registeredAgents: new Set() });
   t.same(quorumStatus('Partitioned', cut, three('c1')), {
-    phase: 'Partitioned', partitionState: 'Confirmed', reachablePeers: '0/2', writesFenced: true, readsAllowed: true,
-    quorumMode: 'Controllers', ourVotes: 1, totalVotes: 3, threshold: 2, haveQuorum: false, reachableAgents: 0,
+    phase: 'Partitioned', partitionState: 'Confirmed', reachablePeers: '0/2', writesFenced: true, fenceReason: 'NO_QUORUM', clockSkewedPeers: [],
+    readsAllowed: true, quorumMode: 'Controllers', ourVotes: 1, totalVotes: 3, threshold: 2, haveQuorum: false, reachableAgents: 0,
   }, 'Controllers mode, cut off: the guide\'s first example');
   const dcA = tally(dc('c1'), { reachableControllers: [], leasedAgents: [...AGENTS], registeredAgents: AGENTS });
   t.same(quorumStatus('Partitioned', dcA, dc('c1')), {
-    phase: 'Partitioned', partitionState: 'Confirmed', reachablePeers: '0/1', writesFenced: false, readsAllowed: true,
-    quorumMode: 'AgentAssisted', ourVotes: 15, totalVotes: 25, threshold: 13, haveQuorum: true, reachableAgents: 5,
+    phase: 'Partitioned', partitionState: 'Confirmed', reachablePeers: '0/1', writesFenced: false, fenceReason: 'NONE', clockSkewedPeers: [],
+    readsAllowed: true, quorumMode: 'AgentAssisted', ourVotes: 15, totalVotes: 25, threshold: 13, haveQuorum: true, reachableAgents: 5,
   }, 'AgentAssisted, DC-A holding all 5 leases: 15 / 25 (the guide says 27, counting DC-B agents twice), threshold 13');
   const off = tally(dc('c2', false), { reachableControllers: [], leasedAgents: [], registeredAgents: AGENTS });
   t.equal(quorumStatus('Suspected', off, dc('c2', false)).writesFenced, false, 'fenceWrites=false never reports fenced');
@@ -69,7 +69,7 @@ t.test('property: decision is a function of haveQuorum and fenceWrites only', as
     if ((d.code === 'FENCED') !== !d.allowed) throw new Error('code');
     if (d.minorityWrite !== (d.allowed && !x.haveQuorum)) throw new Error('minorityWrite');
     if (!d.message.includes(`${x.votes} of ${x.total} votes, threshold ${x.threshold}`)) throw new Error('message');
-    const s = quorumStatus('Healthy', r, { fenceWrites: x.fence });
+    const s = quorumStatus('Healthy', r, { fenceWrites: x.fence, minAgentsForQuorum: 1 });
     if (s.writesFenced !== !d.allowed || s.readsAllowed !== true) throw new Error('status');
   }), runs(300));
 });

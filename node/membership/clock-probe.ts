@@ -1,0 +1,122 @@
+// The clock probe protocol: a controller asks another for its clock, over a long-lived stream on their
+// existing connection, and times the round trip (membership/clock-offset.ts turns the answers into
+// offsets). One byte asks, eight answer:
+//   request  (prober -> peer): 0x01
+//   response (peer -> prober): the peer's clock, ms since the epoch, as a big-endian float64 — the
+//                              wall part of its HLC, max(physical clock, HLC), what its writes get.
+// Anything else ends the stream with CLOCK_PROBE_MALFORMED; a stream silent for the idle time is
+// closed by the answering side. Fixed-size frames: nothing a peer sends is buffered beyond 8 bytes.
+import type { Stream } from '@libp2p/interface';
+import { byteStream, type ByteStream } from 'it-byte-stream';
+import { NovaEdgeError } from '../errors.ts';
+
+/** The request byte. */
+export const CLOCK_PROBE_REQUEST = 0x01;
+/** Bytes of a response. */
+export const CLOCK_PROBE_RESPONSE_BYTES = 8;
+
+/** A clock probe frame that is not one: stable code CLOCK_PROBE_MALFORMED. */
+export class ClockProbeError extends NovaEdgeError {
+  readonly code = 'CLOCK_PROBE_MALFORMED';
+}
+
+/** One answered probe, on the prober's monotonic clock. */
+export interface ClockReading {
+  /** The peer's clock (ms since the epoch) when it answered. */
+  remoteMs: number;
+  /** When the request was sent. */
+  sentAtMs: number;
+  /** When the answer arrived. */
+  receivedAtMs: number;
+}
+
+/** Encodes a clock reading as a response frame. */
+export function encodeClockResponse(clockMs: number): Uint8Array {
+  const out = new Uint8Array(CLOCK_PROBE_RESPONSE_BYTES);
+  new DataView(out.buffer).setFloat64(0, clockMs, false);
+  return out;
+}
+
+/** Decodes a response frame; throws ClockProbeError unless it is a plausible clock reading. */
+export function decodeClockResponse(frame: Uint8Array): number {
+  if (frame.byteLength !== CLOCK_PROBE_RESPONSE_BYTES) throw new ClockProbeError(`clock response of ${frame.byteLength} bytes, not ${CLOCK_PROBE_RESPONSE_BYTES}`);
+  const ms = new DataView(frame.buffer, frame.byteOffset, frame.byteLength).getFloat64(0, false);
+  if (!Number.isSafeInteger(ms) || ms < 0) throw new ClockProbeError('clock response is not a whole number of ms since the epoch');
+  return ms;
+}
+
+/**
+ * Answers probes on `stream` until the prober closes it, sends something else (ClockProbeError, the
+ * stream is aborted) or stays silent for `idleMs` (closed).
+ */
+export async function serveClockProbes(stream: Stream, readClockMs: () => number, idleMs: number): Promise<void> {
+  const bytes = byteStream(stream);
+  for (;;) {
+    let req;
+    try {
+      req = await bytes.read({ bytes: 1, signal: AbortSignal.timeout(idleMs) });
+    } catch {
+      await stream.close().catch(() => undefined); // idle, or the prober went away
+      return;
+    }
+    if (req.get(0) !== CLOCK_PROBE_REQUEST) {
+      const err = new ClockProbeError(`clock probe request byte 0x${req.get(0).toString(16)}`);
+      stream.abort(err);
+      throw err;
+    }
+    await bytes.write(encodeClockResponse(Math.round(readClockMs())), { signal: AbortSignal.timeout(idleMs) });
+  }
+}
+
+/** The prober's end: one long-lived stream to one peer, reopened once when it was found closed. */
+export class ClockChannel {
+  readonly #open: (signal: AbortSignal) => Promise<Stream>;
+  readonly #nowMs: () => number;
+  #stream: Stream | undefined;
+  #bytes: ByteStream<Stream> | undefined;
+
+  /** `open` opens a clock probe stream over the existing connection; `nowMs` is the monotonic clock. */
+  constructor(open: (signal: AbortSignal) => Promise<Stream>, nowMs: () => number) {
+    this.#open = open;
+    this.#nowMs = nowMs;
+  }
+
+  /** One probe; throws when the peer does not answer well before `signal` aborts. */
+  async probe(signal: AbortSignal): Promise<ClockReading> {
+    const reused = this.#bytes !== undefined;
+    try {
+      return await this.#probe(signal);
+    } catch (err) {
+      this.close();
+      // An idle channel the peer closed says nothing about the peer: try once on a new stream.
+      if (!reused || signal.aborted || err instanceof ClockProbeError) throw err;
+      return await this.#probe(signal).catch((again: unknown) => {
+        this.close();
+        throw again;
+      });
+    }
+  }
+
+  /** Drop the stream (the next probe opens a new one). */
+  close(): void {
+    this.#stream?.abort(new Error('clock probe channel closed'));
+    this.#stream = undefined;
+    this.#bytes = undefined;
+  }
+
+  async #probe(signal: AbortSignal): Promise<ClockReading> {
+    if (this.#bytes === undefined) {
+      this.#stream = await this.#open(signal);
+      this.#bytes = byteStream(this.#stream);
+    }
+    const bytes = this.#bytes;
+    const sentAtMs = this.#nowMs();
+    // Read while writing: a duplex may only take the request once its reply is being read.
+    const [, frame] = await Promise.all([
+      bytes.write(Uint8Array.of(CLOCK_PROBE_REQUEST), { signal }),
+      bytes.read({ bytes: CLOCK_PROBE_RESPONSE_BYTES, signal }),
+    ]);
+    const receivedAtMs = this.#nowMs();
+    return { remoteMs: decodeClockResponse(frame.subarray()), sentAtMs, receivedAtMs };
+  }
+}
