@@ -78,7 +78,7 @@ process.on('message', async (m: { cmd: string; [k: string]: any }) => {
         send({ cmd: 'root', size: node.store.size, root: node.store.merkle.root() });
         break;
       case 'replication':
-        send({ cmd: 'replication', peers: node.replicator.status().map((p) => ({ member: p.member, overflows: p.overflows, lagMs: p.lagMs, needsRepair: p.needsRepair, antiEntropyRuns: p.antiEntropyRuns })) });
+        send({ cmd: 'replication', peers: node.replicator.status().map((p) => ({ member: p.member, overflows: p.overflows, lagMs: p.lagMs, needsRepair: p.needsRepair, antiEntropyRuns: p.antiEntropyRuns, antiEntropyFailures: p.antiEntropyFailures, lastAntiEntropy: p.lastAntiEntropy })) });
         break;
       case 'rate': {
         const acks: Array<[string, number]> = [];

@@ -114,4 +114,8 @@ async function burstPart(): Promise<void> {
     ' (target <= 2 s)');
   console.log(`  at the burst's end, ${names[0]} to each peer: ${repl.map((p, i) => `${p.member} ${p.overflows - repl0[i]!.overflows} push-queue overflows, ` +
     `${p.antiEntropyRuns - repl0[i]!.antiEntropyRuns} anti-entropy runs, sync lag ${(p.lagMs / 1000).toFixed(1)} s`).join('; ')}`);
+  // What the repair cost: the overflow's anti-entropy moves records 100 (antiEntropy.batchSize) per round trip.
+  const after = (await ask(names[0]!, { cmd: 'replication' })).peers as Array<{ member: string; antiEntropyRuns: number; lastAntiEntropy?: { durationMs: number; differingKeys: number; roundTrips: number } }>;
+  console.log(`  when equal: ${after.map((p, i) => `${p.member} ${p.antiEntropyRuns - repl0[i]!.antiEntropyRuns} anti-entropy runs` +
+    (p.lastAntiEntropy === undefined ? '' : `, the last ${p.lastAntiEntropy.differingKeys} differing records in ${(p.lastAntiEntropy.durationMs / 1000).toFixed(1)} s, ${p.lastAntiEntropy.roundTrips} round trips`)).join('; ')}`);
 }
