@@ -64,7 +64,12 @@ export async function serveClockProbes(stream: Stream, readClockMs: () => number
       stream.abort(err);
       throw err;
     }
-    await bytes.write(encodeClockResponse(Math.round(readClockMs())), { signal: AbortSignal.timeout(idleMs) });
+    try {
+      await bytes.write(encodeClockResponse(Math.round(readClockMs())), { signal: AbortSignal.timeout(idleMs) });
+    } catch {
+      stream.abort(new Error('clock probe answer not delivered')); // the prober went away
+      return;
+    }
   }
 }
 

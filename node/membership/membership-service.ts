@@ -218,8 +218,10 @@ export class MembershipService {
       void this.#o.libp2p.handle(clockProtocol(config.federationId), guardHandler(this.#o.auth, async ({ stream }) => {
         try {
           await serveClockProbes(stream, readClockMs, idleMs);
-        } catch {
+        } catch (err) {
+          // Only a frame that is not a probe throws (the stream is aborted already).
           this.#counters.clockProbesRefused += 1;
+          this.#log.debug({ err: String(err) }, 'clock probe stream refused');
         }
       }, { roles: ['controller'], waitMs: config.authTimeoutMs }), { maxInboundStreams: 2, maxOutboundStreams: 2 });
     }

@@ -130,7 +130,7 @@ t.test('federation status: the guide\'s table, and the partition fields with --v
   t.same(json.members.map((m: { name: string }) => m.name), ['a', 'b', 'c']);
   t.equal(json.members[2].status, 'Local');
   t.equal(json.node.peerId, node('c').membership.peerId.toString());
-  t.same(Object.keys(json.quorum).sort(), ['haveQuorum', 'partitionState', 'phase', 'quorumMode', 'reachableAgents', 'reachablePeers', 'readsAllowed', 'ourVotes', 'threshold', 'totalVotes', 'writesFenced'].sort());
+  t.same(Object.keys(json.quorum).sort(), ['clockSkewedPeers', 'fenceReason', 'haveQuorum', 'partitionState', 'phase', 'quorumMode', 'reachableAgents', 'reachablePeers', 'readsAllowed', 'ourVotes', 'threshold', 'totalVotes', 'writesFenced'].sort());
   const yaml = YAML.parse(y.stdout);
   t.equal(yaml.localMember, 'c');
   t.equal(yaml.federationId, 'nctl-fed');
