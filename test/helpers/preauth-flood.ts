@@ -47,11 +47,15 @@ export interface FloodReport {
 
 const CHUNK_BYTES = 16 * 1024;
 
-async function* chunks(total: number, counted: (n: number) => void): AsyncGenerator<Uint8Array> {
-  for (let sent = 0; sent < total; sent += CHUNK_BYTES) {
+// One chunk per macrotask, and none once the connection is gone: the flooders' own CPU (encrypting
+// what a victim that closed the connection never reads) would otherwise starve the victim of a
+// shared machine and blur its figures.
+async function* chunks(total: number, counted: (n: number) => void, open: () => boolean): AsyncGenerator<Uint8Array> {
+  for (let sent = 0; sent < total && open(); sent += CHUNK_BYTES) {
     const n = Math.min(CHUNK_BYTES, total - sent);
     yield new Uint8Array(n).fill(0x41);
     counted(n);
+    await new Promise((r) => setTimeout(r, 1));
   }
 }
 
@@ -75,7 +79,7 @@ async function floodOnce(host: Host, o: FloodOptions, report: FloodReport, signa
         const s = await conn.newStream(protocol, { negotiateFully: false, signal, runOnLimitedConnection: true });
         report.streamsOpened += 1;
         streams.push(s);
-        void s.sink(chunks(o.bytesPerStream, (n) => { report.bytesWritten += n; })).catch(() => undefined);
+        void s.sink(chunks(o.bytesPerStream, (n) => { report.bytesWritten += n; }, () => conn.status === 'open')).catch(() => undefined);
       } catch {
         // The muxer refused (closed connection, stream limit): nothing more to open here.
       }
