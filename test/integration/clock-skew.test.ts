@@ -147,17 +147,29 @@ for (const [direction, skewMs] of [['ahead', SKEW_MS], ['behind', -SKEW_MS]] as 
       () => ({ status: c.status().quorum, offsets: Object.fromEntries(c.fence.clockOffsets()) }));
     t.match(c.status().quorum, { writesFenced: false, fenceReason: 'NONE', clockSkewedPeers: [] });
     t.match(fences.slice(skewedUntil).find((e) => !e.fenced), { fenced: false, clockSkewedPeers: [] }, 'an event says c is un-fenced');
-    // And its writes are ordered with everyone else's again.
-    for (let k = 0; k < 5; k++) {
+    // And its writes replicate and are ordered with everyone else's again. Each write is awaited on
+    // every controller before the next: right after the un-fence c's stamps may still lead by up to
+    // maxClockOffset, within which writes that did not see each other may be ordered either way.
+    const everywhere = (key: string, v: number) => async (): Promise<boolean> => {
+      for (const n of nodes.values()) {
+        const spec = (await n.get(`ProxyRoute/default/${key}`))?.value?.spec as { v?: number } | undefined;
+        if (spec?.v !== v) return false;
+      }
+      return true;
+    };
+    for (let k = 0; k < 3; k++) {
       for (const [i, n] of [c, a, b, c].entries()) {
         await accepted(n, `k${k}`, { v: 100 + i });
         expected.set(`k${k}`, 100 + i);
+        await waitFor(`k${k} = ${100 + i} everywhere`, everywhere(`k${k}`, 100 + i), { timeoutMs: 10_000 });
       }
     }
+    // c catches up on what it refused while its clock was off (anti-entropy), and nothing is lost.
     await waitFor('every controller holds the last update of every key', async () => {
       for (const n of nodes.values()) if ((await lost(n)).length > 0) return false;
       return true;
     }, { timeoutMs: 15_000 });
+    for (const n of nodes.values()) t.same(await lost(n), [], `${n.membership.memberName} holds the last update of every key`);
   });
 }
 
