@@ -59,6 +59,8 @@ t.test('writes on each controller converge to equal stores', async (t) => {
   const c = await cluster(t);
   await Promise.all(NAMES.flatMap((n, k) => Array.from({ length: 50 }, (_, i) => c.nodes.get(n)!.apply(res(k * 100 + i, { by: n })))));
   await waitFor('convergence', () => rootsEqual(c) && c.nodes.get('a')!.store.size === 150, { timeoutMs: 10_000 });
+  // A peer is Unknown until its first heartbeat is heard, which under load may come after the data.
+  await waitFor('heartbeats heard', () => c.nodes.get('a')!.status().members.every((m) => m.status !== 'Unknown'), { timeoutMs: 10_000 });
   const st = c.nodes.get('a')!.status();
   t.same(st.members.map((m) => [m.name, m.status]), [['a', 'Local'], ['b', 'Healthy'], ['c', 'Healthy']]);
   t.ok(st.members.slice(1).every((m) => (m.lastSyncMs ?? 0) > 0), 'last sync known for each peer');
