@@ -6,21 +6,14 @@
 // does not grow with the bombs, every frame is counted against the rogue (metrics), nothing is
 // stored and the victim goes on replicating.
 import t from 'tap';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { multiaddr } from '@multiformats/multiaddr';
-import { callAdmin } from '../../node/admin/admin-client.ts';
 import { replicationProtocol } from '../../node/replication/protocol-ids.ts';
 import { makeMember } from '../helpers/cert-fixtures.ts';
-import { writeControllerConfigs, type ControllerPlan } from '../helpers/daemon-config.ts';
-import { spawnDaemon } from '../helpers/daemon-process.ts';
-import { freePorts } from '../helpers/free-ports.ts';
 import { deflateBomb, sendFrames } from '../helpers/hostile-frames.ts';
-import { writePki } from '../helpers/pki-files.ts';
 import { scrape, valueOf, type PromText } from '../helpers/prom-text.ts';
 import { startRogue } from '../helpers/rogue-node.ts';
 import { mulberry32, testSeed } from '../helpers/seeded-random.ts';
-import { tempDir } from '../helpers/temp-dir.ts';
+import { rssBytes, startVictimPair } from '../helpers/victim-pair.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
 const MiB = 1024 * 1024;
@@ -30,35 +23,12 @@ const STALL_MS_MAX = 200;
 const RSS_GROWTH_MAX_BYTES = 100 * MiB;
 const ROUNDS = 3;
 
-function rssBytes(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (m === null) throw new Error(`no VmRSS for ${pid}`);
-  return Number(m[1]) * 1024;
-}
-
 t.test('deflate bombs from an agent certificate are refused, bounded and counted', async (t) => {
-  const dir = t.testdir();
-  const names = ['victim', 'peer'];
-  const pki = await writePki(dir, 'bomb-fed', names.map((name) => ({ name, role: 'controller' as const })));
-  const ports = await freePorts(4);
-  const plans: ControllerPlan[] = names.map((name, i) => ({ name, port: ports[i]!, metricsPort: ports[2 + i]! }));
-  const sockets = await tempDir(t, 'nvb-');
-  const configs = await writeControllerConfigs(pki, dir, sockets, plans);
-  const [victim, peer] = names.map((n) => spawnDaemon(t, ['--config', configs.get(n)!]));
-  await Promise.all([victim!.waitForLog('novaedge ready', 30_000), peer!.waitForLog('novaedge ready', 30_000)]);
-  const victimSock = join(sockets, 'victim.sock');
-  const peerSock = join(sockets, 'peer.sock');
-  const route = (name: string): object => ({ apiVersion: 'novaedge.io/v1alpha1', kind: 'ProxyRoute', metadata: { name, namespace: 'default' }, spec: { hostnames: [`${name}.example.com`] } });
-  const replicated = async (name: string): Promise<boolean> =>
-    (await callAdmin<{ value?: unknown }>(peerSock, 'resources.get', { key: `ProxyRoute/default/${name}` }).catch(() => ({}) as { value?: unknown })).value !== undefined;
-  await waitFor('the victim replicates to its peer', async () => {
-    await callAdmin(victimSock, 'resources.apply', { resources: [route('before')] }).catch(() => undefined);
-    return replicated('before');
-  }, { timeoutMs: 30_000, intervalMs: 200 });
+  const { pki, victim, peer, victimAddr, metricsUrl, write, replicated } = await startVictimPair(t, 'bomb-fed');
 
   const rogue = await startRogue(t, pki.fed, { member: await makeMember(pki.fed, 'rogue-agent', 'agent') });
   const victimId = pki.members.get('victim')!.peerId;
-  const conn = await rogue.libp2p.dial(multiaddr(`/ip4/127.0.0.1/tcp/${plans[0]!.port}/p2p/${victimId}`));
+  const conn = await rogue.libp2p.dial(multiaddr(victimAddr));
   await waitFor('the rogue agent and the victim authenticated each other', () => rogue.auth!.isAuthenticated(victimId), { timeoutMs: 10_000 });
 
   const seed = testSeed();
@@ -76,7 +46,6 @@ t.test('deflate bombs from an agent certificate are refused, bounded and counted
     ['anti-entropy', 'a plain get request past its cap', wide],
   ];
 
-  const metricsUrl = (i: number): string => `http://127.0.0.1:${plans[i]!.metricsPort}/metrics`;
   const lagMaxMs = (p: PromText): number => (valueOf(p, 'nodejs_eventloop_lag_max_seconds') ?? NaN) * 1000;
   const refused = (p: PromText, labels: Record<string, string> = {}): number => p.samples
     .filter((x) => x.name === 'novaedge_federation_frames_refused_total' && Object.entries({ peer: 'rogue-agent', ...labels }).every(([k, v]) => x.labels[k] === v))
@@ -92,7 +61,7 @@ t.test('deflate bombs from an agent certificate are refused, bounded and counted
   }, 100);
   t.teardown(() => clearInterval(watch));
 
-  const pid = victim!.child.pid!;
+  const pid = victim.child.pid!;
   const baseline = Math.max(...await Promise.all(Array.from({ length: 5 }, async (_, i) => {
     await new Promise((r) => setTimeout(r, 50 * i));
     return rssBytes(pid);
@@ -132,8 +101,8 @@ t.test('deflate bombs from an agent certificate are refused, bounded and counted
   t.equal(refused(m, { protocol: 'anti-entropy', code: 'FRAME_TOO_LARGE' }), 2 * ROUNDS, 'on anti-entropy, as FRAME_TOO_LARGE');
 
   t.equal(valueOf(m, 'novaedge_federation_resources'), 1, 'nothing stored');
-  await callAdmin(victimSock, 'resources.apply', { resources: [route('after')] });
+  await write('after');
   await waitFor('a write after the attack reaches the peer', () => replicated('after'), { timeoutMs: 10_000, intervalMs: 100 });
-  t.same(await victim!.stop('SIGTERM'), { code: 0, signal: null }, 'the victim stops cleanly');
-  await peer!.stop('SIGTERM');
+  t.same(await victim.stop('SIGTERM'), { code: 0, signal: null }, 'the victim stops cleanly');
+  await peer.stop('SIGTERM');
 });

@@ -5,51 +5,20 @@
 // unauthenticated peers; before the fix each connection could park 8 streams × 3 protocols × 256 KiB),
 // and afterwards the daemon still serves its real peer.
 import t from 'tap';
-import { readFileSync } from 'node:fs';
-import { callAdmin } from '../../node/admin/admin-client.ts';
 import { replicationProtocol } from '../../node/replication/protocol-ids.ts';
-import { writeControllerConfigs, type ControllerPlan } from '../helpers/daemon-config.ts';
-import { spawnDaemon } from '../helpers/daemon-process.ts';
-import { freePorts } from '../helpers/free-ports.ts';
-import { writePki } from '../helpers/pki-files.ts';
 import { preAuthFlood } from '../helpers/preauth-flood.ts';
-import { tempDir } from '../helpers/temp-dir.ts';
+import { rssBytes, startVictimPair } from '../helpers/victim-pair.ts';
 import { waitFor } from '../helpers/wait-for.ts';
-import { join } from 'node:path';
 
 const UNAUTH_RSS_GROWTH_MAX_BYTES = 64 * 1024 * 1024;
 const IDENTITIES = 24;
 const FLOOD_MS = 8_000;
 const MIB = 1024 * 1024;
 
-function rssBytes(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (m === null) throw new Error(`no VmRSS for ${pid}`);
-  return Number(m[1]) * 1024;
-}
-
 t.test('unauthenticated peers flooding every protocol: bounded memory, the daemon unharmed', async (t) => {
-  const dir = t.testdir();
-  const names = ['victim', 'peer'];
-  const pki = await writePki(dir, 'flood-fed', names.map((name) => ({ name, role: 'controller' as const })));
-  const ports = await freePorts(4);
-  const plans: ControllerPlan[] = names.map((name, i) => ({ name, port: ports[i]!, metricsPort: ports[2 + i]! }));
-  const sockets = await tempDir(t, 'nvf-');
-  const configs = await writeControllerConfigs(pki, dir, sockets, plans);
-  const [victim, peer] = names.map((n) => spawnDaemon(t, ['--config', configs.get(n)!]));
-  await Promise.all([victim!.waitForLog('novaedge ready', 30_000), peer!.waitForLog('novaedge ready', 30_000)]);
-  const victimSock = join(sockets, 'victim.sock');
-  const peerSock = join(sockets, 'peer.sock');
-  const route = (name: string): object => ({ apiVersion: 'novaedge.io/v1alpha1', kind: 'ProxyRoute', metadata: { name, namespace: 'default' }, spec: { hostnames: [`${name}.example.com`] } });
-  const replicated = async (name: string): Promise<boolean> =>
-    (await callAdmin<{ value?: unknown }>(peerSock, 'resources.get', { key: `ProxyRoute/default/${name}` }).catch(() => ({ value: undefined }))).value !== undefined;
-  // Ready: the victim takes writes (quorum with its peer) and replicates them.
-  await waitFor('the victim replicates to its peer', async () => {
-    await callAdmin(victimSock, 'resources.apply', { resources: [route('before')] }).catch(() => undefined);
-    return replicated('before');
-  }, { timeoutMs: 30_000, intervalMs: 200 });
+  const { pki, victim, peer, victimAddr, write, replicated } = await startVictimPair(t, 'flood-fed');
 
-  const pid = victim!.child.pid!;
+  const pid = victim.child.pid!;
   const samples: number[] = [];
   for (let i = 0; i < 10; i++) {
     samples.push(rssBytes(pid));
@@ -62,7 +31,7 @@ t.test('unauthenticated peers flooding every protocol: bounded memory, the daemo
 
   const fid = pki.fed.id;
   const report = await preAuthFlood({
-    target: `/ip4/127.0.0.1/tcp/${plans[0]!.port}/p2p/${pki.members.get('victim')!.peerId}`,
+    target: victimAddr,
     federationId: fid,
     protocols: ['push', 'anti-entropy', 'config-stream'].map((p) => replicationProtocol(fid, p as Parameters<typeof replicationProtocol>[1])),
     identities: IDENTITIES,
@@ -82,8 +51,8 @@ t.test('unauthenticated peers flooding every protocol: bounded memory, the daemo
   t.ok(report.connections >= IDENTITIES, 'the flooders got connections');
   t.ok(growth <= UNAUTH_RSS_GROWTH_MAX_BYTES, `RSS growth ${(growth / MIB).toFixed(1)} MiB ≤ ${UNAUTH_RSS_GROWTH_MAX_BYTES / MIB} MiB`);
 
-  await callAdmin(victimSock, 'resources.apply', { resources: [route('after')] });
+  await write('after');
   await waitFor('a write after the flood reaches the peer', () => replicated('after'), { timeoutMs: 10_000, intervalMs: 100 });
-  t.same(await victim!.stop('SIGTERM'), { code: 0, signal: null }, 'the victim stops cleanly');
-  await peer!.stop('SIGTERM');
+  t.same(await victim.stop('SIGTERM'), { code: 0, signal: null }, 'the victim stops cleanly');
+  await peer.stop('SIGTERM');
 });
