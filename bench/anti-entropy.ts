@@ -12,6 +12,7 @@ import { fullCopyBytes, runAntiEntropy } from '../node/replication/anti-entropy-
 import { DEFAULT_ANTI_ENTROPY_LIMITS } from '../node/replication/anti-entropy-messages.ts';
 import { serveAntiEntropy } from '../node/replication/anti-entropy-server.ts';
 import { MessageStream } from '../node/wire/message-stream.ts';
+import { REAL_TIMERS } from '../node/host/timer-components.ts';
 
 const N = Number(process.env.BENCH_AE_N ?? 100_000);
 const dir = mkdtempSync(join(tmpdir(), 'novaedge-bench-ae-'));
@@ -47,9 +48,9 @@ for (const d of [10, 100, 1000]) {
   const diffBytes = (await a.getRecords(changed)).reduce((n, r) => n + encodeRecord(r!).length, 0);
   const full = await fullCopyBytes(a);
   const [x, y] = duplexPair<any>();
-  const opts = { frameBytesMax: 8 << 20, messageBytesMax: 64 << 20, ioTimeoutMs: 30_000, compress: false };
+  const opts = { frameBytesMax: 8 << 20, messageBytesMax: 64 << 20, ioTimeoutMs: 30_000, compress: false, timers: REAL_TIMERS };
   const served = serveAntiEntropy(new MessageStream(y, opts), a, { limits: DEFAULT_ANTI_ENTROPY_LIMITS, allowPut: true, requestsMax: 1_000_000 });
-  const report = await runAntiEntropy(new MessageStream(x, opts), b, { repairMode: 'bidirectional', batchSize: 100, limits: DEFAULT_ANTI_ENTROPY_LIMITS });
+  const report = await runAntiEntropy(new MessageStream(x, opts), b, { repairMode: 'bidirectional', batchSize: 100, limits: DEFAULT_ANTI_ENTROPY_LIMITS, timers: REAL_TIMERS });
   await served;
   if (a.merkle.root() !== b.merkle.root()) throw new Error('stores differ after the session');
   const bytes = report.bytesSent + report.bytesReceived;

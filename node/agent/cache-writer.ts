@@ -6,6 +6,7 @@
 // resources: about a second). Under a steady stream of changes the next write therefore waits at
 // least WRITE_PAUSE_FACTOR times as long as the last one took: the copy never takes more than a
 // tenth of the agent's time, however large the configuration, and is at most a few writes behind.
+import type { TimerComponents, TimerHandle, WallClock } from '../components.ts';
 import { loggerOrSilent, type Logger } from '../util/logger.ts';
 
 /** Counters of the cache writer. */
@@ -32,6 +33,10 @@ export interface CacheWriterOptions {
   write(texts: string[]): Promise<number>;
   /** Every record held now, in key order, each as its stored text. */
   snapshot(): Promise<string[]>;
+  /** The node's monotonic clock and timers (coalescing, write durations). */
+  timers: TimerComponents;
+  /** The node's physical clock (when the last write finished). */
+  wallClock: WallClock;
   logger?: Logger;
 }
 
@@ -39,7 +44,7 @@ export class CacheWriter {
   readonly stats: CacheWriterStats = { writes: 0, failures: 0, bytes: 0, lastWriteMs: 0, lastError: undefined, lastWriteDurationMs: 0 };
   readonly #o: CacheWriterOptions;
   readonly #log: Logger;
-  #timer: NodeJS.Timeout | undefined;
+  #timer: TimerHandle | undefined;
   #running: Promise<void> | undefined;
   #again = false;
   #dirty = false;
@@ -58,7 +63,7 @@ export class CacheWriter {
       this.#again = true;
       return;
     }
-    this.#timer ??= setTimeout(() => {
+    this.#timer ??= this.#o.timers.setTimeout(() => {
       this.#timer = undefined;
       this.#running = this.#write().finally(() => {
         this.#running = undefined;
@@ -72,7 +77,7 @@ export class CacheWriter {
 
   /** Write now if anything changed since the last write (and wait); a pending scheduled write is folded in. */
   async flush(): Promise<void> {
-    clearTimeout(this.#timer);
+    this.#o.timers.clearTimeout(this.#timer);
     this.#timer = undefined;
     await this.#running;
     this.#again = false;
@@ -87,12 +92,12 @@ export class CacheWriter {
 
   async #write(): Promise<void> {
     this.#dirty = false;
-    const startedMs = performance.now();
+    const startedMs = this.#o.timers.nowMs();
     try {
       this.stats.bytes += await this.#o.write(await this.#o.snapshot());
-      this.stats.lastWriteDurationMs = performance.now() - startedMs;
+      this.stats.lastWriteDurationMs = this.#o.timers.nowMs() - startedMs;
       this.stats.writes++;
-      this.stats.lastWriteMs = Date.now();
+      this.stats.lastWriteMs = this.#o.wallClock();
       this.stats.lastError = undefined;
     } catch (err) {
       // The agent keeps serving from its replica; the file catches up at the next change.

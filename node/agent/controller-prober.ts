@@ -4,6 +4,7 @@
 // now and the reachability-probe interval for the others. A controller whose connection comes up or
 // drops is checked at once. Verdicts go to the caller (the pure ControllerSelector decides).
 import { peerIdFromString } from '@libp2p/peer-id';
+import { timeoutSignal, type RandomSource, type TimerComponents, type TimerHandle } from '../components.ts';
 import type { MembershipNode } from '../membership/membership-node.ts';
 import { PING_PROTOCOL, PingChannel } from './ping-channel.ts';
 
@@ -28,11 +29,15 @@ export interface ControllerProberOptions {
   periodMs(peerId: string): number;
   /** A check finished. */
   onVerdict(peerId: string, verdict: CheckVerdict): void;
+  /** The node's monotonic clock and timers (cadence, deadlines, round trips). */
+  timers: TimerComponents;
+  /** The node's randomness (the cadence's jitter, ping payloads). */
+  random: RandomSource;
 }
 
 export class ControllerProber {
   readonly #o: ControllerProberOptions;
-  readonly #timers = new Map<string, NodeJS.Timeout>();
+  readonly #timers = new Map<string, TimerHandle>();
   readonly #inFlight = new Set<string>();
   readonly #everConnected = new Set<string>();
   // One long-lived ping stream per controller (see ping-channel.ts).
@@ -62,7 +67,7 @@ export class ControllerProber {
   stop(): void {
     this.#stop.abort();
     for (const off of this.#offs.splice(0)) off();
-    for (const t of this.#timers.values()) clearTimeout(t);
+    for (const t of this.#timers.values()) this.#o.timers.clearTimeout(t);
     this.#timers.clear();
     for (const c of this.#channels.values()) c.close();
     this.#channels.clear();
@@ -70,15 +75,15 @@ export class ControllerProber {
 
   #schedule(peerId: string, delayMs: number): void {
     if (this.#stop.signal.aborted) return;
-    clearTimeout(this.#timers.get(peerId));
-    this.#timers.set(peerId, setTimeout(() => void this.#check(peerId), delayMs));
+    this.#o.timers.clearTimeout(this.#timers.get(peerId));
+    this.#timers.set(peerId, this.#o.timers.setTimeout(() => void this.#check(peerId), delayMs));
   }
 
   #channel(peerId: string): PingChannel {
     let c = this.#channels.get(peerId);
     if (c === undefined) {
       const id = peerIdFromString(peerId);
-      c = new PingChannel((signal) => this.#o.membership.libp2p.dialProtocol(id, PING_PROTOCOL, { signal }));
+      c = new PingChannel((signal) => this.#o.membership.libp2p.dialProtocol(id, PING_PROTOCOL, { signal }), { timers: this.#o.timers, random: this.#o.random });
       this.#channels.set(peerId, c);
     }
     return c;
@@ -87,7 +92,7 @@ export class ControllerProber {
   async #check(peerId: string): Promise<void> {
     if (this.#inFlight.has(peerId)) return;
     this.#inFlight.add(peerId);
-    const startedMs = performance.now();
+    const startedMs = this.#o.timers.nowMs();
     try {
       const m = this.#o.membership;
       const peer = m.authenticatedPeers().find((p) => p.peerId === peerId && p.role === 'controller');
@@ -99,7 +104,7 @@ export class ControllerProber {
         verdict = dialing ? { ok: undefined } : { ok: false };
       } else {
         this.#everConnected.add(peerId);
-        const rttMs = await this.#channel(peerId).rttMs(AbortSignal.any([this.#stop.signal, AbortSignal.timeout(this.#o.timeoutMs)]))
+        const rttMs = await this.#channel(peerId).rttMs(AbortSignal.any([this.#stop.signal, timeoutSignal(this.#o.timers, this.#o.timeoutMs)]))
           .catch(() => undefined);
         verdict = rttMs === undefined ? { ok: false } : { ok: true, rttMs, member: peer.member };
       }
@@ -109,8 +114,8 @@ export class ControllerProber {
       // Up to a tenth of the period early, at random: agents started together (many in one
       // process, or a fleet back after an outage) spread their checks instead of probing every
       // controller in the same instant each period. Never late, so failover bounds hold.
-      const periodMs = this.#o.periodMs(peerId) * (1 - PROBE_JITTER_FRACTION * Math.random());
-      this.#schedule(peerId, Math.max(0, startedMs + periodMs - performance.now()));
+      const periodMs = this.#o.periodMs(peerId) * (1 - PROBE_JITTER_FRACTION * this.#o.random.float());
+      this.#schedule(peerId, Math.max(0, startedMs + periodMs - this.#o.timers.nowMs()));
     }
   }
 }

@@ -55,7 +55,7 @@ export async function runControllerSession(o: SessionOptions): Promise<void> {
       const ae = await o.open('anti-entropy', o.signal);
       try {
         return await runAntiEntropy(new MessageStream(ae.duplex, o.stream), store, {
-          repairMode: 'pull', batchSize: o.batchSize, limits: o.limits, source: hello.member,
+          repairMode: 'pull', batchSize: o.batchSize, limits: o.limits, source: hello.member, timers: o.stream.timers,
           ...(o.rejections === undefined ? {} : { rejections: o.rejections }),
         });
       } finally {

@@ -5,9 +5,9 @@
 // on both ends) was most of an idle federation's CPU. The controller's ping handler ends a stream
 // that stays silent for its timeout (create-host.ts), and connections drop: a check that finds its
 // channel dead opens a new one and tries once more, within the same deadline.
-import { randomBytes } from 'node:crypto';
 import type { Stream } from '@libp2p/interface';
 import { byteStream, type ByteStream } from 'it-byte-stream';
+import type { RandomSource, TimerComponents } from '../components.ts';
 
 /** libp2p's ping protocol (what the ping service answers). */
 export const PING_PROTOCOL = '/ipfs/ping/1.0.0';
@@ -20,14 +20,22 @@ export class PingEchoError extends Error {
   readonly code = 'PING_ECHO_MISMATCH';
 }
 
+/** What a ping channel takes from its node: the clock that times round trips, the randomness of payloads. */
+export interface PingChannelParts {
+  timers: TimerComponents;
+  random: RandomSource;
+}
+
 export class PingChannel {
   readonly #open: (signal: AbortSignal) => Promise<Stream>;
+  readonly #parts: PingChannelParts;
   #stream: Stream | undefined;
   #bytes: ByteStream<Stream> | undefined;
 
   /** `open` opens a ping stream to the controller (dialling only over an existing connection is the caller's choice). */
-  constructor(open: (signal: AbortSignal) => Promise<Stream>) {
+  constructor(open: (signal: AbortSignal) => Promise<Stream>, parts: PingChannelParts) {
     this.#open = open;
+    this.#parts = parts;
   }
 
   /** One round trip, ms; throws when the controller does not answer before `signal` aborts. */
@@ -59,13 +67,13 @@ export class PingChannel {
       this.#stream = await this.#open(signal);
       this.#bytes = byteStream(this.#stream);
     }
-    const payload = randomBytes(PING_BYTES);
-    const startedMs = performance.now();
+    const payload = this.#parts.random.bytes(PING_BYTES);
+    const startedMs = this.#parts.timers.nowMs();
     // Read while writing, as libp2p's own ping does: a duplex may only take the payload once its
     // reply is being read.
     const [, echo] = await Promise.all([this.#bytes.write(payload, { signal }), this.#bytes.read({ bytes: PING_BYTES, signal })]);
-    const rttMs = performance.now() - startedMs;
-    if (!payload.equals(echo.subarray())) throw new PingEchoError('ping echo differs from the payload sent');
+    const rttMs = this.#parts.timers.nowMs() - startedMs;
+    if (!Buffer.from(payload).equals(echo.subarray())) throw new PingEchoError('ping echo differs from the payload sent');
     return rttMs;
   }
 }

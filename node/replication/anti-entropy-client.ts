@@ -3,6 +3,7 @@
 // pull and/or push only the differing records, in batches. Cost grows with the number of
 // differences, not the store size. A peer that is empty gets (or gives) a plain scan instead.
 import { MERKLE_FANOUT, type Store, type StoredRecord } from '../../storage/index.ts';
+import type { TimerComponents } from '../components.ts';
 import type { MessageStream } from '../wire/message-stream.ts';
 import { ProtocolError } from '../wire/protocol-error.ts';
 import {
@@ -25,6 +26,8 @@ export interface AntiEntropyOptions {
   source?: string;
   /** Where pulled records refused here are counted (and logged). */
   rejections?: RecordRejections;
+  /** The node's monotonic clock (the report's duration). */
+  timers: TimerComponents;
 }
 
 /** What a session did. */
@@ -46,7 +49,7 @@ export interface AntiEntropyReport {
 }
 
 export async function runAntiEntropy(stream: MessageStream, store: Store, opts: AntiEntropyOptions): Promise<AntiEntropyReport> {
-  const started = performance.now();
+  const started = opts.timers.nowMs();
   const report: AntiEntropyReport = {
     inSync: false, roundTrips: 0, bytesSent: 0, bytesReceived: 0, differingKeys: 0, pulled: 0, pushed: 0, rejected: 0, durationMs: 0,
   };
@@ -169,7 +172,7 @@ export async function runAntiEntropy(stream: MessageStream, store: Store, opts: 
     }
     report.bytesSent = stream.stats.bytesOut - bytesAtStart.out;
     report.bytesReceived = stream.stats.bytesIn - bytesAtStart.in;
-    report.durationMs = performance.now() - started;
+    report.durationMs = opts.timers.nowMs() - started;
   }
 }
 

@@ -8,6 +8,7 @@
 // did not deliver; until that repair completes the dropped records count in the lag.
 import type { StoredRecord } from '../../storage/index.ts';
 import { compareVv, encodeRecord } from '../../storage/index.ts';
+import type { TimerComponents, TimerHandle } from '../components.ts';
 import type { MessageStream } from '../wire/message-stream.ts';
 import { ProtocolError } from '../wire/protocol-error.ts';
 import type { RefusalReason } from './apply-batch.ts';
@@ -31,6 +32,8 @@ export interface PusherOptions {
   relayLingerMs: number;
   /** Physical clock, ms. */
   nowMs: () => number;
+  /** The node's timers (the relay linger). */
+  timers: TimerComponents;
   /** Called when the queue overflowed and `dropped` records were left to anti-entropy. */
   onOverflow?: (dropped: number) => void;
 }
@@ -241,8 +244,8 @@ export class PeerPusher {
   // Wait until woken (enqueue, ack, stop) or `ms` passes.
   async #sleep(ms: number): Promise<void> {
     await new Promise<void>((resolve) => {
-      const timer = ms === Infinity ? undefined : setTimeout(resolve, ms);
-      this.#wake = () => { clearTimeout(timer); resolve(); };
+      const timer: TimerHandle = ms === Infinity ? undefined : this.#opts.timers.setTimeout(resolve, ms);
+      this.#wake = () => { this.#opts.timers.clearTimeout(timer); resolve(); };
     });
     this.#wake = undefined;
   }

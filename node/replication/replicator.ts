@@ -3,10 +3,10 @@
 // same service runs over libp2p in a node and over in-memory pairs in tests.
 import type { Duplex } from 'it-stream-types';
 import { compareVv, type Store, type StoredRecord } from '../../storage/index.ts';
-import { controllerMajority } from '../../quorum/index.ts';
+import { QuorumAckCount } from '../../quorum/ack-count.ts';
+import { every, sleep, timeoutSignal, type TimerComponents, type TimerHandle, type WallClock } from '../components.ts';
 import { NovaEdgeError } from '../errors.ts';
 import { loggerOrSilent, type Logger } from '../util/logger.ts';
-import { monotonicMs } from '../util/clock.ts';
 import { MessageStream, type MessageStreamOptions } from '../wire/message-stream.ts';
 import { runAntiEntropy, type AntiEntropyReport, type RepairMode } from './anti-entropy-client.ts';
 import { antiEntropyRequestCaps, antiEntropyResponseCaps, DEFAULT_ANTI_ENTROPY_LIMITS, type AntiEntropyLimits } from './anti-entropy-messages.ts';
@@ -75,8 +75,10 @@ export interface ReplicatorOptions {
   retryMs: number;
   /** How long relay offers wait to be sent together, ms (default 20). */
   relayLingerMs?: number;
-  /** Physical clock, ms. */
-  nowMs?: () => number;
+  /** The node's physical clock: push lag and the last sync's time. */
+  wallClock: WallClock;
+  /** The node's monotonic clock and timers: deadlines, periodic anti-entropy, retries, log rate limits. */
+  timers: TimerComponents;
   /** Anti-entropy message bounds. */
   limits?: AntiEntropyLimits;
   /** AgentAssisted: the vote lease duration agents learn from the config-stream hello. */
@@ -189,7 +191,8 @@ export class Replicator {
   readonly #store: Store;
   readonly #links: PeerLinks;
   readonly #opts: ReplicatorOptions;
-  readonly #nowMs: () => number;
+  readonly #wallClock: WallClock;
+  readonly #timers: TimerComponents;
   readonly #limits: AntiEntropyLimits;
   readonly #peers = new Map<string, PeerState>();
   readonly #stop = new AbortController();
@@ -197,8 +200,8 @@ export class Replicator {
   readonly #quorumTimeoutMs: number;
   // Quorum-durable writes waiting for acknowledgements, each re-checked when reachability may have changed.
   readonly #waits = new Set<(reachable: ReadonlySet<string>) => void>();
-  #waitPoll: NodeJS.Timeout | undefined;
-  #timer: NodeJS.Timeout | undefined;
+  #cancelWaitPoll: (() => void) | undefined;
+  #cancelTimer: (() => void) | undefined;
   #fanOut: Promise<void> | undefined;
   // The last change the relay loop has handed to the pushers.
   #fanOutSeq = 0;
@@ -210,11 +213,12 @@ export class Replicator {
     this.#store = store;
     this.#links = links;
     this.#opts = opts;
-    this.#nowMs = opts.nowMs ?? Date.now;
+    this.#wallClock = opts.wallClock;
+    this.#timers = opts.timers;
     this.#limits = opts.limits ?? DEFAULT_ANTI_ENTROPY_LIMITS;
     this.#log = loggerOrSilent(opts.logger).child({ component: 'replication' });
     this.#quorumTimeoutMs = opts.quorumTimeoutMs ?? opts.syncTimeoutMs;
-    this.rejections = new RecordRejections({ log: this.#log, nowMs: monotonicMs });
+    this.rejections = new RecordRejections({ log: this.#log, nowMs: opts.timers.nowMs });
     this.#broadcast = new ConfigBroadcast(store, {
       batchSize: opts.batchSize, batchBytesMax: Math.floor(opts.frameBytesMax / 2), compress: opts.compression, queueFramesMax: AGENT_QUEUE_FRAMES_MAX,
     });
@@ -223,7 +227,7 @@ export class Replicator {
       this.#peers.set(m, {
         pusher: new PeerPusher(m, {
           batchSize: opts.batchSize, windowMax: opts.pushWindowMax, queueMax: opts.pushQueueMax,
-          batchBytesMax: Math.floor(opts.frameBytesMax / 2), relayLingerMs: opts.relayLingerMs ?? 20, nowMs: this.#nowMs,
+          batchBytesMax: Math.floor(opts.frameBytesMax / 2), relayLingerMs: opts.relayLingerMs ?? 20, nowMs: opts.wallClock, timers: opts.timers,
           onOverflow: (dropped) => this.#overflowed(m, dropped),
         }),
         overflowLoggedMs: -Infinity, overflowsUnlogged: 0,
@@ -236,8 +240,7 @@ export class Replicator {
   start(): void {
     if (this.#opts.pushEnabled) this.#fanOut = this.#runFanOut();
     if (this.#opts.antiEntropyEnabled) {
-      this.#timer = setInterval(() => { void this.#syncAll(); }, this.#opts.antiEntropyIntervalMs);
-      this.#timer.unref();
+      this.#cancelTimer = every(this.#timers, this.#opts.antiEntropyIntervalMs, () => { void this.#syncAll(); });
     }
   }
 
@@ -248,9 +251,9 @@ export class Replicator {
   async stop(drainMs = Math.min(this.#opts.syncTimeoutMs, STOP_DRAIN_MS_MAX)): Promise<void> {
     if (!this.#stop.signal.aborted) await this.#drain(drainMs);
     this.#stop.abort();
-    if (this.#timer !== undefined) clearInterval(this.#timer);
-    if (this.#waitPoll !== undefined) clearInterval(this.#waitPoll);
-    this.#waitPoll = undefined;
+    this.#cancelTimer?.();
+    this.#cancelWaitPoll?.();
+    this.#cancelWaitPoll = undefined;
     for (const p of this.#peers.values()) p.stop?.abort();
     await this.#fanOut?.catch(() => undefined);
     await this.#broadcast.stop();
@@ -261,11 +264,11 @@ export class Replicator {
   // controllers only when this one comes back, or at the next anti-entropy run. Waits until the
   // relay loop has seen every committed change and every connected pusher is idle, or `ms` passes.
   async #drain(ms: number): Promise<void> {
-    const deadlineMs = performance.now() + ms;
-    while (performance.now() < deadlineMs) {
+    const deadlineMs = this.#timers.nowMs() + ms;
+    while (this.#timers.nowMs() < deadlineMs) {
       const relayed = this.#fanOut === undefined || this.#fanOutSeq >= this.#store.seq;
       if (relayed && [...this.#peers.values()].every((p) => !p.pusher.connected || p.pusher.idle)) return;
-      await new Promise((r) => setTimeout(r, DRAIN_POLL_MS));
+      await sleep(this.#timers, DRAIN_POLL_MS);
     }
   }
 
@@ -364,9 +367,11 @@ export class Replicator {
    * cannot form the durability quorum: a quorum-durable write could not be acknowledged.
    */
   checkQuorumAvailable(): void {
-    const needed = this.#peersNeeded();
-    const reachable = this.#reachablePeers().size;
-    if (reachable < needed) throw new QuorumUnavailableError(needed + 1, this.#opts.controllers.length, reachable + 1, false);
+    const count = this.#ackCount();
+    const reachable = this.#reachablePeers();
+    if (count.verdict(reachable) === 'unavailable') {
+      throw new QuorumUnavailableError(count.copiesNeeded, count.controllers, count.reachableCount(reachable), false);
+    }
   }
 
   /**
@@ -378,13 +383,12 @@ export class Replicator {
    * stays durable here in every case.
    */
   waitForQuorum(record: StoredRecord): Promise<void> {
-    const needed = this.#peersNeeded();
-    if (needed <= 0) return Promise.resolve();
-    const controllers = this.#opts.controllers.length;
+    // Which acknowledgements count, and what they add up to: quorum/ack-count.ts.
+    const count = this.#ackCount<RefusalReason>();
     const reachableNow = this.#reachablePeers();
-    if (reachableNow.size < needed) return Promise.reject(new QuorumUnavailableError(needed + 1, controllers, reachableNow.size + 1, true, record.key));
-    const acked = new Set<string>();
-    const refused = new Map<string, RefusalReason>();
+    const first = count.verdict(reachableNow);
+    if (first === 'held') return Promise.resolve();
+    if (first === 'unavailable') return Promise.reject(this.#unavailable(count, reachableNow, record.key));
     const covers = (r: StoredRecord): boolean => {
       if (r.key !== record.key) return false;
       const c = compareVv(r.vv, record.vv);
@@ -393,50 +397,36 @@ export class Replicator {
     return new Promise<void>((resolve, reject) => {
       const offs: Array<() => void> = [];
       const done = (err?: Error): void => {
-        clearTimeout(timer);
+        this.#timers.clearTimeout(timer);
         for (const off of offs) off();
         this.#waits.delete(check);
-        if (this.#waits.size === 0 && this.#waitPoll !== undefined) {
-          clearInterval(this.#waitPoll);
-          this.#waitPoll = undefined;
+        if (this.#waits.size === 0) {
+          this.#cancelWaitPoll?.();
+          this.#cancelWaitPoll = undefined;
         }
         if (err === undefined) resolve(); else reject(err);
       };
-      // Can a majority still hold it: peers that stored it, plus reachable peers that did not refuse it?
       const check = (reachable: ReadonlySet<string>): void => {
-        if (acked.size >= needed) return done();
-        let possible = acked.size;
-        let possibleWithRefusers = acked.size;
-        for (const m of reachable) {
-          if (acked.has(m)) continue;
-          possibleWithRefusers++;
-          if (!refused.has(m)) possible++;
-        }
-        if (possible >= needed) return;
-        if (this.#peers.size - refused.size < needed || possibleWithRefusers >= needed) {
-          return done(new RefusedByPeersError(record.key, acked.size + 1, controllers, [...refused].map(([member, reason]) => ({ member, reason }))));
-        }
-        done(new QuorumUnavailableError(needed + 1, controllers, reachable.size + 1, true, record.key));
+        const verdict = count.verdict(reachable);
+        if (verdict === 'held') done();
+        else if (verdict === 'refused') done(new RefusedByPeersError(record.key, count.copies, count.controllers, count.refusals()));
+        else if (verdict === 'unavailable') done(this.#unavailable(count, reachable, record.key));
       };
-      const timer = setTimeout(() => done(new QuorumTimeoutError(
-        `${record.key}: ${acked.size + 1} of ${controllers} controllers acknowledged within ${this.#quorumTimeoutMs} ms; the write is durable here and will converge`)),
+      const timer: TimerHandle = this.#timers.setTimeout(() => done(new QuorumTimeoutError(
+        `${record.key}: ${count.copies} of ${count.controllers} controllers acknowledged within ${this.#quorumTimeoutMs} ms; the write is durable here and will converge`)),
       this.#quorumTimeoutMs);
       for (const [member, p] of this.#peers) {
         offs.push(p.pusher.onAck((r) => {
           if (!covers(r)) return;
-          acked.add(member);
-          refused.delete(member);
-          if (acked.size >= needed) done();
+          count.stored(member);
+          if (count.held()) done();
         }));
         offs.push(p.pusher.onRefused((r, reason) => {
-          if (!covers(r) || acked.has(member)) return;
-          refused.set(member, reason);
-          check(this.#reachablePeers());
+          if (covers(r) && count.refused(member, reason)) check(this.#reachablePeers());
         }));
       }
       this.#waits.add(check);
-      this.#waitPoll ??= setInterval(() => this.#recheckWaits(), REACHABLE_POLL_MS);
-      this.#waitPoll.unref();
+      this.#cancelWaitPoll ??= every(this.#timers, REACHABLE_POLL_MS, () => this.#recheckWaits());
     });
   }
 
@@ -466,13 +456,17 @@ export class Replicator {
       )),
       ioTimeoutMs: this.#opts.syncTimeoutMs,
       compress: this.#opts.compression,
+      timers: this.#timers,
     };
   }
 
-  // Peers (self excluded) that must hold a quorum-durable write: a majority of the controllers
-  // counts this one, which has it already.
-  #peersNeeded(): number {
-    return controllerMajority(this.#opts.controllers.length) - 1;
+  // A fresh count of one quorum-durable write's acknowledgements.
+  #ackCount<R extends string = RefusalReason>(): QuorumAckCount<R> {
+    return new QuorumAckCount<R>(this.#opts.controllers, this.#opts.self);
+  }
+
+  #unavailable(count: QuorumAckCount<RefusalReason>, reachable: ReadonlySet<string>, key: string): QuorumUnavailableError {
+    return new QuorumUnavailableError(count.copiesNeeded, count.controllers, count.reachableCount(reachable), true, key);
   }
 
   // Configured peers reachable now.
@@ -493,7 +487,7 @@ export class Replicator {
     const p = this.#peers.get(member);
     if (p === undefined) return;
     p.overflowsUnlogged++;
-    const nowMs = monotonicMs();
+    const nowMs = this.#timers.nowMs();
     if (nowMs - p.overflowLoggedMs >= OVERFLOW_LOG_INTERVAL_MS) {
       this.#log.warn({ peer: member, dropped, overflows: p.overflowsUnlogged, queueMax: this.#opts.pushQueueMax, connected: p.up },
         p.up ? 'push queue overflowed: its records are left to anti-entropy, which starts now' : 'push queue overflowed: its records are left to anti-entropy when the peer is back');
@@ -537,21 +531,24 @@ export class Replicator {
         this.#countError(err);
       }
       if (p.pusher.status.needsRepair) void this.sync(member).catch(() => undefined);
-      await new Promise<void>((r) => { const t = setTimeout(r, waitMs); signal.addEventListener('abort', () => { clearTimeout(t); r(); }, { once: true }); });
+      await new Promise<void>((r) => {
+        const t = this.#timers.setTimeout(r, waitMs);
+        signal.addEventListener('abort', () => { this.#timers.clearTimeout(t); r(); }, { once: true });
+      });
       waitMs = Math.min(waitMs * 2, this.#opts.retryMs * 16);
     }
   }
 
   async #runSync(member: string, p: PeerState): Promise<AntiEntropyReport> {
     p.pusher.beginRepair();
-    const signal = AbortSignal.any([this.#stop.signal, AbortSignal.timeout(this.#opts.syncTimeoutMs * 10)]);
+    const signal = AbortSignal.any([this.#stop.signal, timeoutSignal(this.#timers, this.#opts.syncTimeoutMs * 10)]);
     try {
       const link = await this.#links.open(member, 'anti-entropy', signal);
       let report: AntiEntropyReport;
       try {
         report = await runAntiEntropy(new MessageStream(link.duplex, this.#streamOptions()), this.#store, {
           repairMode: this.#opts.repairMode, batchSize: this.#opts.antiEntropyBatchSize, limits: this.#limits,
-          source: member, rejections: this.rejections,
+          source: member, rejections: this.rejections, timers: this.#timers,
         });
       } finally {
         await link.close().catch(() => undefined);
@@ -561,7 +558,7 @@ export class Replicator {
       p.lastAntiEntropy = report;
       this.counters.syncs++;
       // A session that found the stores equal is a sync too: LAST SYNC says when we last knew we agreed.
-      p.pusher.status.lastSyncMs = this.#nowMs();
+      p.pusher.status.lastSyncMs = this.#wallClock();
       return report;
     } catch (err) {
       p.antiEntropyFailures++;

@@ -2,6 +2,7 @@
 // agent registry keeper, wired to libp2p, the store and the replicator. The write fence reads it as its
 // AgentVoteSource. Only created in AgentAssisted mode.
 import type { QuorumConfig } from '../../quorum/index.ts';
+import type { RandomSource, TimerComponents } from '../components.ts';
 import type { Store } from '../../storage/index.ts';
 import type { AgentVoteSource } from '../controller/write-fence.ts';
 import type { MembershipNode } from '../membership/membership-node.ts';
@@ -9,7 +10,6 @@ import type { Replicator } from '../replication/replicator.ts';
 import type { Logger } from '../util/logger.ts';
 import { RegistryKeeper, type AgentRegistryStatus } from './registry-keeper.ts';
 import { VoteCollector } from './vote-collector.ts';
-import { openStream } from '../host/open-stream.ts';
 import { voteLeaseProtocol } from './vote-messages.ts';
 
 /** What the agent votes need from the controller. */
@@ -20,6 +20,10 @@ export interface AgentVotesOptions {
   config: QuorumConfig;
   /** Controllers reached now (the write fence's view; called late, so the fence may be built after). */
   reachableControllers(): string[];
+  /** The node's monotonic clock and timers. */
+  timers: TimerComponents;
+  /** The node's randomness. */
+  random: RandomSource;
   logger?: Logger | undefined;
 }
 
@@ -36,10 +40,12 @@ export class AgentVotes implements AgentVoteSource {
       leaseMs: o.config.leaseMs,
       driftMarginMs: o.config.driftMarginMs,
       agents: () => agentPeers().map((p) => p.member),
+      timers: o.timers,
+      random: o.random,
       open: async (agent, signal) => {
         const peer = agentPeers().find((p) => p.member === agent);
         if (peer === undefined) throw new Error(`${agent} is not connected`);
-        return openStream(m.libp2p, peer.peerId, voteLeaseProtocol(m.config.federationId), signal);
+        return m.openStream(peer.peerId, voteLeaseProtocol(m.config.federationId), signal);
       },
       ...(o.logger === undefined ? {} : { logger: o.logger }),
     });
@@ -56,6 +62,7 @@ export class AgentVotes implements AgentVoteSource {
       },
       waitForQuorum: (record) => o.replicator.waitForQuorum(record),
       periodMs: this.collector.renewMs,
+      timers: o.timers,
       ...(o.logger === undefined ? {} : { logger: o.logger }),
     });
   }

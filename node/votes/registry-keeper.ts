@@ -27,7 +27,7 @@ import {
   type AgentRegistry, type QuorumConfig, type RegistryChange, type RegistryRefusal,
 } from '../../quorum/index.ts';
 import { StoreClosedError, type Resource, type Store, type StoredRecord } from '../../storage/index.ts';
-import { monotonicMs } from '../util/clock.ts';
+import { every, type TimerComponents } from '../components.ts';
 import { loggerOrSilent, type Logger } from '../util/logger.ts';
 import { decodeRegistry, REGISTRY_KEY, registryResource, type RegistryValue } from './registry-record.ts';
 
@@ -54,8 +54,8 @@ export interface RegistryKeeperOptions {
   waitForQuorum(record: StoredRecord): Promise<void>;
   /** Period of maintenance steps on the registrar, ms. */
   periodMs: number;
-  /** Monotonic clock, ms (default monotonicMs). */
-  nowMs?: () => number;
+  /** The node's monotonic clock (when agents were seen) and timers (the maintenance period). */
+  timers: TimerComponents;
   /** Logger (default silent). */
   logger?: Logger;
 }
@@ -81,7 +81,7 @@ export class RegistryKeeper {
   /** Counters. */
   readonly counters = { changes: 0, confirmations: 0, refusals: 0, quorumTimeouts: 0, invalidRecords: 0 };
   readonly #o: RegistryKeeperOptions;
-  readonly #nowMs: () => number;
+  readonly #timers: TimerComponents;
   readonly #log: Logger;
   readonly #lastSeenMs = new Map<string, number>();
   readonly #stop = new AbortController();
@@ -89,13 +89,13 @@ export class RegistryKeeper {
   #current: RegistryValue & { digest: string | undefined };
   #confirmedDigest: string | undefined;
   #busy = false;
-  #timer: NodeJS.Timeout | undefined;
+  #cancelTimer: (() => void) | undefined;
   #watching: Promise<void> | undefined;
 
   constructor(o: RegistryKeeperOptions) {
     this.#o = o;
-    this.#nowMs = o.nowMs ?? monotonicMs;
-    this.#startedAtMs = this.#nowMs();
+    this.#timers = o.timers;
+    this.#startedAtMs = o.timers.nowMs();
     this.#log = loggerOrSilent(o.logger).child({ component: 'agent-registry' });
     this.registrar = [...o.config.controllers].sort()[0]!;
     this.#current = { ...decodeRegistry(undefined), digest: undefined };
@@ -112,14 +112,13 @@ export class RegistryKeeper {
     await this.#reload();
     this.#watching = this.#follow(seq);
     if (this.isRegistrar) {
-      this.#timer = setInterval(() => { void this.step(); }, this.#o.periodMs);
-      this.#timer.unref();
+      this.#cancelTimer = every(this.#timers, this.#o.periodMs, () => { void this.step(); });
     }
   }
 
   /** Stop following and proposing. */
   async stop(): Promise<void> {
-    clearInterval(this.#timer);
+    this.#cancelTimer?.();
     this.#stop.abort();
     await this.#watching;
   }
@@ -164,7 +163,7 @@ export class RegistryKeeper {
     const change = this.#nextChange();
     if (change === undefined) return 'idle';
     if (!this.#o.caughtUp()) return 'catching_up';
-    const now = this.#nowMs();
+    const now = this.#timers.nowMs();
     const cur = this.#current;
     const reached = this.#o.reachableControllers();
     const leased = this.#o.leasedAgents(now);
@@ -201,7 +200,7 @@ export class RegistryKeeper {
     const controllers = new Set(this.#o.config.controllers);
     const add = this.#o.connectedAgents().filter((a) => !reg.agents.has(a) && !controllers.has(a) && isQuorumMemberName(a)).sort()[0];
     if (add !== undefined) return { op: 'add', agent: add };
-    const now = this.#nowMs();
+    const now = this.#timers.nowMs();
     const expiry = this.#o.config.agentAbsenceExpiryMs;
     for (const a of [...reg.agents].sort()) {
       const seen = Math.max(this.#lastSeenMs.get(a) ?? this.#startedAtMs, this.#o.lastHeardMs(a) ?? -Infinity);
@@ -211,7 +210,7 @@ export class RegistryKeeper {
   }
 
   #noteSeen(): void {
-    const now = this.#nowMs();
+    const now = this.#timers.nowMs();
     const connected = new Set(this.#o.connectedAgents());
     for (const a of connected) this.#lastSeenMs.set(a, now);
     // Bounded: only registered or connected agents are remembered.

@@ -9,10 +9,9 @@
 // exchange has not ended is skipped this round), each with a deadline (requestTimeoutMs covers the
 // dial, the request and the answer), small frames (vote-messages.ts), and the LeaseTable's own
 // limits on agents and pending requests.
-import { randomBytes } from 'node:crypto';
 import { LeaseTable, type GrantOutcome } from '../../quorum/index.ts';
+import { every, timeoutSignal, type RandomSource, type TimerComponents } from '../components.ts';
 import type { PeerStream } from '../host/open-stream.ts';
-import { monotonicMs } from '../util/clock.ts';
 import { loggerOrSilent, type Logger } from '../util/logger.ts';
 import { MessageStream } from '../wire/message-stream.ts';
 import { ProtocolError } from '../wire/protocol-error.ts';
@@ -33,14 +32,16 @@ export interface VoteCollectorOptions {
   requestTimeoutMs?: number;
   /** Most exchanges at once; default VOTE_CONCURRENCY_DEFAULT. */
   concurrencyMax?: number;
-  /** Scope of request ids, fresh per process start; default 16 random bytes in hex. */
+  /** Scope of request ids, fresh per process start; default 16 bytes of `random` in hex. */
   incarnation?: string;
   /** Member names of the authenticated agents connected to this controller now. */
   agents(): string[];
   /** Open a vote-lease stream to `agent`. */
   open(agent: string, signal: AbortSignal): Promise<PeerStream>;
-  /** Monotonic clock, ms (default monotonicMs). */
-  nowMs?: () => number;
+  /** The node's monotonic clock and timers: lease anchors, the renewal period, exchange deadlines. */
+  timers: TimerComponents;
+  /** The node's randomness (the incarnation). */
+  random: RandomSource;
   /** Logger (default silent). */
   logger?: Logger;
 }
@@ -71,7 +72,7 @@ export class VoteCollector {
   readonly requestTimeoutMs: number;
   readonly counters: VoteCollectorCounters = { requests: 0, grants: 0, refusals: 0, failures: 0, ignored: 0 };
   readonly #o: VoteCollectorOptions;
-  readonly #nowMs: () => number;
+  readonly #timers: TimerComponents;
   readonly #log: Logger;
   readonly #concurrencyMax: number;
   readonly #inFlight = new Set<string>();
@@ -79,14 +80,14 @@ export class VoteCollector {
   readonly #waiting: Array<() => void> = [];
   readonly #stop = new AbortController();
   #active = 0;
-  #timer: NodeJS.Timeout | undefined;
+  #cancelTimer: (() => void) | undefined;
 
   constructor(o: VoteCollectorOptions) {
     this.#o = o;
-    this.#nowMs = o.nowMs ?? monotonicMs;
+    this.#timers = o.timers;
     this.#log = loggerOrSilent(o.logger).child({ component: 'vote-collector' });
     this.table = new LeaseTable({
-      leaseMs: o.leaseMs, driftMarginMs: o.driftMarginMs, incarnation: o.incarnation ?? randomBytes(16).toString('hex'),
+      leaseMs: o.leaseMs, driftMarginMs: o.driftMarginMs, incarnation: o.incarnation ?? Buffer.from(o.random.bytes(16)).toString('hex'),
     });
     this.renewMs = o.renewMs ?? Math.max(1, Math.floor(o.leaseMs / 3));
     this.requestTimeoutMs = o.requestTimeoutMs ?? this.renewMs;
@@ -96,26 +97,25 @@ export class VoteCollector {
 
   /** Ask every connected agent now, then every renewMs. */
   start(): void {
-    if (this.#timer !== undefined || this.#stop.signal.aborted) return;
-    this.#timer = setInterval(() => { void this.round(); }, this.renewMs);
-    this.#timer.unref();
+    if (this.#cancelTimer !== undefined || this.#stop.signal.aborted) return;
+    this.#cancelTimer = every(this.#timers, this.renewMs, () => { void this.round(); });
     void this.round();
   }
 
   /** Stop asking; exchanges in flight are aborted. What was granted stays counted until it runs out. */
   stop(): void {
-    clearInterval(this.#timer);
+    this.#cancelTimer?.();
     this.#stop.abort();
     for (const wake of this.#waiting.splice(0)) wake();
   }
 
   /** Agents whose vote counts for this controller at `nowMs`, sorted. */
-  countedAgents(nowMs = this.#nowMs()): string[] {
+  countedAgents(nowMs = this.#timers.nowMs()): string[] {
     return this.table.countedAgents(nowMs);
   }
 
   /** True when `agent`'s vote counts here at `nowMs`. */
-  counts(agent: string, nowMs = this.#nowMs()): boolean {
+  counts(agent: string, nowMs = this.#timers.nowMs()): boolean {
     return this.table.counts(agent, nowMs);
   }
 
@@ -127,7 +127,7 @@ export class VoteCollector {
   /** One round: a request to every connected agent that has no exchange in flight. */
   async round(): Promise<void> {
     if (this.#stop.signal.aborted) return;
-    this.table.prune(this.#nowMs());
+    this.table.prune(this.#timers.nowMs());
     const agents = new Set(this.#o.agents());
     for (const a of this.#lastRefusal.keys()) if (!agents.has(a)) this.#lastRefusal.delete(a);
     const due = [...agents].filter((a) => !this.#inFlight.has(a));
@@ -154,16 +154,16 @@ export class VoteCollector {
   }
 
   async #exchange(agent: string): Promise<ExchangeOutcome> {
-    const signal = AbortSignal.any([this.#stop.signal, AbortSignal.timeout(this.requestTimeoutMs)]);
+    const signal = AbortSignal.any([this.#stop.signal, timeoutSignal(this.#timers, this.requestTimeoutMs)]);
     let id: string | undefined;
     let link: PeerStream | undefined;
     try {
       link = await this.#o.open(agent, signal);
       // Anchored here, before the request leaves: never later than the agent's grant.
-      id = this.table.requestSent(agent, this.#nowMs());
+      id = this.table.requestSent(agent, this.#timers.nowMs());
       if (id === undefined) return 'table_full';
       this.counters.requests++;
-      const stream = new MessageStream(link.duplex, voteStreamOptions(this.requestTimeoutMs));
+      const stream = new MessageStream(link.duplex, voteStreamOptions(this.#timers, this.requestTimeoutMs));
       await stream.write({ t: 'request', id, v: VOTE_LEASE_VERSION }, signal);
       const reply = parseVoteReply(await stream.read(signal));
       if (reply.id !== id) throw new ProtocolError(`vote reply for ${reply.id.slice(0, 40)}, asked ${id}`);
@@ -173,7 +173,7 @@ export class VoteCollector {
         this.#lastRefusal.set(agent, reply.reason);
         return 'refused';
       }
-      const outcome = this.table.grantReceived(agent, id, reply.durationMs, this.#nowMs());
+      const outcome = this.table.grantReceived(agent, id, reply.durationMs, this.#timers.nowMs());
       if (outcome === 'counted') {
         this.counters.grants++;
         this.#lastRefusal.delete(agent);

@@ -4,6 +4,7 @@
 // logic itself is pure and lives in quorum/ (agent-vote-state.ts, lease-table.ts).
 import { int, messageType, obj, ProtocolError, str } from '../wire/protocol-error.ts';
 import { MAX_LEASE_MS } from '../../quorum/index.ts';
+import type { TimerComponents } from '../host/timer-components.ts';
 import type { MessageStreamOptions } from '../wire/message-stream.ts';
 
 /** Protocol version carried in every request. */
@@ -44,8 +45,8 @@ export type VoteReply =
   | { t: 'refused'; id: string; reason: string; message: string };
 
 /** Stream options of one exchange: small frames, no compression, one deadline per read or write. */
-export function voteStreamOptions(ioTimeoutMs: number): MessageStreamOptions {
-  return { frameBytesMax: VOTE_FRAME_BYTES_MAX, messageBytesMax: VOTE_FRAME_BYTES_MAX, ioTimeoutMs, compress: false };
+export function voteStreamOptions(timers: TimerComponents, ioTimeoutMs: number): MessageStreamOptions {
+  return { frameBytesMax: VOTE_FRAME_BYTES_MAX, messageBytesMax: VOTE_FRAME_BYTES_MAX, ioTimeoutMs, compress: false, timers };
 }
 
 /** Validate a controller's request. */

@@ -13,7 +13,7 @@
 // differing one is only a misconfiguration, logged and counted.
 import type { Duplex } from 'it-stream-types';
 import { AgentVoteState, MAX_LEASE_MS, type VoteLease } from '../../quorum/index.ts';
-import { monotonicMs } from '../util/clock.ts';
+import type { TimerComponents } from '../components.ts';
 import { loggerOrSilent, type Logger } from '../util/logger.ts';
 import { MessageStream } from '../wire/message-stream.ts';
 import {
@@ -26,9 +26,9 @@ export interface VoteResponderOptions {
   primary(): string | undefined;
   /** Deadline of reading a request and of writing the answer, ms. */
   ioTimeoutMs: number;
-  /** Monotonic clock, ms (default monotonicMs). */
-  nowMs?: () => number;
-  /** Start of this process on that clock (default: when the responder is created). */
+  /** The node's monotonic clock (lease expiry) and timers (exchange deadlines). */
+  timers: TimerComponents;
+  /** Start of this process on `timers.nowMs` (default: when the responder is created). */
   startedAtMs?: number;
   /** Logger (default silent). */
   logger?: Logger;
@@ -52,15 +52,15 @@ export class VoteResponder {
   /** Counters (also in status()). */
   readonly counters = { granted: 0, refused: 0, errors: 0, leaseMismatches: 0 };
   readonly #o: VoteResponderOptions;
-  readonly #nowMs: () => number;
+  readonly #timers: TimerComponents;
   readonly #startedAtMs: number;
   readonly #log: Logger;
   #state: AgentVoteState | undefined;
 
   constructor(o: VoteResponderOptions) {
     this.#o = o;
-    this.#nowMs = o.nowMs ?? monotonicMs;
-    this.#startedAtMs = o.startedAtMs ?? this.#nowMs();
+    this.#timers = o.timers;
+    this.#startedAtMs = o.startedAtMs ?? o.timers.nowMs();
     this.#log = loggerOrSilent(o.logger).child({ component: 'vote-responder' });
   }
 
@@ -86,7 +86,7 @@ export class VoteResponder {
       this.counters.refused++;
       return { t: 'refused', id, reason: 'starting', message: 'the lease duration is not known yet (no controller followed so far)' };
     }
-    const r = this.#state.request(controller, this.#o.primary(), this.#nowMs());
+    const r = this.#state.request(controller, this.#o.primary(), this.#timers.nowMs());
     if (r.granted) {
       this.counters.granted++;
       return { t: 'grant', id, durationMs: r.durationMs };
@@ -97,7 +97,7 @@ export class VoteResponder {
 
   /** Serve one exchange on `duplex` from controller `controller`: read the request, write the answer. */
   async serve(duplex: Duplex<any, any, any>, controller: string, signal?: AbortSignal): Promise<VoteReply> {
-    const stream = new MessageStream(duplex, voteStreamOptions(this.#o.ioTimeoutMs));
+    const stream = new MessageStream(duplex, voteStreamOptions(this.#timers, this.#o.ioTimeoutMs));
     try {
       const reply = this.answer(controller, parseVoteRequest(await stream.read(signal)));
       await stream.write(reply, signal);
@@ -109,7 +109,7 @@ export class VoteResponder {
   }
 
   /** The unexpired lease, if any. */
-  held(nowMs = this.#nowMs()): VoteLease | undefined {
+  held(nowMs = this.#timers.nowMs()): VoteLease | undefined {
     return this.#state?.held(nowMs);
   }
 

@@ -6,6 +6,7 @@ import { byteStream, type ByteStream } from 'it-byte-stream';
 import type { Duplex } from 'it-stream-types';
 import { FrameError } from '../errors.ts';
 import { decodeMessage, encodeJsonText, encodeMessage } from './codec.ts';
+import type { TimerComponents } from '../host/timer-components.ts';
 import { withDeadline } from './deadline.ts';
 import { FrameReader, lengthPrefixed } from './frame-reader.ts';
 import { largestMessageBytes, type InboundCaps } from './message-limits.ts';
@@ -21,6 +22,8 @@ export interface MessageStreamOptions extends InboundCaps {
   ioTimeoutMs: number;
   /** Compress outgoing messages. */
   compress: boolean;
+  /** The node's timers: the read and write deadlines run on them. */
+  timers: TimerComponents;
 }
 
 /** Counters a stream updates as it goes. */
@@ -53,7 +56,7 @@ export class MessageStream {
    */
   async read(signal?: AbortSignal, timeoutMs = this.#opts.ioTimeoutMs): Promise<unknown> {
     // No deadline timer at all for idle waits (Infinity): long-lived streams end through `signal`.
-    const bytes = await withDeadline(timeoutMs, signal, (s) => this.#reader.read(s), toFrameError);
+    const bytes = await withDeadline(this.#opts.timers, timeoutMs, signal, (s) => this.#reader.read(s), toFrameError);
     this.stats.bytesIn += bytes.length;
     this.stats.messagesIn++;
     return decodeMessage(bytes, this.#opts);
@@ -78,7 +81,7 @@ export class MessageStream {
       throw new FrameError('FRAME_TOO_LARGE', `message of ${bytes.length} bytes exceeds frameBytesMax ${this.#opts.frameBytesMax}`);
     }
     const framed = lengthPrefixed(bytes);
-    await withDeadline(this.#opts.ioTimeoutMs, signal, (s) => this.#bytes.write(framed, s === undefined ? {} : { signal: s }), toFrameError);
+    await withDeadline(this.#opts.timers, this.#opts.ioTimeoutMs, signal, (s) => this.#bytes.write(framed, s === undefined ? {} : { signal: s }), toFrameError);
     this.stats.bytesOut += bytes.length;
     this.stats.messagesOut++;
   }

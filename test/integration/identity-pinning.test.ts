@@ -18,6 +18,7 @@ import { MessageStream } from '../../node/wire/message-stream.ts';
 import { agentFederation, route } from '../helpers/agent-federation.ts';
 import { makeMember } from '../helpers/cert-fixtures.ts';
 import { startRogue } from '../helpers/rogue-node.ts';
+import { TEST_TIMERS } from '../helpers/test-timers.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
 const WAIT = { timeoutMs: 20_000 };
@@ -120,7 +121,7 @@ t.test('agents: an impostor named after the primary never gets the vote lease', 
   const reply = await (async (): Promise<VoteReply | Error> => {
     try {
       const stream = await impostor.libp2p.dialProtocol(multiaddr(f.plan.find((p) => p.name === 'a1')!.addr), voteLeaseProtocol(f.fed.id));
-      const ms = new MessageStream(stream, voteStreamOptions(3_000));
+      const ms = new MessageStream(stream, voteStreamOptions(TEST_TIMERS, 3_000));
       await ms.write({ t: 'request', id: 'impostor/1', v: 1 });
       return await ms.read() as VoteReply;
     } catch (e) {

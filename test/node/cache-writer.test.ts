@@ -2,6 +2,8 @@
 // slow write (a large configuration) spaces the next one out instead of keeping the agent busy.
 import t from 'tap';
 import { CacheWriter } from '../../node/agent/cache-writer.ts';
+import { systemWallClock } from '../../node/util/clock.ts';
+import { TEST_TIMERS } from '../helpers/test-timers.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
 function writer(o: { coalesceMs: number; writeMs?: number }): { w: CacheWriter; starts: number[]; ends: number[]; gate: { hold?: Promise<void> } } {
@@ -11,6 +13,8 @@ function writer(o: { coalesceMs: number; writeMs?: number }): { w: CacheWriter; 
   let n = 0;
   const w = new CacheWriter({
     coalesceMs: o.coalesceMs,
+    timers: TEST_TIMERS,
+    wallClock: systemWallClock,
     snapshot: async () => [`{"n":${n++}}`],
     write: async (texts) => {
       starts.push(performance.now());

@@ -10,6 +10,7 @@ import { decodeMessage, encodeJsonText, encodeMessage } from '../../node/wire/co
 import { lengthPrefixed } from '../../node/wire/frame-reader.ts';
 import { INFLATE_RATIO_MAX, mergeCaps, type InboundCaps } from '../../node/wire/message-limits.ts';
 import { MessageStream } from '../../node/wire/message-stream.ts';
+import { TEST_TIMERS } from '../helpers/test-timers.ts';
 import { antiEntropyRequestCaps, antiEntropyResponseCaps, DEFAULT_ANTI_ENTROPY_LIMITS } from '../../node/replication/anti-entropy-messages.ts';
 import { CONFIG_STREAM_REQUEST_CAPS } from '../../node/replication/config-stream-messages.ts';
 import { pushReceiverCaps, pushSenderCaps } from '../../node/replication/push-messages.ts';
@@ -136,7 +137,7 @@ t.test('a stream refuses a frame longer than its largest message at the length p
   // so the read fails at once, without waiting for (or buffering) the body.
   const prefix = lengthPrefixed(new Uint8Array(10_000)).subarray(0, 2);
   const [a, b] = duplexPair<Uint8Array>();
-  const s = new MessageStream(b, { frameBytesMax: FRAME_BYTES_MAX, ...CONFIG_STREAM_REQUEST_CAPS, ioTimeoutMs: 2_000, compress: false });
+  const s = new MessageStream(b, { frameBytesMax: FRAME_BYTES_MAX, ...CONFIG_STREAM_REQUEST_CAPS, ioTimeoutMs: 2_000, compress: false, timers: TEST_TIMERS });
   void a.sink((async function* () { yield prefix; await new Promise(() => undefined); })());
   await t.rejects(s.read(), { code: 'FRAME_TOO_LARGE' });
 });

@@ -5,6 +5,10 @@ import { duplexPair } from 'it-pair/duplex';
 import { Uint8ArrayList } from 'uint8arraylist';
 import type { Stream } from '@libp2p/interface';
 import { PingChannel } from '../../node/agent/ping-channel.ts';
+import { REAL_RANDOM } from '../../node/components.ts';
+import { TEST_TIMERS } from '../helpers/test-timers.ts';
+
+const PARTS = { timers: TEST_TIMERS, random: REAL_RANDOM };
 
 type Peer = 'echo' | 'silent' | 'garble';
 
@@ -50,7 +54,7 @@ function deadline(t: import('tap').Test, ms = 2_000): AbortSignal {
 
 t.test('many checks on one stream', async (t) => {
   const peer = fakeStreams('echo');
-  const c = new PingChannel(peer.open);
+  const c = new PingChannel(peer.open, PARTS);
   for (let i = 0; i < 20; i++) t.ok((await c.rttMs(deadline(t))) >= 0);
   t.equal(peer.opened(), 1, 'one stream for twenty checks');
   c.close();
@@ -60,23 +64,23 @@ t.test('many checks on one stream', async (t) => {
 
 t.test('a stream the controller ended is replaced within the same check', async (t) => {
   const peer = fakeStreams('echo', 1);
-  const c = new PingChannel(peer.open);
+  const c = new PingChannel(peer.open, PARTS);
   await c.rttMs(deadline(t));
   t.ok((await c.rttMs(deadline(t))) >= 0, 'the second check succeeds on a new stream');
   t.equal(peer.opened(), 2);
 });
 
 t.test('a silent controller fails the check at its deadline; a garbled echo fails it at once', async (t) => {
-  const silent = new PingChannel(fakeStreams('silent').open);
+  const silent = new PingChannel(fakeStreams('silent').open, PARTS);
   await t.rejects(silent.rttMs(deadline(t, 100)), 'no answer before the deadline');
   const garble = fakeStreams('garble');
-  const g = new PingChannel(garble.open);
+  const g = new PingChannel(garble.open, PARTS);
   await t.rejects(g.rttMs(deadline(t)), { code: 'PING_ECHO_MISMATCH' });
 });
 
 t.test('a controller that cannot be reached fails the check', async (t) => {
   let tries = 0;
-  const c = new PingChannel(async () => { tries++; throw new Error('no connection'); });
+  const c = new PingChannel(async () => { tries++; throw new Error('no connection'); }, PARTS);
   await t.rejects(c.rttMs(deadline(t)), /no connection/);
   t.equal(tries, 1, 'a fresh channel is not retried: the failure is the controller\'s');
 });

@@ -6,6 +6,8 @@ import type { Duplex, Source } from 'it-stream-types';
 import { join } from 'node:path';
 import { Store, type StoreOptions, type StrategyName } from '../../storage/index.ts';
 import { Replicator, type PeerLinks, type ReplicatorOptions } from '../../node/replication/replicator.ts';
+import { systemWallClock } from '../../node/util/clock.ts';
+import { TEST_TIMERS } from '../helpers/test-timers.ts';
 
 async function* untilAborted<T>(source: Source<T>, signal: AbortSignal): AsyncGenerator<T> {
   const it = (source as AsyncIterable<T>)[Symbol.asyncIterator]();
@@ -30,7 +32,7 @@ export interface NetNode {
 export const FAST: Omit<ReplicatorOptions, 'self' | 'controllers'> = {
   pushEnabled: true, batchSize: 100, compression: false, syncTimeoutMs: 3000, pushWindowMax: 4, pushQueueMax: 10_000,
   antiEntropyEnabled: false, antiEntropyIntervalMs: 60_000, antiEntropyBatchSize: 100, repairMode: 'bidirectional',
-  frameBytesMax: 8 << 20, retryMs: 20,
+  frameBytesMax: 8 << 20, retryMs: 20, wallClock: systemWallClock, timers: TEST_TIMERS,
 };
 
 export class TestNet {

@@ -9,6 +9,7 @@ import { PUSH_VERSION } from '../../node/replication/push-messages.ts';
 import { MessageStream } from '../../node/wire/message-stream.ts';
 import { STREAM_OPTS } from './ae-harness.ts';
 import { waitFor } from '../helpers/wait-for.ts';
+import { TEST_TIMERS } from '../helpers/test-timers.ts';
 
 const res = (i: number) => ({ apiVersion: 'v1', kind: 'ProxyRoute', metadata: { name: `r${i}` }, spec: { i } });
 
@@ -21,7 +22,7 @@ async function records(t: import('tap').Test, n: number): Promise<StoredRecord[]
 }
 
 function pusher(over: Partial<PusherOptions> = {}): PeerPusher {
-  return new PeerPusher('b', { batchSize: 100, windowMax: 4, queueMax: 10_000, batchBytesMax: 1 << 20, relayLingerMs: 0, nowMs: Date.now, ...over });
+  return new PeerPusher('b', { batchSize: 100, windowMax: 4, queueMax: 10_000, batchBytesMax: 1 << 20, relayLingerMs: 0, nowMs: Date.now, timers: TEST_TIMERS, ...over });
 }
 
 t.test('an ack that refuses one record of a batch: only the others are stored copies', async (t) => {

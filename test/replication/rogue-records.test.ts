@@ -141,7 +141,7 @@ t.test('anti-entropy pull: records a rogue server hands out are refused and coun
   const [a, b] = duplexPair<any>();
   const rogue = rogueScanServer(new MessageStream(b, STREAM_OPTS), [good[0], ...hostile.map((h) => h.record), good[1]]);
   const report = await runAntiEntropy(new MessageStream(a, STREAM_OPTS), store, {
-    repairMode: 'pull', batchSize: 100, limits: DEFAULT_ANTI_ENTROPY_LIMITS, source: 'rogue', rejections,
+    repairMode: 'pull', batchSize: 100, limits: DEFAULT_ANTI_ENTROPY_LIMITS, source: 'rogue', rejections, timers: STREAM_OPTS.timers,
   });
   await rogue;
   t.equal(report.pulled, 2, 'the good records are stored');

@@ -9,6 +9,7 @@ import { quorumConfig } from '../../quorum/index.ts';
 import { Store, type StoredRecord } from '../../storage/index.ts';
 import { RegistryKeeper, type RegistryKeeperOptions } from '../../node/votes/registry-keeper.ts';
 import { REGISTRY_KEY, SYSTEM_RECORD_SCHEMAS } from '../../node/votes/registry-record.ts';
+import { TEST_TIMERS } from '../helpers/test-timers.ts';
 
 const CONTROLLERS = ['c-a', 'c-b'];
 
@@ -39,7 +40,7 @@ async function harness(t: import('tap').Test, self: string, dir: string, over: P
       confirmed.push(r);
     },
     periodMs: 60_000,
-    nowMs: () => clock.now,
+    timers: { ...TEST_TIMERS, nowMs: () => clock.now },
     ...over,
   });
   await keeper.start();

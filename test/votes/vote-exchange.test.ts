@@ -8,6 +8,8 @@ import { MessageStream } from '../../node/wire/message-stream.ts';
 import { VoteCollector, type VoteCollectorOptions } from '../../node/votes/vote-collector.ts';
 import { VoteResponder } from '../../node/votes/vote-responder.ts';
 import { voteStreamOptions } from '../../node/votes/vote-messages.ts';
+import { REAL_RANDOM, type TimerComponents } from '../../node/components.ts';
+import { TEST_TIMERS } from '../helpers/test-timers.ts';
 
 const LEASE = 1500;
 const DRIFT = 100;
@@ -16,17 +18,19 @@ const DRIFT = 100;
 // collectors whose streams reach them.
 function world() {
   const clock = { now: 10_000 };
+  // The fake clock reads the time; deadlines run on real timers.
+  const timers: TimerComponents = { ...TEST_TIMERS, nowMs: () => clock.now };
   const primaries = new Map<string, string | undefined>();
   const responders = new Map<string, VoteResponder>();
   const addAgent = (name: string, primary: string | undefined, startedAtMs = 0): VoteResponder => {
     primaries.set(name, primary);
-    const r = new VoteResponder({ primary: () => primaries.get(name), ioTimeoutMs: 1000, nowMs: () => clock.now, startedAtMs });
+    const r = new VoteResponder({ primary: () => primaries.get(name), ioTimeoutMs: 1000, timers, startedAtMs });
     r.learnLeaseMs(LEASE);
     responders.set(name, r);
     return r;
   };
   const collector = (self: string, over: Partial<VoteCollectorOptions> = {}): VoteCollector => new VoteCollector({
-    leaseMs: LEASE, driftMarginMs: DRIFT, incarnation: `${self}-1`, nowMs: () => clock.now,
+    leaseMs: LEASE, driftMarginMs: DRIFT, incarnation: `${self}-1`, timers, random: REAL_RANDOM,
     agents: () => [...responders.keys()],
     open: async (agent) => {
       const [c, s] = duplexPair<any>();
@@ -35,7 +39,7 @@ function world() {
     },
     ...over,
   });
-  return { clock, primaries, responders, addAgent, collector };
+  return { clock, timers, primaries, responders, addAgent, collector };
 }
 
 t.test('the primary gets the vote; others are refused not_primary', async (t) => {
@@ -63,7 +67,7 @@ t.test('a starting agent, or one that does not know the lease yet, refuses', asy
   t.equal(ca.lastRefusal('a1'), 'starting', 'grants nothing during the first lease after start');
   w.clock.now += LEASE;
   t.equal(await ca.request('a1'), 'counted');
-  const fresh = new VoteResponder({ primary: () => 'c-a', ioTimeoutMs: 1000, nowMs: () => w.clock.now, startedAtMs: 0 });
+  const fresh = new VoteResponder({ primary: () => 'c-a', ioTimeoutMs: 1000, timers: w.timers, startedAtMs: 0 });
   t.match(fresh.answer('c-a', { t: 'request', id: 'x/1', v: 1 }), { t: 'refused', reason: 'starting' }, 'no lease duration learned yet');
   fresh.learnLeaseMs(LEASE);
   fresh.learnLeaseMs(LEASE * 2);
@@ -118,7 +122,7 @@ t.test('an answer to another request is a protocol error, and counts nothing', a
     open: async () => {
       const [c, s] = duplexPair<any>();
       void (async () => {
-        const ms = new MessageStream(s, voteStreamOptions(1000));
+        const ms = new MessageStream(s, voteStreamOptions(TEST_TIMERS, 1000));
         await ms.read();
         await ms.write({ t: 'grant', id: 'someone-else/1', durationMs: LEASE });
       })();
@@ -134,7 +138,7 @@ t.test('a malformed request is refused by the agent without granting', async (t)
   const agent = w.addAgent('a1', 'c-a');
   const [c, s] = duplexPair<any>();
   const served = agent.serve(s, 'c-a');
-  await new MessageStream(c, voteStreamOptions(1000)).write({ t: 'request', id: '', v: 1 });
+  await new MessageStream(c, voteStreamOptions(TEST_TIMERS, 1000)).write({ t: 'request', id: '', v: 1 });
   await t.rejects(served, { code: 'PROTOCOL' });
   t.equal(agent.held(), undefined);
   t.equal(agent.counters.errors, 1);
