@@ -6,10 +6,10 @@
 // code. Nothing in node/ reads a global clock, timer or Math.random: it asks its components.
 
 import { randomBytes } from 'node:crypto';
-import type { AbstractLevel } from 'abstract-level';
 import { REAL_TIMERS, type TimerComponents, type TimerHandle } from './host/timer-components.ts';
 import { systemWallClock, type WallClock } from './util/clock.ts';
 import type { Host, HostOptions } from './host/create-host.ts';
+import type { StoreDb } from '../storage/store/store-db.ts';
 
 export type { TimerComponents, TimerHandle } from './host/timer-components.ts';
 export type { WallClock } from './util/clock.ts';
@@ -28,8 +28,8 @@ export const REAL_RANDOM: RandomSource = Object.freeze({
   bytes: (n: number): Uint8Array => randomBytes(n),
 });
 
-/** The store's key-value database: any abstract-level database of utf8 strings. */
-export type StoreDb = AbstractLevel<string | Uint8Array | Buffer, string, string>;
+/** The store's key-value database: any abstract-level database of utf8 strings (storage/store/store-db.ts). */
+export type { StoreDb } from '../storage/store/store-db.ts';
 
 /** Opens (does not yet `open()`) the store database of a data directory. */
 export type StoreDbFactory = (dataDir: string, options: { writeBufferBytes: number }) => Promise<StoreDb>;

@@ -1,9 +1,9 @@
 // Group commit: writes that arrive while a synced batch is in flight wait and go together in the next
 // one, so one fsync acknowledges many writes. Batches land strictly in submission order.
 import type { AbstractBatchOperation } from 'abstract-level';
-import type { ClassicLevel } from 'classic-level';
+import { SYNC_WRITE, type StoreDb } from './store-db.ts';
 
-type Op = AbstractBatchOperation<ClassicLevel<string, string>, string, string>;
+type Op = AbstractBatchOperation<StoreDb, string, string>;
 
 interface Pending {
   ops: Op[];
@@ -20,6 +20,8 @@ export interface GroupCommitOptions {
   queueMax: number;
   /** Operations appended to every batch, computed when it is cut (high-water marks: one per batch, not per write). */
   trailer?: () => Op[];
+  /** Monotonic clock, milliseconds: measures how long batches take to land (batchMs). */
+  monoMs: () => number;
 }
 
 /** Too many writes waiting; stable code BUSY. */
@@ -31,7 +33,7 @@ export class CommitQueueFullError extends Error {
 }
 
 export class GroupCommit {
-  readonly #db: ClassicLevel<string, string>;
+  readonly #db: StoreDb;
   readonly #opts: GroupCommitOptions;
   #queue: Pending[] = [];
   #flushing: Promise<void> | undefined;
@@ -41,7 +43,7 @@ export class GroupCommit {
   /** Milliseconds spent waiting for batches to land (for benchmarks). */
   batchMs = 0;
 
-  constructor(db: ClassicLevel<string, string>, opts: GroupCommitOptions) {
+  constructor(db: StoreDb, opts: GroupCommitOptions) {
     this.#db = db;
     this.#opts = opts;
   }
@@ -96,9 +98,9 @@ export class GroupCommit {
         try {
           const ops = group.flatMap((p) => p.ops);
           if (this.#opts.trailer !== undefined) ops.push(...this.#opts.trailer());
-          const startMs = performance.now();
-          await this.#db.batch(ops, { sync: true });
-          this.batchMs += performance.now() - startMs;
+          const startMs = this.#opts.monoMs();
+          await this.#db.batch(ops, SYNC_WRITE);
+          this.batchMs += this.#opts.monoMs() - startMs;
         } catch (err) {
           this.fail(err);
           for (const p of group) p.reject(err);

@@ -3,10 +3,10 @@
 // change-log entry. Each synced batch converts a run of keys completely (change-log value rewritten,
 // index entry deleted), so a crash part-way leaves a store the next open goes on converting; the
 // format mark goes last.
-import type { ClassicLevel } from 'classic-level';
 import {
   changeKey, changeValue, parseLegacyIndexValue, prefixEnd, LAYOUT_VERSION, LEGACY_INDEX, META_FORMAT,
 } from './layout.ts';
+import { SYNC_WRITE, type StoreDb } from './store-db.ts';
 
 /** Keys converted per synced batch: bounds the batch (two operations each) and the memory held. */
 const MIGRATION_KEYS_PER_BATCH = 2048;
@@ -22,7 +22,7 @@ export interface MigrationReport {
 }
 
 /** Upgrade the store's layout in place; throws for a layout newer than this version writes. */
-export async function migrateLayout(db: ClassicLevel<string, string>): Promise<MigrationReport> {
+export async function migrateLayout(db: StoreDb): Promise<MigrationReport> {
   const mark = await db.get(META_FORMAT);
   const fromVersion = mark === undefined ? 1 : Number(mark);
   if (fromVersion === LAYOUT_VERSION) return { fromVersion, toVersion: LAYOUT_VERSION, keys: 0 };
@@ -39,9 +39,9 @@ export async function migrateLayout(db: ClassicLevel<string, string>): Promise<M
       const { seq, digest } = parseLegacyIndexValue(v);
       ops.push({ type: 'put', key: changeKey(seq), value: changeValue(k.slice(LEGACY_INDEX.length), digest) }, { type: 'del', key: k });
     }
-    await db.batch(ops, { sync: true });
+    await db.batch(ops, SYNC_WRITE);
     keys += chunk.length;
   }
-  await db.put(META_FORMAT, String(LAYOUT_VERSION), { sync: true });
+  await db.put(META_FORMAT, String(LAYOUT_VERSION), SYNC_WRITE);
   return { fromVersion, toVersion: LAYOUT_VERSION, keys };
 }

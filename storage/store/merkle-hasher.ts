@@ -18,12 +18,15 @@ export const MERKLE_INNER_BACKLOG = 1_024;
 /** Hashes a tree's changed nodes in slices between other work, until stopped. */
 export class MerkleHasher {
   readonly #tree: MerkleTree;
+  readonly #defer: (fn: () => void) => void;
   readonly #hashesPerSlice: number;
   #queued = false;
   #stopped = false;
 
-  constructor(tree: MerkleTree, hashesPerSlice = MERKLE_HASHES_PER_SLICE) {
+  /** `defer` runs a slice soon, after the I/O at hand (in production setImmediate). */
+  constructor(tree: MerkleTree, defer: (fn: () => void) => void, hashesPerSlice = MERKLE_HASHES_PER_SLICE) {
     this.#tree = tree;
+    this.#defer = defer;
     this.#hashesPerSlice = hashesPerSlice;
   }
 
@@ -31,7 +34,7 @@ export class MerkleHasher {
   touched(): void {
     if (this.#queued || this.#stopped) return;
     this.#queued = true;
-    setImmediate(this.#slice);
+    this.#defer(this.#slice);
   }
 
   /** No more slices (the store closes). */

@@ -1,8 +1,10 @@
-// The durable, versioned store of one member: LevelDB via classic-level. Every accepted write is one
-// atomic batch (record, change log, tombstone index, HLC and seq high-water marks) and is
-// acknowledged only once durable; concurrent writes share one synced batch (group commit). In memory
-// it keeps only what must be fast: the Merkle tree and each key's latest seq.
-import { ClassicLevel } from 'classic-level';
+// The durable, versioned store of one member over an abstract-level database (store-db.ts: LevelDB
+// via classic-level in production). Every accepted write is one atomic batch (record, change log,
+// tombstone index, HLC and seq high-water marks) and is acknowledged only once durable; concurrent
+// writes share one synced batch (group commit). In memory it keeps only what must be fast: the
+// Merkle tree and each key's latest seq. It reads no global clock or timer: they come with its
+// options (StoreEnv): required with an injected database, defaulted to the real ones in one place
+// (Store.open) for a store opened by path.
 import type { Json } from '../logic/canonical.ts';
 import { HybridClock, isHlcStamp, type HlcStamp } from '../logic/hlc.ts';
 import { localOp, remoteJoin, type LocalOp } from '../logic/replica-ops.ts';
@@ -28,19 +30,16 @@ import {
 } from './layout.ts';
 import { migrateLayout, type MigrationReport } from './layout-migration.ts';
 import { WatchHub, WatchQueue } from './watch-hub.ts';
+import type { StoreDb } from './store-db.ts';
 
-/** Options of a store; everything but path, member and strategy has a default. */
-export interface StoreOptions {
-  /** Directory of the LevelDB database. */
-  path: string;
+/** Settings of a store, however its database is given; everything but member and strategy has a default. */
+export interface StoreSettings {
   /** This member's name: the writer of local versions. */
   member: string;
   /** Conflict strategy; every member of a federation must use the same. */
   strategy: StrategyName;
   /** Remote stamps further ahead of local time are refused (default 5000). */
   maxClockOffsetMs?: number;
-  /** Physical clock, milliseconds (default Date.now); injected so tests control time. */
-  nowMs?: () => number;
   /** Bounds on resources (default 1 MiB values). */
   resourceLimits?: ResourceLimits;
   /** Bounds on decoded records. */
@@ -63,8 +62,46 @@ export interface StoreOptions {
   watchQueueMax?: number;
   /** Most resources one list call returns (default 10,000). */
   listMax?: number;
-  /** LevelDB memtable size (default 16 MiB): larger means fewer level-0 files, so fewer write stalls. */
+}
+
+/** What a store takes from its environment (injected, so a simulation runs it on virtual time). */
+export interface StoreEnv {
+  /** Physical clock, milliseconds since the epoch: stamps of local writes, tombstone ages. It may step. */
+  nowMs: () => number;
+  /** Monotonic clock, milliseconds: how long synced batches take (batchMs). */
+  monoMs: () => number;
+  /**
+   * Runs `fn` soon, after the I/O at hand: the background Merkle hashing slices (default
+   * setImmediate). When slices run changes no answer (the tree hashes what is left on read).
+   */
+  defer?: (fn: () => void) => void;
+}
+
+/** The real environment: Date.now, performance.now, setImmediate. */
+export const REAL_STORE_ENV: Required<StoreEnv> = Object.freeze({
+  nowMs: (): number => Date.now(),
+  monoMs: (): number => performance.now(),
+  defer: (fn: () => void): void => { setImmediate(fn); },
+});
+
+/**
+ * A store in the LevelDB directory `path` (tools, benches, tests), on the real environment unless
+ * some of it is given.
+ */
+export interface StoreOptions extends StoreSettings, Partial<StoreEnv> {
+  /** Directory of the LevelDB database (exactly this directory: disk-db.ts openLevelDb). */
+  path: string;
+  /** LevelDB memtable size (default DISK_WRITE_BUFFER_BYTES, 16 MiB). */
   writeBufferBytes?: number;
+}
+
+/**
+ * A store over a database the caller supplies (a node: its components' openStoreDb; the simulation:
+ * SimLevel), with its clocks injected: a node that forgets one is a type error, not a store on the
+ * host's clock. The store opens the database (if not yet open) and closes it on close().
+ */
+export interface StoreDbOptions extends StoreSettings, StoreEnv {
+  db: StoreDb;
 }
 
 /** A resource as this member serves it, with its version metadata. */
@@ -123,7 +160,6 @@ const DEFAULTS = {
   commitQueueMax: 10_000,
   watchQueueMax: 10_000,
   listMax: 10_000,
-  writeBufferBytes: 16 * 1024 * 1024,
 };
 
 type Op = { type: 'put'; key: string; value: string } | { type: 'del'; key: string };
@@ -142,7 +178,7 @@ export class Store {
   readonly merkle: MerkleTree;
   readonly #hasher: MerkleHasher;
   readonly stats: StoreStats = { localWrites: 0, remoteApplied: 0, remoteUnchanged: 0, concurrentDetected: 0, tombstonesCollected: 0 };
-  readonly #db: ClassicLevel<string, string>;
+  readonly #db: StoreDb;
   readonly #nowMs: () => number;
   readonly #resourceLimits: ResourceLimits;
   readonly #recordLimits: RecordLimits;
@@ -163,14 +199,14 @@ export class Store {
   #closed = false;
   #migration: MigrationReport | undefined;
 
-  private constructor(db: ClassicLevel<string, string>, opts: StoreOptions) {
+  private constructor(db: StoreDb, opts: StoreSettings, env: Required<StoreEnv>) {
     this.#db = db;
     this.member = opts.member;
     this.rule = conflictRule(opts.strategy);
-    this.#nowMs = opts.nowMs ?? Date.now;
+    this.#nowMs = env.nowMs;
     this.clock = new HybridClock(opts.member, { maxClockOffsetMs: opts.maxClockOffsetMs ?? DEFAULTS.maxClockOffsetMs });
     this.merkle = new MerkleTree(opts.merkle ?? DEFAULT_MERKLE_SHAPE);
-    this.#hasher = new MerkleHasher(this.merkle);
+    this.#hasher = new MerkleHasher(this.merkle, env.defer);
     this.#resourceLimits = opts.resourceLimits ?? DEFAULT_RESOURCE_LIMITS;
     this.#recordLimits = opts.recordLimits ?? DEFAULT_RECORD_LIMITS;
     this.#systemRecords = opts.systemRecords ?? {};
@@ -180,6 +216,7 @@ export class Store {
     this.#commit = new GroupCommit(db, {
       batchOpsMax: opts.batchOpsMax ?? DEFAULTS.batchOpsMax,
       queueMax: opts.commitQueueMax ?? DEFAULTS.commitQueueMax,
+      monoMs: env.monoMs,
       // Every write in a batch is below these marks when the batch is cut: seqs and stamps are
       // assigned before a write is queued.
       trailer: () => [
@@ -189,16 +226,27 @@ export class Store {
     });
   }
 
-  /** Open (or create) a store and rebuild its in-memory state. */
-  static async open(opts: StoreOptions): Promise<Store> {
+  /**
+   * Open (or create) a store and rebuild its in-memory state: over `db` with the environment given,
+   * or in the LevelDB directory `path` on the real environment (what is not given of it).
+   */
+  static async open(opts: StoreOptions | StoreDbOptions): Promise<Store> {
     // Peers refuse records whose writers are not member names (replicated-record.ts).
     if (!isMemberName(opts.member)) {
       throw new Error(`store: member name "${opts.member}" must be a DNS-1123 label (a member name)`);
     }
     if (!STRATEGY_NAMES.includes(opts.strategy)) throw new Error(`store: unknown strategy "${opts.strategy}"`);
-    const db = new ClassicLevel<string, string>(opts.path, { keyEncoding: 'utf8', valueEncoding: 'utf8', writeBufferSize: opts.writeBufferBytes ?? DEFAULTS.writeBufferBytes });
+    // The one place the real environment is the default.
+    const env: Required<StoreEnv> = {
+      nowMs: opts.nowMs ?? REAL_STORE_ENV.nowMs,
+      monoMs: opts.monoMs ?? REAL_STORE_ENV.monoMs,
+      defer: opts.defer ?? REAL_STORE_ENV.defer,
+    };
+    const db = 'db' in opts
+      ? opts.db
+      : (await import('./disk-db.ts')).openLevelDb(opts.path, opts.writeBufferBytes === undefined ? {} : { writeBufferBytes: opts.writeBufferBytes });
     await db.open();
-    const store = new Store(db, opts);
+    const store = new Store(db, opts, env);
     try {
       store.#migration = await migrateLayout(db);
       await store.#load();

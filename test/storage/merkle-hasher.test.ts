@@ -4,14 +4,17 @@ import t from 'tap';
 import { createHash } from 'node:crypto';
 import { MerkleTree } from '../../storage/logic/merkle.ts';
 import { MERKLE_INNER_BACKLOG, MerkleHasher } from '../../storage/store/merkle-hasher.ts';
+import { REAL_STORE_ENV } from '../../storage/store/store.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
 const digest = (i: number): string => createHash('sha256').update(String(i)).digest('hex');
+// The store's production deferral (setImmediate).
+const defer = REAL_STORE_ENV.defer;
 
 t.test('leaves are hashed in slices, and inner nodes down to the backlog', async (t) => {
   const tree = new MerkleTree();
   const plain = new MerkleTree();
-  const hasher = new MerkleHasher(tree, 100);
+  const hasher = new MerkleHasher(tree, defer, 100);
   t.teardown(() => hasher.stop());
   // Enough keys that most of the 4,096 parents of the leaves wait: far past the backlog.
   for (let i = 0; i < 20_000; i++) {
@@ -28,7 +31,7 @@ t.test('leaves are hashed in slices, and inner nodes down to the backlog', async
 
 t.test('a stopped hasher hashes nothing more', async (t) => {
   const tree = new MerkleTree();
-  const hasher = new MerkleHasher(tree, 10);
+  const hasher = new MerkleHasher(tree, defer, 10);
   for (let i = 0; i < 100; i++) tree.update(`k-${i}`, digest(i));
   const dirty = tree.dirtyLeaves;
   hasher.touched();
