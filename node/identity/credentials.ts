@@ -3,12 +3,13 @@
 // refused by its peers (expired, another federation, another peer ID, another member name or
 // role, untrusted CA) refuses to start, naming the field, instead of running isolated.
 
+import type { Ed25519PrivateKey } from '@libp2p/interface';
 import { ConfigError, CertificateError, KeyFileError } from '../errors.ts';
 import type { ResolvedMembershipConfig } from '../config/membership-config.ts';
 import { readCaPublicFile, type CaPublicKey } from './ca.ts';
 import { certificateFromJson, certificateToJson, readCertificateFile, type MemberCertificate } from './certificate.ts';
 import { identityFromKey, loadOrCreateIdentity, type NodeIdentity } from './identity.ts';
-import { TrustStore } from './trust-store.ts';
+import { TrustStore, type TrustLists } from './trust-store.ts';
 import { verifyCertificate, type VerifiedMember } from './verify-certificate.ts';
 
 /** Everything a node authenticates with. */
@@ -65,7 +66,21 @@ export async function loadCredentials(cfg: ResolvedMembershipConfig, nowMs: numb
     agent: await readCas('agentCaFiles', cfg.agentCaFiles, cfg.agentCas),
   });
 
-  const field = cfg.certificate !== undefined ? 'certificate' : 'certificateFile';
+  return checkCredentials(cfg, { identity, certificate, trust }, nowMs, cfg.certificate !== undefined ? 'certificate' : 'certificateFile');
+}
+
+/**
+ * Cross-check credentials already built (credentialsFromParts) against the configuration at time
+ * `nowMs`, as loadCredentials does for what it loads: the certificate verifies for this key, this
+ * federation and now, and names the configured member and role. Throws ConfigError.
+ */
+export async function checkCredentials(
+  cfg: ResolvedMembershipConfig, c: Omit<Credentials, 'self'>, nowMs: number, field = 'certificate',
+): Promise<Credentials> {
+  const { identity, certificate, trust } = c;
+  if (cfg.privateKey !== undefined && !identityFromKey(cfg.privateKey).peerId.equals(identity.peerId)) {
+    throw new ConfigError([{ field: 'privateKey', problem: 'is not the key of the credentials given' }]);
+  }
   let self: VerifiedMember;
   try {
     self = await verifyCertificate(certificate, {
@@ -81,4 +96,34 @@ export async function loadCredentials(cfg: ResolvedMembershipConfig, nowMs: numb
     throw new ConfigError([{ field: 'role', problem: `is "${cfg.role}" but the certificate is for a ${self.role}` }]);
   }
   return { identity, certificate, trust, self };
+}
+
+/** The parts of credentials built in memory (a simulation, an embedding program). */
+export interface CredentialParts {
+  /** Identity key (e.g. ed25519KeyFromSeed, keys.ts). */
+  privateKey: Ed25519PrivateKey;
+  /** This node's certificate (issueCertificate, certificate.ts). */
+  certificate: MemberCertificate;
+  /** Trusted CAs per role. */
+  trust: TrustLists | TrustStore;
+  /** The federation the certificate must be for. */
+  federationId: string;
+  /** The time the certificate must be valid at, Unix ms (the node's wall clock). */
+  nowMs: number;
+  /** Tolerance at the edges of validity (default CERT_CLOCK_SKEW_MS_DEFAULT). */
+  clockSkewMs?: number;
+}
+
+/**
+ * Credentials from in-memory parts, without reading a file: the certificate is verified for the
+ * key's peer ID, the federation and `nowMs`. Throws CertificateError.
+ */
+export async function credentialsFromParts(p: CredentialParts): Promise<Credentials> {
+  const identity = identityFromKey(p.privateKey);
+  const trust = p.trust instanceof TrustStore ? p.trust : new TrustStore(p.trust);
+  const self = await verifyCertificate(p.certificate, {
+    trust, federationId: p.federationId, peerId: identity.peerId.toString(), nowMs: p.nowMs,
+    ...(p.clockSkewMs === undefined ? {} : { clockSkewMs: p.clockSkewMs }),
+  });
+  return { identity, certificate: p.certificate, trust, self };
 }

@@ -7,6 +7,7 @@
 
 import {
   generateKeyPair,
+  generateKeyPairFromSeed,
   privateKeyFromProtobuf as cryptoPrivateKeyFromProtobuf,
   privateKeyToProtobuf as cryptoPrivateKeyToProtobuf,
   publicKeyFromRaw as cryptoPublicKeyFromRaw,
@@ -16,6 +17,18 @@ import type { Ed25519PrivateKey, Ed25519PublicKey, PrivateKey, PublicKey } from 
 /** A fresh Ed25519 key pair. */
 export async function generateEd25519Key(): Promise<Ed25519PrivateKey> {
   return (await generateKeyPair('Ed25519')) as unknown as Ed25519PrivateKey;
+}
+
+/** Bytes of an Ed25519 seed. */
+export const ED25519_SEED_BYTES = 32;
+
+/**
+ * The Ed25519 key pair of a 32-byte seed: the same seed, the same key and peer ID (a seeded
+ * simulation builds its whole federation this way). A seed is as secret as the key it makes.
+ */
+export async function ed25519KeyFromSeed(seed: Uint8Array): Promise<Ed25519PrivateKey> {
+  if (seed.byteLength !== ED25519_SEED_BYTES) throw new RangeError(`an Ed25519 seed is ${ED25519_SEED_BYTES} bytes, not ${seed.byteLength}`);
+  return (await generateKeyPairFromSeed('Ed25519', seed)) as unknown as Ed25519PrivateKey;
 }
 
 /** Decode a libp2p protobuf-encoded private key (throws on malformed input). */
