@@ -1,0 +1,71 @@
+// agent-failover, agent-changes and vote-leases checkers.
+import t from 'tap';
+import { checkAgentChanges, checkAgentFailover } from './check/agents.ts';
+import type { AgentChange, AgentFollow, LeaseInterval } from './check/history.ts';
+import { history, net, split } from './check/history-builder.ts';
+import { checkVoteLeases } from './check/vote-leases.ts';
+
+const follow = (atMs: number, agent: string, controller: string | undefined, state: AgentFollow['state']): AgentFollow => ({ atMs, agent, controller, state });
+
+t.test('agent-failover: an agent that fails over within the bound passes; a late one is a violation', async (t) => {
+  const network = [net(0, 'start'), net(10_000, 'partition x | a', { cuts: split(['x'], ['a']) })];
+  const follows = [follow(500, 'x', 'a', 'Connected'), follow(12_000, 'x', 'b', 'FailingOver'), follow(12_500, 'x', 'b', 'Connected'), follow(400, 'y', 'b', 'Connected')];
+  const h = history({ network, follows, agents: ['x', 'y'] });
+  t.same(checkAgentFailover(h, 3000), []);
+  const vs = checkAgentFailover(h, 2000);
+  t.equal(vs.length, 1);
+  t.equal(vs[0]!.node, 'x');
+  t.match(vs[0]!.message, /x was Connected on a from 10\.000s for 2\.500s though b, c could be reached \(failover bound 2\.000s\)/);
+});
+
+t.test('agent-failover: start-up counts, an agent that never connects is reported, no reachable controller is not judged', async (t) => {
+  t.match(checkAgentFailover(history({ agents: ['x'], follows: [follow(5000, 'x', 'a', 'Connected')] }), 2000)[0]!.message, /x had not reported yet from 0\.000s for 5\.000s/);
+  t.match(checkAgentFailover(history({ agents: ['x'], follows: [follow(0, 'x', undefined, 'Autonomous')] }), 2000)[0]!.message, /x was Autonomous from 0\.000s for 60\.000s \(still at the end\)/);
+  const isolated = [net(0, 'start'), net(1000, 'partition x | a b c', { cuts: split(['x'], ['a', 'b', 'c']) })];
+  t.same(checkAgentFailover(history({ agents: ['x'], network: isolated, follows: [follow(0, 'x', 'a', 'Connected'), follow(3000, 'x', undefined, 'Autonomous')] }), 2000), []);
+  // Down agents are not judged either.
+  const crashed = [net(0, 'start'), net(1000, 'crash x', { down: ['x'] })];
+  t.same(checkAgentFailover(history({ agents: ['x'], network: crashed, follows: [follow(0, 'x', 'a', 'Connected')] }), 2000), []);
+});
+
+const change = (seq: number, key: string, vv: Record<string, number>, incarnation = 1, digest = `d${JSON.stringify(vv)}`): AgentChange => ({
+  atMs: seq * 100, agent: 'x', incarnation, seq, key, type: 'PUT', digest, vv, controller: 'a',
+});
+
+t.test('agent-changes: increasing seqs and causally later versions pass', async (t) => {
+  t.same(checkAgentChanges(history({ agentChanges: [change(1, 'k', { a: 1 }), change(2, 'j', { b: 1 }), change(3, 'k', { a: 1, b: 2 }), change(1, 'k', { a: 1 }, 2)] })), []);
+});
+
+t.test('agent-changes: a change applied twice, out of order, or a seq going back is a violation', async (t) => {
+  const twice = checkAgentChanges(history({ agentChanges: [change(1, 'k', { a: 1 }), change(2, 'k', { a: 1 })] }));
+  t.equal(twice.length, 1);
+  t.match(twice[0]!.message, /x applied k twice: seq 2 repeats seq 1's version/);
+  const back = checkAgentChanges(history({ agentChanges: [change(1, 'k', { a: 2 }), change(2, 'k', { a: 1 })] }));
+  t.match(back[0]!.message, /x applied k out of order: seq 2 is before seq 1's version/);
+  const concurrent = checkAgentChanges(history({ agentChanges: [change(1, 'k', { a: 1 }), change(2, 'k', { b: 1 })] }));
+  t.match(concurrent[0]!.message, /seq 2 is concurrent seq 1's version/);
+  const seq = checkAgentChanges(history({ agentChanges: [change(2, 'k', { a: 1 }), change(2, 'j', { a: 1 })] }));
+  t.match(seq[0]!.message, /x applied seq 2 after seq 2/);
+});
+
+const lease = (agent: string, controller: string, kind: LeaseInterval['kind'], fromMs: number, untilMs: number): LeaseInterval => ({ agent, controller, kind, fromMs, untilMs });
+
+t.test('vote-leases: exclusive leases counted within their grants pass', async (t) => {
+  const leases = [
+    lease('x', 'a', 'granted', 0, 10_000), lease('x', 'a', 'granted', 9000, 19_000), lease('x', 'a', 'counted', 100, 18_000),
+    lease('x', 'b', 'granted', 19_000, 29_000), lease('x', 'b', 'counted', 19_500, 28_000),
+    lease('y', 'b', 'counted', 0, 5000), lease('y', 'a', 'counted', 5000, 9000),
+  ];
+  t.same(checkVoteLeases(history({ leases })), []);
+});
+
+t.test('vote-leases: one agent counted by two controllers, granted twice, or counted outside a grant is a violation', async (t) => {
+  const both = checkVoteLeases(history({ leases: [lease('y', 'a', 'counted', 0, 5000), lease('y', 'b', 'counted', 4000, 9000)] }));
+  t.equal(both.length, 1);
+  t.equal(both[0]!.atMs, 4000);
+  t.match(both[0]!.message, /a and b both counted y's vote from 4\.000s to 5\.000s/);
+  const granted = checkVoteLeases(history({ leases: [lease('x', 'a', 'granted', 0, 5000), lease('x', 'b', 'granted', 3000, 8000)] }));
+  t.match(granted[0]!.message, /x held leases granted to a and b at once from 3\.000s to 5\.000s/);
+  const outside = checkVoteLeases(history({ leases: [lease('x', 'a', 'granted', 1000, 5000), lease('x', 'a', 'counted', 900, 4000)] }));
+  t.match(outside[0]!.message, /a counted x's vote from 0\.900s to 4\.000s, outside any lease x granted it/);
+});

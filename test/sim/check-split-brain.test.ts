@@ -1,0 +1,68 @@
+// split-brain checker and the network truth it stands on.
+import t from 'tap';
+import { ack, history, net, okWrite, split, writeOp } from './check/history-builder.ts';
+import { checkSplitBrain, decisionMs } from './check/split-brain.ts';
+import { healedAtMs, segments, sides } from './check/truth.ts';
+
+const K = 'ProxyRoute/default/k';
+const partitioned = [net(0, 'start'), net(1000, 'partition a | b c', { cuts: split(['a'], ['b', 'c']) }), net(20_000, 'heal')];
+let counter = 0;
+const w = (node: string, startMs: number, durability: 'local' | 'quorum' = 'local', endMs = startMs + 10) =>
+  okWrite(node, K, ack(node, ++counter, 1000 + startMs, { [node]: counter }), startMs, { durability, endMs });
+
+t.test('sides follow chains of pairs that can exchange data', async (t) => {
+  t.same(sides(partitioned[1]!, ['a', 'b', 'c']), [['a'], ['b', 'c']]);
+  // a-b and b-c up, a-c cut: one side (replication relays through b).
+  t.same(sides(net(0, 'x', { cuts: split(['a'], ['c']) }), ['a', 'b', 'c']), [['a', 'b', 'c']]);
+  // One way is not exchange.
+  t.same(sides(net(0, 'x', { cuts: [['a', 'b'], ['a', 'c']] }), ['a', 'b', 'c']), [['a'], ['b', 'c']]);
+  t.same(sides(net(0, 'x', { down: ['b'], paused: ['c'] }), ['a', 'b', 'c']), [['a'], ['b'], ['c']]);
+  const h = history({ network: partitioned, endMs: 30_000 });
+  t.same(segments(h).map((s) => [s.fromMs, s.toMs]), [[0, 1000], [1000, 20_000], [20_000, 30_000]]);
+  t.equal(healedAtMs(h), 20_000);
+  t.equal(healedAtMs(history({ network: partitioned.slice(0, 2) })), undefined);
+});
+
+t.test('the minority stops accepting within the bound: passes', async (t) => {
+  const h = history({ network: partitioned, writes: [w('a', 1500), w('a', 3900), w('b', 2000), w('b', 15_000), w('a', 25_000)] });
+  t.same(checkSplitBrain(h, 3000), []);
+});
+
+t.test('both sides accepting past the bound is a violation naming both, the split and the writes', async (t) => {
+  const wa = w('a', 5000);
+  const wb = w('c', 6000);
+  const vs = checkSplitBrain(history({ network: partitioned, writes: [w('a', 1500), wa, wb] }), 3000);
+  t.equal(vs.length, 1);
+  t.equal(vs[0]!.node, 'a,c');
+  t.equal(vs[0]!.atMs, 5000);
+  t.match(vs[0]!.message, new RegExp(`a and c could not exchange data from 1\\.000s \\(partition a \\| b c\\) to 20\\.000s, yet both accepted writes more than 3\\.000s into it: a #${wa.id} .* at 5\\.000s, c #${wb.id} .* at 6\\.000s`));
+});
+
+t.test('a write stored though its quorum failed counts as accepted; a fenced one does not', async (t) => {
+  const stored = writeOp({ node: 'a', key: K, durability: 'quorum', startMs: 5000, outcome: { status: 'error', code: 'QUORUM_UNAVAILABLE', message: '', stored: ack('a', 9, 6000, { a: 9 }) } });
+  const fenced = writeOp({ node: 'a', key: K, startMs: 5000, outcome: { status: 'error', code: 'FENCED', message: '' } });
+  t.equal(checkSplitBrain(history({ network: partitioned, writes: [stored, w('b', 6000)] }), 3000).length, 1);
+  t.same(checkSplitBrain(history({ network: partitioned, writes: [fenced, w('b', 6000)] }), 3000), []);
+});
+
+t.test('quorum writes acknowledged on both sides are a violation even within the bound', async (t) => {
+  const vs = checkSplitBrain(history({ network: partitioned, writes: [w('a', 1100, 'quorum', 1200), w('b', 1050, 'quorum', 1300)] }), 3000);
+  t.equal(vs.length, 1);
+  t.match(vs[0]!.message, /both acknowledged quorum writes: a #\d+ .* at 1\.200s, b #\d+ .* at 1\.300s/);
+  // A quorum write begun before the split is not evidence of two majorities.
+  t.same(checkSplitBrain(history({ network: partitioned, writes: [w('a', 1100, 'quorum', 1200), w('b', 900, 'quorum', 1300)] }), 3000), []);
+});
+
+t.test('a non-transitive cut is no split', async (t) => {
+  const network = [net(0, 'start'), net(1000, 'partition a | c', { cuts: split(['a'], ['c']) })];
+  t.same(checkSplitBrain(history({ network, writes: [w('a', 9000, 'quorum'), w('c', 9000, 'quorum')] }), 3000), []);
+});
+
+t.test('a paused node decides when it resumes', async (t) => {
+  const network = [net(0, 'start'), net(1000, 'pause a', { paused: ['a'] }), net(8000, 'resume a')];
+  const h = history({ network });
+  t.equal(decisionMs(segments(h), { node: 'a', startMs: 2000 }), 8000);
+  t.equal(decisionMs(segments(h), { node: 'b', startMs: 2000 }), 2000);
+  // Called at 2 s while paused, decided at 8 s once connected again: no split.
+  t.same(checkSplitBrain(history({ network, writes: [w('a', 2000), w('b', 6000)] }), 3000), []);
+});

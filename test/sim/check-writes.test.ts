@@ -1,0 +1,144 @@
+// The write checkers: quorum-writes, local-writes, lww-real-time, on hand-made histories that pass and
+// that violate.
+import t from 'tap';
+import { checkLocalWrites, checkLwwRealTime, checkQuorumWrites, reachableDuring } from './check/acked-writes.ts';
+import { ack, entry, final, history, net, okWrite, record, resource, runConfig, split, writeOp } from './check/history-builder.ts';
+import { FateJudge, storedWrites } from './check/write-fates.ts';
+
+const K = 'ProxyRoute/default/k';
+const v1 = resource(K, { v: 1 });
+const v2 = resource(K, { v: 2 });
+const everywhere = (...records: ReturnType<typeof record>[]) => ({ a: final('a', records), b: final('b', records), c: final('c', records) });
+
+t.test('an acknowledged quorum write held by every controller passes', async (t) => {
+  const w1 = okWrite('a', K, ack('a', 1, 1000, { a: 1 }), 100, { durability: 'quorum', endMs: 120, holders: ['a', 'b'] });
+  const rec = record(K, { a: 1 }, [entry('a', 1, 1000, v1)]);
+  t.same(checkQuorumWrites(history({ writes: [w1], final: everywhere(rec) })), []);
+});
+
+t.test('a quorum write missing on one controller is a violation naming it, the key and the time', async (t) => {
+  const w1 = okWrite('a', K, ack('a', 1, 1000, { a: 1 }), 100, { durability: 'quorum', endMs: 120 });
+  const rec = record(K, { a: 1 }, [entry('a', 1, 1000, v1)]);
+  const vs = checkQuorumWrites(history({ writes: [w1], final: { a: final('a', [rec]), b: final('b', [rec]), c: final('c', []) } }));
+  t.equal(vs.length, 1);
+  t.equal(vs[0]!.checker, 'quorum-writes');
+  t.equal(vs[0]!.node, 'a');
+  t.equal(vs[0]!.key, K);
+  t.equal(vs[0]!.atMs, 120);
+  t.match(vs[0]!.message, /#\d+ apply on a \(a:1.*acknowledged at 0\.120s is lost: c holds no record/);
+});
+
+t.test('a write the controller never saw is lost there', async (t) => {
+  const w1 = okWrite('a', K, ack('a', 1, 1000, { a: 1 }), 100, { durability: 'quorum' });
+  const onlyB = record(K, { b: 1 }, [entry('b', 1, 900, v2)]);
+  const vs = checkQuorumWrites(history({ writes: [w1], final: { a: final('a', [record(K, { a: 1 }, [entry('a', 1, 1000, v1)])]), b: final('b', [onlyB]), c: final('c', [onlyB]) } }));
+  t.equal(vs.length, 1);
+  t.match(vs[0]!.message, /b never saw it .*; c never saw it/);
+});
+
+t.test('superseded by a write that saw it: passes under every strategy', async (t) => {
+  const w1 = okWrite('a', K, ack('a', 1, 1000, { a: 1 }), 100, { durability: 'quorum' });
+  const w2 = okWrite('b', K, ack('b', 1, 2000, { a: 1, b: 1 }), 200, { durability: 'local' });
+  const rec = record(K, { a: 1, b: 1 }, [entry('b', 1, 2000, v2)]);
+  for (const strategy of ['LastWriterWins', 'Manual', 'Merge'] as const) {
+    const h = history({ config: runConfig({ strategy }), writes: [w1, w2], final: everywhere(rec) });
+    t.same(checkQuorumWrites(h), [], strategy);
+    t.same(checkLocalWrites(h), [], strategy);
+    t.equal(new FateJudge(h).fate(storedWrites(h)[0]!, h.final.c!).kind, 'superseded');
+  }
+});
+
+t.test('the LWW loser of a concurrent write passes under LastWriterWins only', async (t) => {
+  const w1 = okWrite('a', K, ack('a', 1, 1000, { a: 1 }), 100, { durability: 'local' });
+  const w2 = okWrite('b', K, ack('b', 1, 2000, { b: 1 }), 100, { durability: 'local' });
+  const rec = record(K, { a: 1, b: 1 }, [entry('b', 1, 2000, v2)]);
+  const lww = history({ writes: [w1, w2], final: everywhere(rec) });
+  t.same(checkLocalWrites(lww), []);
+  const f = new FateJudge(lww).fate(storedWrites(lww)[0]!, lww.final.a!);
+  t.equal(f.kind, 'lww-loser');
+  // Manual keeps concurrent versions as siblings: dropping one is a loss.
+  const manual = history({ config: runConfig({ strategy: 'Manual' }), writes: [w1, w2], final: everywhere(rec) });
+  const vs = checkLocalWrites(manual);
+  t.equal(vs.length, 1);
+  t.match(vs[0]!.message, /local write #\d+ apply on a .* is lost: a saw it but holds neither it nor a write that replaced it/);
+});
+
+t.test('a dot dropped for a lower stamp is lost even under LastWriterWins', async (t) => {
+  const w1 = okWrite('a', K, ack('a', 1, 1000, { a: 1 }), 100, { durability: 'quorum' });
+  const rec = record(K, { a: 1, b: 1 }, [entry('b', 1, 500, v2)]);
+  const vs = checkQuorumWrites(history({ writes: [w1], final: everywhere(rec) }));
+  t.equal(vs.length, 1);
+  t.match(vs[0]!.message, /a saw it but holds neither it nor a write that replaced it/);
+});
+
+t.test('a successor that is itself lost does not excuse the write it replaced', async (t) => {
+  const w1 = okWrite('a', K, ack('a', 1, 1000, { a: 1 }), 100, { durability: 'local' });
+  // b's write saw a's, failed its quorum but was stored; neither survives on c.
+  const w2 = writeOp({ node: 'b', key: K, durability: 'quorum', startMs: 200, outcome: { status: 'error', code: 'QUORUM_TIMEOUT', message: 'x', stored: ack('b', 1, 2000, { a: 1, b: 1 }) } });
+  const rec = record(K, { a: 1, b: 1, c: 1 }, [entry('c', 1, 300, v2)]);
+  const h = history({ config: runConfig({ strategy: 'Manual' }), writes: [w1, w2], final: everywhere(rec) });
+  const vs = checkLocalWrites(h);
+  t.equal(vs.length, 1, 'one violation per write');
+  t.match(vs[0]!.message, /is lost: a saw it .*; b saw it .*; c saw it/);
+  // Had b's write survived, a's would be superseded.
+  const kept = record(K, { a: 1, b: 1 }, [entry('b', 1, 2000, v2)]);
+  t.same(checkLocalWrites(history({ config: runConfig({ strategy: 'Manual' }), writes: [w1, w2], final: everywhere(kept) })), []);
+});
+
+t.test('unchanged and refused writes are not judged', async (t) => {
+  const same = okWrite('a', K, ack('a', 1, 1000, { a: 1 }, false), 100);
+  const fenced = writeOp({ node: 'a', key: K, startMs: 100, outcome: { status: 'error', code: 'FENCED', message: 'fenced' } });
+  const pending = writeOp({ node: 'a', key: K, startMs: 100, outcome: { status: 'pending' } });
+  t.same(checkLocalWrites(history({ writes: [same, fenced, pending], final: everywhere() })), []);
+});
+
+t.test('two stored writes with one dot are a violation', async (t) => {
+  const w1 = okWrite('a', K, ack('a', 1, 1000, { a: 1 }), 100);
+  const w2 = okWrite('a', K, ack('a', 1, 3000, { a: 1 }), 300);
+  const rec = record(K, { a: 1 }, [entry('a', 1, 3000, v2)]);
+  const vs = checkLocalWrites(history({ writes: [w1, w2], final: everywhere(rec) }));
+  t.equal(vs.length, 1);
+  t.match(vs[0]!.message, /writes #\d+ and #\d+ share the dot a:1/);
+  t.same(checkLocalWrites(history({ writes: [w2], final: everywhere(rec) })), [], 'one of them alone is fine');
+});
+
+t.test('a quorum ack the network could not have carried to a majority is a violation', async (t) => {
+  const network = [net(0, 'start'), net(50, 'partition a | b c', { cuts: split(['a'], ['b', 'c']) })];
+  const w1 = okWrite('a', K, ack('a', 1, 1000, { a: 1 }), 100, { durability: 'quorum', endMs: 150 });
+  const rec = record(K, { a: 1 }, [entry('a', 1, 1000, v1)]);
+  const h = history({ network, writes: [w1], final: everywhere(rec) });
+  t.same([...reachableDuring(h, 'a', 100, 150)], ['a']);
+  const vs = checkQuorumWrites(h);
+  t.equal(vs.length, 1);
+  t.match(vs[0]!.message, /could reach only a \(2 needed\)/);
+  // Begun before the partition, it could have reached b: no violation.
+  const early = okWrite('a', K, ack('a', 1, 1000, { a: 1 }), 10, { durability: 'quorum', endMs: 150 });
+  t.same(checkQuorumWrites(history({ network, writes: [early], final: everywhere(rec) })), []);
+  // One-way a -> b still lets the write reach b (the checker over-approximates, never a false alarm).
+  const oneWay = [net(0, 'start'), net(50, 'partition b -> a', { cuts: [['b', 'a'], ['c', 'a'], ['a', 'c'], ['b', 'c'], ['c', 'b']] })];
+  t.same([...reachableDuring(history({ network: oneWay }), 'a', 100, 150)].sort(), ['a', 'b']);
+});
+
+t.test('a quorum ack with too few recorded holders is a violation', async (t) => {
+  const w1 = okWrite('a', K, ack('a', 1, 1000, { a: 1 }), 100, { durability: 'quorum', holders: ['a'] });
+  const rec = record(K, { a: 1 }, [entry('a', 1, 1000, v1)]);
+  const vs = checkQuorumWrites(history({ writes: [w1], final: everywhere(rec) }));
+  t.equal(vs.length, 1);
+  t.match(vs[0]!.message, /while only 1 of 2 controllers held it \(a\)/);
+});
+
+t.test('lww-real-time: a write begun long after another was acknowledged must not lose to it by stamp', async (t) => {
+  // a's clock runs 8 s ahead: its write at 1 s is stamped 9 s; b writes at 7 s (stamp 7 s), concurrently.
+  const wa = okWrite('a', K, ack('a', 1, 9000, { a: 1 }), 1000, { endMs: 1010 });
+  const late = okWrite('b', K, ack('b', 1, 7000, { b: 1 }), 7000);
+  const rec = record(K, { a: 1, b: 1 }, [entry('a', 1, 9000, v1)]);
+  const vs = checkLwwRealTime(history({ writes: [wa, late], final: everywhere(rec) }));
+  t.equal(vs.length, 1);
+  t.equal(vs[0]!.node, 'b');
+  t.match(vs[0]!.message, /began at 7\.000s, 5\.990s after write #\d+ apply on a .* was acknowledged, yet loses to it by stamp on a/);
+  // Within maxClockOffset of the ack, losing by stamp is what LWW promises.
+  const soon = okWrite('b', K, ack('b', 1, 5000, { b: 1 }), 5000);
+  t.same(checkLwwRealTime(history({ writes: [wa, soon], final: everywhere(rec) })), []);
+  // Not judged under Merge.
+  t.same(checkLwwRealTime(history({ config: runConfig({ strategy: 'Merge' }), writes: [wa, late], final: everywhere(rec) })), []);
+});

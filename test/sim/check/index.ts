@@ -1,0 +1,54 @@
+// Every checker, and one call that runs them all over a history.
+import { checkLocalWrites, checkLwwRealTime, checkQuorumWrites } from './acked-writes.ts';
+import { checkAgentChanges, checkAgentFailover } from './agents.ts';
+import { checkConvergence } from './convergence.ts';
+import type { History } from './history.ts';
+import { checkSplitBrain } from './split-brain.ts';
+import { checkFenceTruth, checkStatusTruth } from './status-truth.ts';
+import { sortViolations, type Violation } from './violation.ts';
+import { checkVoteLeases } from './vote-leases.ts';
+
+/** The bounds the checkers hold a run to (the design's figures for the run's configuration). */
+export interface CheckBounds {
+  /** Longest two split sides may both accept writes: one contact window (heartbeat interval × failureThreshold + timeout). */
+  splitBrainMs: number;
+  /** Longest from the quiet point (last heal, last write) to equal Merkle roots everywhere. */
+  convergeMs: number;
+  /** Longest a controller may stay fenced on a healthy majority. */
+  unfenceMs: number;
+  /** Longest an agent may go without following a reachable controller while one is reachable. */
+  failoverMs: number;
+  /** Largest sync lag status may show once healed for convergeMs. */
+  syncLagMs: number;
+}
+
+/** Names of the checkers, in the order they run. */
+export const CHECKER_NAMES = [
+  'quorum-writes', 'local-writes', 'lww-real-time', 'split-brain', 'converged', 'fence-truth', 'status-truth',
+  'agent-failover', 'agent-changes', 'vote-leases',
+] as const;
+
+export type CheckerName = (typeof CHECKER_NAMES)[number];
+
+/** Runs one checker. */
+export function runChecker(name: CheckerName, h: History, b: CheckBounds): Violation[] {
+  switch (name) {
+    case 'quorum-writes': return checkQuorumWrites(h);
+    case 'local-writes': return checkLocalWrites(h);
+    case 'lww-real-time': return checkLwwRealTime(h);
+    case 'split-brain': return checkSplitBrain(h, b.splitBrainMs);
+    case 'converged': return checkConvergence(h, b.convergeMs);
+    case 'fence-truth': return checkFenceTruth(h, b.unfenceMs);
+    case 'status-truth': return checkStatusTruth(h, { settleMs: b.convergeMs, syncLagMs: b.syncLagMs });
+    case 'agent-failover': return checkAgentFailover(h, b.failoverMs);
+    case 'agent-changes': return checkAgentChanges(h);
+    case 'vote-leases': return checkVoteLeases(h);
+  }
+}
+
+/** Runs the named checkers (default all); violations in a stable order. */
+export function checkHistory(h: History, b: CheckBounds, names: readonly CheckerName[] = CHECKER_NAMES): Violation[] {
+  return sortViolations(names.flatMap((n) => runChecker(n, h, b)));
+}
+
+export { formatViolation, sortViolations, type Violation } from './violation.ts';

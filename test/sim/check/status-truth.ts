@@ -1,0 +1,103 @@
+// What nodes say agrees with the truth.
+//
+// fence-truth: a controller that, by the TRUE network, sits on a side holding fenceQuorum controllers
+//   whose clocks agree with its own (within maxClockOffset/2, clear of the fence's measuring error)
+//   is not fenced for longer than the bound (a majority must not fence itself because of another
+//   member's cut, and must un-fence soon after a heal). Needs RunConfig.fenceQuorum and the fence
+//   timeline; time before a controller's first fence entry is not judged.
+// status-truth: once the run has been healed for the settle bound, the final status of every running
+//   controller shows writes accepted, no Confirmed partition (when every controller runs), every
+//   running peer Healthy and its sync lag within the bound; every running agent is Connected to a
+//   running controller; and the metrics, when recorded, say the same.
+import { fmtMs, type FenceChange, type History } from './history.ts';
+import { clockOffsetAt, healedAtMs, badRuns, segments, sideOf, stateAt, isLive } from './truth.ts';
+import type { Violation } from './violation.ts';
+
+/** The entry in force at `atMs` of one controller's fence entries in time order, if any. */
+function fenceAt(fences: readonly FenceChange[], atMs: number): FenceChange | undefined {
+  let f: FenceChange | undefined;
+  for (const e of fences) {
+    if (e.atMs > atMs) break;
+    f = e;
+  }
+  return f;
+}
+
+/** Controllers on `node`'s true side whose clocks agree clearly with its own at `atMs`. */
+export function healthySide(h: History, node: string, atMs: number): string[] {
+  const s = stateAt(h, atMs);
+  if (!isLive(s, node)) return [];
+  const own = clockOffsetAt(h.clocks, node, atMs);
+  const margin = h.config.maxClockOffsetMs / 2;
+  return sideOf(s, h.controllers, node).filter((c) => Math.abs(clockOffsetAt(h.clocks, c, atMs) - own) <= margin);
+}
+
+/** No controller stays fenced longer than `boundMs` while on a healthy majority. */
+export function checkFenceTruth(h: History, boundMs: number): Violation[] {
+  const q = h.config.fenceQuorum;
+  if (q === undefined) return [];
+  const segBreaks = segments(h).map((s) => s.fromMs);
+  const out: Violation[] = [];
+  for (const node of h.controllers) {
+    const mine = h.fences.filter((f) => f.node === node).sort((a, b) => a.atMs - b.atMs);
+    const breaks = [...segBreaks, ...h.clocks.map((c) => c.atMs), ...mine.map((f) => f.atMs)];
+    const bad = (t: number): boolean => fenceAt(mine, t)?.fenced === true && healthySide(h, node, t).length >= q;
+    for (const run of badRuns(h.startMs, h.endMs, breaks, bad)) {
+      if (run.toMs - run.fromMs <= boundMs) continue;
+      const f = fenceAt(mine, run.fromMs)!;
+      const open = run.toMs === h.endMs ? ' (still at the end)' : '';
+      out.push({ checker: 'fence-truth', atMs: run.fromMs, node,
+        message: `${node} was fenced (${f.reason ?? 'no reason'}, ${f.votes}/${f.total} votes) for ${fmtMs(run.toMs - run.fromMs)} from ${fmtMs(run.fromMs)}${open} ` +
+          `while it and ${healthySide(h, node, run.fromMs).filter((c) => c !== node).join(', ')} formed a healthy majority (bound ${fmtMs(boundMs)})` });
+    }
+  }
+  return out;
+}
+
+/** Bounds of the status check. */
+export interface StatusBounds {
+  /** Time after the heal before status must agree with the truth. */
+  settleMs: number;
+  /** Largest sync lag status may show then. */
+  syncLagMs: number;
+}
+
+/** The final status and metrics agree with the truth, once healed for `settleMs`. */
+export function checkStatusTruth(h: History, b: StatusBounds): Violation[] {
+  const healed = healedAtMs(h);
+  if (healed === undefined || h.endMs - healed < b.settleMs) return [];
+  const s = stateAt(h, h.endMs);
+  const live = (n: string): boolean => isLive(s, n);
+  const allControllersUp = h.controllers.every(live);
+  const out: Violation[] = [];
+  const v = (node: string, message: string): void => { out.push({ checker: 'status-truth', atMs: h.endMs, node, message: `${message} (healed since ${fmtMs(healed)})` }); };
+  for (const [node, fs] of Object.entries(h.finalStatus).sort(([a], [b2]) => (a < b2 ? -1 : 1))) {
+    const m = fs.metrics;
+    if (fs.role === 'controller') {
+      const qs = fs.status.quorum;
+      if (qs.writesFenced && h.config.fenceQuorum !== undefined && healthySide(h, node, h.endMs).length >= h.config.fenceQuorum) {
+        v(node, `status shows writes fenced (${qs.fenceReason}, ${qs.ourVotes}/${qs.totalVotes} votes) on a healthy majority`);
+      }
+      if (allControllersUp && qs.partitionState === 'Confirmed') v(node, `status shows a Confirmed partition (phase ${qs.phase}) with every controller up and connected`);
+      if (allControllersUp && m !== undefined && (m['novaedge_federation_partition_state{state="Confirmed"}'] ?? 0) !== 0) {
+        v(node, 'metric novaedge_federation_partition_state{state="Confirmed"} is set with every controller up and connected');
+      }
+      for (const row of fs.status.members) {
+        if (row.status === 'Local' || !live(row.name)) continue;
+        if (row.status !== 'Healthy') v(node, `status shows ${row.name} ${row.status}, but it runs and is connected`);
+        if (row.syncLagMs !== undefined && row.syncLagMs > b.syncLagMs) v(node, `status shows sync lag ${row.syncLagMs} ms to ${row.name}, more than ${b.syncLagMs} ms`);
+        if (m !== undefined) {
+          const healthy = m[`novaedge_federation_member_healthy{member="${row.name}"}`];
+          if (healthy !== undefined && healthy !== 1) v(node, `metric novaedge_federation_member_healthy{member="${row.name}"} is ${healthy}, but it runs and is connected`);
+          const lag = m[`novaedge_federation_sync_lag_seconds{peer="${row.name}"}`];
+          if (lag !== undefined && lag * 1000 > b.syncLagMs) v(node, `metric novaedge_federation_sync_lag_seconds{peer="${row.name}"} is ${lag}, more than ${b.syncLagMs} ms`);
+        }
+      }
+    } else {
+      const st = fs.status;
+      if (st.state !== 'Connected') v(node, `agent is ${st.state}, not Connected`);
+      else if (st.controller === undefined || !h.controllers.includes(st.controller) || !live(st.controller)) v(node, `agent follows ${st.controller ?? 'nobody'}, not a running controller`);
+    }
+  }
+  return out;
+}

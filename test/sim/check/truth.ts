@@ -1,0 +1,147 @@
+// The true network over virtual time, as the history recorded it: who can exchange data with whom,
+// which controllers form a side, when the network was last healed. Shared by the checkers.
+import type { ClockChange, History, NetworkState } from './history.ts';
+
+/** A stretch of time [fromMs, toMs) with one network state. */
+export interface Segment {
+  fromMs: number;
+  toMs: number;
+  state: NetworkState;
+}
+
+/** The state before anything was recorded: every node up, nothing cut. */
+export function initialState(atMs: number): NetworkState {
+  return { atMs, cause: 'start', down: [], paused: [], cuts: [] };
+}
+
+/** The network states as segments covering [history.startMs, history.endMs), in time order. */
+export function segments(h: Pick<History, 'network' | 'startMs' | 'endMs'>): Segment[] {
+  const states = h.network.length > 0 && h.network[0]!.atMs <= h.startMs ? h.network : [initialState(h.startMs), ...h.network];
+  const out: Segment[] = [];
+  for (let i = 0; i < states.length; i++) {
+    const from = Math.max(states[i]!.atMs, h.startMs);
+    const to = Math.min(i + 1 < states.length ? states[i + 1]!.atMs : h.endMs, h.endMs);
+    if (to > from) out.push({ fromMs: from, toMs: to, state: states[i]! });
+  }
+  return out;
+}
+
+/** The state at `atMs` (the last entry at or before it). */
+export function stateAt(h: Pick<History, 'network' | 'startMs'>, atMs: number): NetworkState {
+  let s = initialState(h.startMs);
+  for (const n of h.network) {
+    if (n.atMs > atMs) break;
+    s = n;
+  }
+  return s;
+}
+
+/** True when `node` runs and is not paused. */
+export function isLive(s: NetworkState, node: string): boolean {
+  return !s.down.includes(node) && !s.paused.includes(node);
+}
+
+/** True when data sent by `from` reaches `to` (both live, that direction not cut). */
+export function canSend(s: NetworkState, from: string, to: string): boolean {
+  if (from === to) return isLive(s, from);
+  return isLive(s, from) && isLive(s, to) && !s.cuts.some(([f, t]) => f === from && t === to);
+}
+
+/** True when `a` and `b` can exchange data: each reaches the other. */
+export function canExchange(s: NetworkState, a: string, b: string): boolean {
+  return canSend(s, a, b) && canSend(s, b, a);
+}
+
+/**
+ * The sides of `nodes` in state `s`: classes of the nodes linked by chains of pairs that can exchange
+ * data (replication relays, so a chain is enough). A node that is down or paused is a side alone.
+ * Sides are sorted, each side sorted.
+ */
+export function sides(s: NetworkState, nodes: readonly string[]): string[][] {
+  const seen = new Set<string>();
+  const out: string[][] = [];
+  for (const start of [...nodes].sort()) {
+    if (seen.has(start)) continue;
+    const side = [start];
+    seen.add(start);
+    for (let i = 0; i < side.length; i++) {
+      const x = side[i]!;
+      for (const y of nodes) {
+        if (!seen.has(y) && canExchange(s, x, y)) {
+          seen.add(y);
+          side.push(y);
+        }
+      }
+    }
+    out.push(side.sort());
+  }
+  return out;
+}
+
+/** The side of `node` among `nodes` in state `s`. */
+export function sideOf(s: NetworkState, nodes: readonly string[], node: string): string[] {
+  return sides(s, nodes).find((side) => side.includes(node)) ?? [node];
+}
+
+/** A node's wall-clock offset from true time at `atMs`. */
+export function clockOffsetAt(clocks: readonly ClockChange[], node: string, atMs: number): number {
+  let at = -Infinity;
+  let off = 0;
+  for (const c of clocks) {
+    if (c.node === node && c.atMs <= atMs && c.atMs >= at) {
+      at = c.atMs;
+      off = c.offsetMs;
+    }
+  }
+  return off;
+}
+
+/**
+ * True when nothing is wrong with the network among the nodes that run: nobody paused, no cut
+ * between running nodes. (A node still down is out of the run, not a fault that can heal.)
+ */
+export function isHealed(s: NetworkState): boolean {
+  return s.paused.length === 0 && s.cuts.every(([f, t]) => s.down.includes(f) || s.down.includes(t));
+}
+
+/** True when every pair of running nodes' clocks differ by at most `maxOffsetMs` at `atMs`. */
+export function clocksAgree(h: Pick<History, 'clocks' | 'controllers' | 'agents'>, s: NetworkState, atMs: number, maxOffsetMs: number): boolean {
+  const offsets = [...h.controllers, ...h.agents].filter((n) => !s.down.includes(n)).map((n) => clockOffsetAt(h.clocks, n, atMs));
+  return offsets.length === 0 || Math.max(...offsets) - Math.min(...offsets) <= maxOffsetMs;
+}
+
+/**
+ * The instant the last fault healed: the start of the final stretch in which the network is healed
+ * and the clocks agree within maxClockOffset. Undefined when the run ends with a fault in place.
+ */
+export function healedAtMs(h: History): number | undefined {
+  const segs = segments(h);
+  const changes = [...new Set([...segs.map((s) => s.fromMs), ...h.clocks.map((c) => c.atMs)])].filter((t) => t <= h.endMs).sort((a, b) => a - b);
+  let healed: number | undefined;
+  for (const t of changes) {
+    const s = stateAt(h, t);
+    const ok = isHealed(s) && clocksAgree(h, s, t, h.config.maxClockOffsetMs);
+    if (!ok) healed = undefined;
+    else healed ??= t;
+  }
+  if (changes.length === 0) return h.startMs;
+  return healed;
+}
+
+/**
+ * Runs of time where `bad(t)` holds, merged across segment boundaries: `bad` is evaluated once per
+ * piece between consecutive `breaks` (which must include every instant its answer may change).
+ */
+export function badRuns(fromMs: number, toMs: number, breaks: readonly number[], bad: (atMs: number) => boolean): Array<{ fromMs: number; toMs: number }> {
+  const points = [...new Set([fromMs, ...breaks.filter((b) => b > fromMs && b < toMs), toMs])].sort((a, b) => a - b);
+  const runs: Array<{ fromMs: number; toMs: number }> = [];
+  for (let i = 0; i + 1 < points.length; i++) {
+    const a = points[i]!;
+    const b = points[i + 1]!;
+    if (!bad(a)) continue;
+    const last = runs[runs.length - 1];
+    if (last !== undefined && last.toMs === a) last.toMs = b;
+    else runs.push({ fromMs: a, toMs: b });
+  }
+  return runs;
+}
