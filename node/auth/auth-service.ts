@@ -23,12 +23,14 @@
 // remote authenticated (node/host/pre-auth-limits.ts), and at most unauthenticatedInboundMax of them
 // wait at once; beyond that a new one is closed at once (AUTH_BUSY).
 
-import type { Connection, IncomingStreamData, Libp2p, PeerId, Stream } from '@libp2p/interface';
+import type { Connection, IncomingStreamData, PeerId, Stream } from '@libp2p/interface';
 import type { MemberRole } from '../../membership/member-name.ts';
 import { AuthError, CERTIFICATE_CODES, CertificateError, FrameError, type CertificateCode } from '../errors.ts';
 import type { MemberCertificate } from '../identity/certificate.ts';
 import type { TrustStore } from '../identity/trust-store.ts';
 import { verifyCertificate, type VerifiedMember } from '../identity/verify-certificate.ts';
+import { every, timeoutSignal, type TimerComponents, type TimerHandle, type WallClock } from '../components.ts';
+import type { HostNet } from '../host/host-net.ts';
 import { limitUntilAuthenticated, liftPreAuthLimits } from '../host/pre-auth-limits.ts';
 import { authProtocol } from '../protocols.ts';
 import { Emitter } from '../util/emitter.ts';
@@ -69,6 +71,10 @@ export interface AuthServiceOptions {
   controllers?: readonly MemberPin[] | undefined;
   /** Most inbound connections waiting to authenticate at once (default UNAUTHENTICATED_INBOUND_MAX_DEFAULT). */
   unauthenticatedInboundMax?: number;
+  /** Wall clock, Unix ms: certificate validity, the deny list, authenticatedAtMs. */
+  wallClock: WallClock;
+  /** Timers: auth deadlines, close graces, the expiry sweep. */
+  timers: TimerComponents;
   /** Called for every connection whose remote authenticated (the host identifies it then). */
   onConnectionAuthenticated?: (connection: Connection) => void;
   /** Logger (default silent). */
@@ -133,7 +139,7 @@ export interface AuthEvents {
 
 interface Pending {
   connection: Connection;
-  timer: ReturnType<typeof setTimeout>;
+  timer: TimerHandle;
   waiters: Array<{ resolve: (p: AuthenticatedPeer) => void; reject: (e: Error) => void }>;
 }
 
@@ -154,8 +160,8 @@ export class AuthService {
   readonly #unauthenticatedInboundMax: number;
   #busyUnlogged = 0;
   readonly #counters: Omit<AuthCounters, 'unauthenticatedInbound'>;
-  #libp2p: Libp2p | undefined;
-  #sweep: ReturnType<typeof setInterval> | undefined;
+  #libp2p: HostNet | undefined;
+  #stopSweep: (() => void) | undefined;
   #running = false;
 
   constructor(options: AuthServiceOptions) {
@@ -171,7 +177,7 @@ export class AuthService {
   }
 
   /** Register the protocol and connection listeners; call before libp2p starts listening. */
-  async start(libp2p: Libp2p): Promise<void> {
+  async start(libp2p: HostNet): Promise<void> {
     if (this.#running) return;
     this.#libp2p = libp2p;
     // The one protocol a connection may use before it is authenticated (node/host/pre-auth-limits.ts).
@@ -180,8 +186,7 @@ export class AuthService {
     });
     libp2p.addEventListener('connection:open', this.#onOpen);
     libp2p.addEventListener('connection:close', this.#onClose);
-    this.#sweep = setInterval(() => this.#sweepNow(), SWEEP_INTERVAL_MS);
-    this.#sweep.unref();
+    this.#stopSweep = every(this.#o.timers, SWEEP_INTERVAL_MS, () => this.#sweepNow());
     this.#running = true;
     // Connections opened before start (none in normal use) get the same treatment.
     for (const c of libp2p.getConnections()) this.#onOpen(new CustomEvent('connection:open', { detail: c }));
@@ -191,7 +196,8 @@ export class AuthService {
   async stop(): Promise<void> {
     if (!this.#running) return;
     this.#running = false;
-    clearInterval(this.#sweep);
+    this.#stopSweep?.();
+    this.#stopSweep = undefined;
     const libp2p = this.#libp2p;
     if (libp2p !== undefined) {
       libp2p.removeEventListener('connection:open', this.#onOpen);
@@ -199,7 +205,7 @@ export class AuthService {
       await libp2p.unhandle(this.protocol).catch(() => undefined);
     }
     for (const [id, p] of this.#pending) {
-      clearTimeout(p.timer);
+      this.#o.timers.clearTimeout(p.timer);
       for (const w of p.waiters) w.reject(new AuthError('AUTH_REQUIRED', 'auth service stopped'));
       this.#pending.delete(id);
     }
@@ -225,7 +231,7 @@ export class AuthService {
   peerInfo(peerId: PeerId | string): AuthenticatedPeer | undefined {
     const ids = this.#peerConns.get(peerId.toString());
     if (ids === undefined) return undefined;
-    const now = Date.now();
+    const now = this.#o.wallClock();
     let best: AuthenticatedPeer | undefined;
     for (const id of ids) {
       const a = this.#authed.get(id);
@@ -268,7 +274,7 @@ export class AuthService {
 
   /** Whether `peerId` is on the deny list now (connection gater hook; counts the refusal). */
   isDenied(peerId: PeerId | string): boolean {
-    const denied = this.#deny.isDenied(peerId.toString(), Date.now());
+    const denied = this.#deny.isDenied(peerId.toString(), this.#o.wallClock());
     if (denied) this.#counters.denied += 1;
     return denied;
   }
@@ -304,7 +310,7 @@ export class AuthService {
       return;
     }
     limitUntilAuthenticated(conn, this.#o.authTimeoutMs);
-    const timer = setTimeout(() => {
+    const timer = this.#o.timers.setTimeout(() => {
       if (this.#pending.has(conn.id)) this.#refuse(conn, 'AUTH_TIMEOUT', `not authenticated within ${this.#o.authTimeoutMs} ms`, false);
     }, this.#o.authTimeoutMs);
     this.#pending.set(conn.id, { connection: conn, timer, waiters: [] });
@@ -315,7 +321,7 @@ export class AuthService {
     const conn = evt.detail;
     const p = this.#pending.get(conn.id);
     if (p !== undefined) {
-      clearTimeout(p.timer);
+      this.#o.timers.clearTimeout(p.timer);
       for (const w of p.waiters) w.reject(new AuthError('AUTH_REQUIRED', 'connection closed before authentication'));
       this.#pending.delete(conn.id);
     }
@@ -325,7 +331,7 @@ export class AuthService {
 
   // Dialer side: send our certificate, verify the answer.
   async #initiate(conn: Connection): Promise<void> {
-    const signal = AbortSignal.timeout(this.#o.authTimeoutMs);
+    const signal = timeoutSignal(this.#o.timers, this.#o.authTimeoutMs);
     let stream: Stream | undefined;
     try {
       // We write first, so the protocol name can ride with our first frame: one round trip less.
@@ -346,7 +352,7 @@ export class AuthService {
     } finally {
       if (stream !== undefined) {
         const s = stream;
-        await s.close({ signal: AbortSignal.timeout(CLOSE_GRACE_MS) }).catch(() => s.abort(new Error('auth stream close failed')));
+        await s.close({ signal: timeoutSignal(this.#o.timers, CLOSE_GRACE_MS) }).catch(() => s.abort(new Error('auth stream close failed')));
       }
     }
   }
@@ -369,7 +375,7 @@ export class AuthService {
   };
 
   async #answer(stream: Stream, connection: Connection): Promise<void> {
-    const signal = AbortSignal.timeout(this.#o.authTimeoutMs);
+    const signal = timeoutSignal(this.#o.timers, this.#o.authTimeoutMs);
     try {
       const request = decodeAuthRequest(await readFrame(stream, this.#o.frameBytesMax, signal));
       if (request.certificate === undefined) throw new CertificateError('CERT_MISSING', 'no certificate presented');
@@ -381,13 +387,13 @@ export class AuthService {
       }
       const answer = this.#o.certificate === undefined ? { ok: true as const } : { ok: true as const, certificate: this.#o.certificate };
       await writeFrame(stream, encodeAuthResponse(answer), signal);
-      await stream.close({ signal: AbortSignal.timeout(CLOSE_GRACE_MS) }).catch(() => stream.abort(new Error('auth stream close failed')));
+      await stream.close({ signal: timeoutSignal(this.#o.timers, CLOSE_GRACE_MS) }).catch(() => stream.abort(new Error('auth stream close failed')));
     } catch (e) {
       const code = refusalOf(e);
       const message = messageOf(e);
       if (code !== 'AUTH_TIMEOUT' && code !== 'AUTH_REFUSED_BY_PEER') {
         // Best effort: tell the dialer why, so its operator sees the reason, then close.
-        await writeFrame(stream, encodeAuthResponse({ ok: false, code: code as AuthRefusalCode, message }), AbortSignal.timeout(REFUSAL_WRITE_MS)).catch(() => undefined);
+        await writeFrame(stream, encodeAuthResponse({ ok: false, code: code as AuthRefusalCode, message }), timeoutSignal(this.#o.timers, REFUSAL_WRITE_MS)).catch(() => undefined);
       }
       stream.abort(new AuthError('AUTH_PROTOCOL', message));
       if (this.#running && this.#pending.has(connection.id) && connection.status === 'open') {
@@ -403,7 +409,7 @@ export class AuthService {
       trust: this.#o.trust,
       federationId: this.#o.federationId,
       peerId: conn.remotePeer.toString(),
-      nowMs: Date.now(),
+      nowMs: this.#o.wallClock(),
       clockSkewMs: this.#o.certificateClockSkewMs,
     });
     const refusal = this.#pins.check(v);
@@ -417,7 +423,7 @@ export class AuthService {
     const p = this.#pending.get(conn.id);
     if (p === undefined || conn.status !== 'open') return false;
     const peer: AuthenticatedPeer = {
-      peerId: v.peerId, member: v.member, role: v.role, notAfterMs: v.notAfterMs, issuer: v.issuer, authenticatedAtMs: Date.now(),
+      peerId: v.peerId, member: v.member, role: v.role, notAfterMs: v.notAfterMs, issuer: v.issuer, authenticatedAtMs: this.#o.wallClock(),
     };
     if (peer.peerId !== conn.remotePeer.toString()) throw new Error('AuthService: verified peer ID differs from the connection');
     const holder = this.#memberPeer.get(peer.member);
@@ -428,7 +434,7 @@ export class AuthService {
     if (already !== undefined && (already.member !== peer.member || already.role !== peer.role)) {
       throw new AuthError('AUTH_MEMBER_IN_USE', `peer ${peer.peerId} is authenticated as ${already.role} ${already.member} now`);
     }
-    clearTimeout(p.timer);
+    this.#o.timers.clearTimeout(p.timer);
     this.#pending.delete(conn.id);
     liftPreAuthLimits(conn, authStream);
     this.#authed.set(conn.id, { connection: conn, peer });
@@ -451,13 +457,13 @@ export class AuthService {
   #refuse(conn: Connection, code: AuthRefusal, message: string, deny: boolean): void {
     const p = this.#pending.get(conn.id);
     if (p !== undefined) {
-      clearTimeout(p.timer);
+      this.#o.timers.clearTimeout(p.timer);
       for (const w of p.waiters) w.reject(new AuthError('AUTH_REQUIRED', `authentication failed: ${code}`));
       this.#pending.delete(conn.id);
     }
     this.#counters.refused[code] += 1;
     const peerId = conn.remotePeer.toString();
-    if (deny && this.#o.authDenyMs > 0) this.#deny.deny(peerId, Date.now() + this.#o.authDenyMs);
+    if (deny && this.#o.authDenyMs > 0) this.#deny.deny(peerId, this.#o.wallClock() + this.#o.authDenyMs);
     this.#log.warn({ peer: peerId, code, direction: conn.direction, reason: message }, 'closing unauthenticated connection');
     this.#events.emit('refused', { peerId, code, message, direction: conn.direction });
     this.#close(conn, `${code}: ${message}`);
@@ -465,7 +471,7 @@ export class AuthService {
 
   #close(conn: Connection, why: string): void {
     this.#forget(conn.id);
-    conn.close({ signal: AbortSignal.timeout(CLOSE_GRACE_MS) }).catch(() => conn.abort(new AuthError('AUTH_REQUIRED', why)));
+    conn.close({ signal: timeoutSignal(this.#o.timers, CLOSE_GRACE_MS) }).catch(() => conn.abort(new AuthError('AUTH_REQUIRED', why)));
   }
 
   #forget(connectionId: string): void {
@@ -482,7 +488,7 @@ export class AuthService {
   }
 
   #sweepNow(): void {
-    const now = Date.now();
+    const now = this.#o.wallClock();
     this.#deny.prune(now);
     if (this.#busyUnlogged > 0) {
       this.#log.warn({ refused: this.#busyUnlogged, waitingMax: this.#unauthenticatedInboundMax },

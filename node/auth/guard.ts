@@ -7,6 +7,7 @@
 
 import type { IncomingStreamData, StreamHandler } from '@libp2p/interface';
 import type { MemberRole } from '../../membership/member-name.ts';
+import { timeoutSignal, type TimerComponents } from '../components.ts';
 import { AuthError } from '../errors.ts';
 import type { AuthenticatedPeer, AuthService } from './auth-service.ts';
 
@@ -19,13 +20,15 @@ export interface GuardOptions {
   roles?: readonly MemberRole[];
   /** Longest wait for an in-flight authentication, milliseconds. */
   waitMs: number;
+  /** Timers the wait runs on. */
+  timers: TimerComponents;
 }
 
 /** Wrap `handler` so that unauthenticated (or wrongly-roled) peers get their stream aborted. */
 export function guardHandler(auth: AuthService, handler: GuardedHandler, options: GuardOptions): StreamHandler {
   return (data: IncomingStreamData): void => {
     const { stream, connection } = data;
-    auth.whenAuthenticated(connection, AbortSignal.timeout(options.waitMs)).then(
+    auth.whenAuthenticated(connection, timeoutSignal(options.timers, options.waitMs)).then(
       async (peer) => {
         if (options.roles !== undefined && !options.roles.includes(peer.role)) {
           auth.countGuardRefusal();

@@ -15,11 +15,13 @@ import { ping, type PingService } from '@libp2p/ping';
 import { tcp } from '@libp2p/tcp';
 import { createLibp2p } from 'libp2p';
 import type { RedialBackoff } from '../../membership/redial-backoff.ts';
+import { sleep, type RandomSource, type TimerComponents } from '../components.ts';
 import type { Logger } from '../util/logger.ts';
 import { gossipOptions, type GossipTuning } from './gossip-options.ts';
 import { cachedKeyNoiseCrypto } from './noise-crypto.ts';
 import { preAuthLimited } from './pre-auth-limits.ts';
-import { Reconnector } from './reconnector.ts';
+import type { HostNet } from './host-net.ts';
+import { Reconnector, type ReconnectorHost } from './reconnector.ts';
 import { batchWindowUpdates } from './yamux-window-updates.ts';
 
 /** Services every NovaEdge host runs. */
@@ -35,9 +37,12 @@ export interface HostServices extends Record<string, unknown> {
 /** A libp2p node with the NovaEdge services. */
 export type HostLibp2p = Libp2p<HostServices>;
 
-/** Options of a host. */
+/**
+ * Options of a host: what a HostFactory (node/components.ts) gets, the real one (createHost) or the
+ * simulation's.
+ */
 export interface HostOptions {
-  /** Identity key. */
+  /** Identity key (the peer ID is derived from it). */
   privateKey: Ed25519PrivateKey;
   /** Listen multiaddrs. */
   listen: string[];
@@ -57,14 +62,18 @@ export interface HostOptions {
   authFrameBytesMax?: number;
   /** Refuse connections from and dials to these peers (the auth deny list). */
   isDenied: (peerId: PeerId, direction: 'inbound' | 'outbound') => boolean;
+  /** Monotonic clock and timers (the reconnector, identify retries). */
+  timers: TimerComponents;
+  /** Randomness (redial jitter). */
+  random: RandomSource;
   /** Logger (default silent). */
   logger?: Logger;
 }
 
-/** A host: the libp2p node and its reconnector, started and stopped together. */
-export interface Host {
-  /** The libp2p node (not started until `start`). */
-  libp2p: HostLibp2p;
+/** A host: the network node and its reconnector, started and stopped together. */
+export interface Host<N extends HostNet = HostNet> {
+  /** The network node (not started until `start`): libp2p, or the simulation's. */
+  libp2p: N;
   /** Keeps the bootstrap members connected. */
   reconnector: Reconnector;
   /** Start listening, then dial the bootstrap members. */
@@ -91,8 +100,52 @@ const AUTH_FRAME_BYTES_DEFAULT = 8_192;
 const IDENTIFY_ATTEMPTS_MAX = 3;
 const IDENTIFY_RETRY_MS = 250;
 
+/** The reconnector of a host over `net`, from the host's options. */
+export function reconnectorFor(net: ReconnectorHost, o: HostOptions): Reconnector {
+  return new Reconnector(net, {
+    ...o.reconnect, targets: o.bootstrap, dialTimeoutMs: o.dialTimeoutMs, timers: o.timers, random: o.random,
+    ...(o.logger === undefined ? {} : { logger: o.logger }),
+  });
+}
+
+/**
+ * A host over a network node that is built but not started: the node and its reconnector (from
+ * `o`), started and stopped together, and identify once a dialed connection authenticated. The real
+ * host is this over libp2p; the simulation's is this over its simulated network node.
+ */
+export function hostFromNet<N extends HostNet>(net: N, o: HostOptions): Host<N> {
+  const reconnector = reconnectorFor(net, o);
+  return {
+    libp2p: net,
+    reconnector,
+    async start() {
+      await net.start();
+      reconnector.start();
+    },
+    async stop() {
+      reconnector.stop();
+      await net.stop();
+    },
+    afterAuthenticated(connection) {
+      // The listener answered only after accepting us, so it serves identify by now. Without identify
+      // gossipsub never learns the peer's protocols, so a failure (a slow peer) is retried a few times.
+      if (connection.direction !== 'outbound') return;
+      void (async () => {
+        for (let attempt = 1; attempt <= IDENTIFY_ATTEMPTS_MAX && connection.status === 'open'; attempt++) {
+          try {
+            await net.services.identify.identify(connection);
+            return;
+          } catch {
+            await sleep(o.timers, IDENTIFY_RETRY_MS * attempt);
+          }
+        }
+      })();
+    },
+  };
+}
+
 /** Build a host (not started). Register protocol handlers on `libp2p` before calling `start`. */
-export async function createHost(o: HostOptions): Promise<Host> {
+export async function createHost(o: HostOptions): Promise<Host<HostLibp2p>> {
   const gater: ConnectionGater = {
     denyDialPeer: (peerId) => o.isDenied(peerId, 'outbound'),
     denyInboundEncryptedConnection: (peerId) => o.isDenied(peerId, 'inbound'),
@@ -142,32 +195,5 @@ export async function createHost(o: HostOptions): Promise<Host> {
       pubsub: gossipsub(gossipOptions(o.gossip)),
     },
   });
-  const reconnector = new Reconnector(libp2p, { ...o.reconnect, targets: o.bootstrap, dialTimeoutMs: o.dialTimeoutMs, ...(o.logger === undefined ? {} : { logger: o.logger }) });
-  return {
-    libp2p,
-    reconnector,
-    async start() {
-      await libp2p.start();
-      reconnector.start();
-    },
-    async stop() {
-      reconnector.stop();
-      await libp2p.stop();
-    },
-    afterAuthenticated(connection) {
-      // The listener answered only after accepting us, so it serves identify by now. Without identify
-      // gossipsub never learns the peer's protocols, so a failure (a slow peer) is retried a few times.
-      if (connection.direction !== 'outbound') return;
-      void (async () => {
-        for (let attempt = 1; attempt <= IDENTIFY_ATTEMPTS_MAX && connection.status === 'open'; attempt++) {
-          try {
-            await libp2p.services.identify.identify(connection);
-            return;
-          } catch {
-            await new Promise((r) => setTimeout(r, IDENTIFY_RETRY_MS * attempt));
-          }
-        }
-      })();
-    },
-  };
+  return hostFromNet(libp2p, o);
 }

@@ -19,12 +19,14 @@
 // connection that never answered (still authenticating, say) is closed alone. Why at all: heartbeats relayed by a third member keep a peer
 // Healthy in the peer table while the direct link is dead, so nothing else notices a half-open link.
 
-import type { Connection, Libp2p, PeerId } from '@libp2p/interface';
+import type { Connection, PeerId } from '@libp2p/interface';
 import { LinkTable, type DeadLink } from '../../membership/link-liveness.ts';
 import { PING_PROTOCOL, PingChannel } from '../agent/ping-channel.ts';
 import { NovaEdgeError } from '../errors.ts';
 import { loggerOrSilent, type Logger } from '../util/logger.ts';
-import { timerComponents, type TimerComponents, type TimerHandle } from './timer-components.ts';
+import type { HostNet } from './host-net.ts';
+import type { TimerComponents, TimerHandle } from './timer-components.ts';
+import type { RandomSource } from '../components.ts';
 
 /** Why a watched connection was closed; stable code LINK_SILENT. */
 export class LinkSilentError extends NovaEdgeError {
@@ -41,8 +43,10 @@ export interface LinkLivenessOptions {
   windowMs: number;
   /** Called after the connections to a peer were closed as dead (redial it). */
   onDead?(peerId: PeerId): void;
-  /** Timers (default the real ones). */
-  components?: Partial<TimerComponents>;
+  /** Monotonic clock and timers. */
+  timers: TimerComponents;
+  /** Randomness (ping payloads). */
+  random: RandomSource;
   /** Logger (default silent). */
   logger?: Logger;
 }
@@ -57,8 +61,8 @@ export interface LinkLivenessCounters {
   linksClosed: number;
 }
 
-/** The libp2p surface used here. */
-export type LinkHost = Pick<Libp2p, 'getConnections' | 'addEventListener' | 'removeEventListener'>;
+/** The host surface used here. */
+export type LinkHost = Pick<HostNet, 'getConnections' | 'addEventListener' | 'removeEventListener'>;
 
 interface Watched {
   conn: Connection;
@@ -83,7 +87,7 @@ export class LinkLiveness {
     if (!(options.intervalMs > 0 && options.windowMs > 0)) throw new Error('LinkLiveness: needs intervalMs > 0 and windowMs > 0');
     this.#host = host;
     this.#o = options;
-    this.#timers = timerComponents(options.components);
+    this.#timers = options.timers;
     this.#log = loggerOrSilent(options.logger).child({ component: 'link-liveness' });
     // Detector steps of at most one interval, as the peer table's: a pause costs a link at most one
     // interval of its window, and this runs at least once per interval.
@@ -133,7 +137,7 @@ export class LinkLiveness {
       this.#table.opened(id, conn.remotePeer.toString(), now);
       this.#watched.set(id, {
         conn, probing: false,
-        channel: new PingChannel((signal) => conn.newStream(PING_PROTOCOL, { signal, runOnLimitedConnection: true })),
+        channel: new PingChannel((signal) => conn.newStream(PING_PROTOCOL, { signal, runOnLimitedConnection: true }), { timers: this.#timers, random: this.#o.random }),
       });
     }
     for (const d of this.#table.takeDead(now)) this.#closeDead(d);

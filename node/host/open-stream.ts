@@ -3,7 +3,8 @@
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { Duplex } from 'it-stream-types';
 import { withDeadline } from '../wire/deadline.ts';
-import type { HostLibp2p } from './create-host.ts';
+import type { HostNet } from './host-net.ts';
+import type { TimerComponents } from './timer-components.ts';
 
 /** A stream to a peer: a duplex of bytes, and how to close it when done (gracefully, within STREAM_CLOSE_TIMEOUT_MS). */
 export interface PeerStream {
@@ -18,12 +19,12 @@ export interface PeerStream {
  */
 export const STREAM_CLOSE_TIMEOUT_MS = 1_000;
 
-/** Open `protocol` to `peerId` (string form); the signal bounds the dial and the negotiation. */
-export async function openStream(libp2p: HostLibp2p, peerId: string, protocol: string, signal: AbortSignal): Promise<PeerStream> {
+/** Open `protocol` to `peerId` (string form); the signal bounds the dial and the negotiation; the close's deadline runs on `timers`. */
+export async function openStream(libp2p: Pick<HostNet, 'dialProtocol'>, peerId: string, protocol: string, signal: AbortSignal, timers: TimerComponents): Promise<PeerStream> {
   const stream = await libp2p.dialProtocol(peerIdFromString(peerId), protocol, { signal });
   return {
     duplex: stream,
-    close: () => withDeadline(STREAM_CLOSE_TIMEOUT_MS, undefined, (s) => stream.close(s === undefined ? {} : { signal: s }), (err) => err as Error)
+    close: () => withDeadline(timers, STREAM_CLOSE_TIMEOUT_MS, undefined, (s) => stream.close(s === undefined ? {} : { signal: s }), (err) => err as Error)
       .catch(() => stream.abort(new Error('close failed or timed out'))),
   };
 }

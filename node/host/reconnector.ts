@@ -16,13 +16,15 @@
 // That costs one extra handshake; delaying one end instead would delay every restart, which is
 // the common case, to speed up a whole-federation cold start, which is rare.
 
-import type { Libp2p, PeerId } from '@libp2p/interface';
+import type { PeerId } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import { redialBaseDelayMs, redialJitteredDelayMs, redialWaitMs, type RedialBackoff } from '../../membership/redial-backoff.ts';
 import { NovaEdgeError } from '../errors.ts';
 import { loggerOrSilent, type Logger } from '../util/logger.ts';
-import { timerComponents, type TimerComponents, type TimerHandle } from './timer-components.ts';
+import type { RandomSource } from '../components.ts';
+import type { HostNet } from './host-net.ts';
+import type { TimerComponents, TimerHandle } from './timer-components.ts';
 
 /** A dial abandoned at its deadline; stable code DIAL_TIMEOUT. */
 export class DialTimeoutError extends NovaEdgeError {
@@ -35,13 +37,16 @@ export interface ReconnectorOptions extends RedialBackoff {
   targets: string[];
   /** Deadline of one dial, milliseconds. */
   dialTimeoutMs: number;
-  /** Uniform random number in [0, 1) for jitter (default Math.random). */
-  random?: () => number;
-  /** Timers (default the real ones). */
-  components?: Partial<TimerComponents>;
+  /** Randomness (backoff jitter). */
+  random: RandomSource;
+  /** Monotonic clock and timers. */
+  timers: TimerComponents;
   /** Logger (default silent). */
   logger?: Logger;
 }
+
+/** The host surface the reconnector uses. */
+export type ReconnectorHost = Pick<HostNet, 'peerId' | 'getConnections' | 'getMultiaddrs' | 'dial' | 'addEventListener' | 'removeEventListener'>;
 
 /** State of one target, for status output. */
 export interface TargetStatus {
@@ -75,17 +80,17 @@ interface Target {
 
 /** Bounded-backoff reconnection to configured members. */
 export class Reconnector {
-  readonly #libp2p: Libp2p;
+  readonly #libp2p: ReconnectorHost;
   readonly #o: ReconnectorOptions;
   readonly #log: Logger;
   readonly #targets: Target[];
   readonly #timers: TimerComponents;
   #running = false;
 
-  constructor(libp2p: Libp2p, options: ReconnectorOptions) {
+  constructor(libp2p: ReconnectorHost, options: ReconnectorOptions) {
     this.#libp2p = libp2p;
     this.#o = options;
-    this.#timers = timerComponents(options.components);
+    this.#timers = options.timers;
     this.#log = loggerOrSilent(options.logger).child({ component: 'reconnector' });
     this.#targets = options.targets
       .map((a) => multiaddr(a))
@@ -160,7 +165,7 @@ export class Reconnector {
   };
 
   #jitter(ms: number): number {
-    return redialJitteredDelayMs(ms, this.#o, (this.#o.random ?? Math.random)());
+    return redialJitteredDelayMs(ms, this.#o, this.#o.random.float());
   }
 
   #schedule(t: Target, delayMs: number): void {

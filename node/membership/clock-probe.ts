@@ -8,6 +8,7 @@
 // closed by the answering side. Fixed-size frames: nothing a peer sends is buffered beyond 8 bytes.
 import type { Stream } from '@libp2p/interface';
 import { byteStream, type ByteStream } from 'it-byte-stream';
+import { timeoutSignal, type TimerComponents } from '../components.ts';
 import { NovaEdgeError } from '../errors.ts';
 
 /** The request byte. */
@@ -47,14 +48,14 @@ export function decodeClockResponse(frame: Uint8Array): number {
 
 /**
  * Answers probes on `stream` until the prober closes it, sends something else (ClockProbeError, the
- * stream is aborted) or stays silent for `idleMs` (closed).
+ * stream is aborted) or stays silent for `idleMs` on `timers` (closed).
  */
-export async function serveClockProbes(stream: Stream, readClockMs: () => number, idleMs: number): Promise<void> {
+export async function serveClockProbes(stream: Stream, readClockMs: () => number, idleMs: number, timers: TimerComponents): Promise<void> {
   const bytes = byteStream(stream);
   for (;;) {
     let req;
     try {
-      req = await bytes.read({ bytes: 1, signal: AbortSignal.timeout(idleMs) });
+      req = await bytes.read({ bytes: 1, signal: timeoutSignal(timers, idleMs) });
     } catch {
       await stream.close().catch(() => undefined); // idle, or the prober went away
       return;
@@ -65,7 +66,7 @@ export async function serveClockProbes(stream: Stream, readClockMs: () => number
       throw err;
     }
     try {
-      await bytes.write(encodeClockResponse(Math.round(readClockMs())), { signal: AbortSignal.timeout(idleMs) });
+      await bytes.write(encodeClockResponse(Math.round(readClockMs())), { signal: timeoutSignal(timers, idleMs) });
     } catch {
       stream.abort(new Error('clock probe answer not delivered')); // the prober went away
       return;

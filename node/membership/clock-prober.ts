@@ -4,6 +4,7 @@
 // CLOCK_PROBES_IN_FLIGHT_MAX overall, each over its peer's long-lived channel.
 
 import type { PeerId, Stream } from '@libp2p/interface';
+import { every, timeoutSignal, type TimerComponents } from '../components.ts';
 import { loggerOrSilent, type Logger } from '../util/logger.ts';
 import { ClockChannel, type ClockReading } from './clock-probe.ts';
 
@@ -22,8 +23,8 @@ export interface ClockProberOptions {
   open: (peer: PeerId, signal: AbortSignal) => Promise<Stream>;
   /** A probe was answered. */
   onSample: (peer: PeerId, reading: ClockReading) => void;
-  /** Monotonic clock, ms. */
-  nowMs: () => number;
+  /** Monotonic clock (times each probe) and timers (period, deadlines). */
+  timers: TimerComponents;
   /** Logger (default silent). */
   logger?: Logger;
 }
@@ -34,7 +35,7 @@ export class ClockProber {
   readonly #log: Logger;
   readonly #channels = new Map<string, ClockChannel>(); // by peer ID; only targets keep one
   readonly #inFlight = new Set<string>();
-  #timer: ReturnType<typeof setInterval> | undefined;
+  #cancel: (() => void) | undefined;
   #failures = 0;
 
   constructor(options: ClockProberOptions) {
@@ -44,16 +45,15 @@ export class ClockProber {
 
   /** Start probing: every target now, then once per interval. */
   start(): void {
-    if (this.#timer !== undefined) return;
-    this.#timer = setInterval(() => this.probeAll(), this.#o.intervalMs);
-    this.#timer.unref();
+    if (this.#cancel !== undefined) return;
+    this.#cancel = every(this.#o.timers, this.#o.intervalMs, () => this.probeAll());
     this.probeAll();
   }
 
   /** Stop probing and close the channels; probes in flight end on their own deadline. */
   stop(): void {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
+    this.#cancel?.();
+    this.#cancel = undefined;
     for (const c of this.#channels.values()) c.close();
     this.#channels.clear();
   }
@@ -77,18 +77,18 @@ export class ClockProber {
 
   /** Probe one peer now, unless a probe to it is in flight (or too many are). */
   probe(peer: PeerId): void {
-    if (this.#timer === undefined) return;
+    if (this.#cancel === undefined) return;
     const id = peer.toString();
     if (this.#inFlight.has(id) || this.#inFlight.size >= CLOCK_PROBES_IN_FLIGHT_MAX) return;
     let channel = this.#channels.get(id);
     if (channel === undefined) {
-      channel = new ClockChannel((signal) => this.#o.open(peer, signal), this.#o.nowMs);
+      channel = new ClockChannel((signal) => this.#o.open(peer, signal), () => this.#o.timers.nowMs());
       this.#channels.set(id, channel);
     }
     this.#inFlight.add(id);
-    channel.probe(AbortSignal.timeout(this.#o.timeoutMs)).then(
+    channel.probe(timeoutSignal(this.#o.timers, this.#o.timeoutMs)).then(
       (reading) => {
-        if (this.#timer !== undefined) this.#o.onSample(peer, reading);
+        if (this.#cancel !== undefined) this.#o.onSample(peer, reading);
       },
       (err: unknown) => {
         this.#failures += 1;

@@ -16,6 +16,7 @@ import { CertificateError } from '../errors.ts';
 import { certificateFromJson, certificateToJson } from '../identity/certificate.ts';
 import type { TrustStore } from '../identity/trust-store.ts';
 import { verifyCertificate, type VerifiedMember } from '../identity/verify-certificate.ts';
+import type { WallClock } from '../components.ts';
 import { decodeHeartbeatMessage } from './heartbeat-codec.ts';
 
 /** Stable reasons for rejecting a heartbeat message. */
@@ -59,8 +60,8 @@ export interface HeartbeatGateOptions {
   certificateClockSkewMs: number;
   /** Heartbeat bounds. */
   limits: HeartbeatLimits;
-  /** Wall clock, Unix ms (default Date.now). */
-  nowMs?: () => number;
+  /** Wall clock, Unix ms (certificate validity). */
+  wallClock: WallClock;
 }
 
 /** Most verified certificates cached. */
@@ -134,7 +135,7 @@ export class HeartbeatGate {
 
   async #verify(value: unknown, author: string): Promise<VerifiedMember> {
     const cert = certificateFromJson(value);
-    const now = (this.#o.nowMs ?? Date.now)();
+    const now = this.#o.wallClock();
     // Keyed by the full certificate and the author: a hit means this exact certificate already
     // verified for this exact peer. Validity in time is re-checked on every use.
     const key = `${author}\n${JSON.stringify(certificateToJson(cert))}`;

@@ -16,14 +16,17 @@ import { redialBackoffFor } from '../../membership/redial-backoff.ts';
 import { AuthService, type AuthCounters, type AuthenticatedPeer } from '../auth/auth-service.ts';
 import { guardHandler, type GuardedHandler, type GuardOptions } from '../auth/guard.ts';
 import { resolveMembershipConfig, type MembershipConfig, type ResolvedMembershipConfig } from '../config/membership-config.ts';
-import { createHost, type HostLibp2p } from '../host/create-host.ts';
+import { nodeComponents, type NodeComponents } from '../components.ts';
+import type { HostNet } from '../host/host-net.ts';
 import { LinkLiveness, type LinkLivenessCounters } from '../host/link-liveness.ts';
+import { openStream, type PeerStream } from '../host/open-stream.ts';
 import type { TargetStatus } from '../host/reconnector.ts';
-import { loadCredentials, type Credentials } from '../identity/credentials.ts';
+import { checkCredentials, loadCredentials, type Credentials } from '../identity/credentials.ts';
+import type { WallClock } from '../util/clock.ts';
 import { healthTopic } from '../protocols.ts';
 import { NodeStateError } from '../errors.ts';
 import { loggerOrSilent, type Logger } from '../util/logger.ts';
-import { MembershipService, type HeartbeatSources, type MembershipCounters, type MembershipListeners, type MembershipServiceOptions } from './membership-service.ts';
+import { MembershipService, type HeartbeatSources, type MembershipCounters, type MembershipListeners } from './membership-service.ts';
 
 /** Run-time hooks of a membership node (not configuration). */
 export interface MembershipNodeOptions extends HeartbeatSources {
@@ -35,8 +38,22 @@ export interface MembershipNodeOptions extends HeartbeatSources {
   rttProbe?: boolean;
   /** The node's HLC, when the embedding node already has one (storage); default a new one. */
   clock?: HybridClock;
-  /** Physical clock for HLC stamps (default the system clock; see node/util/clock.ts). */
-  wallClock?: MembershipServiceOptions['wallClock'];
+  /**
+   * Physical clock (HLC stamps, certificate validity); overrides `components.wallClock` (default the
+   * system clock; see node/util/clock.ts).
+   */
+  wallClock?: WallClock;
+  /**
+   * What the node takes from its environment: clocks, timers, randomness, the host factory
+   * (node/components.ts). Partial: the rest are the real ones; an embedding node passes the object it
+   * resolved itself, so every part of it shares one clock.
+   */
+  components?: NodeComponents | Partial<NodeComponents>;
+  /**
+   * Credentials already built (e.g. with credentialsFromParts): used instead of reading keyFile,
+   * certificateFile and the CA files; checked against the configuration all the same.
+   */
+  credentials?: Credentials;
   /**
    * Extra connection filter (fault injection, operator block lists): peers for which it returns
    * true are refused by the connection gater in that direction ('outbound': our dials to them;
@@ -61,8 +78,10 @@ export interface MembershipNode {
   readonly memberName: string;
   /** The resolved configuration. */
   readonly config: ResolvedMembershipConfig;
-  /** The libp2p host (for other protocols: register handlers wrapped with `guard`). */
-  readonly libp2p: HostLibp2p;
+  /** The network host (for other protocols: register handlers wrapped with `guard`). */
+  readonly libp2p: HostNet;
+  /** The resolved components this node runs on (clocks, timers, randomness, host factory). */
+  readonly components: NodeComponents;
   /** The auth service (isAuthenticated / peerInfo for other protocols). */
   readonly auth: AuthService;
   /** Addresses this node listens on, with /p2p/<peerId>. */
@@ -71,6 +90,8 @@ export interface MembershipNode {
   peers(): PeerView[];
   /** One member, or undefined. */
   peer(member: string): PeerView | undefined;
+  /** Open `protocol` to a connected peer (peer ID in string form); the signal bounds dial and negotiation. */
+  openStream(peerId: string, protocol: string, signal: AbortSignal): Promise<PeerStream>;
   /** Peers with an authenticated connection right now. */
   authenticatedPeers(): AuthenticatedPeer[];
   /**
@@ -83,7 +104,7 @@ export interface MembershipNode {
   /** Subscribe to membership events ('event' for all); returns the unsubscribe function. */
   on<K extends keyof MembershipListeners>(event: K, listener: MembershipListeners[K]): () => void;
   /** Wrap a protocol handler so only authenticated peers (of the given roles) reach it. */
-  guard(handler: GuardedHandler, options?: Partial<GuardOptions>): ReturnType<typeof guardHandler>;
+  guard(handler: GuardedHandler, options?: Partial<Omit<GuardOptions, 'timers'>>): ReturnType<typeof guardHandler>;
   /** Counters of every part. */
   counters(): MembershipNodeCounters;
   /** State of the connections to configured members. */
@@ -97,7 +118,11 @@ export interface MembershipNode {
 /** Validate `config`, load credentials, start the host and membership; resolves once listening. */
 export async function startMembershipNode(config: MembershipConfig, options: MembershipNodeOptions = {}): Promise<MembershipNode> {
   const cfg = resolveMembershipConfig(config, options.profile);
-  const credentials: Credentials = await loadCredentials(cfg, Date.now());
+  const components = nodeComponents({ ...options.components, ...(options.wallClock === undefined ? {} : { wallClock: options.wallClock }) });
+  const { timers, wallClock, random } = components;
+  const credentials: Credentials = options.credentials === undefined
+    ? await loadCredentials(cfg, wallClock())
+    : await checkCredentials(cfg, options.credentials, wallClock());
   const logger = loggerOrSilent(options.logger);
   const log = logger.child({ component: 'node', member: cfg.memberName });
 
@@ -111,10 +136,12 @@ export async function startMembershipNode(config: MembershipConfig, options: Mem
     certificateClockSkewMs: cfg.certificateClockSkewMs,
     controllers: cfg.controllers,
     unauthenticatedInboundMax: cfg.unauthenticatedConnectionsMax,
+    wallClock,
+    timers,
     onConnectionAuthenticated: (c) => host.afterAuthenticated(c),
     logger,
   });
-  const host = await createHost({
+  const host = await components.createHost({
     privateKey: credentials.identity.privateKey,
     listen: cfg.listen,
     bootstrap: cfg.bootstrap,
@@ -133,6 +160,8 @@ export async function startMembershipNode(config: MembershipConfig, options: Mem
       isAuthenticated: (p) => auth.isAuthenticated(p),
     },
     isDenied: (p, direction) => auth.isDenied(p) || (options.isBlocked?.(p, direction) ?? false),
+    timers,
+    random,
     logger,
   });
   const membership = new MembershipService({
@@ -141,6 +170,9 @@ export async function startMembershipNode(config: MembershipConfig, options: Mem
     libp2p: host.libp2p,
     auth,
     clock: options.clock ?? new HybridClock(cfg.memberName, { maxClockOffsetMs: cfg.maxClockOffsetMs }),
+    wallClock,
+    timers,
+    random,
     logger,
     ...(options.merkleRoot === undefined ? {} : { merkleRoot: options.merkleRoot }),
     ...(options.quorumView === undefined ? {} : { quorumView: options.quorumView }),
@@ -148,7 +180,6 @@ export async function startMembershipNode(config: MembershipConfig, options: Mem
     ...(options.reachable === undefined ? {} : { reachable: options.reachable }),
     ...(options.rttMs === undefined ? {} : { rttMs: options.rttMs }),
     ...(options.rttProbe === undefined ? {} : { rttProbe: options.rttProbe }),
-    ...(options.wallClock === undefined ? {} : { wallClock: options.wallClock }),
     // A controller heard through a relay but not connected is alive: dial it now, not at the end of
     // its backoff (a no-op while connected or dialing).
     onHeard: (p) => {
@@ -161,6 +192,8 @@ export async function startMembershipNode(config: MembershipConfig, options: Mem
     intervalMs: cfg.healthCheck.intervalMs,
     windowMs: healthContactWindowMs(cfg.healthCheck),
     onDead: (p) => { host.reconnector.dialNow(p.toString()); },
+    timers,
+    random,
     logger,
   });
 
@@ -196,17 +229,19 @@ export async function startMembershipNode(config: MembershipConfig, options: Mem
     memberName: cfg.memberName,
     config: cfg,
     libp2p: host.libp2p,
+    components,
     auth,
     multiaddrs: () => host.libp2p.getMultiaddrs().map(String),
     peers: () => membership.peers(),
     peer: (member) => membership.table.get(member),
+    openStream: (peerId, protocol, signal) => openStream(host.libp2p, peerId, protocol, signal, timers),
     authenticatedPeers: () => auth.authenticatedPeers(),
     linkProvenAtMs: (member) => {
       const p = auth.authenticatedPeers().find((x) => x.member === member && x.role === 'controller');
       return p === undefined ? undefined : links?.provenAtMs(p.peerId);
     },
     on: (event, listener) => membership.on(event, listener),
-    guard: (handler, o) => guardHandler(auth, handler, { waitMs: cfg.authTimeoutMs, ...o }),
+    guard: (handler, o) => guardHandler(auth, handler, { waitMs: cfg.authTimeoutMs, ...o, timers }),
     counters: () => ({ ...membership.counters(), auth: auth.counters(), ...(links === undefined ? {} : { links: links.counters() }) }),
     reconnectStatus: () => host.reconnector.status(),
     leave: async () => {

@@ -20,11 +20,13 @@ import type { MembershipEvent, MembershipEventType } from '../../membership/memb
 import { PeerTable, type PeerTableStats, type PeerView } from '../../membership/peer-table.ts';
 import type { AuthService } from '../auth/auth-service.ts';
 import type { ResolvedMembershipConfig } from '../config/membership-config.ts';
-import type { HostLibp2p } from '../host/create-host.ts';
+import type { HostNet } from '../host/host-net.ts';
 import type { Credentials } from '../identity/credentials.ts';
 import { clockProtocol, healthTopic } from '../protocols.ts';
 import { guardHandler } from '../auth/guard.ts';
-import { monotonicMs, systemWallClock, type WallClock } from '../util/clock.ts';
+import type { RandomSource, TimerComponents, TimerHandle, WallClock } from '../components.ts';
+import { earlyHeartbeatDueMs, earlyHeartbeatRetryMs, earlyHeartbeatStep, nextHeartbeat } from '../../membership/heartbeat-schedule.ts';
+import { sleep } from '../components.ts';
 import { Emitter } from '../util/emitter.ts';
 import { loggerOrSilent, type Logger } from '../util/logger.ts';
 import { encodeHeartbeatMessage } from './heartbeat-codec.ts';
@@ -55,29 +57,24 @@ export interface HeartbeatSources {
 // visible (they are often below 1 ms), and the heartbeat carries no 17-digit fractions.
 const RTT_REPORT_STEPS_PER_MS = 10;
 
-/**
- * Most a heartbeat is sent after its grid point. A quarter of the timeout keeps two heartbeats at
- * least interval - timeout/4 apart (receivers count one per interval - timeout) and every one well
- * inside its deadline; a tenth of the interval keeps the grid recognisable at long timeouts.
- */
-export function heartbeatJitterMs(intervalMs: number, timeoutMs: number): number {
-  return Math.min(timeoutMs / 4, intervalMs / 10);
-}
-
 /** Options of the membership service. */
 export interface MembershipServiceOptions extends HeartbeatSources {
   /** Resolved configuration. */
   config: ResolvedMembershipConfig;
   /** This node's credentials. */
   credentials: Credentials;
-  /** The started-or-not libp2p host. */
-  libp2p: HostLibp2p;
+  /** The started-or-not host. */
+  libp2p: HostNet;
   /** The auth service of that host. */
   auth: AuthService;
   /** This node's hybrid logical clock. */
   clock: HybridClock;
-  /** Physical clock for HLC stamps and the clock-offset check (default the system clock). */
-  wallClock?: WallClock;
+  /** Physical clock: HLC stamps, the clock-offset check, certificate validity of heartbeats. */
+  wallClock: WallClock;
+  /** Monotonic clock and timers: the peer table, heartbeat schedule, probes. */
+  timers: TimerComponents;
+  /** Randomness (heartbeat jitter). */
+  random: RandomSource;
   /** Logger (default silent). */
   logger?: Logger;
   /** Measure round-trip times to controller peers (default true); agents measure their controllers themselves. */
@@ -142,13 +139,14 @@ export class MembershipService {
   readonly #events: Emitter<MembershipListeners>;
   readonly #rtt: RttProber;
   readonly #wallClock: WallClock;
+  readonly #timers: TimerComponents;
   readonly #clockProber: ClockProber | undefined;
   #clockHandled = false;
   // When each member's HLC-ahead warning was last logged (monotonic ms); bounded by the peer table.
   readonly #skewLoggedAt = new Map<string, number>();
-  #heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
-  #tickTimer: ReturnType<typeof setTimeout> | undefined;
-  #earlyTimer: ReturnType<typeof setTimeout> | undefined;
+  #heartbeatTimer: TimerHandle | undefined;
+  #tickTimer: TimerHandle | undefined;
+  #earlyTimer: TimerHandle | undefined;
   #earlyDueMs = -Infinity;
   // When each currently authenticated peer authenticated (monotonic ms); bounded by the auth table.
   readonly #authAt = new Map<string, number>();
@@ -164,7 +162,9 @@ export class MembershipService {
     this.topic = healthTopic(config.federationId);
     this.#log = loggerOrSilent(options.logger).child({ component: 'membership', member: config.memberName });
     this.table = new PeerTable({ self: config.memberName, healthCheck: config.healthCheck, membersMax: config.membersMax });
-    this.#wallClock = options.wallClock ?? systemWallClock;
+    this.#wallClock = options.wallClock;
+    this.#timers = options.timers;
+    const { timers } = options;
     this.#clockProber = config.role !== 'controller' ? undefined : new ClockProber({
       intervalMs: config.rttIntervalMs,
       timeoutMs: config.rttTimeoutMs,
@@ -179,7 +179,7 @@ export class MembershipService {
         if (info === undefined || info.role !== 'controller' || !this.#running) return;
         this.#events.emit('clock-sample', { member: info.member, remoteMs: r.remoteMs, sentAtMs: r.sentAtMs, receivedAtMs: r.receivedAtMs });
       },
-      nowMs: monotonicMs,
+      timers,
       ...(options.logger === undefined ? {} : { logger: options.logger }),
     });
     this.#gate = new HeartbeatGate({
@@ -189,6 +189,7 @@ export class MembershipService {
       bytesMax: config.heartbeatBytesMax,
       certificateClockSkewMs: config.certificateClockSkewMs,
       limits: DEFAULT_HEARTBEAT_LIMITS,
+      wallClock: options.wallClock,
     });
     this.#events = new Emitter((err, event) => {
       this.#counters.internalErrors += 1;
@@ -199,6 +200,7 @@ export class MembershipService {
       timeoutMs: config.rttTimeoutMs,
       targets: () => this.#rttTargets(),
       onSample: (peer, ms) => this.#onRtt(peer, ms),
+      timers,
       ...(options.logger === undefined ? {} : { logger: options.logger }),
     });
   }
@@ -217,13 +219,13 @@ export class MembershipService {
       const readClockMs = (): number => Math.max(this.#wallClock(), this.#o.clock.highWater().wallMs);
       void this.#o.libp2p.handle(clockProtocol(config.federationId), guardHandler(this.#o.auth, async ({ stream }) => {
         try {
-          await serveClockProbes(stream, readClockMs, idleMs);
+          await serveClockProbes(stream, readClockMs, idleMs, this.#timers);
         } catch (err) {
           // Only a frame that is not a probe throws (the stream is aborted already).
           this.#counters.clockProbesRefused += 1;
           this.#log.debug({ err: String(err) }, 'clock probe stream refused');
         }
-      }, { roles: ['controller'], waitMs: config.authTimeoutMs }), { maxInboundStreams: 2, maxOutboundStreams: 2 });
+      }, { roles: ['controller'], waitMs: config.authTimeoutMs, timers: this.#timers }), { maxInboundStreams: 2, maxOutboundStreams: 2 });
     }
   }
 
@@ -234,7 +236,7 @@ export class MembershipService {
     this.#running = true;
     if (this.#o.config.healthGossip === 'subscribe') this.#o.libp2p.services.pubsub.subscribe(this.topic);
     this.#unsubscribers.push(this.#o.auth.on('authenticated', (p) => {
-      this.#authAt.set(p.peerId, monotonicMs());
+      this.#authAt.set(p.peerId, this.#timers.nowMs());
       if (this.#isSubscriber(p.peerId)) this.#requestEarlyHeartbeat(p.peerId);
       // Its clock at once: the write fence counts a controller only once its clock is known.
       if (p.role === 'controller') {
@@ -243,8 +245,8 @@ export class MembershipService {
       }
     }));
     this.#unsubscribers.push(this.#o.auth.on('deauthenticated', (p) => this.#authAt.delete(p.peerId)));
-    for (const p of this.#o.auth.authenticatedPeers()) this.#authAt.set(p.peerId, monotonicMs());
-    this.#nextHeartbeatMs = monotonicMs();
+    for (const p of this.#o.auth.authenticatedPeers()) this.#authAt.set(p.peerId, this.#timers.nowMs());
+    this.#nextHeartbeatMs = this.#timers.nowMs();
     this.#scheduleHeartbeat();
     this.#scheduleTick();
     if (this.#o.rttProbe !== false) this.#rtt.start();
@@ -254,9 +256,9 @@ export class MembershipService {
   /** Stop timers, unsubscribe, uninstall. */
   stop(): void {
     this.#running = false;
-    clearTimeout(this.#heartbeatTimer);
-    clearTimeout(this.#tickTimer);
-    clearTimeout(this.#earlyTimer);
+    this.#timers.clearTimeout(this.#heartbeatTimer);
+    this.#timers.clearTimeout(this.#tickTimer);
+    this.#timers.clearTimeout(this.#earlyTimer);
     this.#earlyTimer = undefined;
     this.#authAt.clear();
     this.#rtt.stop();
@@ -286,12 +288,12 @@ export class MembershipService {
   async announceLeave(): Promise<void> {
     const graceMs = Math.min(this.#o.config.healthCheck.intervalMs / 2, 500);
     this.#running = false; // no regular heartbeat may follow the notice
-    clearTimeout(this.#heartbeatTimer);
-    clearTimeout(this.#earlyTimer);
+    this.#timers.clearTimeout(this.#heartbeatTimer);
+    this.#timers.clearTimeout(this.#earlyTimer);
     await this.#publish(true);
-    await new Promise((r) => setTimeout(r, graceMs));
+    await sleep(this.#timers, graceMs);
     await this.#publish(true);
-    await new Promise((r) => setTimeout(r, graceMs));
+    await sleep(this.#timers, graceMs);
   }
 
   /** Subscribe to membership events; returns the unsubscribe function. */
@@ -356,7 +358,7 @@ export class MembershipService {
     if (data.byteLength > this.#o.config.heartbeatBytesMax) {
       throw new Error(`invariant: own heartbeat is ${data.byteLength} bytes, more than heartbeatBytesMax`);
     }
-    this.#lastPublishedMs = monotonicMs();
+    this.#lastPublishedMs = this.#timers.nowMs();
     try {
       await this.#o.libp2p.services.pubsub.publish(this.topic, data);
       this.#counters.published += 1;
@@ -366,74 +368,64 @@ export class MembershipService {
     }
   }
 
-  // Heartbeats on a fixed grid (start + k * interval), so timer lateness does not accumulate, each
-  // sent a random moment after its grid point (heartbeatJitterMs): members started together (25
-  // agents in one process, a fleet restarting after an outage) would otherwise all build, sign and
-  // send at the same instant every interval, and every receiver would take them in one burst.
+  // Heartbeats on a jittered grid (membership/heartbeat-schedule.ts).
   #scheduleHeartbeat(): void {
     if (!this.#running) return;
-    const { intervalMs: interval, timeoutMs } = this.#o.config.healthCheck;
-    const now = monotonicMs();
-    if (this.#nextHeartbeatMs < now - interval) this.#nextHeartbeatMs = now; // fell far behind (pause): re-anchor
-    const delay = Math.max(0, this.#nextHeartbeatMs - now) + Math.random() * heartbeatJitterMs(interval, timeoutMs);
-    this.#heartbeatTimer = setTimeout(() => {
-      this.#nextHeartbeatMs += interval;
+    const cadence = this.#o.config.healthCheck;
+    const next = nextHeartbeat(this.#nextHeartbeatMs, this.#timers.nowMs(), cadence, this.#o.random.float());
+    this.#nextHeartbeatMs = next.gridMs;
+    this.#heartbeatTimer = this.#timers.setTimeout(() => {
+      this.#nextHeartbeatMs += cadence.intervalMs;
       this.#guard('heartbeat', () => this.#publish());
       this.#scheduleHeartbeat();
-    }, delay);
+    }, next.delayMs);
   }
 
   #isSubscriber(peerId: string): boolean {
     return this.#o.libp2p.services.pubsub.getSubscribers(this.topic).some((p) => p.toString() === peerId);
   }
 
-  // A peer that has just become both authenticated and subscribed gets a heartbeat at once rather
-  // than up to one interval later: joins and recoveries complete a whole interval sooner. "At once"
-  // means one gossip heartbeat after it authenticated, when gossipsub's cached score for it (which
-  // gates publishing, see gossip-options.ts) has been refreshed. Requests are merged into one timer.
-  // Every publish, early or not, is at least interval - timeout/2 after the previous one and
-  // re-anchors the grid: receivers count one passed check per interval - timeout, so every
-  // heartbeat they get counts (with timeout/2 to spare for jitter) and recovery takes
-  // successThreshold heartbeats at most one interval apart.
+  // A peer that has just become both authenticated and subscribed gets an early heartbeat (when, and
+  // whether: membership/heartbeat-schedule.ts; see gossip-options.ts for the score it waits for).
+  // Requests are merged into one timer.
   #requestEarlyHeartbeat(peerId: string): void {
     const authAt = this.#authAt.get(peerId);
     if (!this.#running || authAt === undefined) return;
-    const dueMs = Math.max(monotonicMs(), authAt + this.#o.config.gossipHeartbeatMs + 1);
+    const dueMs = earlyHeartbeatDueMs(authAt, this.#o.config.gossipHeartbeatMs, this.#timers.nowMs());
     this.#earlyDueMs = Math.max(this.#earlyDueMs, dueMs);
     if (this.#earlyTimer === undefined) this.#armEarlyHeartbeat(dueMs);
   }
 
   #armEarlyHeartbeat(atMs: number): void {
-    this.#earlyTimer = setTimeout(() => {
+    this.#earlyTimer = this.#timers.setTimeout(() => {
       this.#earlyTimer = undefined;
       if (!this.#running) return;
-      const now = monotonicMs();
-      const { intervalMs, timeoutMs } = this.#o.config.healthCheck;
-      const gapMs = intervalMs - timeoutMs / 2;
-      if (this.#lastPublishedMs < atMs && now - this.#lastPublishedMs >= gapMs) {
-        // Re-anchor the grid on the early heartbeat so the next regular one is a full interval
-        // later (receivers count at most one heartbeat per interval - timeout towards recovery).
-        clearTimeout(this.#heartbeatTimer);
-        this.#nextHeartbeatMs = now + this.#o.config.healthCheck.intervalMs;
+      const cadence = this.#o.config.healthCheck;
+      const step = earlyHeartbeatStep(atMs, this.#timers.nowMs(), this.#lastPublishedMs, cadence);
+      if (step.send && step.gridMs !== undefined) {
+        // The grid re-anchored on the early heartbeat: the next regular one is a full interval later.
+        this.#timers.clearTimeout(this.#heartbeatTimer);
+        this.#nextHeartbeatMs = step.gridMs;
         this.#guard('early heartbeat', () => this.#publish());
         this.#scheduleHeartbeat();
       }
       // Still owed: a request for a later time (a peer that authenticated later), or this one when
       // the previous publish was too recent.
-      if (this.#earlyDueMs > this.#lastPublishedMs) this.#armEarlyHeartbeat(Math.max(this.#earlyDueMs, this.#lastPublishedMs + gapMs));
-    }, Math.max(0, Math.ceil(atMs - monotonicMs())));
+      const retryMs = earlyHeartbeatRetryMs(this.#earlyDueMs, this.#lastPublishedMs, cadence);
+      if (retryMs !== undefined) this.#armEarlyHeartbeat(retryMs);
+    }, Math.max(0, Math.ceil(atMs - this.#timers.nowMs())));
   }
 
   #scheduleTick(): void {
     if (!this.#running) return;
-    clearTimeout(this.#tickTimer);
-    const now = monotonicMs();
+    this.#timers.clearTimeout(this.#tickTimer);
+    const now = this.#timers.nowMs();
     const interval = this.#o.config.healthCheck.intervalMs;
     // Wake at the next deadline, and at least every half interval: the detector clamps any step
     // longer than one interval as a clock jump, so a late timer must never come close to that.
     const wake = Math.min(this.table.nextWakeMs() ?? Infinity, now + interval / 2);
-    this.#tickTimer = setTimeout(() => {
-      this.#guard('tick', () => this.#emitAll(this.table.tick(monotonicMs()).events));
+    this.#tickTimer = this.#timers.setTimeout(() => {
+      this.#guard('tick', () => this.#emitAll(this.table.tick(this.#timers.nowMs()).events));
       this.#scheduleTick();
     }, Math.max(0, Math.ceil(wake - now)));
   }
@@ -455,7 +447,7 @@ export class MembershipService {
         this.#counters.clockSkew += 1;
         this.#logSkew(r.heartbeat.member, e.aheadMs);
       }
-      const step = this.table.heartbeat(r.heartbeat, monotonicMs());
+      const step = this.table.heartbeat(r.heartbeat, this.#timers.nowMs());
       if (step.rejected !== undefined) this.#log.debug({ member: r.heartbeat.member, ...step.rejected }, 'heartbeat refused by peer table');
       this.#emitAll(step.events);
       this.#scheduleTick();
@@ -475,12 +467,12 @@ export class MembershipService {
     const info = this.#o.auth.peerInfo(peer);
     if (info === undefined || !this.#running) return;
     if (this.table.get(info.member)?.peerId !== info.peerId) return; // not (yet) that member's table identity
-    const step = this.table.rtt(info.member, ms, monotonicMs());
+    const step = this.table.rtt(info.member, ms, this.#timers.nowMs());
     this.#emitAll(step.events);
   }
 
   #logSkew(member: string, aheadMs: number): void {
-    const now = monotonicMs();
+    const now = this.#timers.nowMs();
     if (now - (this.#skewLoggedAt.get(member) ?? -Infinity) < CLOCK_SKEW_LOG_INTERVAL_MS) return;
     if (this.#skewLoggedAt.size >= this.#o.config.membersMax) this.#skewLoggedAt.clear();
     this.#skewLoggedAt.set(member, now);

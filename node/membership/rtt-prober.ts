@@ -3,7 +3,8 @@
 // per peer and RTT_PROBES_IN_FLIGHT_MAX overall.
 
 import type { PeerId } from '@libp2p/interface';
-import type { PingService } from '@libp2p/ping';
+import { every, timeoutSignal, type TimerComponents } from '../components.ts';
+import type { HostNetServices } from '../host/host-net.ts';
 import { loggerOrSilent, type Logger } from '../util/logger.ts';
 
 /** Most probes in flight at once. */
@@ -19,20 +20,22 @@ export interface RttProberOptions {
   targets: () => PeerId[];
   /** A sample arrived. */
   onSample: (peerId: PeerId, rttMs: number) => void;
+  /** Timers (period, deadlines). */
+  timers: TimerComponents;
   /** Logger (default silent). */
   logger?: Logger;
 }
 
 /** Periodic ping of authenticated peers. */
 export class RttProber {
-  readonly #ping: PingService;
+  readonly #ping: HostNetServices['ping'];
   readonly #o: RttProberOptions;
   readonly #log: Logger;
   readonly #inFlight = new Set<string>();
-  #timer: ReturnType<typeof setInterval> | undefined;
+  #cancel: (() => void) | undefined;
   #failures = 0;
 
-  constructor(ping: PingService, options: RttProberOptions) {
+  constructor(ping: HostNetServices['ping'], options: RttProberOptions) {
     this.#ping = ping;
     this.#o = options;
     this.#log = loggerOrSilent(options.logger).child({ component: 'rtt' });
@@ -40,14 +43,14 @@ export class RttProber {
 
   /** Start probing (first round after one interval). */
   start(): void {
-    if (this.#timer !== undefined) return;
-    this.#timer = setInterval(() => this.probeAll(), this.#o.intervalMs);
+    if (this.#cancel !== undefined) return;
+    this.#cancel = every(this.#o.timers, this.#o.intervalMs, () => this.probeAll());
   }
 
   /** Stop probing; probes in flight finish on their own deadline. */
   stop(): void {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
+    this.#cancel?.();
+    this.#cancel = undefined;
   }
 
   /** Probes that failed or timed out. */
@@ -61,9 +64,9 @@ export class RttProber {
       const id = peer.toString();
       if (this.#inFlight.has(id) || this.#inFlight.size >= RTT_PROBES_IN_FLIGHT_MAX) continue;
       this.#inFlight.add(id);
-      this.#ping.ping(peer, { signal: AbortSignal.timeout(this.#o.timeoutMs) }).then(
+      this.#ping.ping(peer, { signal: timeoutSignal(this.#o.timers, this.#o.timeoutMs) }).then(
         (ms) => {
-          if (this.#timer !== undefined) this.#o.onSample(peer, ms);
+          if (this.#cancel !== undefined) this.#o.onSample(peer, ms);
         },
         (err: unknown) => {
           this.#failures += 1;

@@ -3,6 +3,8 @@
 // then reconnect whenever the victim closes the connection, until the flood's time is up.
 import type { Connection, Stream } from '@libp2p/interface';
 import { multiaddr } from '@multiformats/multiaddr';
+import { REAL_RANDOM } from '../../node/components.ts';
+import { REAL_TIMERS } from '../../node/host/timer-components.ts';
 import { createHost, type Host } from '../../node/host/create-host.ts';
 import { generateEd25519Key } from '../../node/identity/keys.ts';
 import { healthTopic } from '../../node/protocols.ts';
@@ -105,6 +107,8 @@ export async function preAuthFlood(o: FloodOptions): Promise<FloodReport> {
     dialTimeoutMs: 5_000,
     gossip: { heartbeatMs: 1_000, allowedTopics: [healthTopic(o.federationId)], rpcBytesMax: 1 << 20, isAuthenticated: () => true },
     isDenied: () => false,
+    timers: REAL_TIMERS,
+    random: REAL_RANDOM,
   })));
   await Promise.all(hosts.map((h) => h.start()));
   const signal = AbortSignal.timeout(o.durationMs);

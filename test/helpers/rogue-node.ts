@@ -4,7 +4,10 @@
 
 import type { Heartbeat } from '../../membership/heartbeat.ts';
 import { AuthService } from '../../node/auth/auth-service.ts';
+import { REAL_RANDOM } from '../../node/components.ts';
+import { REAL_TIMERS } from '../../node/host/timer-components.ts';
 import { createHost, type HostLibp2p } from '../../node/host/create-host.ts';
+import { systemWallClock } from '../../node/util/clock.ts';
 import type { MemberCertificate } from '../../node/identity/certificate.ts';
 import { TrustStore } from '../../node/identity/trust-store.ts';
 import { encodeHeartbeatMessage } from '../../node/membership/heartbeat-codec.ts';
@@ -49,6 +52,8 @@ export async function startRogue(t: Teardownable, fed: TestFederation, o: RogueO
     authDenyMs: 0,
     frameBytesMax: 8192,
     certificateClockSkewMs: 60_000,
+    wallClock: systemWallClock,
+    timers: REAL_TIMERS,
     // Like a real node, it identifies a peer it dialed once both sides authenticated.
     onConnectionAuthenticated: (c) => host.afterAuthenticated(c),
   });
@@ -64,6 +69,8 @@ export async function startRogue(t: Teardownable, fed: TestFederation, o: RogueO
     // A rogue gossips with everyone: it treats every peer as authenticated.
     gossip: { heartbeatMs: 100, allowedTopics: [topic], rpcBytesMax: 1 << 20, isAuthenticated: () => true },
     isDenied: () => false,
+    timers: REAL_TIMERS,
+    random: REAL_RANDOM,
   });
   if (auth !== undefined) await auth.start(host.libp2p);
   await host.start();

@@ -10,6 +10,7 @@ import {
   ClockChannel, CLOCK_PROBE_REQUEST, decodeClockResponse, encodeClockResponse, serveClockProbes,
 } from '../../node/membership/clock-probe.ts';
 import { check, runs } from '../helpers/fc-run.ts';
+import { REAL_TIMERS } from '../../node/host/timer-components.ts';
 
 // One end of an in-memory stream, with the close/abort a libp2p stream has.
 function end(d: ReturnType<typeof duplexPair<any>>[number]): Stream & { aborted: Error | undefined; closed: boolean } {
@@ -37,7 +38,7 @@ t.test('many probes on one stream, each answered with the peer\'s clock and time
   const channel = new ClockChannel(async () => {
     opened++;
     const [local, remote] = duplexPair<any>();
-    void serveClockProbes(end(remote), () => clockMs, 5_000).catch(() => undefined);
+    void serveClockProbes(end(remote), () => clockMs, 5_000, REAL_TIMERS).catch(() => undefined);
     return end(local);
   }, () => now++);
   for (let i = 0; i < 10; i++) {
@@ -53,7 +54,7 @@ t.test('many probes on one stream, each answered with the peer\'s clock and time
 t.test('a request that is not a probe ends the stream, malformed', async (t) => {
   const [local, remote] = duplexPair<any>();
   const served = end(remote);
-  const done = serveClockProbes(served, () => 1, 5_000);
+  const done = serveClockProbes(served, () => 1, 5_000, REAL_TIMERS);
   void local.sink((async function* () { yield Uint8Array.of(0x7b); })());
   await t.rejects(done, { code: 'CLOCK_PROBE_MALFORMED' });
   t.match(served.aborted, { code: 'CLOCK_PROBE_MALFORMED' }, 'the stream is aborted');
@@ -82,7 +83,7 @@ t.test('a silent peer fails the probe at its deadline; an idle stream is closed 
   const [, remote] = duplexPair<any>();
   const served = end(remote);
   const keepAlive = setTimeout(() => undefined, 2_000); // the idle timer is unref'd, as in a node
-  await serveClockProbes(served, () => 1, 30);
+  await serveClockProbes(served, () => 1, 30, REAL_TIMERS);
   clearTimeout(keepAlive);
   t.ok(served.closed, 'closed after its idle time');
 });

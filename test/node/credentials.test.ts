@@ -1,4 +1,5 @@
-// Start-up checks of the node's own credentials, and the key-file refusal at start-up.
+// Start-up checks of the node's own credentials, and the key-file refusal at start-up; credentials
+// built in memory from seeded keys (the simulation's federation) and given to the node.
 
 import t from 'tap';
 import { chmod, readFile } from 'node:fs/promises';
@@ -6,10 +7,13 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { ConfigError, KeyFileError } from '../../node/errors.ts';
 import { FAST_PROFILE, resolveMembershipConfig, type MembershipConfig } from '../../node/config/membership-config.ts';
-import { loadCredentials } from '../../node/identity/credentials.ts';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
+import { createHost, type HostOptions } from '../../node/host/create-host.ts';
+import { credentialsFromParts, loadCredentials } from '../../node/identity/credentials.ts';
 import { loadOrCreateIdentity } from '../../node/identity/identity.ts';
-import { writeCaPublicFile } from '../../node/identity/ca.ts';
-import { writeCertificateFile } from '../../node/identity/certificate.ts';
+import { caFromKey, writeCaPublicFile } from '../../node/identity/ca.ts';
+import { issueCertificate, writeCertificateFile, type MemberCertificate } from '../../node/identity/certificate.ts';
+import { ED25519_SEED_BYTES, ed25519KeyFromSeed } from '../../node/identity/keys.ts';
 import { startMembershipNode } from '../../node/membership/membership-node.ts';
 import { HOUR_MS, makeCa, makeFederation, makeMember } from '../helpers/cert-fixtures.ts';
 import { freePorts } from '../helpers/free-ports.ts';
@@ -91,4 +95,54 @@ t.test('an invalid configuration stops start-up with every problem named', async
   }).then(() => undefined, (e: unknown) => e);
   t.ok(err instanceof ConfigError);
   t.match((err as ConfigError).message, /healthCheck\.timeoutMs: must be less than intervalMs \(100\)/);
+});
+
+t.test('seeded keys: the same seed makes the same key, peer ID and certificate; credentials built in memory', async (t) => {
+  const seedOf = (n: number): Uint8Array => new Uint8Array(ED25519_SEED_BYTES).fill(n);
+  const caKey = await ed25519KeyFromSeed(seedOf(1));
+  t.same((await ed25519KeyFromSeed(seedOf(1))).raw, caKey.raw, 'same seed, same key');
+  t.not(peerIdFromPrivateKey(await ed25519KeyFromSeed(seedOf(2))).toString(), peerIdFromPrivateKey(caKey).toString(), 'another seed, another key');
+  await t.rejects(ed25519KeyFromSeed(new Uint8Array(31)), RangeError, 'a seed is 32 bytes');
+  const ca = caFromKey(caKey, 'controllers-ca');
+  const memberKey = await ed25519KeyFromSeed(seedOf(3));
+  const issue = async (): Promise<MemberCertificate> => issueCertificate(ca, {
+    federationId: 'seed-fed', member: 'c1', role: 'controller', peerId: peerIdFromPrivateKey(memberKey),
+    notBeforeMs: 1_700_000_000_000, notAfterMs: 1_700_000_000_000 + 24 * HOUR_MS,
+  });
+  const cert = await issue();
+  t.same(await issue(), cert, 'the same certificate every time');
+  const creds = await credentialsFromParts({
+    privateKey: memberKey, certificate: cert, trust: { controller: [ca.public], agent: [] }, federationId: 'seed-fed', nowMs: 1_700_000_100_000,
+  });
+  t.same(creds.self, { member: 'c1', role: 'controller', peerId: peerIdFromPrivateKey(memberKey).toString(), notAfterMs: 1_700_000_000_000 + 24 * HOUR_MS, issuer: ca.public.keyId });
+  await t.rejects(credentialsFromParts({
+    privateKey: memberKey, certificate: cert, trust: { controller: [ca.public], agent: [] }, federationId: 'seed-fed', nowMs: 1_700_000_000_000 + 48 * HOUR_MS,
+  }), { code: 'CERT_EXPIRED' }, 'verified at the time given');
+});
+
+t.test('credentials given to the node: no file is read, and they are checked against the configuration and its clock', async (t) => {
+  const me = await makeMember(fed, 'c1', 'controller');
+  const credentials = await credentialsFromParts({ privateKey: me.privateKey, certificate: me.certificate, trust: fed.trust, federationId: fed.id, nowMs: Date.now() });
+  const [port] = await freePorts(1);
+  // The configuration names files that do not exist: the credentials given stand in for them.
+  const cfg: MembershipConfig = {
+    federationId: fed.id, memberName: 'c1', role: 'controller', region: 'r', keyFile: '/nonexistent/k',
+    certificateFile: '/nonexistent/c', controllerCaFiles: ['/nonexistent/ca'], listen: [`/ip4/127.0.0.1/tcp/${port}`],
+  };
+  const hostOptions: HostOptions[] = [];
+  const node = await startMembershipNode(cfg, {
+    profile: FAST_PROFILE, credentials,
+    components: { createHost: async (o) => { hostOptions.push(o); return createHost(o); } },
+  });
+  t.teardown(() => node.stop());
+  t.equal(node.peerId.toString(), me.peerId.toString(), 'runs as the identity given');
+  t.equal(hostOptions.length, 1, 'the host came from the injected factory');
+  t.equal(hostOptions[0]!.timers, node.components.timers, 'with the node\'s timers');
+  t.equal(hostOptions[0]!.random, node.components.random, 'and randomness');
+  const err = await startMembershipNode({ ...cfg, memberName: 'c2' }, { profile: FAST_PROFILE, credentials }).then(() => undefined, (e: unknown) => e);
+  t.match(err instanceof ConfigError ? err.issues[0] : err, { field: 'memberName' }, 'another member name is refused');
+  // The node's wall clock, not Date, decides whether its certificate is valid.
+  const late = await startMembershipNode(cfg, { profile: FAST_PROFILE, credentials, components: { wallClock: () => Date.now() + 3 * HOUR_MS } })
+    .then(() => undefined, (e: unknown) => e);
+  t.match(late instanceof ConfigError ? late.issues[0]!.problem : late, /CERT_EXPIRED/, 'expired on a clock three hours ahead');
 });

@@ -17,7 +17,7 @@ const authenticated = new Set([c1.peerId.toString(), a1.peerId.toString()]);
 
 const gate = new HeartbeatGate({
   isAuthenticated: (p) => authenticated.has(p), trust: fed.store, federationId: fed.id, bytesMax: 8192,
-  certificateClockSkewMs: 0, limits: DEFAULT_HEARTBEAT_LIMITS,
+  certificateClockSkewMs: 0, limits: DEFAULT_HEARTBEAT_LIMITS, wallClock: () => Date.now(),
 });
 
 function hbOf(m: TestMember, over: Partial<Heartbeat> = {}): Heartbeat {
@@ -65,7 +65,7 @@ t.test('an expired certificate is refused even after it was cached as valid', as
   let now = Date.now();
   const g = new HeartbeatGate({
     isAuthenticated: () => true, trust: fed.store, federationId: fed.id, bytesMax: 8192, certificateClockSkewMs: 0,
-    limits: DEFAULT_HEARTBEAT_LIMITS, nowMs: () => now,
+    limits: DEFAULT_HEARTBEAT_LIMITS, wallClock: () => now,
   });
   const short = await makeMember(fed, 'c3', 'controller', { untilMs: 1_000 });
   const msg = message(short.peerId, encodeHeartbeatMessage(short.certificate, hbOf(short)));

@@ -3,9 +3,10 @@
 // with every other connection to that peer, and the peer handed to onDead; unwatched peers are
 // never pinged.
 import t from 'tap';
-import type { Connection, Libp2p, PeerId } from '@libp2p/interface';
-import { LinkLiveness } from '../../node/host/link-liveness.ts';
+import type { Connection, PeerId } from '@libp2p/interface';
+import { LinkLiveness, type LinkHost } from '../../node/host/link-liveness.ts';
 import type { TimerComponents } from '../../node/host/timer-components.ts';
+import { REAL_RANDOM } from '../../node/components.ts';
 import { identityFromKey } from '../../node/identity/identity.ts';
 import { generateEd25519Key } from '../../node/identity/keys.ts';
 
@@ -85,12 +86,12 @@ async function peers(n: number): Promise<PeerId[]> {
   return Promise.all(Array.from({ length: n }, async () => identityFromKey(await generateEd25519Key()).peerId));
 }
 
-function host(conns: FakeConn[]): Libp2p {
+function host(conns: FakeConn[]): LinkHost {
   return {
     getConnections: (p?: PeerId) => conns.filter((c) => !c.aborted && (p === undefined || c.conn.remotePeer.equals(p))).map((c) => c.conn),
     addEventListener: () => undefined,
     removeEventListener: () => undefined,
-  } as unknown as Libp2p;
+  } as unknown as LinkHost;
 }
 
 t.test('a half-open link is closed one window after its last proof; live and slow links are kept', async (t) => {
@@ -111,7 +112,8 @@ t.test('a half-open link is closed one window after its last proof; live and slo
     intervalMs: 200,
     windowMs: 700,
     onDead: (p) => { dead.push(p.toString()); deadAt = timers.now; },
-    components: timers,
+    timers,
+    random: REAL_RANDOM,
   });
   links.start();
   await timers.advance(2_000);
@@ -142,7 +144,7 @@ t.test('a connection that never answered is closed alone; the peer\'s other conn
     fakeConn('mute', peer!, () => 'silent', timers), // e.g. still authenticating, never answers
   ];
   const dead: string[] = [];
-  const links = new LinkLiveness(host(conns), { watches: () => true, intervalMs: 200, windowMs: 700, onDead: (p) => dead.push(p.toString()), components: timers });
+  const links = new LinkLiveness(host(conns), { watches: () => true, intervalMs: 200, windowMs: 700, onDead: (p) => dead.push(p.toString()), timers, random: REAL_RANDOM });
   links.start();
   await timers.advance(1_500);
   t.ok(conns[1]!.aborted, 'the mute connection is closed');

@@ -2,9 +2,9 @@
 // a dial whose TCP connect goes unanswered is abandoned at the connect deadline and the next one
 // sent at once, an upgrade in progress keeps the whole dial deadline, and dialNow cuts a wait short.
 import t from 'tap';
-import type { Libp2p, PeerId } from '@libp2p/interface';
+import type { PeerId } from '@libp2p/interface';
 import { redialBackoffFor } from '../../membership/redial-backoff.ts';
-import { Reconnector } from '../../node/host/reconnector.ts';
+import { Reconnector, type ReconnectorHost } from '../../node/host/reconnector.ts';
 import { identityFromKey } from '../../node/identity/identity.ts';
 import { generateEd25519Key } from '../../node/identity/keys.ts';
 import type { TimerComponents } from '../../node/host/timer-components.ts';
@@ -49,7 +49,7 @@ interface DialCall {
   reject: (err: Error) => void;
 }
 
-async function fakeHost(timers: FakeTimers): Promise<{ libp2p: Libp2p; target: PeerId; dials: DialCall[]; connected: Set<string> }> {
+async function fakeHost(timers: FakeTimers): Promise<{ libp2p: ReconnectorHost; target: PeerId; dials: DialCall[]; connected: Set<string> }> {
   const self = identityFromKey(await generateEd25519Key()).peerId;
   const target = identityFromKey(await generateEd25519Key()).peerId;
   const dials: DialCall[] = [];
@@ -69,9 +69,12 @@ async function fakeHost(timers: FakeTimers): Promise<{ libp2p: Libp2p; target: P
       o.signal.addEventListener('abort', () => reject(o.signal.reason as Error));
       dials.push(call);
     }),
-  } as unknown as Libp2p;
+  } as unknown as ReconnectorHost;
   return { libp2p, target, dials, connected };
 }
+
+// Jitter at its midpoint: no jitter.
+const HALF = { float: () => 0.5, bytes: (n: number) => new Uint8Array(n) };
 
 const SETTINGS = { initialDelayMs: 500, maxDelayMs: 30_000, factor: 2, controllerMaxDelayMs: 1_000 };
 
@@ -82,7 +85,7 @@ t.test('refused controller dials: every wait within the cap, however long it las
   const { libp2p, target, dials } = await fakeHost(timers);
   const r = new Reconnector(libp2p, {
     ...redialBackoffFor('controller', SETTINGS), targets: [`/ip4/10.0.0.2/tcp/9000/p2p/${target.toString()}`],
-    dialTimeoutMs: 5_000, random: mulberry32(seed), components: timers,
+    dialTimeoutMs: 5_000, random: { float: mulberry32(seed), bytes: (n) => new Uint8Array(n) }, timers,
   });
   r.start();
   for (let s = 0; s < 120; s++) {
@@ -100,7 +103,7 @@ t.test('an unanswered TCP connect is abandoned at the connect deadline and the n
   const { libp2p, target, dials } = await fakeHost(timers);
   const backoff = redialBackoffFor('controller', SETTINGS);
   const r = new Reconnector(libp2p, {
-    ...backoff, targets: [`/ip4/10.0.0.2/tcp/9000/p2p/${target.toString()}`], dialTimeoutMs: 5_000, random: () => 0.5, components: timers,
+    ...backoff, targets: [`/ip4/10.0.0.2/tcp/9000/p2p/${target.toString()}`], dialTimeoutMs: 5_000, random: HALF, timers,
   });
   r.start();
   await timers.advance(10_000); // nothing answers: dials are abandoned at 1 s, never waiting out 5 s
@@ -126,7 +129,7 @@ t.test('agents keep the long backoff and no connect deadline', async (t) => {
   const timers = new FakeTimers();
   const { libp2p, target, dials } = await fakeHost(timers);
   const r = new Reconnector(libp2p, {
-    ...redialBackoffFor('agent', SETTINGS), targets: [`/ip4/10.0.0.2/tcp/9000/p2p/${target.toString()}`], dialTimeoutMs: 5_000, random: () => 0.5, components: timers,
+    ...redialBackoffFor('agent', SETTINGS), targets: [`/ip4/10.0.0.2/tcp/9000/p2p/${target.toString()}`], dialTimeoutMs: 5_000, random: HALF, timers,
   });
   r.start();
   await timers.advance(4_000);
@@ -146,7 +149,7 @@ t.test('dialNow: at once during a wait; nothing while connected or dialing', asy
   const timers = new FakeTimers();
   const { libp2p, target, dials, connected } = await fakeHost(timers);
   const r = new Reconnector(libp2p, {
-    ...redialBackoffFor('agent', SETTINGS), targets: [`/ip4/10.0.0.2/tcp/9000/p2p/${target.toString()}`], dialTimeoutMs: 5_000, random: () => 0.5, components: timers,
+    ...redialBackoffFor('agent', SETTINGS), targets: [`/ip4/10.0.0.2/tcp/9000/p2p/${target.toString()}`], dialTimeoutMs: 5_000, random: HALF, timers,
   });
   r.start();
   await timers.advance(1);
