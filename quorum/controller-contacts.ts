@@ -1,13 +1,25 @@
-// Which controllers this controller "reaches", with a bounded staleness.
+// Which controllers this controller "reaches", with a bounded staleness. The write fence decides with
+// this table (node/controller/write-fence.ts), and the split-brain world and the contact explorer
+// (test/quorum/) check it: the rule proved is the rule that runs.
 //
 // The tally counts a controller's weight on every side that reaches it, so the safety argument needs
-// "X reaches Z" to imply that X and Z can exchange data. No detector knows that at the instant of a
-// cut; what it can promise is a bound on how stale it is. Here: X counts Z only while less than
-// windowMs (X's clock) has passed since X last heard from Z. The default window is
-// leaseMs − driftMarginMs, so in real time (rates within 1 ± ρ) X stops counting Z no later than
-// leaseMs/(1+ρ) < leaseMs after the last message from Z: after a cut that lasts one lease interval,
-// both sides see only their own side. That is the "beyond one lease interval" of the design.
-// node/ may use membership's failure detector instead, as long as it has the same staleness bound.
+// "X reaches Z" to imply that X and Z exchanged data recently. Contact is evidence that arrived over a
+// DIRECT link to Z: the link was opened (a connection to Z authenticated: a round trip), proven (a ping
+// sent over that very link was answered), or a message of Z arrived over it. A message of Z relayed
+// by a third member proves nothing about the link (a half-open connection, open at both ends while its
+// packets are lost, keeps relayed heartbeats coming), so the table has no event for it.
+//
+// The rule: Z is reached at nowMs iff a direct link to Z is open and less than windowMs (X's clock)
+// has passed since the last contact with Z.
+//   - A reset (the last link to Z closed) unreaches Z at once: linkClosed.
+//   - A silent drop (no reset; the link still looks open) unreaches Z windowMs after the last contact.
+//   - Two sides that exchange nothing from real time T on: X's last contact with Z arrived before T,
+//     so with clock rates within 1 ± ρ X stops counting Z no later than T + windowMs/(1 − ρ). In
+//     AgentAssisted mode windowMs ≤ leaseMs − driftMarginMs (lease-window.ts), which makes that less
+//     than leaseMs/(1 + ρ) < leaseMs: after a cut that lasts one lease interval, both sides see only
+//     their own side. That is the "beyond one lease interval" of the design.
+// test/quorum/contact-explorer.ts checks the three exhaustively for a pair of controllers, with
+// drifting clocks, delayed proofs, resets, silent drops and heals.
 
 import { assertMonotonic, invariant } from './invariant.ts';
 import { MAX_CONTROLLERS } from './limits.ts';
@@ -17,25 +29,33 @@ import type { QuorumConfig } from './quorum-config.ts';
 export interface ControllerContactsOptions {
   /** This controller (always reached). */
   self: string;
-  /** Configured controllers; messages from anyone else are ignored. */
+  /** Configured controllers; events about anyone else are ignored. */
   controllers: readonly string[];
-  /** A controller is reached while less than this has passed since it was last heard from. */
+  /** A controller is reached while less than this has passed since the last contact with it. */
   windowMs: number;
 }
 
-/** Contact window that matches the vote leases: leaseMs − driftMarginMs. */
+/** Longest contact window that vote leases allow: leaseMs − driftMarginMs (see lease-window.ts). */
 export function contactWindowMs(config: Pick<QuorumConfig, 'leaseMs' | 'driftMarginMs'>): number {
   return config.leaseMs - config.driftMarginMs;
 }
 
-/** Last time each configured controller was heard from, on this controller's clock. */
+interface Contact {
+  /** A direct link is open (as far as this controller was told). */
+  open: boolean;
+  /** Last contact over a direct link, this controller's clock. */
+  atMs: number;
+}
+
+/** The direct links of one controller to the others, and when each last showed its peer alive. */
 export class ControllerContacts {
   /** This controller. */
   readonly self: string;
   /** Staleness bound on this controller's clock. */
   readonly windowMs: number;
-  #lastHeardMs = new Map<string, number>();
-  #configured: ReadonlySet<string>;
+  /** Configured controllers, in configured order. */
+  readonly controllers: readonly string[];
+  #contacts = new Map<string, Contact>();
   #lastNowMs = -Infinity;
 
   constructor(options: ControllerContactsOptions) {
@@ -44,27 +64,95 @@ export class ControllerContacts {
     invariant(Number.isFinite(options.windowMs) && options.windowMs > 0, 'windowMs > 0');
     this.self = options.self;
     this.windowMs = options.windowMs;
-    this.#configured = new Set(options.controllers);
+    this.controllers = [...new Set(options.controllers)];
+    for (const c of this.controllers) if (c !== this.self) this.#contacts.set(c, { open: false, atMs: -Infinity });
   }
 
-  /** Notes a message received from `controller` now. Returns false (ignored) for unknown names and self. */
-  heard(controller: string, nowMs: number): boolean {
-    assertMonotonic(nowMs, this.#lastNowMs, 'ControllerContacts.heard');
-    this.#lastNowMs = nowMs;
-    if (!this.#configured.has(controller) || controller === this.self) return false;
-    this.#lastHeardMs.set(controller, nowMs);
+  /**
+   * A direct link to `controller` is open now (a connection authenticated, a first or another one):
+   * contact now. Returns false (ignored) for unknown names and self.
+   */
+  linkOpened(controller: string, nowMs: number): boolean {
+    const c = this.#event(controller, nowMs, 'linkOpened');
+    if (c === undefined) return false;
+    c.open = true;
+    c.atMs = nowMs;
     return true;
   }
 
-  /** Controllers reached at `nowMs`, self first, then the others sorted. */
-  reachable(nowMs: number): string[] {
-    const out: string[] = [];
-    for (const [c, at] of this.#lastHeardMs) if (nowMs - at < this.windowMs) out.push(c);
-    return [this.self, ...out.sort()];
+  /** No direct link to `controller` is left (the last one closed or was reset): unreached at once. */
+  linkClosed(controller: string, nowMs: number): boolean {
+    const c = this.#event(controller, nowMs, 'linkClosed');
+    if (c === undefined) return false;
+    c.open = false;
+    return true;
   }
 
-  /** When `controller` was last heard from, if ever. */
-  lastHeardMs(controller: string): number | undefined {
-    return this.#lastHeardMs.get(controller);
+  /**
+   * A message of `controller` arrived over a direct link now. Returns false (ignored) for unknown
+   * names, self, and while no link is open (it came some other way).
+   */
+  heard(controller: string, nowMs: number): boolean {
+    return this.proven(controller, nowMs, nowMs);
+  }
+
+  /**
+   * A direct link to `controller` proved alive at `atMs` (a ping over it answered then), told at
+   * `nowMs`; a proof from the future counts as now. Ignored (false) while no link is open: a proof of
+   * a closed link says nothing about the next one. An older proof than the last contact changes nothing.
+   */
+  proven(controller: string, atMs: number, nowMs: number): boolean {
+    invariant(Number.isFinite(atMs), `ControllerContacts.proven: atMs must be a finite number, got ${atMs}`);
+    const c = this.#event(controller, nowMs, 'proven');
+    if (c === undefined || !c.open) return false;
+    c.atMs = Math.max(c.atMs, Math.min(atMs, nowMs));
+    return true;
+  }
+
+  /** True when `controller` is reached at `nowMs` (self always). */
+  reaches(controller: string, nowMs: number): boolean {
+    if (controller === this.self) return true;
+    const c = this.#contacts.get(controller);
+    return c !== undefined && c.open && nowMs - c.atMs < this.windowMs;
+  }
+
+  /** Controllers reached at `nowMs`, self included, in configured order. */
+  reachable(nowMs: number): string[] {
+    return this.controllers.filter((c) => this.reaches(c, nowMs));
+  }
+
+  /**
+   * The next moment after `nowMs` at which a controller reached now stops being reached unless it is
+   * heard from first (its last contact + windowMs); undefined when none is reached.
+   */
+  nextExpiryMs(nowMs: number): number | undefined {
+    let due = Infinity;
+    for (const c of this.#contacts.values()) if (c.open && nowMs - c.atMs < this.windowMs) due = Math.min(due, c.atMs + this.windowMs);
+    return due === Infinity ? undefined : due;
+  }
+
+  /** When the last contact with `controller` was, if any (this controller's clock). */
+  lastContactMs(controller: string): number | undefined {
+    const at = this.#contacts.get(controller)?.atMs;
+    return at === undefined || at === -Infinity ? undefined : at;
+  }
+
+  /** True while a direct link to `controller` is open, as far as this table was told. */
+  linkOpen(controller: string): boolean {
+    return this.#contacts.get(controller)?.open ?? false;
+  }
+
+  /** An independent copy (model checking branches on it). */
+  clone(): ControllerContacts {
+    const x = new ControllerContacts({ self: this.self, controllers: this.controllers, windowMs: this.windowMs });
+    for (const [k, c] of this.#contacts) x.#contacts.set(k, { ...c });
+    x.#lastNowMs = this.#lastNowMs;
+    return x;
+  }
+
+  #event(controller: string, nowMs: number, what: string): Contact | undefined {
+    assertMonotonic(nowMs, this.#lastNowMs, `ControllerContacts.${what}`);
+    this.#lastNowMs = nowMs;
+    return controller === this.self ? undefined : this.#contacts.get(controller);
   }
 }

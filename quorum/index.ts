@@ -19,6 +19,7 @@ export {
 } from './agent-vote-state.ts';
 export { INCARNATION_CHARS_MAX, LeaseTable, type GrantOutcome, type LeaseTableOptions } from './lease-table.ts';
 export { contactWindowMs, ControllerContacts, type ControllerContactsOptions } from './controller-contacts.ts';
+export { defaultLeaseForWindow, LEASE_STEP_MS, leaseWindowMismatch, type LeaseTiming, type LeaseWindowMismatch } from './lease-window.ts';
 export { decideWrite, FENCE_REASONS, type FenceReason, type FencedCode, type WriteDecision } from './fencing.ts';
 export { clockAgreeingControllers, skewedReachable, type ClockAgreement } from './clock-skew.ts';
 export {

@@ -4,8 +4,10 @@
 // if controllers X and Y are not connected in the graph of all controller links that were up at some
 // moment during (t − leaseMs, t], then X and Y do not both hold quorum at t. Assumptions: clock RATES
 // within 1 ± ρ of real time and driftMarginMs ≥ 2ρ/(1+ρ)·leaseMs (clock-drift.ts); a controller
-// counts another only while it heard from it less than leaseMs − driftMarginMs ago on its own clock
-// (ControllerContacts: in real time that is less than leaseMs/(1+ρ) < leaseMs); agent votes come from
+// counts another only while a direct link to it is open and it was in contact over a direct link less
+// than leaseMs − driftMarginMs ago on its own clock (ControllerContacts, the write fence's own table:
+// in real time that is less than leaseMs/(1+ρ) < leaseMs; a reset link stops counting at once,
+// contact-explorer.ts checks the pair rule exhaustively); agent votes come from
 // LeaseTable; restarted agents wait one lease before voting, restarted controllers take a new
 // incarnation. In particular, once a partition has lasted one lease interval, at most one side holds
 // quorum, and a write fenced there is fenced at once (fencing.ts). Agent failover adds no window at
@@ -24,8 +26,8 @@
 //      counted by at most one controller, or by none — no two disconnected controllers both hold
 //      quorum. And without exclusivity (an agent counted on both sides, the guide's arithmetic) the
 //      same enumeration finds a split brain.
-//  (C) here, deterministic scenarios of the window itself: right after a cut both sides may still
-//      hold quorum; within one lease interval only one does.
+//  (C) here, deterministic scenarios of the window itself: right after a silent cut both sides may
+//      still hold quorum; within one lease interval only one does; after a reset, never both.
 //  (D) here, a fast-check property on whole simulated federations (up to 5 controllers and 9 agents,
 //      random event sequences: lease requests and answers, losses, clock ticks with per-node drift,
 //      link cuts and heals, agent failover, restarts): the guarantee above holds after every event.
@@ -175,9 +177,11 @@ const WINDOW_TICKS = Math.ceil((LEASE - MARGIN) / SLOW); // a contact or lease c
 
 t.test('(C) the window: both sides may hold quorum right after a cut, only one after one lease interval', async (t) => {
   t.ok(WINDOW_TICKS * NOMINAL <= LEASE, `the window (${WINDOW_TICKS} ticks) is within one nominal lease interval (${LEASE / NOMINAL} ticks)`);
-  const cases: Array<{ name: string; cfg: Omit<QuorumConfigInput, 'self' | 'controllers'>; controllers: string[]; agents: string[]; cut: (w: World) => void; minority: string[]; majority: string[] }> = [
+  const cases: Array<{ name: string; cfg: Omit<QuorumConfigInput, 'self' | 'controllers'>; controllers: string[]; agents: string[]; cut: (w: World) => void; minority: string[]; majority: string[]; reset?: true }> = [
     { name: 'Controllers, c3 cut off from c1 and c2', cfg: { mode: 'Controllers' }, controllers: ['c1', 'c2', 'c3'], agents: [],
       cut: (w) => { w.setLink('c1', 'c3', false); w.setLink('c2', 'c3', false); }, minority: ['c3'], majority: ['c1', 'c2'] },
+    { name: 'Controllers, c3 reset by c1 and c2', cfg: { mode: 'Controllers' }, controllers: ['c1', 'c2', 'c3'], agents: [], reset: true,
+      cut: (w) => { w.setLink('c1', 'c3', false, 'reset'); w.setLink('c2', 'c3', false, 'reset'); }, minority: ['c3'], majority: ['c1', 'c2'] },
     { name: 'AgentAssisted two datacenters, controllers cut apart', cfg: { mode: 'AgentAssisted' }, controllers: ['c1', 'c2'], agents: ['a1', 'a2', 'a3', 'a4', 'a5'],
       cut: (w) => { w.setLink('c1', 'c2', false); }, minority: ['c2'], majority: ['c1'] },
   ];
@@ -196,8 +200,12 @@ t.test('(C) the window: both sides may hold quorum right after a cut, only one a
       if (v !== undefined) t.fail(`${c.name}: ${v}`);
       w.round(rate);
     }
-    t.ok(lastBoth >= 0, `${c.name}: right after the cut both sides still hold quorum (stale contacts)`);
-    t.ok(lastBoth < WINDOW_TICKS, `${c.name}: the last instant both held quorum was ${lastBoth} ticks after the cut (< ${WINDOW_TICKS})`);
+    if (c.reset === true) {
+      t.equal(lastBoth, -1, `${c.name}: a reset fences the minority at once: never both after the cut`);
+    } else {
+      t.ok(lastBoth >= 0, `${c.name}: right after the cut both sides still hold quorum (stale contacts)`);
+      t.ok(lastBoth < WINDOW_TICKS, `${c.name}: the last instant both held quorum was ${lastBoth} ticks after the cut (< ${WINDOW_TICKS})`);
+    }
     t.same(w.withQuorum(), c.majority, `${c.name}: one lease interval later only ${c.majority.join(', ')} holds quorum`);
   }
 });
@@ -208,7 +216,7 @@ t.test('(C) the window: both sides may hold quorum right after a cut, only one a
 type Ev =
   | { t: 'tick'; rates: number[] }
   | { t: 'round' }
-  | { t: 'link'; i: number; j: number; up: boolean }
+  | { t: 'link'; i: number; j: number; up: boolean; reset: boolean }
   | { t: 'alink'; a: number; c: number; up: boolean }
   | { t: 'beat'; i: number; j: number }
   | { t: 'request'; c: number; a: number }
@@ -226,7 +234,7 @@ const ai = fc.nat({ max: MAX_A - 1 });
 const event: fc.Arbitrary<Ev> = fc.oneof(
   { weight: 8, arbitrary: fc.record({ t: fc.constant('tick' as const), rates: fc.array(fc.integer({ min: SLOW, max: FAST }), { minLength: MAX_C + MAX_A, maxLength: MAX_C + MAX_A }) }) },
   { weight: 4, arbitrary: fc.constant({ t: 'round' as const }) },
-  { weight: 2, arbitrary: fc.record({ t: fc.constant('link' as const), i: ci, j: ci, up: fc.boolean() }) },
+  { weight: 2, arbitrary: fc.record({ t: fc.constant('link' as const), i: ci, j: ci, up: fc.boolean(), reset: fc.boolean() }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('alink' as const), a: ai, c: ci, up: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('beat' as const), i: ci, j: ci }) },
   { weight: 3, arbitrary: fc.record({ t: fc.constant('request' as const), c: ci, a: ai }) },
@@ -271,7 +279,7 @@ t.test('(D) property: whole federations with drifting clocks never split-brain b
       switch (e.t) {
         case 'tick': w.advance((node) => e.rates[names.indexOf(node)]!); break;
         case 'round': w.beatAll(); w.requestAll(); w.deliverAll(); break;
-        case 'link': if (c(e.i) !== c(e.j)) w.setLink(c(e.i), c(e.j), e.up); break;
+        case 'link': if (c(e.i) !== c(e.j)) w.setLink(c(e.i), c(e.j), e.up, e.reset ? 'reset' : 'silent'); break;
         case 'alink': { const ag = a(e.a); if (ag !== undefined) w.setAgentLink(ag, c(e.c), e.up); break; }
         case 'beat': w.beat(c(e.i), c(e.j)); break;
         case 'request': { const ag = a(e.a); if (ag !== undefined) w.request(c(e.c), ag); break; }

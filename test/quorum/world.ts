@@ -1,11 +1,15 @@
 // A whole federation in one process on fake clocks: controllers (lease table + contact table), agents
 // (vote state + primary), controller links, agent links, and messages in flight. Every node has its
 // own monotonic clock that advances by a chosen amount per real tick (bounded rate drift). Used by the
-// two-datacenter scenarios and the split-brain property; the quorum code runs unmodified.
+// two-datacenter scenarios and the split-brain property; the quorum code runs unmodified: the contact
+// tables are the write fence's (ControllerContacts, fed as node/controller/write-fence.ts feeds it:
+// a link authenticated, a message over a direct link, a link closed), and their window is checked
+// against the leases as a controller checks it at start (lease-window.ts).
 
 import { AgentVoteState } from '../../quorum/agent-vote-state.ts';
-import { ControllerContacts } from '../../quorum/controller-contacts.ts';
+import { ControllerContacts, contactWindowMs } from '../../quorum/controller-contacts.ts';
 import { LeaseTable } from '../../quorum/lease-table.ts';
+import { leaseWindowMismatch } from '../../quorum/lease-window.ts';
 import type { QuorumConfig } from '../../quorum/quorum-config.ts';
 import { tally, type TallyResult } from '../../quorum/tally.ts';
 
@@ -30,6 +34,8 @@ export interface WorldOptions {
   offsetMs?: (node: string, index: number) => number;
   /** Agents start past their start-up quiet period (as if running for a while); default true. */
   warmAgents?: boolean;
+  /** Controller contact window; default the longest the leases allow (leaseMs − driftMarginMs). */
+  contactWindowMs?: number;
 }
 
 const edge = (a: string, b: string): string => (a < b ? `${a}|${b}` : `${b}|${a}`);
@@ -40,6 +46,7 @@ export class World {
   readonly agents: readonly string[];
   readonly registered: ReadonlySet<string>;
   readonly config: (self: string) => QuorumConfig;
+  readonly contactWindowMs: number | undefined;
   /** Real time, in ticks. */
   tick = 0;
   readonly clock = new Map<string, number>();
@@ -56,6 +63,7 @@ export class World {
     this.agents = o.agents;
     this.registered = new Set(o.registered ?? o.agents);
     this.config = o.config;
+    this.contactWindowMs = o.contactWindowMs;
     [...o.controllers, ...o.agents].forEach((n, i) => this.clock.set(n, o.offsetMs?.(n, i) ?? 1000 * i));
     for (const c of o.controllers) this.restartController(c);
     for (const a of o.agents) {
@@ -79,10 +87,26 @@ export class World {
     for (const [c, x] of this.ctrl) x.table.prune(this.now(c));
   }
 
-  setLink(a: string, b: string, up: boolean): void {
+  /**
+   * The direct link a–b goes up (a connection authenticates at both ends) or down: silently (nothing
+   * is told: both ends still think it open) or with a reset (both ends see it close).
+   */
+  setLink(a: string, b: string, up: boolean, how: 'silent' | 'reset' = 'silent'): void {
     const e = edge(a, b);
     if (up || this.#links.has(e)) this.#lastUpTick.set(e, this.tick); // up at some moment of this tick
     if (up) this.#links.add(e); else this.#links.delete(e);
+    if (up) {
+      this.ctrl.get(a)!.contacts.linkOpened(b, this.now(a));
+      this.ctrl.get(b)!.contacts.linkOpened(a, this.now(b));
+    } else if (how === 'reset') {
+      this.ctrl.get(a)!.contacts.linkClosed(b, this.now(a));
+      this.ctrl.get(b)!.contacts.linkClosed(a, this.now(b));
+    }
+  }
+
+  /** True while the direct link a–b is up. */
+  linkUp(a: string, b: string): boolean {
+    return this.#links.has(edge(a, b));
   }
 
   setAgentLink(a: string, c: string, up: boolean): void {
@@ -107,9 +131,9 @@ export class World {
     return false;
   }
 
-  /** `to` hears from `from` (a heartbeat, relayed along any path of links up now). */
+  /** `to` hears from `from` over their direct link, if it is up (relayed heartbeats prove nothing). */
   beat(from: string, to: string): void {
-    if (from !== to && this.connected(from, to)) this.ctrl.get(to)!.contacts.heard(from, this.now(to));
+    if (from !== to && this.linkUp(from, to)) this.ctrl.get(to)!.contacts.heard(from, this.now(to));
   }
 
   beatAll(): void {
@@ -171,14 +195,24 @@ export class World {
     ag.vote = new AgentVoteState({ leaseMs: ag.vote.leaseMs, startedAtMs: this.now(a) });
   }
 
+  /** A controller restarts: new tables; its peers across links that are up see the old connection
+   *  reset and a new one authenticate (across links that are down they notice nothing). */
   restartController(c: string): void {
     const cfg = this.config(c);
+    const windowMs = this.contactWindowMs ?? contactWindowMs(cfg);
+    const mismatch = leaseWindowMismatch(cfg, windowMs);
+    if (mismatch !== undefined) throw new Error(`contact window ${windowMs} ms does not fit the leases: ${JSON.stringify(mismatch)}`);
     this.ctrl.set(c, {
       cfg,
       table: new LeaseTable({ leaseMs: cfg.leaseMs, driftMarginMs: cfg.driftMarginMs, incarnation: `${c}-boot-${++this.#boots}` }),
-      contacts: new ControllerContacts({ self: c, controllers: cfg.controllers, windowMs: cfg.leaseMs - cfg.driftMarginMs }),
+      contacts: new ControllerContacts({ self: c, controllers: cfg.controllers, windowMs }),
     });
     for (let k = this.inflight.length - 1; k >= 0; k--) if (this.inflight[k]!.c === c && this.inflight[k]!.kind === 'resp') this.inflight.splice(k, 1);
+    for (const p of this.controllers) {
+      if (p === c || !this.linkUp(c, p) || !this.ctrl.has(p)) continue;
+      this.ctrl.get(p)!.contacts.linkClosed(c, this.now(p));
+      this.setLink(c, p, true);
+    }
   }
 
   /** Controller c's tally at this instant. */
