@@ -10,6 +10,7 @@ import { REAL_TIMERS, type TimerComponents, type TimerHandle } from './host/time
 import { systemWallClock, type WallClock } from './util/clock.ts';
 import type { Host, HostOptions } from './host/create-host.ts';
 import type { StoreDb } from '../storage/store/store-db.ts';
+import type { Logger } from './util/logger.ts';
 
 export type { TimerComponents, TimerHandle } from './host/timer-components.ts';
 export type { WallClock } from './util/clock.ts';
@@ -31,8 +32,11 @@ export const REAL_RANDOM: RandomSource = Object.freeze({
 /** The store's key-value database: any abstract-level database of utf8 strings (storage/store/store-db.ts). */
 export type { StoreDb } from '../storage/store/store-db.ts';
 
-/** Opens (does not yet `open()`) the store database of a data directory. */
-export type StoreDbFactory = (dataDir: string, options: { writeBufferBytes: number }) => Promise<StoreDb>;
+/**
+ * Opens (does not yet `open()`) the store database of a data directory. The default makes the
+ * directory private first (node/util/data-dir.ts: 0700, a widened one restricted and logged on `logger`).
+ */
+export type StoreDbFactory = (dataDir: string, options: { writeBufferBytes: number; logger: Logger }) => Promise<StoreDb>;
 
 /** Builds the network host of a node (not started). */
 export type HostFactory = (options: HostOptions) => Promise<Host>;
@@ -58,7 +62,10 @@ export function nodeComponents(partial: Partial<NodeComponents> = {}): NodeCompo
     wallClock: partial.wallClock ?? systemWallClock,
     random: partial.random ?? REAL_RANDOM,
     createHost: partial.createHost ?? (async (o) => (await import('./host/create-host.ts')).createHost(o)),
-    openStoreDb: partial.openStoreDb ?? (async (dataDir, o) => (await import('../storage/store/disk-db.ts')).openDiskDb(dataDir, o)),
+    openStoreDb: partial.openStoreDb ?? (async (dataDir, o) => {
+      await (await import('./util/data-dir.ts')).prepareDataDir(dataDir, o.logger);
+      return (await import('../storage/store/disk-db.ts')).openDiskDb(dataDir, { writeBufferBytes: o.writeBufferBytes });
+    }),
   };
 }
 

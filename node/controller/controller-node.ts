@@ -1,18 +1,16 @@
 // A controller: the durable store, the membership node (identity, auth, health gossip) and the
 // replicator, wired together over libp2p. This is what createNode() returns for the controller role.
-import { join } from 'node:path';
 import { Store, type ConflictInfo, type ResourceView, type WriteResult, type ChangeEvent } from '../../storage/index.ts';
 import type { PeerView } from '../../membership/peer-table.ts';
 import { resolveMembershipConfig, type MembershipConfig } from '../config/membership-config.ts';
 import { resolveReplicationConfig, type ReplicationConfig, type ResolvedReplicationConfig } from '../config/replication-config.ts';
 import { NodeStateError } from '../errors.ts';
 import { loggerOrSilent } from '../util/logger.ts';
-import { systemWallClock, type WallClock } from '../util/clock.ts';
-import { prepareDataDir } from '../util/data-dir.ts';
+import { nodeComponents, type NodeComponents } from '../components.ts';
+import { DISK_WRITE_BUFFER_BYTES } from '../../storage/store/disk-db.ts';
 import { startMembershipNode, type MembershipNode, type MembershipNodeOptions } from '../membership/membership-node.ts';
 import { controllerPinsFrom } from '../auth/member-pins.ts';
 import type { AntiEntropyReport } from '../replication/anti-entropy-client.ts';
-import { openStream } from '../host/open-stream.ts';
 import { replicationProtocol } from '../replication/protocol-ids.ts';
 import { Replicator, type PeerLinks, type PeerReplicationStatus, type ReplicationProtocol } from '../replication/replicator.ts';
 import { resolveSplitBrain, WriteFence, type SplitBrainConfig } from './write-fence.ts';
@@ -41,10 +39,12 @@ export interface ControllerOptions extends Pick<MembershipNodeOptions, 'logger'>
   /** Membership profile (e.g. FAST_PROFILE). */
   membershipProfile?: MembershipNodeOptions['profile'];
   /**
-   * Physical clock, ms since the epoch (default the system clock): what writes and heartbeats are
-   * stamped with and clock offsets are measured against. Injected so a test can skew one controller.
+   * What the node takes from its environment (node/components.ts): monotonic clock and timers, the
+   * physical clock (what writes and heartbeats are stamped with and clock offsets are measured
+   * against: a test skews one controller with it), randomness, the network host and the store's
+   * database. What is not given is the real one; resolved once, and every part of the node shares it.
    */
-  wallClock?: WallClock;
+  components?: Partial<NodeComponents>;
   /** Records queued per peer before the push queue is dropped for anti-entropy (default 10,000; a benchmark lowers it to overflow on a slow machine). */
   pushQueueMax?: number;
   /** Replication profile (e.g. FAST_REPLICATION). */
@@ -80,6 +80,8 @@ export interface FederationStatus {
 }
 
 export class ControllerNode {
+  /** The resolved components the node runs on (the admin and metrics services read its clock from them). */
+  readonly components: NodeComponents;
   readonly membership: MembershipNode;
   readonly store: Store;
   readonly replicator: Replicator;
@@ -95,8 +97,9 @@ export class ControllerNode {
   readonly #offs: Array<() => void> = [];
   #running = true;
 
-  private constructor(membership: MembershipNode, store: Store, replicator: Replicator, config: ResolvedReplicationConfig,
+  private constructor(components: NodeComponents, membership: MembershipNode, store: Store, replicator: Replicator, config: ResolvedReplicationConfig,
     blocked: Map<string, { member: string; direction: LinkDirection }>, fence: WriteFence, agentVotes: AgentVotes | undefined) {
+    this.components = components;
     this.membership = membership;
     this.fence = fence;
     this.agentVotes = agentVotes;
@@ -113,11 +116,16 @@ export class ControllerNode {
     // One maxClockOffsetMs for store, replication (the store checks received records) and membership
     // (the HLC is shared); checked with the rest of the membership section before anything opens.
     const { maxClockOffsetMs } = resolveMembershipConfig(config.membership, options.membershipProfile);
-    const wallClock = options.wallClock ?? systemWallClock;
-    await prepareDataDir(repl.dataDir, loggerOrSilent(options.logger).child({ component: 'controller' })); // 0700, like key files
+    const components = nodeComponents(options.components);
+    const { timers, wallClock, random } = components;
+    // The default database is LevelDB in <dataDir>/store, the directory made private (0700) first; an
+    // injected one (the simulation's) has no directory at all.
+    const db = await components.openStoreDb(repl.dataDir, {
+      writeBufferBytes: DISK_WRITE_BUFFER_BYTES, logger: loggerOrSilent(options.logger).child({ component: 'controller' }),
+    });
     const store = await Store.open({
-      path: join(repl.dataDir, 'store'), member: config.membership.memberName, strategy: repl.strategy,
-      tombstoneGraceMs: repl.tombstoneGraceMs, systemRecords: SYSTEM_RECORD_SCHEMAS, maxClockOffsetMs, nowMs: wallClock,
+      db, member: config.membership.memberName, strategy: repl.strategy,
+      tombstoneGraceMs: repl.tombstoneGraceMs, systemRecords: SYSTEM_RECORD_SCHEMAS, maxClockOffsetMs, nowMs: wallClock, monoMs: timers.nowMs,
     });
     const { fromVersion, toVersion, keys } = store.migration;
     if (fromVersion !== toVersion) {
@@ -135,7 +143,7 @@ export class ControllerNode {
         ...(options.membershipProfile === undefined ? {} : { profile: options.membershipProfile }),
         ...(options.logger === undefined ? {} : { logger: options.logger }),
         clock: store.clock,
-        wallClock,
+        components,
         merkleRoot: () => store.merkle.root(),
         // The AGENTS column: agents following this controller, not every agent that can reach it.
         agentCount: () => replicator?.followingAgents().length ?? 0,
@@ -160,7 +168,7 @@ export class ControllerNode {
       open: async (member, protocol, signal) => {
         const peer = membership.authenticatedPeers().find((p) => p.member === member && p.role === 'controller');
         if (peer === undefined) throw new NodeStateError(`${member} is not connected`);
-        return openStream(membership.libp2p, peer.peerId, replicationProtocol(membership.config.federationId, protocol), signal);
+        return membership.openStream(peer.peerId, replicationProtocol(membership.config.federationId, protocol), signal);
       },
     };
     replicator = new Replicator(store, links, {
@@ -183,14 +191,16 @@ export class ControllerNode {
       retryMs: 100,
       // Agents learn the vote lease duration from the config-stream hello (node/votes/vote-responder.ts).
       voteLeaseMs: quorum.mode === 'AgentAssisted' ? quorum.leaseMs : undefined,
+      wallClock,
+      timers,
     });
     const votes = quorum.mode === 'AgentAssisted'
-      ? new AgentVotes({ membership, store, replicator, config: quorum, reachableControllers: () => fence.votingControllers(), logger: options.logger })
+      ? new AgentVotes({ membership, store, replicator, config: quorum, reachableControllers: () => fence.votingControllers(), timers, random, logger: options.logger })
       : undefined;
     const fence = new WriteFence(membership, quorum, votes, {
-      hlc: store.clock, wallClock, ...(options.logger === undefined ? {} : { logger: options.logger }),
+      hlc: store.clock, timers, wallClock, ...(options.logger === undefined ? {} : { logger: options.logger }),
     });
-    const node = new ControllerNode(membership, store, replicator, repl, blocked, fence, votes);
+    const node = new ControllerNode(components, membership, store, replicator, repl, blocked, fence, votes);
     node.#wire();
     replicator.start();
     try {

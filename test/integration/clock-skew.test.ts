@@ -1,5 +1,5 @@
 // Clock skew fences the skewed controller (issue 16, item 2): three real controllers in one process,
-// one of them with its physical clock 8 s ahead or 8 s behind (injected with the wallClock option; Date
+// one of them with its physical clock 8 s ahead or 8 s behind (injected as components.wallClock; Date
 // is not touched). The skewed one refuses every write with FENCED, reason CLOCK_SKEW, while the two
 // healthy ones accept them; sequential updates alternating between all three lose nothing; once the
 // skew is gone it is un-fenced and its writes replicate like any other. And the clock probe protocol
@@ -45,7 +45,7 @@ async function cluster(t: import('tap').Test, skewMs: number): Promise<Skewed> {
       replication: { dataDir: join(dir, m.name), controllers: NAMES },
     }, {
       membershipProfile: FAST_PROFILE, replicationProfile: FAST_REPLICATION,
-      ...(m.name === 'c' ? { wallClock: () => Date.now() + skew.ms } : {}),
+      ...(m.name === 'c' ? { components: { wallClock: () => Date.now() + skew.ms } } : {}),
     });
     nodes.set(m.name, node);
     if (m.name === 'c') node.on('fence', (e) => fences.push(e));
