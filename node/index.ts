@@ -17,8 +17,15 @@ export { FAST_PROFILE, MEMBERSHIP_DEFAULTS, type MembershipConfig } from './conf
 export { FAST_REPLICATION, REPLICATION_DEFAULTS, type ReplicationConfig } from './config/replication-config.ts';
 export { QuorumTimeoutError, QuorumUnavailableError, RefusedByPeersError } from './replication/replicator.ts';
 export { ReadOnlyError } from './errors.ts';
+export {
+  nodeComponents, REAL_RANDOM,
+  type NodeComponents, type RandomSource, type StoreDbFactory, type HostFactory, type TimerComponents, type WallClock,
+} from './components.ts';
 
-/** Start a node of the role its membership configuration names. */
+/**
+ * Start a node of the role its membership configuration names. `options.components` overrides what
+ * the node takes from its environment (clocks, timers, randomness, host, store database).
+ */
 export async function createNode(config: ControllerConfig, options?: ControllerOptions): Promise<ControllerNode>;
 export async function createNode(config: AgentConfig, options?: AgentOptions): Promise<AgentNode>;
 export async function createNode(config: ControllerConfig | AgentConfig, options: ControllerOptions & AgentOptions = {}): Promise<ControllerNode | AgentNode> {

@@ -1,6 +1,7 @@
 // A client of the admin socket: one call per connection, with a deadline. Errors from the node keep
 // their stable code (FENCED, NOT_FOUND…); failures to reach the node get client-side codes.
 import { connect } from 'node:net';
+import { REAL_TIMERS, type TimerComponents } from '../host/timer-components.ts';
 import { LineSplitter } from './line-splitter.ts';
 
 /** Default deadline of one call, ms. */
@@ -43,6 +44,8 @@ export interface CallOptions {
   timeoutMs?: number;
   /** Largest response accepted, bytes (default 256 MiB). */
   responseBytesMax?: number;
+  /** Timers of the deadline (default the real ones: a client is its own entry point). */
+  timers?: TimerComponents;
 }
 
 const CALL_ID = 1;
@@ -50,6 +53,7 @@ const CALL_ID = 1;
 /** Call `method` on the admin socket at `socketPath`; resolves to the result or throws AdminCallError. */
 export function callAdmin<T = unknown>(socketPath: string, method: string, params?: unknown, opts: CallOptions = {}): Promise<T> {
   const timeoutMs = opts.timeoutMs ?? ADMIN_CALL_TIMEOUT_MS;
+  const timers = opts.timers ?? REAL_TIMERS;
   const splitter = new LineSplitter(opts.responseBytesMax ?? ADMIN_CLIENT_RESPONSE_BYTES_MAX);
   const request = `${JSON.stringify({ jsonrpc: '2.0', id: CALL_ID, method, ...(params === undefined ? {} : { params }) })}\n`;
   return new Promise<T>((resolve, reject) => {
@@ -58,11 +62,11 @@ export function callAdmin<T = unknown>(socketPath: string, method: string, param
     const settle = (err: AdminCallError | undefined, value?: unknown): void => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      timers.clearTimeout(timer);
       socket.destroy();
       if (err === undefined) resolve(value as T); else reject(err);
     };
-    const timer = setTimeout(() => settle(new AdminCallError('TIMEOUT', `${method}: no answer from ${socketPath} within ${timeoutMs} ms`)), timeoutMs);
+    const timer = timers.setTimeout(() => settle(new AdminCallError('TIMEOUT', `${method}: no answer from ${socketPath} within ${timeoutMs} ms`)), timeoutMs);
     socket.once('connect', () => socket.write(request));
     socket.on('error', (err: NodeJS.ErrnoException) => settle(connectError(socketPath, err)));
     socket.on('data', (chunk: Buffer) => {

@@ -12,7 +12,9 @@
 // when all connections are taken, the longest-idle one is closed to admit a new client.
 import { chmod, lstat } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
+import type { TimerComponents } from '../host/timer-components.ts';
 import { ConnectionSlots } from '../util/connection-slots.ts';
+import { IdleTimer } from '../util/idle-timer.ts';
 import { loggerOrSilent, type Logger } from '../util/logger.ts';
 import { rpcError, toRpcError, type AdminErrorCode, type RpcError } from './admin-errors.ts';
 import { LineSplitter } from './line-splitter.ts';
@@ -55,6 +57,8 @@ export interface AdminServerOptions {
   connectionsMax?: number;
   /** Idle connections are closed after this long, ms (default 30 000). */
   idleTimeoutMs?: number;
+  /** The node's timers (idle connections, the stale-socket probe). */
+  timers: TimerComponents;
   /** Logger (default silent). */
   logger?: Logger;
 }
@@ -96,6 +100,7 @@ interface Limits {
   responseBytesMax: number;
   batchLengthMax: number;
   idleTimeoutMs: number;
+  timers: TimerComponents;
 }
 
 /** Start an admin server on `socketPath`; refuses when another server answers there. */
@@ -106,6 +111,7 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
     responseBytesMax: opts.responseBytesMax ?? ADMIN_RESPONSE_BYTES_MAX,
     batchLengthMax: opts.batchLengthMax ?? ADMIN_BATCH_LENGTH_MAX,
     idleTimeoutMs: opts.idleTimeoutMs ?? ADMIN_IDLE_TIMEOUT_MS,
+    timers: opts.timers,
   };
   const connectionsMax = opts.connectionsMax ?? ADMIN_CONNECTIONS_MAX;
   const counters: AdminServerCounters = {
@@ -116,7 +122,7 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
   const slots = new ConnectionSlots<Socket>(connectionsMax);
   const dispatcher = new Dispatcher(opts.methods, limits, counters, log);
 
-  await prepareSocketPath(opts.socketPath);
+  await prepareSocketPath(opts.socketPath, opts.timers);
   const server = createServer({ allowHalfOpen: true });
   server.on('connection', (socket) => {
     socket.on('error', (err) => log.debug({ err }, 'admin connection error'));
@@ -221,8 +227,11 @@ function serveConnection(socket: Socket, dispatcher: Dispatcher, limits: Limits,
   let overflowQueued = false;
   let busy = false;
   let done = false; // nothing more will be read or answered
-  socket.setTimeout(limits.idleTimeoutMs, () => socket.destroy());
+  // Idle: nothing read or written for idleTimeoutMs while no call is in flight.
+  const idle = new IdleTimer(limits.timers, limits.idleTimeoutMs, () => socket.destroy());
+  idle.arm();
   socket.on('data', (chunk: Buffer) => {
+    idle.touch();
     if (done) return;
     const r = splitter.push(chunk);
     for (const line of r.lines) queue.push(line);
@@ -242,10 +251,14 @@ function serveConnection(socket: Socket, dispatcher: Dispatcher, limits: Limits,
     queue.push('eof');
     void pump();
   });
-  socket.once('close', () => { done = true; });
+  socket.once('close', () => {
+    done = true;
+    idle.disarm();
+  });
 
   const write = (line: string): Promise<void> => new Promise((resolve) => {
     if (socket.destroyed || !socket.writable) { resolve(); return; }
+    idle.touch();
     if (socket.write(`${line}\n`)) { resolve(); return; }
     const finish = (): void => {
       socket.off('drain', finish);
@@ -276,10 +289,10 @@ function serveConnection(socket: Socket, dispatcher: Dispatcher, limits: Limits,
           return;
         }
         if (queue.cost <= limits.requestBytesMax && socket.isPaused()) socket.resume();
-        socket.setTimeout(0); // a long call (sync, quorum write) is not idleness
+        idle.disarm(); // a long call (sync, quorum write) is not idleness
         const out = await dispatcher.line(item);
         if (done) return; // the client went away: the answer has nowhere to go
-        socket.setTimeout(limits.idleTimeoutMs);
+        idle.arm();
         if (out !== undefined) await write(out);
       }
     } finally {

@@ -3,7 +3,6 @@
 import type { PeerView } from '../../membership/peer-table.ts';
 import { InvalidResourceError } from '../../storage/index.ts';
 import type { ControllerNode } from '../controller/controller-node.ts';
-import { monotonicMs } from '../util/clock.ts';
 import { AdminError, InvalidParamsError, toRpcError } from './admin-errors.ts';
 import type {
   AgentInfo, AgentsResult, ApplyResult, ConflictsResult, DescribeResult,
@@ -113,7 +112,7 @@ export function controllerMethods(node: ControllerNode): MethodTable {
     'agents.list': defineMethod({
       params: (raw) => paramsObject(raw, []),
       handler: async (): Promise<AgentsResult> => {
-        const now = monotonicMs();
+        const now = node.components.timers.nowMs();
         const connected = new Set(node.membership.authenticatedPeers().filter((p) => p.role === 'agent').map((p) => p.member));
         const agents = new Map<string, AgentInfo>();
         for (const p of node.membership.peers()) {
@@ -134,7 +133,7 @@ export function controllerMethods(node: ControllerNode): MethodTable {
           for (const name of votes.registeredAgents()) {
             if (!agents.has(name)) agents.set(name, { name, region: '', zone: '', state: 'Unknown', connected: false, reachable: [], lastSeenAgoMs: undefined, rttMs: undefined });
           }
-          const leased = new Set(votes.leasedAgents(monotonicMs()));
+          const leased = new Set(votes.leasedAgents(node.components.timers.nowMs()));
           const registered = votes.registeredAgents();
           for (const a of agents.values()) {
             a.registered = registered.has(a.name);

@@ -4,6 +4,7 @@ import { connect } from 'node:net';
 import { lstat, mkdir, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { CodedError } from '../errors.ts';
+import type { TimerComponents } from '../host/timer-components.ts';
 
 /** Longest Unix socket path, bytes (sun_path is 108 bytes with the terminating NUL on Linux). */
 export const SOCKET_PATH_BYTES_MAX = 107;
@@ -23,22 +24,22 @@ function errno(e: unknown): string | undefined {
 }
 
 /** Whether a server accepts connections at `path` (a timeout counts as alive: something holds it). */
-export function socketIsLive(path: string, timeoutMs = 1000): Promise<boolean> {
+export function socketIsLive(path: string, timers: TimerComponents, timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect(path);
     const done = (live: boolean): void => {
-      clearTimeout(timer);
+      timers.clearTimeout(timer);
       s.destroy();
       resolve(live);
     };
-    const timer = setTimeout(() => done(true), timeoutMs);
+    const timer = timers.setTimeout(() => done(true), timeoutMs);
     s.once('connect', () => done(true));
     s.once('error', () => done(false));
   });
 }
 
-/** Make `path` ready to listen on: check its length, create its directory (0700), remove a stale socket. */
-export async function prepareSocketPath(path: string): Promise<void> {
+/** Make `path` ready to listen on: check its length, create its directory (0700), remove a stale socket (probed on `timers`). */
+export async function prepareSocketPath(path: string, timers: TimerComponents): Promise<void> {
   if (Buffer.byteLength(path) > SOCKET_PATH_BYTES_MAX) {
     throw new AdminSocketError('ADMIN_SOCKET_UNUSABLE', `admin socket path is ${Buffer.byteLength(path)} bytes, more than ${SOCKET_PATH_BYTES_MAX}: ${path}`);
   }
@@ -51,7 +52,7 @@ export async function prepareSocketPath(path: string): Promise<void> {
     throw new AdminSocketError('ADMIN_SOCKET_UNUSABLE', `${path}: cannot be inspected (${errno(e) ?? String(e)})`, { cause: e });
   }
   if (!st.isSocket()) throw new AdminSocketError('ADMIN_SOCKET_UNUSABLE', `${path} exists and is not a socket; refusing to replace it`);
-  if (await socketIsLive(path)) {
+  if (await socketIsLive(path, timers)) {
     throw new AdminSocketError('ADMIN_SOCKET_IN_USE', `another server is listening at ${path} (is a node already running?)`);
   }
   try {

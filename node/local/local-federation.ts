@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { FAST_AGENT } from '../agent/agent-config.ts';
 import { AgentNode } from '../agent/agent-node.ts';
+import { nodeComponents, sleep, type NodeComponents } from '../components.ts';
 import { FAST_PROFILE } from '../config/membership-config.ts';
 import { ControllerNode } from '../controller/controller-node.ts';
 import { createCa, loadCa, writeCaPublicFile, type FederationCa } from '../identity/ca.ts';
@@ -29,6 +30,8 @@ export interface LocalFederationOptions {
   agents?: Array<{ name: string; primary: string }>;
   /** Federation ID (default local). */
   federationId?: string;
+  /** What the nodes take from their environment (default the real clocks, timers, network and disks). */
+  components?: Partial<NodeComponents>;
 }
 
 /** A node of the local federation with its services. */
@@ -65,12 +68,11 @@ interface Planned {
 }
 
 // The member's key (created once) and a certificate for it (re-issued when missing, foreign or near expiry).
-async function plan(pki: string, ca: FederationCa, federationId: string, name: string, role: MemberRole, port: number): Promise<Planned> {
+async function plan(pki: string, ca: FederationCa, federationId: string, name: string, role: MemberRole, port: number, now: number): Promise<Planned> {
   const keyFile = join(pki, `${name}.key`);
   const certificateFile = join(pki, `${name}.cert`);
   const { key } = await loadOrCreateKeyFile(keyFile, 'novaedge/identity-key');
   const peerId = peerIdFromPrivateKey(key).toString();
-  const now = Date.now();
   const held = existsSync(certificateFile) ? await readCertificateFile(certificateFile).catch(() => undefined) : undefined;
   if (held === undefined || held.peerId !== peerId || held.federationId !== federationId || held.role !== role ||
     (certificateTimeMs(held.notAfter) ?? 0) - now < RENEW_BEFORE_MS) {
@@ -93,12 +95,14 @@ export async function startLocalFederation(o: LocalFederationOptions): Promise<L
     throw new Error(`local federation: ${names.length} controllers and ${agentSpecs.length} agents need ${count} ports and ${count} metrics ports`);
   }
   const federationId = o.federationId ?? 'local';
+  const components = nodeComponents(o.components);
+  const { timers } = components;
   const pki = join(o.dir, 'pki');
   mkdirSync(pki, { recursive: true, mode: 0o700 });
   const controllersCa = await loadOrCreateCa(pki, 'controllers-ca');
   const agentsCa = await loadOrCreateCa(pki, 'agents-ca');
-  const cs = await Promise.all(names.map((n, i) => plan(pki, controllersCa, federationId, n, 'controller', o.ports[i]!)));
-  const as = await Promise.all(agentSpecs.map((a, i) => plan(pki, agentsCa, federationId, a.name, 'agent', o.ports[names.length + i]!)));
+  const cs = await Promise.all(names.map((n, i) => plan(pki, controllersCa, federationId, n, 'controller', o.ports[i]!, components.wallClock())));
+  const as = await Promise.all(agentSpecs.map((a, i) => plan(pki, agentsCa, federationId, a.name, 'agent', o.ports[names.length + i]!, components.wallClock())));
   const trust = { controllerCaFiles: [join(pki, 'controllers-ca.pub')], agentCaFiles: [join(pki, 'agents-ca.pub')] };
   const services = (name: string, i: number) => ({
     adminSocket: join(o.dir, name, 'admin.sock'), metrics: { host: '127.0.0.1', port: o.metricsPorts[i]! },
@@ -126,7 +130,7 @@ export async function startLocalFederation(o: LocalFederationOptions): Promise<L
         },
         replication: { dataDir: join(o.dir, m.name), controllers: names },
         // Health checks every 200 ms, so the status shows the others Healthy within a second.
-      }, { membershipProfile: FAST_PROFILE });
+      }, { membershipProfile: FAST_PROFILE, components });
       fed.controllers.push({ node, services: await startNodeServices(node, services(m.name, i)) });
     }
     for (const [i, m] of as.entries()) {
@@ -142,12 +146,12 @@ export async function startLocalFederation(o: LocalFederationOptions): Promise<L
       }, { membershipProfile: FAST_PROFILE, agentProfile: FAST_AGENT });
       fed.agents.push({ node, services: await startNodeServices(node, services(m.name, names.length + i)) });
     }
-    const deadline = Date.now() + 20_000;
+    const deadline = timers.nowMs() + 20_000;
     const up = (n: ControllerNode): boolean => n.replicator.status().every((s) => s.connected) &&
       names.every((m) => m === n.membership.memberName || n.membership.peer(m)?.state === 'Healthy');
     while (!fed.controllers.every((c) => up(c.node)) || !fed.agents.every((a) => a.node.state === 'Connected')) {
-      if (Date.now() > deadline) throw new Error('local federation: nodes did not connect within 20 s');
-      await new Promise((r) => setTimeout(r, 50));
+      if (timers.nowMs() > deadline) throw new Error('local federation: nodes did not connect within 20 s');
+      await sleep(timers, 50);
     }
   } catch (err) {
     await fed.stop().catch(() => undefined);

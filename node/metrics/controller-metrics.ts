@@ -3,7 +3,6 @@
 // is read from the node when Prometheus scrapes.
 import type { Registry } from 'prom-client';
 import { FENCE_REASONS, PHASES, type Phase } from '../../quorum/index.ts';
-import { monotonicMs } from '../util/clock.ts';
 import type { ControllerNode } from '../controller/controller-node.ts';
 import { liveCounter, liveGauge, one, type Sample } from './live-metrics.ts';
 import { registerRecordsRejected } from './records-rejected.ts';
@@ -69,7 +68,7 @@ export function registerControllerMetrics(registry: Registry, node: ControllerNo
     read: async () => {
       // LastWriterWins never holds a conflict: no scan needed.
       if (node.config.strategy === 'LastWriterWins') return one(0);
-      const now = performance.now();
+      const now = node.components.timers.nowMs();
       if (cached === undefined || now - cached.atMs >= ttlMs) cached = { atMs: now, count: (await node.conflicts()).length };
       return one(cached.count);
     },
@@ -159,7 +158,7 @@ export function registerControllerMetrics(registry: Registry, node: ControllerNo
   liveGauge({
     name: 'novaedge_federation_agent_leases', registry, labelNames: [],
     help: 'AgentAssisted: agents whose vote lease this controller counts now; absent in Controllers mode.',
-    read: () => (node.agentVotes === undefined ? [] : one(node.agentVotes.leasedAgents(monotonicMs()).length)),
+    read: () => (node.agentVotes === undefined ? [] : one(node.agentVotes.leasedAgents(node.components.timers.nowMs()).length)),
   });
   liveCounter({
     name: 'novaedge_federation_clock_skew_total', registry, labelNames: [],

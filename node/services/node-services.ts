@@ -51,6 +51,7 @@ export async function startNodeServices(node: ControllerNode | AgentNode, o: Nod
     stops.push(() => metrics.close());
     const admin = await startAdminServer({
       socketPath: o.adminSocket, methods: node instanceof ControllerNode ? controllerMethods(node) : agentMethods(node),
+      timers: node.membership.components.timers,
       ...(o.logger === undefined ? {} : { logger: o.logger }),
     });
     stops.push(() => admin.close());

@@ -9,6 +9,7 @@ import { pino } from 'pino';
 import YAML from 'yaml';
 import { callAdmin, type AdminCallError } from '../../node/admin/admin-client.ts';
 import { startAdminServer } from '../../node/admin/admin-server.ts';
+import { REAL_TIMERS } from '../../node/host/timer-components.ts';
 import { controllerMethods } from '../../node/admin/controller-methods.ts';
 import { FAST_PROFILE } from '../../node/config/membership-config.ts';
 import { FAST_REPLICATION } from '../../node/config/replication-config.ts';
@@ -32,7 +33,7 @@ t.teardown(() => node.stop());
 const logs: Array<{ level: number; msg: string }> = [];
 const logger = pino({ level: 'debug' }, { write: (line: string) => { logs.push(JSON.parse(line) as { level: number; msg: string }); } });
 const socket = join(dir, 'admin.sock');
-const admin = await startAdminServer({ socketPath: socket, methods: controllerMethods(node), logger });
+const admin = await startAdminServer({ timers: REAL_TIMERS, socketPath: socket, methods: controllerMethods(node), logger });
 t.teardown(() => admin.close());
 
 const PREFIX = `FederationAgentRegistry/${SYSTEM_NAMESPACE}/`;

@@ -10,6 +10,7 @@ import type { AgentsResult } from '../../node/admin/controller-api.ts';
 import { controllerMethods } from '../../node/admin/controller-methods.ts';
 import { callAdmin } from '../../node/admin/admin-client.ts';
 import { startAdminServer } from '../../node/admin/admin-server.ts';
+import { REAL_TIMERS } from '../../node/host/timer-components.ts';
 import type { AgentStatus } from '../../node/agent/agent-node.ts';
 import { agentFederation, route } from '../helpers/agent-federation.ts';
 import { novactl } from '../helpers/novactl-run.ts';
@@ -22,7 +23,7 @@ t.test('agent admin methods', async (t) => {
   await waitFor('agent holds the route', async () => (await agent.get('ProxyRoute/default/api')) !== undefined, { timeoutMs: 20_000 });
   const dir = mkdtempSync(join(tmpdir(), 'ne-agent-admin-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const server = await startAdminServer({ socketPath: join(dir, 'a.sock'), methods: agentMethods(agent) });
+  const server = await startAdminServer({ timers: REAL_TIMERS, socketPath: join(dir, 'a.sock'), methods: agentMethods(agent) });
   t.teardown(() => server.close());
 
   const st = await callAdmin<AgentStatus>(server.path, 'agent.status', {});

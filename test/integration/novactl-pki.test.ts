@@ -5,6 +5,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { startAdminServer } from '../../node/admin/admin-server.ts';
+import { REAL_TIMERS } from '../../node/host/timer-components.ts';
 import { controllerMethods } from '../../node/admin/controller-methods.ts';
 import { FAST_PROFILE } from '../../node/config/membership-config.ts';
 import { FAST_REPLICATION } from '../../node/config/replication-config.ts';
@@ -53,7 +54,7 @@ t.test('keys, CA and certificates from novactl start a federation; no quorum mea
   t.teardown(() => solo.stop());
   t.equal(solo.membership.peerId.toString(), soloId.trim(), 'the node runs with the generated identity');
   const socket = f('solo.sock');
-  const admin = await startAdminServer({ socketPath: socket, methods: controllerMethods(solo) });
+  const admin = await startAdminServer({ timers: REAL_TIMERS, socketPath: socket, methods: controllerMethods(solo) });
   t.teardown(() => admin.close());
 
   // Alone: 1 of 3 votes, so writes are fenced.

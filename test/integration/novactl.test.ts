@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { startAdminServer } from '../../node/admin/admin-server.ts';
+import { REAL_TIMERS } from '../../node/host/timer-components.ts';
 import { controllerMethods } from '../../node/admin/controller-methods.ts';
 import { FAST_PROFILE } from '../../node/config/membership-config.ts';
 import { FAST_REPLICATION } from '../../node/config/replication-config.ts';
@@ -40,7 +41,7 @@ for (const name of NAMES) {
   }, { membershipProfile: FAST_PROFILE, replicationProfile: FAST_REPLICATION });
   nodes.set(name, node);
   const socket = join(dir, `${name}.sock`);
-  const admin = await startAdminServer({ socketPath: socket, methods: controllerMethods(node) });
+  const admin = await startAdminServer({ timers: REAL_TIMERS, socketPath: socket, methods: controllerMethods(node) });
   t.teardown(() => admin.close());
   sockets.set(name, socket);
 }

@@ -5,6 +5,7 @@
 import t from 'tap';
 import { join } from 'node:path';
 import { ADMIN_CONNECTIONS_MAX, startAdminServer } from '../../node/admin/admin-server.ts';
+import { REAL_TIMERS } from '../../node/host/timer-components.ts';
 import { callAdmin } from '../../node/admin/admin-client.ts';
 import { defineMethod } from '../../node/admin/method-table.ts';
 import { rawAdmin, type RawAdminConnection } from '../helpers/admin-wire.ts';
@@ -16,7 +17,7 @@ const WAIT = { timeoutMs: 10_000 };
 t.test(`${ADMIN_CONNECTIONS_MAX} idle and slow-loris connections do not lock a new client out`, async (t) => {
   const dir = await tempDir(t, 'nvconn-');
   const path = join(dir, 'admin.sock');
-  const server = await startAdminServer({ socketPath: path, methods: { ping: defineMethod({ params: () => ({}), handler: async () => 'pong' }) } });
+  const server = await startAdminServer({ timers: REAL_TIMERS, socketPath: path, methods: { ping: defineMethod({ params: () => ({}), handler: async () => 'pong' }) } });
   t.teardown(() => server.close());
 
   // Half the slots held by connections that send nothing, half by ones dripping a request that never ends.

@@ -6,6 +6,7 @@ import { controllerMethods } from '../../node/admin/controller-methods.ts';
 import type { AgentsResult } from '../../node/admin/controller-api.ts';
 import type { PeerView } from '../../membership/peer-table.ts';
 import { monotonicMs } from '../../node/util/clock.ts';
+import { REAL_TIMERS } from '../../node/host/timer-components.ts';
 import type { ControllerNode } from '../../node/controller/controller-node.ts';
 import { FencedError } from '../../node/controller/write-fence.ts';
 import { FrameError, NodeStateError } from '../../node/errors.ts';
@@ -103,7 +104,10 @@ t.test('agents.list: the RTT is the one each agent reported to this controller',
       agent('a1', { [self]: 4.2, other: 80 }), agent('a2', { other: 7 }), agent('a3'),
       { member: 'c9', role: 'controller', rtt: { smoothedMs: 1, lastMs: 1, minMs: 1, samples: 1 } },
     ];
-    const node = { membership: { memberName: self, peers: () => peers, authenticatedPeers: () => [{ member: 'a4', role: 'agent' }] } };
+    const node = {
+      components: { timers: REAL_TIMERS },
+      membership: { memberName: self, peers: () => peers, authenticatedPeers: () => [{ member: 'a4', role: 'agent' }] },
+    };
     const r = await controllerMethods(node as unknown as ControllerNode)['agents.list']!.handler({}) as AgentsResult;
     return Object.fromEntries(r.agents.map((a) => [a.name, a.rttMs]));
   };

@@ -9,6 +9,7 @@ import t from 'tap';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { startAdminServer, type AdminServer } from '../../node/admin/admin-server.ts';
+import { REAL_TIMERS } from '../../node/host/timer-components.ts';
 import { callAdmin } from '../../node/admin/admin-client.ts';
 import { defineMethod, type MethodTable } from '../../node/admin/method-table.ts';
 import { paramsObject, str } from '../../node/admin/params.ts';
@@ -41,7 +42,7 @@ async function serve(t: Teardownable): Promise<{ server: AdminServer; path: stri
   const dir = await tempDir(t, 'nvflood-');
   const gate: Gate = { calls: 0, release: () => undefined };
   const path = join(dir, 'admin.sock');
-  const server = await startAdminServer({ socketPath: path, methods: methods(gate) });
+  const server = await startAdminServer({ timers: REAL_TIMERS, socketPath: path, methods: methods(gate) });
   t.teardown(() => server.close());
   return { server, path, gate };
 }

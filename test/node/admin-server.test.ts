@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startAdminServer, type AdminServer, type AdminServerOptions } from '../../node/admin/admin-server.ts';
+import { REAL_TIMERS } from '../../node/host/timer-components.ts';
 import { callAdmin, AdminCallError } from '../../node/admin/admin-client.ts';
 import { AdminError, InvalidParamsError } from '../../node/admin/admin-errors.ts';
 import { defineMethod, type MethodTable } from '../../node/admin/method-table.ts';
@@ -49,7 +50,7 @@ async function serve(t: Teardownable, over: Partial<AdminServerOptions> = {}): P
   const dir = await tempDir(t, 'nvadm-');
   const gate: { release?: () => void; calls: number } = { calls: 0 };
   const path = join(dir, 'admin.sock');
-  const server = await startAdminServer({ socketPath: path, methods: methods(gate), ...over });
+  const server = await startAdminServer({ timers: REAL_TIMERS, socketPath: path, methods: methods(gate), ...over });
   t.teardown(() => server.close());
   return { server, path, gate };
 }
@@ -260,16 +261,16 @@ t.test('a stale socket is replaced; a live server, a regular file and a long pat
   await new Promise((r) => child.once('exit', r));
   t.ok(existsSync(path), 'stale socket file left behind');
   const gate = { calls: 0 };
-  const a = await startAdminServer({ socketPath: path, methods: methods(gate) });
+  const a = await startAdminServer({ timers: REAL_TIMERS, socketPath: path, methods: methods(gate) });
   t.teardown(() => a.close());
   t.same(await callAdmin(path, 'echo', { text: 'new' }), { text: 'new' });
-  await t.rejects(startAdminServer({ socketPath: path, methods: methods(gate) }), { code: 'ADMIN_SOCKET_IN_USE' });
+  await t.rejects(startAdminServer({ timers: REAL_TIMERS, socketPath: path, methods: methods(gate) }), { code: 'ADMIN_SOCKET_IN_USE' });
   t.same(await callAdmin(path, 'echo', { text: 'still' }), { text: 'still' }, 'the live server keeps its socket');
   const file = join(dir, 'not-a-socket');
   writeFileSync(file, 'data');
-  await t.rejects(startAdminServer({ socketPath: file, methods: methods(gate) }), { code: 'ADMIN_SOCKET_UNUSABLE', message: /not a socket/ });
+  await t.rejects(startAdminServer({ timers: REAL_TIMERS, socketPath: file, methods: methods(gate) }), { code: 'ADMIN_SOCKET_UNUSABLE', message: /not a socket/ });
   const long = join(dir, 'x'.repeat(120), 'admin.sock');
-  const err = await startAdminServer({ socketPath: long, methods: methods(gate) }).catch((e: unknown) => e);
+  const err = await startAdminServer({ timers: REAL_TIMERS, socketPath: long, methods: methods(gate) }).catch((e: unknown) => e);
   t.ok(err instanceof AdminSocketError && /more than 107/.test(err.message), 'long path refused');
   await a.close();
   t.notOk(existsSync(path));
