@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { AgentNode } from '../../node/agent/agent-node.ts';
 import { agentStartIssues, controllerStartIssues } from '../../node/config/field-paths.ts';
 import type { FileConfig } from '../../node/config/file-config.ts';
+import { nodeComponents, type NodeComponents } from '../../node/components.ts';
 import { ControllerNode } from '../../node/controller/controller-node.ts';
 import { ConfigError, type ConfigIssue } from '../../node/errors.ts';
 import { startNodeServices } from '../../node/services/node-services.ts';
@@ -37,12 +38,19 @@ async function withFilePaths<T>(start: () => Promise<T>, rename: (i: readonly Co
   }
 }
 
+/** What the daemon node runs on (default the real clocks, timers, network and disk). */
+export interface DaemonOptions {
+  components?: Partial<NodeComponents>;
+}
+
 /** Start the node a config file describes; `logger` is the daemon's. */
-export async function startDaemonNode(cfg: FileConfig, logger: Logger): Promise<DaemonNode> {
+export async function startDaemonNode(cfg: FileConfig, logger: Logger, options: DaemonOptions = {}): Promise<DaemonNode> {
   await mkdir(cfg.node.dataDir, { recursive: true, mode: 0o700 });
+  // Resolved once: the node and its services share them.
+  const components = nodeComponents(options.components);
   const node: ControllerNode | AgentNode = cfg.role === 'controller'
-    ? await withFilePaths(() => ControllerNode.start(cfg.controller, { logger }), controllerStartIssues)
-    : await withFilePaths(() => AgentNode.start(cfg.agent, { logger }), agentStartIssues);
+    ? await withFilePaths(() => ControllerNode.start(cfg.controller, { logger, components }), controllerStartIssues)
+    : await withFilePaths(() => AgentNode.start(cfg.agent, { logger, components }), agentStartIssues);
   try {
     const services = await startNodeServices(node, {
       adminSocket: cfg.node.adminSocket, metrics: cfg.node.metricsAddress, processMetrics: true, logger,

@@ -143,7 +143,7 @@ export async function startLocalFederation(o: LocalFederationOptions): Promise<L
         },
         dataDir: join(o.dir, m.name),
         controllers: { primary: { endpoint: order[0]! }, secondary: order.slice(1).map((endpoint) => ({ endpoint, priority: 100 })) },
-      }, { membershipProfile: FAST_PROFILE, agentProfile: FAST_AGENT });
+      }, { membershipProfile: FAST_PROFILE, agentProfile: FAST_AGENT, components });
       fed.agents.push({ node, services: await startNodeServices(node, services(m.name, names.length + i)) });
     }
     const deadline = timers.nowMs() + 20_000;
