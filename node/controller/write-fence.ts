@@ -1,11 +1,19 @@
 // Write fencing on a controller: every write asks, at that moment, whether this controller holds
-// quorum (quorum/ decides; this file only gathers the inputs). A peer controller counts as reached
-// while it has an authenticated connection and was in contact within the contact window: the failure
-// detector's own bound (failureThreshold x interval + timeout, when it would call the peer Unhealthy).
-// Contact is a heartbeat heard or a completed authentication (a restarted controller is un-fenced as
-// soon as it is authenticated to a majority, not a heartbeat later). So a closed link fences at once,
-// and a silent one when the detector gives up on it. A tighter window fenced healthy controllers
-// whenever a loaded event loop delayed a heartbeat.
+// quorum. quorum/ decides; this file only feeds it events and asks. Which controllers are reached is
+// decided by quorum/controller-contacts.ts, the same table the split-brain world and the exhaustive
+// contact explorer check (test/quorum/). It is fed three events about the direct links to the other
+// controllers, never anything relayed:
+//   - a link opened: a controller authenticated (auth 'authenticated'; a restarted controller is
+//     un-fenced as soon as it is authenticated to a majority, not a heartbeat later);
+//   - a link proven alive: when a direct connection last answered a liveness ping
+//     (membership.linkProvenAtMs, node/host/link-liveness.ts), read before every decision and fed with
+//     the time of the proof, not the time it was read;
+//   - a link closed: the controller's last authenticated connection went away (auth 'deauthenticated').
+// A controller is reached while a link to it is open and was proven within the contact window: the
+// failure detector's own bound (failureThreshold x interval + timeout, when it would call the peer
+// Unhealthy), the window after which link liveness closes a silent link too. So a reset fences at once
+// (the next write decides afresh), and a silent drop when the window runs out. A tighter window
+// fenced healthy controllers whenever a loaded event loop delayed a ping.
 //
 // Clock skew: of the controllers reached, only those whose clocks agree with this one's within
 // maxClockOffset count (quorum/clock-skew.ts); offsets come from clock probes (membership sends one
@@ -23,19 +31,24 @@
 // and the replicated agent registry. Its safety argument ("two controllers that cannot exchange data
 // never both hold quorum beyond one lease interval") needs the controller contact window to be no
 // longer than a counted lease (leaseMs − driftMarginMs): after a cut, each side must stop counting the
-// other controller no later than it stops counting a lease. That relation is checked at start, and
-// refused naming the field, never silently adjusted.
+// other controller no later than it stops counting a lease. That relation (quorum/lease-window.ts) is
+// checked at start, and refused naming the field, never silently adjusted.
+//
+// Time comes from the injected components (timers: the monotonic clock, the periodic tick and the
+// timers for the moments the state changes by itself; wallClock: what clock offsets are measured
+// against), so the whole-cluster simulation runs this very code on virtual time.
 import { ClockOffsets, offsetVerdict, type OffsetEstimate } from '../../membership/clock-offset.ts';
+import { healthContactWindowMs } from '../../membership/link-liveness.ts';
 import type { HybridClock } from '../../storage/logic/hlc.ts';
 import {
-  ASSUMED_CLOCK_RATE_DRIFT_PPM, clockAgreeingControllers, contactWindowMs, decideWrite, minDriftMarginMs, QUORUM_DEFAULTS, PartitionPhaseMachine, quorumStatus,
-  skewedReachable, tally, validateQuorumConfig,
+  ASSUMED_CLOCK_RATE_DRIFT_PPM, clockAgreeingControllers, ControllerContacts, decideWrite, defaultLeaseForWindow, leaseWindowMismatch, PartitionPhaseMachine,
+  quorumStatus, skewedReachable, tally, validateQuorumConfig,
   type ClockAgreement, type FenceReason, type QuorumConfig, type QuorumConfigInput, type QuorumStatus, type TallyResult, type WriteDecision,
 } from '../../quorum/index.ts';
 import type { ResolvedMembershipConfig } from '../config/membership-config.ts';
-import { ConfigError, NovaEdgeError, type ConfigIssue } from '../errors.ts';
+import { every, type TimerComponents, type TimerHandle, type WallClock } from '../components.ts';
+import { ConfigError, NovaEdgeError } from '../errors.ts';
 import type { MembershipNode } from '../membership/membership-node.ts';
-import { monotonicMs, systemWallClock, type WallClock } from '../util/clock.ts';
 import { loggerOrSilent, type Logger } from '../util/logger.ts';
 import { FenceTransitions, type FenceListeners, type FenceState, type FenceTransitionCounters } from './fence-transitions.ts';
 
@@ -60,49 +73,32 @@ export interface AgentVoteSource {
   registeredAgents(): ReadonlySet<string>;
 }
 
-/** How long a silent controller still counts as reached: the failure detector's bound. */
-export function controllerContactWindowMs(healthCheck: ResolvedMembershipConfig['healthCheck']): number {
-  return healthCheck.failureThreshold * healthCheck.intervalMs + healthCheck.timeoutMs;
-}
-
 /**
  * Validates the splitBrain section for this controller; throws ConfigError with one issue per field
- * (`splitBrain.<field>`). AgentAssisted also needs the contact window within a counted lease;
- * driftMarginMs ≥ minDriftMarginMs(leaseMs) is checked by validateQuorumConfig itself.
+ * (`splitBrain.<field>`). AgentAssisted also needs the contact window (healthContactWindowMs) within a
+ * counted lease (quorum/lease-window.ts); driftMarginMs ≥ minDriftMarginMs(leaseMs) is checked by
+ * validateQuorumConfig itself. AgentAssisted without an explicit leaseMs takes defaultLeaseForWindow:
+ * the default 10 s lease would not cover the default health check (3 x 10 s + 5 s), and a mode that
+ * cannot start on its defaults is no default. An explicit leaseMs is checked, never changed.
  */
 export function resolveSplitBrain(
   membership: { memberName: string; config: Pick<ResolvedMembershipConfig, 'healthCheck'> }, controllers: string[], splitBrain: SplitBrainConfig,
 ): QuorumConfig {
-  const r = validateQuorumConfig({ ...withDefaultLease(splitBrain, membership.config.healthCheck), self: membership.memberName, controllers });
+  const hc = membership.config.healthCheck;
+  const windowMs = healthContactWindowMs(hc);
+  const input = splitBrain.mode === 'AgentAssisted' && splitBrain.leaseMs === undefined
+    ? { ...splitBrain, ...defaultLeaseForWindow(windowMs, splitBrain.driftMarginMs) } : splitBrain;
+  const r = validateQuorumConfig({ ...input, self: membership.memberName, controllers });
   if (!r.ok) throw new ConfigError(r.issues.map((i) => ({ field: i.field === '(root)' ? 'splitBrain' : `splitBrain.${i.field}`, problem: i.problem })));
   const config = r.config;
-  if (config.mode === 'AgentAssisted') {
-    const issues: ConfigIssue[] = [];
-    const hc = membership.config.healthCheck;
-    const windowMs = controllerContactWindowMs(hc);
-    const leaseWindowMs = contactWindowMs(config);
-    if (windowMs > leaseWindowMs) {
-      issues.push({
-        field: 'splitBrain.leaseMs',
-        problem: `${config.leaseMs} is too short for AgentAssisted: the controller contact window (healthCheck failureThreshold ${hc.failureThreshold} × interval ${hc.intervalMs} + timeout ${hc.timeoutMs} = ${windowMs} ms) must be at most leaseMs − driftMarginMs (${leaseWindowMs} ms); use leaseMs ≥ ${windowMs + config.driftMarginMs} or a faster health check`,
-      });
-    }
-    if (issues.length > 0) throw new ConfigError(issues);
+  const mismatch = leaseWindowMismatch(config, windowMs);
+  if (mismatch !== undefined) {
+    throw new ConfigError([{
+      field: 'splitBrain.leaseMs',
+      problem: `${config.leaseMs} is too short for AgentAssisted: the controller contact window (healthCheck failureThreshold ${hc.failureThreshold} × interval ${hc.intervalMs} + timeout ${hc.timeoutMs} = ${windowMs} ms) must be at most leaseMs − driftMarginMs (${mismatch.leaseWindowMs} ms); use leaseMs ≥ ${mismatch.minLeaseMs} or a faster health check`,
+    }]);
   }
   return config;
-}
-
-// AgentAssisted without an explicit leaseMs: the shortest whole-second lease that covers the contact
-// window plus the drift margin, never below the quorum default. The default 10 s lease would not
-// cover the default health check (3 x 10 s + 5 s), and a mode that cannot start on its defaults is
-// no default. An explicit leaseMs is checked, never changed.
-function withDefaultLease(splitBrain: SplitBrainConfig, hc: ResolvedMembershipConfig['healthCheck']): SplitBrainConfig {
-  if (splitBrain.mode !== 'AgentAssisted' || splitBrain.leaseMs !== undefined) return splitBrain;
-  const windowMs = controllerContactWindowMs(hc);
-  const marginOf = (leaseMs: number): number => splitBrain.driftMarginMs ?? Math.max(QUORUM_DEFAULTS.driftMarginMs, minDriftMarginMs(leaseMs));
-  let leaseMs = Math.max(QUORUM_DEFAULTS.leaseMs, Math.ceil((windowMs + marginOf(windowMs)) / 1000) * 1000);
-  while (windowMs > leaseMs - marginOf(leaseMs)) leaseMs += 1000;
-  return { ...splitBrain, leaseMs, driftMarginMs: marginOf(leaseMs) };
 }
 
 const NO_AGENTS: ReadonlySet<string> = new Set();
@@ -113,17 +109,19 @@ const NO_AGENTS: ReadonlySet<string> = new Set();
  */
 export const DECISION_REUSE_MS = 1;
 
-/** What the fence reads from membership: connections, the peer table, and its events. */
-export type FenceMembership = Pick<MembershipNode, 'config' | 'authenticatedPeers' | 'peer' | 'on' | 'auth'>;
+/** What the fence reads from membership: its configuration, the authenticated peers and link proofs, and its events. */
+export type FenceMembership = Pick<MembershipNode, 'config' | 'authenticatedPeers' | 'linkProvenAtMs' | 'on' | 'auth'>;
 
 /** Options of a write fence that are not configuration. */
 export interface WriteFenceOptions {
+  /** Monotonic clock and timers (the node's components; the same clock membership's link proofs are on). */
+  timers: TimerComponents;
+  /** Physical clock, the same one the HLC is given: clock offsets are measured against it. */
+  wallClock: WallClock;
   /** Logger (default silent). */
   logger?: Logger;
   /** This controller's HLC (the store's): its stamps are what clocks are compared by. */
   hlc?: Pick<HybridClock, 'highWater'>;
-  /** Physical clock (default the system clock), the same one the HLC is given. */
-  wallClock?: WallClock;
 }
 
 // Everything one evaluation computed.
@@ -139,51 +137,50 @@ interface Evaluation {
 export class WriteFence {
   readonly config: QuorumConfig;
   readonly #membership: FenceMembership;
-  readonly #windowMs: number;
   readonly #maxClockOffsetMs: number;
   readonly #phases: PartitionPhaseMachine;
-  readonly #timer: NodeJS.Timeout;
   readonly #agents: AgentVoteSource | undefined;
   readonly #transitions: FenceTransitions;
   readonly #offsets: ClockOffsets;
   readonly #hlc: Pick<HybridClock, 'highWater'> | undefined;
+  readonly #timers: TimerComponents;
   readonly #wallClock: WallClock;
-  // When each connected peer (by peer ID) last authenticated, monotonic ms: a completed
-  // authentication is contact, so a (re)connected controller counts without waiting for a heartbeat.
-  readonly #authAt = new Map<string, number>();
+  // Which controllers are reached: the pure rule, fed with link events.
+  readonly #contacts: ControllerContacts;
   readonly #offs: Array<() => void> = [];
   /** Writes refused, and writes accepted without quorum (fenceWrites off). */
   readonly counters = { fenced: 0, minorityWrites: 0 };
   #last: Evaluation | undefined;
-  #dueTimer: NodeJS.Timeout | undefined;
+  #dueTimer: TimerHandle | undefined;
   #dueAtMs = Infinity;
-  #soon: NodeJS.Immediate | undefined;
+  #soon: TimerHandle | undefined;
   #running = true;
 
   /** `config` from resolveSplitBrain; `agents` is required in AgentAssisted mode. */
-  constructor(membership: FenceMembership, config: QuorumConfig, agents?: AgentVoteSource, options: WriteFenceOptions = {}) {
+  constructor(membership: FenceMembership, config: QuorumConfig, agents: AgentVoteSource | undefined, options: WriteFenceOptions) {
     if (config.mode === 'AgentAssisted' && agents === undefined) throw new Error('WriteFence: AgentAssisted needs an agent vote source');
     this.config = config;
     this.#agents = agents;
     this.#membership = membership;
-    const hc = membership.config.healthCheck;
-    this.#windowMs = controllerContactWindowMs(hc);
-    this.#maxClockOffsetMs = membership.config.maxClockOffsetMs;
+    this.#timers = options.timers;
+    this.#wallClock = options.wallClock;
     this.#hlc = options.hlc;
-    this.#wallClock = options.wallClock ?? systemWallClock;
+    const hc = membership.config.healthCheck;
+    const windowMs = healthContactWindowMs(hc);
+    this.#maxClockOffsetMs = membership.config.maxClockOffsetMs;
+    this.#contacts = new ControllerContacts({ self: config.self, controllers: config.controllers, windowMs });
     // A peer's offset is taken from its clock probes within one contact window of its newest.
     this.#offsets = new ClockOffsets({
-      sampleMaxAgeMs: this.#windowMs, membersMax: Math.max(1, config.controllers.length), driftPpm: ASSUMED_CLOCK_RATE_DRIFT_PPM,
+      sampleMaxAgeMs: windowMs, membersMax: Math.max(1, config.controllers.length), driftPpm: ASSUMED_CLOCK_RATE_DRIFT_PPM,
     });
     this.#transitions = new FenceTransitions(loggerOrSilent(options.logger).child({ component: 'fence', member: config.self }));
-    const startMs = monotonicMs();
-    // Peers authenticated before the fence existed (it is created right after membership starts).
-    for (const p of membership.authenticatedPeers()) this.#authAt.set(p.peerId, startMs);
+    const startMs = this.#timers.nowMs();
+    // Controllers authenticated before the fence existed (it is created right after membership starts).
+    for (const p of membership.authenticatedPeers()) if (p.role === 'controller') this.#contacts.linkOpened(p.member, startMs);
     this.#phases = new PartitionPhaseMachine(this.config, startMs);
     this.#evaluate();
     // The periodic tick: agent leases and clock samples age without an event.
-    this.#timer = setInterval(() => this.#evaluate(), hc.intervalMs);
-    this.#timer.unref();
+    this.#offs.push(every(this.#timers, hc.intervalMs, () => this.#evaluate()));
     const soon = (): void => this.#evaluateSoon();
     const controllers = new Set(config.controllers);
     this.#offs.push(
@@ -197,33 +194,26 @@ export class WriteFence {
         soon();
       }),
       membership.auth.on('authenticated', (p) => {
-        this.#authAt.set(p.peerId, monotonicMs());
-        soon();
+        if (p.role !== 'controller') return;
+        this.#linkEvent(() => this.#contacts.linkOpened(p.member, this.#timers.nowMs()));
       }),
       membership.auth.on('deauthenticated', (p) => {
-        this.#authAt.delete(p.peerId);
-        soon();
+        if (p.role !== 'controller') return;
+        // Closed when no authenticated connection to that member is left (whatever its peer ID).
+        if (membership.authenticatedPeers().some((x) => x.member === p.member && x.role === 'controller')) return;
+        this.#linkEvent(() => this.#contacts.linkClosed(p.member, this.#timers.nowMs()));
       }),
     );
   }
 
-  /** Controllers this one reaches now (itself included), whatever their clocks. */
-  reachable(nowMs = monotonicMs()): string[] {
-    const contact = this.#lastContacts();
-    return this.config.controllers.filter((c) => c === this.config.self || nowMs - (contact.get(c) ?? -Infinity) < this.#windowMs);
-  }
-
-  // Connected controllers and when each was last in contact: its last heartbeat, or the last
-  // authentication of a connection to it, whichever is later (monotonic ms).
-  #lastContacts(): Map<string, number> {
-    const m = this.#membership;
-    const contact = new Map<string, number>();
-    for (const p of m.authenticatedPeers()) {
-      if (p.role !== 'controller') continue;
-      const at = Math.max(this.#authAt.get(p.peerId) ?? -Infinity, m.peer(p.member)?.lastHeardAtMs ?? -Infinity);
-      contact.set(p.member, Math.max(contact.get(p.member) ?? -Infinity, at));
-    }
-    return contact;
+  /**
+   * Controllers this one reaches (itself included, configured order), whatever their clocks: at
+   * `atMs` (default now) as far as is known now.
+   */
+  reachable(atMs?: number): string[] {
+    const nowMs = this.#timers.nowMs();
+    this.#feedProofs(nowMs);
+    return this.#contacts.reachable(atMs ?? nowMs);
   }
 
   /** Controllers reached whose clocks agree with this one's (itself included): the ones whose votes count now. */
@@ -238,7 +228,7 @@ export class WriteFence {
    * with: the larger of its physical clock and its HLC.
    */
   clockOffsets(): Map<string, OffsetEstimate> {
-    const nowMs = monotonicMs();
+    const nowMs = this.#timers.nowMs();
     const referenceMs = Math.max(this.#wallClock(), this.#hlc?.highWater().wallMs ?? -Infinity);
     const out = new Map<string, OffsetEstimate>();
     for (const c of this.#offsets.members()) {
@@ -256,7 +246,7 @@ export class WriteFence {
   /** Throws FencedError unless a write may be accepted now; nothing is stored when it throws. */
   check(): void {
     let e = this.#last;
-    if (e === undefined || monotonicMs() - e.atMs >= DECISION_REUSE_MS) e = this.#evaluate();
+    if (e === undefined || this.#timers.nowMs() - e.atMs >= DECISION_REUSE_MS) e = this.#evaluate();
     const d = e.decision;
     if (d.minorityWrite) this.counters.minorityWrites++;
     if (!d.allowed) {
@@ -283,19 +273,37 @@ export class WriteFence {
 
   stop(): void {
     this.#running = false;
-    clearInterval(this.#timer);
-    clearTimeout(this.#dueTimer);
-    if (this.#soon !== undefined) clearImmediate(this.#soon);
+    this.#timers.clearTimeout(this.#dueTimer);
+    this.#timers.clearTimeout(this.#soon);
+    this.#soon = undefined;
     for (const off of this.#offs.splice(0)) off();
-    this.#authAt.clear();
     this.#transitions.clear();
   }
 
-  // Gathers the inputs, decides, advances the phase machine and reports what changed.
+  // A link opened or closed: the next write decides afresh (a reset fences the very next write), and
+  // the state is evaluated once after the current turn to report the change.
+  #linkEvent(feed: () => void): void {
+    if (!this.#running) return;
+    feed();
+    this.#last = undefined;
+    this.#evaluateSoon();
+  }
+
+  // The latest proof of each open link, with the time it was proven (not the time it is read).
+  #feedProofs(nowMs: number): void {
+    for (const c of this.config.controllers) {
+      if (!this.#contacts.linkOpen(c)) continue;
+      const atMs = this.#membership.linkProvenAtMs(c);
+      if (atMs !== undefined) this.#contacts.proven(c, atMs, nowMs);
+    }
+  }
+
+  // Feeds the link proofs, decides, advances the phase machine and reports what changed.
   #evaluate(): Evaluation {
-    const nowMs = monotonicMs();
+    const nowMs = this.#timers.nowMs();
     const self = this.config.self;
-    const reachable = this.reachable(nowMs);
+    this.#feedProofs(nowMs);
+    const reachable = this.#contacts.reachable(nowMs);
     const agents = this.config.mode === 'AgentAssisted' ? this.#agents : undefined;
     const leasedAgents = agents === undefined ? [] : [...agents.leasedAgents(nowMs)];
     const registeredAgents = agents?.registeredAgents() ?? NO_AGENTS;
@@ -325,34 +333,28 @@ export class WriteFence {
   // once after the current turn, however many changes it brought.
   #evaluateSoon(): void {
     if (!this.#running || this.#soon !== undefined) return;
-    this.#soon = setImmediate(() => {
+    this.#soon = this.#timers.setTimeout(() => {
       this.#soon = undefined;
       if (this.#running) this.#evaluate();
-    });
-    this.#soon.unref();
+    }, 0);
   }
 
   // The state also changes with time alone: a reached peer's contact window runs out, a Suspected
   // phase becomes Partitioned, Healing becomes Healthy. A timer is set to the earliest such moment.
   #armDue(nowMs: number): void {
     if (!this.#running) return;
-    let due = Infinity;
-    for (const contactMs of this.#lastContacts().values()) {
-      const endMs = contactMs + this.#windowMs;
-      if (endMs > nowMs) due = Math.min(due, endMs);
-    }
+    let due = this.#contacts.nextExpiryMs(nowMs) ?? Infinity;
     const ph = this.#phases.state;
     if (ph.phase === 'Suspected') due = Math.min(due, ph.sinceMs + this.#phases.options.detectionDelayMs);
     if (ph.phase === 'Healing') due = Math.min(due, ph.sinceMs + this.#phases.options.healingHoldMs);
     // An earlier timer already armed fires first and re-arms; a later one is replaced.
     if (!Number.isFinite(due) || due <= nowMs || due >= this.#dueAtMs) return;
-    clearTimeout(this.#dueTimer);
+    this.#timers.clearTimeout(this.#dueTimer);
     this.#dueAtMs = due;
-    this.#dueTimer = setTimeout(() => {
+    this.#dueTimer = this.#timers.setTimeout(() => {
       this.#dueAtMs = Infinity;
       this.#dueTimer = undefined;
       if (this.#running) this.#evaluate();
     }, Math.ceil(due - nowMs) + 1);
-    this.#dueTimer.unref();
   }
 }

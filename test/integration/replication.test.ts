@@ -216,11 +216,13 @@ t.test('default health checks (10 s heartbeats) keep a healthy federation unfenc
   // controller a few seconds after each heartbeat. Checked on the resolved window, not by waiting 10 s.
   const c = await cluster(t);
   const fence = c.nodes.get('a')!.fence;
-  // Connected counts from the authentication; the window below is measured from heartbeats.
-  await waitFor('heartbeats heard', () => ['b', 'c'].every((m) => c.nodes.get('a')!.membership.peer(m) !== undefined), { timeoutMs: 5_000 });
-  const last = Math.min(...['b', 'c'].map((m) => c.nodes.get('a')!.membership.peer(m)!.lastHeardAtMs));
+  // Connected counts from the authentication; the window below is measured from the last proofs of
+  // the direct links (liveness pings answered, one per interval).
+  const a = c.nodes.get('a')!.membership;
+  await waitFor('links proven', () => ['b', 'c'].every((m) => a.linkProvenAtMs(m) !== undefined), { timeoutMs: 5_000 });
+  const last = Math.min(...['b', 'c'].map((m) => a.linkProvenAtMs(m)!));
   // With the default profile (interval 10 s, timeout 5 s, 3 failures) peers count for 35 s after
-  // their last heartbeat; with the fast profile used here, 3 x 200 + 100 = 700 ms.
+  // their link's last proof; with the fast profile used here, 3 x 200 + 100 = 700 ms.
   t.same(fence.reachable(last + 650).sort(), ['a', 'b', 'c'], 'still reached just inside the window');
   t.same(fence.reachable(last + 10_000), ['a'], 'not reached once the failure detector would give up');
 });

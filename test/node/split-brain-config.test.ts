@@ -3,7 +3,8 @@
 // its default lease is long enough for the health check in use.
 import t from 'tap';
 import { ConfigError } from '../../node/errors.ts';
-import { controllerContactWindowMs, resolveSplitBrain } from '../../node/controller/write-fence.ts';
+import { healthContactWindowMs } from '../../membership/link-liveness.ts';
+import { resolveSplitBrain } from '../../node/controller/write-fence.ts';
 
 const FAST = { intervalMs: 200, timeoutMs: 100, failureThreshold: 3, successThreshold: 1 };
 const DEFAULT_HC = { intervalMs: 10_000, timeoutMs: 5_000, failureThreshold: 3, successThreshold: 1 };
@@ -25,7 +26,7 @@ t.test('Controllers mode is unaffected by lease timings', async (t) => {
 });
 
 t.test('AgentAssisted: the contact window must fit in a counted lease', async (t) => {
-  t.equal(controllerContactWindowMs(DEFAULT_HC), 35_000);
+  t.equal(healthContactWindowMs(DEFAULT_HC), 35_000);
   const refused = issues(() => resolveSplitBrain(node(DEFAULT_HC), C, { mode: 'AgentAssisted', leaseMs: 10_000 }));
   t.equal(refused.length, 1, 'an explicit lease that is too short is refused, never stretched');
   t.equal(refused[0]!.field, 'splitBrain.leaseMs');
