@@ -1,14 +1,21 @@
 // An agent: a read-only replica of the federation's configuration, taken from one controller at a
-// time. It probes every configured controller, lets the pure ControllerSelector decide which one to
-// follow (failover, latency-aware choice, delayed failback), follows it through a controller session
-// (Merkle catch-up, then live changes), keeps a file copy for autonomous starts, and serves reads and
-// watches to the program on top (the proxy) from its durable replica whatever the controllers do.
+// time. It probes every configured controller; the pure AgentFollow machine (membership/agent-follow.ts:
+// the ControllerSelector's failover, latency-aware choice and delayed failback, and the
+// Connected/FailingOver/Autonomous states) decides which one to follow and what state that puts the
+// agent in; this file carries its decisions out: it follows the controller through a controller
+// session (Merkle catch-up, then live changes), keeps a file copy for autonomous starts, and serves
+// reads and watches to the program on top (the proxy) from its durable replica whatever the
+// controllers do. Clocks, timers, randomness, the host and the store's database come from the node's
+// components (node/components.ts), resolved once in start().
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ControllerSelector, type Switch } from '../../membership/controller-selector.ts';
+import { AgentFollow, type AgentState, type Following, type FollowDecision } from '../../membership/agent-follow.ts';
+import type { Switch } from '../../membership/controller-selector.ts';
 import {
   STRATEGY_NAMES, Store, StoreClosedError, type ChangeEvent, type ResourceView, type StoredRecord, type StrategyName,
 } from '../../storage/index.ts';
+import { DISK_WRITE_BUFFER_BYTES } from '../../storage/store/disk-db.ts';
+import { nodeComponents, type NodeComponents } from '../components.ts';
 import { resolveMembershipConfig, type MembershipConfig } from '../config/membership-config.ts';
 import { ReadOnlyError } from '../errors.ts';
 import { startMembershipNode, type MembershipNode, type MembershipNodeOptions } from '../membership/membership-node.ts';
@@ -16,11 +23,9 @@ import type { AntiEntropyReport } from '../replication/anti-entropy-client.ts';
 import { antiEntropyResponseCaps, DEFAULT_ANTI_ENTROPY_LIMITS } from '../replication/anti-entropy-messages.ts';
 import { configStreamCaps } from '../replication/config-stream-messages.ts';
 import { mergeCaps } from '../wire/message-limits.ts';
-import { openStream } from '../host/open-stream.ts';
 import { replicationProtocol } from '../replication/protocol-ids.ts';
 import { Emitter } from '../util/emitter.ts';
 import { loggerOrSilent, type Logger } from '../util/logger.ts';
-import { prepareDataDir } from '../util/data-dir.ts';
 import { resolveAgentConfig, type AgentConfig, type ResolvedAgentConfig } from './agent-config.ts';
 import { CacheWriter, type CacheWriterStats } from './cache-writer.ts';
 import { ControllerProber, type CheckVerdict } from './controller-prober.ts';
@@ -30,14 +35,8 @@ import { VoteResponder, type VoteResponderStatus } from '../votes/vote-responder
 import { voteLeaseProtocol } from '../votes/vote-messages.ts';
 import { SYSTEM_RECORD_SCHEMAS } from '../votes/registry-record.ts';
 import { RecordRejections } from '../replication/record-rejections.ts';
-import { monotonicMs } from '../util/clock.ts';
 
-/**
- * Where the agent's configuration comes from: Connected (caught up with a controller and following
- * it), FailingOver (its controller failed; catching up with another), Autonomous (no controller
- * answers, or none has yet: serving its own replica, loaded from the file copy at start).
- */
-export type AgentState = 'Connected' | 'FailingOver' | 'Autonomous';
+export type { AgentState } from '../../membership/agent-follow.ts';
 
 /** One configured controller as the agent sees it. */
 export interface AgentControllerStatus {
@@ -98,6 +97,12 @@ export interface AgentOptions extends Pick<MembershipNodeOptions, 'logger'> {
   agentProfile?: Readonly<Partial<AgentConfig>>;
   /** Test hook: latency added to every RTT sample of a controller (by peer ID), ms. */
   extraRttMs?: (peerId: string) => number;
+  /**
+   * What the node takes from its environment (node/components.ts): monotonic clock and timers, the
+   * physical clock, randomness, the network host and the store's database. What is not given is the
+   * real one; resolved once, and every part of the agent shares it.
+   */
+  components?: Partial<NodeComponents>;
 }
 
 const STRATEGY_FILE = 'strategy';
@@ -107,13 +112,15 @@ const SNAPSHOT_PAGE_MAX = 1_000;
 const AGENT_FRAME_BYTES_MAX = 8 * 1024 * 1024;
 
 export class AgentNode {
+  /** The resolved components the agent runs on. */
+  readonly components: NodeComponents;
   readonly membership: MembershipNode;
   readonly config: ResolvedAgentConfig;
   /** Answers controllers' vote-lease requests (AgentAssisted): the vote goes to the controller followed. */
   readonly votes: VoteResponder;
   /** Records refused from controllers, per controller and reason (novaedge_federation_records_rejected_total). */
   readonly rejections: RecordRejections;
-  readonly #selector: ControllerSelector;
+  readonly #follow: AgentFollow;
   readonly #events: Emitter<AgentEvents>;
   readonly #log: Logger;
   readonly #opts: AgentOptions;
@@ -124,13 +131,15 @@ export class AgentNode {
   readonly #names = new Map<string, string>(); // peer ID → member name
   #store: Store;
   #reopening: Promise<Store> | undefined;
-  #state: AgentState = 'Autonomous';
   #session: AbortController | undefined;
   #lastCatchUp: AntiEntropyReport | undefined;
   #liveApplied = 0;
   #running = true;
 
-  private constructor(membership: MembershipNode, config: ResolvedAgentConfig, store: Store, cacheLoadError: AgentStatus['cache']['loadError'], o: AgentOptions) {
+  private constructor(components: NodeComponents, membership: MembershipNode, config: ResolvedAgentConfig, store: Store,
+    cacheLoadError: AgentStatus['cache']['loadError'], o: AgentOptions) {
+    const { timers, wallClock, random } = components;
+    this.components = components;
     this.membership = membership;
     this.config = config;
     this.#store = store;
@@ -138,24 +147,28 @@ export class AgentNode {
     this.#opts = o;
     this.#log = loggerOrSilent(o.logger).child({ component: 'agent', member: membership.memberName });
     this.#events = new Emitter((err, event) => this.#log.error({ err: String(err), event }, 'agent listener threw'));
-    this.rejections = new RecordRejections({ log: this.#log, nowMs: monotonicMs });
+    this.rejections = new RecordRejections({ log: this.#log, nowMs: timers.nowMs });
     const f = config.failover;
-    this.#selector = new ControllerSelector(config.controllers.map((c) => ({ id: c.peerId, priority: c.priority })), {
+    this.#follow = new AgentFollow(config.controllers.map((c) => ({ id: c.peerId, priority: c.priority })), {
       failureThreshold: f.failureThreshold, timeoutMs: f.timeoutMs, recoveryDelayMs: f.recoveryDelayMs, latencyAware: f.latencyAware,
       // A dial is decided within authTimeoutMs (its deadline), and a refused one ends the grace early.
       startGraceMs: f.healthCheckIntervalMs + membership.config.authTimeoutMs,
-    }, performance.now());
+      // A session that ended is tried again after one health-check interval.
+      retryMs: f.healthCheckIntervalMs,
+    }, timers.nowMs());
     this.#prober = new ControllerProber({
       membership, controllers: config.controllers.map((c) => c.peerId), timeoutMs: config.reachabilityProbe.timeoutMs,
-      periodMs: (peerId) => (this.#selector.current === peerId ? f.healthCheckIntervalMs : config.reachabilityProbe.intervalMs),
+      periodMs: (peerId) => (this.#follow.current === peerId ? f.healthCheckIntervalMs : config.reachabilityProbe.intervalMs),
       onVerdict: (peerId, v) => { if (this.#running) this.#onVerdict(peerId, v); },
+      timers, random,
     });
     this.votes = new VoteResponder({
       primary: () => {
-        const current = this.#selector.current;
+        const current = this.#follow.current;
         return current === undefined ? undefined : this.#names.get(current);
       },
       ioTimeoutMs: membership.config.authTimeoutMs,
+      timers,
       ...(o.logger === undefined ? {} : { logger: o.logger }),
     });
     const am = config.autonomousMode;
@@ -163,6 +176,7 @@ export class AgentNode {
       coalesceMs: am.writeCoalesceMs,
       snapshot: () => this.#snapshot(),
       write: (records) => writeConfigCache(am.configPath, this.#identity(), this.#store.rule.name, records),
+      timers, wallClock,
       logger: o.logger,
     }) : undefined;
   }
@@ -172,7 +186,11 @@ export class AgentNode {
     const cfg = resolveAgentConfig(config, options.agentProfile);
     const m = config.membership;
     const log = loggerOrSilent(options.logger).child({ component: 'agent', member: m.memberName });
-    await prepareDataDir(cfg.dataDir, log); // 0700, like key files
+    const components = nodeComponents(options.components);
+    const { timers, wallClock } = components;
+    // The default database is LevelDB in <dataDir>/store, the directory made private (0700, like key
+    // files) first: before the strategy file in it is read.
+    const db = await components.openStoreDb(cfg.dataDir, { writeBufferBytes: DISK_WRITE_BUFFER_BYTES, logger: log });
     let strategy = await readStrategy(cfg.dataDir);
     let cached: StoredRecord[] = [];
     let loadError: AgentStatus['cache']['loadError'];
@@ -193,7 +211,8 @@ export class AgentNode {
     // One maxClockOffsetMs for the replica and membership (they share the HLC).
     const { maxClockOffsetMs } = resolveMembershipConfig(m, options.membershipProfile);
     const store = await Store.open({
-      path: join(cfg.dataDir, 'store'), member: m.memberName, strategy: strategy ?? 'LastWriterWins', systemRecords: SYSTEM_RECORD_SCHEMAS, maxClockOffsetMs,
+      db, member: m.memberName, strategy: strategy ?? 'LastWriterWins', systemRecords: SYSTEM_RECORD_SCHEMAS, maxClockOffsetMs,
+      nowMs: wallClock, monoMs: timers.nowMs,
     });
     try {
       for (const r of cached) await store.applyRemote(r, { source: 'cache' });
@@ -212,6 +231,7 @@ export class AgentNode {
         ...(options.membershipProfile === undefined ? {} : { profile: options.membershipProfile }),
         ...(options.logger === undefined ? {} : { logger: options.logger }),
         clock: store.clock,
+        components,
         merkleRoot: () => (node === undefined ? store : node.#store).merkle.root(),
         reachable: () => (node === undefined ? [] : node.#reachable()),
         // The health checks measure the controllers' round trips; a second pinger would only add load.
@@ -223,7 +243,7 @@ export class AgentNode {
       await store.close();
       throw err;
     }
-    node = new AgentNode(membership, cfg, store, loadError, options);
+    node = new AgentNode(components, membership, cfg, store, loadError, options);
     node.#begin();
     const { fromVersion, toVersion, keys } = store.migration;
     if (fromVersion !== toVersion) log.info({ fromVersion, toVersion, keys }, 'replica converted to the current key layout');
@@ -299,7 +319,7 @@ export class AgentNode {
 
   /** Current state. */
   get state(): AgentState {
-    return this.#state;
+    return this.#follow.state;
   }
 
   /** Subscribe to agent events; returns the unsubscribe function. */
@@ -309,18 +329,18 @@ export class AgentNode {
 
   /** Everything the agent reports. */
   status(): AgentStatus {
-    const now = performance.now();
+    const now = this.components.timers.nowMs();
     const connected = new Set(this.membership.authenticatedPeers().filter((p) => p.role === 'controller').map((p) => p.peerId));
-    const view = new Map(this.#selector.view(now).map((v) => [v.id, v] as const));
-    const current = this.#selector.current;
+    const view = new Map(this.#follow.view(now).map((v) => [v.id, v] as const));
+    const current = this.#follow.current;
     return {
       federationId: this.membership.config.federationId,
       member: this.membership.memberName,
       region: this.membership.config.region,
-      state: this.#state,
+      state: this.#follow.state,
       controller: current === undefined ? undefined : this.#nameOf(current),
-      failovers: this.#selector.failovers,
-      failbacks: this.#selector.failbacks,
+      failovers: this.#follow.failovers,
+      failbacks: this.#follow.failbacks,
       controllers: this.config.controllers.map((c) => {
         const v = view.get(c.peerId);
         return {
@@ -356,37 +376,39 @@ export class AgentNode {
 
   // ---- probing and choosing -----------------------------------------------------------------------
 
-  // A finished health check: the selector records it and decides whether to switch.
+  // A finished health check: the follow machine records it and decides whether to switch.
   #onVerdict(peerId: string, v: CheckVerdict): void {
     if (v.ok === undefined) return;
-    const now = performance.now();
+    const now = this.components.timers.nowMs();
     if (v.ok) {
       this.#names.set(peerId, v.member);
-      this.#selector.checkOk(peerId, v.rttMs + (this.#opts.extraRttMs?.(peerId) ?? 0), now);
+      this.#apply(this.#follow.checkOk(peerId, v.rttMs + (this.#opts.extraRttMs?.(peerId) ?? 0), now));
     } else {
-      this.#selector.checkFailed(peerId, now);
+      this.#apply(this.#follow.checkFailed(peerId, now));
     }
-    this.#evaluate();
   }
 
-  #evaluate(): void {
-    const sw = this.#selector.tick(performance.now());
-    if (sw === undefined) return;
-    this.#log.info({ from: sw.from && this.#nameOf(sw.from), to: sw.to && this.#nameOf(sw.to), reason: sw.reason }, 'controller switch');
-    this.#session?.abort();
-    this.#session = undefined;
-    if (sw.to === undefined) this.#setState('Autonomous');
-    else {
-      if (sw.from !== undefined || this.#state === 'Connected') this.#setState('FailingOver');
-      this.#follow(sw.to);
+  // Carries out a decision of the follow machine: end the session of a controller left, report the
+  // state change, start following the controller chosen, say so.
+  #apply(d: FollowDecision): void {
+    const sw = d.switch;
+    if (sw !== undefined) {
+      this.#log.info({ from: sw.from && this.#nameOf(sw.from), to: sw.to && this.#nameOf(sw.to), reason: sw.reason }, 'controller switch');
+      this.#session?.abort();
+      this.#session = undefined;
     }
-    this.#events.emit('switch', sw);
+    if (d.state !== undefined) {
+      this.#log.info(d.state, 'agent state');
+      this.#events.emit('state', d.state);
+    }
+    if (d.follow !== undefined) this.#run(d.follow);
+    if (sw !== undefined) this.#events.emit('switch', sw);
   }
 
   #reachable(): string[] {
     if (!this.config.reachabilityProbe.enabled) return [];
-    const now = performance.now();
-    return this.#selector.view(now).filter((v) => v.healthy).map((v) => this.#names.get(v.id)).filter((n): n is string => n !== undefined);
+    const now = this.components.timers.nowMs();
+    return this.#follow.view(now).filter((v) => v.healthy).map((v) => this.#names.get(v.id)).filter((n): n is string => n !== undefined);
   }
 
   // Smoothed RTT of each healthy controller, by member name, for the heartbeat. The selector keeps
@@ -394,7 +416,7 @@ export class AgentNode {
   // out. Reported whether or not reachability is: it replaces the controllers' own pings of agents.
   #controllerRtts(): Map<string, number> {
     const out = new Map<string, number>();
-    for (const v of this.#selector.view(performance.now())) {
+    for (const v of this.#follow.view(this.components.timers.nowMs())) {
       const name = this.#names.get(v.id);
       if (v.healthy && v.rtt !== undefined && name !== undefined) out.set(name, v.rtt.smoothedMs);
     }
@@ -403,22 +425,27 @@ export class AgentNode {
 
   // ---- following a controller ---------------------------------------------------------------------
 
-  #follow(peerId: string): void {
+  // Runs sessions with the controller of `f` until the follow machine switches away (or the agent
+  // stops): after each end it says whether to run another, and when.
+  #run(f: Following): void {
     const session = new AbortController();
     this.#session = session;
     const signal = AbortSignal.any([session.signal, this.#stop.signal]);
     const fid = this.membership.config.federationId;
+    const peerId = f.controller;
+    const timers = this.components.timers;
     void (async () => {
       while (!signal.aborted) {
+        let failed = false;
         try {
           await runControllerSession({
-            open: (protocol, sig) => openStream(this.membership.libp2p, peerId, replicationProtocol(fid, protocol), sig),
+            open: (protocol, sig) => this.membership.openStream(peerId, replicationProtocol(fid, protocol), sig),
             replica: (strategy) => this.#replica(strategy),
             // The agent reads config-stream batches and anti-entropy responses from its controller.
             stream: {
               frameBytesMax: AGENT_FRAME_BYTES_MAX,
               ...mergeCaps(configStreamCaps(AGENT_FRAME_BYTES_MAX), antiEntropyResponseCaps(DEFAULT_ANTI_ENTROPY_LIMITS, AGENT_FRAME_BYTES_MAX)),
-              ioTimeoutMs: this.config.failover.timeoutMs, compress: true,
+              ioTimeoutMs: this.config.failover.timeoutMs, compress: true, timers,
             },
             limits: DEFAULT_ANTI_ENTROPY_LIMITS,
             batchSize: this.config.antiEntropyBatchSize,
@@ -428,7 +455,7 @@ export class AgentNode {
             },
             onCaughtUp: (report) => {
               this.#lastCatchUp = report;
-              if (!signal.aborted) this.#setState('Connected');
+              if (!signal.aborted) this.#apply(this.#follow.caughtUp(f.id));
               this.#log.info({ controller: this.#nameOf(peerId), pulled: report.pulled, bytesIn: report.bytesReceived, ms: Math.round(report.durationMs) }, 'caught up');
             },
             onBatch: (applied) => { this.#liveApplied += applied; },
@@ -438,15 +465,22 @@ export class AgentNode {
         } catch (err) {
           if (signal.aborted) return;
           this.#log.warn({ controller: this.#nameOf(peerId), err: (err as Error).message }, 'controller session failed');
-          // A broken session is evidence against the controller: it counts as a failed check.
-          this.#selector.checkFailed(peerId, performance.now());
-          this.#evaluate();
+          failed = true;
         }
         if (signal.aborted) return;
-        if (this.#state === 'Connected') this.#setState('FailingOver');
+        // A broken session is evidence against the controller: the machine counts it as a failed check.
+        const d = this.#follow.sessionEnded(f.id, failed, timers.nowMs());
+        this.#apply(d);
+        const retryInMs = d.retryInMs;
+        if (retryInMs === undefined || signal.aborted) return;
         await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, this.config.failover.healthCheckIntervalMs);
-          signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+          const done = (): void => {
+            timers.clearTimeout(t);
+            signal.removeEventListener('abort', done);
+            resolve();
+          };
+          const t = timers.setTimeout(done, retryInMs);
+          signal.addEventListener('abort', done, { once: true });
         });
       }
     })();
@@ -458,11 +492,13 @@ export class AgentNode {
     if (this.#store.rule.name === strategy) return this.#store;
     this.#reopening = (async () => {
       this.#log.info({ from: this.#store.rule.name, to: strategy }, 'replica reopened under the federation strategy');
-      const path = join(this.config.dataDir, 'store');
       await writeFile(join(this.config.dataDir, STRATEGY_FILE), `${strategy}\n`, { mode: 0o600 });
       await this.#store.close();
+      const { timers, wallClock } = this.components;
+      const db = await this.components.openStoreDb(this.config.dataDir, { writeBufferBytes: DISK_WRITE_BUFFER_BYTES, logger: this.#log });
       this.#store = await Store.open({
-        path, member: this.membership.memberName, strategy, systemRecords: SYSTEM_RECORD_SCHEMAS, maxClockOffsetMs: this.membership.config.maxClockOffsetMs,
+        db, member: this.membership.memberName, strategy, systemRecords: SYSTEM_RECORD_SCHEMAS, maxClockOffsetMs: this.membership.config.maxClockOffsetMs,
+        nowMs: wallClock, monoMs: timers.nowMs,
       });
       void this.#followChanges();
       return this.#store;
@@ -489,14 +525,6 @@ export class AgentNode {
     return out;
   }
 
-
-  #setState(to: AgentState): void {
-    if (to === this.#state) return;
-    const from = this.#state;
-    this.#state = to;
-    this.#log.info({ from, to }, 'agent state');
-    this.#events.emit('state', { from, to });
-  }
 
   #nameOf(peerId: string): string {
     return this.#names.get(peerId) ?? this.config.controllers.find((c) => c.peerId === peerId)?.endpoint ?? peerId;
