@@ -66,3 +66,9 @@ t.test('a paused node decides when it resumes', async (t) => {
   // Called at 2 s while paused, decided at 8 s once connected again: no split.
   t.same(checkSplitBrain(history({ network, writes: [w('a', 2000), w('b', 6000)] }), 3000), []);
 });
+
+t.test('writes at the last instant of the run count', async (t) => {
+  const network = [net(0, 'start'), net(1000, 'partition a | b c', { cuts: split(['a'], ['b', 'c']) })];
+  t.equal(checkSplitBrain(history({ network, endMs: 9000, writes: [w('a', 9000), w('b', 9000)] }), 3000).length, 1);
+  t.same(checkSplitBrain(history({ network, endMs: 9000, writes: [w('a', 9000), w('b', 3000)] }), 3000), []);
+});

@@ -59,7 +59,9 @@ export function checkSplitBrain(h: History, boundMs: number): Violation[] {
       const x = cs[i]!;
       const y = cs[j]!;
       for (const ep of episodes(segs, sidesOf, x, y)) {
-        const during = (n: string): Acceptance[] => (accepted.get(n) ?? []).filter((a) => a.atMs >= ep.fromMs && a.atMs < ep.toMs);
+        // The last stretch includes the run's last instant (the checkers may run right after a write).
+        const before = (t: number): boolean => t < ep.toMs || (ep.toMs === h.endMs && t === h.endMs);
+        const during = (n: string): Acceptance[] => (accepted.get(n) ?? []).filter((a) => a.atMs >= ep.fromMs && before(a.atMs));
         const ax = during(x);
         const ay = during(y);
         if (ax.length === 0 || ay.length === 0) continue;
@@ -74,7 +76,7 @@ export function checkSplitBrain(h: History, boundMs: number): Violation[] {
           });
         }
         const quorumAcks = (list: Acceptance[]): Acceptance[] => list.filter((a) => a.op.durability === 'quorum' && a.op.outcome.status === 'ok' &&
-          a.op.endMs !== undefined && a.op.endMs < ep.toMs);
+          a.op.endMs !== undefined && before(a.op.endMs));
         const qx = quorumAcks(ax);
         const qy = quorumAcks(ay);
         if (qx.length > 0 && qy.length > 0) {
