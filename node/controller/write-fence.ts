@@ -104,8 +104,9 @@ export function resolveSplitBrain(
 const NO_AGENTS: ReadonlySet<string> = new Set();
 
 /**
- * Longest a write decision is reused. Far below the times the inputs move by (heartbeat windows,
- * lease drift margins), so a write is let through at most this long after it would be fenced.
+ * Longest a write decision (and the reach it was made with) is reused, unless a link opens or closes
+ * meanwhile. Far below the times the inputs move by (contact windows, lease drift margins), so a write
+ * is let through at most this long after it would be fenced.
  */
 export const DECISION_REUSE_MS = 1;
 
@@ -207,13 +208,13 @@ export class WriteFence {
   }
 
   /**
-   * Controllers this one reaches (itself included, configured order), whatever their clocks: at
-   * `atMs` (default now) as far as is known now.
+   * Controllers this one reaches (itself included, configured order), whatever their clocks: now (the
+   * view of the write decision, reused as it is), or at `atMs` as far as is known now.
    */
   reachable(atMs?: number): string[] {
-    const nowMs = this.#timers.nowMs();
-    this.#feedProofs(nowMs);
-    return this.#contacts.reachable(atMs ?? nowMs);
+    if (atMs === undefined) return [...this.#fresh().reachable];
+    this.#feedProofs(this.#timers.nowMs());
+    return this.#contacts.reachable(atMs);
   }
 
   /** Controllers reached whose clocks agree with this one's (itself included): the ones whose votes count now. */
@@ -245,9 +246,7 @@ export class WriteFence {
 
   /** Throws FencedError unless a write may be accepted now; nothing is stored when it throws. */
   check(): void {
-    let e = this.#last;
-    if (e === undefined || this.#timers.nowMs() - e.atMs >= DECISION_REUSE_MS) e = this.#evaluate();
-    const d = e.decision;
+    const d = this.#fresh().decision;
     if (d.minorityWrite) this.counters.minorityWrites++;
     if (!d.allowed) {
       this.counters.fenced++;
@@ -278,6 +277,12 @@ export class WriteFence {
     this.#soon = undefined;
     for (const off of this.#offs.splice(0)) off();
     this.#transitions.clear();
+  }
+
+  // The last evaluation while it is less than DECISION_REUSE_MS old, else a new one.
+  #fresh(): Evaluation {
+    const e = this.#last;
+    return e === undefined || this.#timers.nowMs() - e.atMs >= DECISION_REUSE_MS ? this.#evaluate() : e;
   }
 
   // A link opened or closed: the next write decides afresh (a reset fences the very next write), and
