@@ -9,7 +9,7 @@ import { resource, runConfig, split } from './check/history-builder.ts';
 import { errorCode, finalState, HistoryRecorder } from './check/recorder.ts';
 
 const K = 'ProxyRoute/default/k';
-const bounds: CheckBounds = { splitBrainMs: 3000, convergeMs: 5000, unfenceMs: 3000, failoverMs: 5000, syncLagMs: 1000 };
+const bounds: CheckBounds = { splitBrainMs: 3000, convergeMs: 5000, unfenceMs: 3000, failoverMs: 5000, syncLagMs: 1000, skewFenceMs: 3000 };
 
 // A local write as the store makes it, under LastWriterWins.
 function localWrite(member: string, wallMs: number, current: ReturnType<typeof makeRecord> | undefined, spec: number) {
@@ -62,5 +62,5 @@ t.test('a recorded run: network states deduplicated, ops timed, roots sampled on
   const lossy = rec.finish([finalState('a', 'controller', 'r1', records), finalState('b', 'controller', 'r1', records), finalState('c', 'controller', 'r1', [])], []);
   const vs = checkHistory(lossy, bounds);
   t.same(vs.map(formatViolation), [`[quorum-writes] 1.010s b ${K}: quorum write #1 apply on b (b:1, stamp 1000000+0) acknowledged at 1.010s is lost: c holds no record of the key`]);
-  t.equal(CHECKER_NAMES.length, 10);
+  t.equal(CHECKER_NAMES.length, 11);
 });

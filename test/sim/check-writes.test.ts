@@ -3,6 +3,7 @@
 import t from 'tap';
 import { checkLocalWrites, checkLwwRealTime, checkQuorumWrites, reachableDuring } from './check/acked-writes.ts';
 import { ack, entry, final, history, net, okWrite, record, resource, runConfig, split, writeOp } from './check/history-builder.ts';
+import { checkSkewedWrites } from './check/skewed-writes.ts';
 import { FateJudge, storedWrites } from './check/write-fates.ts';
 
 const K = 'ProxyRoute/default/k';
@@ -128,17 +129,37 @@ t.test('a quorum ack with too few recorded holders is a violation', async (t) =>
 });
 
 t.test('lww-real-time: a write begun long after another was acknowledged must not lose to it by stamp', async (t) => {
-  // a's clock runs 8 s ahead: its write at 1 s is stamped 9 s; b writes at 7 s (stamp 7 s), concurrently.
-  const wa = okWrite('a', K, ack('a', 1, 9000, { a: 1 }), 1000, { endMs: 1010 });
-  const late = okWrite('b', K, ack('b', 1, 7000, { b: 1 }), 7000);
-  const rec = record(K, { a: 1, b: 1 }, [entry('a', 1, 9000, v1)]);
+  // a's clock runs 29 s ahead: its write at 1 s is stamped 30 s; b writes at 12 s (stamp 12 s), concurrently.
+  const wa = okWrite('a', K, ack('a', 1, 30_000, { a: 1 }), 1000, { endMs: 1010 });
+  const late = okWrite('b', K, ack('b', 1, 12_000, { b: 1 }), 12_000);
+  const rec = record(K, { a: 1, b: 1 }, [entry('a', 1, 30_000, v1)]);
   const vs = checkLwwRealTime(history({ writes: [wa, late], final: everywhere(rec) }));
   t.equal(vs.length, 1);
   t.equal(vs[0]!.node, 'b');
-  t.match(vs[0]!.message, /began at 7\.000s, 5\.990s after write #\d+ apply on a .* was acknowledged, yet loses to it by stamp on a/);
-  // Within maxClockOffset of the ack, losing by stamp is what LWW promises.
-  const soon = okWrite('b', K, ack('b', 1, 5000, { b: 1 }), 5000);
+  t.match(vs[0]!.message, /began at 12\.000s, 10\.990s after write #\d+ apply on a .* was acknowledged, yet loses to it by stamp on a \(maxClockOffset 5000 ms\)/);
+  // Within 2 × maxClockOffset of the ack (two clocks each within the bound of a quorum), it may.
+  const soon = okWrite('b', K, ack('b', 1, 11_000, { b: 1 }), 11_000);
   t.same(checkLwwRealTime(history({ writes: [wa, soon], final: everywhere(rec) })), []);
   // Not judged under Merge.
   t.same(checkLwwRealTime(history({ config: runConfig({ strategy: 'Merge' }), writes: [wa, late], final: everywhere(rec) })), []);
+});
+
+t.test('skewed-writes: a controller clearly off its side keeps accepting past the bound: violation', async (t) => {
+  const clocks = [{ atMs: 1000, node: 'a', offsetMs: 8000 }, { atMs: 20_000, node: 'a', offsetMs: 0 }];
+  const at = (ms: number) => okWrite('a', K, ack('a', ms, ms + 8000, { a: ms }), ms);
+  // 8 s off with maxClockOffset 5 s: past 1.5 × 5 s. Accepting 1 s after the skew is within a 2 s bound.
+  t.same(checkSkewedWrites(history({ clocks, writes: [at(2500), okWrite('b', K, ack('b', 1, 5000, { b: 1 }), 5000)] }), 2000), []);
+  const vs = checkSkewedWrites(history({ clocks, writes: [at(5000)] }), 2000);
+  t.equal(vs.length, 1);
+  t.equal(vs[0]!.node, 'a');
+  t.match(vs[0]!.message, /a accepted write #\d+ at 5\.000s though its clock had been 8\.000s ahead of its side's \(a, b, c\) since 1\.000s \(maxClockOffset 5000 ms, bound 2\.000s\)/);
+  // After the clock is back, writes are fine; a 6 s skew is in the grey zone (up to 7.5 s): not judged.
+  t.same(checkSkewedWrites(history({ clocks, writes: [at(25_000)] }), 2000), []);
+  t.same(checkSkewedWrites(history({ clocks: [{ atMs: 1000, node: 'a', offsetMs: 6000 }], writes: [at(9000)] }), 2000), []);
+  // Alone on its side, a is its own median: nothing to disagree with.
+  const network = [net(0, 'start'), net(500, 'partition a | b c', { cuts: split(['a'], ['b', 'c']) })];
+  t.same(checkSkewedWrites(history({ clocks, network, writes: [at(5000)] }), 2000), []);
+  // b, not a, is the odd one when b is the one behind.
+  const behind = checkSkewedWrites(history({ clocks: [{ atMs: 0, node: 'b', offsetMs: -9000 }], writes: [okWrite('b', K, ack('b', 1, 1, { b: 1 }), 4000)] }), 2000);
+  t.match(behind[0]!.message, /b accepted write #\d+ at 4\.000s though its clock had been 9\.000s behind its side's/);
 });

@@ -1,6 +1,6 @@
 // The scenario interpreter and runner, against a toy driver (test/sim/script/toy-driver.ts): what it
 // asks the driver, what it prints, what it refuses, and how a file is checked and rewritten.
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
 import { tempDir } from '../helpers/temp-dir.ts';
@@ -208,4 +208,14 @@ t.test('runScenarioFile compares, reports mismatches, and rewrites with SIM_REWR
   delete process.env.SIM_REWRITE;
   const third = await runScenarioFile(path, () => new ToyDriver());
   t.same([third.rewritten, third.mismatches, third.blocks], [false, [], 3]);
+});
+
+t.test('the drafts in testdata are well-formed: every command runs (against the toy; outputs not compared)', async (t) => {
+  const dir = new URL('./testdata/', import.meta.url);
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.txt')).sort();
+  t.ok(files.length >= 5, 'drafts exist');
+  for (const f of files) {
+    const { result } = await runScenarioText(await readFile(new URL(f, dir), 'utf8'), f, () => new ToyDriver());
+    t.ok(result.blocks > 3, `${f}: ${result.blocks} commands ran`);
+  }
 });

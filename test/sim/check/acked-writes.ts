@@ -7,9 +7,10 @@
 //   it at the ack).
 // local-writes: the same for acknowledged local writes (the only loss the rules allow is the
 //   LastWriterWins loser of a concurrent write), and no two stored writes share a dot.
-// lww-real-time: under LastWriterWins, a write that began more than maxClockOffset after another was
-//   acknowledged does not lose to it by stamp (a clock running ahead past the bound the fence
-//   promises would let an older write win).
+// lww-real-time: under LastWriterWins, a write that began more than 2 × maxClockOffset after another
+//   was acknowledged does not lose to it by stamp. Two controllers that each agree with a quorum
+//   within maxClockOffset may differ by twice that, so less is no evidence; skewed-writes catches a
+//   skewed controller accepting writes at all.
 import { compareHlc } from '../../../storage/logic/hlc.ts';
 import { dotText, fmtMs, type FinalState, type History, type WriteOp } from './history.ts';
 import { canSend, segments } from './truth.ts';
@@ -108,9 +109,9 @@ export function checkLocalWrites(h: History): Violation[] {
 
 /**
  * Under LastWriterWins, no acknowledged write loses by stamp to a write acknowledged more than
- * `slackMs` (default maxClockOffset) before it began.
+ * `slackMs` (default 2 × maxClockOffset) before it began.
  */
-export function checkLwwRealTime(h: History, slackMs: number = h.config.maxClockOffsetMs): Violation[] {
+export function checkLwwRealTime(h: History, slackMs: number = 2 * h.config.maxClockOffsetMs): Violation[] {
   if (h.config.strategy !== 'LastWriterWins') return [];
   const judge = new FateJudge(h);
   const out: Violation[] = [];
@@ -122,7 +123,7 @@ export function checkLwwRealTime(h: History, slackMs: number = h.config.maxClock
       const win = f.winnerOp.op;
       if (win.outcome.status !== 'ok' || win.endMs === undefined || w.op.startMs <= win.endMs + slackMs) continue;
       out.push({ checker: 'lww-real-time', atMs: w.op.startMs, node: w.op.node, key: w.op.key,
-        message: `write ${describeWrite(w)} began at ${fmtMs(w.op.startMs)}, ${fmtMs(w.op.startMs - win.endMs)} after write ${describeWrite(f.winnerOp)} was acknowledged, yet loses to it by stamp on ${s.node} (maxClockOffset ${slackMs} ms)` });
+        message: `write ${describeWrite(w)} began at ${fmtMs(w.op.startMs)}, ${fmtMs(w.op.startMs - win.endMs)} after write ${describeWrite(f.winnerOp)} was acknowledged, yet loses to it by stamp on ${s.node} (maxClockOffset ${h.config.maxClockOffsetMs} ms)` });
       break;
     }
   }

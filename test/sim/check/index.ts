@@ -4,6 +4,7 @@ import { checkAgentChanges, checkAgentFailover } from './agents.ts';
 import { checkConvergence } from './convergence.ts';
 import type { History } from './history.ts';
 import { checkSplitBrain } from './split-brain.ts';
+import { checkSkewedWrites } from './skewed-writes.ts';
 import { checkFenceTruth, checkStatusTruth } from './status-truth.ts';
 import { sortViolations, type Violation } from './violation.ts';
 import { checkVoteLeases } from './vote-leases.ts';
@@ -20,11 +21,13 @@ export interface CheckBounds {
   failoverMs: number;
   /** Largest sync lag status may show once healed for convergeMs. */
   syncLagMs: number;
+  /** Longest a controller whose clock is clearly off may go on accepting writes (clock probes noticing). */
+  skewFenceMs: number;
 }
 
 /** Names of the checkers, in the order they run. */
 export const CHECKER_NAMES = [
-  'quorum-writes', 'local-writes', 'lww-real-time', 'split-brain', 'converged', 'fence-truth', 'status-truth',
+  'quorum-writes', 'local-writes', 'lww-real-time', 'skewed-writes', 'split-brain', 'converged', 'fence-truth', 'status-truth',
   'agent-failover', 'agent-changes', 'vote-leases',
 ] as const;
 
@@ -36,6 +39,7 @@ export function runChecker(name: CheckerName, h: History, b: CheckBounds): Viola
     case 'quorum-writes': return checkQuorumWrites(h);
     case 'local-writes': return checkLocalWrites(h);
     case 'lww-real-time': return checkLwwRealTime(h);
+    case 'skewed-writes': return checkSkewedWrites(h, b.skewFenceMs);
     case 'split-brain': return checkSplitBrain(h, b.splitBrainMs);
     case 'converged': return checkConvergence(h, b.convergeMs);
     case 'fence-truth': return checkFenceTruth(h, b.unfenceMs);

@@ -61,7 +61,7 @@ export interface LinkConditions {
 
 /** A client operation in flight. */
 export interface Pending<T> {
-  /** The operation's number in the history. */
+  /** The operation's number in the history (WriteOp/ReadOp id: 1, 2, ... in the order operations start). */
   readonly id: number;
   /** Its outcome once settled, else undefined. */
   outcome(): T | undefined;

@@ -164,7 +164,7 @@ export class ToyDriver implements SimDriver {
   }
 
   bounds(): CheckBounds {
-    return { splitBrainMs: 1000, convergeMs: 1000, unfenceMs: 1000, failoverMs: 1000, syncLagMs: 1000 };
+    return { splitBrainMs: 1000, convergeMs: 1000, unfenceMs: 1000, failoverMs: 1000, syncLagMs: 1000, skewFenceMs: 1000 };
   }
 
   async stop(): Promise<void> { this.stopped = true; }
