@@ -21,9 +21,12 @@ export interface CheckBounds {
   failoverMs: number;
   /** Largest sync lag status may show once healed for convergeMs. */
   syncLagMs: number;
-  /** Longest a controller whose clock is clearly off may go on accepting writes (clock probes noticing). */
-  skewFenceMs: number;
+  /** Longest a controller whose clock is clearly off may go on accepting writes (clock probes noticing; default splitBrainMs). */
+  skewFenceMs?: number;
 }
+
+/** The names of the bounds (what `check safety name=3s` may override). */
+export const BOUND_NAMES: ReadonlyArray<keyof CheckBounds> = ['splitBrainMs', 'convergeMs', 'unfenceMs', 'failoverMs', 'syncLagMs', 'skewFenceMs'];
 
 /** Names of the checkers, in the order they run. */
 export const CHECKER_NAMES = [
@@ -39,7 +42,7 @@ export function runChecker(name: CheckerName, h: History, b: CheckBounds): Viola
     case 'quorum-writes': return checkQuorumWrites(h);
     case 'local-writes': return checkLocalWrites(h);
     case 'lww-real-time': return checkLwwRealTime(h);
-    case 'skewed-writes': return checkSkewedWrites(h, b.skewFenceMs);
+    case 'skewed-writes': return checkSkewedWrites(h, b.skewFenceMs ?? b.splitBrainMs);
     case 'split-brain': return checkSplitBrain(h, b.splitBrainMs);
     case 'converged': return checkConvergence(h, b.convergeMs);
     case 'fence-truth': return checkFenceTruth(h, b.unfenceMs);

@@ -30,7 +30,7 @@ import type { Resource } from '../../../storage/logic/resource.ts';
 import { STRATEGY_NAMES, type StrategyName } from '../../../storage/logic/rules/conflict-rule.ts';
 import { QUORUM_MODES, type QuorumMode } from '../../../quorum/index.ts';
 import { fmtMs, type Durability, type ReadOutcome, type WriteOutcome } from '../check/history.ts';
-import { CHECKER_NAMES, checkHistory, formatViolation, type CheckBounds, type CheckerName } from '../check/index.ts';
+import { BOUND_NAMES, CHECKER_NAMES, checkHistory, formatViolation, type CheckBounds, type CheckerName } from '../check/index.ts';
 import { assignPath, parseDuration, parseRate, parseValue, ScriptError, splitArgs, tokenize } from './args.ts';
 import type { Block } from './datadriven.ts';
 import type { CutMode, LinkConditions, Pending, SimDriver } from './driver.ts';
@@ -331,7 +331,7 @@ export class ScenarioInterpreter {
       });
       const bounds: CheckBounds = { ...d.bounds() };
       for (const [k, v] of opts) {
-        if (!Object.hasOwn(bounds, k)) throw new ScriptError(`unknown bound "${k}" (${Object.keys(bounds).join(', ')})`);
+        if (!(BOUND_NAMES as readonly string[]).includes(k)) throw new ScriptError(`unknown bound "${k}" (${BOUND_NAMES.join(', ')})`);
         bounds[k as keyof CheckBounds] = parseDuration(v, k);
       }
       const h = await d.finish();
