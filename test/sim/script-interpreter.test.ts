@@ -4,7 +4,9 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
 import { tempDir } from '../helpers/temp-dir.ts';
+import type { AgentStatus } from '../../node/agent/agent-node.ts';
 import { ScenarioInterpreter } from './script/interpreter.ts';
+import { fmtStatus } from './script/render.ts';
 import { describeMismatches, runScenarioFile, runScenarioText } from './script/runner.ts';
 import { ToyDriver } from './script/toy-driver.ts';
 
@@ -218,4 +220,17 @@ t.test('the drafts in testdata are well-formed: every command runs (against the 
     const { result } = await runScenarioText(await readFile(new URL(f, dir), 'utf8'), f, () => new ToyDriver());
     t.ok(result.blocks > 3, `${f}: ${result.blocks} commands ran`);
   }
+});
+
+t.test('status names a controller an agent has not authenticated yet by its endpoint host', async (t) => {
+  const base = { node: 'x', role: 'agent' as const, running: true as const, paused: false };
+  const status = {
+    state: 'Autonomous', controller: undefined, failovers: 0, failbacks: 0, records: 0, merkleRoot: 'abcdef0123', vote: { holder: undefined },
+    controllers: [
+      { name: undefined, endpoint: '/dns4/a/tcp/9090/p2p/12D3KooWJX', connected: false, healthy: false, current: false },
+      { name: 'b', endpoint: '/dns4/b/tcp/9090/p2p/12D3KooWLA', connected: true, healthy: true, current: true },
+      { name: undefined, endpoint: '/ip4/10.0.0.3/tcp/9090', connected: false, healthy: false, current: false },
+    ],
+  } as unknown as AgentStatus;
+  t.equal(fmtStatus({ ...base, status }), 'x: Autonomous controller=- failovers=0 failbacks=0 records=0 root=abcdef01 vote=-\n  ?a\n  b connected healthy current\n  ?/ip4/10.0.0.3/tcp/9090');
 });

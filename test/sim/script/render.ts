@@ -72,7 +72,9 @@ function fmtQuorum(node: string, s: FederationStatus): string {
 
 function fmtAgent(node: string, s: AgentStatus): string[] {
   const head = `${node}: ${s.state} controller=${s.controller ?? '-'} failovers=${s.failovers} failbacks=${s.failbacks} records=${s.records} root=${s.merkleRoot.slice(0, 8)} vote=${s.vote.holder ?? '-'}`;
-  const rows = s.controllers.map((c) => `  ${c.name ?? c.endpoint}${c.connected ? ' connected' : ''}${c.healthy ? ' healthy' : ''}${c.current ? ' current' : ''}`);
+  // Before a controller authenticates only its endpoint is known: its host part stands for it.
+  const label = (c: AgentStatus['controllers'][number]): string => c.name ?? `?${/^\/dns[46]?\/([^/]+)\//.exec(c.endpoint)?.[1] ?? c.endpoint}`;
+  const rows = s.controllers.map((c) => `  ${label(c)}${c.connected ? ' connected' : ''}${c.healthy ? ' healthy' : ''}${c.current ? ' current' : ''}`);
   return [head, ...rows];
 }
 
