@@ -117,3 +117,24 @@ t.test('a cut holds gossip like any bytes of the connection; a closed connection
   const r = await drive(w.s, w.hosts.a!.services.pubsub.publish(TEST_TOPIC, enc('alone')));
   t.same(r.recipients, []);
 });
+
+t.test('two nodes that dialed each other peer once each way and exchange messages', async (t) => {
+  const w = await testWorld(38, ['a', 'b']);
+  const [a, b] = [w.h('a'), w.h('b')];
+  for (const h of [a, b]) h.services.pubsub.subscribe(TEST_TOPIC);
+  const got: string[] = [];
+  for (const [n, h] of [['a', a], ['b', b]] as const) {
+    h.services.pubsub.addEventListener('gossipsub:message', (e) => got.push(`${n} ${new TextDecoder().decode((e as CustomEvent<GossipsubMessage>).detail.msg.data)}`));
+  }
+  // Both dial at once (a reconnector on each side): two connections, each identified by its dialer.
+  const [ab, ba] = await drive(w.s, Promise.all([a.dial(b.getMultiaddrs()[0]!), b.dial(a.getMultiaddrs()[0]!)]));
+  t.not(ab.id, ba.id);
+  await drive(w.s, Promise.all([a.services.identify.identify(ab), b.services.identify.identify(ba)]));
+  await w.s.runFor(100);
+  t.same(a.services.pubsub.getSubscribers(TEST_TOPIC).map(String), [b.peerId.toString()]);
+  t.same(b.services.pubsub.getSubscribers(TEST_TOPIC).map(String), [a.peerId.toString()]);
+  await drive(w.s, a.services.pubsub.publish(TEST_TOPIC, enc('from a')));
+  await drive(w.s, b.services.pubsub.publish(TEST_TOPIC, enc('from b')));
+  await w.s.runFor(100);
+  t.same(got.sort(), ['a from b', 'b from a']);
+});

@@ -8,7 +8,9 @@
 // allowedTopics and the RPC size bound. Peering starts as gossipsub's does: the dialer's identify
 // learns the listener's protocols (create-host.ts: identify runs after auth), then the dialer sends
 // its subscriptions and the listener answers with its own; a peer is dropped with the connection it
-// was peered over (gossipsub does not move to another connection to the same peer).
+// was peered over (gossipsub does not move to another connection to the same peer), and peers again
+// at the next identify. RPCs of a peered peer are read whichever connection they come over (both
+// ends of a pair that dialed each other peer over their own outbound connections).
 //
 // Not modelled: meshes (D, grafts, prunes), IHAVE/IWANT gossip, scoring beyond the app-specific
 // score, real signatures (messages carry a placeholder signature; `from` is always the sending node
@@ -158,11 +160,12 @@ export class SimPubSub extends EventTarget {
   /** A gossip RPC arrived over `conn`. */
   received(conn: SimConnection, rpc: GossipRpc): void {
     if (!this.#started) return;
-    let peer = this.#peerOf(conn);
+    // Gossipsub reads every stream of a known peer, whichever connection it rides.
+    let peer = this.#peers.get(conn.remotePeer.toString());
     if (peer === undefined) {
       // Only a hello starts a peering (the remote's outbound gossip stream), and not over a
       // connection still limited (unauthenticated): that stream would have been refused.
-      if (rpc.hello !== true || conn.limits != null || this.#peers.has(conn.remotePeer.toString())) return;
+      if (rpc.hello !== true || conn.limits != null) return;
       peer = this.#addPeer(conn);
       conn.gossip({ subscriptions: [...this.#subs].map((topic) => ({ topic, subscribe: true })) });
     }
