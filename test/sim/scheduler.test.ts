@@ -4,7 +4,7 @@
 // promise continuation, nextTick and setImmediate an event causes is done before the next event.
 import t from 'tap';
 import { SimRandom } from './random.ts';
-import { Scheduler, SimDeadlineError, SimEventError, type NodeRuntime } from './scheduler.ts';
+import { Scheduler, SETTLE_SPINS_MAX, SimDeadlineError, SimEventError, type NodeRuntime } from './scheduler.ts';
 
 // A little world of "node code": each node ticks with jittered timers, awaits promise chains,
 // yields with setImmediate and nextTick in between, and logs what it sees.
@@ -96,6 +96,14 @@ t.test('pause holds a node\'s timers and runs them in order at resume; clocks ke
   await s.runFor(1);
   t.same(seen, ['b@150', 'a1@500', 'a2@500'], 'held timers run at resume, in order');
   t.equal(s.stats().eventsDeferred, 2);
+  // A held timer keeps its handle: cleared after the resume, it does not run.
+  const h = a.timers.setTimeout(() => seen.push('cleared timer ran'), 100);
+  s.pause('a');
+  await s.runFor(200);
+  s.resume('a');
+  a.timers.clearTimeout(h);
+  await s.runFor(10);
+  t.notOk(seen.includes('cleared timer ran'), 'clearTimeout still cancels a held timer');
 });
 
 t.test('crash ends an incarnation: its timers never fire, its old components stay inert; boot gives new ones', async (t) => {
@@ -179,4 +187,15 @@ t.test('an event that throws fails the run with SIM_EVENT_FAILED (or is counted 
   r.boot('n').timers.setTimeout(() => { throw new Error('boom'); }, 5);
   await r.runFor(10);
   t.equal(r.stats().eventErrors, 1);
+});
+
+t.test('code that yields forever fails the run instead of hanging it', async (t) => {
+  const s = new Scheduler({ seed: 8 });
+  let spins = 0;
+  const spin = (): void => {
+    spins += 1;
+    if (spins < SETTLE_SPINS_MAX + 10) setImmediate(spin);
+  };
+  s.boot('n').timers.setTimeout(spin, 1);
+  await t.rejects(s.runFor(5), { code: 'SIM_EVENT_FAILED', message: /yields forever/ });
 });

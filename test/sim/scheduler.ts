@@ -38,6 +38,8 @@ export const SIM_EPOCH_MS_DEFAULT = Date.UTC(2026, 0, 1);
 export const TIMER_DELAY_MAX_MS = 2_147_483_647;
 /** How long settling waits in real time for I/O an event started before giving up on it. */
 export const SETTLE_IO_WAIT_MS_DEFAULT = 2_000;
+/** Immediates one settle may run before the run fails as a livelock (code that yields forever). */
+export const SETTLE_SPINS_MAX = 200_000;
 /** Trace lines kept for a failing run's report. */
 export const TRACE_TAIL_LINES_DEFAULT = 200;
 /** Spread of per-incarnation monotonic clock offsets, ms. */
@@ -48,8 +50,9 @@ export type EventFn = () => unknown;
 
 /** A scheduled event; also the handle of a timer. */
 export interface SimEvent {
-  readonly at: number;
-  readonly seq: number;
+  /** When it runs (a held event is moved to its resume time, keeping its identity as a handle). */
+  at: number;
+  seq: number;
   readonly label: string;
   /** The node it is addressed to (held while it is paused), if any. */
   readonly node: string | undefined;
@@ -364,7 +367,9 @@ export class Scheduler {
   }
 
   #requeue(e: SimEvent): void {
-    this.#heap.push({ ...e, at: this.#now, seq: this.#seq++ });
+    e.at = this.#now;
+    e.seq = this.#seq++;
+    this.#heap.push(e);
   }
 
   // ---- clocks -----------------------------------------------------------------------------------
@@ -602,7 +607,10 @@ export class Scheduler {
   // immediate; repeat while immediates or new I/O requests are pending.
   async #settle(): Promise<void> {
     let started: number | undefined;
-    for (;;) {
+    for (let spins = 0; ; spins++) {
+      if (spins === SETTLE_SPINS_MAX) {
+        throw new SimEventError(`settling did not finish after ${SETTLE_SPINS_MAX} immediates at ${fmt(this.#now)} ms: code that yields forever (a setImmediate loop)`);
+      }
       await new Promise<void>((r) => realSetImmediate(r));
       const { immediates, io } = pendingWork(this.#ioBaseline);
       if (immediates === 0 && io === 0) return;
