@@ -6,6 +6,7 @@ import t from 'tap';
 import type { Connection, Stream } from '@libp2p/interface';
 import { lpStream } from 'it-length-prefixed-stream';
 import { byteStream } from 'it-byte-stream';
+import { multiaddr } from '@multiformats/multiaddr';
 import { FrameReader, lengthPrefixed } from '../../node/wire/frame-reader.ts';
 import { drive, testWorld } from './net/test-world.ts';
 
@@ -172,4 +173,13 @@ t.test('ping measures a virtual round trip; an inbound ping stream ends a timeou
   t.equal(stream.status, 'open');
   await w.s.runFor(2_000);
   t.not(stream.status, 'open', 'the server aborted it 60 s after the read began, though it was answered');
+});
+
+t.test('DNS-style addresses name nodes: a node listening on /dns4/<name>/tcp/<port> advertises and is dialed by it', async (t) => {
+  const w = await testWorld(18, ['a', 'b'], { host: (n) => ({ listen: [`/dns4/${n}/tcp/9090`] }) });
+  const [a, b] = [w.h('a'), w.h('b')];
+  t.equal(b.getMultiaddrs()[0]?.toString(), `/dns4/b/tcp/9090/p2p/${b.peerId.toString()}`);
+  const conn = await drive(w.s, a.dial(multiaddr(`/dns4/b/tcp/9090/p2p/${b.peerId.toString()}`)));
+  t.equal(conn.remotePeer.toString(), b.peerId.toString());
+  await t.rejects(drive(w.s, a.dial(multiaddr('/ip4/10.0.0.1/tcp/9090'))), /no transport/);
 });

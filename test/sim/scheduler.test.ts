@@ -145,6 +145,10 @@ t.test('wall clocks: skew set, jumped and drifting per node; monotonic clocks un
   s.crash('a');
   const a2 = s.boot('a');
   t.equal(a2.wallClock(), 955_000, 'the skew belongs to the machine: it survives a restart');
+  s.schedule(0.75, 'fraction', () => undefined);
+  await s.runFor(0.75);
+  t.equal(a2.wallClock(), 955_000, 'whole milliseconds, as Date.now(), at a fractional virtual time');
+  t.equal(a2.timers.nowMs() % 1, 0.75, 'the monotonic clock keeps the fraction, as performance.now()');
 });
 
 t.test('settle: every continuation an event caused is done before the next event', async (t) => {

@@ -69,7 +69,7 @@ export interface NodeRuntime {
   readonly incarnation: number;
   /** Monotonic clock and timers (node/components.ts TimerComponents). */
   readonly timers: TimerComponents;
-  /** Wall clock: virtual time plus the node's skew. */
+  /** Wall clock: virtual time plus the node's skew, in whole ms (as Date.now). */
   readonly wallClock: WallClock;
   /** Randomness of this incarnation. */
   readonly random: RandomSource;
@@ -374,8 +374,9 @@ export class Scheduler {
 
   // ---- clocks -----------------------------------------------------------------------------------
 
+  // Whole milliseconds, as Date.now() (virtual time itself has fractions: link latencies).
   #wallOf(s: NodeSlot): number {
-    return this.epochMs + this.#now + s.skewMs + (s.driftPpm * (this.#now - s.driftSinceMs)) / 1e6;
+    return Math.floor(this.epochMs + this.#now + s.skewMs + (s.driftPpm * (this.#now - s.driftSinceMs)) / 1e6);
   }
 
   /** `name`'s wall clock now (whether running or not). */

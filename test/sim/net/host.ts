@@ -4,7 +4,9 @@
 // gater both ways); connections and streams behave as libp2p 2.x's over yamux; ping and identify are
 // served as libp2p's are (ping echoes 32-byte payloads and aborts an inbound stream `timeout` after
 // each read began, as @libp2p/ping 2.x does; identify answers only unlimited connections, and the
-// dialer's identify starts gossip peering). Timers are the node's own (its TimerComponents).
+// dialer's identify starts gossip peering). Timers are the node's own (its TimerComponents). A node
+// is dialed by name: `/memory/<node>` or a DNS-style `/dns4/<node>/tcp/<port>` (the port is ignored);
+// it advertises its first listen address that names it, else `/memory/<node>`.
 
 import { DialError, NotStartedError, ProtocolError, isPeerId, type AbortOptions, type IdentifyResult, type PeerId, type PrivateKey, type Stream, type StreamHandler, type StreamHandlerOptions } from '@libp2p/interface';
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id';
@@ -112,9 +114,13 @@ export class SimHost extends EventTarget {
     this.#handlers.set(IDENTIFY_PROTOCOL, { handler: (d) => this.#serveIdentify(d.stream, d.connection as SimConnection), options: {} });
   }
 
-  /** The address other nodes dial. */
+  /**
+   * The address other nodes dial: the first listen address that names this node (`/dns4/<name>/...`,
+   * `/memory/<name>`), else `/memory/<name>`, with /p2p/.
+   */
   get multiaddr(): Multiaddr {
-    return multiaddr(`/memory/${this.name}/p2p/${this.peerId.toString()}`);
+    const own = this.options.listen.map((a) => multiaddr(a)).find((a) => nodeNameOf(a) === this.name);
+    return (own ?? multiaddr(`/memory/${this.name}`)).encapsulate(`/p2p/${this.peerId.toString()}`);
   }
 
   // ---- HostNet ----------------------------------------------------------------------------------
@@ -158,8 +164,8 @@ export class SimHost extends EventTarget {
     } else {
       const addr = Array.isArray(peer) ? peer[0] : peer;
       if (addr === undefined || !isMultiaddr(addr)) throw new DialError('no address to dial');
-      if (addr.protoNames()[0] !== 'memory') throw new DialError(`no transport for ${addr.toString()}`);
-      name = addr.stringTuples()[0]?.[1];
+      name = nodeNameOf(addr);
+      if (name === undefined) throw new DialError(`no transport for ${addr.toString()}: the simulated network dials /memory/<node> and /dns*/<node>/... addresses`);
       expect = addr.getPeerId() ?? undefined;
     }
     if (expect === this.peerId.toString() || name === this.name) throw new DialError('Tried to dial self');
@@ -294,7 +300,7 @@ export class SimHost extends EventTarget {
       const msg = JSON.parse(new TextDecoder().decode((await lp.read({ signal })).subarray())) as { protocols: string[]; listenAddrs: string[] };
       await stream.close({ signal }).catch((e: unknown) => stream.abort(e as Error));
       const listenAddrs = msg.listenAddrs.map((a) => multiaddr(a));
-      const remoteName = listenAddrs[0]?.stringTuples()[0]?.[1];
+      const remoteName = listenAddrs[0] === undefined ? undefined : nodeNameOf(listenAddrs[0]);
       if (remoteName !== undefined) this.#addresses.set(conn.remotePeer.toString(), remoteName);
       this.services.pubsub.identified(conn, msg.protocols);
       return {
@@ -316,6 +322,14 @@ export class SimHost extends EventTarget {
       .then(() => stream.close({ signal }))
       .catch((err: unknown) => stream.abort(err as Error));
   }
+}
+
+const NAMING_PROTOCOLS = new Set(['memory', 'dns', 'dns4', 'dns6', 'dnsaddr']);
+
+/** The node an address names: `/memory/<node>...` or `/dns4/<node>/tcp/<port>...` (any /dns*); undefined otherwise. */
+export function nodeNameOf(addr: Multiaddr): string | undefined {
+  const first = addr.protoNames()[0];
+  return first !== undefined && NAMING_PROTOCOLS.has(first) ? addr.stringTuples()[0]?.[1] : undefined;
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
