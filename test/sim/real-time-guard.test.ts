@@ -5,6 +5,7 @@ import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { monotonicMs, systemWallClock } from '../../node/util/clock.ts';
 import { Scheduler } from './scheduler.ts';
+import { SimStream } from './net/stream.ts';
 
 const originalNow = Date.now;
 const originalRandom = Math.random;
@@ -57,4 +58,16 @@ t.test('off with guard: false', async (t) => {
   s.boot('n').timers.setTimeout(() => { Date.now(); }, 1);
   await s.runFor(2);
   t.equal(s.guard, undefined);
+});
+
+t.test('calls of the libraries only the simulator runs (libp2p\'s AbstractStream) are the simulator\'s', async (t) => {
+  const s = new Scheduler({ seed: 4 });
+  s.boot('n').timers.setTimeout(() => {
+    const wire = { data: () => undefined, credit: () => undefined, fin: () => undefined, reset: () => undefined };
+    void new SimStream({ id: '1', direction: 'outbound', wire, wallMs: () => 0, onEnd: () => undefined }).close();
+  }, 1);
+  await s.runFor(2);
+  const uses = s.guard!.report().filter((u) => u.caller.includes('@libp2p/utils'));
+  t.ok(uses.length > 0, 'AbstractStream reads the real clock');
+  t.ok(uses.every((u) => u.bySimulator && !u.viaNodeCode && !u.inNodeCode), 'counted as the simulator\'s');
 });

@@ -19,6 +19,12 @@ const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..'
 const THIS_FILE = fileURLToPath(import.meta.url);
 /** Folders whose code must take clocks, timers and randomness from its components. */
 export const NODE_CODE_DIRS_DEFAULT: readonly string[] = ['node/', 'storage/', 'membership/', 'quorum/'];
+/**
+ * Libraries only the simulator runs in a simulation (the simulated streams extend libp2p's
+ * AbstractStream, which stamps its timeline with Date.now and bounds a close with AbortSignal.timeout;
+ * neither reaches node code): their calls are the simulator's, not node code's.
+ */
+export const SIMULATOR_LIBRARIES_DEFAULT: readonly string[] = ['node_modules/@libp2p/utils/'];
 /** Stack frames examined per call. */
 const STACK_FRAMES_MAX = 16;
 
@@ -28,6 +34,8 @@ export interface RealTimeGuardOptions {
   throwInNodeCode?: boolean;
   /** Folders (project-relative, with a trailing slash) that count as node code (default NODE_CODE_DIRS_DEFAULT). */
   nodeCodeDirs?: readonly string[];
+  /** Library paths whose calls are the simulator's (default SIMULATOR_LIBRARIES_DEFAULT). */
+  simulatorLibraries?: readonly string[];
 }
 
 /** One API used from one site. */
@@ -42,7 +50,7 @@ export interface RealTimeUse {
   inNodeCode: boolean;
   /** Whether node code called the library that made the call (`module` is node code). */
   viaNodeCode: boolean;
-  /** Whether the simulator itself (test/sim/) is the first project module on the stack. */
+  /** Whether the simulator made it: test/sim/ is the first project module, or the caller is a simulator library. */
   bySimulator: boolean;
   /** Calls. */
   count: number;
@@ -80,6 +88,7 @@ function projectPath(file: string): string {
 export class RealTimeGuard {
   readonly #throw: boolean;
   readonly #dirs: readonly string[];
+  readonly #simLibs: readonly string[];
   readonly #uses = new Map<string, RealTimeUse>();
   #patches: Patch[] = [];
   #depth = 0;
@@ -88,6 +97,7 @@ export class RealTimeGuard {
   constructor(options: RealTimeGuardOptions = {}) {
     this.#throw = options.throwInNodeCode === true;
     this.#dirs = options.nodeCodeDirs ?? NODE_CODE_DIRS_DEFAULT;
+    this.#simLibs = options.simulatorLibraries ?? SIMULATOR_LIBRARIES_DEFAULT;
   }
 
   /** Wrap the globals (nested installs are counted; the last uninstall restores them). */
@@ -214,8 +224,9 @@ export class RealTimeGuard {
       }
       caller ??= '(native)';
       const inNodeCode = callerFile !== undefined && this.#isNodeCode(callerFile);
-      const viaNodeCode = moduleFile !== undefined && this.#isNodeCode(moduleFile);
-      const bySimulator = moduleFile !== undefined && moduleFile.startsWith('test/sim/');
+      const bySimLib = callerFile !== undefined && this.#simLibs.some((l) => callerFile.includes(l));
+      const viaNodeCode = !bySimLib && moduleFile !== undefined && this.#isNodeCode(moduleFile);
+      const bySimulator = bySimLib || (moduleFile !== undefined && moduleFile.startsWith('test/sim/'));
       const key = `${api}@${caller}`;
       const u = this.#uses.get(key);
       if (u === undefined) {
