@@ -3,6 +3,7 @@
 // timers for good; wall clocks skew, jump and drift per node while monotonic clocks do not; every
 // promise continuation, nextTick and setImmediate an event causes is done before the next event.
 import t from 'tap';
+import { readFile } from 'node:fs/promises';
 import { SimRandom } from './random.ts';
 import { Scheduler, SETTLE_SPINS_MAX, SimDeadlineError, SimEventError, type NodeRuntime } from './scheduler.ts';
 
@@ -202,4 +203,17 @@ t.test('code that yields forever fails the run instead of hanging it', async (t)
   };
   s.boot('n').timers.setTimeout(spin, 1);
   await t.rejects(s.runFor(5), { code: 'SIM_EVENT_FAILED', message: /yields forever/ });
+});
+
+t.test('settle waits for I/O an event started, and counts it by kind', async (t) => {
+  const s = new Scheduler({ seed: 9 });
+  const rt = s.boot('n');
+  const seen: string[] = [];
+  rt.timers.setTimeout(() => {
+    void readFile(new URL(import.meta.url)).then(() => seen.push('read done'));
+  }, 1);
+  rt.timers.setTimeout(() => seen.push('next event'), 1);
+  await s.runFor(2);
+  t.same(seen, ['read done', 'next event']);
+  t.ok((s.stats().ioWaitsByType.FSReqPromise ?? 0) >= 1, 'the wait is reported: node code doing real I/O is a determinism risk');
 });

@@ -115,6 +115,8 @@ export interface SchedulerStats {
   ioWaits: number;
   /** Settles that gave up on an I/O request after settleIoWaitMs (left running, unordered). */
   ioAbandoned: number;
+  /** Settles that waited, by kind of I/O resource (e.g. FSReqPromise: node code touched the disk). */
+  ioWaitsByType: Record<string, number>;
   /** Events waiting. */
   queued: number;
 }
@@ -224,6 +226,7 @@ export class Scheduler {
   #firstError: unknown;
   #hasError = false;
   #ioBaseline = new Map<string, number>();
+  readonly #ioTypes = new Map<string, number>();
   readonly #stats = {
     eventsRun: 0, timersSet: 0, timersFired: 0, timersCancelled: 0, timersOverflowed: 0, eventsDropped: 0,
     eventsDeferred: 0, eventErrors: 0, ioWaits: 0, ioAbandoned: 0,
@@ -477,7 +480,7 @@ export class Scheduler {
 
   /** Counters. */
   stats(): SchedulerStats {
-    return { nowMs: this.#now, ...this.#stats, queued: this.#heap.size };
+    return { nowMs: this.#now, ...this.#stats, ioWaitsByType: Object.fromEntries(this.#ioTypes), queued: this.#heap.size };
   }
 
   /** Time of the next event that would run, or undefined when none is queued. */
@@ -613,12 +616,13 @@ export class Scheduler {
         throw new SimEventError(`settling did not finish after ${SETTLE_SPINS_MAX} immediates at ${fmt(this.#now)} ms: code that yields forever (a setImmediate loop)`);
       }
       await new Promise<void>((r) => realSetImmediate(r));
-      const { immediates, io } = pendingWork(this.#ioBaseline);
+      const { immediates, io, ioTypes } = pendingWork(this.#ioBaseline);
       if (immediates === 0 && io === 0) return;
       if (io > 0) {
         if (started === undefined) {
           started = realPerformanceNow();
           this.#stats.ioWaits += 1;
+          for (const k of ioTypes) this.#ioTypes.set(k, (this.#ioTypes.get(k) ?? 0) + 1);
         } else if (realPerformanceNow() - started > this.#settleIoWaitMs) {
           this.#stats.ioAbandoned += 1;
           this.#ioBaseline = ioResourceCounts();
@@ -646,7 +650,7 @@ function ioResourceCounts(): Map<string, number> {
   return m;
 }
 
-function pendingWork(baseline: Map<string, number>): { immediates: number; io: number } {
+function pendingWork(baseline: Map<string, number>): { immediates: number; io: number; ioTypes: string[] } {
   let immediates = 0;
   const now = new Map<string, number>();
   for (const r of process.getActiveResourcesInfo()) {
@@ -655,6 +659,13 @@ function pendingWork(baseline: Map<string, number>): { immediates: number; io: n
     else now.set(r, (now.get(r) ?? 0) + 1);
   }
   let io = 0;
-  for (const [k, v] of now) io += Math.max(0, v - (baseline.get(k) ?? 0));
-  return { immediates, io };
+  const ioTypes: string[] = [];
+  for (const [k, v] of now) {
+    const extra = v - (baseline.get(k) ?? 0);
+    if (extra > 0) {
+      io += extra;
+      ioTypes.push(k);
+    }
+  }
+  return { immediates, io, ioTypes };
 }
