@@ -10,5 +10,5 @@ import type { SimNetwork } from './network.ts';
 
 /** A HostFactory that puts node `name` on `net` (one running host per name at a time). */
 export function simHostFactory(net: SimNetwork, name: string): HostFactory {
-  return async (options) => hostFromNet(net.createHost(name, options) as unknown as HostNet, options);
+  return async (options) => hostFromNet<HostNet>(net.createHost(name, options), options);
 }
