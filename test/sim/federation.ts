@@ -1,0 +1,104 @@
+// The federation of a simulated run, made from the seed: CA keys, member keys (so peer IDs) and
+// certificates are the same in every run of a seed, and the node configurations are what an operator
+// would write, with DNS-style addresses the simulated network resolves (`/dns4/<name>/tcp/9090`).
+import type { Ed25519PrivateKey, PeerId } from '@libp2p/interface';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
+import type { MembershipConfig } from '../../node/config/membership-config.ts';
+import type { AgentConfig } from '../../node/agent/agent-config.ts';
+import type { ControllerConfig } from '../../node/controller/controller-node.ts';
+import type { SplitBrainConfig } from '../../node/controller/write-fence.ts';
+import { caFromKey, type FederationCa } from '../../node/identity/ca.ts';
+import { issueCertificate, type MemberCertificate } from '../../node/identity/certificate.ts';
+import { ed25519KeyFromSeed } from '../../node/identity/keys.ts';
+import type { MemberRole } from '../../membership/member-name.ts';
+import type { StrategyName } from '../../storage/logic/rules/conflict-rule.ts';
+import type { SimRandom } from './random.ts';
+
+/** Certificates are valid from a day before the run to a year after. */
+const CERT_BEFORE_MS = 86_400_000;
+const CERT_AFTER_MS = 365 * 86_400_000;
+/** The port every simulated node listens on (addresses differ by name). */
+export const SIM_PORT = 9090;
+
+/** One member of the federation. */
+export interface SimMember {
+  name: string;
+  role: MemberRole;
+  privateKey: Ed25519PrivateKey;
+  peerId: PeerId;
+  certificate: MemberCertificate;
+  /** Dialable address, with /p2p/. */
+  addr: string;
+}
+
+/** What a federation is made of. */
+export interface SimFederationSpec {
+  id: string;
+  controllers: readonly string[];
+  agents: readonly string[];
+  strategy: StrategyName;
+  splitBrain: SplitBrainConfig;
+}
+
+/** The federation of a run. */
+export interface SimFederation {
+  spec: SimFederationSpec;
+  controllerCa: FederationCa;
+  agentCa: FederationCa;
+  members: Map<string, SimMember>;
+  controllerConfig(name: string): ControllerConfig;
+  agentConfig(name: string): AgentConfig;
+}
+
+/** The listen address of a simulated node. */
+export function simListenAddr(name: string): string {
+  return `/dns4/${name}/tcp/${SIM_PORT}`;
+}
+
+/** Make the federation of `spec` from `rand`; certificates valid around `wallMs`. */
+export async function makeSimFederation(spec: SimFederationSpec, rand: SimRandom, wallMs: number): Promise<SimFederation> {
+  const key = (label: string): Promise<Ed25519PrivateKey> => ed25519KeyFromSeed(rand.fork(`key:${label}`).bytes(32));
+  const controllerCa = caFromKey(await key('ca:controllers'), 'controllers-ca');
+  const agentCa = caFromKey(await key('ca:agents'), 'agents-ca');
+  const members = new Map<string, SimMember>();
+  const roles: Array<[string, MemberRole]> = [...spec.controllers.map((n) => [n, 'controller'] as [string, MemberRole]), ...spec.agents.map((n) => [n, 'agent'] as [string, MemberRole])];
+  for (const [name, role] of roles) {
+    const privateKey = await key(`member:${name}`);
+    const peerId = peerIdFromPrivateKey(privateKey);
+    const certificate = await issueCertificate(role === 'controller' ? controllerCa : agentCa, {
+      federationId: spec.id, member: name, role, peerId: peerId.toString(),
+      notBeforeMs: wallMs - CERT_BEFORE_MS, notAfterMs: wallMs + CERT_AFTER_MS,
+    });
+    members.set(name, { name, role, privateKey, peerId, certificate, addr: `${simListenAddr(name)}/p2p/${peerId.toString()}` });
+  }
+  const member = (name: string): SimMember => {
+    const m = members.get(name);
+    if (m === undefined) throw new Error(`no member ${name}`);
+    return m;
+  };
+  const membership = (m: SimMember, bootstrap: string[]): MembershipConfig => ({
+    federationId: spec.id, memberName: m.name, role: m.role, region: `region-${m.name}`, zone: 'zone-a',
+    listen: [simListenAddr(m.name)], bootstrap, privateKey: m.privateKey, certificate: m.certificate,
+    controllerCas: [controllerCa.public], agentCas: [agentCa.public],
+  });
+  return {
+    spec, controllerCa, agentCa, members,
+    controllerConfig: (name) => ({
+      membership: membership(member(name), spec.controllers.filter((c) => c !== name).map((c) => member(c).addr)),
+      replication: { dataDir: `/sim/${name}`, controllers: [...spec.controllers], strategy: spec.strategy },
+      splitBrain: spec.splitBrain,
+    }),
+    agentConfig: (name) => {
+      // Agents spread their primaries over the controllers, in order.
+      const i = spec.agents.indexOf(name);
+      const order = spec.controllers.map((_, k) => spec.controllers[(i + k) % spec.controllers.length]!);
+      const [primary, ...rest] = order;
+      return {
+        membership: membership(member(name), []),
+        dataDir: `/sim/${name}`,
+        controllers: { primary: { endpoint: member(primary!).addr }, secondary: rest.map((c) => ({ endpoint: member(c).addr, priority: 100 })) },
+        autonomousMode: { enabled: false },
+      };
+    },
+  };
+}
