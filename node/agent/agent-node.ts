@@ -7,7 +7,7 @@
 // reads and watches to the program on top (the proxy) from its durable replica whatever the
 // controllers do. Clocks, timers, randomness, the host and the store's database come from the node's
 // components (node/components.ts), resolved once in start().
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AgentFollow, type AgentState, type Following, type FollowDecision } from '../../membership/agent-follow.ts';
 import type { Switch } from '../../membership/controller-selector.ts';
@@ -105,6 +105,7 @@ export interface AgentOptions extends Pick<MembershipNodeOptions, 'logger'> {
   components?: Partial<NodeComponents>;
 }
 
+// Where agents kept their replica's strategy before the store kept it (read once, for an upgrade).
 const STRATEGY_FILE = 'strategy';
 // Records read per page when the file copy takes its snapshot.
 const SNAPSHOT_PAGE_MAX = 1_000;
@@ -189,9 +190,10 @@ export class AgentNode {
     const components = nodeComponents(options.components);
     const { timers, wallClock } = components;
     // The default database is LevelDB in <dataDir>/store, the directory made private (0700, like key
-    // files) first: before the strategy file in it is read.
+    // files) first. The replica reopens under the strategy it last had (kept in its database; agents
+    // before it was kept there wrote it to <dataDir>/strategy).
     const db = await components.openStoreDb(cfg.dataDir, { writeBufferBytes: DISK_WRITE_BUFFER_BYTES, logger: log });
-    let strategy = await readStrategy(cfg.dataDir);
+    let strategy = await Store.storedStrategy(db) ?? await readLegacyStrategy(cfg.dataDir);
     let cached: StoredRecord[] = [];
     let loadError: AgentStatus['cache']['loadError'];
     if (cfg.autonomousMode.enabled) {
@@ -492,7 +494,6 @@ export class AgentNode {
     if (this.#store.rule.name === strategy) return this.#store;
     this.#reopening = (async () => {
       this.#log.info({ from: this.#store.rule.name, to: strategy }, 'replica reopened under the federation strategy');
-      await writeFile(join(this.config.dataDir, STRATEGY_FILE), `${strategy}\n`, { mode: 0o600 });
       await this.#store.close();
       const { timers, wallClock } = this.components;
       const db = await this.components.openStoreDb(this.config.dataDir, { writeBufferBytes: DISK_WRITE_BUFFER_BYTES, logger: this.#log });
@@ -535,7 +536,7 @@ export class AgentNode {
   }
 }
 
-async function readStrategy(dataDir: string): Promise<StrategyName | undefined> {
+async function readLegacyStrategy(dataDir: string): Promise<StrategyName | undefined> {
   const text = await readFile(join(dataDir, STRATEGY_FILE), 'utf8').catch(() => undefined);
   const s = text?.trim();
   return s !== undefined && (STRATEGY_NAMES as readonly string[]).includes(s) ? s as StrategyName : undefined;

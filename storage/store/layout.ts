@@ -16,6 +16,8 @@ export const META_HLC = 'm:hlc';
 export const META_SEQ = 'm:seq';
 export const META_COMPACTED = 'm:compacted';
 export const META_FORMAT = 'm:format';
+/** The conflict strategy the store was last opened under (an agent reopens its replica under it). */
+export const META_STRATEGY = 'm:strategy';
 /** Layout written by this version. */
 export const LAYOUT_VERSION = 2;
 /** Layout 1's per-key index entries (read only, by the migration). */

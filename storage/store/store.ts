@@ -26,11 +26,11 @@ import { GroupCommit } from './group-commit.ts';
 import { KeyLock } from './key-lock.ts';
 import {
   changeKey, changeValue, parseChangeKey, parseChangeValue, prefixEnd, tombstoneKey,
-  CHANGE, META_COMPACTED, META_HLC, META_SEQ, RECORD, TOMBSTONE,
+  CHANGE, META_COMPACTED, META_HLC, META_SEQ, META_STRATEGY, RECORD, TOMBSTONE,
 } from './layout.ts';
 import { migrateLayout, type MigrationReport } from './layout-migration.ts';
 import { WatchHub, WatchQueue } from './watch-hub.ts';
-import type { StoreDb } from './store-db.ts';
+import { SYNC_WRITE, type StoreDb } from './store-db.ts';
 
 /** Settings of a store, however its database is given; everything but member and strategy has a default. */
 export interface StoreSettings {
@@ -250,11 +250,19 @@ export class Store {
     try {
       store.#migration = await migrateLayout(db);
       await store.#load();
+      if ((await db.get(META_STRATEGY)) !== opts.strategy) await db.put(META_STRATEGY, opts.strategy, SYNC_WRITE);
     } catch (err) {
       await db.close();
       throw err;
     }
     return store;
+  }
+
+  /** The strategy a store over `db` was last opened under (undefined: never opened, or before this was kept). */
+  static async storedStrategy(db: StoreDb): Promise<StrategyName | undefined> {
+    await db.open();
+    const s = await db.get(META_STRATEGY);
+    return s !== undefined && (STRATEGY_NAMES as readonly string[]).includes(s) ? s as StrategyName : undefined;
   }
 
   async #load(): Promise<void> {

@@ -48,3 +48,14 @@ t.test('by path: LevelDB in exactly that directory; a data directory keeps it in
   await onDisk.close();
   t.ok(existsSync(join(dir, 'node', 'store', 'CURRENT')), 'openDiskDb opens <dataDir>/store');
 });
+
+t.test('the database keeps the strategy the store was last opened under', async (t) => {
+  const db = new MemoryLevel<string, string>({ keyEncoding: 'utf8', valueEncoding: 'utf8', storeEncoding: 'utf8' });
+  const env = { nowMs: () => 1_767_225_600_000, monoMs: () => 0 };
+  t.equal(await Store.storedStrategy(db), undefined, 'a new database: none');
+  await (await Store.open({ db, member: 'a', strategy: 'Merge', ...env })).close();
+  t.equal(await Store.storedStrategy(db), 'Merge');
+  await (await Store.open({ db, member: 'a', strategy: 'Manual', ...env })).close();
+  t.equal(await Store.storedStrategy(db), 'Manual', 'reopened under another strategy: that one');
+  await db.close();
+});
