@@ -1,0 +1,108 @@
+// npm run sim -- [--seeds N] [--from S] [--seed S] [--seconds S | --minutes M] [--jobs J] [--kinds a,b]
+//                [--controllers N] [--agents N] [--strategy LastWriterWins|Merge|Manual] [--verbose]
+// Runs seeds of the whole-cluster simulation (run.ts) and prints a table: seeds, virtual hours, faults
+// injected by kind, writes acknowledged, checker violations. Each seed is independent and replays
+// alone (--seed S); --jobs runs that many seeds in parallel worker processes (default: cores - 0).
+// Exits 1 when any seed has a violation, printing how to replay it.
+import { fork } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { FAULT_KINDS, type FaultKind } from './nemesis.ts';
+import { describeReport, runSeed, type RunOptions, type RunReport } from './run.ts';
+import type { StrategyName } from '../../storage/logic/rules/conflict-rule.ts';
+
+const { values } = parseArgs({
+  options: {
+    seeds: { type: 'string' }, from: { type: 'string' }, seed: { type: 'string' },
+    seconds: { type: 'string' }, minutes: { type: 'string' }, jobs: { type: 'string' }, kinds: { type: 'string' },
+    controllers: { type: 'string' }, agents: { type: 'string' }, strategy: { type: 'string' },
+    verbose: { type: 'boolean', default: false }, worker: { type: 'boolean', default: false },
+  },
+});
+
+const num = (v: string | undefined, dflt: number): number => {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new Error(`not a number: ${v}`);
+  return n;
+};
+
+const virtualMs = values.minutes !== undefined ? num(values.minutes, 1) * 60_000 : num(values.seconds, 60) * 1_000;
+const kinds = values.kinds === undefined ? undefined : values.kinds.split(',').map((k) => {
+  if (!(FAULT_KINDS as readonly string[]).includes(k)) throw new Error(`unknown fault kind ${k} (one of ${FAULT_KINDS.join(', ')})`);
+  return k as FaultKind;
+});
+const base: Omit<RunOptions, 'seed'> = {
+  virtualMs,
+  ...(kinds === undefined ? {} : { kinds }),
+  ...(values.controllers === undefined ? {} : { controllers: num(values.controllers, 3) }),
+  ...(values.agents === undefined ? {} : { agents: num(values.agents, 0) }),
+  ...(values.strategy === undefined ? {} : { strategy: values.strategy as StrategyName }),
+};
+
+if (values.worker) {
+  // A worker: run the seeds the parent sends, one at a time; answer each with its report.
+  process.on('message', (seed: number) => {
+    runSeed({ ...base, seed }).then(
+      (r) => process.send!({ ok: true, report: r }),
+      (err: unknown) => process.send!({ ok: false, seed, error: String((err as Error)?.stack ?? err) }),
+    );
+  });
+} else {
+  await main();
+}
+
+async function main(): Promise<void> {
+  const seeds = values.seed !== undefined ? [num(values.seed, 1)] : Array.from({ length: num(values.seeds, 20) }, (_, i) => num(values.from, 1) + i);
+  const jobs = Math.max(1, Math.min(seeds.length, num(values.jobs, availableParallelism())));
+  const started = performance.now();
+  const reports: RunReport[] = [];
+  const errors: Array<{ seed: number; error: string }> = [];
+  const queue = [...seeds];
+  const self = fileURLToPath(import.meta.url);
+  const args = process.argv.slice(2).filter((a) => a !== '--worker');
+  await Promise.all(Array.from({ length: jobs }, () => new Promise<void>((resolve) => {
+    const child = fork(self, [...args, '--worker'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const next = (): void => {
+      const seed = queue.shift();
+      if (seed === undefined) { child.disconnect(); resolve(); return; }
+      child.send(seed);
+    };
+    child.on('message', (m: { ok: true; report: RunReport } | { ok: false; seed: number; error: string }) => {
+      if (m.ok) {
+        reports.push(m.report);
+        if (values.verbose || m.report.violations.length > 0) console.log(describeReport(m.report));
+      } else {
+        errors.push({ seed: m.seed, error: m.error });
+        console.log(`seed ${m.seed}: harness error\n${m.error}`);
+      }
+      next();
+    });
+    child.on('exit', (code) => { if (code !== 0 && code !== null) errors.push({ seed: -1, error: `worker exited ${code}` }); resolve(); });
+    next();
+  })));
+  printTable(reports, errors.length, (performance.now() - started) / 1000, jobs);
+  process.exitCode = errors.length > 0 || reports.some((r) => r.violations.length > 0) ? 1 : 0;
+}
+
+function printTable(reports: RunReport[], errors: number, wallS: number, jobs: number): void {
+  const sum = (f: (r: RunReport) => number): number => reports.reduce((a, r) => a + f(r), 0);
+  const faults = Object.fromEntries(FAULT_KINDS.map((k) => [k, sum((r) => r.faults[k])])) as Record<FaultKind, number>;
+  const refused: Record<string, number> = {};
+  for (const r of reports) for (const [k, v] of Object.entries(r.refused)) refused[k] = (refused[k] ?? 0) + v;
+  const failing = reports.filter((r) => r.violations.length > 0);
+  const rows: Array<[string, string]> = [
+    ['seeds run', `${reports.length}${errors > 0 ? ` (+${errors} harness errors)` : ''}`],
+    ['virtual time', `${(sum((r) => r.virtualMs) / 3_600_000).toFixed(2)} h (${(sum((r) => r.virtualMs) / 1000 / Math.max(1, reports.length)).toFixed(0)} s per seed)`],
+    ['wall time', `${wallS.toFixed(1)} s on ${jobs} processes (${(sum((r) => r.realMs) / 1000 / Math.max(1, reports.length)).toFixed(2)} s CPU per seed, ${(sum((r) => r.events) / Math.max(1, sum((r) => r.realMs) / 1000)).toFixed(0)} events/s)`],
+    ['federations', `${['LastWriterWins', 'Merge', 'Manual'].map((s) => `${s} ${reports.filter((r) => r.strategy === s).length}`).join(', ')}; agents ${sum((r) => r.agents)}`],
+    ...FAULT_KINDS.map((k) => [`faults: ${k}`, String(faults[k])] as [string, string]),
+    ['client operations', String(sum((r) => r.clients.writes + r.clients.deletes + r.clients.resolves + r.clients.reads))],
+    ['writes acked', `${sum((r) => r.acked.local)} local, ${sum((r) => r.acked.quorum)} quorum`],
+    ['writes refused', Object.entries(refused).sort().map(([k, v]) => `${k} ${v}`).join(', ') || '0'],
+    ['checker violations', `${sum((r) => r.violations.length)} in ${failing.length} seeds${failing.length > 0 ? ` (${failing.slice(0, 10).map((r) => r.seed).join(', ')}${failing.length > 10 ? ', ...' : ''})` : ''}`],
+  ];
+  const w = Math.max(...rows.map(([k]) => k.length));
+  for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v}`);
+}

@@ -1,0 +1,118 @@
+// One random run of the simulation from one seed: a federation (its size, strategy and agents drawn
+// from the seed), clients and faults for the fault phase, then every fault healed and a quiet period
+// in which the federation must converge and report the truth, then every checker over the history.
+// Same seed, same run: the trace hash proves it.
+import { checkHistory, formatViolation, type Violation } from './check/index.ts';
+import { SimCluster } from './cluster.ts';
+import { Nemesis, type FaultKind, type NemesisOptions } from './nemesis.ts';
+import { SimRandom } from './random.ts';
+import type { StrategyName } from '../../storage/logic/rules/conflict-rule.ts';
+import { Workload, type WorkloadCounts } from './workload.ts';
+
+/** What to run. */
+export interface RunOptions {
+  seed: number;
+  /** Virtual length of the whole run, ms (fault phase + quiet period). */
+  virtualMs: number;
+  /** Virtual length of the quiet period at the end (no faults, no clients), ms. */
+  quietMs?: number;
+  /** Fault kinds (default all). */
+  kinds?: NemesisOptions['kinds'];
+  /** Override what the seed would choose. */
+  controllers?: number;
+  agents?: number;
+  strategy?: StrategyName;
+}
+
+/** What a run did and found. */
+export interface RunReport {
+  seed: number;
+  controllers: number;
+  agents: number;
+  strategy: StrategyName;
+  virtualMs: number;
+  realMs: number;
+  events: number;
+  faults: Record<FaultKind, number>;
+  clients: WorkloadCounts;
+  /** Writes acknowledged, by durability. */
+  acked: { local: number; quorum: number };
+  /** Writes refused or failed, by code. */
+  refused: Record<string, number>;
+  violations: Violation[];
+  traceHash: string;
+}
+
+const QUIET_MS_DEFAULT = 20_000;
+const QUIET_STEP_MS = 250;
+const STRATEGIES: readonly StrategyName[] = ['LastWriterWins', 'Merge', 'Manual'];
+const NAMES_CONTROLLERS = ['a', 'b', 'c', 'd', 'e'];
+const NAMES_AGENTS = ['x', 'y', 'z'];
+
+/** Run one seed. Throws only on a harness failure (a violation is a result, not an exception). */
+export async function runSeed(o: RunOptions): Promise<RunReport> {
+  const started = performance.now();
+  const rand = new SimRandom(o.seed).fork('run');
+  const shape = rand.fork('shape');
+  const controllers = o.controllers ?? shape.pick([3, 3, 3, 5]);
+  const agents = o.agents ?? shape.int(3);
+  const strategy = o.strategy ?? shape.pick(STRATEGIES);
+  const quietMs = o.quietMs ?? QUIET_MS_DEFAULT;
+  const faultMs = Math.max(0, o.virtualMs - quietMs);
+  const d = new SimCluster();
+  await d.start({
+    controllers: NAMES_CONTROLLERS.slice(0, controllers), agents: NAMES_AGENTS.slice(0, agents), seed: o.seed, strategy,
+    quorumMode: 'Controllers', options: {},
+  });
+  const cfg = d.history().config;
+  const workload = new Workload(rand.fork('clients'), strategy);
+  const nemesis = new Nemesis(rand.fork('faults'), { maxClockOffsetMs: cfg.maxClockOffsetMs, ...(o.kinds === undefined ? {} : { kinds: o.kinds }) });
+  const t0 = d.nowMs();
+  const end = t0 + faultMs;
+  let nextClient = t0 + workload.nextDelayMs();
+  let nextFault = t0 + nemesis.nextDelayMs();
+  while (d.nowMs() < end) {
+    const expiry = nemesis.nextExpiryMs() ?? Infinity;
+    const at = Math.min(nextClient, nextFault, expiry, end);
+    await d.tick(at - d.nowMs());
+    if (d.nowMs() >= end) break;
+    if (d.nowMs() >= nextFault || d.nowMs() >= expiry) {
+      await nemesis.act(d);
+      if (d.nowMs() >= nextFault) nextFault = d.nowMs() + nemesis.nextDelayMs();
+    }
+    if (d.nowMs() >= nextClient) {
+      workload.issue(d);
+      nextClient = d.nowMs() + workload.nextDelayMs();
+    }
+  }
+  // Quiet period: every fault undone, clocks true again, no clients.
+  await nemesis.healAll(d);
+  for (const n of d.nodes().controllers) if (d.skewOf(n) !== 0) await d.setSkew(n, 0);
+  // In steps, so the Merkle roots are sampled: convergence is judged from the samples.
+  for (let left = quietMs; left > 0; left -= QUIET_STEP_MS) await d.tick(Math.min(QUIET_STEP_MS, left));
+  const history = await d.finish();
+  const violations = checkHistory(history, d.bounds());
+  const acked = { local: 0, quorum: 0 };
+  const refused: Record<string, number> = {};
+  for (const w of history.writes) {
+    if (w.outcome.status === 'ok') acked[w.durability]++;
+    else if (w.outcome.status === 'error') refused[w.outcome.code] = (refused[w.outcome.code] ?? 0) + 1;
+  }
+  const report: RunReport = {
+    seed: o.seed, controllers, agents, strategy, virtualMs: d.nowMs(), realMs: performance.now() - started,
+    events: d.scheduler.stats().eventsRun, faults: { ...nemesis.counts }, clients: { ...workload.counts }, acked, refused, violations,
+    traceHash: d.scheduler.traceHash(),
+  };
+  await d.stop();
+  return report;
+}
+
+/** How to replay a seed, and what it found. */
+export function describeReport(r: RunReport): string {
+  const lines = [
+    `seed ${r.seed}: ${r.controllers} controllers, ${r.agents} agents, ${r.strategy}, ${(r.virtualMs / 1000).toFixed(1)} virtual s in ${(r.realMs / 1000).toFixed(1)} s`,
+    `  replay: npm run sim -- --seed ${r.seed} --seconds ${Math.round(r.virtualMs / 1000)} --controllers ${r.controllers} --agents ${r.agents} --strategy ${r.strategy} --verbose   (trace ${r.traceHash.slice(0, 16)})`,
+    ...r.violations.map((v) => `  ${formatViolation(v)}`),
+  ];
+  return lines.join('\n');
+}
