@@ -4,13 +4,20 @@
 // "Accepts" is judged by what happened, not by what a node said: a write accepted at instant t on X
 // is one that passed X's fence at t (it was acknowledged, or stored though it failed later). The fence
 // decides when the call reaches the node: at the client's call, or when a paused node resumes.
-// Sides come from the TRUE network (truth.ts): X and Y are split while no chain of controllers that
-// can exchange data links them. For each pair split over [p, q): if both accepted writes after
-// p + bound, both sides kept accepting past the bound; if both acknowledged a quorum write that began
-// and ended within [p, q), two majorities existed at once.
+//
+// The rule checked is per node, and implies the two-sides property: a controller X may accept a
+// write at t only if, at some instant of [t − bound, t], X could exchange data DIRECTLY (both ways,
+// by the TRUE network: truth.ts) with enough controllers to make fenceQuorum with itself: the write
+// fence counts direct links, and a minority may keep accepting for one contact window at most. Two
+// nodes that both pass it within one window had overlapping majorities, so no two disjoint sides
+// both accepted beyond the bound (a side that moves, e.g. a with c, then c with b, is no split). A
+// quorum write acknowledged on X needs X's side (chains of exchange: replication relays) to have
+// held durabilityQuorum controllers at some instant while it was in flight; two disjoint sides
+// cannot both have done so at once. (Skipped when fenceQuorum is undefined: AgentAssisted, or
+// writes not fenced.)
 import type { History, WriteOp } from './history.ts';
 import { fmtMs, storedAck } from './history.ts';
-import { isLive, segments, sides, type Segment } from './truth.ts';
+import { canExchange, isLive, segments, sideOf, type Segment } from './truth.ts';
 import type { Violation } from './violation.ts';
 
 /** When the fence decided on `op`: its call, or the first instant after it its node was live. */
@@ -22,72 +29,47 @@ export function decisionMs(segs: readonly Segment[], op: Pick<WriteOp, 'node' | 
   return op.startMs;
 }
 
-interface Acceptance {
-  op: WriteOp;
-  atMs: number;
+/** Segments overlapping [fromMs, toMs] (an instant counts: a segment ending at fromMs does not). */
+function overlapping(segs: readonly Segment[], fromMs: number, toMs: number): Segment[] {
+  return segs.filter((s) => s.toMs > fromMs && s.fromMs <= toMs);
 }
 
-/** Split episodes of controllers x and y: maximal stretches in which they are on different sides. */
-function episodes(segs: readonly Segment[], sidesOf: ReadonlyArray<string[][]>, x: string, y: string): Array<{ fromMs: number; toMs: number; cause: string }> {
-  const out: Array<{ fromMs: number; toMs: number; cause: string }> = [];
-  for (let i = 0; i < segs.length; i++) {
-    const seg = segs[i]!;
-    const split = !sidesOf[i]!.some((side) => side.includes(x) && side.includes(y));
-    if (!split) continue;
-    const last = out[out.length - 1];
-    if (last !== undefined && last.toMs === seg.fromMs) last.toMs = seg.toMs;
-    else out.push({ fromMs: seg.fromMs, toMs: seg.toMs, cause: seg.state.cause });
-  }
-  return out;
+/** Controllers `node` exchanges data with directly in `seg`, itself included (0 when it is not live). */
+function directMajority(seg: Segment, controllers: readonly string[], node: string): number {
+  if (!isLive(seg.state, node)) return 0;
+  return 1 + controllers.filter((c) => c !== node && canExchange(seg.state, node, c)).length;
 }
 
-/** Two sides never both accept writes for longer than `boundMs`, nor both acknowledge quorum writes. */
+/** No controller accepts a write beyond the bound without a majority, nor acknowledges a quorum write its side could not have made. */
 export function checkSplitBrain(h: History, boundMs: number): Violation[] {
+  const fq = h.config.fenceQuorum;
+  const dq = h.config.durabilityQuorum;
+  if (fq === undefined) return [];
   const segs = segments(h);
-  const sidesOf = segs.map((s) => sides(s.state, h.controllers));
-  const accepted = new Map<string, Acceptance[]>();
-  for (const op of h.writes) {
-    if (storedAck(op) === undefined) continue;
-    const list = accepted.get(op.node) ?? [];
-    list.push({ op, atMs: decisionMs(segs, op) });
-    accepted.set(op.node, list);
-  }
   const out: Violation[] = [];
-  const cs = [...h.controllers].sort();
-  for (let i = 0; i < cs.length; i++) {
-    for (let j = i + 1; j < cs.length; j++) {
-      const x = cs[i]!;
-      const y = cs[j]!;
-      for (const ep of episodes(segs, sidesOf, x, y)) {
-        // The last stretch includes the run's last instant (the checkers may run right after a write).
-        const before = (t: number): boolean => t < ep.toMs || (ep.toMs === h.endMs && t === h.endMs);
-        const during = (n: string): Acceptance[] => (accepted.get(n) ?? []).filter((a) => a.atMs >= ep.fromMs && before(a.atMs));
-        const ax = during(x);
-        const ay = during(y);
-        if (ax.length === 0 || ay.length === 0) continue;
-        const lastX = ax.reduce((a, b) => (b.atMs > a.atMs ? b : a));
-        const lastY = ay.reduce((a, b) => (b.atMs > a.atMs ? b : a));
-        const limit = ep.fromMs + boundMs;
-        if (lastX.atMs > limit && lastY.atMs > limit) {
-          out.push({
-            checker: 'split-brain', atMs: Math.min(lastX.atMs, lastY.atMs), node: `${x},${y}`,
-            message: `${x} and ${y} could not exchange data from ${fmtMs(ep.fromMs)} (${ep.cause}) to ${fmtMs(ep.toMs)}, yet both accepted writes more than ${fmtMs(boundMs)} into it: ` +
-              `${x} #${lastX.op.id} (${lastX.op.key}) at ${fmtMs(lastX.atMs)}, ${y} #${lastY.op.id} (${lastY.op.key}) at ${fmtMs(lastY.atMs)}`,
-          });
-        }
-        const quorumAcks = (list: Acceptance[]): Acceptance[] => list.filter((a) => a.op.durability === 'quorum' && a.op.outcome.status === 'ok' &&
-          a.op.endMs !== undefined && before(a.op.endMs));
-        const qx = quorumAcks(ax);
-        const qy = quorumAcks(ay);
-        if (qx.length > 0 && qy.length > 0) {
-          const a = qx[0]!;
-          const b = qy[0]!;
-          out.push({
-            checker: 'split-brain', atMs: Math.max(a.op.endMs!, b.op.endMs!), node: `${x},${y}`,
-            message: `${x} and ${y} could not exchange data from ${fmtMs(ep.fromMs)} (${ep.cause}) to ${fmtMs(ep.toMs)}, yet both acknowledged quorum writes: ` +
-              `${x} #${a.op.id} (${a.op.key}) at ${fmtMs(a.op.endMs!)}, ${y} #${b.op.id} (${b.op.key}) at ${fmtMs(b.op.endMs!)}`,
-          });
-        }
+  for (const op of h.writes) {
+    if (storedAck(op) === undefined || !h.controllers.includes(op.node)) continue;
+    const t = decisionMs(segs, op);
+    const window = overlapping(segs, t - boundMs, t);
+    const best = Math.max(0, ...window.map((s) => directMajority(s, h.controllers, op.node)));
+    if (best < fq) {
+      const since = [...segs].reverse().find((s) => s.fromMs <= t - boundMs && directMajority(s, h.controllers, op.node) >= fq);
+      out.push({
+        checker: 'split-brain', atMs: t, node: op.node,
+        message: `${op.node} accepted write #${op.id} (${op.key}) at ${fmtMs(t)}, but it could exchange data directly with at most ${best} of ` +
+          `${h.controllers.length} controllers (itself included; quorum ${fq}) in the ${fmtMs(boundMs)} before` +
+          `${since === undefined ? '' : `: without a majority since ${fmtMs(since.toMs)}`}, so another side may have been accepting too`,
+      });
+    }
+    if (op.durability === 'quorum' && op.outcome.status === 'ok' && op.endMs !== undefined) {
+      const flight = overlapping(segs, op.startMs, op.endMs);
+      const largest = Math.max(0, ...flight.map((s) => (isLive(s.state, op.node) ? sideOf(s.state, h.controllers, op.node).length : 0)));
+      if (largest < dq) {
+        out.push({
+          checker: 'split-brain', atMs: op.endMs, node: op.node,
+          message: `${op.node} acknowledged quorum write #${op.id} (${op.key}) at ${fmtMs(op.endMs)}, but its side held at most ${largest} of ` +
+            `${h.controllers.length} controllers (quorum ${dq}) while it was in flight from ${fmtMs(op.startMs)}: a majority elsewhere could have acknowledged too`,
+        });
       }
     }
   }
