@@ -1,6 +1,6 @@
 // split-brain checker and the network truth it stands on.
 import t from 'tap';
-import { ack, history, net, okWrite, split, writeOp } from './check/history-builder.ts';
+import { ack, history, net, okWrite, runConfig, split, writeOp } from './check/history-builder.ts';
 import { checkSplitBrain, decisionMs } from './check/split-brain.ts';
 import { healedAtMs, segments, sides } from './check/truth.ts';
 
@@ -61,7 +61,7 @@ t.test('a quorum write acknowledged by a minority side is a violation even withi
 });
 
 t.test('no fence quorum (AgentAssisted, or writes not fenced): not judged', async (t) => {
-  t.same(checkSplitBrain(history({ network: partitioned, config: { fenceQuorum: undefined }, writes: [w('a', 9000)] }), 3000), []);
+  t.same(checkSplitBrain(history({ network: partitioned, config: runConfig({ fenceQuorum: undefined }), writes: [w('a', 9000)] }), 3000), []);
 });
 
 t.test('a non-transitive cut is no split', async (t) => {

@@ -358,14 +358,22 @@ export class SimCluster implements SimDriver {
     const c = this.#slots.get(req.node)?.controller;
     if (c === undefined) rec.endWrite(w, { status: 'error', code: 'NODE_DOWN', message: `${req.node} is not a running controller` });
     else {
-      const incarnation = this.scheduler.incarnation(req.node);
-      const alive = (): boolean => this.scheduler.incarnation(req.node) === incarnation && this.scheduler.isUp(req.node);
-      op(c).then(
+      this.#onNode(req.node, `client #${w.id} ${req.kind} ${req.key}`, (alive) => op(c).then(
         (res) => { if (alive()) rec.endWrite(w, { status: 'ok', ack: writeAckFrom(req.node, res) }); },
         (err: unknown) => { if (alive()) rec.endWrite(w, { status: 'error', code: errorCode(err), message: String((err as Error)?.message ?? err) }); },
-      );
+      ));
     }
     return { id: w.id, outcome: () => (w.outcome.status === 'pending' ? undefined : w.outcome) };
+  }
+
+  // A client's call runs on the node as an event addressed to it: held while the node is paused (a
+  // stopped process reads no requests), dropped if it crashes first (the call stays pending).
+  // Answers count only while the incarnation that took the call lives.
+  #onNode(node: string, label: string, call: (alive: () => boolean) => unknown): void {
+    const sched = this.scheduler;
+    const incarnation = sched.incarnation(node);
+    const alive = (): boolean => sched.incarnation(node) === incarnation && sched.isUp(node);
+    sched.schedule(0, label, () => { call(alive); }, { node, incarnation });
   }
 
   read(node: string, key: string): Pending<ReadOutcome> {
@@ -375,18 +383,16 @@ export class SimCluster implements SimDriver {
     const store = slot?.controller?.store ?? slot?.agent?.store;
     if (store === undefined) rec.endRead(r, { status: 'error', code: 'NODE_DOWN', message: `${node} is not running` });
     else {
-      store.getRecord(key).then((rec0) => {
+      this.#onNode(node, `client #${r.id} read ${key}`, () => store.getRecord(key).then((rec0) => {
         if (rec0 === undefined) rec.endRead(r, { status: 'ok', found: false });
         else {
-          const view = store.ruleFor(key);
-          void view;
           const newest = rec0.entries.reduce((a, b) => (compareStamps(a.hlc, b.hlc) >= 0 ? a : b));
           rec.endRead(r, {
             status: 'ok', found: true, value: (newest.value ?? null) as never, hlc: newest.hlc, origin: newest.hlc.member, vv: rec0.vv,
             digest: rec0.digest, conflict: rec0.entries.length > 1,
           });
         }
-      }, (err: unknown) => rec.endRead(r, { status: 'error', code: errorCode(err), message: String(err) }));
+      }, (err: unknown) => rec.endRead(r, { status: 'error', code: errorCode(err), message: String(err) })));
     }
     return { id: r.id, outcome: () => (r.outcome.status === 'pending' ? undefined : r.outcome) };
   }
