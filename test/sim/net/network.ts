@@ -402,6 +402,8 @@ export class SimNetwork implements HostNetwork {
         this.#attempts.delete(a);
       }
     }
+    // Its dials in flight die with it (they never settle): the next incarnation's dials must not join them.
+    for (const k of [...this.#pendingDials.keys()]) if (k.startsWith(`${name}>`)) this.#pendingDials.delete(k);
     for (const s of [...this.#sockets]) {
       for (const side of [s.dialer, s.listener]) {
         if (side.name !== name || side.state === 'closed' || side.state === 'gone') continue;
