@@ -462,6 +462,9 @@ export class SimCluster implements SimDriver {
     return {
       // Plus one interval: the link-liveness check that ends the window runs on the interval's grid.
       splitBrainMs: contactWindowMs + hc.intervalMs,
+      // The docs: a step of a peer's clock shows at its next clock probe (every rttIntervalMs), one
+      // health interval allowed for the probe's answer and the fence's next decision.
+      skewFenceMs: (p.rttIntervalMs ?? 5_000) + hc.intervalMs,
       convergeMs: 15_000,
       unfenceMs: 10_000,
       failoverMs: 10_000,
