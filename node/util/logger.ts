@@ -5,7 +5,7 @@ import { pino, type Logger } from 'pino';
 
 export type { Logger };
 
-/** The logger to use: the given one, or a silent one. */
+/** The logger to use: the given one, or a silent one (which never reads the clock for timestamps). */
 export function loggerOrSilent(logger: Logger | undefined): Logger {
-  return logger ?? pino({ level: 'silent' });
+  return logger ?? pino({ level: 'silent', timestamp: false });
 }

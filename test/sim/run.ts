@@ -41,6 +41,8 @@ export interface RunReport {
   refused: Record<string, number>;
   violations: Violation[];
   traceHash: string;
+  /** Uses of the real clock, timers or randomness by node code (directly or through a library it called). */
+  realTimeLeaks: string[];
 }
 
 const QUIET_MS_DEFAULT = 20_000;
@@ -102,6 +104,8 @@ export async function runSeed(o: RunOptions): Promise<RunReport> {
     seed: o.seed, controllers, agents, strategy, virtualMs: d.nowMs(), realMs: performance.now() - started,
     events: d.scheduler.stats().eventsRun, faults: { ...nemesis.counts }, clients: { ...workload.counts }, acked, refused, violations,
     traceHash: d.scheduler.traceHash(),
+    realTimeLeaks: (d.scheduler.guard?.report() ?? []).filter((u) => u.inNodeCode || u.viaNodeCode)
+      .map((u) => `${u.count}x ${u.api} at ${u.caller}${u.caller === u.module ? '' : ` (from ${u.module})`}`),
   };
   await d.stop();
   return report;
@@ -113,6 +117,7 @@ export function describeReport(r: RunReport): string {
     `seed ${r.seed}: ${r.controllers} controllers, ${r.agents} agents, ${r.strategy}, ${(r.virtualMs / 1000).toFixed(1)} virtual s in ${(r.realMs / 1000).toFixed(1)} s`,
     `  replay: npm run sim -- --seed ${r.seed} --seconds ${Math.round(r.virtualMs / 1000)} --controllers ${r.controllers} --agents ${r.agents} --strategy ${r.strategy} --verbose   (trace ${r.traceHash.slice(0, 16)})`,
     ...r.violations.map((v) => `  ${formatViolation(v)}`),
+    ...r.realTimeLeaks.map((l) => `  real time used by node code: ${l}`),
   ];
   return lines.join('\n');
 }

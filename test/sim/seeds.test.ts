@@ -1,0 +1,19 @@
+// A fixed set of seeds of the random simulation (run.ts) in every `npm test`: each federation, client
+// mix and fault schedule drawn from its seed, every checker run over the history, and the node code
+// must not have touched the real clock, timers or randomness. Longer sweeps: `npm run sim` (see
+// docs/simulation.md). SIM_SEEDS / SIM_SECONDS widen this one.
+import t from 'tap';
+import { describeReport, runSeed } from './run.ts';
+
+const SEEDS = Number(process.env.SIM_SEEDS ?? 6);
+const SECONDS = Number(process.env.SIM_SECONDS ?? 40);
+
+for (let seed = 1; seed <= SEEDS; seed++) {
+  t.test(`seed ${seed}`, async (t) => {
+    const r = await runSeed({ seed, virtualMs: SECONDS * 1_000 });
+    t.comment(describeReport(r).split('\n')[0]!);
+    t.same(r.violations.map((v) => `[${v.checker}] ${v.message}`), [], describeReport(r));
+    t.same(r.realTimeLeaks, [], 'node code used only its components for time and randomness');
+    t.ok(r.acked.local + r.acked.quorum > 0, 'the clients got writes acknowledged');
+  });
+}
