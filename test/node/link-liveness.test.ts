@@ -5,35 +5,11 @@
 import t from 'tap';
 import type { Connection, PeerId } from '@libp2p/interface';
 import { LinkLiveness, type LinkHost } from '../../node/host/link-liveness.ts';
-import type { TimerComponents } from '../../node/host/timer-components.ts';
+import { ManualTimers } from '../helpers/manual-timers.ts';
 import { REAL_RANDOM } from '../../node/components.ts';
 import { identityFromKey } from '../../node/identity/identity.ts';
 import { generateEd25519Key } from '../../node/identity/keys.ts';
 
-class FakeTimers implements TimerComponents {
-  now = 0;
-  #next = 1;
-  readonly #timers = new Map<number, { at: number; fn: () => void }>();
-  nowMs = (): number => this.now;
-  setTimeout = (fn: () => void, ms: number): number => {
-    const id = this.#next++;
-    this.#timers.set(id, { at: this.now + ms, fn });
-    return id;
-  };
-  clearTimeout = (handle: unknown): void => { this.#timers.delete(handle as number); };
-  async advance(ms: number, stepMs = 10): Promise<void> {
-    const end = this.now + ms;
-    while (this.now < end) {
-      this.now = Math.min(end, this.now + stepMs);
-      for (const [id, x] of [...this.#timers].sort((a, b) => a[1].at - b[1].at)) {
-        if (x.at > this.now || !this.#timers.has(id)) continue;
-        this.#timers.delete(id);
-        x.fn();
-      }
-      for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
-    }
-  }
-}
 
 type Behaviour = 'echo' | 'silent' | { delayMs: number };
 
@@ -45,7 +21,7 @@ interface FakeConn {
 
 // A ping stream that echoes, loses, or delays (in fake time) each chunk as `behaviour()` says at
 // that moment: a connection can go half-open under a stream already open.
-function fakeStream(behaviour: () => Behaviour, timers: FakeTimers): unknown {
+function fakeStream(behaviour: () => Behaviour, timers: ManualTimers): unknown {
   const queue: Uint8Array[] = [];
   let wake: (() => void) | undefined;
   let ended = false;
@@ -69,7 +45,7 @@ function fakeStream(behaviour: () => Behaviour, timers: FakeTimers): unknown {
   };
 }
 
-function fakeConn(id: string, peer: PeerId, behaviour: () => Behaviour, timers: FakeTimers): FakeConn {
+function fakeConn(id: string, peer: PeerId, behaviour: () => Behaviour, timers: ManualTimers): FakeConn {
   const f: FakeConn = { conn: undefined as unknown as Connection, aborted: false, streams: 0 };
   f.conn = {
     id, remotePeer: peer, status: 'open',
@@ -95,7 +71,7 @@ function host(conns: FakeConn[]): LinkHost {
 }
 
 t.test('a half-open link is closed one window after its last proof; live and slow links are kept', async (t) => {
-  const timers = new FakeTimers();
+  const timers = new ManualTimers();
   const [live, slow, halfOpen, agent] = await peers(4);
   let halfOpenBehaviour: Behaviour = 'echo';
   const conns = [
@@ -137,7 +113,7 @@ t.test('a half-open link is closed one window after its last proof; live and slo
 });
 
 t.test('a connection that never answered is closed alone; the peer\'s other connection stays', async (t) => {
-  const timers = new FakeTimers();
+  const timers = new ManualTimers();
   const [peer] = await peers(1);
   const conns = [
     fakeConn('good', peer!, () => 'echo', timers),

@@ -7,39 +7,10 @@ import { redialBackoffFor } from '../../membership/redial-backoff.ts';
 import { Reconnector, type ReconnectorHost } from '../../node/host/reconnector.ts';
 import { identityFromKey } from '../../node/identity/identity.ts';
 import { generateEd25519Key } from '../../node/identity/keys.ts';
-import type { TimerComponents } from '../../node/host/timer-components.ts';
+import { ManualTimers } from '../helpers/manual-timers.ts';
 import { mulberry32, testSeed } from '../helpers/seeded-random.ts';
 
-class FakeTimers implements TimerComponents {
-  now = 0;
-  #next = 1;
-  readonly #timers = new Map<number, { at: number; fn: () => void }>();
-  nowMs = (): number => this.now;
-  setTimeout = (fn: () => void, ms: number): number => {
-    const id = this.#next++;
-    this.#timers.set(id, { at: this.now + ms, fn });
-    return id;
-  };
-  clearTimeout = (handle: unknown): void => { this.#timers.delete(handle as number); };
-  /** Run every timer due within `ms`, in order, letting promises settle in between. */
-  async advance(ms: number): Promise<void> {
-    const end = this.now + ms;
-    for (;;) {
-      await flush();
-      const due = [...this.#timers.entries()].filter(([, x]) => x.at <= end).sort((a, b) => a[1].at - b[1].at)[0];
-      if (due === undefined) break;
-      this.#timers.delete(due[0]);
-      this.now = Math.max(this.now, due[1].at);
-      due[1].fn();
-    }
-    this.now = end;
-    await flush();
-  }
-}
 
-async function flush(): Promise<void> {
-  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
-}
 
 interface DialCall {
   atMs: number;
@@ -49,7 +20,7 @@ interface DialCall {
   reject: (err: Error) => void;
 }
 
-async function fakeHost(timers: FakeTimers): Promise<{ libp2p: ReconnectorHost; target: PeerId; dials: DialCall[]; connected: Set<string> }> {
+async function fakeHost(timers: ManualTimers): Promise<{ libp2p: ReconnectorHost; target: PeerId; dials: DialCall[]; connected: Set<string> }> {
   const self = identityFromKey(await generateEd25519Key()).peerId;
   const target = identityFromKey(await generateEd25519Key()).peerId;
   const dials: DialCall[] = [];
@@ -81,7 +52,7 @@ const SETTINGS = { initialDelayMs: 500, maxDelayMs: 30_000, factor: 2, controlle
 t.test('refused controller dials: every wait within the cap, however long it lasts', async (t) => {
   const seed = testSeed();
   t.comment(`SEED=${seed}`);
-  const timers = new FakeTimers();
+  const timers = new ManualTimers();
   const { libp2p, target, dials } = await fakeHost(timers);
   const r = new Reconnector(libp2p, {
     ...redialBackoffFor('controller', SETTINGS), targets: [`/ip4/10.0.0.2/tcp/9000/p2p/${target.toString()}`],
@@ -99,7 +70,7 @@ t.test('refused controller dials: every wait within the cap, however long it las
 });
 
 t.test('an unanswered TCP connect is abandoned at the connect deadline and the next dial sent at once', async (t) => {
-  const timers = new FakeTimers();
+  const timers = new ManualTimers();
   const { libp2p, target, dials } = await fakeHost(timers);
   const backoff = redialBackoffFor('controller', SETTINGS);
   const r = new Reconnector(libp2p, {
@@ -126,7 +97,7 @@ t.test('an unanswered TCP connect is abandoned at the connect deadline and the n
 });
 
 t.test('agents keep the long backoff and no connect deadline', async (t) => {
-  const timers = new FakeTimers();
+  const timers = new ManualTimers();
   const { libp2p, target, dials } = await fakeHost(timers);
   const r = new Reconnector(libp2p, {
     ...redialBackoffFor('agent', SETTINGS), targets: [`/ip4/10.0.0.2/tcp/9000/p2p/${target.toString()}`], dialTimeoutMs: 5_000, random: HALF, timers,
@@ -146,7 +117,7 @@ t.test('agents keep the long backoff and no connect deadline', async (t) => {
 });
 
 t.test('dialNow: at once during a wait; nothing while connected or dialing', async (t) => {
-  const timers = new FakeTimers();
+  const timers = new ManualTimers();
   const { libp2p, target, dials, connected } = await fakeHost(timers);
   const r = new Reconnector(libp2p, {
     ...redialBackoffFor('agent', SETTINGS), targets: [`/ip4/10.0.0.2/tcp/9000/p2p/${target.toString()}`], dialTimeoutMs: 5_000, random: HALF, timers,

@@ -8,7 +8,7 @@ import t from 'tap';
 import { pino } from 'pino';
 import type { MembershipNode } from '../../node/membership/membership-node.ts';
 import type { ClockSample } from '../../node/membership/membership-service.ts';
-import type { TimerComponents } from '../../node/components.ts';
+import { ManualTimers } from '../helpers/manual-timers.ts';
 import { resolveSplitBrain, WriteFence } from '../../node/controller/write-fence.ts';
 import type { FenceEvent, PhaseEvent, QuorumEvent } from '../../node/controller/fence-transitions.ts';
 import { Emitter } from '../../node/util/emitter.ts';
@@ -19,36 +19,6 @@ const CONTROLLERS = ['c-a', 'c-b', 'c-c'];
 // Wall clock of the fake world at monotonic 0.
 const WALL_AT_ZERO_MS = 1_750_000_000_000;
 
-// Monotonic time that moves only when the test says; timers run in order as it passes.
-class FakeTimers implements TimerComponents {
-  now = 1_000;
-  #next = 1;
-  readonly #timers = new Map<number, { at: number; fn: () => void }>();
-  nowMs = (): number => this.now;
-  setTimeout = (fn: () => void, ms: number): number => {
-    const id = this.#next++;
-    this.#timers.set(id, { at: this.now + ms, fn });
-    return id;
-  };
-  clearTimeout = (handle: unknown): void => { this.#timers.delete(handle as number); };
-  /** Moves time forward by `ms`, running every timer due on the way at its own moment. */
-  advance(ms: number): void {
-    const end = this.now + ms;
-    for (;;) {
-      let first: [number, { at: number; fn: () => void }] | undefined;
-      for (const e of this.#timers) if (e[1].at <= end && (first === undefined || e[1].at < first[1].at)) first = e;
-      if (first === undefined) break;
-      this.#timers.delete(first[0]);
-      this.now = Math.max(this.now, first[1].at);
-      first[1].fn();
-    }
-    this.now = end;
-  }
-  /** Runs the timers due now (those set for 0 ms). */
-  flush(): void {
-    this.advance(0);
-  }
-}
 
 interface AuthPeer { member: string; role: string; peerId: string }
 type FakeEvents = { event: (e: { type: string; member: string }) => void; 'clock-sample': (e: ClockSample) => void };
@@ -57,7 +27,7 @@ type FakeAuthEvents = { authenticated: (p: AuthPeer) => void; deauthenticated: (
 // Just what the fence reads: the authenticated connections, when each direct link last proved alive,
 // and the membership and auth events it listens to. Its peer table claims every member was heard from
 // this instant (heartbeats relayed by a third member keep it so): the fence must not care.
-function fakeMembership(timers: FakeTimers) {
+function fakeMembership(timers: ManualTimers) {
   const connected = new Set<string>();
   const provenAtMs = new Map<string, number>();
   const reads = { proofs: 0 };
@@ -119,7 +89,7 @@ function allowed(fence: WriteFence): boolean {
 }
 
 function setup(t: import('tap').Test, o: { logger?: import('pino').Logger; skewMs?: () => number; hlcWallMs?: () => number } = {}) {
-  const timers = new FakeTimers();
+  const timers = new ManualTimers(1_000);
   const m = fakeMembership(timers);
   const fence = new WriteFence(m.node, resolveSplitBrain(m.node, CONTROLLERS, {}), undefined, {
     timers, wallClock: () => WALL_AT_ZERO_MS + timers.now + (o.skewMs?.() ?? 0),
@@ -157,22 +127,22 @@ t.test('a silent link stops counting one contact window after its last proof, re
   m.connect('c-c');
   const fences: FenceEvent[] = [];
   fence.on('fence', (e) => fences.push(e));
-  timers.flush();
+  timers.advanceSync(0);
   t.notOk(fence.status().writesFenced);
   fences.length = 0;
   // Proven every interval for a while: reached throughout.
   for (let i = 0; i < 10; i++) {
-    timers.advance(HC.intervalMs);
+    timers.advanceSync(HC.intervalMs);
     m.prove('c-b');
     m.prove('c-c');
     t.ok(allowed(fence));
   }
   // Then the path goes silent: the links stay open, nothing proves them any more.
   const lastProofMs = timers.now;
-  timers.advance(WINDOW_MS - 1);
+  timers.advanceSync(WINDOW_MS - 1);
   t.same(fence.reachable(), CONTROLLERS, 'still reached just inside the window');
   t.same(fences, [], 'no fence event yet');
-  timers.advance(2);
+  timers.advanceSync(2);
   t.equal(fences.length, 1, 'the window ran out: fenced by the timer, no write or status call');
   t.match(fences[0], { fenced: true, reason: 'NO_QUORUM', reachable: ['c-a'] });
   t.ok(fences[0]!.atMs - lastProofMs >= WINDOW_MS, `not before the window ran out (${fences[0]!.atMs - lastProofMs} ms after the last proof)`);
@@ -185,11 +155,11 @@ t.test('relayed heartbeats never keep a controller reached: only proofs of the d
   const { timers, m, fence } = setup(t);
   m.connect('c-b');
   m.connect('c-c');
-  timers.advance(WINDOW_MS);
+  timers.advanceSync(WINDOW_MS);
   t.same(fence.reachable(), ['c-a'], 'open but unproven for the window: not reached');
   t.notOk(allowed(fence));
   m.prove('c-b');
-  timers.advance(1); // past the refusal just decided, reused for a millisecond
+  timers.advanceSync(1); // past the refusal just decided, reused for a millisecond
   t.same(fence.reachable(), ['c-a', 'c-b'], 'a proof of the direct link counts');
   t.ok(allowed(fence));
 });
@@ -197,11 +167,11 @@ t.test('relayed heartbeats never keep a controller reached: only proofs of the d
 t.test('proofs count from when the link proved alive, however late they are read', async (t) => {
   const { timers, m, fence } = setup(t);
   m.connect('c-b');
-  timers.advance(300);
+  timers.advanceSync(300);
   m.prove('c-b'); // proven at 300 ms after connecting, read by nothing yet
-  timers.advance(WINDOW_MS - 1);
+  timers.advanceSync(WINDOW_MS - 1);
   t.same(fence.reachable(), ['c-a', 'c-b'], 'proof read now, counted from when it happened');
-  timers.advance(1);
+  timers.advanceSync(1);
   t.same(fence.reachable(), ['c-a'], 'and not one millisecond longer');
 });
 
@@ -212,33 +182,33 @@ t.test('a fresh authentication is contact: a reconnected controller counts befor
   t.ok(allowed(fence), 'writes accepted');
   t.same(fence.reachable(timers.now + WINDOW_MS), ['c-a'], 'but only for one contact window without a proof');
   m.disconnect('c-b');
-  timers.advance(WINDOW_MS);
+  timers.advanceSync(WINDOW_MS);
   m.connect('c-b');
   t.same(fence.reachable(), ['c-a', 'c-b'], 'a re-authentication starts a new window');
 });
 
 t.test('a controller connected before the fence existed counts from the fence\'s start', async (t) => {
-  const timers = new FakeTimers();
+  const timers = new ManualTimers(1_000);
   const m = fakeMembership(timers);
   m.connected.add('c-b');
   const fence = new WriteFence(m.node, resolveSplitBrain(m.node, CONTROLLERS, {}), undefined, { timers, wallClock: () => WALL_AT_ZERO_MS + timers.now });
   t.teardown(() => fence.stop());
   t.ok(allowed(fence));
-  timers.advance(WINDOW_MS);
+  timers.advanceSync(WINDOW_MS);
   t.notOk(allowed(fence), 'one window later with no proof: fenced');
 });
 
 t.test('a burst of writes within the reuse window gathers the inputs once', async (t) => {
   const { timers, m, fence } = setup(t);
   m.connect('c-b');
-  timers.flush();
+  timers.advanceSync(0);
   m.reads.proofs = 0;
   for (let i = 0; i < 200; i++) {
     fence.check();
     fence.reachable(); // what a quorum write asks
   }
   t.ok(m.reads.proofs <= 1, `link proofs read ${m.reads.proofs} times for 200 writes in one instant (one open link)`);
-  timers.advance(1);
+  timers.advanceSync(1);
   fence.check();
   t.ok(m.reads.proofs <= 2, 'read again once the reused decision is a millisecond old');
 });
@@ -254,7 +224,7 @@ t.test('a clock 8 s off from both peers fences with CLOCK_SKEW; it un-fences whe
       m.connect(c);
       m.probed(c);
     }
-    timers.advance(1);
+    timers.advanceSync(1);
     await t.rejects(async () => fence.check(), { code: 'FENCED', reason: 'CLOCK_SKEW', message: /clock skew.*\(500 ms\) from c-b, c-c/ });
     t.match(fence.status(), { writesFenced: true, fenceReason: 'CLOCK_SKEW', clockSkewedPeers: ['c-b', 'c-c'], reachablePeers: '2/2', ourVotes: 1 });
     const est = fence.clockOffsets().get('c-b')!;
@@ -265,10 +235,10 @@ t.test('a clock 8 s off from both peers fences with CLOCK_SKEW; it un-fences whe
     // its stamps are (a clock that was ahead), agreeing again once real time passes them.
     hlcWallMs = realWallMs() + Math.max(skew, 0);
     wall.skewMs = 0;
-    timers.advance(1);
+    timers.advanceSync(1);
     t.equal(allowed(fence), skew < 0, skew < 0 ? 'a clock that was behind agrees at once' : 'a clock that was ahead: its HLC is still ahead, still fenced');
     hlcWallMs = realWallMs();
-    timers.advance(1);
+    timers.advanceSync(1);
     t.ok(allowed(fence), 'stamps agree again: writes pass, with no new probe needed');
     t.match(fence.status(), { fenceReason: 'NONE', clockSkewedPeers: [] });
   }
@@ -286,7 +256,7 @@ t.test('say what happened: a cut is one fenced event and one log line, the heal 
   t.equal(log.messages('writes fenced at start until quorum is reached').length, 1, 'the starting state is logged once');
   m.connect('c-b');
   m.connect('c-c');
-  timers.flush();
+  timers.advanceSync(0);
   t.equal(fences.length, 1, 'unfenced after the peers authenticate');
   t.match(fences[0], { fenced: false, previousReason: 'NO_QUORUM', votes: 3, threshold: 2 });
   fences.length = 0;
@@ -296,7 +266,7 @@ t.test('say what happened: a cut is one fenced event and one log line, the heal 
   // The cut: both connections go away. Nothing writes, nothing asks for status.
   m.disconnect('c-b');
   m.disconnect('c-c');
-  timers.flush();
+  timers.advanceSync(0);
   t.same(fences.map((e) => ({ fenced: e.fenced, reason: e.reason, votes: e.votes, threshold: e.threshold, reachable: e.reachable })),
     [{ fenced: true, reason: 'NO_QUORUM', votes: 1, threshold: 2, reachable: ['c-a'] }], 'exactly one: fenced, with reason and votes');
   t.same(quorums.map((e) => e.haveQuorum), [false], 'one quorum-lost event');
@@ -305,14 +275,14 @@ t.test('say what happened: a cut is one fenced event and one log line, the heal 
   t.match(fenced[0], { level: 40, reason: 'NO_QUORUM', votes: 1, threshold: 2, reachable: ['c-a'] }, 'at warn, with reason, votes and reachable peers');
   t.equal(log.messages('quorum lost').length, 1);
   t.equal(fence.transitionCounters.fenced.NO_QUORUM, 1, 'counted');
-  timers.advance(1);
+  timers.advanceSync(1);
   t.notOk(allowed(fence));
   t.notOk(allowed(fence));
   t.equal(fences.length, 1, 'refused writes add no event');
 
   // The heal.
   m.connect('c-b');
-  timers.flush();
+  timers.advanceSync(0);
   t.same(fences.slice(1).map((e) => [e.fenced, e.previousReason, e.votes]), [[false, 'NO_QUORUM', 2]], 'exactly one unfenced event');
   t.equal(log.messages('writes unfenced').filter((l) => log.lines.indexOf(l) >= linesBefore).length, 1, 'one "writes unfenced" line');
   t.match(log.messages('writes unfenced').at(-1), { level: 30, previousReason: 'NO_QUORUM' });
@@ -329,7 +299,7 @@ t.test('stop cancels every timer: nothing is evaluated afterwards', async (t) =>
   fence.on('fence', (e) => fences.push(e));
   fence.stop();
   m.reads.proofs = 0;
-  timers.advance(10 * WINDOW_MS);
+  timers.advanceSync(10 * WINDOW_MS);
   t.equal(m.reads.proofs, 0, 'no tick, no due timer');
   t.same(fences, []);
 });

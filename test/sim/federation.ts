@@ -9,10 +9,10 @@ import type { ControllerConfig } from '../../node/controller/controller-node.ts'
 import type { SplitBrainConfig } from '../../node/controller/write-fence.ts';
 import { caFromKey, type FederationCa } from '../../node/identity/ca.ts';
 import { issueCertificate, type MemberCertificate } from '../../node/identity/certificate.ts';
-import { ed25519KeyFromSeed } from '../../node/identity/keys.ts';
 import type { MemberRole } from '../../membership/member-name.ts';
 import type { StrategyName } from '../../storage/logic/rules/conflict-rule.ts';
 import type { SimRandom } from './random.ts';
+import { seededEd25519Key } from './net/keys.ts';
 
 /** Certificates are valid from a day before the run to a year after. */
 const CERT_BEFORE_MS = 86_400_000;
@@ -57,7 +57,7 @@ export function simListenAddr(name: string): string {
 
 /** Make the federation of `spec` from `rand`; certificates valid around `wallMs`. */
 export async function makeSimFederation(spec: SimFederationSpec, rand: SimRandom, wallMs: number): Promise<SimFederation> {
-  const key = (label: string): Promise<Ed25519PrivateKey> => ed25519KeyFromSeed(rand.fork(`key:${label}`).bytes(32));
+  const key = (label: string): Promise<Ed25519PrivateKey> => seededEd25519Key(rand, label);
   const controllerCa = caFromKey(await key('ca:controllers'), 'controllers-ca');
   const agentCa = caFromKey(await key('ca:agents'), 'agents-ca');
   const members = new Map<string, SimMember>();
