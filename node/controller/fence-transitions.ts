@@ -37,13 +37,8 @@ export interface FenceEvent extends FenceState {
 }
 
 /** `quorum`: quorum for writes was lost or regained. */
-export interface QuorumEvent {
-  haveQuorum: boolean;
-  votes: number;
-  total: number;
-  threshold: number;
-  reachable: string[];
-  clockSkewedPeers: string[];
+export interface QuorumEvent extends Pick<FenceState, 'haveQuorum' | 'votes' | 'total' | 'threshold' | 'reachable' | 'clockSkewedPeers'> {
+  /** When, monotonic ms (near Unix time). */
   atMs: number;
 }
 

@@ -14,6 +14,7 @@ import type { VersionVector } from '../../../storage/logic/version-vector.ts';
 import type { FenceReason, Phase, QuorumMode } from '../../../quorum/index.ts';
 import type { AgentState, AgentStatus } from '../../../node/agent/agent-node.ts';
 import type { FederationStatus } from '../../../node/controller/controller-node.ts';
+import type { FenceState } from '../../../node/controller/fence-transitions.ts';
 
 /** Durability asked of a write. */
 export type Durability = 'local' | 'quorum';
@@ -141,18 +142,9 @@ export interface ClockChange {
  * start or restart: the node logs its baseline without an event). Before a controller's first entry
  * its fence state is unknown to the checkers.
  */
-export interface FenceChange {
+export interface FenceChange extends Pick<FenceState, 'fenced' | 'reason' | 'haveQuorum' | 'votes' | 'total' | 'threshold' | 'reachable'> {
   atMs: number;
   node: string;
-  fenced: boolean;
-  /** Why fenced (undefined while accepting). */
-  reason: FenceReason | undefined;
-  haveQuorum: boolean;
-  votes: number;
-  total: number;
-  threshold: number;
-  /** Controllers it counted as reached, itself included. */
-  reachable: string[];
 }
 
 /** A controller's partition phase changed (its 'phase' events). */
