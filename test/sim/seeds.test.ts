@@ -6,6 +6,8 @@ import t from 'tap';
 import { describeReport, runSeed } from './run.ts';
 
 const SEEDS = Number(process.env.SIM_SEEDS ?? 6);
+// About 40 s of CPU in all; a loaded CI machine may take several times that.
+t.setTimeout(600_000);
 const SECONDS = Number(process.env.SIM_SECONDS ?? 40);
 
 for (let seed = 1; seed <= SEEDS; seed++) {
