@@ -1,7 +1,7 @@
 // Pushing records to one peer over a long-lived stream. Records queue per key (a newer state of a
 // key replaces a queued older one: store states only grow, so the newer one carries the older);
 // while earlier batches are in flight, new records coalesce into the next batch, up to batchSize.
-// A bounded window of batches is in flight; acks give the sync lag. An ack names each record the
+// A bounded window of batches is in flight; acks end the sync lag. An ack names each record the
 // peer refused (with the reason): only the others are copies held there, and only they reach the ack
 // listeners (quorum durability) and recordsAcked. When the queue overflows or the stream fails,
 // queued records are dropped and the peer is flagged for anti-entropy, which repairs whatever push
@@ -40,12 +40,6 @@ export interface PusherOptions {
 
 /** Per-peer replication status. */
 export interface PushStatus {
-  /**
-   * Time from enqueue to acknowledgement of the last acknowledged batch, or the age of the oldest
-   * record not yet acknowledged if larger (records dropped for anti-entropy included, until a repair
-   * that started after their drop completes).
-   */
-  lagMs: number;
   /** When the peer last acknowledged a batch (ms since epoch), 0 if never. */
   lastSyncMs: number;
   /** Records queued, not yet sent. */
@@ -88,7 +82,7 @@ export type RefusalListener = (record: StoredRecord, reason: RefusalReason) => v
 export class PeerPusher {
   readonly peer: string;
   readonly status: PushStatus = {
-    lagMs: 0, lastSyncMs: 0, queued: 0, inFlight: 0, batchesAcked: 0, recordsAcked: 0, recordsRefused: 0, failures: 0, overflows: 0, needsRepair: false,
+    lastSyncMs: 0, queued: 0, inFlight: 0, batchesAcked: 0, recordsAcked: 0, recordsRefused: 0, failures: 0, overflows: 0, needsRepair: false,
   };
   readonly #opts: PusherOptions;
   readonly #queue = new Map<string, Queued>();
@@ -203,14 +197,15 @@ export class PeerPusher {
   }
 
   /**
-   * Lag now: the last measured lag, or the age of the oldest record not acknowledged yet if larger:
-   * queued, in flight, or dropped and not yet repaired.
+   * How far behind the peer is: the age of the oldest record it has not acknowledged yet (queued, in
+   * flight, or dropped and not yet repaired by anti-entropy), 0 when nothing is pending. Not the
+   * lag of the last acknowledged batch: that would stay, stale, on an idle peer that holds everything.
    */
   lagMs(): number {
     let oldest = Math.min(this.#droppedSinceMs ?? Infinity, this.#repairingSinceMs ?? Infinity);
     for (const q of this.#queue.values()) oldest = Math.min(oldest, q.enqueuedMs);
     for (const b of this.#inFlight.values()) oldest = Math.min(oldest, b.oldestMs);
-    return oldest === Infinity ? this.status.lagMs : Math.max(this.status.lagMs, this.#opts.nowMs() - oldest);
+    return oldest === Infinity ? 0 : Math.max(0, this.#opts.nowMs() - oldest);
   }
 
   #setQueued(key: string, q: Queued): void {
@@ -298,9 +293,7 @@ export class PeerPusher {
       const batch = this.#inFlight.get(msg.id);
       if (batch === undefined) throw new ProtocolError(`push: ack for unknown batch ${msg.id}`);
       this.#inFlight.delete(msg.id);
-      const now = this.#opts.nowMs();
-      this.status.lagMs = now - batch.oldestMs;
-      this.status.lastSyncMs = now;
+      this.status.lastSyncMs = this.#opts.nowMs();
       this.status.batchesAcked++;
       this.status.inFlight = this.#inFlight.size;
       const refused = new Map<number, RefusalReason>();

@@ -131,6 +131,11 @@ export class RefusedByPeersError extends NovaEdgeError {
 /** Per-peer status for `federation status` and metrics. */
 export interface PeerReplicationStatus extends PushStatus {
   member: string;
+  /**
+   * Sync lag: the age of the oldest change the peer has not acknowledged yet (queued, in flight, or
+   * dropped and not yet repaired by anti-entropy), ms; 0 when nothing is pending.
+   */
+  lagMs: number;
   /** Push stream attached. */
   connected: boolean;
   /** Anti-entropy sessions completed / failed with this peer. */

@@ -94,3 +94,33 @@ t.test('a queue overflow is counted, reported at once, and its records count in 
   p.endRepair(true);
   t.equal(p.lagMs(), 4_000, 'repaired: the lag is the queued record\'s age again');
 });
+
+t.test('sync lag is how far behind the peer is now: a batch acknowledged late leaves no lag once nothing is pending', async (t) => {
+  const recs = await records(t, 2);
+  let now = 1_000_000;
+  const p = pusher({ nowMs: () => now });
+  const [mine, theirs] = duplexPair<any>();
+  const stop = new AbortController();
+  t.teardown(() => stop.abort());
+  const running = p.run(new MessageStream(mine, STREAM_OPTS), stop.signal).catch((err: unknown) => err);
+  const peer = new MessageStream(theirs, STREAM_OPTS);
+  await peer.read();
+  await peer.write({ t: 'hello', v: PUSH_VERSION });
+  t.equal(p.lagMs(), 0, 'nothing written: no lag');
+  p.enqueue(recs[0]!);
+  const batch = await peer.read() as { id: number };
+  // The ack takes 6 s (a link that held the bytes for a while): the lag grows meanwhile.
+  now += 6_000;
+  t.equal(p.lagMs(), 6_000, 'in flight for 6 s: 6 s behind');
+  await peer.write({ t: 'ack', id: batch.id, refused: [], want: [] });
+  await waitFor('the ack handled', () => p.status.batchesAcked === 1, { timeoutMs: 5_000 });
+  t.equal(p.lagMs(), 0, 'acknowledged, nothing else pending: the peer holds everything, lag 0');
+  now += 60_000;
+  t.equal(p.lagMs(), 0, 'and it stays 0 on an idle link (no stale lag until the next write)');
+  t.equal(p.status.lastSyncMs, 1_006_000, 'the last sync is when the ack came');
+  p.enqueue(recs[1]!);
+  now += 250;
+  t.equal(p.lagMs(), 250, 'a new write not yet acknowledged: its age');
+  stop.abort();
+  await running;
+});
