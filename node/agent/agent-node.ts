@@ -7,12 +7,10 @@
 // reads and watches to the program on top (the proxy) from its durable replica whatever the
 // controllers do. Clocks, timers, randomness, the host and the store's database come from the node's
 // components (node/components.ts), resolved once in start().
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { AgentFollow, type AgentState, type Following, type FollowDecision } from '../../membership/agent-follow.ts';
 import type { Switch } from '../../membership/controller-selector.ts';
 import {
-  STRATEGY_NAMES, Store, StoreClosedError, type ChangeEvent, type ResourceView, type StoredRecord, type StrategyName,
+  Store, StoreClosedError, type ChangeEvent, type ResourceView, type StoredRecord, type StrategyName,
 } from '../../storage/index.ts';
 import { DISK_WRITE_BUFFER_BYTES } from '../../storage/store/disk-db.ts';
 import { nodeComponents, type NodeComponents } from '../components.ts';
@@ -105,8 +103,6 @@ export interface AgentOptions extends Pick<MembershipNodeOptions, 'logger'> {
   components?: Partial<NodeComponents>;
 }
 
-// Where agents kept their replica's strategy before the store kept it (read once, for an upgrade).
-const STRATEGY_FILE = 'strategy';
 // Records read per page when the file copy takes its snapshot.
 const SNAPSHOT_PAGE_MAX = 1_000;
 // Largest frame on the agent's streams with its controller, bytes (the controllers' frameBytesMax).
@@ -190,10 +186,11 @@ export class AgentNode {
     const components = nodeComponents(options.components);
     const { timers, wallClock } = components;
     // The default database is LevelDB in <dataDir>/store, the directory made private (0700, like key
-    // files) first. The replica reopens under the strategy it last had (kept in its database; agents
-    // before it was kept there wrote it to <dataDir>/strategy).
+    // files) first. The replica reopens under the strategy it last had, kept in its database (until it
+    // hears the federation's from a controller, an agent upgraded from a version that kept it in a
+    // file beside the database serves under LastWriterWins, or its file copy's).
     const db = await components.openStoreDb(cfg.dataDir, { writeBufferBytes: DISK_WRITE_BUFFER_BYTES, logger: log });
-    let strategy = await Store.storedStrategy(db) ?? await readLegacyStrategy(cfg.dataDir);
+    let strategy = await Store.storedStrategy(db);
     let cached: StoredRecord[] = [];
     let loadError: AgentStatus['cache']['loadError'];
     if (cfg.autonomousMode.enabled) {
@@ -536,8 +533,3 @@ export class AgentNode {
   }
 }
 
-async function readLegacyStrategy(dataDir: string): Promise<StrategyName | undefined> {
-  const text = await readFile(join(dataDir, STRATEGY_FILE), 'utf8').catch(() => undefined);
-  const s = text?.trim();
-  return s !== undefined && (STRATEGY_NAMES as readonly string[]).includes(s) ? s as StrategyName : undefined;
-}

@@ -43,6 +43,8 @@ export interface RunReport {
   traceHash: string;
   /** Uses of the real clock, timers or randomness by node code (directly or through a library it called). */
   realTimeLeaks: string[];
+  /** Fault kinds the run was limited to (undefined: all). */
+  kinds: readonly FaultKind[] | undefined;
 }
 
 const QUIET_MS_DEFAULT = 20_000;
@@ -104,6 +106,7 @@ export async function runSeed(o: RunOptions): Promise<RunReport> {
     seed: o.seed, controllers, agents, strategy, virtualMs: d.nowMs(), realMs: performance.now() - started,
     events: d.scheduler.stats().eventsRun, faults: { ...nemesis.counts }, clients: { ...workload.counts }, acked, refused, violations,
     traceHash: d.scheduler.traceHash(),
+    kinds: o.kinds,
     realTimeLeaks: (d.scheduler.guard?.report() ?? []).filter((u) => u.inNodeCode || u.viaNodeCode)
       .map((u) => `${u.count}x ${u.api} at ${u.caller}${u.caller === u.module ? '' : ` (from ${u.module})`}`),
   };
@@ -115,7 +118,7 @@ export async function runSeed(o: RunOptions): Promise<RunReport> {
 export function describeReport(r: RunReport): string {
   const lines = [
     `seed ${r.seed}: ${r.controllers} controllers, ${r.agents} agents, ${r.strategy}, ${(r.virtualMs / 1000).toFixed(1)} virtual s in ${(r.realMs / 1000).toFixed(1)} s`,
-    `  replay: npm run sim -- --seed ${r.seed} --seconds ${Math.round(r.virtualMs / 1000)} --controllers ${r.controllers} --agents ${r.agents} --strategy ${r.strategy} --verbose   (trace ${r.traceHash.slice(0, 16)})`,
+    `  replay: npm run sim -- --seed ${r.seed} --seconds ${Math.round(r.virtualMs / 1000)} --controllers ${r.controllers} --agents ${r.agents} --strategy ${r.strategy}${r.kinds === undefined ? '' : ` --kinds ${r.kinds.join(',')}`} --verbose   (trace ${r.traceHash.slice(0, 16)})`,
     ...r.violations.map((v) => `  ${formatViolation(v)}`),
     ...r.realTimeLeaks.map((l) => `  real time used by node code: ${l}`),
   ];

@@ -43,7 +43,7 @@ export interface ClusterSpec {
 export type CutMode =
   /** Packets vanish, nobody is told (iptables DROP): connections stall until their own timeouts. */
   | 'drop'
-  /** Packets are answered with a reset (iptables REJECT): connections fail at once, dials are refused. */
+  /** New connections are refused at once (iptables REJECT of SYNs); bytes of existing ones are held until the heal, as with 'drop'. */
   | 'reject';
 
 /** Message-level conditions of a link (each direction). Unset fields keep their current value. */
@@ -115,7 +115,7 @@ export interface SimDriver {
   setSkew(node: string, offsetMs: number): Promise<void>;
   /** `node`'s wall clock offset from true time now. */
   skewOf(node: string): number;
-  /** Set `node`'s clock rate error, parts per million (its wall and monotonic clocks run that much fast or slow). */
+  /** Set `node`'s wall-clock rate error, parts per million (positive: fast); its monotonic clock keeps true time. */
   setDrift(node: string, ppm: number): Promise<void>;
 
   // ---- clients: each records the operation and its outcome in the history -------------------
