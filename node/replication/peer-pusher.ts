@@ -30,9 +30,12 @@ export interface PusherOptions {
    * one per write; the relay path is slower by at most this much.
    */
   relayLingerMs: number;
-  /** Physical clock, ms. */
+  /** Physical clock, ms: when the peer last acknowledged (lastSyncMs) and nothing else. */
   nowMs: () => number;
-  /** The node's timers (the relay linger). */
+  /**
+   * The node's monotonic clock and timers: how long records wait (the lag, the relay linger), which
+   * a step of the physical clock must not stretch or shrink.
+   */
   timers: TimerComponents;
   /** Called when the queue overflowed and `dropped` records were left to anti-entropy. */
   onOverflow?: (dropped: number) => void;
@@ -118,7 +121,7 @@ export class PeerPusher {
       this.#opts.onOverflow?.(dropped);
     }
     // A local change of the key makes the whole entry direct: the peer cannot have it from elsewhere.
-    this.#setQueued(record.key, { record, enqueuedMs: held?.enqueuedMs ?? this.#opts.nowMs(), relay: relay && (held?.relay ?? true) });
+    this.#setQueued(record.key, { record, enqueuedMs: held?.enqueuedMs ?? this.#opts.timers.nowMs(), relay: relay && (held?.relay ?? true) });
     this.status.queued = this.#queue.size;
     this.#wake?.();
   }
@@ -205,7 +208,7 @@ export class PeerPusher {
     let oldest = Math.min(this.#droppedSinceMs ?? Infinity, this.#repairingSinceMs ?? Infinity);
     for (const q of this.#queue.values()) oldest = Math.min(oldest, q.enqueuedMs);
     for (const b of this.#inFlight.values()) oldest = Math.min(oldest, b.oldestMs);
-    return oldest === Infinity ? 0 : Math.max(0, this.#opts.nowMs() - oldest);
+    return oldest === Infinity ? 0 : this.#opts.timers.nowMs() - oldest;
   }
 
   #setQueued(key: string, q: Queued): void {
@@ -253,7 +256,7 @@ export class PeerPusher {
       }
       if (this.#direct === 0 && this.#queue.size < this.#opts.batchSize) {
         const oldest = this.#queue.values().next().value!.enqueuedMs;
-        const waitMs = oldest + this.#opts.relayLingerMs - this.#opts.nowMs();
+        const waitMs = oldest + this.#opts.relayLingerMs - this.#opts.timers.nowMs();
         if (waitMs > 0) {
           await this.#sleep(waitMs);
           continue;

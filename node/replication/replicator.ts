@@ -75,7 +75,7 @@ export interface ReplicatorOptions {
   retryMs: number;
   /** How long relay offers wait to be sent together, ms (default 20). */
   relayLingerMs?: number;
-  /** The node's physical clock: push lag and the last sync's time. */
+  /** The node's physical clock: the last sync's time (ages and lag are on the monotonic clock). */
   wallClock: WallClock;
   /** The node's monotonic clock and timers: deadlines, periodic anti-entropy, retries, log rate limits. */
   timers: TimerComponents;

@@ -75,7 +75,7 @@ t.test('a queue overflow is counted, reported at once, and its records count in 
   const recs = await records(t, 3);
   let now = 1_000_000;
   const overflows: number[] = [];
-  const p = pusher({ queueMax: 2, nowMs: () => now, onOverflow: (dropped) => overflows.push(dropped) });
+  const p = pusher({ queueMax: 2, timers: { ...TEST_TIMERS, nowMs: () => now }, onOverflow: (dropped) => overflows.push(dropped) });
   p.enqueue(recs[0]!);
   p.enqueue(recs[1]!);
   now += 1_000;
@@ -98,7 +98,7 @@ t.test('a queue overflow is counted, reported at once, and its records count in 
 t.test('sync lag is how far behind the peer is now: a batch acknowledged late leaves no lag once nothing is pending', async (t) => {
   const recs = await records(t, 2);
   let now = 1_000_000;
-  const p = pusher({ nowMs: () => now });
+  const p = pusher({ nowMs: () => now, timers: { ...TEST_TIMERS, nowMs: () => now } });
   const [mine, theirs] = duplexPair<any>();
   const stop = new AbortController();
   t.teardown(() => stop.abort());
@@ -121,6 +121,31 @@ t.test('sync lag is how far behind the peer is now: a batch acknowledged late le
   p.enqueue(recs[1]!);
   now += 250;
   t.equal(p.lagMs(), 250, 'a new write not yet acknowledged: its age');
+  stop.abort();
+  await running;
+});
+
+t.test('a step of the physical clock neither delays relay offers nor changes the lag: both are on the monotonic clock', async (t) => {
+  const recs = await records(t, 1);
+  let wall = Date.now();
+  const p = pusher({ relayLingerMs: 20, nowMs: () => wall });
+  const [mine, theirs] = duplexPair<any>();
+  const stop = new AbortController();
+  t.teardown(() => stop.abort());
+  const running = p.run(new MessageStream(mine, STREAM_OPTS), stop.signal).catch((err: unknown) => err);
+  const peer = new MessageStream(theirs, STREAM_OPTS);
+  await peer.read();
+  await peer.write({ t: 'hello', v: PUSH_VERSION });
+  // A relayed record (offered, lingering for company), then the wall clock steps back 10 s.
+  p.enqueue(recs[0]!, true);
+  wall -= 10_000;
+  let offered = false;
+  const got = peer.read().then((m) => { offered = true; return m as { have: Array<[string, string]> }; });
+  await waitFor('the offer is sent after its linger, not after the clock step', () => offered, { timeoutMs: 3_000 });
+  t.same((await got).have, [[recs[0]!.key, recs[0]!.digest]]);
+  // In flight, not acknowledged yet; the wall clock steps 30 s ahead: the peer is not 30 s behind.
+  wall += 30_000;
+  t.ok(p.lagMs() < 1_000, `a forward step does not make the peer look behind (${p.lagMs()} ms)`);
   stop.abort();
   await running;
 });
