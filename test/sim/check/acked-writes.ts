@@ -6,7 +6,10 @@
 //   flight, the network let it reach durabilityQuorum controllers (and, when recorded, that many held
 //   it at the ack).
 // local-writes: the same for acknowledged local writes (the only loss the rules allow is the
-//   LastWriterWins loser of a concurrent write), and no two stored writes share a dot.
+//   LastWriterWins loser of a concurrent write), and no two stored writes share a dot. Every version
+//   a controller holds at the end is explained by a client write: a recorded one (same dot, same
+//   stamp), or one that may have stored it unrecorded (failed after storing, or never answered), one
+//   such write per version. (A version with a recorded dot and another stamp is a reused counter.)
 // lww-real-time: under LastWriterWins, a write that began more than 2 × maxClockOffset after another
 //   was acknowledged does not lose to it by stamp. Two controllers that each agree with a quorum
 //   within maxClockOffset may differ by twice that, so less is no evidence; skewed-writes catches a
@@ -94,6 +97,7 @@ export function checkLocalWrites(h: History): Violation[] {
       out.push({ checker: 'local-writes', atMs: at, node: w.op.node, key: w.op.key, message: `local write ${describeWrite(w)} acknowledged at ${fmtMs(at)} is lost: ${lost.join('; ')}` });
     }
   }
+  out.push(...unexplainedVersions(h, judge));
   const byDot = new Map<string, StoredWrite>();
   for (const w of storedWrites(h)) {
     const id = `${w.op.key}\u0000${dotText(w.ack)}`;
@@ -103,6 +107,50 @@ export function checkLocalWrites(h: History): Violation[] {
       out.push({ checker: 'local-writes', atMs: w.op.startMs, node: w.op.node, key: w.op.key,
         message: `writes #${other.op.id} and #${w.op.id} share the dot ${dotText(w.ack)} (a counter reused, e.g. after a crash lost a stored write)` });
     }
+  }
+  return out;
+}
+
+/**
+ * Versions held at the end that no client write explains: under a recorded dot with another stamp (a
+ * reused counter), or more unrecorded versions of one origin than it had writes that may have stored
+ * one without the history recording it. Only keys clients wrote are judged.
+ */
+function unexplainedVersions(h: History, judge: FateJudge): Violation[] {
+  const keys = new Set(h.writes.map((op) => op.key));
+  const out: Violation[] = [];
+  const reported = new Set<string>();
+  // Key and origin -> the unrecorded versions held (dot and stamp), and the first controller holding each.
+  const unrecorded = new Map<string, Map<string, string>>();
+  for (const s of controllerStates(h)) {
+    for (const key of [...keys].sort()) {
+      const rec = Object.hasOwn(s.records, key) ? s.records[key] : undefined;
+      if (rec === undefined) continue;
+      for (const e of rec.entries) {
+        if (judge.writeOf(key, e) !== undefined) continue;
+        const version = `${e.hlc.member}:${e.counter} (stamp ${e.hlc.wallMs}+${e.hlc.logical})`;
+        const same = judge.writeOfDot(key, e.hlc.member, e.counter);
+        if (same !== undefined) {
+          if (reported.has(`${key}\u0000${version}`)) continue;
+          reported.add(`${key}\u0000${version}`);
+          out.push({ checker: 'local-writes', atMs: h.endMs, node: s.node, key,
+            message: `${s.node} holds version ${version}, but write ${describeWrite(same)} has that dot (a counter reused, e.g. after a crash lost a stored write)` });
+          continue;
+        }
+        const id = `${key}\u0000${e.hlc.member}`;
+        const held = unrecorded.get(id) ?? new Map<string, string>();
+        unrecorded.set(id, held);
+        if (!held.has(version)) held.set(version, s.node);
+      }
+    }
+  }
+  for (const [id, held] of unrecorded) {
+    const [key, origin] = id.split('\u0000') as [string, string];
+    const candidates = judge.unrecordedCandidates(key, origin);
+    if (held.size <= candidates.length) continue;
+    const versions = [...held].map(([v, node]) => `${v} on ${node}`).join(', ');
+    out.push({ checker: 'local-writes', atMs: h.endMs, node: origin, key,
+      message: `controllers hold ${held.size} versions by ${origin} that no recorded write has (${versions}), but only ${candidates.length} client writes on ${origin} may have stored one unrecorded (failed after storing, or never answered)${candidates.length === 0 ? '' : `: ${candidates.map((op) => `#${op.id}`).join(', ')}`}` });
   }
   return out;
 }
