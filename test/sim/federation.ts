@@ -102,3 +102,36 @@ export async function makeSimFederation(spec: SimFederationSpec, rand: SimRandom
     },
   };
 }
+
+/**
+ * An attacker's identity: a fresh key from `rand` and a certificate the federation's CA issued for
+ * member `claims` (in its role) to that key, as a stolen CA key or a mis-issued certificate would
+ * give. The certificate is valid in every way a certificate can be checked alone; only the peer ID
+ * differs from the member's configured one. `host` is the attacker's own network name.
+ */
+export async function makeImpostor(fed: SimFederation, host: string, claims: string, rand: SimRandom, wallMs: number): Promise<SimMember> {
+  const real = fed.members.get(claims);
+  if (real === undefined) throw new Error(`no member ${claims} to claim`);
+  const privateKey = await seededEd25519Key(rand, `impostor:${host}`);
+  const peerId = peerIdFromPrivateKey(privateKey);
+  const certificate = await issueCertificate(real.role === 'controller' ? fed.controllerCa : fed.agentCa, {
+    federationId: fed.spec.id, member: claims, role: real.role, peerId: peerId.toString(),
+    notBeforeMs: wallMs - CERT_BEFORE_MS, notAfterMs: wallMs + CERT_AFTER_MS,
+  });
+  return { name: claims, role: real.role, privateKey, peerId, certificate, addr: `${simListenAddr(host)}/p2p/${peerId.toString()}` };
+}
+
+/**
+ * The membership configuration an impostor runs with: the claimed member's name and role, listening
+ * on its own host, dialing every controller but the one it claims, trusting the federation's CAs
+ * (so refusals come from the honest side), with no pins of its own.
+ */
+export function impostorConfig(fed: SimFederation, host: string, m: SimMember): MembershipConfig {
+  return {
+    federationId: fed.spec.id, memberName: m.name, role: m.role, region: `region-${host}`, zone: 'zone-a',
+    listen: [simListenAddr(host)],
+    bootstrap: fed.spec.controllers.filter((c) => c !== m.name).map((c) => fed.members.get(c)!.addr),
+    privateKey: m.privateKey, certificate: m.certificate,
+    controllerCas: [fed.controllerCa.public], agentCas: [fed.agentCa.public],
+  };
+}

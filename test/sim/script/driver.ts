@@ -117,6 +117,14 @@ export interface SimDriver {
   skewOf(node: string): number;
   /** Set `node`'s wall-clock rate error, parts per million (positive: fast); its monotonic clock keeps true time. */
   setDrift(node: string, ppm: number): Promise<void>;
+  /**
+   * Start an attacker host `name` (not a member, not in the history's network): a fresh key with a
+   * valid certificate the federation's CA issued for member `claims`, running the real membership
+   * protocols as that member and dialing every controller but the one it claims. It waits (in
+   * virtual time) until the host has started, as restart does. Optional: drivers without attackers
+   * leave it out, and scripts that use it fail there.
+   */
+  impostor?(name: string, claims: string, cause?: string): Promise<void>;
 
   // ---- clients: each records the operation and its outcome in the history -------------------
   /** Create or update a resource on a controller. */

@@ -11,6 +11,7 @@
 //   skew a +8s                             a's wall clock 8 s ahead of true time (skew a 0 undoes it)
 //   jump a -2s                             a's wall clock steps by -2 s from where it is
 //   drift a 200                            a's clock rate off by 200 ppm
+//   impostor m claims b                    an attacker host m: a fresh key, a valid CA-issued certificate for member b
 //   tick 3s                                let 3 virtual seconds pass
 //   write a Kind/ns/name spec.v=1 [quorum|local] [nowait] [within=30s]   (input lines: a JSON resource instead)
 //   delete a Kind/ns/name [quorum] [nowait] [within=..]
@@ -113,6 +114,16 @@ export class ScenarioInterpreter {
         const ppm = Number(words[1]);
         if (words.length !== 2 || !Number.isFinite(ppm)) throw new ScriptError('drift takes a node and parts per million: drift a 200');
         await d.setDrift(this.#node(words[0]!), ppm);
+        return [];
+      }
+      case 'impostor': {
+        const { words } = this.#exact(args, [], 'impostor m claims b');
+        if (words.length !== 3 || words[1] !== 'claims') throw new ScriptError('usage: impostor m claims b');
+        const [name, , claims] = words as [string, string, string];
+        const { controllers, agents } = d.nodes();
+        if ([...controllers, ...agents].includes(name)) throw new ScriptError(`impostor: "${name}" is a member's name; an impostor is a host of its own`);
+        if (d.impostor === undefined) throw new ScriptError('impostor: this driver has no attackers');
+        await d.impostor(name, this.#node(claims), this.#cause);
         return [];
       }
       case 'tick': {

@@ -42,7 +42,8 @@ export class ToyDriver implements SimDriver {
 
   async start(spec: ClusterSpec): Promise<void> {
     this.calls.push(`start ${JSON.stringify(spec)}`);
-    if (Object.keys(spec.options).some((k) => k !== 'leaseMs')) throw new Error(`unknown cluster option ${Object.keys(spec.options).join(',')}`);
+    // leaseMs is the toy's own; the others are the real cluster's (cluster.ts), which the toy has no mechanism for and ignores.
+    if (Object.keys(spec.options).some((k) => !['leaseMs', 'fenceWrites', 'linkLatencyMs', 'reconnectMaxDelayMs'].includes(k))) throw new Error(`unknown cluster option ${Object.keys(spec.options).join(',')}`);
     this.#spec = spec;
     this.#rec = new HistoryRecorder({
       config: { seed: spec.seed, strategy: spec.strategy, quorumMode: spec.quorumMode, durabilityQuorum: this.#majority(), fenceQuorum: this.#majority(), maxClockOffsetMs: 5000 },
@@ -97,6 +98,8 @@ export class ToyDriver implements SimDriver {
   }
   skewOf(node: string): number { return this.#skew.get(node) ?? 0; }
   async setDrift(node: string, ppm: number): Promise<void> { this.calls.push(`setDrift ${node} ${ppm}`); }
+  /** The toy has no authentication: an impostor changes nothing in it (the real cluster runs one). */
+  async impostor(name: string, claims: string): Promise<void> { this.calls.push(`impostor ${name} ${claims}`); }
 
   apply(node: string, resource: Resource, durability: Durability): Pending<WriteOutcome> {
     const key = `${resource.kind}/${resource.metadata.namespace}/${resource.metadata.name}`;
