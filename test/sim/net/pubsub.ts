@@ -153,7 +153,11 @@ export class SimPubSub extends EventTarget {
   identified(conn: SimConnection, protocols: readonly string[]): void {
     if (!this.#started || !protocols.includes(GOSSIP_PROTOCOL)) return;
     if (this.#peerOf(conn) !== undefined) return;
-    this.#addPeer(conn);
+    // Peered over another connection already: what the peer subscribed to stays known (gossipsub
+    // keeps topics per peer; the remote does not send them again on this hello, as it is peered).
+    const known = this.#peers.get(conn.remotePeer.toString())?.topics;
+    const peer = this.#addPeer(conn);
+    for (const topic of known ?? []) peer.topics.add(topic);
     conn.gossip({ hello: true, subscriptions: [...this.#subs].map((topic) => ({ topic, subscribe: true })) });
   }
 
