@@ -14,6 +14,7 @@ import { FAST_PROFILE, type MembershipConfig } from '../../node/config/membershi
 import { FAST_REPLICATION } from '../../node/config/replication-config.ts';
 import type { NodeComponents } from '../../node/components.ts';
 import { ControllerNode, type FederationStatus } from '../../node/controller/controller-node.ts';
+import { startMembershipNode, type MembershipNode } from '../../node/membership/membership-node.ts';
 import type { QuorumMode } from '../../quorum/index.ts';
 import type { Resource } from '../../storage/logic/resource.ts';
 import type { StoredRecord } from '../../storage/logic/record.ts';
@@ -22,7 +23,7 @@ import type { History, ReadOutcome, WriteOutcome, Durability, FinalState, FinalS
 import { writeAckFrom } from './check/history.ts';
 import { HistoryRecorder, errorCode, finalState } from './check/recorder.ts';
 import type { ClusterSpec, CutMode, LinkConditions, NodeStatus, Pending, SimDriver } from './script/driver.ts';
-import { makeSimFederation, type SimFederation } from './federation.ts';
+import { impostorConfig, makeImpostor, makeSimFederation, type SimFederation } from './federation.ts';
 import { simHostFactory } from './net/host-factory.ts';
 import { SimNetwork } from './net/network.ts';
 import { Scheduler } from './scheduler.ts';
@@ -58,7 +59,7 @@ interface Slot {
 }
 
 /** Options understood in the `cluster` command's key=value list. */
-const KNOWN_OPTIONS = new Set(['fenceWrites', 'linkLatencyMs']);
+const KNOWN_OPTIONS = new Set(['fenceWrites', 'linkLatencyMs', 'reconnectMaxDelayMs']);
 
 export class SimCluster implements SimDriver {
   readonly options: SimClusterOptions;
@@ -142,7 +143,11 @@ export class SimCluster implements SimDriver {
   }
 
   #membershipProfile(): Readonly<Partial<MembershipConfig>> {
-    return this.options.membershipProfile ?? FAST_PROFILE;
+    const profile = this.options.membershipProfile ?? FAST_PROFILE;
+    // `reconnectMaxDelayMs=30000`: the redial cap of the membership config (the shipped default is
+    // 30 s; between controllers reconnect.controllerMaxDelayMs caps it further).
+    const redialMaxMs = this.#spec?.options['reconnectMaxDelayMs'];
+    return redialMaxMs === undefined ? profile : { ...profile, reconnect: { ...profile.reconnect, maxDelayMs: Number(redialMaxMs) } };
   }
 
   #slot(name: string): Slot {
@@ -478,7 +483,8 @@ export class SimCluster implements SimDriver {
       s.watch?.abort();
     }
     // Stopping is itself simulated: stop() awaits timers (stream closes) on virtual time.
-    const stops = [...this.#slots.values()].map((s) => s.controller ?? s.agent).filter((n) => n !== undefined).map((n) => n.stop().catch(() => undefined));
+    const nodes: Array<{ stop(): Promise<void> }> = [...this.#slots.values()].map((s) => s.controller ?? s.agent).filter((n) => n !== undefined);
+    const stops = [...nodes, ...this.#impostors.values()].map((n) => n.stop().catch(() => undefined));
     let done = false;
     void Promise.all(stops).then(() => { done = true; });
     await this.scheduler.runUntilTrue('stop', () => done, 30_000).catch(() => undefined);
@@ -487,6 +493,34 @@ export class SimCluster implements SimDriver {
   /** Quorum mode of the run. */
   get quorumMode(): QuorumMode {
     return this.#spec!.quorumMode;
+  }
+
+  // ---- attackers -----------------------------------------------------------------------------------
+
+  /** Impostor hosts started by `impostor`, by name (running the real membership node). */
+  readonly #impostors = new Map<string, MembershipNode>();
+
+  /** The impostor `name`, if started. */
+  impostorNode(name: string): MembershipNode | undefined {
+    return this.#impostors.get(name);
+  }
+
+  async impostor(name: string, claims: string): Promise<void> {
+    const sched = this.scheduler;
+    if (this.#slots.has(name) || this.#impostors.has(name) || this.network.host(name) !== undefined) throw new Error(`impostor: the name ${name} is taken`);
+    const fed = this.#fed!;
+    const m = await makeImpostor(fed, name, claims, sched.random.fork(`impostor:${name}`), sched.trueWallMs());
+    const rt = sched.boot(name);
+    let started: MembershipNode | undefined;
+    let failed: unknown;
+    startMembershipNode(impostorConfig(fed, name, m), {
+      profile: this.#membershipProfile(),
+      components: { timers: rt.timers, wallClock: rt.wallClock, random: rt.random, createHost: simHostFactory(this.network, name) },
+    }).then((n) => { started = n; }, (err: unknown) => { failed = err; });
+    await sched.runUntilTrue(`impostor ${name} started`, () => started !== undefined || failed !== undefined, START_WITHIN_MS);
+    if (failed !== undefined) throw failed;
+    this.#impostors.set(name, started!);
+    sched.note(`impostor ${name} claims ${claims} as ${m.peerId.toString()}`);
   }
 }
 
