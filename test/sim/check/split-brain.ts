@@ -52,7 +52,9 @@ export function checkSplitBrain(h: History, boundMs: number): Violation[] {
     const t = decisionMs(segs, op);
     const window = overlapping(segs, t - boundMs, t);
     const best = Math.max(0, ...window.map((s) => directMajority(s, h.controllers, op.node)));
-    if (best < fq) {
+    // A window reaching back before the run's start is given the benefit of the doubt: runs start
+    // from a formed federation.
+    if (best < fq && t - boundMs >= h.startMs) {
       const since = [...segs].reverse().find((s) => s.fromMs <= t - boundMs && directMajority(s, h.controllers, op.node) >= fq);
       out.push({
         checker: 'split-brain', atMs: t, node: op.node,
