@@ -88,6 +88,12 @@ export interface ReplicatorOptions {
 /** A quorum-durable write was not acknowledged by enough controllers in time; it still converges later. */
 export class QuorumTimeoutError extends NovaEdgeError {
   readonly code = 'QUORUM_TIMEOUT';
+  /** The write, as stored here (it replicates still). */
+  readonly record: StoredRecord | undefined;
+  constructor(message: string, record?: StoredRecord) {
+    super(message);
+    this.record = record;
+  }
 }
 
 /**
@@ -102,13 +108,16 @@ export class QuorumUnavailableError extends NovaEdgeError {
   readonly controllers: number;
   readonly reachable: number;
   readonly stored: boolean;
-  constructor(needed: number, controllers: number, reachable: number, stored: boolean, key?: string) {
+  /** When stored: the write, as stored here. */
+  readonly record: StoredRecord | undefined;
+  constructor(needed: number, controllers: number, reachable: number, stored: boolean, key?: string, record?: StoredRecord) {
     super(`${key === undefined ? '' : `${key}: `}QUORUM_UNAVAILABLE: needs ${needed} of ${controllers} controllers, ${reachable} reachable; ` +
       (stored ? 'the write is durable here and will converge once they reconnect' : 'nothing was stored'));
     this.needed = needed;
     this.controllers = controllers;
     this.reachable = reachable;
     this.stored = stored;
+    this.record = record;
   }
 }
 
@@ -121,10 +130,13 @@ export class RefusedByPeersError extends NovaEdgeError {
   readonly code = 'REFUSED_BY_PEERS';
   /** Each refusing peer and its reason (e.g. clock_skew). */
   readonly refusals: ReadonlyArray<{ member: string; reason: RefusalReason }>;
-  constructor(key: string, held: number, controllers: number, refusals: ReadonlyArray<{ member: string; reason: RefusalReason }>) {
+  /** The write, as stored here. */
+  readonly record: StoredRecord | undefined;
+  constructor(key: string, held: number, controllers: number, refusals: ReadonlyArray<{ member: string; reason: RefusalReason }>, record?: StoredRecord) {
     super(`${key}: refused by ${refusals.map((r) => `${r.member} (${r.reason})`).join(', ')}; ${held} of ${controllers} controllers hold it ` +
       'and a majority can no longer be reached; the write is durable here');
     this.refusals = refusals;
+    this.record = record;
   }
 }
 
@@ -393,7 +405,7 @@ export class Replicator {
     const reachableNow = this.#reachablePeers();
     const first = count.verdict(reachableNow);
     if (first === 'held') return Promise.resolve();
-    if (first === 'unavailable') return Promise.reject(this.#unavailable(count, reachableNow, record.key));
+    if (first === 'unavailable') return Promise.reject(this.#unavailable(count, reachableNow, record));
     const covers = (r: StoredRecord): boolean => {
       if (r.key !== record.key) return false;
       const c = compareVv(r.vv, record.vv);
@@ -414,11 +426,11 @@ export class Replicator {
       const check = (reachable: ReadonlySet<string>): void => {
         const verdict = count.verdict(reachable);
         if (verdict === 'held') done();
-        else if (verdict === 'refused') done(new RefusedByPeersError(record.key, count.copies, count.controllers, count.refusals()));
-        else if (verdict === 'unavailable') done(this.#unavailable(count, reachable, record.key));
+        else if (verdict === 'refused') done(new RefusedByPeersError(record.key, count.copies, count.controllers, count.refusals(), record));
+        else if (verdict === 'unavailable') done(this.#unavailable(count, reachable, record));
       };
       const timer: TimerHandle = this.#timers.setTimeout(() => done(new QuorumTimeoutError(
-        `${record.key}: ${count.copies} of ${count.controllers} controllers acknowledged within ${this.#quorumTimeoutMs} ms; the write is durable here and will converge`)),
+        `${record.key}: ${count.copies} of ${count.controllers} controllers acknowledged within ${this.#quorumTimeoutMs} ms; the write is durable here and will converge`, record)),
       this.#quorumTimeoutMs);
       for (const [member, p] of this.#peers) {
         offs.push(p.pusher.onAck((r) => {
@@ -470,8 +482,8 @@ export class Replicator {
     return new QuorumAckCount<R>(this.#opts.controllers, this.#opts.self);
   }
 
-  #unavailable(count: QuorumAckCount<RefusalReason>, reachable: ReadonlySet<string>, key: string): QuorumUnavailableError {
-    return new QuorumUnavailableError(count.copiesNeeded, count.controllers, count.reachableCount(reachable), true, key);
+  #unavailable(count: QuorumAckCount<RefusalReason>, reachable: ReadonlySet<string>, record: StoredRecord): QuorumUnavailableError {
+    return new QuorumUnavailableError(count.copiesNeeded, count.controllers, count.reachableCount(reachable), true, record.key, record);
   }
 
   // Configured peers reachable now.

@@ -365,7 +365,15 @@ export class SimCluster implements SimDriver {
     else {
       this.#onNode(req.node, `client #${w.id} ${req.kind} ${req.key}`, (alive) => op(c).then(
         (res) => { if (alive()) rec.endWrite(w, { status: 'ok', ack: writeAckFrom(req.node, res) }); },
-        (err: unknown) => { if (alive()) rec.endWrite(w, { status: 'error', code: errorCode(err), message: String((err as Error)?.message ?? err) }); },
+        (err: unknown) => {
+          if (!alive()) return;
+          // A quorum write that failed after it was stored here carries the record: it replicates still.
+          const stored = (err as { record?: StoredRecord } | null)?.record;
+          rec.endWrite(w, {
+            status: 'error', code: errorCode(err), message: String((err as Error)?.message ?? err),
+            ...(stored === undefined ? {} : { stored: writeAckFrom(req.node, { changed: true, record: stored }) }),
+          });
+        },
       ));
     }
     return { id: w.id, outcome: () => (w.outcome.status === 'pending' ? undefined : w.outcome) };
