@@ -136,3 +136,12 @@ t.test('status-truth: with a controller down for good, its absence is no fault o
   t.same(vs.map((v) => v.node), ['b']);
   t.match(vs[0]!.message, /status shows writes fenced \(NO_QUORUM/);
 });
+
+t.test('converged: roots that became equal before the quiet point and stayed so converge at it', async (t) => {
+  const writes = [okWrite('a', K, ack('a', 1, 1, { a: 1 }), 11_000, { endMs: 12_000 })];
+  const rootSamples = [{ atMs: 5000, roots: roots('1', '2', '2') }, { atMs: 11_500, roots: roots('3', '3', '3') }];
+  const fin = { a: final('a', [], '3'), b: final('b', [], '3'), c: final('c', [], '3') };
+  const h = history({ network: healedAt10, writes, rootSamples, final: fin, endMs: 40_000 });
+  t.same(convergence(h), { kind: 'converged', quietMs: 12_000, convergedMs: 12_000, nodes: 3 });
+  t.same(checkConvergence(h, 15_000), []);
+});

@@ -37,7 +37,10 @@ export function convergence(h: History): ConvergenceInfo {
   if (quiet === undefined) return { kind: 'unhealed' };
   const finalRoots: Record<string, string> = {};
   for (const [node, s] of Object.entries(h.final)) finalRoots[node] = s.merkleRoot;
-  const samples = [...h.rootSamples.filter((s) => s.atMs >= quiet)];
+  // The recorder keeps a sample only when the roots change: the roots in force at the quiet point
+  // are those of the last sample before it.
+  const before = h.rootSamples.filter((s) => s.atMs < quiet).at(-1);
+  const samples = [...(before === undefined ? [] : [{ atMs: quiet, roots: before.roots }]), ...h.rootSamples.filter((s) => s.atMs >= quiet)];
   if (Object.keys(finalRoots).length > 0) samples.push({ atMs: h.endMs, roots: finalRoots });
   const last = samples[samples.length - 1];
   if (last === undefined) return { kind: 'diverged', quietMs: quiet, roots: {} };
