@@ -29,6 +29,7 @@ import { CacheWriter, type CacheWriterStats } from './cache-writer.ts';
 import { ControllerProber, type CheckVerdict } from './controller-prober.ts';
 import { readConfigCache, writeConfigCache, type CacheCode } from './config-cache.ts';
 import { runControllerSession } from './controller-session.ts';
+import { resyncSchedule } from './resync-schedule.ts';
 import { VoteResponder, type VoteResponderStatus } from '../votes/vote-responder.ts';
 import { voteLeaseProtocol } from '../votes/vote-messages.ts';
 import { SYSTEM_RECORD_SCHEMAS } from '../votes/registry-record.ts';
@@ -458,6 +459,12 @@ export class AgentNode {
               this.#log.info({ controller: this.#nameOf(peerId), pulled: report.pulled, bytesIn: report.bytesReceived, ms: Math.round(report.durationMs) }, 'caught up');
             },
             onBatch: (applied) => { this.#liveApplied += applied; },
+            // The catch-up repeats within the session: what the live stream refused or lost comes later.
+            resync: resyncSchedule(this.config.failover.healthCheckIntervalMs),
+            onResync: (report) => {
+              if (report.inSync) return;
+              this.#log.info({ controller: this.#nameOf(peerId), pulled: report.pulled, rejected: report.rejected, ms: Math.round(report.durationMs) }, 'caught up again');
+            },
             rejections: this.rejections,
             signal,
           });
