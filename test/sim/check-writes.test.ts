@@ -167,6 +167,40 @@ t.test('skewed-writes: a controller clearly off its side keeps accepting past th
   t.match(behind[0]!.message, /b accepted write #\d+ at 4\.000s though its clock had been 9\.000s behind its side's/);
 });
 
+// Seeds 13, 77 and 50 of `npm run sim -- --seconds 60` (issue 18): the checker judged wall clocks, but
+// the fence compares stamps, and a hybrid clock never runs backward (docs/configuration.md "Clock skew").
+t.test('skewed-writes: a clock set back stamps at its height until real time passes it: its partner is not off', async (t) => {
+  // Seed 13: b cut off; c's clock set 20 s back. a, correct, shares a side of two with c; c's stamps
+  // fall behind only as real time passes (3 s by 4 s), so a is not clearly off the side's median.
+  const network = [net(0, 'start'), net(500, 'partition b | a c', { cuts: split(['b'], ['a', 'c']) })];
+  const clocks = [{ atMs: 1000, node: 'c', offsetMs: -20_000 }];
+  t.same(checkSkewedWrites(history({ network, clocks, writes: [okWrite('a', K, ack('a', 1, 4000, { a: 1 }), 4000)] }), 2000), []);
+  // Once c's stamps have fallen far enough behind (20 s later), a on a side of two is judged off again.
+  t.equal(checkSkewedWrites(history({ network, clocks, writes: [okWrite('a', K, ack('a', 1, 30_000, { a: 1 }), 30_000)] }), 2000).length, 1);
+});
+
+t.test('skewed-writes: a clock set right after running ahead keeps stamping ahead: the median follows it', async (t) => {
+  // Seed 77: a 20 s ahead, set right at 1 s (its stamps reached 21 s); then c steps 9 s ahead. At 8 s
+  // a still stamps 13 s ahead: of a 13, b 0, c 9 the median is c's own, and c is not the odd one.
+  const clocks = [{ atMs: 100, node: 'a', offsetMs: 20_000 }, { atMs: 1000, node: 'a', offsetMs: 0 }, { atMs: 5000, node: 'c', offsetMs: 9000 }];
+  t.same(checkSkewedWrites(history({ clocks, writes: [okWrite('c', K, ack('c', 1, 17_000, { c: 1 }), 8000)] }), 2000), []);
+  // c (9 s) is clearly off from 19.5 s, when a fell below 1.5 s ahead: within the bound at 20 s, past it at 25 s.
+  t.same(checkSkewedWrites(history({ clocks, writes: [okWrite('c', K, ack('c', 1, 29_000, { c: 1 }), 20_000)] }), 2000), []);
+  t.match(checkSkewedWrites(history({ clocks, writes: [okWrite('c', K, ack('c', 1, 34_000, { c: 1 }), 25_000)] }), 2000)[0]!.message, /since 19\.5/);
+});
+
+t.test('skewed-writes: a write whose own stamp agrees with its side is no violation, when the epoch is known', async (t) => {
+  // Seed 50: b's clock 8 s behind, but stamps from the others pulled its hybrid clock along: its write
+  // at 12 s is stamped only 3 s behind (in the grey zone). Without the epoch it is judged by the model.
+  const clocks = [{ atMs: 1000, node: 'b', offsetMs: -8000 }];
+  const w = okWrite('b', K, ack('b', 1, 12_000 - 3000, { b: 1 }), 12_000);
+  t.same(checkSkewedWrites(history({ config: runConfig({ epochMs: 0 }), clocks, writes: [w] }), 2000), []);
+  t.equal(checkSkewedWrites(history({ clocks, writes: [w] }), 2000).length, 1);
+  // Stamped as far behind as its clock: a violation either way.
+  const far = okWrite('b', K, ack('b', 1, 12_000 - 8000, { b: 1 }), 12_000);
+  t.match(checkSkewedWrites(history({ config: runConfig({ epochMs: 0 }), clocks, writes: [far] }), 2000)[0]!.message, /b accepted write #\d+ at 12\.000s though its clock had been 8\.000s behind/);
+});
+
 // A write that failed after its origin stored it (QUORUM_UNAVAILABLE, QUORUM_TIMEOUT, REFUSED_BY_PEERS)
 // or was never answered (its node crashed) replicates like any other, but the history has no ack of
 // it: its dot and causal past are unknown. Seed 1 of `npm run sim -- --strategy Manual` (3 controllers,

@@ -42,6 +42,8 @@ export interface RunConfig {
   fenceQuorum: number | undefined;
   /** The federation's maxClockOffset, ms. */
   maxClockOffsetMs: number;
+  /** True wall time at virtual time 0, ms since the Unix epoch (the scheduler's epochMs): reads write stamps against true time. */
+  epochMs?: number;
 }
 
 /** A write as its origin acknowledged it: the write's own identity and causal past. */

@@ -6,9 +6,17 @@
 // side (itself included) by more than 1.5 × maxClockOffset. Between 0.5 × and 1.5 × is the
 // measuring error's grey zone, where fencing and accepting are both right (fence-truth treats up to
 // 0.5 × as clearly agreeing).
+//
+// The offsets are those of the STAMPS each node issues (truth.ts stampOffsetAt), as the fence
+// compares them (docs/configuration.md "Clock skew"): the hybrid clock never runs backward, so a clock
+// set back stamps at the height it had reached until it has fallen behind by real time passing, and
+// one set right after running ahead keeps stamping ahead until real time passes what it issued. And
+// a write is judged by its own stamp too when the run recorded the epoch (config.epochMs): a write
+// whose stamp is not clearly off its side's cannot reorder last-writer-wins beyond the grey zone, even
+// if the node's clock was (stamps received from others pulled its hybrid clock along).
 import { fmtMs, storedAck, type History } from './history.ts';
 import { decisionMs } from './split-brain.ts';
-import { clockOffsetAt, segments, sideOf, stateAt } from './truth.ts';
+import { segments, sideOf, stampOffsetAt, stateAt } from './truth.ts';
 import type { Violation } from './violation.ts';
 
 function median(xs: number[]): number {
@@ -17,12 +25,15 @@ function median(xs: number[]): number {
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
-/** How far `node`'s clock is from its side's median at `atMs`, and who that side is. */
-export function skewFromSide(h: History, node: string, atMs: number): { skewMs: number; side: string[] } {
+/** How far `node`'s stamps are from its side's median at `atMs` (ownMs: its own offset, if known better), and who that side is. */
+export function skewFromSide(h: History, node: string, atMs: number, ownMs?: number): { skewMs: number; side: string[] } {
   const side = sideOf(stateAt(h, atMs), h.controllers, node);
-  const offsets = side.map((c) => clockOffsetAt(h.clocks, c, atMs));
-  return { skewMs: clockOffsetAt(h.clocks, node, atMs) - median(offsets), side };
+  const offsets = side.map((c) => stampOffsetAt(h.clocks, c, atMs, h.startMs));
+  return { skewMs: (ownMs ?? stampOffsetAt(h.clocks, node, atMs, h.startMs)) - median(offsets), side };
 }
+
+/** Points a stamp offset may cross the limit between clock changes: a clock set back falls behind gradually. */
+const GRID_MS = 10;
 
 /** No write is accepted by a controller whose clock has been clearly off its side's for longer than `boundMs`. */
 export function checkSkewedWrites(h: History, boundMs: number): Violation[] {
@@ -30,19 +41,36 @@ export function checkSkewedWrites(h: History, boundMs: number): Violation[] {
   const segs = segments(h);
   const changes = [...new Set([h.startMs, ...segs.map((s) => s.fromMs), ...h.clocks.map((c) => c.atMs)])].sort((a, b) => a - b);
   const off = (node: string, t: number): boolean => Math.abs(skewFromSide(h, node, t).skewMs) > limit;
+  const epochMs = h.config.epochMs;
   const out: Violation[] = [];
   for (const op of h.writes) {
     if (storedAck(op) === undefined) continue;
     const t = decisionMs(segs, op);
     if (!off(op.node, t)) continue;
-    // Since when has it been off, without a break?
+    const ack = storedAck(op)!;
+    // Its own stamp, when it can be read against true time, must be clearly off too.
+    const ownMs = epochMs === undefined || !ack.changed || ack.hlc.member !== op.node ? undefined : ack.hlc.wallMs - (epochMs + t);
+    if (ownMs !== undefined && Math.abs(skewFromSide(h, op.node, t, ownMs).skewMs) <= limit) continue;
+    // Since when has it been off, without a break? (Every change, and a grid between them.)
+    const points = [...new Set([...changes.filter((c) => c <= t), ...Array.from({ length: Math.ceil(boundMs / GRID_MS) + 2 }, (_, i) => t - i * GRID_MS)])]
+      .filter((p) => p >= h.startMs).sort((a, b) => b - a);
     let since = t;
-    for (const p of changes.filter((c) => c <= t).reverse()) {
-      if (!off(op.node, p)) break;
+    let before: number | undefined;
+    for (const p of points) {
+      if (!off(op.node, p)) {
+        before = p;
+        break;
+      }
       since = p;
     }
     if (t - since <= boundMs) continue;
-    const { skewMs, side } = skewFromSide(h, op.node, t);
+    // Between the last point it was not off and the first it was: where it crossed, to 1 ms.
+    for (let lo = before ?? since; since - lo > 1;) {
+      const mid = (lo + since) / 2;
+      if (off(op.node, mid)) since = mid;
+      else lo = mid;
+    }
+    const { skewMs, side } = skewFromSide(h, op.node, t, ownMs);
     out.push({ checker: 'skewed-writes', atMs: t, node: op.node, key: op.key,
       message: `${op.node} accepted write #${op.id} at ${fmtMs(t)} though its clock had been ${fmtMs(Math.abs(skewMs))} ${skewMs > 0 ? 'ahead of' : 'behind'} ` +
         `its side's (${side.join(', ')}) since ${fmtMs(since)} (maxClockOffset ${h.config.maxClockOffsetMs} ms, bound ${fmtMs(boundMs)})` });

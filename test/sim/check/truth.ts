@@ -97,6 +97,25 @@ export function clockOffsetAt(clocks: readonly ClockChange[], node: string, atMs
 }
 
 /**
+ * How far the stamps `node` issues at `atMs` are from true time: the wall part of its hybrid logical
+ * clock, which never runs backward (the node's clock, or the highest it showed before, whichever is
+ * later). A clock set back leaves the stamps at the height they had reached until true time catches
+ * up, so they fall behind only as fast as real time passes; a clock that was ahead and is set right
+ * keeps stamping ahead until real time passes what it issued (docs/configuration.md "Clock skew": it
+ * is the stamps that are compared). Stamps received from others may pull its clock further forward;
+ * the history does not record them, so this is the lowest its stamps can be. A change at or before
+ * `startMs` is the clock the node starts with (nothing issued before it).
+ */
+export function stampOffsetAt(clocks: readonly ClockChange[], node: string, atMs: number, startMs = -Infinity): number {
+  let highMs = -Infinity;
+  for (const c of clocks) {
+    if (c.node !== node || c.atMs > atMs || c.atMs <= startMs) continue;
+    highMs = Math.max(highMs, c.atMs + clockOffsetAt(clocks, node, c.atMs - 1e-6));
+  }
+  return Math.max(clockOffsetAt(clocks, node, atMs), highMs - atMs);
+}
+
+/**
  * True when nothing is wrong with the network among the nodes that run: nobody paused, no cut
  * between running nodes. (A node still down is out of the run, not a fault that can heal.)
  */
