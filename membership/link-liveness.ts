@@ -52,7 +52,7 @@ interface Entry {
   peer: string;
   answered: boolean;
   provenAtMs: number; // detector time
-  provenAtInputMs: number; // caller's clock, for provenAtMs(peer)
+  provenAtInputMs: number | undefined; // caller's clock, for provenAtMs(peer); undefined until a ping is answered
 }
 
 /** Direct links and when each was last proven alive. */
@@ -78,20 +78,32 @@ export class LinkTable {
     return this.#links.has(link);
   }
 
-  /** Start watching `link` to `peer`; being new, it counts as proven now. A known link is left as it is. */
+  /**
+   * Start watching `link` to `peer`; being new, it is given a whole window from now before it is called
+   * dead. A known link is left as it is. Opening is no proof for `provenAtMs(peer)`: the link may have
+   * been authenticated long before it is first watched (the caller paused in between), so only an
+   * answered ping proves it (the fence counts the authentication itself, when it happens).
+   */
   opened(link: string, peer: string, nowMs: number): void {
     const t = this.#clock.advance(nowMs);
-    if (!this.#links.has(link)) this.#links.set(link, { peer, answered: false, provenAtMs: t, provenAtInputMs: nowMs });
+    if (!this.#links.has(link)) this.#links.set(link, { peer, answered: false, provenAtMs: t, provenAtInputMs: undefined });
   }
 
-  /** A ping over `link` was answered. Unknown links (closed meanwhile) are ignored. */
-  proven(link: string, nowMs: number): void {
+  /**
+   * A ping over `link`, sent at `sentAtMs`, was answered at `nowMs`. Unknown links (closed meanwhile)
+   * are ignored. The peer answered somewhere between the two: the link is kept open from the answer
+   * (detector time, so a reply read right after our own pause saves the link), but the proof
+   * `provenAtMs(peer)` reports (what the write fence counts contact by) is the send: a reply that
+   * queued up while we were paused was sent before the pause, perhaps before a cut, and must not
+   * restart the contact window.
+   */
+  proven(link: string, nowMs: number, sentAtMs: number = nowMs): void {
     const t = this.#clock.advance(nowMs);
     const e = this.#links.get(link);
     if (e === undefined) return;
     e.answered = true;
     e.provenAtMs = t;
-    e.provenAtInputMs = nowMs;
+    e.provenAtInputMs = Math.max(e.provenAtInputMs ?? -Infinity, Math.min(sentAtMs, nowMs));
   }
 
   /** Stop watching `link` (closed). */
@@ -117,11 +129,11 @@ export class LinkTable {
     return earliest === Infinity ? undefined : this.#clock.toInputMs(earliest);
   }
 
-  /** The latest proof of any watched link to `peer`, caller's clock; undefined when none is watched. */
+  /** The latest proof of any watched link to `peer` (an answered ping's send), caller's clock; undefined when none is watched or answered yet. */
   provenAtMs(peer: string): number | undefined {
     let latest: number | undefined;
     for (const e of this.#links.values()) {
-      if (e.peer === peer && (latest === undefined || e.provenAtInputMs > latest)) latest = e.provenAtInputMs;
+      if (e.peer === peer && e.provenAtInputMs !== undefined && (latest === undefined || e.provenAtInputMs > latest)) latest = e.provenAtInputMs;
     }
     return latest;
   }

@@ -118,8 +118,9 @@ export class LinkLiveness {
   }
 
   /**
-   * When a direct connection to `peerId` last proved alive (it was first watched, or answered a
-   * ping), on the monotonic clock; undefined when no connection to it is watched.
+   * When a direct connection to `peerId` last proved alive: the sending of the latest ping it
+   * answered, on the monotonic clock (a reply read after this node was paused proves nothing later);
+   * undefined when no connection to it is watched or none answered yet.
    */
   provenAtMs(peerId: string): number | undefined {
     return this.#table.provenAtMs(peerId);
@@ -160,10 +161,11 @@ export class LinkLiveness {
     w.probing = true;
     const abort = new AbortController();
     const deadline = this.#timers.setTimeout(() => abort.abort(new LinkSilentError(`no ping reply within ${this.#o.windowMs} ms`)), this.#o.windowMs);
+    const sentAtMs = this.#timers.nowMs();
     w.channel.rttMs(abort.signal).then(
       () => {
         this.#counters.proofs += 1;
-        if (this.#watched.get(id) === w) this.#table.proven(id, this.#timers.nowMs());
+        if (this.#watched.get(id) === w) this.#table.proven(id, this.#timers.nowMs(), sentAtMs);
       },
       (err: unknown) => {
         this.#counters.probeFailures += 1;
