@@ -112,6 +112,7 @@ export class SimCluster implements SimDriver {
         durabilityQuorum: Math.floor(n / 2) + 1,
         fenceQuorum: spec.quorumMode === 'Controllers' && fenceWrites ? Math.floor(n / 2) + 1 : undefined,
         maxClockOffsetMs: this.#membershipProfile().maxClockOffsetMs ?? 500,
+        epochMs: sched.epochMs,
       },
       controllers: spec.controllers, agents: spec.agents, now: () => sched.nowMs(),
     });
