@@ -20,6 +20,7 @@
 // time the ping was answered.
 
 import { ControllerContacts } from '../../quorum/controller-contacts.ts';
+import { pathText, type Path } from './explorer-path.ts';
 
 /** Exploration parameters. */
 export interface ContactExploreOptions {
@@ -68,13 +69,6 @@ interface State {
   path: Path | undefined;
 }
 
-interface Path { step: string; prev: Path | undefined }
-
-const pathText = (p: Path | undefined): string => {
-  const steps: string[] = [];
-  for (let x = p; x !== undefined; x = x.prev) steps.push(x.step);
-  return steps.reverse().join(', ');
-};
 
 const peerOf = (i: number): string => NAMES[1 - i]!;
 

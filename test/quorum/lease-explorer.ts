@@ -16,6 +16,7 @@
 
 import { AgentVoteState } from '../../quorum/agent-vote-state.ts';
 import { LeaseTable } from '../../quorum/lease-table.ts';
+import { pathText, type Path } from './explorer-path.ts';
 
 /** Exploration parameters. */
 export interface ExploreOptions {
@@ -74,13 +75,6 @@ interface State {
   path: Path | undefined;
 }
 
-interface Path { step: string; prev: Path | undefined }
-
-const pathText = (p: Path | undefined): string => {
-  const steps: string[] = [];
-  for (let x = p; x !== undefined; x = x.prev) steps.push(x.step);
-  return steps.reverse().join(', ');
-};
 
 let incarnations = 0;
 const table = (o: ExploreOptions, incarnation = `i${++incarnations}`): LeaseTable =>

@@ -25,6 +25,19 @@ function pusher(over: Partial<PusherOptions> = {}): PeerPusher {
   return new PeerPusher('b', { batchSize: 100, windowMax: 4, queueMax: 10_000, batchBytesMax: 1 << 20, relayLingerMs: 0, nowMs: Date.now, timers: TEST_TIMERS, ...over });
 }
 
+// `p` running against a test peer that has answered hello: the peer's stream, the run's outcome
+// (its error, if any) and a stop (also at teardown).
+async function connected(t: import('tap').Test, p: PeerPusher): Promise<{ peer: MessageStream; running: Promise<unknown>; stop: AbortController }> {
+  const [mine, theirs] = duplexPair<any>();
+  const stop = new AbortController();
+  t.teardown(() => stop.abort());
+  const running = p.run(new MessageStream(mine, STREAM_OPTS), stop.signal).catch((err: unknown) => err);
+  const peer = new MessageStream(theirs, STREAM_OPTS);
+  await peer.read();
+  await peer.write({ t: 'hello', v: PUSH_VERSION });
+  return { peer, running, stop };
+}
+
 t.test('an ack that refuses one record of a batch: only the others are stored copies', async (t) => {
   const recs = await records(t, 3);
   const p = pusher();
@@ -32,15 +45,9 @@ t.test('an ack that refuses one record of a batch: only the others are stored co
   const refused: Array<[string, string]> = [];
   p.onAck((r) => acked.push(r.key));
   p.onRefused((r, reason) => refused.push([r.key, reason]));
-  const [mine, theirs] = duplexPair<any>();
-  const stop = new AbortController();
-  t.teardown(() => stop.abort());
-  const running = p.run(new MessageStream(mine, STREAM_OPTS), stop.signal).catch((err: unknown) => err);
   // A receiver that refuses the second record for clock skew. It also sends the counts version 1
   // had, so the sender from before per-record acks reads this ack too.
-  const peer = new MessageStream(theirs, STREAM_OPTS);
-  await peer.read();
-  await peer.write({ t: 'hello', v: PUSH_VERSION });
+  const { peer, running, stop } = await connected(t, p);
   for (const r of recs) p.enqueue(r);
   const batch = await peer.read() as { id: number; records: unknown[] };
   t.equal(batch.records.length, 3, 'one batch of three');
@@ -99,13 +106,7 @@ t.test('sync lag is how far behind the peer is now: a batch acknowledged late le
   const recs = await records(t, 2);
   let now = 1_000_000;
   const p = pusher({ nowMs: () => now, timers: { ...TEST_TIMERS, nowMs: () => now } });
-  const [mine, theirs] = duplexPair<any>();
-  const stop = new AbortController();
-  t.teardown(() => stop.abort());
-  const running = p.run(new MessageStream(mine, STREAM_OPTS), stop.signal).catch((err: unknown) => err);
-  const peer = new MessageStream(theirs, STREAM_OPTS);
-  await peer.read();
-  await peer.write({ t: 'hello', v: PUSH_VERSION });
+  const { peer, running, stop } = await connected(t, p);
   t.equal(p.lagMs(), 0, 'nothing written: no lag');
   p.enqueue(recs[0]!);
   const batch = await peer.read() as { id: number };
@@ -129,13 +130,7 @@ t.test('a step of the physical clock neither delays relay offers nor changes the
   const recs = await records(t, 1);
   let wall = Date.now();
   const p = pusher({ relayLingerMs: 20, nowMs: () => wall });
-  const [mine, theirs] = duplexPair<any>();
-  const stop = new AbortController();
-  t.teardown(() => stop.abort());
-  const running = p.run(new MessageStream(mine, STREAM_OPTS), stop.signal).catch((err: unknown) => err);
-  const peer = new MessageStream(theirs, STREAM_OPTS);
-  await peer.read();
-  await peer.write({ t: 'hello', v: PUSH_VERSION });
+  const { peer, running, stop } = await connected(t, p);
   // A relayed record (offered, lingering for company), then the wall clock steps back 10 s.
   p.enqueue(recs[0]!, true);
   wall -= 10_000;
