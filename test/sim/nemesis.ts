@@ -114,35 +114,25 @@ export class Nemesis {
         await d.cut(p[0], p[1], mode());
         return () => d.heal([p]);
       }
-      case 'reset': {
-        const p = pair();
-        if (p === undefined) return undefined;
-        await d.reset(p[0], p[1]);
-        return async () => undefined;
-      }
-      case 'silence': {
-        const p = pair();
-        if (p === undefined) return undefined;
-        await d.silence(p[0], p[1]);
-        return async () => undefined;
-      }
+      case 'reset':
+      case 'silence':
       case 'half-open': {
+        // Connection faults: done at once, nothing to undo (new connections work).
         const p = pair();
         if (p === undefined) return undefined;
-        await d.halfOpen(p[0], p[1]);
+        const fault = { reset: d.reset, silence: d.silence, 'half-open': d.halfOpen }[kind];
+        await fault.call(d, p[0], p[1]);
         return async () => undefined;
       }
-      case 'pause': {
-        const free = running.filter((n) => !(d.status(n) as { paused?: boolean }).paused);
-        if (free.length === 0) return undefined;
-        const n = r.pick(free);
-        await d.pause(n);
-        return () => d.resume(n);
-      }
+      case 'pause':
       case 'crash': {
         const free = running.filter((n) => !(d.status(n) as { paused?: boolean }).paused);
         if (free.length === 0) return undefined;
         const n = r.pick(free);
+        if (kind === 'pause') {
+          await d.pause(n);
+          return () => d.resume(n);
+        }
         await d.crash(n);
         return () => d.restart(n);
       }
