@@ -16,7 +16,7 @@
 //   skewed controller accepting writes at all.
 import { compareHlc } from '../../../storage/logic/hlc.ts';
 import { dotText, fmtMs, type FinalState, type History, type WriteOp } from './history.ts';
-import { canSend, segments } from './truth.ts';
+import { canCarry, segments } from './truth.ts';
 import type { Violation } from './violation.ts';
 import { FateJudge, storedWrites, type Fate, type StoredWrite } from './write-fates.ts';
 
@@ -43,7 +43,7 @@ function lostOn(h: History, judge: FateJudge, w: StoredWrite): string[] {
   return out;
 }
 
-/** Controllers that could have received a write sent by `origin` while it was in flight. */
+/** Controllers that could have received a write sent by `origin` while it was in flight (kernels carry bytes while a process is paused). */
 export function reachableDuring(h: History, origin: string, startMs: number, endMs: number): Set<string> {
   const holders = new Set([origin]);
   for (const seg of segments(h)) {
@@ -53,7 +53,7 @@ export function reachableDuring(h: History, origin: string, startMs: number, end
       grew = false;
       for (const from of [...holders]) {
         for (const to of h.controllers) {
-          if (!holders.has(to) && canSend(seg.state, from, to)) {
+          if (!holders.has(to) && canCarry(seg.state, from, to)) {
             holders.add(to);
             grew = true;
           }

@@ -10,14 +10,13 @@
 // by the TRUE network: truth.ts) with enough controllers to make fenceQuorum with itself: the write
 // fence counts direct links, and a minority may keep accepting for one contact window at most. Two
 // nodes that both pass it within one window had overlapping majorities, so no two disjoint sides
-// both accepted beyond the bound (a side that moves, e.g. a with c, then c with b, is no split). A
-// quorum write acknowledged on X needs X's side (chains of exchange: replication relays) to have
-// held durabilityQuorum controllers at some instant while it was in flight; two disjoint sides
-// cannot both have done so at once. (Skipped when fenceQuorum is undefined: AgentAssisted, or
-// writes not fenced.)
+// both accepted beyond the bound (a side that moves, e.g. a with c, then c with b, is no split).
+// That no two sides both acknowledge quorum writes follows from quorum-writes (acked-writes.ts): a
+// quorum ack needs the write to have been able to reach durabilityQuorum controllers while in flight.
+// (Skipped when fenceQuorum is undefined: AgentAssisted, or writes not fenced.)
 import type { History, WriteOp } from './history.ts';
 import { fmtMs, storedAck } from './history.ts';
-import { canExchange, isLive, segments, sideOf, type Segment } from './truth.ts';
+import { canExchange, isLive, segments, type Segment } from './truth.ts';
 import type { Violation } from './violation.ts';
 
 /** When the fence decided on `op`: its call, or the first instant after it its node was live. */
@@ -40,10 +39,9 @@ function directMajority(seg: Segment, controllers: readonly string[], node: stri
   return 1 + controllers.filter((c) => c !== node && canExchange(seg.state, node, c)).length;
 }
 
-/** No controller accepts a write beyond the bound without a majority, nor acknowledges a quorum write its side could not have made. */
+/** No controller accepts a write beyond the bound without a direct majority within it. */
 export function checkSplitBrain(h: History, boundMs: number): Violation[] {
   const fq = h.config.fenceQuorum;
-  const dq = h.config.durabilityQuorum;
   if (fq === undefined) return [];
   const segs = segments(h);
   const out: Violation[] = [];
@@ -62,17 +60,6 @@ export function checkSplitBrain(h: History, boundMs: number): Violation[] {
           `${h.controllers.length} controllers (itself included; quorum ${fq}) in the ${fmtMs(boundMs)} before` +
           `${since === undefined ? '' : `: without a majority since ${fmtMs(since.toMs)}`}, so another side may have been accepting too`,
       });
-    }
-    if (op.durability === 'quorum' && op.outcome.status === 'ok' && op.endMs !== undefined) {
-      const flight = overlapping(segs, op.startMs, op.endMs);
-      const largest = Math.max(0, ...flight.map((s) => (isLive(s.state, op.node) ? sideOf(s.state, h.controllers, op.node).length : 0)));
-      if (largest < dq) {
-        out.push({
-          checker: 'split-brain', atMs: op.endMs, node: op.node,
-          message: `${op.node} acknowledged quorum write #${op.id} (${op.key}) at ${fmtMs(op.endMs)}, but its side held at most ${largest} of ` +
-            `${h.controllers.length} controllers (quorum ${dq}) while it was in flight from ${fmtMs(op.startMs)}: a majority elsewhere could have acknowledged too`,
-        });
-      }
     }
   }
   return out;

@@ -47,6 +47,16 @@ export function canSend(s: NetworkState, from: string, to: string): boolean {
   return isLive(s, from) && isLive(s, to) && !s.cuts.some(([f, t]) => f === from && t === to);
 }
 
+/**
+ * True when bytes already written by `from` can reach `to`'s machine: neither is down and that
+ * direction is not cut. A paused process's kernel still sends what it wrote and receives what comes
+ * (it is read on resume), so pausing does not stop this.
+ */
+export function canCarry(s: NetworkState, from: string, to: string): boolean {
+  if (s.down.includes(from) || s.down.includes(to)) return false;
+  return from === to || !s.cuts.some(([f, t]) => f === from && t === to);
+}
+
 /** True when `a` and `b` can exchange data: each reaches the other. */
 export function canExchange(s: NetworkState, a: string, b: string): boolean {
   return canSend(s, a, b) && canSend(s, b, a);
