@@ -127,6 +127,8 @@ export class AgentNode {
   readonly #cache: CacheWriter | undefined;
   readonly #cacheLoadError: AgentStatus['cache']['loadError'];
   readonly #names = new Map<string, string>(); // peer ID → member name
+  // Health checks failed in a row on each controller's connection (reset by one that answers).
+  readonly #failedChecks = new Map<string, number>();
   #store: Store;
   #reopening: Promise<Store> | undefined;
   #session: AbortController | undefined;
@@ -381,10 +383,26 @@ export class AgentNode {
     if (v.ok === undefined) return;
     const now = this.components.timers.nowMs();
     if (v.ok) {
+      this.#failedChecks.delete(peerId);
       this.#names.set(peerId, v.member);
       this.#apply(this.#follow.checkOk(peerId, v.rttMs + (this.#opts.extraRttMs?.(peerId) ?? 0), now));
     } else {
       this.#apply(this.#follow.checkFailed(peerId, now));
+      this.#hangUpDeadLink(peerId);
+    }
+  }
+
+  // A connection whose checks fail failureThreshold times in a row is closed, so the reconnector
+  // dials the controller afresh: a connection can be dead without either end being told (the
+  // controller crashed or restarted while the path was cut, a middlebox forgot it), and checks over
+  // it would fail until a TCP timeout minutes later while the controller itself is back. Controllers
+  // do the same for their links (node/host/link-liveness.ts).
+  #hangUpDeadLink(peerId: string): void {
+    const failed = (this.#failedChecks.get(peerId) ?? 0) + 1;
+    this.#failedChecks.set(peerId, failed);
+    if (failed % this.config.failover.failureThreshold !== 0) return;
+    for (const c of this.membership.libp2p.getConnections()) {
+      if (c.remotePeer.toString() === peerId) c.abort(new Error(`${failed} health checks failed in a row: connection closed to redial`));
     }
   }
 

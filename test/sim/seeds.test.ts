@@ -19,3 +19,19 @@ for (let seed = 1; seed <= SEEDS; seed++) {
     t.ok(r.acked.local + r.acked.quorum > 0, 'the clients got writes acknowledged');
   });
 }
+
+// Seeds a sweep found failing, replayed with the shape it ran: each names the defect it caught.
+const REGRESSIONS: Array<{ name: string; seed: number; controllers: number; agents: number; strategy: 'LastWriterWins' | 'Merge' | 'Manual' }> = [
+  // An agent kept a half-open connection to a controller restarted behind a cut, and checks that never
+  // negotiated to the others: it stayed Autonomous with every controller "connected" (agents now
+  // close a connection whose checks fail failureThreshold times in a row, and redial).
+  { name: 'agent closes dead controller links', seed: 1035, controllers: 3, agents: 2, strategy: 'Manual' },
+];
+
+for (const r of REGRESSIONS) {
+  t.test(`regression seed ${r.seed}: ${r.name}`, async (t) => {
+    const rep = await runSeed({ seed: r.seed, virtualMs: 60_000, controllers: r.controllers, agents: r.agents, strategy: r.strategy });
+    t.same(rep.violations.map((v) => `[${v.checker}] ${v.message}`), [], describeReport(rep));
+  });
+}
+
