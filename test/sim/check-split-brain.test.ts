@@ -88,3 +88,14 @@ t.test('writes at the last instant of the run count', async (t) => {
   t.equal(checkSplitBrain(history({ network, endMs: 9000, writes: [w('a', 9000), w('b', 9000)] }), 3000).length, 1);
   t.same(checkSplitBrain(history({ network, endMs: 9000, writes: [w('a', 3900), w('b', 9000)] }), 3000), []);
 });
+
+t.test('contacts count within the window, not at one instant: the fence counts a peer for a window after its proof', async (t) => {
+  const five = ['a', 'b', 'c', 'd', 'e'];
+  const cutBE = [...split(['d'], ['b', 'e'])];
+  const network = [net(0, 'start'), net(1000, 'cut d | b e; c down', { cuts: cutBE, down: ['c'] }), net(5000, 'pause a; c up', { cuts: cutBE, paused: ['a'] })];
+  const h = (atMs: number) => history({ controllers: five, config: runConfig({ fenceQuorum: 3, durabilityQuorum: 3 }), network, writes: [w('d', atMs)] });
+  // At 5.1 s: a was reached until 5 s, c since 5 s: d, a and c within the last 0.9 s make 3 of 5.
+  t.same(checkSplitBrain(h(5100), 900), []);
+  // At 6.2 s the window holds only d and c.
+  t.same(checkSplitBrain(h(6200), 900).map((v) => v.node), ['d']);
+});

@@ -6,9 +6,10 @@
 // decides when the call reaches the node: at the client's call, or when a paused node resumes.
 //
 // The rule checked is per node, and implies the two-sides property: a controller X may accept a
-// write at t only if, at some instant of [t − bound, t], X could exchange data DIRECTLY (both ways,
-// by the TRUE network: truth.ts) with enough controllers to make fenceQuorum with itself: the write
-// fence counts direct links, and a minority may keep accepting for one contact window at most. Two
+// write at t only if, within [t − bound, t], X could exchange data DIRECTLY (both ways, by the TRUE
+// network: truth.ts) with enough controllers to make fenceQuorum with itself, each at some instant of
+// that window (not necessarily the same one: the write fence counts a controller for one contact
+// window after its last proof), and a minority may keep accepting for one contact window at most. Two
 // nodes that both pass it within one window had overlapping majorities, so no two disjoint sides
 // both accepted beyond the bound (a side that moves, e.g. a with c, then c with b, is no split).
 // That no two sides both acknowledge quorum writes follows from quorum-writes (acked-writes.ts): a
@@ -33,10 +34,15 @@ function overlapping(segs: readonly Segment[], fromMs: number, toMs: number): Se
   return segs.filter((s) => s.toMs > fromMs && s.fromMs <= toMs);
 }
 
-/** Controllers `node` exchanges data with directly in `seg`, itself included (0 when it is not live). */
-function directMajority(seg: Segment, controllers: readonly string[], node: string): number {
-  if (!isLive(seg.state, node)) return 0;
-  return 1 + controllers.filter((c) => c !== node && canExchange(seg.state, node, c)).length;
+/** Controllers `node` exchanges data with directly in `seg`, itself included (none when it is not live). */
+function directContacts(seg: Segment, controllers: readonly string[], node: string): string[] {
+  if (!isLive(seg.state, node)) return [];
+  return [node, ...controllers.filter((c) => c !== node && canExchange(seg.state, node, c))];
+}
+
+/** How many controllers `node` exchanged data with directly at some instant of `segs`, itself included. */
+function contactsWithin(segs: readonly Segment[], controllers: readonly string[], node: string): number {
+  return new Set(segs.flatMap((s) => directContacts(s, controllers, node))).size;
 }
 
 /** No controller accepts a write beyond the bound without a direct majority within it. */
@@ -49,11 +55,11 @@ export function checkSplitBrain(h: History, boundMs: number): Violation[] {
     if (storedAck(op) === undefined || !h.controllers.includes(op.node)) continue;
     const t = decisionMs(segs, op);
     const window = overlapping(segs, t - boundMs, t);
-    const best = Math.max(0, ...window.map((s) => directMajority(s, h.controllers, op.node)));
+    const best = contactsWithin(window, h.controllers, op.node);
     // A window reaching back before the run's start is given the benefit of the doubt: runs start
     // from a formed federation.
     if (best < fq && t - boundMs >= h.startMs) {
-      const since = [...segs].reverse().find((s) => s.fromMs <= t - boundMs && directMajority(s, h.controllers, op.node) >= fq);
+      const since = [...segs].reverse().find((s) => s.fromMs <= t - boundMs && directContacts(s, h.controllers, op.node).length >= fq);
       out.push({
         checker: 'split-brain', atMs: t, node: op.node,
         message: `${op.node} accepted write #${op.id} (${op.key}) at ${fmtMs(t)}, but it could exchange data directly with at most ${best} of ` +
