@@ -9,18 +9,9 @@
 //   version vector is a change applied twice, an older or concurrent one is out of order.
 import { compareVv } from '../../../storage/logic/version-vector.ts';
 import { fmtMs, type AgentFollow, type History } from './history.ts';
-import { badRuns, canExchange, isLive, segments, stateAt } from './truth.ts';
+import { badRuns, canExchange, entryAt, isLive, segments, stateAt } from './truth.ts';
 import type { Violation } from './violation.ts';
 
-// The entry in force at `atMs` of one agent's entries in time order.
-function followAt(follows: readonly AgentFollow[], atMs: number): AgentFollow | undefined {
-  let f: AgentFollow | undefined;
-  for (const e of follows) {
-    if (e.atMs > atMs) break;
-    f = e;
-  }
-  return f;
-}
 
 /** Each agent follows a reachable controller, but for stretches of at most `boundMs`. */
 export function checkAgentFailover(h: History, boundMs: number): Violation[] {
@@ -36,12 +27,12 @@ export function checkAgentFailover(h: History, boundMs: number): Violation[] {
     const bad = (t: number): boolean => {
       const r = reachable(t);
       if (r.length === 0) return false;
-      const f = followAt(mine, t);
+      const f = entryAt(mine, t);
       return f === undefined || f.state !== 'Connected' || f.controller === undefined || !r.includes(f.controller);
     };
     for (const run of badRuns(h.startMs, h.endMs, breaks, bad)) {
       if (run.toMs - run.fromMs <= boundMs) continue;
-      const f = followAt(mine, run.fromMs);
+      const f = entryAt(mine, run.fromMs);
       const doing = f === undefined ? 'had not reported yet' : `was ${f.state}${f.controller === undefined ? '' : ` on ${f.controller}`}`;
       out.push({ checker: 'agent-failover', atMs: run.fromMs, node: agent,
         message: `${agent} ${doing} from ${fmtMs(run.fromMs)} for ${fmtMs(run.toMs - run.fromMs)}${run.toMs === h.endMs ? ' (still at the end)' : ''} ` +

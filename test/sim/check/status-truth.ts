@@ -10,18 +10,9 @@
 //   running peer Healthy and its sync lag within the bound; every running agent is Connected to a
 //   running controller; and the metrics, when recorded, say the same.
 import { fmtMs, type FenceChange, type History } from './history.ts';
-import { clockOffsetAt, healedAtMs, badRuns, segments, sideOf, stateAt, isLive } from './truth.ts';
+import { badRuns, clockOffsetAt, entryAt, healedAtMs, isLive, segments, sideOf, stateAt } from './truth.ts';
 import type { Violation } from './violation.ts';
 
-/** The entry in force at `atMs` of one controller's fence entries in time order, if any. */
-function fenceAt(fences: readonly FenceChange[], atMs: number): FenceChange | undefined {
-  let f: FenceChange | undefined;
-  for (const e of fences) {
-    if (e.atMs > atMs) break;
-    f = e;
-  }
-  return f;
-}
 
 /** Controllers on `node`'s true side whose clocks agree clearly with its own at `atMs`. */
 export function healthySide(h: History, node: string, atMs: number): string[] {
@@ -41,10 +32,10 @@ export function checkFenceTruth(h: History, boundMs: number): Violation[] {
   for (const node of h.controllers) {
     const mine = h.fences.filter((f) => f.node === node).sort((a, b) => a.atMs - b.atMs);
     const breaks = [...segBreaks, ...h.clocks.map((c) => c.atMs), ...mine.map((f) => f.atMs)];
-    const bad = (t: number): boolean => fenceAt(mine, t)?.fenced === true && healthySide(h, node, t).length >= q;
+    const bad = (t: number): boolean => entryAt(mine, t)?.fenced === true && healthySide(h, node, t).length >= q;
     for (const run of badRuns(h.startMs, h.endMs, breaks, bad)) {
       if (run.toMs - run.fromMs <= boundMs) continue;
-      const f = fenceAt(mine, run.fromMs)!;
+      const f = entryAt(mine, run.fromMs)!;
       const open = run.toMs === h.endMs ? ' (still at the end)' : '';
       out.push({ checker: 'fence-truth', atMs: run.fromMs, node,
         message: `${node} was fenced (${f.reason ?? 'no reason'}, ${f.votes}/${f.total} votes) for ${fmtMs(run.toMs - run.fromMs)} from ${fmtMs(run.fromMs)}${open} ` +

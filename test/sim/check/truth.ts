@@ -174,3 +174,13 @@ export function badRuns(fromMs: number, toMs: number, breaks: readonly number[],
   }
   return runs;
 }
+
+/** The entry in force at `atMs` of entries in time order (the last one at or before it), if any. */
+export function entryAt<T extends { atMs: number }>(entries: readonly T[], atMs: number): T | undefined {
+  let f: T | undefined;
+  for (const e of entries) {
+    if (e.atMs > atMs) break;
+    f = e;
+  }
+  return f;
+}
