@@ -8,7 +8,7 @@
 //   increasing seqs, and per key each record strictly follows the previous one causally: an equal
 //   version vector is a change applied twice, an older or concurrent one is out of order.
 import { compareVv } from '../../../storage/logic/version-vector.ts';
-import { fmtMs, type AgentFollow, type History } from './history.ts';
+import { fmtMs, type History } from './history.ts';
 import { badRuns, canExchange, entryAt, isLive, segments, stateAt } from './truth.ts';
 import type { Violation } from './violation.ts';
 

@@ -9,7 +9,7 @@
 //   controller shows writes accepted, no Confirmed partition (when every controller runs), every
 //   running peer Healthy and its sync lag within the bound; every running agent is Connected to a
 //   running controller; and the metrics, when recorded, say the same.
-import { fmtMs, type FenceChange, type History } from './history.ts';
+import { fmtMs, type History } from './history.ts';
 import { badRuns, clockOffsetAt, entryAt, healedAtMs, isLive, segments, sideOf, stateAt } from './truth.ts';
 import type { Violation } from './violation.ts';
 
