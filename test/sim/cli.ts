@@ -1,8 +1,8 @@
 // npm run sim -- [--seeds N] [--from S] [--seed S] [--seconds S | --minutes M] [--jobs J] [--kinds a,b]
-//                [--controllers N] [--agents N] [--strategy LastWriterWins|Merge|Manual] [--verbose]
+//                [--controllers N] [--agents N] [--strategy LastWriterWins|Merge|Manual] [--verbose] [--timeline]
 // Runs seeds of the whole-cluster simulation (run.ts) and prints a table: seeds, virtual hours, faults
 // injected by kind, writes acknowledged, checker violations. Each seed is independent and replays
-// alone (--seed S); --jobs runs that many seeds in parallel worker processes (default: cores - 0).
+// alone (--seed S; --timeline adds its faults, clocks, fences, phases and agents in time order); --jobs runs that many seeds in parallel worker processes (default: cores - 0).
 // Exits 1 when any seed has a violation, printing how to replay it.
 import { fork } from 'node:child_process';
 import { availableParallelism } from 'node:os';
@@ -17,7 +17,7 @@ const { values } = parseArgs({
     seeds: { type: 'string' }, from: { type: 'string' }, seed: { type: 'string' },
     seconds: { type: 'string' }, minutes: { type: 'string' }, jobs: { type: 'string' }, kinds: { type: 'string' },
     controllers: { type: 'string' }, agents: { type: 'string' }, strategy: { type: 'string' },
-    verbose: { type: 'boolean', default: false }, worker: { type: 'boolean', default: false },
+    verbose: { type: 'boolean', default: false }, timeline: { type: 'boolean', default: false }, worker: { type: 'boolean', default: false },
   },
 });
 
@@ -39,6 +39,7 @@ const base: Omit<RunOptions, 'seed'> = {
   ...(values.controllers === undefined ? {} : { controllers: num(values.controllers, 3) }),
   ...(values.agents === undefined ? {} : { agents: num(values.agents, 0) }),
   ...(values.strategy === undefined ? {} : { strategy: values.strategy as StrategyName }),
+  ...(values.timeline ? { timeline: true } : {}),
 };
 
 if (values.worker) {

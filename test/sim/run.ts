@@ -3,6 +3,7 @@
 // in which the federation must converge and report the truth, then every checker over the history.
 // Same seed, same run: the trace hash proves it.
 import { checkHistory, formatViolation, type Violation } from './check/index.ts';
+import { fmtMs, type History } from './check/history.ts';
 import { SimCluster } from './cluster.ts';
 import { Nemesis, type FaultKind, type NemesisOptions } from './nemesis.ts';
 import { SimRandom } from './random.ts';
@@ -22,6 +23,10 @@ export interface RunOptions {
   controllers?: number;
   agents?: number;
   strategy?: StrategyName;
+  /** Keep the run's timeline (faults, clocks, fences, phases, agents) in the report, for triage. */
+  timeline?: boolean;
+  /** Called with the run's history before the checkers judge it (triage scripts). */
+  inspect?: (h: History) => void;
 }
 
 /** What a run did and found. */
@@ -45,6 +50,8 @@ export interface RunReport {
   realTimeLeaks: string[];
   /** Fault kinds the run was limited to (undefined: all). */
   kinds: readonly FaultKind[] | undefined;
+  /** The run's timeline, one line per event (only with RunOptions.timeline). */
+  timeline?: string[];
 }
 
 const QUIET_MS_DEFAULT = 20_000;
@@ -95,6 +102,7 @@ export async function runSeed(o: RunOptions): Promise<RunReport> {
   // In steps, so the Merkle roots are sampled: convergence is judged from the samples.
   for (let left = quietMs; left > 0; left -= QUIET_STEP_MS) await d.tick(Math.min(QUIET_STEP_MS, left));
   const history = await d.finish();
+  o.inspect?.(history);
   const violations = checkHistory(history, d.bounds());
   const acked = { local: 0, quorum: 0 };
   const refused: Record<string, number> = {};
@@ -107,6 +115,7 @@ export async function runSeed(o: RunOptions): Promise<RunReport> {
     events: d.scheduler.stats().eventsRun, faults: { ...nemesis.counts }, clients: { ...workload.counts }, acked, refused, violations,
     traceHash: d.scheduler.traceHash(),
     kinds: o.kinds,
+    ...(o.timeline === true ? { timeline: timelineOf(history) } : {}),
     realTimeLeaks: (d.scheduler.guard?.report() ?? []).filter((u) => u.inNodeCode || u.viaNodeCode)
       .map((u) => `${u.count}x ${u.api} at ${u.caller}${u.caller === u.module ? '' : ` (from ${u.module})`}`),
   };
@@ -121,6 +130,19 @@ export function describeReport(r: RunReport): string {
     `  replay: npm run sim -- --seed ${r.seed} --seconds ${Math.round(r.virtualMs / 1000)} --controllers ${r.controllers} --agents ${r.agents} --strategy ${r.strategy}${r.kinds === undefined ? '' : ` --kinds ${r.kinds.join(',')}`} --verbose   (trace ${r.traceHash.slice(0, 16)})`,
     ...r.violations.map((v) => `  ${formatViolation(v)}`),
     ...r.realTimeLeaks.map((l) => `  real time used by node code: ${l}`),
+    ...(r.timeline ?? []).map((l) => `  ${l}`),
   ];
   return lines.join('\n');
+}
+
+/** The run's events in time order, one line each: what changed in the network and clocks, and how the nodes reacted. */
+export function timelineOf(h: History): string[] {
+  const rows: Array<[number, string]> = [
+    ...h.network.map((n): [number, string] => [n.atMs, `network  ${n.cause}`]),
+    ...h.clocks.map((c): [number, string] => [c.atMs, `clock    ${c.node} set ${c.offsetMs >= 0 ? '+' : ''}${c.offsetMs} ms from true time`]),
+    ...h.fences.map((f): [number, string] => [f.atMs, `fence    ${f.node} ${f.fenced ? `FENCED (${f.reason ?? '?'})` : 'accepting'}, quorum ${f.haveQuorum ? 'yes' : 'no'}, votes ${f.votes}/${f.total} (threshold ${f.threshold}), reachable ${f.reachable.join(' ') || '-'}`]),
+    ...h.phases.map((p): [number, string] => [p.atMs, `phase    ${p.node} ${p.from} -> ${p.to}`]),
+    ...h.follows.map((f): [number, string] => [f.atMs, `agent    ${f.agent} ${f.state}, follows ${f.controller ?? 'none'}`]),
+  ];
+  return rows.sort((a, b) => a[0] - b[0]).map(([t, line]) => `${fmtMs(t).padStart(9)}  ${line}`);
 }
