@@ -6,10 +6,13 @@
 // (One-way stamps, such as a heartbeat's, cannot give that: their delay is unbounded under load and
 // makes the sender look behind.)
 //
-// What is compared. The probe answers with the wall part of the peer's HLC (its physical clock, or
-// higher when it has seen a later stamp): what its writes are stamped with. Ours, the reference, is
+// What is compared. The probe answers with the peer's stamp height, max(its physical clock, its HLC's
+// wall part) — what its next write is stamped with — and its physical clock. Ours, the reference, is
 // the same quantity: max(our physical clock, our HLC). So an offset here is how far apart two
-// controllers' write stamps are, which is what last-writer-wins orders by.
+// controllers' write stamps are, which is what last-writer-wins orders by. Between probes the peer's
+// stamp height is followed as max(its height then, its physical clock carried forward): a height above
+// the physical clock (a clock set back after running ahead) stands still until real time passes it,
+// and carrying it forward as if it advanced would hide a disagreement for up to a probe period.
 //
 // The estimate. Samples are anchored on our monotonic clock (w − midpoint of s and r), so a step of our
 // own wall clock shows in the very next estimate (the reference moves, the samples do not). Of the
@@ -51,8 +54,10 @@ export interface OffsetEstimate {
 export type OffsetVerdict = 'agrees' | 'disagrees';
 
 interface Sample {
-  /** Remote reading minus the monotonic midpoint of the probe. */
+  /** Remote physical clock minus the monotonic midpoint of the probe. */
   anchoredMs: number;
+  /** Remote stamp height (ms since the epoch): the stamps do not fall below it. */
+  stampMs: number;
   /** Half the round trip. */
   halfRttMs: number;
   /** Monotonic time of receipt. */
@@ -87,14 +92,16 @@ export class ClockOffsets {
 
   /**
    * Notes a probe of `member`: sent at `sentAtMs` and answered at `receivedAtMs` (our monotonic clock)
-   * with its clock reading `remoteMs`. Returns false (ignored) unless all are finite and the answer
+   * with its stamp height `remote.stampMs` and physical clock `remote.physicalMs`. Returns false
+   * (ignored) unless all are finite, the physical clock is not above the stamp height and the answer
    * did not come before the question.
    */
-  sample(member: string, remoteMs: number, sentAtMs: number, receivedAtMs: number): boolean {
-    if (!Number.isFinite(remoteMs) || !Number.isFinite(sentAtMs) || !Number.isFinite(receivedAtMs) || receivedAtMs < sentAtMs) return false;
+  sample(member: string, remote: { stampMs: number; physicalMs: number }, sentAtMs: number, receivedAtMs: number): boolean {
+    const { stampMs, physicalMs } = remote;
+    if (![stampMs, physicalMs, sentAtMs, receivedAtMs].every(Number.isFinite) || physicalMs > stampMs || receivedAtMs < sentAtMs) return false;
     const list = this.#samples.get(member) ?? [];
     this.#samples.delete(member);
-    list.push({ anchoredMs: remoteMs - (sentAtMs + receivedAtMs) / 2, halfRttMs: (receivedAtMs - sentAtMs) / 2, atMs: receivedAtMs });
+    list.push({ anchoredMs: physicalMs - (sentAtMs + receivedAtMs) / 2, stampMs, halfRttMs: (receivedAtMs - sentAtMs) / 2, atMs: receivedAtMs });
     if (list.length > this.samplesMax) list.splice(0, list.length - this.samplesMax);
     this.#samples.set(member, list);
     if (this.#samples.size > this.membersMax) {
@@ -113,17 +120,18 @@ export class ClockOffsets {
     if (list === undefined || list.length === 0) return undefined;
     let newestAtMs = -Infinity;
     for (const s of list) newestAtMs = Math.max(newestAtMs, s.atMs);
-    let best: { anchoredMs: number; uncertaintyMs: number } | undefined;
+    let best: { anchoredMs: number; stampMs: number; uncertaintyMs: number } | undefined;
     let samples = 0;
     for (const s of list) {
       if (newestAtMs - s.atMs > this.sampleMaxAgeMs) continue;
       samples++;
       const uncertaintyMs = s.halfRttMs + this.#driftPerMs * Math.max(0, nowMs - s.atMs);
       // Oldest first, so of equally precise samples the newest counts.
-      if (best === undefined || uncertaintyMs <= best.uncertaintyMs) best = { anchoredMs: s.anchoredMs, uncertaintyMs };
+      if (best === undefined || uncertaintyMs <= best.uncertaintyMs) best = { anchoredMs: s.anchoredMs, stampMs: s.stampMs, uncertaintyMs };
     }
     if (best === undefined) return undefined;
-    return { offsetMs: best.anchoredMs + nowMs - referenceMs, uncertaintyMs: best.uncertaintyMs, samples };
+    const peerStampMs = Math.max(best.stampMs, best.anchoredMs + nowMs);
+    return { offsetMs: peerStampMs - referenceMs, uncertaintyMs: best.uncertaintyMs, samples };
   }
 
   /** Drops a member's samples. */

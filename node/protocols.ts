@@ -13,5 +13,5 @@ export function healthTopic(federationId: string): string {
 
 /** Clock probes between controllers (node/membership/clock-probe.ts). */
 export function clockProtocol(federationId: string): string {
-  return `/novaedge/${federationId}/clock/1.0.0`;
+  return `/novaedge/${federationId}/clock/2.0.0`;
 }

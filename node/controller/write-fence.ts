@@ -191,7 +191,7 @@ export class WriteFence {
       }),
       membership.on('clock-sample', (c) => {
         if (!controllers.has(c.member) || c.member === config.self) return;
-        this.#offsets.sample(c.member, c.remoteMs, c.sentAtMs, c.receivedAtMs);
+        this.#offsets.sample(c.member, c.remote, c.sentAtMs, c.receivedAtMs);
         soon();
       }),
       membership.auth.on('authenticated', (p) => {

@@ -1,11 +1,15 @@
 // The clock probe protocol: a controller asks another for its clock, over a long-lived stream on their
 // existing connection, and times the round trip (membership/clock-offset.ts turns the answers into
-// offsets). One byte asks, eight answer:
+// offsets). One byte asks, sixteen answer:
 //   request  (prober -> peer): 0x01
-//   response (peer -> prober): the peer's clock, ms since the epoch, as a big-endian float64 — the
-//                              wall part of its HLC, max(physical clock, HLC), what its writes get.
+//   response (peer -> prober): two big-endian float64s, ms since the epoch: the stamp height, max(its
+//                              physical clock, its HLC's wall part), what its next write is stamped
+//                              with; then its physical clock. Both are needed to follow the stamp
+//                              height between probes: it advances with the physical clock, except
+//                              while the HLC is ahead of it (a clock set back), when it stands still.
 // Anything else ends the stream with CLOCK_PROBE_MALFORMED; a stream silent for the idle time is
-// closed by the answering side. Fixed-size frames: nothing a peer sends is buffered beyond 8 bytes.
+// closed by the answering side. Fixed-size frames: nothing a peer sends is buffered beyond 16 bytes.
+// (Version 2.0.0 of the protocol; 1.0.0 answered the stamp height only.)
 import type { Stream } from '@libp2p/interface';
 import { byteStream, type ByteStream } from 'it-byte-stream';
 import { timeoutSignal, type TimerComponents } from '../components.ts';
@@ -14,17 +18,25 @@ import { NovaEdgeError } from '../errors.ts';
 /** The request byte. */
 export const CLOCK_PROBE_REQUEST = 0x01;
 /** Bytes of a response. */
-export const CLOCK_PROBE_RESPONSE_BYTES = 8;
+export const CLOCK_PROBE_RESPONSE_BYTES = 16;
 
 /** A clock probe frame that is not one: stable code CLOCK_PROBE_MALFORMED. */
 export class ClockProbeError extends NovaEdgeError {
   readonly code = 'CLOCK_PROBE_MALFORMED';
 }
 
+/** A peer's clocks when it answered, ms since the epoch. */
+export interface RemoteClock {
+  /** Its stamp height: max(physical clock, HLC wall part). */
+  stampMs: number;
+  /** Its physical clock (at most stampMs). */
+  physicalMs: number;
+}
+
 /** One answered probe, on the prober's monotonic clock. */
 export interface ClockReading {
-  /** The peer's clock (ms since the epoch) when it answered. */
-  remoteMs: number;
+  /** The peer's clocks when it answered. */
+  remote: RemoteClock;
   /** When the request was sent. */
   sentAtMs: number;
   /** When the answer arrived. */
@@ -32,25 +44,32 @@ export interface ClockReading {
 }
 
 /** Encodes a clock reading as a response frame. */
-export function encodeClockResponse(clockMs: number): Uint8Array {
+export function encodeClockResponse(clock: RemoteClock): Uint8Array {
   const out = new Uint8Array(CLOCK_PROBE_RESPONSE_BYTES);
-  new DataView(out.buffer).setFloat64(0, clockMs, false);
+  const view = new DataView(out.buffer);
+  view.setFloat64(0, clock.stampMs, false);
+  view.setFloat64(8, clock.physicalMs, false);
   return out;
 }
 
 /** Decodes a response frame; throws ClockProbeError unless it is a plausible clock reading. */
-export function decodeClockResponse(frame: Uint8Array): number {
+export function decodeClockResponse(frame: Uint8Array): RemoteClock {
   if (frame.byteLength !== CLOCK_PROBE_RESPONSE_BYTES) throw new ClockProbeError(`clock response of ${frame.byteLength} bytes, not ${CLOCK_PROBE_RESPONSE_BYTES}`);
-  const ms = new DataView(frame.buffer, frame.byteOffset, frame.byteLength).getFloat64(0, false);
-  if (!Number.isSafeInteger(ms) || ms < 0) throw new ClockProbeError('clock response is not a whole number of ms since the epoch');
-  return ms;
+  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+  const stampMs = view.getFloat64(0, false);
+  const physicalMs = view.getFloat64(8, false);
+  for (const ms of [stampMs, physicalMs]) {
+    if (!Number.isSafeInteger(ms) || ms < 0) throw new ClockProbeError('clock response is not a whole number of ms since the epoch');
+  }
+  if (physicalMs > stampMs) throw new ClockProbeError('clock response with a physical clock above its stamp height');
+  return { stampMs, physicalMs };
 }
 
 /**
  * Answers probes on `stream` until the prober closes it, sends something else (ClockProbeError, the
  * stream is aborted) or stays silent for `idleMs` on `timers` (closed).
  */
-export async function serveClockProbes(stream: Stream, readClockMs: () => number, idleMs: number, timers: TimerComponents): Promise<void> {
+export async function serveClockProbes(stream: Stream, readClock: () => RemoteClock, idleMs: number, timers: TimerComponents): Promise<void> {
   const bytes = byteStream(stream);
   for (;;) {
     let req;
@@ -66,7 +85,9 @@ export async function serveClockProbes(stream: Stream, readClockMs: () => number
       throw err;
     }
     try {
-      await bytes.write(encodeClockResponse(Math.round(readClockMs())), { signal: timeoutSignal(timers, idleMs) });
+      const { stampMs, physicalMs } = readClock();
+      const physical = Math.round(physicalMs);
+      await bytes.write(encodeClockResponse({ stampMs: Math.max(physical, Math.round(stampMs)), physicalMs: physical }), { signal: timeoutSignal(timers, idleMs) });
     } catch {
       stream.abort(new Error('clock probe answer not delivered')); // the prober went away
       return;
@@ -123,6 +144,6 @@ export class ClockChannel {
       bytes.read({ bytes: CLOCK_PROBE_RESPONSE_BYTES, signal }),
     ]);
     const receivedAtMs = this.#nowMs();
-    return { remoteMs: decodeClockResponse(frame.subarray()), sentAtMs, receivedAtMs };
+    return { remote: decodeClockResponse(frame.subarray()), sentAtMs, receivedAtMs };
   }
 }

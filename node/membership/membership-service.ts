@@ -33,7 +33,7 @@ import { encodeHeartbeatMessage } from './heartbeat-codec.ts';
 import { HeartbeatGate, type GateCounters } from './heartbeat-gate.ts';
 import { RttProber } from './rtt-prober.ts';
 import { ClockProber } from './clock-prober.ts';
-import { serveClockProbes } from './clock-probe.ts';
+import { serveClockProbes, type RemoteClock } from './clock-probe.ts';
 import { controllerRttTargets } from './rtt-targets.ts';
 
 /** Values other modules contribute to this node's heartbeat. */
@@ -96,8 +96,8 @@ export type MembershipListeners = {
 export interface ClockSample {
   /** The controller. */
   member: string;
-  /** Its clock (the wall part of its HLC), ms since the epoch. */
-  remoteMs: number;
+  /** Its clocks: stamp height (max of physical clock and HLC wall part) and physical clock. */
+  remote: RemoteClock;
   /** When we asked, on our monotonic clock. */
   sentAtMs: number;
   /** When its answer arrived, on our monotonic clock. */
@@ -177,7 +177,7 @@ export class MembershipService {
       onSample: (peer, r) => {
         const info = options.auth.peerInfo(peer);
         if (info === undefined || info.role !== 'controller' || !this.#running) return;
-        this.#events.emit('clock-sample', { member: info.member, remoteMs: r.remoteMs, sentAtMs: r.sentAtMs, receivedAtMs: r.receivedAtMs });
+        this.#events.emit('clock-sample', { member: info.member, remote: r.remote, sentAtMs: r.sentAtMs, receivedAtMs: r.receivedAtMs });
       },
       timers,
       ...(options.logger === undefined ? {} : { logger: options.logger }),
@@ -216,10 +216,13 @@ export class MembershipService {
       const { config } = this.#o;
       // A probe stream idle for two probe periods is closed; the prober reopens it when it next asks.
       const idleMs = 2 * config.rttIntervalMs + config.rttTimeoutMs;
-      const readClockMs = (): number => Math.max(this.#wallClock(), this.#o.clock.highWater().wallMs);
+      const readClock = (): RemoteClock => {
+        const physicalMs = this.#wallClock();
+        return { stampMs: Math.max(physicalMs, this.#o.clock.highWater().wallMs), physicalMs };
+      };
       void this.#o.libp2p.handle(clockProtocol(config.federationId), guardHandler(this.#o.auth, async ({ stream }) => {
         try {
-          await serveClockProbes(stream, readClockMs, idleMs, this.#timers);
+          await serveClockProbes(stream, readClock, idleMs, this.#timers);
         } catch (err) {
           // Only a frame that is not a probe throws (the stream is aborted already).
           this.#counters.clockProbesRefused += 1;

@@ -1,7 +1,8 @@
 // Clock offsets from clock probes (membership/clock-offset.ts): offset ≈ reading − (receipt − rtt/2),
 // uncertainty rtt/2; however slow a probe (a stalled event loop on either side), its interval holds the
 // true offset, so load never makes a clock look skewed; the most precise recent probe counts; a step of
-// our own clock shows at once; the newest sample is kept across a silence; bounded.
+// our own clock shows at once; the newest sample is kept across a silence; a stamp height standing
+// still above a clock set back is followed as standing still; bounded.
 import t from 'tap';
 import fc from 'fast-check';
 import { ClockOffsets, offsetVerdict, OFFSET_SAMPLES_MAX } from '../../membership/clock-offset.ts';
@@ -17,7 +18,8 @@ const ourWall = (monoMs: number): number => T0 + (monoMs - MONO0);
 // the peer `outMs` later, answered `backMs` after that.
 function probe(tb: ClockOffsets, member: string, offsetMs: number, sentMs: number, outMs: number, backMs: number): void {
   const readAt = sentMs + outMs;
-  tb.sample(member, ourWall(readAt) + offsetMs, sentMs, readAt + backMs);
+  const clockMs = ourWall(readAt) + offsetMs;
+  tb.sample(member, { stampMs: clockMs, physicalMs: clockMs }, sentMs, readAt + backMs);
 }
 
 t.test('one probe: offset = reading − (receipt − rtt/2), uncertainty rtt/2', async (t) => {
@@ -57,6 +59,23 @@ t.test('a step of our own wall clock shows at once; one of theirs at their next 
   t.equal(drifting.estimate('c', MONO0 + 300, ourWall(MONO0 + 300))!.offsetMs, 8_000, 'with rate drift allowed for, the newer reading is the more precise one');
 });
 
+t.test('a stamp height above the physical clock stands still until real time passes it', async (t) => {
+  // The peer ran 5 s ahead and was set right: its HLC stays at the height it reached, so its stamps
+  // stand still while real time catches up. Ours ran 6 s ahead and was set right too, 1.2 s later.
+  const tb = table({ sampleMaxAgeMs: 60_000 });
+  const readAt = MONO0 + 1;
+  tb.sample('b', { stampMs: ourWall(readAt) + 5_000, physicalMs: ourWall(readAt) }, MONO0, readAt + 1);
+  const ourStampMs = ourWall(MONO0) + 6_200; // our HLC, also standing still
+  for (const later of [0, 400, 800, 1_000]) {
+    const e = tb.estimate('b', MONO0 + 2 + later, Math.max(ourWall(MONO0 + 2 + later), ourStampMs))!;
+    t.ok(Math.abs(e.offsetMs + 1_200) <= 2, `${later} ms later: still 1.2 s behind our stamps (${e.offsetMs})`);
+    t.equal(offsetVerdict(e, 500), 'disagrees');
+  }
+  // Once real time passes its height, it advances with its physical clock again.
+  const e = tb.estimate('b', MONO0 + 7_002, ourWall(MONO0 + 7_002))!;
+  t.ok(Math.abs(e.offsetMs) <= 2, `both caught up: ${e.offsetMs}`);
+});
+
 t.test('probes long before the newest are not used; the newest is kept however old', async (t) => {
   const tb = table({ sampleMaxAgeMs: 1_000 });
   probe(tb, 'b', 8_000, MONO0, 0, 0);
@@ -75,9 +94,12 @@ t.test('bounded: members beyond membersMax push out the one probed longest ago; 
   const tb = table({ membersMax: 2 });
   for (const [i, m] of ['constructor', '__proto__', 'toString'].entries()) probe(tb, m, 0, MONO0 + i, 1, 1);
   t.same(tb.members(), ['__proto__', 'toString']);
-  t.equal(tb.sample('x', Number.NaN, MONO0, MONO0), false);
-  t.equal(tb.sample('x', T0, MONO0, Number.POSITIVE_INFINITY), false);
-  t.equal(tb.sample('x', T0, MONO0 + 1, MONO0), false, 'an answer before the question');
+  const at = (ms: number): { stampMs: number; physicalMs: number } => ({ stampMs: ms, physicalMs: ms });
+  t.equal(tb.sample('x', at(Number.NaN), MONO0, MONO0), false);
+  t.equal(tb.sample('x', { stampMs: T0, physicalMs: Number.NaN }, MONO0, MONO0), false);
+  t.equal(tb.sample('x', at(T0), MONO0, Number.POSITIVE_INFINITY), false);
+  t.equal(tb.sample('x', at(T0), MONO0 + 1, MONO0), false, 'an answer before the question');
+  t.equal(tb.sample('x', { stampMs: T0, physicalMs: T0 + 1 }, MONO0, MONO0), false, 'a physical clock above the stamp height');
   t.same(tb.members(), ['__proto__', 'toString']);
   t.throws(() => table({ sampleMaxAgeMs: 0 }));
   t.throws(() => table({ membersMax: 0 }));

@@ -38,13 +38,13 @@ t.test('many probes on one stream, each answered with the peer\'s clock and time
   const channel = new ClockChannel(async () => {
     opened++;
     const [local, remote] = duplexPair<any>();
-    void serveClockProbes(end(remote), () => clockMs, 5_000, REAL_TIMERS).catch(() => undefined);
+    void serveClockProbes(end(remote), () => ({ stampMs: clockMs + 7, physicalMs: clockMs }), 5_000, REAL_TIMERS).catch(() => undefined);
     return end(local);
   }, () => now++);
   for (let i = 0; i < 10; i++) {
     clockMs += 1_000;
     const r = await channel.probe(deadline(t));
-    t.equal(r.remoteMs, clockMs);
+    t.same(r.remote, { stampMs: clockMs + 7, physicalMs: clockMs });
     t.ok(r.receivedAtMs > r.sentAtMs, 'sent before received');
   }
   t.equal(opened, 1, 'one stream for ten probes');
@@ -54,7 +54,7 @@ t.test('many probes on one stream, each answered with the peer\'s clock and time
 t.test('a request that is not a probe ends the stream, malformed', async (t) => {
   const [local, remote] = duplexPair<any>();
   const served = end(remote);
-  const done = serveClockProbes(served, () => 1, 5_000, REAL_TIMERS);
+  const done = serveClockProbes(served, () => ({ stampMs: 1, physicalMs: 1 }), 5_000, REAL_TIMERS);
   void local.sink((async function* () { yield Uint8Array.of(0x7b); })());
   await t.rejects(done, { code: 'CLOCK_PROBE_MALFORMED' });
   t.match(served.aborted, { code: 'CLOCK_PROBE_MALFORMED' }, 'the stream is aborted');
@@ -62,7 +62,9 @@ t.test('a request that is not a probe ends the stream, malformed', async (t) => 
 });
 
 t.test('an answer that is not a clock fails the probe, malformed, without retrying', async (t) => {
-  for (const bad of [Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8), encodeClockResponse(Number.NaN), encodeClockResponse(-5), encodeClockResponse(1.5)]) {
+  const both = (ms: number) => encodeClockResponse({ stampMs: ms, physicalMs: ms });
+  for (const bad of [Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8), both(Number.NaN), both(-5), both(1.5),
+    encodeClockResponse({ stampMs: 1_000, physicalMs: 1_001 })]) {
     let opened = 0;
     const channel = new ClockChannel(async () => {
       opened++;
@@ -83,22 +85,27 @@ t.test('a silent peer fails the probe at its deadline; an idle stream is closed 
   const [, remote] = duplexPair<any>();
   const served = end(remote);
   const keepAlive = setTimeout(() => undefined, 2_000); // the idle timer is unref'd, as in a node
-  await serveClockProbes(served, () => 1, 30, REAL_TIMERS);
+  await serveClockProbes(served, () => ({ stampMs: 1, physicalMs: 1 }), 30, REAL_TIMERS);
   clearTimeout(keepAlive);
   t.ok(served.closed, 'closed after its idle time');
 });
 
-t.test('property: a response decodes to the clock encoded, and only whole non-negative ms decode', async (t) => {
-  check(t, fc.property(fc.double(), (ms) => {
-    const frame = encodeClockResponse(ms);
-    let decoded: number | undefined;
+t.test('property: a response decodes to the clocks encoded; only whole non-negative ms, physical not above the stamp height', async (t) => {
+  const ms = fc.oneof(fc.double(), fc.integer({ min: 0, max: 2 ** 50 }));
+  check(t, fc.property(ms, ms, (stampMs, physicalMs) => {
+    const frame = encodeClockResponse({ stampMs, physicalMs });
+    let decoded: { stampMs: number; physicalMs: number } | undefined;
     try {
       decoded = decodeClockResponse(frame);
     } catch (err) {
       if ((err as { code?: string }).code !== 'CLOCK_PROBE_MALFORMED') throw err;
     }
-    const valid = Number.isSafeInteger(ms) && ms >= 0;
-    if (valid !== (decoded !== undefined) || (valid && decoded !== ms)) throw new Error(`${ms} -> ${decoded}`);
+    const whole = (x: number): boolean => Number.isSafeInteger(x) && x >= 0;
+    const valid = whole(stampMs) && whole(physicalMs) && physicalMs <= stampMs;
+    if (valid !== (decoded !== undefined) || (valid && (decoded!.stampMs !== stampMs || decoded!.physicalMs !== physicalMs))) {
+      throw new Error(`${stampMs},${physicalMs} -> ${JSON.stringify(decoded)}`);
+    }
   }), runs(500));
-  t.throws(() => decodeClockResponse(new Uint8Array(7)), { code: 'CLOCK_PROBE_MALFORMED' });
+  t.throws(() => decodeClockResponse(new Uint8Array(15)), { code: 'CLOCK_PROBE_MALFORMED' });
+  t.throws(() => decodeClockResponse(new Uint8Array(8)), { code: 'CLOCK_PROBE_MALFORMED' }, 'a 1.0.0 answer');
 });

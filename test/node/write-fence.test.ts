@@ -66,7 +66,8 @@ function fakeMembership(timers: ManualTimers) {
     },
     /** A clock probe of `member`, whose clock reads `offsetMs` more than the real time, is answered now (1 ms round trip). */
     probed(member: string, offsetMs = 0): void {
-      events.emit('clock-sample', { member, remoteMs: WALL_AT_ZERO_MS + timers.now + offsetMs, sentAtMs: timers.now - 1, receivedAtMs: timers.now });
+      const clockMs = WALL_AT_ZERO_MS + timers.now + offsetMs;
+      events.emit('clock-sample', { member, remote: { stampMs: clockMs, physicalMs: clockMs }, sentAtMs: timers.now - 1, receivedAtMs: timers.now });
     },
   };
 }
