@@ -189,6 +189,34 @@ t.test('skewed-writes: a clock set right after running ahead keeps stamping ahea
   t.match(checkSkewedWrites(history({ clocks, writes: [okWrite('c', K, ack('c', 1, 34_000, { c: 1 }), 25_000)] }), 2000)[0]!.message, /since 19\.5/);
 });
 
+// Seed 1192 after the probe fix: a peer's clock step shows at that peer's next probe (docs).
+t.test('skewed-writes: the bound runs from the last clock change of another side member too', async (t) => {
+  const clocks = [{ atMs: 1000, node: 'a', offsetMs: 8000 }, { atMs: 4000, node: 'b', offsetMs: 100 }];
+  const at = (ms: number) => okWrite('a', K, ack('a', ms, ms + 8000, { a: ms }), ms);
+  t.same(checkSkewedWrites(history({ clocks, writes: [at(5500)] }), 2000), [], 'b stepped 1.5 s before');
+  t.match(checkSkewedWrites(history({ clocks, writes: [at(6500)] }), 2000)[0]?.message ?? '', /since 4\.000s/, '2.5 s after b stepped');
+  // Its own steps show at once: they do not restart the bound.
+  const own = [...clocks.slice(0, 1), { atMs: 4000, node: 'a', offsetMs: 8100 }];
+  t.equal(checkSkewedWrites(history({ clocks: own, writes: [at(5500)] }), 2000).length, 1);
+});
+
+// Seed 1052: b 3.4 s ahead, then crashed, its clock set right, restarted. Its hybrid clock restarts
+// from the height restored from its disk, not from the height its stamps had reached in memory.
+t.test('skewed-writes: a restart begins from the HLC height restored from disk', async (t) => {
+  const network = [net(0, 'start'), net(500, 'partition a | b c', { cuts: split(['a'], ['b', 'c']) })];
+  const clocks = [{ atMs: 1000, node: 'b', offsetMs: 5000 }, { atMs: 4000, node: 'b', offsetMs: 0 }];
+  const cWrite = okWrite('c', K, ack('c', 1, 6000, { c: 1 }), 6000);
+  const config = runConfig({ maxClockOffsetMs: 500 });
+  // Without the restart b would still stamp 3 s ahead at 6 s, and c (on a side of two) is 1.5 s behind the median.
+  t.equal(checkSkewedWrites(history({ config, network, clocks, writes: [cWrite] }), 1000).length, 1, 'modelled as never restarted');
+  // Restarted at 4.5 s with its disk's height 100 ms behind true time: b stamps true time again.
+  const starts = [{ atMs: 4500, node: 'b', hlcOffsetMs: -100 }];
+  t.same(checkSkewedWrites(history({ config, network, clocks, starts, writes: [cWrite] }), 1000), []);
+  // A disk that had kept the height (a write stamped just before the crash) keeps b ahead after the restart.
+  const kept = [{ atMs: 4500, node: 'b', hlcOffsetMs: 9000 - 4500 }];
+  t.equal(checkSkewedWrites(history({ config, network, clocks, starts: kept, writes: [cWrite] }), 1000).length, 1);
+});
+
 t.test('skewed-writes: a write whose own stamp agrees with its side is no violation, when the epoch is known', async (t) => {
   // Seed 50: b's clock 8 s behind, but stamps from the others pulled its hybrid clock along: its write
   // at 12 s is stamped only 3 s behind (in the grey zone). Without the epoch it is judged by the model.

@@ -185,6 +185,7 @@ export class SimCluster implements SimDriver {
     slot.controller = node;
     const rec = this.#recorder;
     const name = slot.name;
+    rec.start(name, node.store.clock.highWater().wallMs - (this.scheduler.epochMs + this.nowMs()));
     rec.fenceFromStatus(name, node.status().quorum, node.fence.reachable());
     slot.offs.push(node.on('fence', (e) => rec.fence(name, e)));
     slot.offs.push(node.on('phase', (e) => rec.phase(name, e.from, e.to)));

@@ -140,6 +140,16 @@ export interface ClockChange {
 }
 
 /**
+ * A controller (re)started: the wall part of its hybrid logical clock then (restored from its disk:
+ * a crash loses the height its stamps had reached in memory), as an offset from true time.
+ */
+export interface NodeStart {
+  atMs: number;
+  node: string;
+  hlcOffsetMs: number;
+}
+
+/**
  * A controller's write fence changed (its 'fence' events, plus one entry with its state at every
  * start or restart: the node logs its baseline without an event). Before a controller's first entry
  * its fence state is unknown to the checkers.
@@ -230,6 +240,8 @@ export interface History {
   /** Truth of the network, in time order; the first entry is at startMs. */
   network: NetworkState[];
   clocks: ClockChange[];
+  /** Controller starts, with their HLC heights (truth.ts stampOffsetAt). */
+  starts: NodeStart[];
   fences: FenceChange[];
   phases: PhaseChange[];
   follows: AgentFollow[];

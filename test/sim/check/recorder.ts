@@ -36,7 +36,7 @@ export class HistoryRecorder {
     const t = o.now();
     this.history = {
       config: o.config, controllers: [...o.controllers], agents: [...o.agents], startMs: t, endMs: t,
-      writes: [], reads: [], network: [{ atMs: t, cause: 'start', down: [], paused: [], cuts: [] }], clocks: [], fences: [], phases: [],
+      writes: [], reads: [], network: [{ atMs: t, cause: 'start', down: [], paused: [], cuts: [] }], clocks: [], starts: [], fences: [], phases: [],
       follows: [], agentChanges: [], leases: [], rootSamples: [], final: {}, finalStatus: {},
     };
   }
@@ -59,6 +59,11 @@ export class HistoryRecorder {
   clock(node: string, offsetMs: number): void {
     const c: ClockChange = { atMs: this.#now(), node, offsetMs };
     this.history.clocks.push(c);
+  }
+
+  /** A controller started with its HLC's wall part `hlcOffsetMs` from true time. */
+  start(node: string, hlcOffsetMs: number): void {
+    this.history.starts.push({ atMs: this.#now(), node, hlcOffsetMs });
   }
 
   /** A client write begins; settle it with endWrite. */

@@ -1,6 +1,8 @@
 // skewed-writes: a controller whose wall clock is clearly off its side's does not keep accepting
 // writes (they would carry stamps that reorder last-writer-wins): once its clock has been off for
-// longer than the bound (the time the clock probes need to notice), it is fenced (CLOCK_SKEW).
+// longer than the bound (the time the clock probes need to notice), it is fenced (CLOCK_SKEW). Its
+// own clock's steps show at once, another's at that one's next probe: the bound runs from the later
+// of the moment it became clearly off and the last clock change (or restart) of another side member.
 //
 // "Clearly off": its offset from true time differs from the median offset of the controllers on its
 // side (itself included) by more than 1.5 × maxClockOffset. Between 0.5 × and 1.5 × is the
@@ -10,7 +12,8 @@
 // The offsets are those of the STAMPS each node issues (truth.ts stampOffsetAt), as the fence
 // compares them (docs/configuration.md "Clock skew"): the hybrid clock never runs backward, so a clock
 // set back stamps at the height it had reached until it has fallen behind by real time passing, and
-// one set right after running ahead keeps stamping ahead until real time passes what it issued. And
+// one set right after running ahead keeps stamping ahead until real time passes what it issued (a
+// restart begins from the height restored from its disk). And
 // a write is judged by its own stamp too when the run recorded the epoch (config.epochMs): a write
 // whose stamp is not clearly off its side's cannot reorder last-writer-wins beyond the grey zone, even
 // if the node's clock was (stamps received from others pulled its hybrid clock along).
@@ -28,8 +31,8 @@ function median(xs: number[]): number {
 /** How far `node`'s stamps are from its side's median at `atMs` (ownMs: its own offset, if known better), and who that side is. */
 export function skewFromSide(h: History, node: string, atMs: number, ownMs?: number): { skewMs: number; side: string[] } {
   const side = sideOf(stateAt(h, atMs), h.controllers, node);
-  const offsets = side.map((c) => stampOffsetAt(h.clocks, c, atMs, h.startMs));
-  return { skewMs: (ownMs ?? stampOffsetAt(h.clocks, node, atMs, h.startMs)) - median(offsets), side };
+  const offsets = side.map((c) => stampOffsetAt(h, c, atMs));
+  return { skewMs: (ownMs ?? stampOffsetAt(h, node, atMs)) - median(offsets), side };
 }
 
 /** Points a stamp offset may cross the limit between clock changes: a clock set back falls behind gradually. */
@@ -70,7 +73,12 @@ export function checkSkewedWrites(h: History, boundMs: number): Violation[] {
       if (off(op.node, mid)) since = mid;
       else lo = mid;
     }
+    // A change of another side member's clock (or its restart) shows at that member's next probe: the
+    // bound runs from the last one too.
     const { skewMs, side } = skewFromSide(h, op.node, t, ownMs);
+    const peers = side.filter((c) => c !== op.node);
+    for (const c of [...h.clocks, ...h.starts]) if (c.atMs <= t && peers.includes(c.node)) since = Math.max(since, c.atMs);
+    if (t - since <= boundMs) continue;
     out.push({ checker: 'skewed-writes', atMs: t, node: op.node, key: op.key,
       message: `${op.node} accepted write #${op.id} at ${fmtMs(t)} though its clock had been ${fmtMs(Math.abs(skewMs))} ${skewMs > 0 ? 'ahead of' : 'behind'} ` +
         `its side's (${side.join(', ')}) since ${fmtMs(since)} (maxClockOffset ${h.config.maxClockOffsetMs} ms, bound ${fmtMs(boundMs)})` });

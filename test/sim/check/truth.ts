@@ -108,21 +108,29 @@ export function clockOffsetAt(clocks: readonly ClockChange[], node: string, atMs
 
 /**
  * How far the stamps `node` issues at `atMs` are from true time: the wall part of its hybrid logical
- * clock, which never runs backward (the node's clock, or the highest it showed before, whichever is
- * later). A clock set back leaves the stamps at the height they had reached until true time catches
- * up, so they fall behind only as fast as real time passes; a clock that was ahead and is set right
- * keeps stamping ahead until real time passes what it issued (docs/configuration.md "Clock skew": it
- * is the stamps that are compared). Stamps received from others may pull its clock further forward;
- * the history does not record them, so this is the lowest its stamps can be. A change at or before
- * `startMs` is the clock the node starts with (nothing issued before it).
+ * clock, which never runs backward while the node runs (the node's clock, or the highest it showed
+ * since it started, whichever is later). A clock set back leaves the stamps at the height they had
+ * reached until true time catches up, so they fall behind only as fast as real time passes; a clock
+ * that was ahead and is set right keeps stamping ahead until real time passes what it issued
+ * (docs/configuration.md "Clock skew": it is the stamps that are compared). A restart begins from the
+ * height restored from its disk (h.starts; a crash loses the rest), and before any recorded start
+ * from the clock at h.startMs (nothing issued before it). Stamps received from others may pull its
+ * clock further forward, and a node reads its clock only when it stamps something (heartbeats, each
+ * health interval): the history records neither, which the checkers' grey zone absorbs.
  */
-export function stampOffsetAt(clocks: readonly ClockChange[], node: string, atMs: number, startMs = -Infinity): number {
+export function stampOffsetAt(h: Pick<History, 'clocks' | 'starts' | 'startMs'>, node: string, atMs: number): number {
+  let fromMs = h.startMs;
   let highMs = -Infinity;
-  for (const c of clocks) {
-    if (c.node !== node || c.atMs > atMs || c.atMs <= startMs) continue;
-    highMs = Math.max(highMs, c.atMs + clockOffsetAt(clocks, node, c.atMs - 1e-6));
+  for (const s of h.starts) {
+    if (s.node !== node || s.atMs > atMs || s.atMs < fromMs) continue;
+    fromMs = s.atMs;
+    highMs = s.atMs + s.hlcOffsetMs;
   }
-  return Math.max(clockOffsetAt(clocks, node, atMs), highMs - atMs);
+  for (const c of h.clocks) {
+    if (c.node !== node || c.atMs > atMs || c.atMs <= fromMs) continue;
+    highMs = Math.max(highMs, c.atMs + clockOffsetAt(h.clocks, node, c.atMs - 1e-6));
+  }
+  return Math.max(clockOffsetAt(h.clocks, node, atMs), highMs - atMs);
 }
 
 /**
