@@ -121,6 +121,9 @@ export class SimCluster implements SimDriver {
       const disk = new SimLevel({ delay: (fn) => { sched.schedule(FSYNC_MS, `fsync ${name}`, fn, { node: name, incarnation: sched.incarnation(name) }); } });
       this.#slots.set(name, { name, role, disk, controller: undefined, agent: undefined, offs: [], watch: undefined });
     }
+    // Installed from the first boot to stop() (the federation's keys above are the harness's): the
+    // loop's own install is then a count, not a rewrite of the globals and builtin exports every tick.
+    sched.guard?.install();
     for (const name of spec.controllers) await this.#boot(name);
     for (const name of spec.agents) await this.#boot(name);
     // A run starts from a formed federation: every controller accepts writes (when fencing is on),
@@ -498,6 +501,7 @@ export class SimCluster implements SimDriver {
     let done = false;
     void Promise.all(stops).then(() => { done = true; });
     await this.scheduler.runUntilTrue('stop', () => done, 30_000).catch(() => undefined);
+    this.scheduler.guard?.uninstall();
   }
 
   /** Quorum mode of the run. */

@@ -11,12 +11,14 @@ import crypto from 'node:crypto';
 import { syncBuiltinESMExports } from 'node:module';
 import timers from 'node:timers';
 import timersPromises from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, relative, resolve } from 'node:path';
 
 /** The project's root directory (test/sim/.. /..). */
 const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const THIS_FILE = fileURLToPath(import.meta.url);
+const THIS_URL = import.meta.url;
+const PROJECT_URL = pathToFileURL(PROJECT_ROOT).href + '/';
 /** Folders whose code must take clocks, timers and randomness from its components. */
 export const NODE_CODE_DIRS_DEFAULT: readonly string[] = ['node/', 'storage/', 'membership/', 'quorum/'];
 /**
@@ -27,6 +29,32 @@ export const NODE_CODE_DIRS_DEFAULT: readonly string[] = ['node/', 'storage/', '
 export const SIMULATOR_LIBRARIES_DEFAULT: readonly string[] = ['node_modules/@libp2p/utils/'];
 /** Stack frames examined per call. */
 const STACK_FRAMES_MAX = 16;
+/** Innermost frames searched for the frames that identify a call site already analysed. */
+const SITE_FRAMES = 8;
+/** Call sites remembered. */
+const SITES_MAX = 10_000;
+
+// A call site as `file:line:column` of each frame from the innermost up to the first project module
+// (structured call sites: nothing formatted), which determine the caller and the module the full
+// analysis finds. Undefined when no project module is within SITE_FRAMES frames (analysed each time).
+function siteKey(): string | undefined {
+  const limit = Error.stackTraceLimit;
+  const prepare = Error.prepareStackTrace;
+  Error.stackTraceLimit = SITE_FRAMES;
+  Error.prepareStackTrace = (_e, sites) => sites;
+  const holder: { stack?: NodeJS.CallSite[] } = {};
+  Error.captureStackTrace(holder, siteKey);
+  const sites = holder.stack ?? [];
+  Error.prepareStackTrace = prepare;
+  Error.stackTraceLimit = limit;
+  let key = '';
+  for (const c of sites) {
+    const name = c.getFileName() ?? '?';
+    key += `${name}:${c.getLineNumber() ?? 0}:${c.getColumnNumber() ?? 0}|`;
+    if (name.startsWith(PROJECT_URL) && !name.includes('/node_modules/') && name !== THIS_URL) return key;
+  }
+  return undefined;
+}
 
 /** Options of the guard. */
 export interface RealTimeGuardOptions {
@@ -90,6 +118,8 @@ export class RealTimeGuard {
   readonly #dirs: readonly string[];
   readonly #simLibs: readonly string[];
   readonly #uses = new Map<string, RealTimeUse>();
+  // Call sites already analysed (siteKey), to the use they count toward.
+  readonly #sites = new Map<string, RealTimeUse>();
   #patches: Patch[] = [];
   #depth = 0;
   #inside = false;
@@ -190,6 +220,7 @@ export class RealTimeGuard {
   /** Forget the counts. */
   reset(): void {
     this.#uses.clear();
+    this.#sites.clear();
   }
 
   #seen(api: string): void {
@@ -197,6 +228,16 @@ export class RealTimeGuard {
     this.#inside = true;
     let err: RealTimeUseError | undefined;
     try {
+      // The common case is a site seen before: known by its few innermost frames, without formatting
+      // or parsing a whole stack (a simulated run makes tens of thousands of these calls).
+      const innermost = siteKey();
+      const site = innermost === undefined ? undefined : `${api}@${innermost}`;
+      const known = site === undefined ? undefined : this.#sites.get(site);
+      if (known !== undefined) {
+        known.count += 1;
+        if (known.inNodeCode && this.#throw) err = new RealTimeUseError(`${api} called from node code at ${known.caller}: take it from the node's components`);
+        return;
+      }
       const limit = Error.stackTraceLimit;
       Error.stackTraceLimit = STACK_FRAMES_MAX;
       const holder: { stack?: string } = {};
@@ -228,12 +269,14 @@ export class RealTimeGuard {
       const viaNodeCode = !bySimLib && moduleFile !== undefined && this.#isNodeCode(moduleFile);
       const bySimulator = bySimLib || (moduleFile !== undefined && moduleFile.startsWith('test/sim/'));
       const key = `${api}@${caller}`;
-      const u = this.#uses.get(key);
+      let u = this.#uses.get(key);
       if (u === undefined) {
-        this.#uses.set(key, { api, caller, module: module ?? caller, inNodeCode, viaNodeCode, bySimulator, count: 1, stack: frames.join('\n') });
+        u = { api, caller, module: module ?? caller, inNodeCode, viaNodeCode, bySimulator, count: 1, stack: frames.join('\n') };
+        this.#uses.set(key, u);
       } else {
         u.count += 1;
       }
+      if (site !== undefined && this.#sites.size < SITES_MAX) this.#sites.set(site, u);
       if (inNodeCode && this.#throw) err = new RealTimeUseError(`${api} called from node code at ${caller}: take it from the node's components`);
     } finally {
       this.#inside = false;
