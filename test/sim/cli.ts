@@ -1,10 +1,16 @@
 // npm run sim -- [--seeds N] [--from S] [--seed S] [--seconds S | --minutes M] [--jobs J] [--kinds a,b]
 //                [--controllers N] [--agents N] [--strategy LastWriterWins|Merge|Manual] [--verbose] [--timeline]
+//                [--out FILE] | --table FILE
 // Runs seeds of the whole-cluster simulation (run.ts) and prints a table: seeds, virtual hours, faults
 // injected by kind, writes acknowledged, checker violations. Each seed is independent and replays
 // alone (--seed S; --timeline adds its faults, clocks, fences, phases and agents in time order); --jobs runs that many seeds in parallel worker processes (default: cores - 0).
 // Exits 1 when any seed has a violation, printing how to replay it.
-import { fork } from 'node:child_process';
+// Long sweeps: --out FILE appends each seed's report as a JSON line (with the commit on a header line)
+// and skips seeds FILE already holds, so a sweep can be stopped and resumed; the table then covers the
+// whole file. --table FILE prints the table of a sweep file without running anything. Worker processes
+// are replaced every WORKER_SEEDS_MAX seeds, so a long sweep's memory stays bounded.
+import { execFileSync, fork } from 'node:child_process';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -12,11 +18,15 @@ import { FAULT_KINDS, type FaultKind } from './nemesis.ts';
 import { describeReport, runSeed, type RunOptions, type RunReport } from './run.ts';
 import type { StrategyName } from '../../storage/logic/rules/conflict-rule.ts';
 
+/** Seeds a worker runs before it is replaced by a fresh process. */
+const WORKER_SEEDS_MAX = 100;
+
 const { values } = parseArgs({
   options: {
     seeds: { type: 'string' }, from: { type: 'string' }, seed: { type: 'string' },
     seconds: { type: 'string' }, minutes: { type: 'string' }, jobs: { type: 'string' }, kinds: { type: 'string' },
     controllers: { type: 'string' }, agents: { type: 'string' }, strategy: { type: 'string' },
+    out: { type: 'string' }, table: { type: 'string' },
     verbose: { type: 'boolean', default: false }, timeline: { type: 'boolean', default: false }, worker: { type: 'boolean', default: false },
   },
 });
@@ -54,25 +64,92 @@ if (values.worker) {
   await main();
 }
 
+/** A sweep file: a header line per invocation ({"sweep": ...}) and one line per seed report. */
+function readSweep(file: string): { reports: RunReport[]; wallS: number; commits: string[] } {
+  const reports: RunReport[] = [];
+  let wallS = 0;
+  const commits = new Set<string>();
+  if (!existsSync(file)) return { reports, wallS, commits: [] };
+  // An invocation's wall time: its closing line, or (stopped early) the elapsed time of its last report.
+  let invocationS = 0;
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (line.trim() === '') continue;
+    const o = JSON.parse(line) as { sweep?: { commit: string }; wallS?: number; elapsedS?: number } & Partial<RunReport>;
+    if (o.sweep !== undefined) {
+      commits.add(o.sweep.commit);
+      wallS += invocationS;
+      invocationS = 0;
+    } else if (o.wallS !== undefined) {
+      invocationS = o.wallS;
+    } else {
+      reports.push(o as RunReport);
+      invocationS = Math.max(invocationS, o.elapsedS ?? 0);
+    }
+  }
+  return { reports, wallS: wallS + invocationS, commits: [...commits] };
+}
+
+function commitOf(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' }).trim() !== '';
+    return dirty ? `${head}+changes` : head;
+  } catch {
+    return 'unknown';
+  }
+}
+
 async function main(): Promise<void> {
-  const seeds = values.seed !== undefined ? [num(values.seed, 1)] : Array.from({ length: num(values.seeds, 20) }, (_, i) => num(values.from, 1) + i);
-  const jobs = Math.max(1, Math.min(seeds.length, num(values.jobs, availableParallelism())));
+  if (values.table !== undefined) {
+    const sweep = readSweep(values.table);
+    console.log(`sweep ${values.table}: commit ${sweep.commits.join(', ') || 'unknown'}`);
+    printTable(sweep.reports, 0, sweep.wallS, undefined);
+    process.exitCode = sweep.reports.some((r) => r.violations.length > 0) ? 1 : 0;
+    return;
+  }
+  const wanted = values.seed !== undefined ? [num(values.seed, 1)] : Array.from({ length: num(values.seeds, 20) }, (_, i) => num(values.from, 1) + i);
+  const out = values.out;
+  const before = out === undefined ? undefined : readSweep(out);
+  const done = new Set(before?.reports.map((r) => r.seed) ?? []);
+  const seeds = wanted.filter((seed) => !done.has(seed));
+  if (out !== undefined) {
+    const commit = commitOf();
+    if (before !== undefined && before.commits.length > 0 && !before.commits.includes(commit)) {
+      throw new Error(`${out} holds a sweep of commit ${before.commits.join(', ')}, not ${commit}: use another file`);
+    }
+    appendFileSync(out, `${JSON.stringify({ sweep: { commit, args: process.argv.slice(2), startedAt: new Date().toISOString() } })}\n`);
+    if (done.size > 0) console.log(`${out}: ${wanted.length - seeds.length} of these seeds already run, ${seeds.length} to go`);
+  }
+  const jobs = Math.max(1, Math.min(Math.max(1, seeds.length), num(values.jobs, availableParallelism())));
   const started = performance.now();
   const reports: RunReport[] = [];
   const errors: Array<{ seed: number; error: string }> = [];
   const queue = [...seeds];
   const self = fileURLToPath(import.meta.url);
   const args = process.argv.slice(2).filter((a) => a !== '--worker');
-  await Promise.all(Array.from({ length: jobs }, () => new Promise<void>((resolve) => {
+  const worker = (): Promise<void> => new Promise<void>((resolve) => {
     const child = fork(self, [...args, '--worker'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    let ran = 0;
+    let replaced = false;
     const next = (): void => {
-      const seed = queue.shift();
-      if (seed === undefined) { child.disconnect(); resolve(); return; }
+      const seed = ran < WORKER_SEEDS_MAX ? queue.shift() : undefined;
+      if (seed === undefined) {
+        child.disconnect();
+        if (queue.length > 0) {
+          replaced = true;
+          void worker().then(resolve);
+        } else {
+          resolve();
+        }
+        return;
+      }
+      ran += 1;
       child.send(seed);
     };
     child.on('message', (m: { ok: true; report: RunReport } | { ok: false; seed: number; error: string }) => {
       if (m.ok) {
         reports.push(m.report);
+        if (out !== undefined) appendFileSync(out, `${JSON.stringify({ ...m.report, timeline: undefined, elapsedS: (performance.now() - started) / 1000 })}\n`);
         if (values.verbose || m.report.violations.length > 0) console.log(describeReport(m.report));
       } else {
         errors.push({ seed: m.seed, error: m.error });
@@ -80,14 +157,25 @@ async function main(): Promise<void> {
       }
       next();
     });
-    child.on('exit', (code) => { if (code !== 0 && code !== null) errors.push({ seed: -1, error: `worker exited ${code}` }); resolve(); });
+    child.on('exit', (code) => {
+      if (code !== 0 && code !== null) errors.push({ seed: -1, error: `worker exited ${code}` });
+      if (!replaced) resolve();
+    });
     next();
-  })));
-  printTable(reports, errors.length, (performance.now() - started) / 1000, jobs);
+  });
+  await Promise.all(Array.from({ length: jobs }, worker));
+  const wallS = (performance.now() - started) / 1000;
+  if (out !== undefined) {
+    appendFileSync(out, `${JSON.stringify({ wallS })}\n`);
+    const sweep = readSweep(out);
+    printTable(sweep.reports, errors.length, sweep.wallS, jobs);
+  } else {
+    printTable(reports, errors.length, wallS, jobs);
+  }
   process.exitCode = errors.length > 0 || reports.some((r) => r.violations.length > 0) ? 1 : 0;
 }
 
-function printTable(reports: RunReport[], errors: number, wallS: number, jobs: number): void {
+function printTable(reports: RunReport[], errors: number, wallS: number, jobs: number | undefined): void {
   const sum = (f: (r: RunReport) => number): number => reports.reduce((a, r) => a + f(r), 0);
   const faults = Object.fromEntries(FAULT_KINDS.map((k) => [k, sum((r) => r.faults[k])])) as Record<FaultKind, number>;
   const refused: Record<string, number> = {};
@@ -96,7 +184,7 @@ function printTable(reports: RunReport[], errors: number, wallS: number, jobs: n
   const rows: Array<[string, string]> = [
     ['seeds run', `${reports.length}${errors > 0 ? ` (+${errors} harness errors)` : ''}`],
     ['virtual time', `${(sum((r) => r.virtualMs) / 3_600_000).toFixed(2)} h (${(sum((r) => r.virtualMs) / 1000 / Math.max(1, reports.length)).toFixed(0)} s per seed)`],
-    ['wall time', `${wallS.toFixed(1)} s on ${jobs} processes (${(sum((r) => r.realMs) / 1000 / Math.max(1, reports.length)).toFixed(2)} s CPU per seed, ${(sum((r) => r.events) / Math.max(1, sum((r) => r.realMs) / 1000)).toFixed(0)} events/s)`],
+    ['wall time', `${wallS.toFixed(1)} s${jobs === undefined ? '' : ` on ${jobs} processes`} (${(sum((r) => r.realMs) / 1000 / Math.max(1, reports.length)).toFixed(2)} s per seed in one process, ${(sum((r) => r.events) / Math.max(1, sum((r) => r.realMs) / 1000)).toFixed(0)} events/s)`],
     ['federations', `${['LastWriterWins', 'Merge', 'Manual'].map((s) => `${s} ${reports.filter((r) => r.strategy === s).length}`).join(', ')}; agents ${sum((r) => r.agents)}`],
     ...FAULT_KINDS.map((k) => [`faults: ${k}`, String(faults[k])] as [string, string]),
     ['client operations', String(sum((r) => r.clients.writes + r.clients.deletes + r.clients.resolves + r.clients.reads))],
