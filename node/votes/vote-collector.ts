@@ -12,6 +12,7 @@
 import { LeaseTable, type GrantOutcome } from '../../quorum/index.ts';
 import { every, timeoutSignal, type RandomSource, type TimerComponents } from '../components.ts';
 import type { PeerStream } from '../host/open-stream.ts';
+import { Emitter } from '../util/emitter.ts';
 import { loggerOrSilent, type Logger } from '../util/logger.ts';
 import { MessageStream } from '../wire/message-stream.ts';
 import { ProtocolError } from '../wire/protocol-error.ts';
@@ -63,6 +64,18 @@ export interface VoteCollectorCounters {
   ignored: number;
 }
 
+/** A grant counted: `agent`'s vote counts here from `fromMs` (its receipt) until `untilMs`, monotonic clock. */
+export interface LeaseCounted {
+  agent: string;
+  fromMs: number;
+  untilMs: number;
+}
+
+/** Events of a collector. */
+export interface VoteCollectorEvents {
+  counted: (e: LeaseCounted) => void;
+}
+
 export class VoteCollector {
   /** The leases, on this controller's clock. */
   readonly table: LeaseTable;
@@ -81,11 +94,13 @@ export class VoteCollector {
   readonly #stop = new AbortController();
   #active = 0;
   #cancelTimer: (() => void) | undefined;
+  readonly #events: Emitter<VoteCollectorEvents>;
 
   constructor(o: VoteCollectorOptions) {
     this.#o = o;
     this.#timers = o.timers;
     this.#log = loggerOrSilent(o.logger).child({ component: 'vote-collector' });
+    this.#events = new Emitter((err, event) => this.#log.warn({ err: String(err), event }, 'vote collector listener threw'));
     this.table = new LeaseTable({
       leaseMs: o.leaseMs, driftMarginMs: o.driftMarginMs, incarnation: o.incarnation ?? Buffer.from(o.random.bytes(16)).toString('hex'),
     });
@@ -93,6 +108,11 @@ export class VoteCollector {
     this.requestTimeoutMs = o.requestTimeoutMs ?? this.renewMs;
     this.#concurrencyMax = o.concurrencyMax ?? VOTE_CONCURRENCY_DEFAULT;
     if (!(this.renewMs > 0 && this.requestTimeoutMs > 0 && this.#concurrencyMax > 0)) throw new RangeError('vote collector: periods and concurrency must be positive');
+  }
+
+  /** Subscribe to counted grants (what the tally may count, and until when); returns the unsubscribe function. */
+  on<K extends keyof VoteCollectorEvents>(event: K, listener: VoteCollectorEvents[K]): () => void {
+    return this.#events.on(event, listener);
   }
 
   /** Ask every connected agent now, then every renewMs. */
@@ -173,10 +193,12 @@ export class VoteCollector {
         this.#lastRefusal.set(agent, reply.reason);
         return 'refused';
       }
-      const outcome = this.table.grantReceived(agent, id, reply.durationMs, this.#timers.nowMs());
+      const receivedAtMs = this.#timers.nowMs();
+      const outcome = this.table.grantReceived(agent, id, reply.durationMs, receivedAtMs);
       if (outcome === 'counted') {
         this.counters.grants++;
         this.#lastRefusal.delete(agent);
+        this.#events.emit('counted', { agent, fromMs: receivedAtMs, untilMs: this.table.validUntilMs(agent)! });
       } else {
         this.counters.ignored++;
         this.#log.debug({ agent, outcome }, 'vote grant not counted');

@@ -14,6 +14,7 @@
 import type { Duplex } from 'it-stream-types';
 import { AgentVoteState, MAX_LEASE_MS, type VoteLease } from '../../quorum/index.ts';
 import type { TimerComponents } from '../components.ts';
+import { Emitter } from '../util/emitter.ts';
 import { loggerOrSilent, type Logger } from '../util/logger.ts';
 import { MessageStream } from '../wire/message-stream.ts';
 import {
@@ -48,6 +49,12 @@ export interface VoteResponderStatus {
   errors: number;
 }
 
+/** Events of a responder. */
+export interface VoteResponderEvents {
+  /** A lease granted or renewed (on the agent's monotonic clock). */
+  granted: (lease: VoteLease) => void;
+}
+
 export class VoteResponder {
   /** Counters (also in status()). */
   readonly counters = { granted: 0, refused: 0, errors: 0, leaseMismatches: 0 };
@@ -56,12 +63,19 @@ export class VoteResponder {
   readonly #startedAtMs: number;
   readonly #log: Logger;
   #state: AgentVoteState | undefined;
+  readonly #events: Emitter<VoteResponderEvents>;
 
   constructor(o: VoteResponderOptions) {
     this.#o = o;
     this.#timers = o.timers;
     this.#startedAtMs = o.startedAtMs ?? o.timers.nowMs();
     this.#log = loggerOrSilent(o.logger).child({ component: 'vote-responder' });
+    this.#events = new Emitter((err, event) => this.#log.warn({ err: String(err), event }, 'vote responder listener threw'));
+  }
+
+  /** Subscribe to grants; returns the unsubscribe function. */
+  on<K extends keyof VoteResponderEvents>(event: K, listener: VoteResponderEvents[K]): () => void {
+    return this.#events.on(event, listener);
   }
 
   /** The federation's lease duration, from a controller's hello; the first one is kept. */
@@ -89,6 +103,7 @@ export class VoteResponder {
     const r = this.#state.request(controller, this.#o.primary(), this.#timers.nowMs());
     if (r.granted) {
       this.counters.granted++;
+      this.#events.emit('granted', r.lease);
       return { t: 'grant', id, durationMs: r.durationMs };
     }
     this.counters.refused++;

@@ -59,6 +59,33 @@ t.test('the primary gets the vote; others are refused not_primary', async (t) =>
     'the agent still holds it: the controller stopped first');
 });
 
+t.test('events: the agent reports each grant, the controller each counted interval, never beyond the grant', async (t) => {
+  const w = world();
+  const agent = w.addAgent('a1', 'c-a');
+  const granted: Array<{ controller: string; grantedAtMs: number; expiresAtMs: number }> = [];
+  const counted: Array<{ agent: string; fromMs: number; untilMs: number }> = [];
+  agent.on('granted', (l) => granted.push({ ...l }));
+  const ca = w.collector('c-a');
+  ca.on('counted', (e) => counted.push(e));
+  t.equal(await ca.request('a1'), 'counted');
+  w.clock.now += 400;
+  t.equal(await ca.request('a1'), 'counted', 'renewed');
+  t.same(granted, [
+    { controller: 'c-a', grantedAtMs: 10_000, expiresAtMs: 10_000 + LEASE },
+    { controller: 'c-a', grantedAtMs: 10_400, expiresAtMs: 10_400 + LEASE },
+  ]);
+  t.same(counted, [
+    { agent: 'a1', fromMs: 10_000, untilMs: 10_000 + LEASE - DRIFT },
+    { agent: 'a1', fromMs: 10_400, untilMs: 10_400 + LEASE - DRIFT },
+  ]);
+  // A refusal is neither granted nor counted.
+  const cb = w.collector('c-b');
+  cb.on('counted', (e) => counted.push(e));
+  t.equal(await cb.request('a1'), 'refused');
+  t.equal(granted.length, 2);
+  t.equal(counted.length, 2);
+});
+
 t.test('a starting agent, or one that does not know the lease yet, refuses', async (t) => {
   const w = world();
   w.addAgent('a1', 'c-a', w.clock.now);
