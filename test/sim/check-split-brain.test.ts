@@ -1,7 +1,7 @@
 // split-brain checker and the network truth it stands on.
 import t from 'tap';
 import { ack, history, net, okWrite, runConfig, split, writeOp } from './check/history-builder.ts';
-import { checkSplitBrain, decisionMs } from './check/split-brain.ts';
+import { checkSplitBrain, checkTwoSides, decisionMs } from './check/split-brain.ts';
 import { checkQuorumWrites } from './check/acked-writes.ts';
 import { healedAtMs, segments, sides } from './check/truth.ts';
 
@@ -98,4 +98,37 @@ t.test('contacts count within the window, not at one instant: the fence counts a
   t.same(checkSplitBrain(h(5100), 900), []);
   // At 6.2 s the window holds only d and c.
   t.same(checkSplitBrain(h(6200), 900).map((v) => v.node), ['d']);
+});
+
+t.test('AgentAssisted: two controllers cut apart never both accept at once beyond the bound', async (t) => {
+  const config = runConfig({ quorumMode: 'AgentAssisted', fenceQuorum: undefined, fenceWrites: true });
+  const cut = [net(0, 'start'), net(1000, 'partition a | b', { cuts: split(['a'], ['b']) }), net(20_000, 'heal')];
+  const two = { controllers: ['a', 'b'], network: cut, config };
+  // a accepts (a stale view of b) within the bound, b after winning the agents' leases: no overlap beyond it.
+  t.same(checkTwoSides(history({ ...two, writes: [w('a', 1500), w('b', 1800), w('b', 6000), w('b', 6500)] }), 3000), []);
+  // Both accept well after the cut: a violation naming both writes.
+  const [wa, wb] = [w('a', 8000), w('b', 8400)];
+  const vs = checkTwoSides(history({ ...two, writes: [wa, wb] }), 3000);
+  t.equal(vs.length, 1);
+  t.match(vs[0]!.message, new RegExp(`a accepted write #${wa.id} at 8\\.000s and b write #${wb.id} .* at 8\\.400s, but they could not exchange data`));
+  // Writes far apart in time are not "at once"; after the heal they exchange data again.
+  t.same(checkTwoSides(history({ ...two, writes: [w('a', 8000), w('b', 12_000), w('a', 25_000), w('b', 25_100)] }), 3000), []);
+  // Controllers mode, or fencing off: not this check's business.
+  t.same(checkTwoSides(history({ ...two, config: runConfig(), writes: [w('a', 8000), w('b', 8400)] }), 3000), []);
+  t.same(checkTwoSides(history({ ...two, config: { ...config, fenceWrites: false }, writes: [w('a', 8000), w('b', 8400)] }), 3000), []);
+});
+
+t.test('AgentAssisted: a controller paused (or down) after its write was not accepting at once with the other', async (t) => {
+  const config = runConfig({ quorumMode: 'AgentAssisted', fenceQuorum: undefined, fenceWrites: true });
+  const network = [net(0, 'start'), net(1000, 'partition a | b', { cuts: split(['a'], ['b']) }),
+    net(8200, 'pause a', { cuts: split(['a'], ['b']), paused: ['a'] })];
+  t.same(checkTwoSides(history({ controllers: ['a', 'b'], network, config, writes: [w('a', 8000), w('b', 8400)] }), 3000), []);
+});
+
+t.test('AgentAssisted: the earlier write within the bound of the cut is a stale view, not a split', async (t) => {
+  const config = runConfig({ quorumMode: 'AgentAssisted', fenceQuorum: undefined, fenceWrites: true });
+  const network = [net(0, 'start'), net(18_222, 'cut b -> a', { cuts: [['b', 'a']] })];
+  // Seed 3: b accepted 0.43 s after the cut (its view of a stale), a (holding the agent's lease) 0.6 s later.
+  t.same(checkTwoSides(history({ controllers: ['a', 'b'], network, config, writes: [w('b', 18_650), w('a', 19_225)] }), 900), []);
+  t.equal(checkTwoSides(history({ controllers: ['a', 'b'], network, config, writes: [w('b', 19_650), w('a', 20_225)] }), 900).length, 1);
 });

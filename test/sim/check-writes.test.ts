@@ -294,3 +294,11 @@ t.test('held versions no client write explains are violations: a reused dot, or 
   const system = record('Membership/system/x', { a: 1 }, [entry('a', 1, 1000, v1)]);
   t.same(checkLocalWrites(history({ writes: [w1], final: everywhere(record(K, { a: 1 }, [entry('a', 1, 1000, v1)]), system) })), []);
 });
+
+t.test('skewed-writes: an AgentAssisted side of two controllers is not judged (the agents decide)', async (t) => {
+  const clocks = [{ atMs: 1000, node: 'a', offsetMs: 8000 }];
+  const writes = [okWrite('a', K, ack('a', 1, 13_000, { a: 1 }), 5000)];
+  const two = { controllers: ['a', 'b'], clocks, writes, config: runConfig({ quorumMode: 'AgentAssisted', maxClockOffsetMs: 500 }) };
+  t.same(checkSkewedWrites(history(two), 2000), []);
+  t.equal(checkSkewedWrites(history({ ...two, config: runConfig({ maxClockOffsetMs: 500 }) }), 2000).length, 1, 'Controllers mode: judged');
+});

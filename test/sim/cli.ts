@@ -1,5 +1,6 @@
 // npm run sim -- [--seeds N] [--from S] [--seed S] [--seconds S | --minutes M] [--jobs J] [--kinds a,b]
-//                [--controllers N] [--agents N] [--strategy LastWriterWins|Merge|Manual] [--verbose] [--timeline]
+//                [--controllers N] [--agents N] [--strategy LastWriterWins|Merge|Manual] [--mode Controllers|AgentAssisted]
+//                [--verbose] [--timeline]
 //                [--out FILE] | --table FILE
 // Runs seeds of the whole-cluster simulation (run.ts) and prints a table: seeds, virtual hours, faults
 // injected by kind, writes acknowledged, checker violations. Each seed is independent and replays
@@ -17,6 +18,7 @@ import { parseArgs } from 'node:util';
 import { FAULT_KINDS, type FaultKind } from './nemesis.ts';
 import { describeReport, runSeed, type RunOptions, type RunReport } from './run.ts';
 import type { StrategyName } from '../../storage/logic/rules/conflict-rule.ts';
+import type { QuorumMode } from '../../quorum/index.ts';
 
 /** Seeds a worker runs before it is replaced by a fresh process. */
 const WORKER_SEEDS_MAX = 100;
@@ -25,7 +27,7 @@ const { values } = parseArgs({
   options: {
     seeds: { type: 'string' }, from: { type: 'string' }, seed: { type: 'string' },
     seconds: { type: 'string' }, minutes: { type: 'string' }, jobs: { type: 'string' }, kinds: { type: 'string' },
-    controllers: { type: 'string' }, agents: { type: 'string' }, strategy: { type: 'string' },
+    controllers: { type: 'string' }, agents: { type: 'string' }, strategy: { type: 'string' }, mode: { type: 'string' },
     out: { type: 'string' }, table: { type: 'string' },
     verbose: { type: 'boolean', default: false }, timeline: { type: 'boolean', default: false }, worker: { type: 'boolean', default: false },
   },
@@ -38,6 +40,11 @@ const num = (v: string | undefined, dflt: number): number => {
   return n;
 };
 
+function quorumMode(v: string): QuorumMode {
+  if (v !== 'Controllers' && v !== 'AgentAssisted') throw new Error(`--mode is Controllers or AgentAssisted, not ${v}`);
+  return v;
+}
+
 const virtualMs = values.minutes !== undefined ? num(values.minutes, 1) * 60_000 : num(values.seconds, 60) * 1_000;
 const kinds = values.kinds === undefined ? undefined : values.kinds.split(',').map((k) => {
   if (!(FAULT_KINDS as readonly string[]).includes(k)) throw new Error(`unknown fault kind ${k} (one of ${FAULT_KINDS.join(', ')})`);
@@ -49,6 +56,7 @@ const base: Omit<RunOptions, 'seed'> = {
   ...(values.controllers === undefined ? {} : { controllers: num(values.controllers, 3) }),
   ...(values.agents === undefined ? {} : { agents: num(values.agents, 0) }),
   ...(values.strategy === undefined ? {} : { strategy: values.strategy as StrategyName }),
+  ...(values.mode === undefined ? {} : { mode: quorumMode(values.mode) }),
   ...(values.timeline ? { timeline: true } : {}),
 };
 
@@ -185,7 +193,8 @@ function printTable(reports: RunReport[], errors: number, wallS: number, jobs: n
     ['seeds run', `${reports.length}${errors > 0 ? ` (+${errors} harness errors)` : ''}`],
     ['virtual time', `${(sum((r) => r.virtualMs) / 3_600_000).toFixed(2)} h (${(sum((r) => r.virtualMs) / 1000 / Math.max(1, reports.length)).toFixed(0)} s per seed)`],
     ['wall time', `${wallS.toFixed(1)} s${jobs === undefined ? '' : ` on ${jobs} processes`} (${(sum((r) => r.realMs) / 1000 / Math.max(1, reports.length)).toFixed(2)} s per seed in one process, ${(sum((r) => r.events) / Math.max(1, sum((r) => r.realMs) / 1000)).toFixed(0)} events/s)`],
-    ['federations', `${['LastWriterWins', 'Merge', 'Manual'].map((s) => `${s} ${reports.filter((r) => r.strategy === s).length}`).join(', ')}; agents ${sum((r) => r.agents)}`],
+    ['federations', `${['LastWriterWins', 'Merge', 'Manual'].map((s) => `${s} ${reports.filter((r) => r.strategy === s).length}`).join(', ')}; ` +
+      `AgentAssisted ${reports.filter((r) => r.mode === 'AgentAssisted').length}; agents ${sum((r) => r.agents)}`],
     ...FAULT_KINDS.map((k) => [`faults: ${k}`, String(faults[k])] as [string, string]),
     ['client operations', String(sum((r) => r.clients.writes + r.clients.deletes + r.clients.resolves + r.clients.reads))],
     ['writes acked', `${sum((r) => r.acked.local)} local, ${sum((r) => r.acked.quorum)} quorum`],

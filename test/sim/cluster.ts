@@ -111,6 +111,7 @@ export class SimCluster implements SimDriver {
         seed: spec.seed, strategy: spec.strategy, quorumMode: spec.quorumMode,
         durabilityQuorum: Math.floor(n / 2) + 1,
         fenceQuorum: spec.quorumMode === 'Controllers' && fenceWrites ? Math.floor(n / 2) + 1 : undefined,
+        fenceWrites,
         maxClockOffsetMs: this.#membershipProfile().maxClockOffsetMs ?? 500,
         epochMs: sched.epochMs,
       },
@@ -179,12 +180,14 @@ export class SimCluster implements SimDriver {
     starting.then((n) => { started = n; }, (err: unknown) => { failed = err; });
     await sched.runUntilTrue(`${name} started`, () => started !== undefined || failed !== undefined, START_WITHIN_MS);
     if (failed !== undefined) throw failed;
-    if (started instanceof ControllerNode) this.#wireController(slot, started);
-    else this.#wireAgent(slot, started as AgentNode, rt.incarnation);
+    // The node's monotonic clock is virtual time moved by a constant: map its instants back.
+    const toVirtual = (monoMs: number): number => this.nowMs() + (monoMs - rt.timers.nowMs());
+    if (started instanceof ControllerNode) this.#wireController(slot, started, toVirtual);
+    else this.#wireAgent(slot, started as AgentNode, rt.incarnation, toVirtual);
     this.#recordNetwork(`start ${name}`);
   }
 
-  #wireController(slot: Slot, node: ControllerNode): void {
+  #wireController(slot: Slot, node: ControllerNode, toVirtual: (monoMs: number) => number): void {
     slot.controller = node;
     const rec = this.#recorder;
     const name = slot.name;
@@ -192,9 +195,13 @@ export class SimCluster implements SimDriver {
     rec.fenceFromStatus(name, node.status().quorum, node.fence.reachable());
     slot.offs.push(node.on('fence', (e) => rec.fence(name, e)));
     slot.offs.push(node.on('phase', (e) => rec.phase(name, e.from, e.to)));
+    const collector = node.agentVotes?.collector;
+    if (collector !== undefined) {
+      slot.offs.push(collector.on('counted', (e) => rec.lease({ agent: e.agent, controller: name, kind: 'counted', fromMs: toVirtual(e.fromMs), untilMs: toVirtual(e.untilMs) })));
+    }
   }
 
-  #wireAgent(slot: Slot, agent: AgentNode, incarnation: number): void {
+  #wireAgent(slot: Slot, agent: AgentNode, incarnation: number, toVirtual: (monoMs: number) => number): void {
     slot.agent = agent;
     const rec = this.#recorder;
     const name = slot.name;
@@ -202,6 +209,7 @@ export class SimCluster implements SimDriver {
     rec.follow(name, following(), agent.state);
     slot.offs.push(agent.on('switch', () => rec.follow(name, following(), agent.state)));
     slot.offs.push(agent.on('state', () => rec.follow(name, following(), agent.state)));
+    slot.offs.push(agent.votes.on('granted', (l) => rec.lease({ agent: name, controller: l.controller, kind: 'granted', fromMs: toVirtual(l.grantedAtMs), untilMs: toVirtual(l.expiresAtMs) })));
     const ac = new AbortController();
     slot.watch = ac;
     void (async () => {

@@ -8,6 +8,7 @@ import { SimCluster } from './cluster.ts';
 import { Nemesis, type FaultKind, type NemesisOptions } from './nemesis.ts';
 import { SimRandom } from './random.ts';
 import type { StrategyName } from '../../storage/logic/rules/conflict-rule.ts';
+import type { QuorumMode } from '../../quorum/index.ts';
 import { Workload, type WorkloadCounts } from './workload.ts';
 
 /** What to run. */
@@ -23,6 +24,7 @@ export interface RunOptions {
   controllers?: number;
   agents?: number;
   strategy?: StrategyName;
+  mode?: QuorumMode;
   /** Keep the run's timeline (faults, clocks, fences, phases, agents) in the report, for triage. */
   timeline?: boolean;
   /** Called with the run's history before the checkers judge it (triage scripts). */
@@ -35,6 +37,7 @@ export interface RunReport {
   controllers: number;
   agents: number;
   strategy: StrategyName;
+  mode: QuorumMode;
   virtualMs: number;
   realMs: number;
   events: number;
@@ -65,15 +68,18 @@ export async function runSeed(o: RunOptions): Promise<RunReport> {
   const started = performance.now();
   const rand = new SimRandom(o.seed).fork('run');
   const shape = rand.fork('shape');
-  const controllers = o.controllers ?? shape.pick([3, 3, 3, 5]);
-  const agents = o.agents ?? shape.int(3);
+  // One run in four counts agents' votes: two controllers (two datacenters), agents as tie-breakers.
+  const mode = o.mode ?? rand.fork('mode').pick<QuorumMode>(['Controllers', 'Controllers', 'Controllers', 'AgentAssisted']);
+  const assisted = mode === 'AgentAssisted';
+  const controllers = o.controllers ?? (assisted ? 2 : shape.pick([3, 3, 3, 5]));
+  const agents = o.agents ?? (assisted ? 1 + shape.int(3) : shape.int(3));
   const strategy = o.strategy ?? shape.pick(STRATEGIES);
   const quietMs = o.quietMs ?? QUIET_MS_DEFAULT;
   const faultMs = Math.max(0, o.virtualMs - quietMs);
   const d = new SimCluster();
   await d.start({
     controllers: NAMES_CONTROLLERS.slice(0, controllers), agents: NAMES_AGENTS.slice(0, agents), seed: o.seed, strategy,
-    quorumMode: 'Controllers', options: {},
+    quorumMode: mode, options: {},
   });
   const cfg = d.history().config;
   const workload = new Workload(rand.fork('clients'), strategy);
@@ -111,7 +117,7 @@ export async function runSeed(o: RunOptions): Promise<RunReport> {
     else if (w.outcome.status === 'error') refused[w.outcome.code] = (refused[w.outcome.code] ?? 0) + 1;
   }
   const report: RunReport = {
-    seed: o.seed, controllers, agents, strategy, virtualMs: d.nowMs(), realMs: performance.now() - started,
+    seed: o.seed, controllers, agents, strategy, mode, virtualMs: d.nowMs(), realMs: performance.now() - started,
     events: d.scheduler.stats().eventsRun, faults: { ...nemesis.counts }, clients: { ...workload.counts }, acked, refused, violations,
     traceHash: d.scheduler.traceHash(),
     kinds: o.kinds,
@@ -126,8 +132,8 @@ export async function runSeed(o: RunOptions): Promise<RunReport> {
 /** How to replay a seed, and what it found. */
 export function describeReport(r: RunReport): string {
   const lines = [
-    `seed ${r.seed}: ${r.controllers} controllers, ${r.agents} agents, ${r.strategy}, ${(r.virtualMs / 1000).toFixed(1)} virtual s in ${(r.realMs / 1000).toFixed(1)} s`,
-    `  replay: npm run sim -- --seed ${r.seed} --seconds ${Math.round(r.virtualMs / 1000)} --controllers ${r.controllers} --agents ${r.agents} --strategy ${r.strategy}${r.kinds === undefined ? '' : ` --kinds ${r.kinds.join(',')}`} --verbose   (trace ${r.traceHash.slice(0, 16)})`,
+    `seed ${r.seed}: ${r.controllers} controllers, ${r.agents} agents, ${r.strategy}, ${r.mode}, ${(r.virtualMs / 1000).toFixed(1)} virtual s in ${(r.realMs / 1000).toFixed(1)} s`,
+    `  replay: npm run sim -- --seed ${r.seed} --seconds ${Math.round(r.virtualMs / 1000)} --controllers ${r.controllers} --agents ${r.agents} --strategy ${r.strategy} --mode ${r.mode}${r.kinds === undefined ? '' : ` --kinds ${r.kinds.join(',')}`} --verbose   (trace ${r.traceHash.slice(0, 16)})`,
     ...r.violations.map((v) => `  ${formatViolation(v)}`),
     ...r.realTimeLeaks.map((l) => `  real time used by node code: ${l}`),
     ...(r.timeline ?? []).map((l) => `  ${l}`),
@@ -135,7 +141,7 @@ export function describeReport(r: RunReport): string {
   return lines.join('\n');
 }
 
-/** The run's events in time order, one line each: what changed in the network and clocks, and how the nodes reacted. */
+/** The run's events in time order, one line each: what changed in the network and clocks, and how the nodes reacted (vote leases included). */
 export function timelineOf(h: History): string[] {
   const rows: Array<[number, string]> = [
     ...h.network.map((n): [number, string] => [n.atMs, `network  ${n.cause}`]),
@@ -143,6 +149,7 @@ export function timelineOf(h: History): string[] {
     ...h.fences.map((f): [number, string] => [f.atMs, `fence    ${f.node} ${f.fenced ? `FENCED (${f.reason ?? '?'})` : 'accepting'}, quorum ${f.haveQuorum ? 'yes' : 'no'}, votes ${f.votes}/${f.total} (threshold ${f.threshold}), reachable ${f.reachable.join(' ') || '-'}`]),
     ...h.phases.map((p): [number, string] => [p.atMs, `phase    ${p.node} ${p.from} -> ${p.to}`]),
     ...h.follows.map((f): [number, string] => [f.atMs, `agent    ${f.agent} ${f.state}, follows ${f.controller ?? 'none'}`]),
+    ...h.leases.map((l): [number, string] => [l.fromMs, `lease    ${l.kind === 'granted' ? `${l.agent} granted its vote to ${l.controller}` : `${l.controller} counts ${l.agent}'s vote`} until ${fmtMs(l.untilMs)}`]),
   ];
   return rows.sort((a, b) => a[0] - b[0]).map(([t, line]) => `${fmtMs(t).padStart(9)}  ${line}`);
 }

@@ -40,6 +40,8 @@ export interface RunConfig {
    * exact (Controllers mode, every weight 1); undefined turns off the checks that need it.
    */
   fenceQuorum: number | undefined;
+  /** Whether the controllers fence writes without quorum (splitBrain.fenceWrites; default true). */
+  fenceWrites?: boolean;
   /** The federation's maxClockOffset, ms. */
   maxClockOffsetMs: number;
   /** True wall time at virtual time 0, ms since the Unix epoch (the scheduler's epochMs): reads write stamps against true time. */
@@ -196,7 +198,8 @@ export interface AgentChange {
 /**
  * A vote lease interval, mapped to virtual time. 'granted': the agent's own lease to the controller
  * (grantedAtMs..expiresAtMs on its clock; a renewal is a new interval). 'counted': the interval in
- * which the controller counted the agent's vote (request sent .. validUntilMs on its clock).
+ * which the controller counted the agent's vote (the grant's receipt .. validUntilMs on its clock,
+ * which is anchored at the request's sending).
  */
 export interface LeaseInterval {
   agent: string;

@@ -7,7 +7,8 @@
 // "Clearly off": its offset from true time differs from the median offset of the controllers on its
 // side (itself included) by more than 1.5 × maxClockOffset. Between 0.5 × and 1.5 × is the
 // measuring error's grey zone, where fencing and accepting are both right (fence-truth treats up to
-// 0.5 × as clearly agreeing).
+// 0.5 × as clearly agreeing). Not judged: an AgentAssisted side of two controllers, where the docs
+// say the agents' leases decide, whichever clock is off.
 //
 // The offsets are those of the STAMPS each node issues (truth.ts stampOffsetAt), as the fence
 // compares them (docs/configuration.md "Clock skew"): the hybrid clock never runs backward, so a clock
@@ -50,6 +51,9 @@ export function checkSkewedWrites(h: History, boundMs: number): Violation[] {
     if (storedAck(op) === undefined) continue;
     const t = decisionMs(segs, op);
     if (!off(op.node, t)) continue;
+    // AgentAssisted with two controllers on the side: no third clock says which one is off, so each
+    // counts only itself and the agents' leases decide (docs/configuration.md "Clock skew").
+    if (h.config.quorumMode === 'AgentAssisted' && sideOf(stateAt(h, t), h.controllers, op.node).length === 2) continue;
     const ack = storedAck(op)!;
     // Its own stamp, when it can be read against true time, must be clearly off too.
     const ownMs = epochMs === undefined || !ack.changed || ack.hlc.member !== op.node ? undefined : ack.hlc.wallMs - (epochMs + t);

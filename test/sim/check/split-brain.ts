@@ -15,6 +15,14 @@
 // That no two sides both acknowledge quorum writes follows from quorum-writes (acked-writes.ts): a
 // quorum ack needs the write to have been able to reach durabilityQuorum controllers while in flight.
 // (Skipped when fenceQuorum is undefined: AgentAssisted, or writes not fenced.)
+//
+// AgentAssisted weighs agents' vote leases, whose truth is the agents' grants (vote-leases.ts checks
+// that counting stays inside them and that no agent's vote counts twice), so there the two-sides
+// property is checked as stated: two controllers that accepted writes within PAIR_WINDOW_MS of each
+// other, the earlier one staying live (not paused, not down) until the later write, could exchange
+// data directly at some instant of the bound before one of the two (a stale view of the other
+// controller lasts one contact window, as in Controllers mode). (A stale
+// view of the other controller is what the bound allows: one contact window, as in Controllers mode.)
 import type { History, WriteOp } from './history.ts';
 import { fmtMs, storedAck } from './history.ts';
 import { canExchange, isLive, segments, type Segment } from './truth.ts';
@@ -65,6 +73,45 @@ export function checkSplitBrain(h: History, boundMs: number): Violation[] {
         message: `${op.node} accepted write #${op.id} (${op.key}) at ${fmtMs(t)}, but it could exchange data directly with at most ${best} of ` +
           `${h.controllers.length} controllers (itself included; quorum ${fq}) in the ${fmtMs(boundMs)} before` +
           `${since === undefined ? '' : `: without a majority since ${fmtMs(since.toMs)}`}, so another side may have been accepting too`,
+      });
+    }
+  }
+  return out;
+}
+
+/** Writes on two controllers this close in time count as accepted at once. */
+export const PAIR_WINDOW_MS = 1_000;
+
+/** AgentAssisted: no two controllers that could not exchange data both accept writes at once beyond the bound. */
+export function checkTwoSides(h: History, boundMs: number): Violation[] {
+  if (h.config.quorumMode !== 'AgentAssisted' || h.config.fenceWrites === false) return [];
+  const segs = segments(h);
+  const accepted = h.writes
+    .filter((op) => storedAck(op) !== undefined && h.controllers.includes(op.node))
+    .map((op) => ({ op, t: decisionMs(segs, op) }))
+    .sort((a, b) => a.t - b.t);
+  const out: Violation[] = [];
+  const reported = new Set<string>();
+  for (let j = 0; j < accepted.length; j++) {
+    const later = accepted[j]!;
+    if (later.t - boundMs < h.startMs) continue; // runs start from a formed federation
+    for (let i = j - 1; i >= 0 && later.t - accepted[i]!.t <= PAIR_WINDOW_MS; i--) {
+      const earlier = accepted[i]!;
+      const [x, y] = [earlier.op.node, later.op.node];
+      if (x === y) continue;
+      // "At once": the earlier one could have gone on accepting until the later write (it stayed live).
+      if (overlapping(segs, earlier.t, later.t).some((s) => !isLive(s.state, x))) continue;
+      // Either one may have had a stale view of the other for the bound: only both beyond it is a split.
+      const exchangedWithin = (t: number): boolean =>
+        overlapping(segs, t - boundMs, t).some((s) => isLive(s.state, x) && isLive(s.state, y) && canExchange(s.state, x, y));
+      if (exchangedWithin(later.t) || exchangedWithin(earlier.t)) continue;
+      const pair = [x, y].sort().join('|');
+      if (reported.has(`${pair}@${later.op.id}`)) continue;
+      reported.add(`${pair}@${later.op.id}`);
+      out.push({
+        checker: 'split-brain', atMs: later.t, node: y,
+        message: `${x} accepted write #${earlier.op.id} at ${fmtMs(earlier.t)} and ${y} write #${later.op.id} (${later.op.key}) at ${fmtMs(later.t)}, ` +
+          `but they could not exchange data directly at any instant of the ${fmtMs(boundMs)} before either: two sides accepted at once`,
       });
     }
   }
