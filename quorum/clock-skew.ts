@@ -11,10 +11,11 @@
 // both fenced; AgentAssisted: decided by the agents' leases, as in a cut).
 //
 // "Agree" is decided per peer in membership/clock-offset.ts (an interval from a clock probe's answer
-// and its round trip; only an interval entirely beyond maxClockOffset disagrees). A peer not measured
-// yet is not counted against: an unknown clock is not a differing one. Peers are probed as soon as
-// they authenticate, so the window that leaves (a controller started with a skewed clock could accept
-// a write in the one round trip before its first probe is answered) is stated in docs/configuration.md.
+// and its round trip; only an interval entirely beyond maxClockOffset disagrees). A peer whose clock
+// this controller has not measured yet (since it started) does not count either: an unknown clock may
+// be the one that is off, and counting it let a controller just restarted next to a skewed peer
+// accept writes for as long as the link kept failing before the first probe was answered (simulation
+// seed 100106). Peers are probed as soon as they authenticate, so this costs one round trip at start.
 
 import type { TallyResult } from './tally.ts';
 
@@ -24,6 +25,8 @@ export interface ClockAgreement {
   tally: TallyResult;
   /** Reached controllers whose clocks disagree with this one's, sorted. */
   skewedPeers: readonly string[];
+  /** Reached controllers whose clocks are not measured yet (not counted either), sorted. */
+  unmeasuredPeers: readonly string[];
   /** The bound, for messages. */
   maxClockOffsetMs: number;
 }
@@ -42,5 +45,12 @@ export function clockAgreeingControllers(self: string, reachable: Iterable<strin
 export function skewedReachable(self: string, reachable: Iterable<string>, skewed: ReadonlySet<string>): string[] {
   const out = new Set<string>();
   for (const c of reachable) if (c !== self && skewed.has(c)) out.add(c);
+  return [...out].sort();
+}
+
+/** The reached controllers (self never) with no clock measurement yet, sorted. */
+export function unmeasuredReachable(self: string, reachable: Iterable<string>, measured: ReadonlySet<string>): string[] {
+  const out = new Set<string>();
+  for (const c of reachable) if (c !== self && !measured.has(c)) out.add(c);
   return [...out].sort();
 }

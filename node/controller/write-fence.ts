@@ -42,7 +42,7 @@ import { healthContactWindowMs } from '../../membership/link-liveness.ts';
 import type { HybridClock } from '../../storage/logic/hlc.ts';
 import {
   ASSUMED_CLOCK_RATE_DRIFT_PPM, clockAgreeingControllers, ControllerContacts, decideWrite, defaultLeaseForWindow, leaseWindowMismatch, PartitionPhaseMachine,
-  quorumStatus, skewedReachable, tally, validateQuorumConfig,
+  quorumStatus, skewedReachable, unmeasuredReachable, tally, validateQuorumConfig,
   type ClockAgreement, type FenceReason, type QuorumConfig, type QuorumConfigInput, type QuorumStatus, type TallyResult, type WriteDecision,
 } from '../../quorum/index.ts';
 import type { ResolvedMembershipConfig } from '../config/membership-config.ts';
@@ -111,7 +111,7 @@ const NO_AGENTS: ReadonlySet<string> = new Set();
 export const DECISION_REUSE_MS = 1;
 
 /** What the fence reads from membership: its configuration, the authenticated peers and link proofs, and its events. */
-export type FenceMembership = Pick<MembershipNode, 'config' | 'authenticatedPeers' | 'linkProvenAtMs' | 'on' | 'auth'>;
+export type FenceMembership = Pick<MembershipNode, 'config' | 'authenticatedPeers' | 'linkProvenAtMs' | 'on' | 'auth' | 'clockSamples'>;
 
 /** Options of a write fence that are not configuration. */
 export interface WriteFenceOptions {
@@ -178,6 +178,10 @@ export class WriteFence {
     const startMs = this.#timers.nowMs();
     // Controllers authenticated before the fence existed (it is created right after membership starts).
     for (const p of membership.authenticatedPeers()) if (p.role === 'controller') this.#contacts.linkOpened(p.member, startMs);
+    // And the clocks measured before it existed: a peer whose clock is not measured does not count.
+    for (const c of membership.clockSamples()) {
+      if (config.controllers.includes(c.member) && c.member !== config.self) this.#offsets.sample(c.member, c.remote, c.sentAtMs, c.receivedAtMs);
+    }
     this.#phases = new PartitionPhaseMachine(this.config, startMs);
     this.#evaluate();
     // The periodic tick: agent leases and clock samples age without an event.
@@ -220,7 +224,7 @@ export class WriteFence {
   /** Controllers reached whose clocks agree with this one's (itself included): the ones whose votes count now. */
   votingControllers(): string[] {
     const e = this.#evaluate();
-    return clockAgreeingControllers(this.config.self, e.reachable, new Set(e.clock.skewedPeers));
+    return clockAgreeingControllers(this.config.self, e.reachable, new Set([...e.clock.skewedPeers, ...e.clock.unmeasuredPeers]));
   }
 
   /**
@@ -314,11 +318,14 @@ export class WriteFence {
     const registeredAgents = agents?.registeredAgents() ?? NO_AGENTS;
     const t = tally(this.config, { reachableControllers: reachable, leasedAgents, registeredAgents });
     const skewed = new Set<string>();
-    for (const [c, est] of this.clockOffsets()) if (offsetVerdict(est, this.#maxClockOffsetMs) === 'disagrees') skewed.add(c);
+    const offsets = this.clockOffsets();
+    for (const [c, est] of offsets) if (offsetVerdict(est, this.#maxClockOffsetMs) === 'disagrees') skewed.add(c);
     const skewedPeers = skewedReachable(self, reachable, skewed);
-    const agreeing = skewedPeers.length === 0 ? t
-      : tally(this.config, { reachableControllers: clockAgreeingControllers(self, reachable, skewed), leasedAgents, registeredAgents });
-    const clock: ClockAgreement = { tally: agreeing, skewedPeers, maxClockOffsetMs: this.#maxClockOffsetMs };
+    const unmeasuredPeers = unmeasuredReachable(self, reachable, new Set(offsets.keys()));
+    const left = new Set([...skewedPeers, ...unmeasuredPeers]);
+    const agreeing = left.size === 0 ? t
+      : tally(this.config, { reachableControllers: clockAgreeingControllers(self, reachable, left), leasedAgents, registeredAgents });
+    const clock: ClockAgreement = { tally: agreeing, skewedPeers, unmeasuredPeers, maxClockOffsetMs: this.#maxClockOffsetMs };
     const decision = decideWrite(t, this.config, clock);
     const haveQuorum = t.haveQuorum && agreeing.haveQuorum;
     const phases = this.#phases.tick(nowMs, { haveQuorum, reachableControllers: t.reachableControllers, configuredControllers: t.configuredControllers });

@@ -26,7 +26,7 @@ import type { WallClock } from '../util/clock.ts';
 import { healthTopic } from '../protocols.ts';
 import { NodeStateError } from '../errors.ts';
 import { loggerOrSilent, type Logger } from '../util/logger.ts';
-import { MembershipService, type HeartbeatSources, type MembershipCounters, type MembershipListeners } from './membership-service.ts';
+import { MembershipService, type HeartbeatSources, type MembershipCounters, type MembershipListeners, type ClockSample } from './membership-service.ts';
 
 /** Run-time hooks of a membership node (not configuration). */
 export interface MembershipNodeOptions extends HeartbeatSources {
@@ -103,6 +103,8 @@ export interface MembershipNode {
   linkProvenAtMs(member: string): number | undefined;
   /** Subscribe to membership events ('event' for all); returns the unsubscribe function. */
   on<K extends keyof MembershipListeners>(event: K, listener: MembershipListeners[K]): () => void;
+  /** The latest clock sample of each controller probed so far (the 'clock-sample' events before a listener subscribed). */
+  clockSamples(): ClockSample[];
   /** Wrap a protocol handler so only authenticated peers (of the given roles) reach it. */
   guard(handler: GuardedHandler, options?: Partial<Omit<GuardOptions, 'timers'>>): ReturnType<typeof guardHandler>;
   /** Counters of every part. */
@@ -241,6 +243,7 @@ export async function startMembershipNode(config: MembershipConfig, options: Mem
       return p === undefined ? undefined : links?.provenAtMs(p.peerId);
     },
     on: (event, listener) => membership.on(event, listener),
+    clockSamples: () => membership.clockSamples(),
     guard: (handler, o) => guardHandler(auth, handler, { waitMs: cfg.authTimeoutMs, ...o, timers }),
     counters: () => ({ ...membership.counters(), auth: auth.counters(), ...(links === undefined ? {} : { links: links.counters() }) }),
     reconnectStatus: () => host.reconnector.status(),

@@ -150,6 +150,8 @@ export class MembershipService {
   #earlyDueMs = -Infinity;
   // When each currently authenticated peer authenticated (monotonic ms); bounded by the auth table.
   readonly #authAt = new Map<string, number>();
+  // The latest clock sample of each controller (clockSamples()).
+  readonly #clockSamples = new Map<string, ClockSample>();
   #nextHeartbeatMs = 0;
   #lastPublishedMs = -Infinity;
   #running = false;
@@ -177,7 +179,11 @@ export class MembershipService {
       onSample: (peer, r) => {
         const info = options.auth.peerInfo(peer);
         if (info === undefined || info.role !== 'controller' || !this.#running) return;
-        this.#events.emit('clock-sample', { member: info.member, remote: r.remote, sentAtMs: r.sentAtMs, receivedAtMs: r.receivedAtMs });
+        const sample: ClockSample = { member: info.member, remote: r.remote, sentAtMs: r.sentAtMs, receivedAtMs: r.receivedAtMs };
+        // Kept (the latest per controller, at most membersMax) for a listener that subscribes later,
+        // such as the write fence, built after membership started.
+        if (this.#clockSamples.has(info.member) || this.#clockSamples.size < config.membersMax) this.#clockSamples.set(info.member, sample);
+        this.#events.emit('clock-sample', sample);
       },
       timers,
       ...(options.logger === undefined ? {} : { logger: options.logger }),
@@ -302,6 +308,11 @@ export class MembershipService {
   /** Subscribe to membership events; returns the unsubscribe function. */
   on<K extends keyof MembershipListeners>(event: K, listener: MembershipListeners[K]): () => void {
     return this.#events.on(event, listener);
+  }
+
+  /** The latest clock sample of each configured controller ('clock-sample' events already emitted). */
+  clockSamples(): ClockSample[] {
+    return [...this.#clockSamples.values()];
   }
 
   /** Every member in the peer table. */

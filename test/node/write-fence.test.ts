@@ -31,6 +31,7 @@ function fakeMembership(timers: ManualTimers) {
   const connected = new Set<string>();
   const provenAtMs = new Map<string, number>();
   const reads = { proofs: 0 };
+  const samples = new Map<string, ClockSample>();
   const events = new Emitter<FakeEvents>((err) => { throw err; });
   const authEvents = new Emitter<FakeAuthEvents>((err) => { throw err; });
   const peer = (member: string): AuthPeer => ({ member, role: 'controller', peerId: `peer-${member}` });
@@ -44,15 +45,17 @@ function fakeMembership(timers: ManualTimers) {
     },
     peer: (member: string) => ({ member, lastHeardAtMs: timers.now }),
     on: (e: keyof FakeEvents, l: never) => events.on(e, l),
+    clockSamples: () => [...samples.values()],
     auth: { on: (e: keyof FakeAuthEvents, l: never) => authEvents.on(e, l) },
   } as unknown as MembershipNode;
   return {
     node, connected, reads,
-    /** A peer authenticates: its link is proven now. */
-    connect(member: string): void {
+    /** A peer authenticates: its link is proven now, and (unless `probe` is false) its clock is measured as agreeing. */
+    connect(member: string, { probe = true }: { probe?: boolean } = {}): void {
       connected.add(member);
       provenAtMs.set(member, timers.now);
       authEvents.emit('authenticated', peer(member));
+      if (probe) this.probed(member);
     },
     /** Its connection is reset: gone at both ends. */
     disconnect(member: string): void {
@@ -67,7 +70,9 @@ function fakeMembership(timers: ManualTimers) {
     /** A clock probe of `member`, whose clock reads `offsetMs` more than the real time, is answered now (1 ms round trip). */
     probed(member: string, offsetMs = 0): void {
       const clockMs = WALL_AT_ZERO_MS + timers.now + offsetMs;
-      events.emit('clock-sample', { member, remote: { stampMs: clockMs, physicalMs: clockMs }, sentAtMs: timers.now - 1, receivedAtMs: timers.now });
+      const sample: ClockSample = { member, remote: { stampMs: clockMs, physicalMs: clockMs }, sentAtMs: timers.now - 1, receivedAtMs: timers.now };
+      samples.set(member, sample);
+      events.emit('clock-sample', sample);
     },
   };
 }
@@ -86,6 +91,15 @@ function allowed(fence: WriteFence): boolean {
   } catch (err) {
     if ((err as { code?: string }).code === 'FENCED') return false;
     throw err;
+  }
+}
+
+function errorOf(fence: WriteFence): Error | undefined {
+  try {
+    fence.check();
+    return undefined;
+  } catch (err) {
+    return err as Error;
   }
 }
 
@@ -192,11 +206,30 @@ t.test('a controller connected before the fence existed counts from the fence\'s
   const timers = new ManualTimers(1_000);
   const m = fakeMembership(timers);
   m.connected.add('c-b');
+  m.probed('c-b'); // its clock measured before the fence existed too
   const fence = new WriteFence(m.node, resolveSplitBrain(m.node, CONTROLLERS, {}), undefined, { timers, wallClock: () => WALL_AT_ZERO_MS + timers.now });
   t.teardown(() => fence.stop());
   t.ok(allowed(fence));
   timers.advanceSync(WINDOW_MS);
   t.notOk(allowed(fence), 'one window later with no proof: fenced');
+});
+
+// Seed 100106 of the simulation: a restarted controller counted a peer whose clock it had not measured
+// (the link kept failing before the first probe answered) and accepted writes stamped 2.5 s apart.
+t.test('a controller reached but not measured yet does not count until its first clock probe answers', async (t) => {
+  const { timers, m, fence } = setup(t);
+  m.connect('c-b', { probe: false });
+  timers.advanceSync(0);
+  t.notOk(allowed(fence), 'c-b reached, its clock unknown: no quorum');
+  t.match(fence.status(), { fenceReason: 'NO_QUORUM', writesFenced: true });
+  t.match(errorOf(fence)?.message ?? '', /the clocks of c-b are not measured yet/);
+  m.probed('c-b', 2_500);
+  timers.advanceSync(0);
+  t.notOk(allowed(fence), 'measured 2.5 s off: still not counted');
+  t.match(fence.status(), { fenceReason: 'CLOCK_SKEW' });
+  m.probed('c-b', 0);
+  timers.advanceSync(0);
+  t.ok(allowed(fence), 'measured and agreeing: counted');
 });
 
 t.test('a burst of writes within the reuse window gathers the inputs once', async (t) => {
