@@ -169,24 +169,31 @@ t.test('skewed-writes: a controller clearly off its side keeps accepting past th
 
 // Seeds 13, 77 and 50 of `npm run sim -- --seconds 60` (issue 18): the checker judged wall clocks, but
 // the fence compares stamps, and a hybrid clock never runs backward (docs/configuration.md "Clock skew").
+// The height the stamps reached is recorded (history.stamps) when it rises above the node's own clock.
 t.test('skewed-writes: a clock set back stamps at its height until real time passes it: its partner is not off', async (t) => {
   // Seed 13: b cut off; c's clock set 20 s back. a, correct, shares a side of two with c; c's stamps
   // fall behind only as real time passes (3 s by 4 s), so a is not clearly off the side's median.
   const network = [net(0, 'start'), net(500, 'partition b | a c', { cuts: split(['b'], ['a', 'c']) })];
   const clocks = [{ atMs: 1000, node: 'c', offsetMs: -20_000 }];
-  t.same(checkSkewedWrites(history({ network, clocks, writes: [okWrite('a', K, ack('a', 1, 4000, { a: 1 }), 4000)] }), 2000), []);
+  // c's HLC stood at the height reached at 1 s (recorded when it issued its next stamp, above its clock).
+  const stamps = [{ atMs: 1010, node: 'c', hlcOffsetMs: -10 }];
+  t.same(checkSkewedWrites(history({ network, clocks, stamps, writes: [okWrite('a', K, ack('a', 1, 4000, { a: 1 }), 4000)] }), 2000), []);
   // Once c's stamps have fallen far enough behind (20 s later), a on a side of two is judged off again.
-  t.equal(checkSkewedWrites(history({ network, clocks, writes: [okWrite('a', K, ack('a', 1, 30_000, { a: 1 }), 30_000)] }), 2000).length, 1);
+  t.equal(checkSkewedWrites(history({ network, clocks, stamps, writes: [okWrite('a', K, ack('a', 1, 30_000, { a: 1 }), 30_000)] }), 2000).length, 1);
+  // Without the recorded height, c's stamps are its clock's: a is judged off at once.
+  t.equal(checkSkewedWrites(history({ network, clocks, writes: [okWrite('a', K, ack('a', 1, 4000, { a: 1 }), 4000)] }), 2000).length, 1);
 });
 
 t.test('skewed-writes: a clock set right after running ahead keeps stamping ahead: the median follows it', async (t) => {
   // Seed 77: a 20 s ahead, set right at 1 s (its stamps reached 21 s); then c steps 9 s ahead. At 8 s
   // a still stamps 13 s ahead: of a 13, b 0, c 9 the median is c's own, and c is not the odd one.
   const clocks = [{ atMs: 100, node: 'a', offsetMs: 20_000 }, { atMs: 1000, node: 'a', offsetMs: 0 }, { atMs: 5000, node: 'c', offsetMs: 9000 }];
-  t.same(checkSkewedWrites(history({ clocks, writes: [okWrite('c', K, ack('c', 1, 17_000, { c: 1 }), 8000)] }), 2000), []);
+  // a stamped at 21 s (true 1 s) just before it was set right; its next stamp, at true 1.2 s, is above its clock.
+  const stamps = [{ atMs: 1200, node: 'a', hlcOffsetMs: 21_000 - 1200 }];
+  t.same(checkSkewedWrites(history({ clocks, stamps, writes: [okWrite('c', K, ack('c', 1, 17_000, { c: 1 }), 8000)] }), 2000), []);
   // c (9 s) is clearly off from 19.5 s, when a fell below 1.5 s ahead: within the bound at 20 s, past it at 25 s.
-  t.same(checkSkewedWrites(history({ clocks, writes: [okWrite('c', K, ack('c', 1, 29_000, { c: 1 }), 20_000)] }), 2000), []);
-  t.match(checkSkewedWrites(history({ clocks, writes: [okWrite('c', K, ack('c', 1, 34_000, { c: 1 }), 25_000)] }), 2000)[0]!.message, /since 19\.5/);
+  t.same(checkSkewedWrites(history({ clocks, stamps, writes: [okWrite('c', K, ack('c', 1, 29_000, { c: 1 }), 20_000)] }), 2000), []);
+  t.match(checkSkewedWrites(history({ clocks, stamps, writes: [okWrite('c', K, ack('c', 1, 34_000, { c: 1 }), 25_000)] }), 2000)[0]!.message, /since 19\.5/);
 });
 
 // Seed 1192 after the probe fix: a peer's clock step shows at that peer's next probe (docs).
@@ -207,14 +214,16 @@ t.test('skewed-writes: a restart begins from the HLC height restored from disk',
   const clocks = [{ atMs: 1000, node: 'b', offsetMs: 5000 }, { atMs: 4000, node: 'b', offsetMs: 0 }];
   const cWrite = okWrite('c', K, ack('c', 1, 6000, { c: 1 }), 6000);
   const config = runConfig({ maxClockOffsetMs: 500 });
-  // Without the restart b would still stamp 3 s ahead at 6 s, and c (on a side of two) is 1.5 s behind the median.
-  t.equal(checkSkewedWrites(history({ config, network, clocks, writes: [cWrite] }), 1000).length, 1, 'modelled as never restarted');
+  // Without the restart b would still stamp 3 s ahead at 6 s (its height recorded at 4.1 s, after it was
+  // set right), and c (on a side of two) is 1.5 s behind the median.
+  const stamps = [{ atMs: 4100, node: 'b', hlcOffsetMs: 9000 - 4100 }];
+  t.equal(checkSkewedWrites(history({ config, network, clocks, stamps, writes: [cWrite] }), 1000).length, 1, 'never restarted');
   // Restarted at 4.5 s with its disk's height 100 ms behind true time: b stamps true time again.
   const starts = [{ atMs: 4500, node: 'b', hlcOffsetMs: -100 }];
-  t.same(checkSkewedWrites(history({ config, network, clocks, starts, writes: [cWrite] }), 1000), []);
+  t.same(checkSkewedWrites(history({ config, network, clocks, stamps, starts, writes: [cWrite] }), 1000), []);
   // A disk that had kept the height (a write stamped just before the crash) keeps b ahead after the restart.
   const kept = [{ atMs: 4500, node: 'b', hlcOffsetMs: 9000 - 4500 }];
-  t.equal(checkSkewedWrites(history({ config, network, clocks, starts: kept, writes: [cWrite] }), 1000).length, 1);
+  t.equal(checkSkewedWrites(history({ config, network, clocks, stamps, starts: kept, writes: [cWrite] }), 1000).length, 1);
 });
 
 t.test('skewed-writes: a write whose own stamp agrees with its side is no violation, when the epoch is known', async (t) => {

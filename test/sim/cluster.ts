@@ -18,6 +18,7 @@ import { startMembershipNode, type MembershipNode } from '../../node/membership/
 import type { QuorumMode } from '../../quorum/index.ts';
 import type { Resource } from '../../storage/logic/resource.ts';
 import type { StoredRecord } from '../../storage/logic/record.ts';
+import type { HlcStamp } from '../../storage/logic/hlc.ts';
 import type { CheckBounds } from './check/index.ts';
 import type { History, ReadOutcome, WriteOutcome, Durability, FinalState, FinalStatus } from './check/history.ts';
 import { writeAckFrom } from './check/history.ts';
@@ -191,7 +192,20 @@ export class SimCluster implements SimDriver {
     slot.controller = node;
     const rec = this.#recorder;
     const name = slot.name;
-    rec.start(name, node.store.clock.highWater().wallMs - (this.scheduler.epochMs + this.nowMs()));
+    const offsetNow = (wallMs: number): number => wallMs - (this.scheduler.epochMs + this.nowMs());
+    rec.start(name, offsetNow(node.store.clock.highWater().wallMs));
+    // The HLC's height whenever it rises above the node's own clock (between those instants it is the
+    // node's clock): what the skew checkers compare. Recorded from its calls, in this incarnation only.
+    const clock = node.store.clock;
+    let lastWallMs = clock.highWater().wallMs;
+    const observe = <A extends unknown[]>(f: (...args: A) => HlcStamp, physicalOf: (...args: A) => number) => (...args: A): HlcStamp => {
+      const stamp = f.apply(clock, args);
+      if (stamp.wallMs > physicalOf(...args) + 1 && stamp.wallMs !== lastWallMs) rec.stamp(name, offsetNow(stamp.wallMs));
+      lastWallMs = stamp.wallMs;
+      return stamp;
+    };
+    clock.now = observe(clock.now, (physicalMs: number) => physicalMs);
+    clock.receive = observe(clock.receive, (_remote: HlcStamp, physicalMs: number) => physicalMs);
     rec.fenceFromStatus(name, node.status().quorum, node.fence.reachable());
     slot.offs.push(node.on('fence', (e) => rec.fence(name, e)));
     slot.offs.push(node.on('phase', (e) => rec.phase(name, e.from, e.to)));

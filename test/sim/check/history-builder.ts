@@ -71,7 +71,7 @@ export function runConfig(over: Partial<RunConfig> = {}): RunConfig {
 export function history(over: Partial<History> = {}): History {
   return {
     config: runConfig(), controllers: ['a', 'b', 'c'], agents: ['x', 'y'], startMs: 0, endMs: 60_000,
-    writes: [], reads: [], network: [net(0, 'start')], clocks: [], starts: [], fences: [], phases: [], follows: [], agentChanges: [],
+    writes: [], reads: [], network: [net(0, 'start')], clocks: [], starts: [], stamps: [], fences: [], phases: [], follows: [], agentChanges: [],
     leases: [], rootSamples: [], final: {}, finalStatus: {},
     ...over,
   };

@@ -142,8 +142,10 @@ export interface ClockChange {
 }
 
 /**
- * A controller (re)started: the wall part of its hybrid logical clock then (restored from its disk:
- * a crash loses the height its stamps had reached in memory), as an offset from true time.
+ * The height of a controller's hybrid logical clock (the wall part of its stamps), as an offset from
+ * true time: at each (re)start (restored from its disk: a crash loses the height its stamps had
+ * reached in memory), and whenever it rose above the node's own clock (a clock set back while its
+ * stamps stand still, or stamps received from others pulling it ahead).
  */
 export interface NodeStart {
   atMs: number;
@@ -245,6 +247,8 @@ export interface History {
   clocks: ClockChange[];
   /** Controller starts, with their HLC heights (truth.ts stampOffsetAt). */
   starts: NodeStart[];
+  /** HLC heights above the node's own clock, between starts (truth.ts stampOffsetAt). */
+  stamps: NodeStart[];
   fences: FenceChange[];
   phases: PhaseChange[];
   follows: AgentFollow[];

@@ -36,7 +36,7 @@ export class HistoryRecorder {
     const t = o.now();
     this.history = {
       config: o.config, controllers: [...o.controllers], agents: [...o.agents], startMs: t, endMs: t,
-      writes: [], reads: [], network: [{ atMs: t, cause: 'start', down: [], paused: [], cuts: [] }], clocks: [], starts: [], fences: [], phases: [],
+      writes: [], reads: [], network: [{ atMs: t, cause: 'start', down: [], paused: [], cuts: [] }], clocks: [], starts: [], stamps: [], fences: [], phases: [],
       follows: [], agentChanges: [], leases: [], rootSamples: [], final: {}, finalStatus: {},
     };
   }
@@ -64,6 +64,11 @@ export class HistoryRecorder {
   /** A controller started with its HLC's wall part `hlcOffsetMs` from true time. */
   start(node: string, hlcOffsetMs: number): void {
     this.history.starts.push({ atMs: this.#now(), node, hlcOffsetMs });
+  }
+
+  /** A controller's HLC rose to `hlcOffsetMs` from true time, above its own clock. */
+  stamp(node: string, hlcOffsetMs: number): void {
+    this.history.stamps.push({ atMs: this.#now(), node, hlcOffsetMs });
   }
 
   /** A client write begins; settle it with endWrite. */

@@ -12,12 +12,11 @@
 //
 // The offsets are those of the STAMPS each node issues (truth.ts stampOffsetAt), as the fence
 // compares them (docs/configuration.md "Clock skew"): the hybrid clock never runs backward, so a clock
-// set back stamps at the height it had reached until it has fallen behind by real time passing, and
-// one set right after running ahead keeps stamping ahead until real time passes what it issued (a
-// restart begins from the height restored from its disk). And
-// a write is judged by its own stamp too when the run recorded the epoch (config.epochMs): a write
-// whose stamp is not clearly off its side's cannot reorder last-writer-wins beyond the grey zone, even
-// if the node's clock was (stamps received from others pulled its hybrid clock along).
+// set back stamps at the height it had reached until real time passes it, and stamps received from
+// others can pull it ahead. The history records that height whenever it rises above the node's own
+// clock, and at each restart (restored from disk). And a write is judged by its own stamp too when the
+// run recorded the epoch (config.epochMs): a write whose stamp is not clearly off its side's cannot
+// reorder last-writer-wins beyond the grey zone.
 import { fmtMs, storedAck, type History } from './history.ts';
 import { decisionMs } from './split-brain.ts';
 import { segments, sideOf, stampOffsetAt, stateAt } from './truth.ts';

@@ -108,29 +108,19 @@ export function clockOffsetAt(clocks: readonly ClockChange[], node: string, atMs
 
 /**
  * How far the stamps `node` issues at `atMs` are from true time: the wall part of its hybrid logical
- * clock, which never runs backward while the node runs (the node's clock, or the highest it showed
- * since it started, whichever is later). A clock set back leaves the stamps at the height they had
- * reached until true time catches up, so they fall behind only as fast as real time passes; a clock
- * that was ahead and is set right keeps stamping ahead until real time passes what it issued
- * (docs/configuration.md "Clock skew": it is the stamps that are compared). A restart begins from the
- * height restored from its disk (h.starts; a crash loses the rest), and before any recorded start
- * from the clock at h.startMs (nothing issued before it). Stamps received from others may pull its
- * clock further forward, and a node reads its clock only when it stamps something (heartbeats, each
- * health interval): the history records neither, which the checkers' grey zone absorbs.
+ * clock, which never runs backward while the node runs: its own clock, or the height its stamps
+ * reached, whichever is later (docs/configuration.md "Clock skew": it is the stamps that are
+ * compared). The height is recorded (h.starts at each start, restored from its disk; h.stamps each
+ * time it rose above the node's own clock): after a clock is set back the stamps stand at that height
+ * until real time passes it, and stamps received from others can pull it ahead too.
  */
-export function stampOffsetAt(h: Pick<History, 'clocks' | 'starts' | 'startMs'>, node: string, atMs: number): number {
-  let fromMs = h.startMs;
-  let highMs = -Infinity;
-  for (const s of h.starts) {
-    if (s.node !== node || s.atMs > atMs || s.atMs < fromMs) continue;
-    fromMs = s.atMs;
-    highMs = s.atMs + s.hlcOffsetMs;
+export function stampOffsetAt(h: Pick<History, 'clocks' | 'starts' | 'stamps'>, node: string, atMs: number): number {
+  let latest: { atMs: number; hlcOffsetMs: number } | undefined;
+  for (const list of [h.starts, h.stamps]) {
+    for (const s of list) if (s.node === node && s.atMs <= atMs && (latest === undefined || s.atMs >= latest.atMs)) latest = s;
   }
-  for (const c of h.clocks) {
-    if (c.node !== node || c.atMs > atMs || c.atMs <= fromMs) continue;
-    highMs = Math.max(highMs, c.atMs + clockOffsetAt(h.clocks, node, c.atMs - 1e-6));
-  }
-  return Math.max(clockOffsetAt(h.clocks, node, atMs), highMs - atMs);
+  const heightMs = latest === undefined ? -Infinity : latest.atMs + latest.hlcOffsetMs;
+  return Math.max(clockOffsetAt(h.clocks, node, atMs), heightMs - atMs);
 }
 
 /**
