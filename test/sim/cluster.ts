@@ -57,6 +57,8 @@ interface Slot {
   offs: Array<() => void>;
   /** Agents: stops the change watch of the current incarnation. */
   watch: AbortController | undefined;
+  /** Controllers: records the HLC's height if it stands above the node's clock (after a clock change). */
+  sampleStamp?: () => void;
 }
 
 /** Options understood in the `cluster` command's key=value list. */
@@ -197,15 +199,22 @@ export class SimCluster implements SimDriver {
     // The HLC's height whenever it rises above the node's own clock (between those instants it is the
     // node's clock): what the skew checkers compare. Recorded from its calls, in this incarnation only.
     const clock = node.store.clock;
-    let lastWallMs = clock.highWater().wallMs;
+    let recordedMs = clock.highWater().wallMs;
+    const note = (wallMs: number, physicalMs: number): void => {
+      if (wallMs > physicalMs + 1 && wallMs !== recordedMs) {
+        recordedMs = wallMs;
+        rec.stamp(name, offsetNow(wallMs));
+      }
+    };
     const observe = <A extends unknown[]>(f: (...args: A) => HlcStamp, physicalOf: (...args: A) => number) => (...args: A): HlcStamp => {
       const stamp = f.apply(clock, args);
-      if (stamp.wallMs > physicalOf(...args) + 1 && stamp.wallMs !== lastWallMs) rec.stamp(name, offsetNow(stamp.wallMs));
-      lastWallMs = stamp.wallMs;
+      note(stamp.wallMs, physicalOf(...args));
       return stamp;
     };
     clock.now = observe(clock.now, (physicalMs: number) => physicalMs);
     clock.receive = observe(clock.receive, (_remote: HlcStamp, physicalMs: number) => physicalMs);
+    // A clock set back leaves the height it had reached above it, without any call.
+    slot.sampleStamp = () => note(clock.highWater().wallMs, node.components.wallClock());
     rec.fenceFromStatus(name, node.status().quorum, node.fence.reachable());
     slot.offs.push(node.on('fence', (e) => rec.fence(name, e)));
     slot.offs.push(node.on('phase', (e) => rec.phase(name, e.from, e.to)));
@@ -348,6 +357,7 @@ export class SimCluster implements SimDriver {
     slot.disk = slot.disk.crash();
     slot.controller = undefined;
     slot.agent = undefined;
+    slot.sampleStamp = undefined;
     this.#recordNetwork(`crash ${node}`);
   }
 
@@ -359,6 +369,8 @@ export class SimCluster implements SimDriver {
   async setSkew(node: string, offsetMs: number): Promise<void> {
     this.scheduler.setSkew(node, offsetMs);
     this.#recorder.clock(node, offsetMs);
+    const slot = this.#slot(node);
+    if (slot.controller !== undefined) slot.sampleStamp?.();
   }
 
   skewOf(node: string): number {
