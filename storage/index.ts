@@ -19,6 +19,7 @@ export {
 export {
   isSystemKey, isSystemKind, systemRecordProblem, SYSTEM_KINDS, SYSTEM_NAMESPACE, type SystemRecordSchema, type SystemRecordSchemas,
 } from './logic/system-keys.ts';
+export { closestKind, editDistance, NOVAEDGE_RESOURCE_KINDS, ResourceKinds, UnknownKindError } from './logic/resource-kinds.ts';
 export { checkReplicatedRecord, REPLICATED_VV_COUNTER_MAX, type ReplicatedRecordPolicy } from './logic/replicated-record.ts';
 export { compareVv, incrementVv, mergeVv, type Causality, type VersionVector } from './logic/version-vector.ts';
 export * from './store/errors.ts';

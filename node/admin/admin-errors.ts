@@ -73,6 +73,8 @@ const MAPPED: Readonly<Record<string, AdminErrorCode>> = {
   STORE_FAILED: 'UNAVAILABLE',
   // A user write or delete of a key the federation keeps for itself (storage/logic/system-keys.ts).
   RESERVED_KEY: 'INVALID_ARGUMENT',
+  // A resource of a kind the node's registry does not hold (storage/logic/resource-kinds.ts).
+  UNKNOWN_KIND: 'INVALID_ARGUMENT',
   PROTOCOL: 'UNAVAILABLE',
   CLOCK_SKEW: 'UNAVAILABLE',
   REFUSED_BY_PEERS: 'UNAVAILABLE',

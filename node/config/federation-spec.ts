@@ -4,6 +4,7 @@
 // quorum); this file checks shapes, types, durations, endpoints and the member list.
 import { MAX_CONTROLLERS, QUORUM_MODES } from '../../quorum/index.ts';
 import { STRATEGY_NAMES, type StrategyName } from '../../storage/logic/rules/index.ts';
+import { RESOURCE_KINDS_ADDED_MAX } from '../../storage/logic/resource-kinds.ts';
 import type { SplitBrainConfig } from '../controller/write-fence.ts';
 import type { RepairMode } from '../replication/anti-entropy-client.ts';
 import type { ReplicationConfig } from './replication-config.ts';
@@ -108,6 +109,8 @@ export function readControllerSpec(spec: FieldReader): ControllerSpec {
   });
   ae.done();
   const tombstoneGraceMs = spec.duration('tombstoneGracePeriod');
+  // Kinds stored besides NovaEdge's own; the names are checked by resolveReplicationConfig.
+  const resourceKinds = spec.strings('resourceKinds', RESOURCE_KINDS_ADDED_MAX);
 
   const sb = spec.child('splitBrain');
   const enabled = sb.bool('enabled', { default: true });
@@ -146,6 +149,7 @@ export function readControllerSpec(spec: FieldReader): ControllerSpec {
       ...(Object.keys(syncCfg).length === 0 ? {} : { sync: syncCfg }),
       ...(Object.keys(antiEntropy).length === 0 ? {} : { antiEntropy }),
       tombstoneGraceMs,
+      resourceKinds,
     }),
     splitBrain,
   };

@@ -43,6 +43,7 @@ const REPLICATION: Record<string, string> = {
   'antiEntropy.batchSize': 'spec.antiEntropy.batchSize',
   'antiEntropy.repairMode': 'spec.antiEntropy.repairMode',
   tombstoneGraceMs: 'spec.tombstoneGracePeriod',
+  resourceKinds: 'spec.resourceKinds',
 };
 
 /** Quorum config field (validateQuorumConfig, WriteFence's `splitBrain.*`) → config file path. */

@@ -2,6 +2,8 @@
 // antiEntropy sections in milliseconds, with documented defaults, a fast profile for tests, and
 // validation that names each field and checks the relations between them.
 import { STRATEGY_NAMES, type StrategyName } from '../../storage/index.ts';
+import { isSystemKind } from '../../storage/logic/system-keys.ts';
+import { NOVAEDGE_RESOURCE_KINDS, RESOURCE_KINDS_ADDED_MAX } from '../../storage/logic/resource-kinds.ts';
 import { ConfigError, type ConfigIssue } from '../errors.ts';
 import type { RepairMode } from '../replication/anti-entropy-client.ts';
 
@@ -39,6 +41,11 @@ export interface ReplicationConfig {
   };
   /** Deleted records are collected this long after the delete, ms (default 24 h). */
   tombstoneGraceMs?: number;
+  /**
+   * Resource kinds stored besides NovaEdge's own (NOVAEDGE_RESOURCE_KINDS); resources of any other
+   * kind are refused, written or replicated (default none). List the same kinds on every controller.
+   */
+  resourceKinds?: string[];
 }
 
 /** Replication settings with every default applied. */
@@ -49,6 +56,8 @@ export interface ResolvedReplicationConfig {
   sync: { pushEnabled: boolean; batchSize: number; compression: boolean; timeoutMs: number; quorumTimeoutMs: number };
   antiEntropy: { enabled: boolean; intervalMs: number; batchSize: number; repairMode: RepairMode };
   tombstoneGraceMs: number;
+  /** The kinds added to NovaEdge's own. */
+  resourceKinds: string[];
 }
 
 /** Defaults of the guide, with antiEntropy at its 5 m interval. */
@@ -65,7 +74,28 @@ export const FAST_REPLICATION: Readonly<Partial<ReplicationConfig>> = Object.fre
   antiEntropy: { intervalMs: 1_000 },
 });
 
-const KNOWN = new Set(['dataDir', 'controllers', 'strategy', 'sync', 'antiEntropy', 'tombstoneGraceMs']);
+const KNOWN = new Set(['dataDir', 'controllers', 'strategy', 'sync', 'antiEntropy', 'tombstoneGraceMs', 'resourceKinds']);
+// A kind name as resources carry it (storage/logic/resource.ts).
+const KIND_NAME = /^[A-Z][A-Za-z0-9]{0,62}$/;
+
+function checkResourceKinds(issues: ConfigIssue[], kinds: unknown): string[] {
+  if (kinds === undefined) return [];
+  if (!Array.isArray(kinds)) {
+    issues.push({ field: 'resourceKinds', problem: 'must be a list of kind names, e.g. [ProxyRoute, MyKind]' });
+    return [];
+  }
+  if (kinds.length > RESOURCE_KINDS_ADDED_MAX) issues.push({ field: 'resourceKinds', problem: `at most ${RESOURCE_KINDS_ADDED_MAX} kinds` });
+  const seen = new Set<string>();
+  kinds.forEach((k: unknown, i) => {
+    const field = `resourceKinds[${i}]`;
+    if (typeof k !== 'string' || !KIND_NAME.test(k)) issues.push({ field, problem: `must be a CamelCase kind name (letters and digits, at most 63), got ${JSON.stringify(String(k).slice(0, 70))}` });
+    else if (isSystemKind(k)) issues.push({ field, problem: `${k} is the federation's own kind: it cannot be listed` });
+    else if (seen.has(k)) issues.push({ field, problem: `${k} is listed twice` });
+    else if (NOVAEDGE_RESOURCE_KINDS.includes(k)) issues.push({ field, problem: `${k} is one of NovaEdge's own kinds (always stored): remove it` });
+    seen.add(String(k));
+  });
+  return [...seen];
+}
 
 function intIn(issues: ConfigIssue[], field: string, v: number, min: number, max: number): void {
   if (!Number.isInteger(v) || v < min || v > max) issues.push({ field, problem: `must be an integer in ${min}..${max}` });
@@ -106,6 +136,7 @@ export function resolveReplicationConfig(cfg: ReplicationConfig, self: string, p
     // A tombstone collected before every peer ran anti-entropy could let a stale replica resurrect it.
     issues.push({ field: 'tombstoneGraceMs', problem: 'must be at least 10 anti-entropy intervals' });
   }
+  const resourceKinds = checkResourceKinds(issues, cfg.resourceKinds ?? profile.resourceKinds);
   if (issues.length > 0) throw new ConfigError(issues);
-  return { dataDir: cfg.dataDir, controllers: [...controllers], strategy, sync, antiEntropy, tombstoneGraceMs };
+  return { dataDir: cfg.dataDir, controllers: [...controllers], strategy, sync, antiEntropy, tombstoneGraceMs, resourceKinds };
 }

@@ -8,6 +8,7 @@ import { NodeStateError } from '../errors.ts';
 import { loggerOrSilent } from '../util/logger.ts';
 import { nodeComponents, type NodeComponents } from '../components.ts';
 import { DISK_WRITE_BUFFER_BYTES } from '../../storage/store/disk-db.ts';
+import { ResourceKinds } from '../../storage/logic/resource-kinds.ts';
 import { startMembershipNode, type MembershipNode, type MembershipNodeOptions } from '../membership/membership-node.ts';
 import { controllerPinsFrom } from '../auth/member-pins.ts';
 import type { AntiEntropyReport } from '../replication/anti-entropy-client.ts';
@@ -125,7 +126,7 @@ export class ControllerNode {
     });
     const store = await Store.open({
       db, member: config.membership.memberName, strategy: repl.strategy,
-      tombstoneGraceMs: repl.tombstoneGraceMs, systemRecords: SYSTEM_RECORD_SCHEMAS, maxClockOffsetMs, nowMs: wallClock, monoMs: timers.nowMs,
+      tombstoneGraceMs: repl.tombstoneGraceMs, systemRecords: SYSTEM_RECORD_SCHEMAS, resourceKinds: new ResourceKinds(repl.resourceKinds), maxClockOffsetMs, nowMs: wallClock, monoMs: timers.nowMs,
     });
     const { fromVersion, toVersion, keys } = store.migration;
     if (fromVersion !== toVersion) {

@@ -9,7 +9,7 @@ import { liveCounter } from './live-metrics.ts';
 export function registerRecordsRejected(registry: Registry, counts: () => RejectionCount[]): void {
   liveCounter({
     name: 'novaedge_federation_records_rejected_total', registry, labelNames: ['peer', 'reason'],
-    help: 'Records refused from each peer, by reason (clock_skew, too_large, invalid_resource, key_mismatch, invalid_version_vector, invalid_system_record, malformed, ...): never stored nor relayed.',
+    help: 'Records refused from each peer, by reason (clock_skew, too_large, invalid_resource, key_mismatch, invalid_version_vector, invalid_system_record, unknown_kind, malformed, ...): never stored nor relayed.',
     read: () => counts().map((c) => ({ labels: { peer: c.peer, reason: c.reason }, value: c.count })),
   });
 }

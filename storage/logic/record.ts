@@ -53,11 +53,11 @@ export const DEFAULT_RECORD_LIMITS: RecordLimits = {
  * bound), invalid_key (not Kind/namespace/name), invalid_resource (a value a local write would refuse),
  * key_mismatch (a value's kind, namespace or name is not its key's), invalid_version_vector (a member
  * name that is not one, a counter past REPLICATED_VV_COUNTER_MAX), invalid_system_record (a system record
- * its own schema refuses).
+ * its own schema refuses), unknown_kind (a kind the replica's registry does not hold: resource-kinds.ts).
  */
 export const RECORD_PROBLEMS = Object.freeze([
   'malformed', 'digest_mismatch', 'too_large', 'invalid_key', 'invalid_resource', 'key_mismatch',
-  'invalid_version_vector', 'invalid_system_record',
+  'invalid_version_vector', 'invalid_system_record', 'unknown_kind',
 ] as const);
 
 export type RecordProblem = (typeof RECORD_PROBLEMS)[number];

@@ -11,6 +11,7 @@ import { HLC_LOGICAL_MAX } from './hlc.ts';
 import { decodePath, ROOT_PATH } from './json-paths.ts';
 import { encodeRecord, InvalidRecordError, type Entry, type RecordLimits, type RecordProblem, type StoredRecord } from './record.ts';
 import { checkJsonField, checkStoredResource, InvalidResourceError, parseKey, ResourceTooLargeError, type Resource, type ResourceLimits } from './resource.ts';
+import type { ResourceKinds } from './resource-kinds.ts';
 import type { ConflictRule } from './rules/conflict-rule.ts';
 import { isFieldRemoved } from './rules/field-tombstone.ts';
 import { isSystemKey, systemRecordProblem, type SystemRecordSchemas } from './system-keys.ts';
@@ -30,6 +31,8 @@ export interface ReplicatedRecordPolicy {
   recordLimits: RecordLimits;
   /** Schemas of the system kinds this replica accepts. */
   systemRecords: SystemRecordSchemas;
+  /** The kinds this replica stores, as local writes are checked (undefined: every kind). */
+  kinds?: ResourceKinds | undefined;
 }
 
 /**
@@ -46,6 +49,8 @@ export function checkReplicatedRecord(record: StoredRecord, policy: ReplicatedRe
   } catch (err) {
     return fail('invalid_key', (err as Error).message);
   }
+  const kindProblem = policy.kinds?.problem(parts.kind);
+  if (kindProblem !== undefined) fail('unknown_kind', kindProblem);
   for (const [member, counter] of Object.entries(record.vv)) {
     if (!isMemberName(member)) fail('invalid_version_vector', `version vector member ${quoted(member)} is not a member name`);
     if (counter > REPLICATED_VV_COUNTER_MAX) fail('invalid_version_vector', `version vector counter ${counter} of ${member} is above ${REPLICATED_VV_COUNTER_MAX}`);

@@ -29,9 +29,12 @@ const KIND_RE = /^[A-Z][A-Za-z0-9]{0,62}$/;
 // DNS-1123 subdomain, as Kubernetes requires for names and namespaces.
 const NAME_RE = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
-/** Invalid user input; stable code INVALID_ARGUMENT, `field` names the offending path. */
+/**
+ * Invalid user input; stable code INVALID_ARGUMENT (a subclass may name its own cause, e.g.
+ * UNKNOWN_KIND: resource-kinds.ts), `field` names the offending path.
+ */
 export class InvalidResourceError extends Error {
-  readonly code = 'INVALID_ARGUMENT';
+  readonly code: string = 'INVALID_ARGUMENT';
   readonly field: string;
   constructor(field: string, problem: string) {
     super(`${field}: ${problem}`);

@@ -15,6 +15,7 @@ import {
   type RecordLimits, type StoredRecord,
 } from '../logic/record.ts';
 import { checkReplicatedRecord } from '../logic/replicated-record.ts';
+import type { ResourceKinds } from '../logic/resource-kinds.ts';
 import { InvalidResourceError, parseKey, parseResource, DEFAULT_RESOURCE_LIMITS, type Resource, type ResourceLimits } from '../logic/resource.ts';
 import { conflictRule, STRATEGY_NAMES, type ConflictInfo, type ConflictRule, type StrategyName } from '../logic/rules/index.ts';
 import { lastWriterWins } from '../logic/rules/last-writer-wins.ts';
@@ -50,6 +51,12 @@ export interface StoreSettings {
    * (default: none).
    */
   systemRecords?: SystemRecordSchemas;
+  /**
+   * The kinds stored (resource-kinds.ts): a write or a peer's record of another kind is refused
+   * (UnknownKindError; a peer's record as `unknown_kind`). Default: every kind (a store on its own;
+   * nodes give theirs).
+   */
+  resourceKinds?: ResourceKinds;
   /** Merkle tree shape (default depth 4, 16-ary). */
   merkle?: MerkleShape;
   /** Deleted records are collected this long after the delete (default 24 h). */
@@ -183,6 +190,7 @@ export class Store {
   readonly #resourceLimits: ResourceLimits;
   readonly #recordLimits: RecordLimits;
   readonly #systemRecords: SystemRecordSchemas;
+  readonly #kinds: ResourceKinds | undefined;
   readonly #graceMs: number;
   readonly #watchQueueMax: number;
   readonly #listMax: number;
@@ -210,6 +218,7 @@ export class Store {
     this.#resourceLimits = opts.resourceLimits ?? DEFAULT_RESOURCE_LIMITS;
     this.#recordLimits = opts.recordLimits ?? DEFAULT_RECORD_LIMITS;
     this.#systemRecords = opts.systemRecords ?? {};
+    this.#kinds = opts.resourceKinds;
     this.#graceMs = opts.tombstoneGraceMs ?? DEFAULTS.tombstoneGraceMs;
     this.#watchQueueMax = opts.watchQueueMax ?? DEFAULTS.watchQueueMax;
     this.#listMax = opts.listMax ?? DEFAULTS.listMax;
@@ -330,6 +339,7 @@ export class Store {
   async apply(input: unknown, opts: WriteOptions = {}): Promise<WriteResult> {
     this.#checkOpen();
     const { key, resource } = parseResource(input, this.#resourceLimits);
+    this.#kinds?.check(resource.kind);
     checkWritable(key, opts);
     if (isSystemKey(key)) {
       const problem = systemRecordProblem(key, resource, this.#systemRecords);
@@ -341,7 +351,8 @@ export class Store {
   /** Delete a resource (a replicated tombstone). NOT_FOUND when it is not there. */
   async delete(key: string, opts: WriteOptions = {}): Promise<WriteResult> {
     this.#checkOpen();
-    parseKey(key);
+    const { kind } = parseKey(key);
+    this.#kinds?.check(kind, 'key.kind');
     checkWritable(key, opts);
     return this.#localWrite(key, { op: 'delete' }, (current) => {
       if (current === undefined || this.ruleFor(key).view(current, this.member) === null) throw new NotFoundError(key);
@@ -427,7 +438,7 @@ export class Store {
     try {
       const incoming = validateRecord(input, this.#recordLimits);
       checkReplicatedRecord(incoming, {
-        rule: this.ruleFor(incoming.key), resourceLimits: this.#resourceLimits, recordLimits: this.#recordLimits, systemRecords: this.#systemRecords,
+        rule: this.ruleFor(incoming.key), resourceLimits: this.#resourceLimits, recordLimits: this.#recordLimits, systemRecords: this.#systemRecords, kinds: this.#kinds,
       });
       return incoming;
     } catch (err) {

@@ -65,10 +65,10 @@ const ROUTE_SPEC = { parentRefs: [{ name: 'default-gateway' }], hostnames: ['tes
 
 t.test('apply on one controller, get on another', async (t) => {
   const file = join(dir, 'routes.yaml');
-  writeFileSync(file, `${YAML.stringify(route('test-route', ROUTE_SPEC))}---\n${YAML.stringify({ apiVersion: 'novaedge.io/v1alpha1', kind: 'Backend', metadata: { name: 'test-backend' }, spec: { port: 8080 } })}---\n`);
+  writeFileSync(file, `${YAML.stringify(route('test-route', ROUTE_SPEC))}---\n${YAML.stringify({ apiVersion: 'novaedge.io/v1alpha1', kind: 'ProxyBackend', metadata: { name: 'test-backend' }, spec: { port: 8080 } })}---\n`);
   const applied = await novactl(['apply', '-f', file], { socket: sock('a') });
   t.equal(applied.code, 0, applied.stderr);
-  t.equal(applied.stdout, 'ProxyRoute/default/test-route applied\nBackend/default/test-backend applied\n');
+  t.equal(applied.stdout, 'ProxyRoute/default/test-route applied\nProxyBackend/default/test-backend applied\n');
   await waitFor('replicated to b', async () => (await node('b').get('ProxyRoute/default/test-route')) !== undefined, WAIT);
   const [got, yaml, again, stdin] = await Promise.all([
     novactl(['get', 'proxyroute', 'test-route', '-o', 'json'], { socket: sock('b') }),
@@ -82,7 +82,7 @@ t.test('apply on one controller, get on another', async (t) => {
   t.match(again.stdout, /ProxyRoute\/default\/test-route unchanged/);
   t.equal(stdin.code, 0, stdin.stderr);
   t.same(JSON.parse(stdin.stdout).results.map((r: { key: string; changed: boolean }) => [r.key, r.changed]), [['ProxyRoute/default/from-stdin', true]]);
-  await waitFor('replicated to c', async () => (await node('c').list({ kind: 'ProxyRoute' })).length === 2 && (await node('c').list({ kind: 'Backend' })).length === 1, WAIT);
+  await waitFor('replicated to c', async () => (await node('c').list({ kind: 'ProxyRoute' })).length === 2 && (await node('c').list({ kind: 'ProxyBackend' })).length === 1, WAIT);
   const [list, asList, none] = await Promise.all([
     novactl(['get', 'proxyroutes'], { socket: sock('c') }),
     novactl(['get', 'ProxyRoute', '-A', '-o', 'yaml'], { socket: sock('c') }),
@@ -245,10 +245,10 @@ t.test('delete', async (t) => {
   const ignored = await novactl(['delete', 'ProxyRoute', 'from-stdin', '--ignore-not-found'], { socket: sock('a') });
   t.equal(ignored.code, 0, ignored.stderr);
   const file = join(dir, 'backend.yaml');
-  writeFileSync(file, YAML.stringify({ apiVersion: 'novaedge.io/v1alpha1', kind: 'Backend', metadata: { name: 'test-backend' } }));
+  writeFileSync(file, YAML.stringify({ apiVersion: 'novaedge.io/v1alpha1', kind: 'ProxyBackend', metadata: { name: 'test-backend' } }));
   const byFile = await novactl(['delete', '-f', file], { socket: sock('b') });
   t.equal(byFile.code, 0, byFile.stderr);
-  t.equal(byFile.stdout, 'Backend/default/test-backend deleted\n');
+  t.equal(byFile.stdout, 'ProxyBackend/default/test-backend deleted\n');
 });
 
 t.test('errors exit non-zero with the code on stderr', async (t) => {
