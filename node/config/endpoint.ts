@@ -65,3 +65,15 @@ export function endpointToMultiaddr(endpoint: string, peerId: string | undefined
   const proto = isIP(hp.host) === 4 ? 'ip4' : isIP(hp.host) === 6 ? 'ip6' : 'dns';
   return { addr: `/${proto}/${hp.host}/tcp/${hp.port}/p2p/${peerId}` };
 }
+
+/**
+ * The listen multiaddr of a controller whose endpoint is `host:port`: that address when the host is
+ * an IP (an endpoint of 127.0.0.1 listens on loopback only) or `localhost` (127.0.0.1), and every
+ * IPv4 interface (0.0.0.0) for a DNS name, which this host's interfaces cannot be matched against.
+ */
+export function listenAddrOf(host: string, port: number): string {
+  if (isIP(host) === 4) return `/ip4/${host}/tcp/${port}`;
+  if (isIP(host) === 6) return `/ip6/${host}/tcp/${port}`;
+  if (host.toLowerCase() === 'localhost') return `/ip4/127.0.0.1/tcp/${port}`;
+  return `/ip4/0.0.0.0/tcp/${port}`;
+}

@@ -31,6 +31,8 @@ export interface ControllerSpec {
   memberNames: string[];
   /** Port of localMember.endpoint, the default listen port. */
   localPort: number | undefined;
+  /** The default listen multiaddr: localMember.endpoint's IP and port (0.0.0.0 for a DNS name). */
+  localListen: string | undefined;
   /** spec.healthCheck, in ms. */
   healthCheck: Partial<HealthCheckOptions>;
   /** spec.conflictResolution.strategy, spec.sync, spec.antiEntropy, spec.tombstoneGracePeriod. */
@@ -143,6 +145,7 @@ export function readControllerSpec(spec: FieldReader): ControllerSpec {
     memberIndexes,
     memberNames: [...seen.keys()],
     localPort: local.port,
+    localListen: local.listen,
     healthCheck,
     replication: defined({
       ...(strategy === undefined ? {} : { strategy }),

@@ -137,7 +137,8 @@ export function parseConfigText(text: string, o: ParseOptions): FileConfig {
 function readController(root: FieldReader, name: string, o: ParseOptions, issues: ConfigIssue[]): ControllerFileConfig {
   const whole = root.has('spec') && root.has('node');
   const spec = readControllerSpec(root.child('spec', { required: true }));
-  const listen = [`/ip4/0.0.0.0/tcp/${spec.localPort ?? NODE_DEFAULTS.listenPort}`];
+  // On the endpoint's own address: a controller at 127.0.0.1:7101 is not reachable from elsewhere.
+  const listen = [spec.localListen ?? `/ip4/0.0.0.0/tcp/${spec.localPort ?? NODE_DEFAULTS.listenPort}`];
   const node = readNodeSettings(root.child('node', { required: true }), o.baseDir, o.files ?? REAL_FILES, listen, issues);
   root.done();
 

@@ -1,7 +1,7 @@
 // Fields shared by controller and agent config files: member names, locations, the local member,
 // and the refusal of the guide's Kubernetes `tls:` blocks (our equivalent lives in `node:`).
 import { isLocationLabel, isMemberName } from '../../membership/member-name.ts';
-import { splitHostPort } from './endpoint.ts';
+import { listenAddrOf, splitHostPort } from './endpoint.ts';
 import type { HealthCheckOptions } from '../../membership/health-check.ts';
 import { defined, type FieldReader } from './field-reader.ts';
 
@@ -49,27 +49,33 @@ export function readName(r: FieldReader): string | undefined {
  * spec.localMember. A controller's may carry the endpoint its peers dial (its port is the default
  * listen port) and a priority; an agent's is only its name and location.
  */
-export function readLocalMember(r: FieldReader, role: 'controller' | 'agent'): { entry: MemberEntry; port: number | undefined } {
+export function readLocalMember(r: FieldReader, role: 'controller' | 'agent'): { entry: MemberEntry; port: number | undefined; listen: string | undefined } {
   const name = readName(r);
   const region = readLocation(r, 'region', true);
   const zone = readLocation(r, 'zone', false);
   const endpoint = role === 'controller' ? r.str('endpoint') : undefined;
   let port: number | undefined;
+  let listen: string | undefined;
   if (endpoint !== undefined) {
     if (endpoint.startsWith('/')) {
       const m = /\/tcp\/(\d+)/.exec(endpoint);
       if (m === null) r.problem('endpoint', 'must be host:port or a TCP multiaddr');
       else port = Number(m[1]);
+      const ip = /^\/(ip4|ip6)\/([^/]+)\/tcp\/(\d+)/.exec(endpoint);
+      if (ip !== null) listen = ip[0];
     } else {
       const hp = splitHostPort(endpoint);
       if (hp === undefined) r.problem('endpoint', `must be host:port (e.g. "controller.us-west.example.com:9090"), got ${JSON.stringify(endpoint.slice(0, 80))}`);
-      else port = hp.port;
+      else {
+        port = hp.port;
+        listen = listenAddrOf(hp.host, hp.port);
+      }
     }
   }
   const priority = role === 'controller' ? r.int('priority', 0, PRIORITY_MAX, { default: 0 }) ?? 0 : 0;
   if (r.has('tls')) r.problem('tls', TLS_REFUSED);
   r.done();
-  return { entry: { name: name ?? '', region, zone, endpoint, address: undefined, priority }, port };
+  return { entry: { name: name ?? '', region, zone, endpoint, address: undefined, priority }, port, listen };
 }
 
 

@@ -37,8 +37,8 @@ export interface NodeSettings {
   /** CA public key files trusted for agent certificates. Default []; each must exist. */
   agentCaFiles: string[];
   /**
-   * TCP multiaddrs to listen on. Default for a controller /ip4/0.0.0.0/tcp/<port of localMember.endpoint>
-   * (9090 without one); for an agent /ip4/127.0.0.1/tcp/0 (agents dial controllers; nothing dials them).
+   * TCP multiaddrs to listen on. Default for a controller the host and port of localMember.endpoint
+   * (an IP as it is, localhost as 127.0.0.1, a DNS name as 0.0.0.0; 0.0.0.0:9090 without one); for an agent /ip4/127.0.0.1/tcp/0 (agents dial controllers; nothing dials them).
    */
   listen: string[];
   /** Directory for the store and other state. Default /var/lib/novaedge. */
