@@ -3,10 +3,14 @@
 // Prometheus exporter (ports 9101-9105, or NOVAEDGE_METRICS_PORTS), data and keys under data/local
 // (or NOVAEDGE_DATA). Writes a ProxyRoute on us-west, shows it on the other controllers and on both
 // agents, prints the status as novactl does, and runs until Ctrl-C.
+//
+// Exit codes: 0 stopped by Ctrl-C; 2 a bad NOVAEDGE_PORTS or NOVAEDGE_METRICS_PORTS; 3 a port in use
+// or the data directory open in another process (one line: `CODE: VARIABLE = value: fix`).
 import { relative, resolve } from 'node:path';
 import { callAdmin } from '../node/admin/admin-client.ts';
 import type { StatusResult } from '../node/admin/controller-api.ts';
-import { startLocalFederation } from '../node/local/local-federation.ts';
+import { startLocalFederation, type LocalFederation } from '../node/local/local-federation.ts';
+import { findStartProblem, type StartFinding } from '../node/util/start-errors.ts';
 import { formatStatus } from './novactl/status-view.ts';
 
 const dir = resolve(process.env.NOVAEDGE_DATA ?? 'data/local');
@@ -21,7 +25,35 @@ function portList(name: string, dflt: string): number[] {
 const ports = portList('NOVAEDGE_PORTS', '7101,7102,7103,7104,7105');
 const metricsPorts = portList('NOVAEDGE_METRICS_PORTS', '9101,9102,9103,9104,9105');
 
-const fed = await startLocalFederation({ dir, ports, metricsPorts });
+/** Exit code when a port or the data directory is held by another process (as novaedge's). */
+const EXIT_UNAVAILABLE = 3;
+
+// A start failure the user can act on, as one line naming the variable that sets it.
+function startFailureLine(f: StartFinding): string | undefined {
+  if (f.problem === 'DATA_DIR_LOCKED') {
+    return `DATA_DIR_LOCKED: NOVAEDGE_DATA = ${dir}: another process has this directory open (is \`npm start\` already running?); stop it, or set NOVAEDGE_DATA to another directory`;
+  }
+  const [variable, list] = f.port !== undefined && metricsPorts.includes(f.port) && !ports.includes(f.port)
+    ? ['NOVAEDGE_METRICS_PORTS', metricsPorts] as const
+    : f.port !== undefined && ports.includes(f.port) ? ['NOVAEDGE_PORTS', ports] as const : [undefined, undefined];
+  if (variable === undefined) return undefined;
+  const kind = variable === 'NOVAEDGE_PORTS' ? 'LISTEN' : 'METRICS';
+  const why = f.problem === 'ADDRESS_IN_USE' ? `port ${f.port} is in use by another process; stop it, or`
+    : f.problem === 'ADDRESS_DENIED' ? `port ${f.port} needs privileges;` : `127.0.0.1:${f.port} cannot be listened on;`;
+  const suffix = f.problem === 'ADDRESS_IN_USE' ? 'IN_USE' : f.problem === 'ADDRESS_DENIED' ? 'DENIED' : 'UNAVAILABLE';
+  return `${kind}_ADDRESS_${suffix}: ${variable} = ${list.join(',')}: ${why} set ${variable} to five free ports${kind === 'METRICS' ? ' (0 picks a free one)' : ''}`;
+}
+
+let fed: LocalFederation;
+try {
+  fed = await startLocalFederation({ dir, ports, metricsPorts });
+} catch (err) {
+  const found = findStartProblem(err);
+  const line = found === undefined ? undefined : startFailureLine(found);
+  if (line === undefined) throw err;
+  console.error(`npm start: ${line}`);
+  process.exit(EXIT_UNAVAILABLE);
+}
 const [usWest, euWest, apEast] = fed.controllers.map((c) => c.node);
 const nodes = [...fed.controllers, ...fed.agents];
 console.log('local federation up:');

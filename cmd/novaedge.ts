@@ -4,13 +4,16 @@
 //   node cmd/novaedge.ts --config /etc/novaedge/us-west.yaml [--log-format pretty] [--check]
 //
 // Exit codes: 0 stopped cleanly (or --check passed), 1 failed at run time, 2 bad usage or bad
-// configuration (every problem printed on stderr as `path: problem`), 128+n on a second signal.
+// configuration (every problem printed on stderr as `path: problem`), 3 something the config names
+// is held by another process or not on this host (one line on stderr: `CODE: field = value: fix`,
+// cmd/novaedge/start-failure.ts), 128+n on a second signal. See docs/configuration.md.
 import { Command, CommanderError, Option } from 'commander';
 import type { Logger } from 'pino';
 import { loadConfigFile, type FileConfig } from '../node/config/file-config.ts';
 import { LOG_LEVELS, type LogFormat, type LogLevel } from '../node/config/node-settings.ts';
 import { ConfigError } from '../node/errors.ts';
 import { daemonLogger } from './novaedge/daemon-logger.ts';
+import { EXIT_UNAVAILABLE, StartFailure } from './novaedge/start-failure.ts';
 import type { DaemonNode } from './novaedge/start-node.ts';
 
 /** A clean stop that takes longer than this is cut short (exit 1). */
@@ -61,6 +64,10 @@ const started: Promise<DaemonNode | undefined> = import('./novaedge/start-node.t
   if (err instanceof ConfigError) {
     printIssues(opts.config, err);
     process.exit(EXIT_CONFIG);
+  }
+  if (err instanceof StartFailure) {
+    process.stderr.write(`novaedge: ${err.message}\n`);
+    process.exit(EXIT_UNAVAILABLE);
   }
   log.fatal({ err: err instanceof Error ? { message: err.message, code: (err as { code?: unknown }).code, stack: err.stack } : String(err) }, 'start failed');
   process.exit(EXIT_RUNTIME);

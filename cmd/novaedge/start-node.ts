@@ -10,6 +10,7 @@ import { nodeComponents, type NodeComponents } from '../../node/components.ts';
 import { ControllerNode } from '../../node/controller/controller-node.ts';
 import { ConfigError, type ConfigIssue } from '../../node/errors.ts';
 import { startNodeServices } from '../../node/services/node-services.ts';
+import { startFailureOf, type StartStage } from './start-failure.ts';
 
 /** A running daemon node. */
 export interface DaemonNode {
@@ -28,13 +29,14 @@ export interface DaemonNode {
 }
 
 // Problems the node finds while starting (its own certificate refused, a CA file unreadable...)
-// are configuration problems: report them under the file's paths like those found at load.
-async function withFilePaths<T>(start: () => Promise<T>, rename: (i: readonly ConfigIssue[]) => ConfigIssue[]): Promise<T> {
+// are configuration problems: report them under the file's paths like those found at load. An
+// address or data directory another process holds is a StartFailure naming its field.
+async function withFilePaths<T>(cfg: FileConfig, stage: StartStage, start: () => Promise<T>, rename: (i: readonly ConfigIssue[]) => ConfigIssue[]): Promise<T> {
   try {
     return await start();
   } catch (err) {
     if (err instanceof ConfigError) throw new ConfigError(rename(err.issues));
-    throw err;
+    throw startFailureOf(err, stage, cfg) ?? err;
   }
 }
 
@@ -49,12 +51,12 @@ export async function startDaemonNode(cfg: FileConfig, logger: Logger, options: 
   // Resolved once: the node and its services share them.
   const components = nodeComponents(options.components);
   const node: ControllerNode | AgentNode = cfg.role === 'controller'
-    ? await withFilePaths(() => ControllerNode.start(cfg.controller, { logger, components }), controllerStartIssues)
-    : await withFilePaths(() => AgentNode.start(cfg.agent, { logger, components }), agentStartIssues);
+    ? await withFilePaths(cfg, 'node', () => ControllerNode.start(cfg.controller, { logger, components }), controllerStartIssues)
+    : await withFilePaths(cfg, 'node', () => AgentNode.start(cfg.agent, { logger, components }), agentStartIssues);
   try {
-    const services = await startNodeServices(node, {
+    const services = await withFilePaths(cfg, 'services', () => startNodeServices(node, {
       adminSocket: cfg.node.adminSocket, metrics: cfg.node.metricsAddress, processMetrics: true, logger,
-    });
+    }), (i) => [...i]);
     const m = node.membership;
     return {
       summary: {

@@ -41,6 +41,8 @@ export interface NodeSettings {
    * (an IP as it is, localhost as 127.0.0.1, a DNS name as 0.0.0.0; 0.0.0.0:9090 without one); for an agent /ip4/127.0.0.1/tcp/0 (agents dial controllers; nothing dials them).
    */
   listen: string[];
+  /** True when `listen` was given in the file (else it is the default). */
+  listenGiven: boolean;
   /** Directory for the store and other state. Default /var/lib/novaedge. */
   dataDir: string;
   /** Unix socket of the admin JSON-RPC server (mode 0600). Default /run/novaedge/admin.sock, where novactl looks. */
@@ -119,6 +121,7 @@ export function readNodeSettings(r: FieldReader, baseDir: string, files: FileChe
   const certificateFile = mustExist('certificateFile', r.str('certificateFile', { required: true }));
   const controllerCaFiles = fileList('controllerCaFiles', true);
   const agentCaFiles = fileList('agentCaFiles', false);
+  const listenGiven = r.has('listen');
   const listen = r.strings('listen', LISTEN_MAX) ?? defaultListen;
   const dataDir = abs(r.str('dataDir', { default: NODE_DEFAULTS.dataDir })!);
   const adminSocket = abs(r.str('adminSocket', { default: NODE_DEFAULTS.adminSocket })!);
@@ -139,5 +142,5 @@ export function readNodeSettings(r: FieldReader, baseDir: string, files: FileChe
   };
   logR.done();
   r.done();
-  return { identityKeyFile, certificateFile, controllerCaFiles, agentCaFiles, listen, dataDir, adminSocket, metricsAddress, log };
+  return { identityKeyFile, certificateFile, controllerCaFiles, agentCaFiles, listen, listenGiven, dataDir, adminSocket, metricsAddress, log };
 }
