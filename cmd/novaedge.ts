@@ -50,6 +50,16 @@ try {
   process.exit(EXIT_CONFIG);
 }
 if (opts.check === true) {
+  // Everything that needs no network: the key file, the certificate against it and the CAs. Loaded
+  // only now (libp2p's crypto takes a while to import); the data directory is never created.
+  try {
+    const { checkFileCredentials } = await import('./novaedge/check-credentials.ts');
+    await checkFileCredentials(cfg, Date.now());
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    printIssues(opts.config, err);
+    process.exit(EXIT_CONFIG);
+  }
   process.stdout.write(`${opts.config}: valid ${cfg.role} configuration for ${cfg.localMember.name}\n`);
   process.exit(0);
 }

@@ -10,6 +10,7 @@ import { nodeComponents, type NodeComponents } from '../../node/components.ts';
 import { ControllerNode } from '../../node/controller/controller-node.ts';
 import { ConfigError, type ConfigIssue } from '../../node/errors.ts';
 import { startNodeServices } from '../../node/services/node-services.ts';
+import { checkFileCredentials } from './check-credentials.ts';
 import { startFailureOf, type StartStage } from './start-failure.ts';
 
 /** A running daemon node. */
@@ -47,9 +48,11 @@ export interface DaemonOptions {
 
 /** Start the node a config file describes; `logger` is the daemon's. */
 export async function startDaemonNode(cfg: FileConfig, logger: Logger, options: DaemonOptions = {}): Promise<DaemonNode> {
-  await mkdir(cfg.node.dataDir, { recursive: true, mode: 0o700 });
   // Resolved once: the node and its services share them.
   const components = nodeComponents(options.components);
+  // Key, certificate and CAs first: a node whose certificate its peers would refuse creates nothing.
+  await checkFileCredentials(cfg, components.wallClock());
+  await mkdir(cfg.node.dataDir, { recursive: true, mode: 0o700 });
   const node: ControllerNode | AgentNode = cfg.role === 'controller'
     ? await withFilePaths(cfg, 'node', () => ControllerNode.start(cfg.controller, { logger, components }), controllerStartIssues)
     : await withFilePaths(cfg, 'node', () => AgentNode.start(cfg.agent, { logger, components }), agentStartIssues);
