@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 // `novaedge`: the daemon. Runs one controller or agent from a YAML config file, with its Prometheus
 // exporter and admin socket, until SIGTERM or SIGINT.
 //
