@@ -23,7 +23,7 @@ export { defaultLeaseForWindow, LEASE_STEP_MS, leaseWindowMismatch, type LeaseTi
 export { decideWrite, FENCE_REASONS, type FenceReason, type FencedCode, type WriteDecision } from './fencing.ts';
 export { clockAgreeingControllers, skewedReachable, unmeasuredReachable, type ClockAgreement } from './clock-skew.ts';
 export {
-  initialPhaseState, isDegraded, PartitionPhaseMachine, partitionStateOf, PHASES, stepPhase,
+  initialPhaseState, quorumLost, withQuorum, PartitionPhaseMachine, partitionStateOf, PHASES, stepPhase,
   type PartitionState, type Phase, type PhaseInput, type PhaseOptions, type PhaseState, type PhaseTally,
   type PhaseTransition,
 } from './partition-phase.ts';

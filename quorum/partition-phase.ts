@@ -1,16 +1,22 @@
 // Partition phases, for status, metrics and alerts (NOT for fencing: see fencing.ts).
 //
-//   Healthy     ──degraded──────────────────────────────────────────────> Suspected (timer starts)
-//   Suspected   ──recovered──────────────────────────────────────────────> Healthy   (a blip, never confirmed)
-//   Suspected   ──still degraded detectionDelayMs after it began─────────> Partitioned (Confirmed)
-//   Partitioned ──recovered──────────────────────────────────────────────> Healing
-//   Healing     ──degraded again─────────────────────────────────────────> Partitioned (no new delay:
-//                                                                          the partition never ended)
-//   Healing     ──caughtUp and at least healingHoldMs in Healing────────> Healthy
+// A partition, here, is this controller having LOST QUORUM: that is what fences its writes and what
+// the FederationPartitioned alert (partition_state{state="confirmed"}) pages for. A controller that
+// holds quorum while some configured controller is not reached is Degraded: it is on the healthy side
+// (or a member is down), the missing member has its own alert (member_healthy == 0), and nothing
+// critical is wrong here.
 //
-// "degraded" = no quorum, or some configured controller is not reached. Either is worth reporting:
-// the first fences writes here, the second means some other controller may be fenced, or may be on
-// the other side of a split. "recovered" is the opposite: quorum held and every controller reached.
+//   Healthy     ──quorum held, a controller not reached───────────────────> Degraded
+//   Degraded    ──every controller reached again──────────────────────────> Healthy
+//   Healthy, Degraded ──quorum lost──────────────────────────────────────> Suspected (timer starts)
+//   Suspected   ──quorum back───────────────────────────────────────────> Healthy or Degraded (a blip,
+//                                                                          never confirmed)
+//   Suspected   ──still no quorum detectionDelayMs after it began─────────> Partitioned (Confirmed)
+//   Partitioned ──quorum back───────────────────────────────────────────> Healing
+//   Healing     ──quorum lost again───────────────────────────────────────> Partitioned (no new delay:
+//                                                                          the partition never ended)
+//   Healing     ──caughtUp and at least healingHoldMs in Healing────────> Healthy or Degraded
+//
 // A flapping link that recovers within detectionDelayMs keeps going Healthy ⇄ Suspected and is never
 // Confirmed: each Suspected starts a new timer. Several transitions may happen in one tick (with
 // detectionDelayMs = 0, Healthy → Suspected → Partitioned at once). Time must never go backwards.
@@ -20,15 +26,15 @@ import { MAX_DELAY_MS } from './limits.ts';
 import type { TallyResult } from './tally.ts';
 
 /** Phase of this controller's view of the federation. */
-export type Phase = 'Healthy' | 'Suspected' | 'Partitioned' | 'Healing';
+export type Phase = 'Healthy' | 'Degraded' | 'Suspected' | 'Partitioned' | 'Healing';
 
 /** Every phase, in a stable order (for metrics). */
-export const PHASES: readonly Phase[] = ['Healthy', 'Suspected', 'Partitioned', 'Healing'];
+export const PHASES: readonly Phase[] = ['Healthy', 'Degraded', 'Suspected', 'Partitioned', 'Healing'];
 
 /** The guide's "Partition State". */
 export type PartitionState = 'None' | 'Suspected' | 'Confirmed';
 
-/** Partition state of a phase: Healing reports None (connectivity and quorum are back). */
+/** Partition state of a phase: Degraded and Healing report None (this controller holds quorum). */
 export function partitionStateOf(phase: Phase): PartitionState {
   return phase === 'Suspected' ? 'Suspected' : phase === 'Partitioned' ? 'Confirmed' : 'None';
 }
@@ -80,9 +86,14 @@ export function initialPhaseState(startMs: number): PhaseState {
   return { phase: 'Healthy', sinceMs: startMs, lastTickMs: startMs };
 }
 
-/** True when the tally calls for Suspected: no quorum, or a configured controller not reached. */
-export function isDegraded(t: PhaseTally): boolean {
-  return !t.haveQuorum || t.reachableControllers < t.configuredControllers;
+/** True when this controller has lost quorum (what Suspected and Partitioned report). */
+export function quorumLost(t: PhaseTally): boolean {
+  return !t.haveQuorum;
+}
+
+/** The phase of a controller that holds quorum: Healthy when it reaches every configured controller, else Degraded. */
+export function withQuorum(t: PhaseTally): 'Healthy' | 'Degraded' {
+  return t.reachableControllers < t.configuredControllers ? 'Degraded' : 'Healthy';
 }
 
 /** Advances the phase machine to `input.nowMs`. Pure: returns the new state and the transitions taken. */
@@ -91,29 +102,32 @@ export function stepPhase(state: PhaseState, input: PhaseInput, options: PhaseOp
   invariant(options.detectionDelayMs >= 0 && options.detectionDelayMs <= MAX_DELAY_MS, 'detectionDelayMs in range');
   invariant(options.healingHoldMs >= 0 && options.healingHoldMs <= MAX_DELAY_MS, 'healingHoldMs in range');
   const now = input.nowMs;
-  const degraded = isDegraded(input.tally);
+  const lost = quorumLost(input.tally);
+  const held = withQuorum(input.tally);
   const transitions: PhaseTransition[] = [];
   let phase = state.phase;
   let since = state.sinceMs;
   const go = (to: Phase): void => { transitions.push({ from: phase, to, atMs: now }); phase = to; since = now; };
-  // At most three transitions per tick (Healthy → Suspected → Partitioned, or Partitioned → Healing →
+  // At most two transitions per tick (Healthy → Suspected → Partitioned, or Partitioned → Healing →
   // Healthy); the bound makes a rule mistake an assertion, not an endless loop.
   for (let step = 0; step < 4; step++) {
     const before = phase;
     switch (phase) {
       case 'Healthy':
-        if (degraded) go('Suspected');
+      case 'Degraded':
+        if (lost) go('Suspected');
+        else if (phase !== held) go(held);
         break;
       case 'Suspected':
-        if (!degraded) go('Healthy');
+        if (!lost) go(held);
         else if (now - since >= options.detectionDelayMs) go('Partitioned');
         break;
       case 'Partitioned':
-        if (!degraded) go('Healing');
+        if (!lost) go('Healing');
         break;
       case 'Healing':
-        if (degraded) go('Partitioned');
-        else if (input.caughtUp && now - since >= options.healingHoldMs) go('Healthy');
+        if (lost) go('Partitioned');
+        else if (input.caughtUp && now - since >= options.healingHoldMs) go(held);
         break;
     }
     if (phase === before) return { state: { phase, sinceMs: since, lastTickMs: now }, transitions };

@@ -10,7 +10,7 @@ import type { TallyResult } from './tally.ts';
 
 /** The quorum part of `federation status --verbose`. */
 export interface QuorumStatus {
-  /** Phase: Healthy, Suspected, Partitioned or Healing. */
+  /** Phase: Healthy, Degraded, Suspected, Partitioned or Healing (partition-phase.ts). */
   phase: Phase;
   /** Partition state: None, Suspected or Confirmed. */
   partitionState: PartitionState;
@@ -34,7 +34,10 @@ export interface QuorumStatus {
   threshold: number;
   /** True when quorum for writes is held (clock agreement included). */
   haveQuorum: boolean;
-  /** Registered agents whose vote lease is counted here. */
+  /**
+   * AgentAssisted: registered agents whose vote lease is counted here. Controllers mode: agents
+   * connected to this controller (they carry no vote; the write fence sets it).
+   */
   reachableAgents: number;
 }
 

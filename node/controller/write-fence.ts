@@ -261,7 +261,11 @@ export class WriteFence {
   /** The fields of `federation status --verbose`. */
   status(): QuorumStatus {
     const e = this.#evaluate();
-    return quorumStatus(this.#phases.phase, e.tally, this.config, e.clock);
+    const st = quorumStatus(this.#phases.phase, e.tally, this.config, e.clock);
+    if (this.config.mode === 'AgentAssisted') return st;
+    // No agent votes in Controllers mode: "Reachable Agents" is the agents connected here.
+    const agents = new Set(this.#membership.authenticatedPeers().filter((p) => p.role === 'agent').map((p) => p.member));
+    return { ...st, reachableAgents: agents.size };
   }
 
   /** Subscribe to fence, quorum and phase transitions; returns the unsubscribe function. */

@@ -8,7 +8,7 @@ import { liveCounter, liveGauge, one, type Sample } from './live-metrics.ts';
 import { registerRecordsRejected } from './records-rejected.ts';
 
 /** Label values of novaedge_federation_partition_state, one-hot. */
-export const PARTITION_STATES = ['healthy', 'suspected', 'confirmed', 'healing'] as const;
+export const PARTITION_STATES = ['healthy', 'degraded', 'suspected', 'confirmed', 'healing'] as const;
 /** A partition state label value. */
 export type PartitionStateLabel = (typeof PARTITION_STATES)[number];
 
@@ -17,7 +17,7 @@ export type PartitionStateLabel = (typeof PARTITION_STATES)[number];
  * matches state="confirmed"); a separate "partitioned" label would always equal it, so there is none.
  */
 export function partitionStateLabel(phase: Phase): PartitionStateLabel {
-  return phase === 'Healthy' ? 'healthy' : phase === 'Suspected' ? 'suspected' : phase === 'Partitioned' ? 'confirmed' : 'healing';
+  return phase === 'Healthy' ? 'healthy' : phase === 'Degraded' ? 'degraded' : phase === 'Suspected' ? 'suspected' : phase === 'Partitioned' ? 'confirmed' : 'healing';
 }
 
 /** Conflicts are counted by scanning the store; scrapes within this window reuse the last count. */

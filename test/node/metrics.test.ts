@@ -69,7 +69,7 @@ t.test('a live controller: guide metrics, values, monotonic counters', async (t)
   t.match(first.contentType, /^text\/plain; version=0\.0\.4/);
   checkFamilies(t, first, GUIDE_CONTROLLER_METRICS);
   t.same(samplesOf(first, 'novaedge_federation_partition_state').map((s) => [s.labels.state, s.value]),
-    [['healthy', 1], ['suspected', 0], ['confirmed', 0], ['healing', 0]], 'partition state one-hot, healthy');
+    [['healthy', 1], ['degraded', 0], ['suspected', 0], ['confirmed', 0], ['healing', 0]], 'partition state one-hot, healthy');
   t.equal(valueOf(first, 'novaedge_node_info', { member: 'a', role: 'controller' }), 1);
   t.equal(first.types.get('process_cpu_user_seconds_total'), 'counter', 'process metrics included');
   t.equal(first.types.get('nodejs_heap_size_used_bytes'), 'gauge');

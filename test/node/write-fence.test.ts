@@ -34,7 +34,8 @@ function fakeMembership(timers: ManualTimers) {
   const samples = new Map<string, ClockSample>();
   const events = new Emitter<FakeEvents>((err) => { throw err; });
   const authEvents = new Emitter<FakeAuthEvents>((err) => { throw err; });
-  const peer = (member: string): AuthPeer => ({ member, role: 'controller', peerId: `peer-${member}` });
+  // Members named agent-* are agents; the others controllers.
+  const peer = (member: string): AuthPeer => ({ member, role: member.startsWith('agent-') ? 'agent' : 'controller', peerId: `peer-${member}` });
   const node = {
     memberName: 'c-a',
     config: { healthCheck: HC, maxClockOffsetMs: 500 },
@@ -230,6 +231,17 @@ t.test('a controller reached but not measured yet does not count until its first
   m.probed('c-b', 0);
   timers.advanceSync(0);
   t.ok(allowed(fence), 'measured and agreeing: counted');
+});
+
+t.test('Controllers mode: "Reachable Agents" counts the agents connected here (issue 19: it showed 0 next to two connected agents)', async (t) => {
+  const { timers, m, fence } = setup(t);
+  m.connect('c-b');
+  m.connect('agent-x', { probe: false });
+  m.connect('agent-y', { probe: false });
+  timers.advanceSync(0);
+  t.match(fence.status(), { quorumMode: 'Controllers', reachableAgents: 2, ourVotes: 2, writesFenced: false }, 'agents carry no vote, and do not count as controllers');
+  m.disconnect('agent-y');
+  t.equal(fence.status().reachableAgents, 1);
 });
 
 t.test('a burst of writes within the reuse window gathers the inputs once', async (t) => {

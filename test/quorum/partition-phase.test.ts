@@ -1,11 +1,12 @@
 // Partition phases on a fake clock: detectionDelay edges, recovery before confirmation, flapping,
-// the majority side of a partition, healing (caughtUp and hold time), re-partition while healing,
-// several transitions in one tick; plus a property over random tick sequences.
+// the majority side of a partition (Degraded, never Confirmed: issue 19, the critical alert fired on
+// the healthy side), healing (caughtUp and hold time), re-partition while healing, several
+// transitions in one tick; plus a property over random tick sequences.
 
 import t from 'tap';
 import fc from 'fast-check';
 import {
-  initialPhaseState, isDegraded, PartitionPhaseMachine, partitionStateOf, stepPhase,
+  initialPhaseState, quorumLost, withQuorum, PartitionPhaseMachine, partitionStateOf, stepPhase,
   type Phase, type PhaseOptions, type PhaseState, type PhaseTally,
 } from '../../quorum/partition-phase.ts';
 import { check, runs } from '../helpers/fc-run.ts';
@@ -28,9 +29,10 @@ function run(t: { equal: (a: unknown, b: unknown, m: string) => unknown; same: (
 
 const D = { detectionDelayMs: 100, healingHoldMs: 0 };
 
-t.test('degraded: no quorum, or some configured controller not reached', async (t) => {
-  t.same([OK, LOST, PEER_DOWN].map(isDegraded), [false, true, true]);
-  t.same((['Healthy', 'Suspected', 'Partitioned', 'Healing'] as Phase[]).map(partitionStateOf), ['None', 'Suspected', 'Confirmed', 'None']);
+t.test('a partition is quorum lost; a controller not reached with quorum held is Degraded', async (t) => {
+  t.same([OK, LOST, PEER_DOWN].map(quorumLost), [false, true, false]);
+  t.same([OK, PEER_DOWN].map(withQuorum), ['Healthy', 'Degraded']);
+  t.same((['Healthy', 'Degraded', 'Suspected', 'Partitioned', 'Healing'] as Phase[]).map(partitionStateOf), ['None', 'None', 'Suspected', 'Confirmed', 'None']);
 });
 
 t.test('phase tables', async (t) => {
@@ -40,9 +42,13 @@ t.test('phase tables', async (t) => {
   run(t, 'recovered before the delay: back to Healthy, and the next suspicion starts a new timer', D, [
     [1000, LOST, true, 'Suspected'], [1099, OK, true, 'Healthy'], [1150, LOST, true, 'Suspected'], [1249, LOST, true, 'Suspected'], [1250, LOST, true, 'Partitioned'],
   ], ['Healthy>Suspected@1000', 'Suspected>Healthy@1099', 'Healthy>Suspected@1150', 'Suspected>Partitioned@1250']);
-  run(t, 'the majority side of a partition is Partitioned too (but keeps quorum)', D, [
-    [10, PEER_DOWN, true, 'Suspected'], [110, PEER_DOWN, true, 'Partitioned'], [200, OK, true, 'Healthy'],
-  ], ['Healthy>Suspected@10', 'Suspected>Partitioned@110', 'Partitioned>Healing@200', 'Healing>Healthy@200']);
+  run(t, 'the majority side of a partition (a member down) is Degraded, never Suspected or Confirmed', D, [
+    [10, PEER_DOWN, true, 'Degraded'], [110, PEER_DOWN, true, 'Degraded'], [10_000, PEER_DOWN, true, 'Degraded'], [10_100, OK, true, 'Healthy'],
+  ], ['Healthy>Degraded@10', 'Degraded>Healthy@10100']);
+  run(t, 'losing quorum from Degraded is a suspicion; quorum back with a member still missing is Degraded', D, [
+    [0, PEER_DOWN, true, 'Degraded'], [50, LOST, true, 'Suspected'], [149, LOST, true, 'Suspected'], [150, LOST, true, 'Partitioned'],
+    [200, PEER_DOWN, false, 'Healing'], [300, PEER_DOWN, true, 'Degraded'],
+  ], ['Healthy>Degraded@0', 'Degraded>Suspected@50', 'Suspected>Partitioned@150', 'Partitioned>Healing@200', 'Healing>Degraded@300']);
   run(t, 'healing waits until caught up', D, [
     [0, LOST, true, 'Suspected'], [100, LOST, true, 'Partitioned'], [300, OK, false, 'Healing'], [900, OK, false, 'Healing'], [901, OK, true, 'Healthy'],
   ], ['Healthy>Suspected@0', 'Suspected>Partitioned@100', 'Partitioned>Healing@300', 'Healing>Healthy@901']);
@@ -77,7 +83,7 @@ t.test('time never goes backwards; same instant twice is fine', async (t) => {
 });
 
 t.test('property: phase rules hold on random tick sequences', async (t) => {
-  const step = fc.record({ dt: fc.nat({ max: 120 }), degraded: fc.boolean(), caughtUp: fc.boolean() });
+  const step = fc.record({ dt: fc.nat({ max: 120 }), degraded: fc.boolean(), peerDown: fc.boolean(), caughtUp: fc.boolean() });
   const arb = fc.record({ delay: fc.nat({ max: 200 }), hold: fc.nat({ max: 100 }), steps: fc.array(step, { minLength: 1, maxLength: 80 }) });
   check(t, fc.property(arb, ({ delay, hold, steps }) => {
     const options = { detectionDelayMs: delay, healingHoldMs: hold };
@@ -88,10 +94,13 @@ t.test('property: phase rules hold on random tick sequences', async (t) => {
     for (const x of steps) {
       now += x.dt;
       const prev = s;
-      s = stepPhase(s, { nowMs: now, tally: x.degraded ? LOST : OK, caughtUp: x.caughtUp }, options).state;
+      const tally = x.degraded ? LOST : x.peerDown ? PEER_DOWN : OK;
+      s = stepPhase(s, { nowMs: now, tally, caughtUp: x.caughtUp }, options).state;
       degradedSince = x.degraded ? (degradedSince ?? now) : undefined;
-      // Degraded ⇒ Suspected or Partitioned; recovered ⇒ Healthy or Healing.
-      if (x.degraded !== (s.phase === 'Suspected' || s.phase === 'Partitioned')) throw new Error(`degraded=${x.degraded} but ${s.phase}`);
+      // Quorum lost ⇔ Suspected or Partitioned (what the critical alert reads); held ⇒ Healthy, Degraded or Healing.
+      if (x.degraded !== (s.phase === 'Suspected' || s.phase === 'Partitioned')) throw new Error(`quorum lost=${x.degraded} but ${s.phase}`);
+      // Healthy and Degraded say whether every controller is reached.
+      if ((s.phase === 'Healthy' || s.phase === 'Degraded') && s.phase !== withQuorum(tally)) throw new Error(`${s.phase} with ${JSON.stringify(tally)}`);
       // Partitioned only after detectionDelayMs of continuous degradation, or when a partition re-forms while healing.
       if (s.phase === 'Partitioned' && prev.phase !== 'Partitioned' && prev.phase !== 'Healing' && now - degradedSince! < delay) {
         throw new Error(`confirmed after ${now - degradedSince!} < ${delay} ms`);
@@ -99,8 +108,9 @@ t.test('property: phase rules hold on random tick sequences', async (t) => {
       if (s.phase === 'Partitioned') everPartitioned = true;
       // Healing only after a confirmed partition; Healthy from Healing only when caught up and held.
       if (s.phase === 'Healing' && !everPartitioned) throw new Error('Healing without a partition');
-      if (prev.phase === 'Healing' && s.phase === 'Healthy' && (!x.caughtUp || now - prev.sinceMs < hold)) throw new Error('healed too early');
-      if (prev.phase === 'Partitioned' && s.phase === 'Healthy' && (!x.caughtUp || hold > 0)) throw new Error('skipped healing');
+      const healed = s.phase === 'Healthy' || s.phase === 'Degraded';
+      if (prev.phase === 'Healing' && healed && (!x.caughtUp || now - prev.sinceMs < hold)) throw new Error('healed too early');
+      if (prev.phase === 'Partitioned' && healed && (!x.caughtUp || hold > 0)) throw new Error('skipped healing');
       // Suspected never outlives the delay.
       if (s.phase === 'Suspected' && now - s.sinceMs >= delay) throw new Error('Suspected past the delay');
     }

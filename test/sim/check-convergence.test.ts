@@ -101,7 +101,7 @@ t.test('status-truth: a healed federation reports itself healthy', async (t) => 
   const bad = {
     a: controllerStatus('a', { quorum: { writesFenced: true, fenceReason: 'NO_QUORUM', ourVotes: 1 } }),
     b: controllerStatus('b', { quorum: { phase: 'Partitioned', partitionState: 'Confirmed' }, peer: { syncLagMs: 4000 } }),
-    c: controllerStatus('c', { peer: { status: 'Suspect' } }, { 'novaedge_federation_partition_state{state="Confirmed"}': 1, 'novaedge_federation_member_healthy{member="a"}': 0 }),
+    c: controllerStatus('c', { peer: { status: 'Suspect' } }, { 'novaedge_federation_partition_state{state="confirmed"}': 1, 'novaedge_federation_member_healthy{member="a"}': 0 }),
     x: agentStatus('x', 'Autonomous', undefined),
     y: agentStatus('y', 'Connected', 'zz'),
   };
@@ -112,7 +112,7 @@ t.test('status-truth: a healed federation reports itself healthy', async (t) => 
     /^b: status shows a Confirmed partition \(phase Partitioned\)/,
     /^b: status shows sync lag 4000 ms to a, more than 1000 ms/,
     /^b: status shows sync lag 4000 ms to c/,
-    /^c: metric novaedge_federation_partition_state\{state="Confirmed"\} is set/,
+    /^c: metric novaedge_federation_partition_state\{state="confirmed"\} is set/,
     /^c: status shows a Suspect, but it runs and is connected/,
     /^c: metric novaedge_federation_member_healthy\{member="a"\} is 0/,
     /^c: status shows b Suspect/,
@@ -128,13 +128,17 @@ t.test('status-truth: a healed federation reports itself healthy', async (t) => 
 t.test('status-truth: with a controller down for good, its absence is no fault of the others', async (t) => {
   const network = [net(0, 'start'), net(1000, 'crash c', { down: ['c'] })];
   const st = {
-    a: controllerStatus('a', { quorum: { phase: 'Partitioned', partitionState: 'Confirmed' } }),
+    a: controllerStatus('a', { quorum: { phase: 'Degraded', partitionState: 'None' } }),
     b: controllerStatus('b', { quorum: { writesFenced: true, fenceReason: 'NO_QUORUM' } }),
   };
   const vs = checkStatusTruth(history({ network, finalStatus: st }), { settleMs: 5000, syncLagMs: 1000 });
-  // Confirmed is right (c is configured and unreachable), but a and b still make a majority of 2.
+  // Degraded is right (c is configured and unreachable), but a and b still make a majority of 2.
   t.same(vs.map((v) => v.node), ['b']);
   t.match(vs[0]!.message, /status shows writes fenced \(NO_QUORUM/);
+  // Issue 19: the healthy majority reported a Confirmed partition, and the critical alert fired.
+  const confirmed = { a: controllerStatus('a', { quorum: { phase: 'Partitioned', partitionState: 'Confirmed' } }) };
+  t.match(checkStatusTruth(history({ network, finalStatus: confirmed }), { settleMs: 5000, syncLagMs: 1000 })[0]?.message ?? '',
+    /^status shows a Confirmed partition \(phase Partitioned\) while holding quorum/);
 });
 
 t.test('converged: roots that became equal before the quiet point and stayed so converge at it', async (t) => {

@@ -6,7 +6,8 @@
 //   member's cut, and must un-fence soon after a heal). Needs RunConfig.fenceQuorum and the fence
 //   timeline; time before a controller's first fence entry is not judged.
 // status-truth: once the run has been healed for the settle bound, the final status of every running
-//   controller shows writes accepted, no Confirmed partition (when every controller runs), every
+//   controller shows writes accepted, no Confirmed partition (when every controller runs, or while it
+//   holds quorum), every
 //   running peer Healthy and its sync lag within the bound; every running agent is Connected to a
 //   running controller; and the metrics, when recorded, say the same.
 import { fmtMs, type History } from './history.ts';
@@ -69,9 +70,12 @@ export function checkStatusTruth(h: History, b: StatusBounds): Violation[] {
       if (qs.writesFenced && h.config.fenceQuorum !== undefined && healthySide(h, node, h.endMs).length >= h.config.fenceQuorum) {
         v(node, `status shows writes fenced (${qs.fenceReason}, ${qs.ourVotes}/${qs.totalVotes} votes) on a healthy majority`);
       }
-      if (allControllersUp && qs.partitionState === 'Confirmed') v(node, `status shows a Confirmed partition (phase ${qs.phase}) with every controller up and connected`);
-      if (allControllersUp && m !== undefined && (m['novaedge_federation_partition_state{state="Confirmed"}'] ?? 0) !== 0) {
-        v(node, 'metric novaedge_federation_partition_state{state="Confirmed"} is set with every controller up and connected');
+      // A partition is quorum lost (quorum/partition-phase.ts): never Confirmed while holding quorum,
+      // whether or not a member is down (a healthy majority missing a peer is Degraded).
+      const confirmedWhy = allControllersUp ? 'with every controller up and connected' : qs.haveQuorum ? 'while holding quorum' : undefined;
+      if (confirmedWhy !== undefined && qs.partitionState === 'Confirmed') v(node, `status shows a Confirmed partition (phase ${qs.phase}) ${confirmedWhy}`);
+      if (confirmedWhy !== undefined && m !== undefined && (m['novaedge_federation_partition_state{state="confirmed"}'] ?? 0) !== 0) {
+        v(node, `metric novaedge_federation_partition_state{state="confirmed"} is set ${confirmedWhy}`);
       }
       for (const row of fs.status.members) {
         if (row.status === 'Local' || !live(row.name)) continue;
