@@ -8,6 +8,26 @@ import { matchKind } from './kind-match.ts';
 import { manifestKey, readManifests, type ManifestItem } from './manifests.ts';
 import { outputOption, render, type OutputFormat } from './output.ts';
 import { formatResources, resourcesDocument } from './resources-view.ts';
+import { LIST_LIMIT_MAX } from '../../node/admin/read-methods.ts';
+
+/** Default page size of a list (kubectl's --chunk-size default). */
+export const GET_CHUNK_SIZE_DEFAULT = 500;
+
+/** Every resource of `scope` (at most `limit`), fetched a page of `chunkSize` at a time with continue tokens. */
+async function listAll(ctx: CliContext, scope: { kind?: string; namespace?: string }, chunkSize: number, limit: number | undefined): Promise<{ items: ResourceView[]; truncated: boolean; seq: number | undefined }> {
+  const items: ResourceView[] = [];
+  let token: string | undefined;
+  let seq: number | undefined;
+  for (;;) {
+    const want = limit === undefined ? chunkSize : Math.min(chunkSize, limit - items.length);
+    const page = await call<ListResult>(ctx, 'resources.list', { ...scope, limit: want, ...(token === undefined ? {} : { continue: token }) });
+    seq ??= page.seq;
+    items.push(...page.items);
+    token = page.continue;
+    if (token === undefined) return { items, truncated: false, seq };
+    if (limit !== undefined && items.length >= limit) return { items, truncated: true, seq };
+  }
+}
 
 /** Resources are sent in calls of at most this many bytes of JSON (the node accepts 8 MiB lines). */
 export const APPLY_CALL_BYTES_MAX = 4 * 1024 * 1024;
@@ -93,15 +113,20 @@ export function addResourceCommands(program: Command, ctx: CliContext): void {
     });
 
   program.command('get')
-    .description('show one resource, or list resources of a kind (kind names are case-insensitive)')
-    .argument('<kind>', 'resource kind, e.g. ProxyRoute (or KIND/NAME)')
+    .description('show one resource, or list resources (of a kind, or of every kind), a page at a time (kind names are case-insensitive)')
+    .argument('[kind]', 'resource kind, e.g. ProxyRoute (or KIND/NAME); omit with -A to list every kind')
     .argument('[name]', 'resource name; omit to list')
     .option('-n, --namespace <namespace>', 'namespace', DEFAULT_NAMESPACE)
     .option('-A, --all-namespaces', 'list across every namespace')
-    .option('--limit <n>', 'list at most this many (default 1000)', positiveInt)
+    .option('--limit <n>', 'list at most this many in all (default: every one)', positiveInt)
+    .option('--chunk-size <n>', `fetch a list in pages of this many (1..${LIST_LIMIT_MAX}, default ${GET_CHUNK_SIZE_DEFAULT})`, positiveInt)
     .addOption(outputOption())
-    .action(async (kindArg: string, nameArg: string | undefined, opts: { namespace: string; allNamespaces?: boolean; limit?: number; output: OutputFormat }) => {
-      const { kind, asTyped, name } = await resolveKind(ctx, kindArg, nameArg);
+    .action(async (kindArg: string | undefined, nameArg: string | undefined, opts: {
+      namespace: string; allNamespaces?: boolean; limit?: number; chunkSize?: number; output: OutputFormat;
+    }) => {
+      const all = opts.allNamespaces === true;
+      if (kindArg === undefined && !all) throw new CliError('USAGE', 'get needs a KIND (or -A to list every kind in every namespace)', EXIT.USAGE);
+      const { kind, asTyped, name } = kindArg === undefined ? { kind: undefined, asTyped: undefined, name: undefined } : await resolveKind(ctx, kindArg, nameArg);
       const now = ctx.io.nowMs();
       if (name !== undefined) {
         const key = `${kind ?? asTyped}/${opts.namespace}/${name}`;
@@ -110,22 +135,23 @@ export function addResourceCommands(program: Command, ctx: CliContext): void {
         ctx.io.stdout(render(opts.output, resourcesDocument([v], true), () => formatResources([v], false, now)));
         return;
       }
-      const all = opts.allNamespaces === true;
+      const chunkSize = opts.chunkSize ?? GET_CHUNK_SIZE_DEFAULT;
+      if (chunkSize > LIST_LIMIT_MAX) throw new CliError('USAGE', `--chunk-size: at most ${LIST_LIMIT_MAX}`, EXIT.USAGE);
+      const scope = { ...(kind === undefined ? {} : { kind }), ...(all ? {} : { namespace: opts.namespace }) };
       let items: ResourceView[] = [];
       let truncated = false;
-      if (kind !== undefined) {
-        const r = await call<ListResult>(ctx, 'resources.list', {
-          kind, ...(all ? {} : { namespace: opts.namespace }), ...(opts.limit === undefined ? {} : { limit: opts.limit }),
-        });
-        items = r.items;
-        truncated = r.truncated;
+      // A kind the node has never held (kindArg given, not matched) lists nothing.
+      if (kind !== undefined || kindArg === undefined) {
+        const listed = await listAll(ctx, scope, chunkSize, opts.limit);
+        items = listed.items;
+        truncated = listed.truncated;
       }
       if (opts.output === 'table' && items.length === 0) {
         ctx.io.stderr(`No resources found${all ? '' : ` in ${opts.namespace} namespace`}.\n`);
-        return;
+      } else {
+        ctx.io.stdout(render(opts.output, resourcesDocument(items, false), () => formatResources(items, all, now)));
       }
-      ctx.io.stdout(render(opts.output, resourcesDocument(items, false), () => formatResources(items, all, now)));
-      if (truncated) ctx.io.stderr(`(more resources match; showing the first ${items.length}: use --limit)\n`);
+      if (truncated) ctx.io.stderr(`(more resources match; showing the first ${items.length}: raise --limit)\n`);
     });
 
   program.command('delete')

@@ -70,11 +70,15 @@ export interface ApplyErrorData {
   results: ApplyResult['results'];
 }
 
-/** `resources.list`. */
+/** `resources.list`: one page, in key order. */
 export interface ListResult {
   items: ResourceView[];
-  /** True when more resources matched than `limit`. */
+  /** Store seq when the page was read: a watch from the first page's seq sees every later change. */
+  seq: number;
+  /** True when more resources follow this page (then `continue` is set). */
   truncated: boolean;
+  /** Opaque token for the next page (pass it as `continue` with the same kind and namespace); absent on the last page. */
+  continue?: string;
 }
 
 /** `resources.kinds`: the kinds stored (tombstones included), sorted. */

@@ -2,10 +2,11 @@
 import { parseKey, type ResourceView, type Store } from '../../storage/index.ts';
 import { AdminError, InvalidParamsError } from './admin-errors.ts';
 import type { GetResult, KindsResult, ListResult } from './controller-api.ts';
+import { decodeContinue, encodeContinue, LIST_CONTINUE_CHARS_MAX } from './list-continue.ts';
 import { defineMethod, type MethodTable } from './method-table.ts';
 import { optInt, optStr, paramsObject, str } from './params.ts';
 
-/** Default and largest `limit` of resources.list. */
+/** Default and largest `limit` of resources.list (one page; `continue` fetches the next). */
 export const LIST_LIMIT_DEFAULT = 1_000;
 export const LIST_LIMIT_MAX = 10_000;
 /** Most kinds reported by resources.kinds. */
@@ -14,8 +15,8 @@ export const KINDS_MAX = 1_000;
 /** What the read methods need from a node. */
 export interface ResourceReader {
   get(key: string): Promise<ResourceView | undefined>;
-  list(filter: { kind?: string; namespace?: string; limit?: number }): Promise<ResourceView[]>;
-  readonly store: Pick<Store, 'scanRecords'>;
+  list(filter: { kind?: string; namespace?: string; limit?: number; after?: string }): Promise<ResourceView[]>;
+  readonly store: Pick<Store, 'scanRecords' | 'seq'>;
 }
 
 /** A `key` parameter: Kind/namespace/name, validated as the store would. */
@@ -43,16 +44,21 @@ export function readMethods(node: ResourceReader): MethodTable {
 
     'resources.list': defineMethod({
       params: (raw) => {
-        const o = paramsObject(raw, ['kind', 'namespace', 'limit']);
+        const o = paramsObject(raw, ['kind', 'namespace', 'limit', 'continue']);
         const kind = optStr(o, 'kind', 63);
         const namespace = optStr(o, 'namespace', 253);
-        return { kind, namespace, limit: optInt(o, 'limit', 1, LIST_LIMIT_MAX) ?? LIST_LIMIT_DEFAULT };
+        const token = optStr(o, 'continue', LIST_CONTINUE_CHARS_MAX);
+        const after = token === undefined ? undefined : decodeContinue(token, { kind, namespace });
+        return { kind, namespace, after, limit: optInt(o, 'limit', 1, LIST_LIMIT_MAX) ?? LIST_LIMIT_DEFAULT };
       },
-      handler: async ({ kind, namespace, limit }): Promise<ListResult> => {
-        const items = await node.list({
-          ...(kind === undefined ? {} : { kind }), ...(namespace === undefined ? {} : { namespace }), limit: limit + 1,
-        });
-        return { items: items.slice(0, limit), truncated: items.length > limit };
+      handler: async ({ kind, namespace, after, limit }): Promise<ListResult> => {
+        const filter = { ...(kind === undefined ? {} : { kind }), ...(namespace === undefined ? {} : { namespace }) };
+        const seq = node.store.seq;
+        const items = await node.list({ ...filter, ...(after === undefined ? {} : { after }), limit });
+        const last = items.at(-1);
+        // One more seek says whether anything follows (a page can also be cut short by the store's listMax).
+        const more = last !== undefined && (await node.list({ ...filter, after: last.key, limit: 1 })).length > 0;
+        return { items, seq, truncated: more, ...(more ? { continue: encodeContinue({ kind, namespace }, last.key) } : {}) };
       },
     }),
 

@@ -566,10 +566,11 @@ export class Store {
   }
 
   /**
-   * Resources of a kind (and namespace), sorted by key, at most `limit` (bounded by listMax). System
-   * records are left out unless the filter names their kind or sets includeSystem.
+   * Resources of a kind (and namespace), sorted by key, at most `limit` (bounded by listMax), after
+   * the key `after` when given (the next page of a list). System records are left out unless the
+   * filter names their kind or sets includeSystem.
    */
-  async list(filter: { kind?: string; namespace?: string; limit?: number; includeDeleted?: boolean; includeSystem?: boolean } = {}): Promise<ResourceView[]> {
+  async list(filter: { kind?: string; namespace?: string; limit?: number; includeDeleted?: boolean; includeSystem?: boolean; after?: string } = {}): Promise<ResourceView[]> {
     this.#checkOpen();
     const showSystem = filter.includeSystem === true || isSystemKind(filter.kind);
     // Keys are Kind/namespace/name: with a kind the namespace narrows the range; without one it is
@@ -578,7 +579,9 @@ export class Store {
       (filter.namespace === undefined ? '' : filter.namespace + '/'));
     const limit = Math.min(filter.limit ?? this.#listMax, this.#listMax);
     const out: ResourceView[] = [];
-    const it = this.#db.iterator({ gte: prefix, lt: prefixEnd(prefix) });
+    // `after` (a continued list) starts the scan past that key, within the same range.
+    const from = filter.after === undefined || RECORD + filter.after < prefix ? { gte: prefix } : { gt: RECORD + filter.after };
+    const it = this.#db.iterator({ ...from, lt: prefixEnd(prefix) });
     try {
       while (out.length < limit) {
         const chunk = await it.nextv(Math.min(1024, limit));
