@@ -15,6 +15,7 @@ export { AGENT_DEFAULTS, FAST_AGENT, type AgentConfig, type ControllerEndpoint }
 export { ConfigCacheError } from './agent/config-cache.ts';
 export { FAST_PROFILE, MEMBERSHIP_DEFAULTS, type MembershipConfig } from './config/membership-config.ts';
 export { FAST_REPLICATION, REPLICATION_DEFAULTS, type ReplicationConfig } from './config/replication-config.ts';
+export { NotReadyError, READY_TIMEOUT_MS, type ReadyOptions } from './controller/write-readiness.ts';
 export { QuorumTimeoutError, QuorumUnavailableError, RefusedByPeersError } from './replication/replicator.ts';
 export { ReadOnlyError } from './errors.ts';
 export {

@@ -16,6 +16,7 @@ import { replicationProtocol } from '../replication/protocol-ids.ts';
 import { Replicator, type PeerLinks, type PeerReplicationStatus, type ReplicationProtocol } from '../replication/replicator.ts';
 import { resolveSplitBrain, WriteFence, type SplitBrainConfig } from './write-fence.ts';
 import type { FenceListeners } from './fence-transitions.ts';
+import { waitUntilWritable, type ReadyOptions } from './write-readiness.ts';
 import type { QuorumConfig, QuorumStatus } from '../../quorum/index.ts';
 import { AgentVotes } from '../votes/agent-votes.ts';
 import type { AgentRegistryStatus } from '../votes/registry-keeper.ts';
@@ -259,6 +260,26 @@ export class ControllerNode {
    */
   on<K extends keyof FenceListeners>(event: K, listener: FenceListeners[K]): () => void {
     return this.fence.on(event, listener);
+  }
+
+  /**
+   * Resolves once this controller accepts writes: not fenced, and enough controllers reachable for a
+   * quorum write. Right after start its peers are still being reached, and writes are FENCED until
+   * then; await this before the first write. Rejects with NotReadyError (code NOT_READY, the reason
+   * in its message) after `timeoutMs` (default 30 s), when `signal` aborts, or when the node stops.
+   */
+  ready(opts: ReadyOptions = {}): Promise<void> {
+    const blocker = (): string | undefined => {
+      const q = this.fence.status();
+      if (q.writesFenced) return `writes fenced (${q.fenceReason}): ${q.ourVotes} of ${q.totalVotes} votes reached, ${q.threshold} needed`;
+      try {
+        this.replicator.checkQuorumAvailable();
+      } catch (err) {
+        return (err as Error).message;
+      }
+      return undefined;
+    };
+    return waitUntilWritable(this.components.timers, { blocker, stopped: () => !this.#running, changed: (check) => this.fence.on('fence', check) }, opts);
   }
 
   /** Create or update a resource; with durability 'quorum', resolves once a majority has it. */

@@ -85,7 +85,7 @@ async function plan(pki: string, ca: FederationCa, federationId: string, name: s
 
 /**
  * Start the local federation; resolves once every controller is connected to, and sees Healthy,
- * every other, and every agent follows a controller.
+ * every other, accepts writes (ControllerNode.ready), and every agent follows a controller.
  */
 export async function startLocalFederation(o: LocalFederationOptions): Promise<LocalFederation> {
   const names = o.controllers ?? ['us-west', 'eu-west', 'ap-east'];
@@ -153,6 +153,8 @@ export async function startLocalFederation(o: LocalFederationOptions): Promise<L
       if (timers.nowMs() > deadline) throw new Error('local federation: nodes did not connect within 20 s');
       await sleep(timers, 50);
     }
+    // Formed means writes are accepted too (a quorum write right after would otherwise be FENCED).
+    await Promise.all(fed.controllers.map((c) => c.node.ready({ timeoutMs: Math.max(0, deadline - timers.nowMs()) })));
   } catch (err) {
     await fed.stop().catch(() => undefined);
     throw err;
