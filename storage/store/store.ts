@@ -621,13 +621,14 @@ export class Store {
   }
 
   #view(record: StoredRecord, seq: number): ResourceView {
-    const newest = newestEntry(record);
     const rule = this.ruleFor(record.key);
+    // The version whose writer and stamp the view names: the one served (Manual), else the newest.
+    const shown = rule.served?.(record, this.member) ?? newestEntry(record);
     return {
       key: record.key,
       value: rule.view(record, this.member) as Resource | null,
-      hlc: newest.hlc,
-      origin: newest.hlc.member,
+      hlc: shown.hlc,
+      origin: shown.hlc.member,
       vv: record.vv,
       digest: record.digest,
       seq,

@@ -240,3 +240,28 @@ t.test('scanRecordTexts pages the stored encodings, equal to encoding what scanR
   t.equal(texts.length, 25, 'tombstone included');
   t.same(texts, records);
 });
+
+// Issue 19 §3: during an unresolved Manual conflict each member serves its own side, and the view
+// (what `get -o yaml` prints and what the list's ORIGIN column names) describes that side: its
+// writer and stamp, the same as `conflicts` calls LOCAL. It named the newest writer while showing the
+// other side's value.
+t.test('Manual: a view names the writer of the side it serves', async (t) => {
+  const a = await Store.open({ path: dir(t, 'served-a'), member: 'a', strategy: 'Manual' });
+  const b = await Store.open({ path: dir(t, 'served-b'), member: 'b', strategy: 'Manual' });
+  const c = await Store.open({ path: dir(t, 'served-c'), member: 'c', strategy: 'Manual' });
+  t.teardown(async () => { for (const s of [a, b, c]) await s.close(); });
+  const fromA = (await a.apply(spec(1, { side: 'a' }))).record;
+  const fromB = (await b.apply(spec(1, { side: 'b' }))).record; // written after a's: the newest stamp
+  for (const s of [a, b, c]) for (const r of [fromA, fromB]) await s.applyRemote(r);
+  for (const s of [a, b, c]) {
+    const v = (await s.get('ProxyRoute/default/r1'))!;
+    const [listed] = await s.list({ kind: 'ProxyRoute' });
+    const [conflict] = await s.conflicts();
+    t.equal(v.origin, (v.value!.spec as { side: string }).side, `${s.member}: get names the writer of the value it shows`);
+    t.equal(listed!.origin, v.origin, `${s.member}: the list row names the same origin`);
+    t.equal(conflict!.local.origin, v.origin, `${s.member}: conflicts calls that side LOCAL`);
+    t.same(v.hlc, conflict!.local.hlc, `${s.member}: and the view's stamp is that side's`);
+  }
+  t.equal((await a.get('ProxyRoute/default/r1'))!.origin, 'a', 'a serves its own side, named a');
+  t.equal((await c.get('ProxyRoute/default/r1'))!.origin, 'b', 'c (no side of its own) serves the newest, named b');
+});

@@ -57,6 +57,12 @@ export interface ConflictRule {
   deleted(record: StoredRecord): boolean;
   /** What member `self` serves for this record: the resource, or null when deleted. */
   view(record: StoredRecord, self: string): { [key: string]: Json } | null;
+  /**
+   * The entry member `self` serves when it serves one whole version (Manual: its own side while a
+   * conflict is held): a view names its writer and stamp, so `get` and the list's ORIGIN agree with
+   * the value shown. Absent: the view names the newest entry.
+   */
+  served?(record: StoredRecord, self: string): Entry;
   /** The conflict this record holds, seen from member `self`, if any. */
   conflict(record: StoredRecord, self: string): ConflictInfo | undefined;
   /** Entries that resolve the record's conflict keeping `keep`'s side; undefined if none is held. */

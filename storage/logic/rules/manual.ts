@@ -31,6 +31,7 @@ export const manual: ConflictRule = {
   view(record, self) {
     return servedEntry(record, self).value as ReturnType<ConflictRule['view']>;
   },
+  served: servedEntry,
   conflict(record, self) {
     if (record.entries.length < 2) return undefined;
     const local = servedEntry(record, self);
