@@ -70,6 +70,11 @@ export class QuorumAckCount<Reason extends string = string> {
     return true;
   }
 
+  /** Peers that acknowledged the write as stored, in the order they did (the writer not included). */
+  storedBy(): string[] {
+    return [...this.#stored];
+  }
+
   /** A majority holds the write. */
   held(): boolean {
     return this.#stored.size >= this.peersNeeded;

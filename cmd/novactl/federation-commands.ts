@@ -21,11 +21,12 @@ export function addFederationCommands(program: Command, ctx: CliContext): void {
   fed.command('status')
     .description('members, health, sync lag; --verbose adds the partition and quorum fields')
     .option('-v, --verbose', 'show partition state, quorum and replication details')
+    .option('--compare', 'show each member\'s Merkle root (a peer\'s from its last heartbeat) and whether it equals this controller\'s')
     .addOption(outputOption())
-    .action(async (opts: { verbose?: boolean; output: OutputFormat }) => {
+    .action(async (opts: { verbose?: boolean; compare?: boolean; output: OutputFormat }) => {
       const verbose = opts.verbose === true;
       const s = await call<StatusResult>(ctx, 'federation.status', { verbose });
-      ctx.io.stdout(render(opts.output, s, () => formatStatus(s, verbose, ctx.io.nowMs())));
+      ctx.io.stdout(render(opts.output, s, () => formatStatus(s, verbose, ctx.io.nowMs(), opts.compare === true)));
     });
   addConflictCommands(fed, ctx);
   fed.command('sync')

@@ -88,7 +88,7 @@ export function addResourceCommands(program: Command, ctx: CliContext): void {
       let offset = 0;
       const print = (): void => {
         ctx.io.stdout(render(opts.output, { results }, () =>
-          results.map((r) => `${r.key} ${r.changed ? 'applied' : 'unchanged'}`).join('\n')));
+          results.map((r) => `${r.key} ${r.changed ? 'applied' : 'unchanged'}${r.acknowledgedBy === undefined ? '' : ` (stored on ${r.acknowledgedBy.join(', ')})`}`).join('\n')));
       };
       for (const chunk of chunks(items)) {
         try {

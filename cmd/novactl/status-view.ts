@@ -3,8 +3,11 @@ import type { StatusResult } from '../../node/admin/controller-api.ts';
 import { formatTable, yesNo } from './format-table.ts';
 import { formatAgo, formatDuration } from './format-time.ts';
 
+/** Hex characters of a Merkle root shown in the --compare column (JSON has the whole root). */
+export const MERKLE_ROOT_CHARS_SHOWN = 16;
+
 /** The status text: header, (verbose) partition fields, members table. */
-export function formatStatus(s: StatusResult, verbose: boolean, nowMs: number): string {
+export function formatStatus(s: StatusResult, verbose: boolean, nowMs: number, compare = false): string {
   const q = s.quorum;
   const lines = [`Federation: ${s.federationId}`, `Local Member: ${s.localMember}`, `Phase: ${q.phase}`];
   if (verbose) {
@@ -25,6 +28,7 @@ export function formatStatus(s: StatusResult, verbose: boolean, nowMs: number): 
     const reg = s.agentRegistry;
     if (reg !== undefined) lines.push(`Agent Registry: version ${reg.version}, ${reg.agents.length} agents (changed by ${reg.registrar})`);
   }
+  if (compare) lines.push(`Merkle Root: ${s.node.merkleRoot ?? '-'} (${s.node.storeSize} records)`);
   const rows = s.members.map((m) => [
     m.name,
     m.region === '' ? '-' : m.region,
@@ -32,8 +36,15 @@ export function formatStatus(s: StatusResult, verbose: boolean, nowMs: number): 
     m.syncLagMs === undefined || m.status === 'Local' ? '-' : formatDuration(m.syncLagMs),
     m.lastSyncMs === undefined || m.status === 'Local' ? '-' : m.lastSyncMs === 0 ? 'never' : formatAgo(m.lastSyncMs, nowMs),
     String(m.agents),
+    // --compare: each member's root (a peer's from its last heartbeat, with its age) and whether it equals ours.
+    ...(compare ? [
+      m.merkleRoot === undefined ? '-' : m.merkleRoot.slice(0, MERKLE_ROOT_CHARS_SHOWN),
+      m.rootAgoMs === undefined || m.status === 'Local' ? '-' : formatDuration(m.rootAgoMs),
+      m.sameRoot === undefined ? '?' : yesNo(m.sameRoot),
+    ] : []),
   ]);
-  lines.push('', 'Members:', formatTable(['NAME', 'REGION', 'STATUS', 'SYNC LAG', 'LAST SYNC', 'AGENTS'], rows, '  '));
+  const head = ['NAME', 'REGION', 'STATUS', 'SYNC LAG', 'LAST SYNC', 'AGENTS', ...(compare ? ['MERKLE ROOT', 'ROOT AGE', 'SAME ROOT'] : [])];
+  lines.push('', 'Members:', formatTable(head, rows, '  '));
   if (verbose && s.replication !== undefined) {
     const repl = s.replication.map((r) => [
       r.member, yesNo(r.connected), String(r.queued), String(r.inFlight), String(r.recordsAcked), String(r.failures),

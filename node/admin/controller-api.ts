@@ -1,6 +1,6 @@
 // Result shapes of the controller's admin methods: what `novactl` (and any other client) receives.
 // The methods themselves are in controller-methods.ts; docs/cli.md lists them with their params.
-import type { ConflictInfo, ResourceView } from '../../storage/index.ts';
+import type { ConflictInfo, HlcStamp, ResourceView, VersionVector } from '../../storage/index.ts';
 import type { QuorumStatus } from '../../quorum/index.ts';
 import type { FederationStatus } from '../controller/controller-node.ts';
 import type { AntiEntropyReport } from '../replication/anti-entropy-client.ts';
@@ -19,14 +19,30 @@ export interface NodeInfo {
   multiaddrs: string[];
   /** Conflict strategy (controllers). */
   strategy: string;
-  /** Resources and tombstones held. */
+  /** Records held (resources and tombstones): the record count. */
   storeSize: number;
   /** Store sequence number of the last change. */
   seq: number;
+  /** Root of the store's Merkle tree, hex (controllers; equal roots mean equal stores). */
+  merkleRoot?: string;
 }
+
+/** A row of `federation.status`'s members, with the member's Merkle root. */
+export type MemberRootStatus = FederationStatus['members'][number] & {
+  /**
+   * The member's Merkle root: this controller's own, or a peer's as its last heartbeat carried it
+   * (undefined: none heard yet).
+   */
+  merkleRoot?: string | undefined;
+  /** How old that root is, ms (0 for this controller; a peer's is as old as its last heartbeat). */
+  rootAgoMs?: number | undefined;
+  /** The root equals this controller's (undefined: not known). */
+  sameRoot?: boolean | undefined;
+};
 
 /** `federation.status`. */
 export interface StatusResult extends FederationStatus {
+  members: MemberRootStatus[];
   node: NodeInfo;
   /** With `verbose`: per-peer replication state. */
   replication?: PeerReplicationStatus[];
@@ -51,6 +67,15 @@ export interface WriteOutcome {
   changed: boolean;
   /** Store sequence number of the key after the write. */
   seq: number;
+  /** The key's newest version after the write: its HLC stamp (a no-op write: the version held). */
+  hlc?: HlcStamp;
+  /** The key's version vector after the write. */
+  vv?: VersionVector;
+  /**
+   * A quorum write that changed something: the controllers holding it when the call returned, this
+   * one first, then the peers in the order they acknowledged it as stored (a majority of them).
+   */
+  acknowledgedBy?: string[];
 }
 
 /** `resources.apply`: one outcome per resource, in order. */

@@ -2,7 +2,7 @@
 // over the ControllerNode API. Results are the shapes in controller-api.ts.
 import type { PeerView } from '../../membership/peer-table.ts';
 import { InvalidResourceError } from '../../storage/index.ts';
-import type { ControllerNode } from '../controller/controller-node.ts';
+import type { ControllerNode, ControllerWriteResult, FederationStatus } from '../controller/controller-node.ts';
 import { AdminError, InvalidParamsError, toRpcError } from './admin-errors.ts';
 import type {
   AgentInfo, AgentsResult, ApplyResult, ConflictsResult, DescribeResult,
@@ -25,8 +25,11 @@ function reportedRttTo(agent: PeerView, controller: string): number | undefined 
   return r !== undefined && Object.hasOwn(r, controller) ? r[controller] : undefined;
 }
 
-function outcome(r: { changed: boolean; view: { key: string; seq: number } }): WriteOutcome {
-  return { key: r.view.key, changed: r.changed, seq: r.view.seq };
+function outcome(r: ControllerWriteResult): WriteOutcome {
+  return {
+    key: r.view.key, changed: r.changed, seq: r.view.seq, hlc: r.view.hlc, vv: r.view.vv,
+    ...(r.acknowledgedBy === undefined ? {} : { acknowledgedBy: r.acknowledgedBy }),
+  };
 }
 
 /** The admin methods of a controller. */
@@ -44,11 +47,14 @@ export function controllerMethods(node: ControllerNode): MethodTable {
       params: (raw) => ({ verbose: optBool(paramsObject(raw, ['verbose']), 'verbose') ?? false }),
       handler: async ({ verbose }): Promise<StatusResult> => {
         const m = node.membership;
+        const base = node.status();
+        const merkleRoot = node.store.merkle.root();
         const status: StatusResult = {
-          ...node.status(),
+          ...base,
+          members: withRoots(base.members, self, merkleRoot, m.peers(), node.components.timers.nowMs()),
           node: {
             member: self, role: 'controller', region: m.config.region, zone: m.config.zone, peerId: m.peerId.toString(),
-            multiaddrs: m.multiaddrs(), strategy: node.config.strategy, storeSize: node.store.size, seq: node.store.seq,
+            multiaddrs: m.multiaddrs(), strategy: node.config.strategy, storeSize: node.store.size, seq: node.store.seq, merkleRoot,
           },
         };
         if (verbose) {
@@ -179,6 +185,18 @@ export function controllerMethods(node: ControllerNode): MethodTable {
       handler: async ({ key, opts }): Promise<WriteOutcome> => outcome(await node.delete(key, opts)),
     }),
   };
+}
+
+// Each member's Merkle root next to its row: ours, and each peer's as its last heartbeat carried it
+// (heartbeats carry the sender's root, so no call to the peer is needed and it works across hosts).
+function withRoots(members: FederationStatus['members'], self: string, ours: string, peers: PeerView[], nowMs: number): StatusResult['members'] {
+  const byName = new Map(peers.map((p) => [p.member, p] as const));
+  return members.map((row) => {
+    if (row.name === self) return { ...row, merkleRoot: ours, rootAgoMs: 0, sameRoot: true };
+    const p = byName.get(row.name);
+    if (p === undefined || p.merkleRoot === '') return { ...row, merkleRoot: undefined, rootAgoMs: undefined, sameRoot: undefined };
+    return { ...row, merkleRoot: p.merkleRoot, rootAgoMs: Math.max(0, Math.round(nowMs - p.lastHeardAtMs)), sameRoot: p.merkleRoot === ours };
+  });
 }
 
 // The key a resource would have, when its kind, namespace and name are strings (for error messages).

@@ -56,6 +56,15 @@ export interface ControllerOptions extends Pick<MembershipNodeOptions, 'logger'>
 /** Durability of one write: on this controller, or on a weighted majority of controllers. */
 export type Durability = 'local' | 'quorum';
 
+/** The outcome of a write on a controller. */
+export interface ControllerWriteResult extends WriteResult {
+  /**
+   * A quorum write that changed something: the controllers that held it when it returned, this one
+   * first, then the peers in the order they acknowledged it as stored (a majority).
+   */
+  acknowledgedBy?: string[];
+}
+
 /** One row of `federation status`. */
 export interface MemberStatus {
   name: string;
@@ -283,23 +292,23 @@ export class ControllerNode {
   }
 
   /** Create or update a resource; with durability 'quorum', resolves once a majority has it. */
-  apply(resource: unknown, opts: { durability?: Durability } = {}): Promise<WriteResult> {
+  apply(resource: unknown, opts: { durability?: Durability } = {}): Promise<ControllerWriteResult> {
     return this.#write(opts.durability, () => this.store.apply(resource));
   }
 
   /** Delete a resource (replicated tombstone). */
-  delete(key: string, opts: { durability?: Durability } = {}): Promise<WriteResult> {
+  delete(key: string, opts: { durability?: Durability } = {}): Promise<ControllerWriteResult> {
     return this.#write(opts.durability, () => this.store.delete(key));
   }
 
   // Every write: refused when stopped or fenced (nothing stored), then durable here, then on a
-  // majority if asked.
-  async #write(durability: Durability | undefined, op: () => Promise<WriteResult>): Promise<WriteResult> {
+  // majority if asked (naming the controllers that acknowledged it).
+  async #write(durability: Durability | undefined, op: () => Promise<WriteResult>): Promise<ControllerWriteResult> {
     this.#checkRunning();
     this.fence.check();
     if (durability === 'quorum') this.replicator.checkQuorumAvailable();
     const res = await op();
-    if (durability === 'quorum' && res.changed) await this.replicator.waitForQuorum(res.record);
+    if (durability === 'quorum' && res.changed) return { ...res, acknowledgedBy: await this.replicator.waitForQuorum(res.record) };
     return res;
   }
 
@@ -330,7 +339,7 @@ export class ControllerNode {
   }
 
   /** Resolve a conflict keeping this controller's side or the other. */
-  resolveConflict(key: string, keep: 'local' | 'remote', opts: { durability?: Durability } = {}): Promise<WriteResult> {
+  resolveConflict(key: string, keep: 'local' | 'remote', opts: { durability?: Durability } = {}): Promise<ControllerWriteResult> {
     return this.#write(opts.durability, () => this.store.resolve(key, keep));
   }
 

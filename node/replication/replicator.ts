@@ -397,21 +397,24 @@ export class Replicator {
    * Rejects with QuorumUnavailableError at once when the reachable controllers are too few (or
    * become too few while it waits), with RefusedByPeersError as soon as peers' refusals leave too
    * few that could still store it, and with QuorumTimeoutError after quorumTimeoutMs. The write
-   * stays durable here in every case.
+   * stays durable here in every case. Resolves to the controllers that hold it: this one first, then
+   * the peers that acknowledged it as stored, in the order they did (acknowledgements after the
+   * majority was reached are not waited for).
    */
-  waitForQuorum(record: StoredRecord): Promise<void> {
+  waitForQuorum(record: StoredRecord): Promise<string[]> {
     // Which acknowledgements count, and what they add up to: quorum/ack-count.ts.
     const count = this.#ackCount<RefusalReason>();
+    const holders = (): string[] => [this.#opts.self, ...count.storedBy()];
     const reachableNow = this.#reachablePeers();
     const first = count.verdict(reachableNow);
-    if (first === 'held') return Promise.resolve();
+    if (first === 'held') return Promise.resolve(holders());
     if (first === 'unavailable') return Promise.reject(this.#unavailable(count, reachableNow, record));
     const covers = (r: StoredRecord): boolean => {
       if (r.key !== record.key) return false;
       const c = compareVv(r.vv, record.vv);
       return c === 'after' || c === 'equal';
     };
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<string[]>((resolve, reject) => {
       const offs: Array<() => void> = [];
       const done = (err?: Error): void => {
         this.#timers.clearTimeout(timer);
@@ -421,7 +424,7 @@ export class Replicator {
           this.#cancelWaitPoll?.();
           this.#cancelWaitPoll = undefined;
         }
-        if (err === undefined) resolve(); else reject(err);
+        if (err === undefined) resolve(holders()); else reject(err);
       };
       const check = (reachable: ReadonlySet<string>): void => {
         const verdict = count.verdict(reachable);

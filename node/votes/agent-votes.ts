@@ -60,7 +60,7 @@ export class AgentVotes implements AgentVoteSource {
         const reached = new Set(o.reachableControllers());
         return o.replicator.status().every((s) => !reached.has(s.member) || s.antiEntropyRuns > 0);
       },
-      waitForQuorum: (record) => o.replicator.waitForQuorum(record),
+      waitForQuorum: async (record) => { await o.replicator.waitForQuorum(record); },
       periodMs: this.collector.renewMs,
       timers: o.timers,
       ...(o.logger === undefined ? {} : { logger: o.logger }),
