@@ -106,7 +106,10 @@ t.test('a live controller: guide metrics, values, monotonic counters', async (t)
     const p = await scrape(server.url);
     return valueOf(p, 'novaedge_federation_conflicts_pending') === 1 && p;
   }, { timeoutMs: 15_000, intervalMs: 100 });
-  t.ok((valueOf(healed, 'novaedge_federation_conflicts_total') ?? 0) >= 1, 'conflict counted');
+  // Detected where the two versions met: on a, or on b, which then sends a the merged record (that one
+  // is no new conflict for a). The metric is a's count.
+  t.ok(a.store.stats.concurrentDetected + b.store.stats.concurrentDetected >= 1, 'the conflict was detected on one side');
+  t.equal(valueOf(healed, 'novaedge_federation_conflicts_total'), a.store.stats.concurrentDetected, 'conflicts_total is what a detected');
   t.ok((valueOf(healed, 'novaedge_federation_minority_writes_total') ?? 0) >= 1, 'minority write counted');
 
   // Counters never go down between scrapes.
