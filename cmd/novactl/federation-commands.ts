@@ -8,6 +8,7 @@ import { formatConflicts, formatDescribe } from './conflicts-view.ts';
 import { outputOption, render, type OutputFormat } from './output.ts';
 import { formatStatus } from './status-view.ts';
 import { formatReconcile, formatSync } from './sync-view.ts';
+import { addFederationEventsCommand } from './watch-commands.ts';
 
 /** The `--durability local|quorum` option of write commands. */
 export function durabilityOption(): Option {
@@ -29,6 +30,7 @@ export function addFederationCommands(program: Command, ctx: CliContext): void {
       ctx.io.stdout(render(opts.output, s, () => formatStatus(s, verbose, ctx.io.nowMs(), opts.compare === true)));
     });
   addConflictCommands(fed, ctx);
+  addFederationEventsCommand(fed, ctx);
   fed.command('sync')
     .description('run anti-entropy with one controller now')
     .requiredOption('--peer <name>', 'member name of the controller')

@@ -8,6 +8,7 @@ import { matchKind } from './kind-match.ts';
 import { manifestKey, readManifests, type ManifestItem } from './manifests.ts';
 import { outputOption, render, type OutputFormat } from './output.ts';
 import { formatResources, resourcesDocument } from './resources-view.ts';
+import { watchResources } from './watch-commands.ts';
 import { LIST_LIMIT_MAX } from '../../node/admin/read-methods.ts';
 
 /** Default page size of a list (kubectl's --chunk-size default). */
@@ -120,15 +121,17 @@ export function addResourceCommands(program: Command, ctx: CliContext): void {
     .option('-A, --all-namespaces', 'list across every namespace')
     .option('--limit <n>', 'list at most this many in all (default: every one)', positiveInt)
     .option('--chunk-size <n>', `fetch a list in pages of this many (1..${LIST_LIMIT_MAX}, default ${GET_CHUNK_SIZE_DEFAULT})`, positiveInt)
+    .option('-w, --watch', 'after the list, print changes as they happen (until interrupted)')
     .addOption(outputOption())
     .action(async (kindArg: string | undefined, nameArg: string | undefined, opts: {
-      namespace: string; allNamespaces?: boolean; limit?: number; chunkSize?: number; output: OutputFormat;
+      namespace: string; allNamespaces?: boolean; limit?: number; chunkSize?: number; watch?: boolean; output: OutputFormat;
     }) => {
       const all = opts.allNamespaces === true;
       if (kindArg === undefined && !all) throw new CliError('USAGE', 'get needs a KIND (or -A to list every kind in every namespace)', EXIT.USAGE);
       const { kind, asTyped, name } = kindArg === undefined ? { kind: undefined, asTyped: undefined, name: undefined } : await resolveKind(ctx, kindArg, nameArg);
       const now = ctx.io.nowMs();
       if (name !== undefined) {
+        if (opts.watch === true) throw new CliError('USAGE', 'get -w watches a list: leave out the name', EXIT.USAGE);
         const key = `${kind ?? asTyped}/${opts.namespace}/${name}`;
         if (kind === undefined) throw new CliError('NOT_FOUND', `${key} not found (no resources of kind "${asTyped}")`);
         const v = await call<GetResult>(ctx, 'resources.get', { key });
@@ -140,11 +143,13 @@ export function addResourceCommands(program: Command, ctx: CliContext): void {
       const scope = { ...(kind === undefined ? {} : { kind }), ...(all ? {} : { namespace: opts.namespace }) };
       let items: ResourceView[] = [];
       let truncated = false;
+      let seq: number | undefined;
       // A kind the node has never held (kindArg given, not matched) lists nothing.
       if (kind !== undefined || kindArg === undefined) {
         const listed = await listAll(ctx, scope, chunkSize, opts.limit);
         items = listed.items;
         truncated = listed.truncated;
+        seq = listed.seq;
       }
       if (opts.output === 'table' && items.length === 0) {
         ctx.io.stderr(`No resources found${all ? '' : ` in ${opts.namespace} namespace`}.\n`);
@@ -152,6 +157,11 @@ export function addResourceCommands(program: Command, ctx: CliContext): void {
         ctx.io.stdout(render(opts.output, resourcesDocument(items, false), () => formatResources(items, all, now)));
       }
       if (truncated) ctx.io.stderr(`(more resources match; showing the first ${items.length}: raise --limit)\n`);
+      if (opts.watch === true) {
+        // From the list's seq: every change made since the first page was read. A kind never held
+        // yet is watched as typed (kinds are case-sensitive on the node).
+        await watchResources(ctx, kind === undefined && asTyped !== undefined ? { ...scope, kind: asTyped } : scope, seq, all, opts.output);
+      }
     });
 
   program.command('delete')

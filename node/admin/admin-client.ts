@@ -86,7 +86,8 @@ export function callAdmin<T = unknown>(socketPath: string, method: string, param
   });
 }
 
-function connectError(path: string, err: NodeJS.ErrnoException): AdminCallError {
+/** The client-side error for a failure to connect. */
+export function connectError(path: string, err: NodeJS.ErrnoException): AdminCallError {
   switch (err.code) {
     case 'ENOENT':
     case 'ECONNREFUSED':
@@ -100,7 +101,8 @@ function connectError(path: string, err: NodeJS.ErrnoException): AdminCallError 
   }
 }
 
-function parseResponse(line: Buffer): unknown {
+/** The result of a response line to call id 1; throws AdminCallError for an error response or anything else. */
+export function parseResponse(line: Buffer): unknown {
   let msg: unknown;
   try {
     msg = JSON.parse(line.toString('utf8'));

@@ -35,6 +35,10 @@ export const ADMIN_ERROR_CODES = Object.freeze({
   READ_ONLY: -32008,
   /** A quorum write while the reachable controllers cannot form the durability quorum (see the message). */
   QUORUM_UNAVAILABLE: -32009,
+  /** A watch fell too far behind (the client did not read fast enough) and was ended: resume from the last seq received. */
+  WATCH_OVERFLOW: -32010,
+  /** A watch asked to resume from before changes the node has since collected: list again, then watch from the list's seq. */
+  WATCH_COMPACTED: -32011,
 });
 
 /** A stable admin error code. */
@@ -86,6 +90,8 @@ const MAPPED: Readonly<Record<string, AdminErrorCode>> = {
   AUTH_REFUSED_BY_PEER: 'UNAVAILABLE',
   AUTH_PROTOCOL: 'UNAVAILABLE',
   AUTH_REQUIRED: 'UNAVAILABLE',
+  // storage/store/errors.ts WatchCompactedError.
+  COMPACTED: 'WATCH_COMPACTED',
 };
 
 /** The admin code an error is reported as, and the error's own code when it differs. */

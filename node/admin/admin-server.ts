@@ -18,7 +18,7 @@ import { IdleTimer } from '../util/idle-timer.ts';
 import { loggerOrSilent, type Logger } from '../util/logger.ts';
 import { rpcError, toRpcError, type AdminErrorCode, type RpcError } from './admin-errors.ts';
 import { LineSplitter } from './line-splitter.ts';
-import type { MethodTable } from './method-table.ts';
+import { Subscription, type MethodTable, type NotificationSink } from './method-table.ts';
 import { RequestQueue } from './request-queue.ts';
 import { errorResponse, parseRequest, resultResponse, type RpcId, type RpcResponse } from './rpc-messages.ts';
 import { AdminSocketError, prepareSocketPath, removeSocketFile, type FileIdentity } from './socket-file.ts';
@@ -36,6 +36,16 @@ export const ADMIN_CONNECTIONS_MAX = 32;
  * novactl makes one call per connection, so an idle connection is a forgotten or hostile one.
  */
 export const ADMIN_IDLE_TIMEOUT_MS = 30_000;
+/**
+ * Default bound on open watches (streaming methods). A watching connection keeps its slot while it
+ * lasts, so this leaves connectionsMax - watchesMax slots for calls.
+ */
+export const ADMIN_WATCHES_MAX = 8;
+/**
+ * Default bound on the notifications written to a watching connection and not yet taken by the
+ * client, bytes. A client that lets more pile up is sent WATCH_OVERFLOW and disconnected.
+ */
+export const ADMIN_WATCH_BUFFER_BYTES_MAX = 4 * 1024 * 1024;
 
 /** Options of an admin server. */
 export interface AdminServerOptions {
@@ -57,6 +67,10 @@ export interface AdminServerOptions {
   connectionsMax?: number;
   /** Idle connections are closed after this long, ms (default 30 000). */
   idleTimeoutMs?: number;
+  /** Most watches open at once (default 8); one more is answered with BUSY. */
+  watchesMax?: number;
+  /** Most bytes of notifications a watching client may leave unread (default 4 MiB); then WATCH_OVERFLOW and disconnect. */
+  watchBufferBytesMax?: number;
   /** The node's timers (idle connections, the stale-socket probe). */
   timers: TimerComponents;
   /** Logger (default silent). */
@@ -83,6 +97,12 @@ export interface AdminServerCounters {
   connectionsEvicted: number;
   /** Times a connection stopped being read because its queued lines cost more than requestBytesMax. */
   readsPaused: number;
+  /** Watches open now. */
+  watches: number;
+  /** Watches ended because the client left more than watchBufferBytesMax unread (slow consumers, disconnected). */
+  watchesOverflowed: number;
+  /** Most bytes of notifications this server has held for one watching client (the kernel's socket buffer not included); at most watchBufferBytesMax. */
+  watchBufferedBytesPeak: number;
 }
 
 /** A running admin server. */
@@ -100,6 +120,8 @@ interface Limits {
   responseBytesMax: number;
   batchLengthMax: number;
   idleTimeoutMs: number;
+  watchesMax: number;
+  watchBufferBytesMax: number;
   timers: TimerComponents;
 }
 
@@ -111,12 +133,14 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
     responseBytesMax: opts.responseBytesMax ?? ADMIN_RESPONSE_BYTES_MAX,
     batchLengthMax: opts.batchLengthMax ?? ADMIN_BATCH_LENGTH_MAX,
     idleTimeoutMs: opts.idleTimeoutMs ?? ADMIN_IDLE_TIMEOUT_MS,
+    watchesMax: opts.watchesMax ?? ADMIN_WATCHES_MAX,
+    watchBufferBytesMax: opts.watchBufferBytesMax ?? ADMIN_WATCH_BUFFER_BYTES_MAX,
     timers: opts.timers,
   };
   const connectionsMax = opts.connectionsMax ?? ADMIN_CONNECTIONS_MAX;
   const counters: AdminServerCounters = {
     requests: 0, errors: {}, malformed: 0, oversized: 0, connections: 0, connectionsTotal: 0, connectionsRefused: 0,
-    connectionsEvicted: 0, readsPaused: 0,
+    connectionsEvicted: 0, readsPaused: 0, watches: 0, watchesOverflowed: 0, watchBufferedBytesPeak: 0,
   };
   const sockets = new Set<Socket>();
   const slots = new ConnectionSlots<Socket>(connectionsMax);
@@ -148,7 +172,7 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
       slots.release(socket);
       counters.connections = sockets.size;
     });
-    serveConnection(socket, dispatcher, limits, {
+    serveConnection(socket, dispatcher, limits, counters, {
       working: () => slots.working(socket),
       idle: () => slots.idle(socket),
       paused: () => { counters.readsPaused++; },
@@ -221,18 +245,19 @@ interface ConnectionEvents {
 // One connection: lines are queued as they arrive and served one at a time, in order. Reading goes
 // on while a call is served (so a client that goes away is noticed), but stops while the queued
 // lines cost more than requestBytesMax (RequestQueue.cost).
-function serveConnection(socket: Socket, dispatcher: Dispatcher, limits: Limits, events: ConnectionEvents): void {
+function serveConnection(socket: Socket, dispatcher: Dispatcher, limits: Limits, counters: AdminServerCounters, events: ConnectionEvents): void {
   const splitter = new LineSplitter(limits.requestBytesMax);
   const queue = new RequestQueue();
   let overflowQueued = false;
   let busy = false;
   let done = false; // nothing more will be read or answered
+  let watch: AbortController | undefined; // set while the connection carries a watch
   // Idle: nothing read or written for idleTimeoutMs while no call is in flight.
   const idle = new IdleTimer(limits.timers, limits.idleTimeoutMs, () => socket.destroy());
   idle.arm();
   socket.on('data', (chunk: Buffer) => {
     idle.touch();
-    if (done) return;
+    if (done || watch !== undefined) return; // a watching connection serves nothing else: input is dropped
     const r = splitter.push(chunk);
     for (const line of r.lines) queue.push(line);
     if (r.overflow && !overflowQueued) {
@@ -246,6 +271,10 @@ function serveConnection(socket: Socket, dispatcher: Dispatcher, limits: Limits,
     void pump();
   });
   socket.on('end', () => {
+    if (watch !== undefined) {
+      watch.abort(); // the client hung up: the watch ends
+      return;
+    }
     const last = splitter.end();
     if (last !== undefined) queue.push(last);
     queue.push('eof');
@@ -254,6 +283,7 @@ function serveConnection(socket: Socket, dispatcher: Dispatcher, limits: Limits,
   socket.once('close', () => {
     done = true;
     idle.disarm();
+    watch?.abort();
   });
 
   const write = (line: string): Promise<void> => new Promise((resolve) => {
@@ -290,15 +320,64 @@ function serveConnection(socket: Socket, dispatcher: Dispatcher, limits: Limits,
         }
         if (queue.cost <= limits.requestBytesMax && socket.isPaused()) socket.resume();
         idle.disarm(); // a long call (sync, quorum write) is not idleness
-        const out = await dispatcher.line(item);
-        if (done) return; // the client went away: the answer has nowhere to go
+        const answer = await dispatcher.line(item);
+        const out = typeof answer === 'object' ? answer.line : answer;
+        if (done) { // the client went away: the answer has nowhere to go
+          if (typeof answer === 'object') dispatcher.release();
+          return;
+        }
         idle.arm();
         if (out !== undefined) await write(out);
+        if (typeof answer === 'object') {
+          await serveWatch(answer.subscription);
+          return;
+        }
       }
     } finally {
       busy = false;
       if (!done) events.idle();
     }
+  }
+
+  // The connection carries one watch from here on: notifications are written as they come while
+  // the client takes them (at most watchBufferBytesMax left unread), then a last `watch.end`
+  // notification says why it ended, and the connection closes.
+  async function serveWatch(subscription: Subscription): Promise<void> {
+    const ac = new AbortController();
+    watch = ac;
+    idle.disarm(); // a quiet watch is not idleness
+    splitter.end();
+    let failure: RpcError | undefined;
+    const sink: NotificationSink = {
+      signal: ac.signal,
+      notify(method, params) {
+        if (ac.signal.aborted || done) return;
+        const line = `${JSON.stringify({ jsonrpc: '2.0', method, params })}\n`;
+        if (socket.writableLength + line.length > limits.watchBufferBytesMax) {
+          counters.watchesOverflowed++;
+          dispatcher.count('WATCH_OVERFLOW');
+          failure = rpcError('WATCH_OVERFLOW', `the client left more than ${limits.watchBufferBytesMax} bytes of notifications unread (watchBufferBytesMax): watch ended; resume from the last seq received`);
+          ac.abort();
+          return;
+        }
+        socket.write(line);
+        counters.watchBufferedBytesPeak = Math.max(counters.watchBufferedBytesPeak, socket.writableLength);
+      },
+    };
+    try {
+      await subscription.run(sink);
+    } catch (err) {
+      failure ??= toRpcError(err);
+      dispatcher.count(failure.data.code);
+    } finally {
+      dispatcher.release();
+    }
+    done = true;
+    if (socket.destroyed) return;
+    socket.end(`${JSON.stringify({ jsonrpc: '2.0', method: 'watch.end', params: failure === undefined ? {} : { error: failure } })}\n`);
+    // A client that does not read may never take the rest: closed for good after the idle timeout.
+    const timer = limits.timers.setTimeout(() => socket.destroy(), limits.idleTimeoutMs);
+    socket.once('close', () => limits.timers.clearTimeout(timer));
   }
 }
 
@@ -327,8 +406,16 @@ class Dispatcher {
       `request larger than ${this.#limits.requestBytesMax} bytes (requestBytesMax); closing the connection`));
   }
 
-  /** The response line for a request line, or undefined when none is due (notifications, blank line). */
-  async line(buf: Buffer): Promise<string | undefined> {
+  /** A watch ended: its place is free. */
+  release(): void {
+    this.#counters.watches--;
+  }
+
+  /**
+   * The response line for a request line, or undefined when none is due (notifications, blank
+   * line); for a streaming method, the response line and the subscription to serve after it.
+   */
+  async line(buf: Buffer): Promise<string | undefined | { line: string; subscription: Subscription }> {
     let text: string;
     try {
       text = this.#utf8.decode(buf);
@@ -345,7 +432,11 @@ class Dispatcher {
       return this.#errorLine(null, rpcError('PARSE_ERROR', `parse error: ${String((err as Error).message).slice(0, 200)}`));
     }
     if (!Array.isArray(msg)) {
-      const r = await this.#entry(msg);
+      const r = await this.#entry(msg, true);
+      if (r instanceof Subscription) {
+        const line = this.#serialize(resultResponse((msg as { id: RpcId }).id, r.result));
+        return { line, subscription: r };
+      }
       return r === undefined ? undefined : this.#serialize(r);
     }
     if (msg.length === 0) {
@@ -358,14 +449,15 @@ class Dispatcher {
     }
     const parts: string[] = [];
     for (const entry of msg) {
-      const r = await this.#entry(entry);
+      const r = await this.#entry(entry, false) as RpcResponse | undefined; // never a subscription in a batch
       if (r !== undefined) parts.push(this.#serialize(r));
     }
     return parts.length === 0 ? undefined : `[${parts.join(',')}]`;
   }
 
-  // One request: its response, or undefined for a notification.
-  async #entry(entry: unknown): Promise<RpcResponse | undefined> {
+  // One request: its response, or undefined for a notification; a streaming method called `alone`
+  // (not in a batch) with an id gives its subscription, counted in `watches` until released.
+  async #entry(entry: unknown, alone: boolean): Promise<RpcResponse | Subscription | undefined> {
     const p = parseRequest(entry);
     if (!p.ok) {
       this.#counters.malformed++;
@@ -380,6 +472,7 @@ class Dispatcher {
     } else {
       try {
         const m = this.#methods[method]!;
+        if (m.stream === true) return await this.#subscribe(m, id, params, alone);
         response = resultResponse(id ?? null, await m.handler(m.params(params)));
       } catch (err) {
         const e = toRpcError(err);
@@ -389,6 +482,27 @@ class Dispatcher {
     }
     if ('error' in response) this.count(response.error.data.code);
     return id === undefined ? undefined : response;
+  }
+
+  async #subscribe(m: MethodTable[string], id: RpcId | undefined, params: unknown, alone: boolean): Promise<RpcResponse | Subscription | undefined> {
+    const refuse = (code: AdminErrorCode, message: string): RpcResponse | undefined => {
+      this.count(code);
+      return id === undefined ? undefined : errorResponse(id, rpcError(code, message));
+    };
+    if (!alone || id === undefined) return refuse('INVALID_REQUEST', 'invalid request: a watch must be a request of its own, with an id (not in a batch, not a notification)');
+    if (this.#counters.watches >= this.#limits.watchesMax) return refuse('BUSY', `too many watches open (${this.#limits.watchesMax}, watchesMax); try again later`);
+    this.#counters.watches++;
+    try {
+      const sub = await m.handler(m.params(params));
+      if (!(sub instanceof Subscription)) throw new TypeError('a streaming method must resolve to a Subscription');
+      return sub;
+    } catch (err) {
+      this.#counters.watches--;
+      const e = toRpcError(err);
+      if (e.data.code === 'INTERNAL') this.#log.error({ err }, 'admin watch failed to start');
+      this.count(e.data.code);
+      return errorResponse(id, e);
+    }
   }
 
   #serialize(r: RpcResponse): string {

@@ -3,6 +3,7 @@
 import type { ConflictInfo, HlcStamp, ResourceView, VersionVector } from '../../storage/index.ts';
 import type { QuorumStatus } from '../../quorum/index.ts';
 import type { FederationStatus } from '../controller/controller-node.ts';
+import type { FenceEvent, PhaseEvent, QuorumEvent } from '../controller/fence-transitions.ts';
 import type { AntiEntropyReport } from '../replication/anti-entropy-client.ts';
 import type { PeerReplicationStatus } from '../replication/replicator.ts';
 
@@ -105,6 +106,26 @@ export interface ListResult {
   /** Opaque token for the next page (pass it as `continue` with the same kind and namespace); absent on the last page. */
   continue?: string;
 }
+
+/** `resources.watch`: the seq the watch starts after (changes with a higher seq follow as `resources.event`). */
+export interface WatchStarted {
+  seq: number;
+}
+
+/** The params of a `resources.event` notification: one change (DELETE: `view.value` is null). */
+export interface ResourceEvent {
+  type: 'PUT' | 'DELETE';
+  /** Store seq of the change on the node watched: resume with `fromSeq` set to the last one received. */
+  seq: number;
+  view: ResourceView;
+}
+
+/** The params of a `federation.event` notification. */
+export type FederationEvent =
+  | { type: 'state'; seq: number; phase: string; writesFenced: boolean; fenceReason: string; haveQuorum: boolean }
+  | ({ type: 'fence'; seq: number } & FenceEvent)
+  | ({ type: 'quorum'; seq: number } & QuorumEvent)
+  | ({ type: 'phase'; seq: number } & PhaseEvent);
 
 /** `resources.kinds`: the kinds stored (tombstones included), sorted. */
 export interface KindsResult {

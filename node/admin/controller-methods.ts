@@ -5,10 +5,10 @@ import { InvalidResourceError } from '../../storage/index.ts';
 import type { ControllerNode, ControllerWriteResult, FederationStatus } from '../controller/controller-node.ts';
 import { AdminError, InvalidParamsError, toRpcError } from './admin-errors.ts';
 import type {
-  AgentInfo, AgentsResult, ApplyResult, ConflictsResult, DescribeResult,
+  AgentInfo, AgentsResult, ApplyResult, ConflictsResult, DescribeResult, FederationEvent,
   ReconcileResult, StatusResult, SyncResult, WriteDurability, WriteOutcome,
 } from './controller-api.ts';
-import { defineMethod, type MethodTable } from './method-table.ts';
+import { defineMethod, Subscription, type MethodTable } from './method-table.ts';
 import { arr, oneOf, optBool, optOneOf, paramsObject, str } from './params.ts';
 import { keyParam, readMethods } from './read-methods.ts';
 
@@ -62,6 +62,32 @@ export function controllerMethods(node: ControllerNode): MethodTable {
           status.fence = { ...node.fence.counters, reason: status.quorum.fenceReason };
         }
         return status;
+      },
+    }),
+
+    'federation.watch': defineMethod({
+      stream: true,
+      params: (raw) => paramsObject(raw, []),
+      handler: async (): Promise<Subscription> => {
+        const q = node.fence.status();
+        let seq = 0;
+        const state: FederationEvent = { type: 'state', seq: ++seq, phase: q.phase, writesFenced: q.writesFenced, fenceReason: q.fenceReason, haveQuorum: q.haveQuorum };
+        return new Subscription({ member: self }, async (sink) => {
+          sink.notify('federation.event', state);
+          const offs = [
+            node.on('fence', (e) => sink.notify('federation.event', { type: 'fence', seq: ++seq, ...e } satisfies FederationEvent)),
+            node.on('quorum', (e) => sink.notify('federation.event', { type: 'quorum', seq: ++seq, ...e } satisfies FederationEvent)),
+            node.on('phase', (e) => sink.notify('federation.event', { type: 'phase', seq: ++seq, ...e } satisfies FederationEvent)),
+          ];
+          try {
+            await new Promise<void>((resolve) => {
+              if (sink.signal.aborted) resolve();
+              sink.signal.addEventListener('abort', () => resolve(), { once: true });
+            });
+          } finally {
+            for (const off of offs) off();
+          }
+        });
       },
     }),
 

@@ -3,8 +3,9 @@
 export { DEFAULT_ADMIN_SOCKET } from './default-socket.ts';
 export { startAdminServer, type AdminServer, type AdminServerCounters, type AdminServerOptions } from './admin-server.ts';
 export { callAdmin, AdminCallError, type CallOptions, type ClientErrorCode } from './admin-client.ts';
+export { watchAdmin, type WatchOptions } from './admin-watch.ts';
 export { ADMIN_ERROR_CODES, AdminError, InvalidParamsError, classifyError, toRpcError, type AdminErrorCode, type RpcError } from './admin-errors.ts';
-export { defineMethod, type AdminMethod, type MethodTable } from './method-table.ts';
+export { defineMethod, Subscription, type AdminMethod, type MethodTable, type NotificationSink } from './method-table.ts';
 export { controllerMethods } from './controller-methods.ts';
 export { agentMethods } from './agent-methods.ts';
 export { readMethods } from './read-methods.ts';

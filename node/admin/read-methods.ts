@@ -1,9 +1,9 @@
 // The read-only admin methods, shared by controllers and agents: get, list, and the kinds held.
-import { parseKey, type ResourceView, type Store } from '../../storage/index.ts';
+import { parseKey, type ChangeEvent, type ResourceView, type Store } from '../../storage/index.ts';
 import { AdminError, InvalidParamsError } from './admin-errors.ts';
-import type { GetResult, KindsResult, ListResult } from './controller-api.ts';
+import type { GetResult, KindsResult, ListResult, ResourceEvent, WatchStarted } from './controller-api.ts';
 import { decodeContinue, encodeContinue, LIST_CONTINUE_CHARS_MAX } from './list-continue.ts';
-import { defineMethod, type MethodTable } from './method-table.ts';
+import { defineMethod, Subscription, type MethodTable } from './method-table.ts';
 import { optInt, optStr, paramsObject, str } from './params.ts';
 
 /** Default and largest `limit` of resources.list (one page; `continue` fetches the next). */
@@ -16,6 +16,8 @@ export const KINDS_MAX = 1_000;
 export interface ResourceReader {
   get(key: string): Promise<ResourceView | undefined>;
   list(filter: { kind?: string; namespace?: string; limit?: number; after?: string }): Promise<ResourceView[]>;
+  /** Changes after `fromSeq`, then live ones (the federation's own records left out); ends when `signal` aborts. */
+  watch(opts: { fromSeq?: number; signal?: AbortSignal }): AsyncIterable<ChangeEvent>;
   readonly store: Pick<Store, 'scanRecords' | 'seq'>;
 }
 
@@ -59,6 +61,34 @@ export function readMethods(node: ResourceReader): MethodTable {
         // One more seek says whether anything follows (a page can also be cut short by the store's listMax).
         const more = last !== undefined && (await node.list({ ...filter, after: last.key, limit: 1 })).length > 0;
         return { items, seq, truncated: more, ...(more ? { continue: encodeContinue({ kind, namespace }, last.key) } : {}) };
+      },
+    }),
+
+    'resources.watch': defineMethod({
+      stream: true,
+      params: (raw) => {
+        const o = paramsObject(raw, ['kind', 'namespace', 'fromSeq']);
+        return { kind: optStr(o, 'kind', 63), namespace: optStr(o, 'namespace', 253), fromSeq: optInt(o, 'fromSeq', 0, Number.MAX_SAFE_INTEGER) };
+      },
+      handler: async ({ kind, namespace, fromSeq }): Promise<Subscription> => {
+        const now = node.store.seq;
+        if (fromSeq !== undefined && fromSeq > now) {
+          throw new InvalidParamsError('params.fromSeq', `is ahead of this node's seq ${now} (seqs are per node: resume on the node that gave it)`);
+        }
+        const from = fromSeq ?? now;
+        const matches = (key: string): boolean => {
+          const [k, ns] = key.split('/');
+          return (kind === undefined || k === kind) && (namespace === undefined || ns === namespace);
+        };
+        const started: WatchStarted = { seq: from };
+        return new Subscription(started, async (sink) => {
+          for await (const e of node.watch({ fromSeq: from, signal: sink.signal })) {
+            if (sink.signal.aborted) return;
+            if (!matches(e.view.key)) continue;
+            const event: ResourceEvent = { type: e.type, seq: e.seq, view: e.view };
+            sink.notify('resources.event', event);
+          }
+        });
       },
     }),
 

@@ -1,12 +1,14 @@
 // What tools and harnesses need from the admin API, against three controllers on loopback: a write's
 // result carries its HLC and version vector, a quorum write names the controllers that acknowledged
 // it; `federation status` reports this controller's Merkle root and record count, and compares each
-// member's root with ours (equal once converged, different while a member is cut off).
+// member's root with ours (equal once converged, different while a member is cut off); federation.watch
+// and `novactl federation events` report fence, quorum and phase transitions.
 import t from 'tap';
 import { join } from 'node:path';
 import { callAdmin } from '../../node/admin/admin-client.ts';
 import { startAdminServer } from '../../node/admin/admin-server.ts';
-import type { ApplyResult, StatusResult, WriteOutcome } from '../../node/admin/controller-api.ts';
+import type { ApplyResult, FederationEvent, StatusResult, WriteOutcome } from '../../node/admin/controller-api.ts';
+import { watchAdmin } from '../../node/admin/admin-watch.ts';
 import { controllerMethods } from '../../node/admin/controller-methods.ts';
 import { FAST_PROFILE } from '../../node/config/membership-config.ts';
 import { FAST_REPLICATION } from '../../node/config/replication-config.ts';
@@ -107,4 +109,26 @@ t.test('federation status reports our Merkle root and record count, and compares
   t.not(split.members.find((m) => m.name === 'c')!.merkleRoot, split.node.merkleRoot, 'c\'s root is not ours');
   const cmp = await novactl(['federation', 'status', '--compare'], { socket });
   t.match(cmp.stdout, /\n\s+c\s.*\bNo\s*(\n|$)/, 'the table says No for c');
+});
+
+t.test('federation.watch: the state now, then fence, quorum and phase transitions as they happen', async (t) => {
+  await waitFor('all reachable', () => NAMES.every((n) => node(n).fence.reachable().length === NAMES.length), WAIT);
+  const events: FederationEvent[] = [];
+  const stop = new AbortController();
+  const run = watchAdmin(socket, 'federation.watch', {}, { signal: stop.signal, onNotification: (m, p) => { if (m === 'federation.event') events.push(p as FederationEvent); } });
+  await waitFor('the state', () => events.length >= 1, WAIT);
+  t.match(events[0], { type: 'state', seq: 1, writesFenced: false, haveQuorum: true });
+  // a cut off from both others: quorum lost, writes fenced, the phase moves on.
+  for (const other of ['b', 'c']) { await node('a').cutLink(other); await node(other).cutLink('a'); }
+  t.teardown(() => { for (const other of ['b', 'c']) { node('a').restoreLink(other); node(other).restoreLink('a'); } });
+  await waitFor('fence, quorum and phase events', () => ['fence', 'quorum', 'phase'].every((type) => events.some((e) => e.type === type)), WAIT);
+  t.match(events.find((e) => e.type === 'fence'), { fenced: true, reason: 'NO_QUORUM' });
+  t.match(events.find((e) => e.type === 'quorum'), { haveQuorum: false });
+  t.ok(events.every((e, i) => e.seq === i + 1), 'numbered in order');
+  stop.abort();
+  await run;
+
+  const once = await novactl(['federation', 'events'], { socket });
+  t.equal(once.code, 0, once.stderr);
+  t.match(once.stdout, /state\s+phase \w+, writes fenced \(NO_QUORUM\), quorum lost/, 'without -w: the state now');
 });

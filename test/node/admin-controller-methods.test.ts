@@ -22,7 +22,8 @@ const methods = controllerMethods({ membership: { memberName: 'a' } } as unknown
 t.test('the method list', async (t) => {
   t.same(Object.keys(methods).sort(), [
     'agents.list', 'conflicts.describe', 'conflicts.resolve', 'federation.conflicts', 'federation.reconcile', 'federation.status',
-    'federation.sync', 'resources.apply', 'resources.delete', 'resources.get', 'resources.kinds', 'resources.list',
+    'federation.sync', 'federation.watch', 'resources.apply', 'resources.delete', 'resources.get', 'resources.kinds', 'resources.list',
+    'resources.watch',
   ]);
 });
 

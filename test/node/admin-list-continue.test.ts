@@ -31,7 +31,7 @@ const resource = (kind: string, ns: string, i: number): unknown => ({
 await Promise.all(KINDS.flatMap((k) => NAMESPACES.flatMap((ns) => Array.from({ length: PER }, (_, i) => store.apply(resource(k, ns, i))))));
 const allKeys = KINDS.flatMap((k) => NAMESPACES.flatMap((ns) => Array.from({ length: PER }, (_, i) => `${k}/${ns}/r${String(i).padStart(5, '0')}`))).sort();
 
-const methods = readMethods({ get: (k) => store.get(k), list: (f) => store.list(f), store });
+const methods = readMethods({ get: (k) => store.get(k), list: (f) => store.list(f), watch: (o) => store.watch({ ...o, hideSystem: true }), store });
 const list = async (params: Record<string, unknown>): Promise<ListResult> =>
   await methods['resources.list']!.handler(methods['resources.list']!.params(params)) as ListResult;
 

@@ -1,0 +1,69 @@
+// `get KIND -w` and `federation events [-w]`: watches over the admin socket, printed as changes
+// happen (a row, or one JSON/YAML document, per change) until interrupted or the node ends the watch.
+import type { Command } from 'commander';
+import YAML from 'yaml';
+import { AdminCallError } from '../../node/admin/admin-client.ts';
+import { watchAdmin } from '../../node/admin/admin-watch.ts';
+import type { FederationEvent, ResourceEvent } from '../../node/admin/controller-api.ts';
+import { CliError, EXIT, type CliContext } from './cli-context.ts';
+import { formatAgo } from './format-time.ts';
+import { outputOption, type OutputFormat } from './output.ts';
+
+const UNREACHABLE_CODES = new Set(['NO_SERVER', 'PERMISSION_DENIED', 'TIMEOUT', 'CONNECTION_CLOSED', 'BAD_RESPONSE']);
+
+// One document per change: a JSON line, or a YAML document.
+function printDoc(ctx: CliContext, output: OutputFormat, doc: unknown): void {
+  ctx.io.stdout(output === 'json' ? `${JSON.stringify(doc)}\n` : `---\n${YAML.stringify(doc)}`);
+}
+
+async function watch(ctx: CliContext, method: string, params: Record<string, unknown>, onNotification: (method: string, params: unknown) => void, signal?: AbortSignal): Promise<void> {
+  const g = ctx.globals();
+  try {
+    await watchAdmin(g.socket, method, params, { timeoutMs: g.timeoutMs, onNotification, ...(signal === undefined ? {} : { signal }) });
+  } catch (err) {
+    if (err instanceof AdminCallError) throw new CliError(err.code, err.message, UNREACHABLE_CODES.has(err.code) ? EXIT.UNREACHABLE : EXIT.ERROR);
+    throw err;
+  }
+}
+
+/** Watch resources of `scope` from `fromSeq` (the list's seq), printing each change. */
+export async function watchResources(ctx: CliContext, scope: { kind?: string; namespace?: string }, fromSeq: number | undefined, allNamespaces: boolean, output: OutputFormat): Promise<void> {
+  await watch(ctx, 'resources.watch', { ...scope, ...(fromSeq === undefined ? {} : { fromSeq }) }, (method, params) => {
+    if (method !== 'resources.event') return;
+    const e = params as ResourceEvent;
+    if (output !== 'table') {
+      printDoc(ctx, output, { type: e.type === 'PUT' ? 'MODIFIED' : 'DELETED', seq: e.seq, object: e.view.value ?? { key: e.view.key } });
+      return;
+    }
+    const [kind, namespace, name] = e.view.key.split('/') as [string, string, string];
+    const row = [name, kind, e.view.origin, String(e.seq), e.view.conflict ? 'Yes' : 'No', formatAgo(e.view.hlc.wallMs, ctx.io.nowMs()), e.type === 'DELETE' ? '(deleted)' : ''];
+    ctx.io.stdout(`${(allNamespaces ? [namespace, ...row] : row).join('   ').trimEnd()}\n`);
+  });
+}
+
+function describe(e: FederationEvent): string {
+  switch (e.type) {
+    case 'state': return `state    phase ${e.phase}, writes ${e.writesFenced ? `fenced (${e.fenceReason})` : 'accepted'}, quorum ${e.haveQuorum ? 'held' : 'lost'}`;
+    case 'phase': return `phase    ${e.from} -> ${e.to}`;
+    case 'fence': return e.fenced ? `fence    writes fenced (${e.reason}): ${e.message}` : `fence    writes accepted again (was ${e.previousReason})`;
+    case 'quorum': return `quorum   ${e.haveQuorum ? 'held' : 'lost'}: ${e.votes} of ${e.total} votes, ${e.threshold} needed; reachable ${e.reachable.join('/')}`;
+  }
+}
+
+/** `federation events [-w]` under `fed`. */
+export function addFederationEventsCommand(fed: Command, ctx: CliContext): void {
+  fed.command('events')
+    .description('the write fence, quorum and partition phase now; with -w, each transition as it happens')
+    .option('-w, --watch', 'keep printing transitions (fence, quorum, phase) until interrupted')
+    .addOption(outputOption())
+    .action(async (opts: { watch?: boolean; output: OutputFormat }) => {
+      const stop = new AbortController();
+      await watch(ctx, 'federation.watch', {}, (method, params) => {
+        if (method !== 'federation.event') return;
+        const e = params as FederationEvent;
+        if (opts.output === 'table') ctx.io.stdout(`${new Date(e.type === 'state' ? ctx.io.nowMs() : e.atMs).toISOString()}  ${describe(e)}\n`);
+        else printDoc(ctx, opts.output, e);
+        if (opts.watch !== true) stop.abort(); // without -w: the state now, then done
+      }, stop.signal);
+    });
+}
