@@ -2,7 +2,7 @@
 // `novaedge`: the daemon. Runs one controller or agent from a YAML config file, with its Prometheus
 // exporter and admin socket, until SIGTERM or SIGINT.
 //
-//   node cmd/novaedge.ts --config /etc/novaedge/us-west.yaml [--log-format pretty] [--check]
+//   node cmd/novaedge.ts --config /etc/novaedge/us-west.yaml [--log-format pretty] [--check] [--pid-file FILE]
 //
 // Exit codes: 0 stopped cleanly (or --check passed), 1 failed at run time, 2 bad usage or bad
 // configuration (every problem printed on stderr as `path: problem`), 3 something the config names
@@ -14,6 +14,7 @@ import { loadConfigFile, type FileConfig } from '../node/config/file-config.ts';
 import { LOG_LEVELS, type LogFormat, type LogLevel } from '../node/config/node-settings.ts';
 import { ConfigError } from '../node/errors.ts';
 import { daemonLogger } from './novaedge/daemon-logger.ts';
+import { removePidFile, writePidFile } from './novaedge/pid-file.ts';
 import { EXIT_UNAVAILABLE, StartFailure } from './novaedge/start-failure.ts';
 import type { DaemonNode } from './novaedge/start-node.ts';
 
@@ -32,14 +33,25 @@ const program = new Command('novaedge')
   .addOption(new Option('--log-format <format>', 'log output (default: node.log.format, else json)').choices(['json', 'pretty']))
   .addOption(new Option('--log-level <level>', 'least level logged (default: node.log.level, else info)').choices([...LOG_LEVELS]))
   .option('--check', 'validate the config file and exit')
+  .option('--pid-file <file>', 'write the process ID here at start, remove it on a clean stop')
   .exitOverride();
 
-let opts: { config: string; logFormat?: LogFormat; logLevel?: LogLevel; check?: boolean };
+let opts: { config: string; logFormat?: LogFormat; logLevel?: LogLevel; check?: boolean; pidFile?: string };
 try {
   opts = program.parse().opts();
 } catch (err) {
   // Commander printed the message; --help and --version end here with code 0.
   process.exit(err instanceof CommanderError && err.exitCode === 0 ? 0 : EXIT_CONFIG);
+}
+
+// The pid file is written first (not for --check): a start that fails, even on a bad config file,
+// leaves it naming a process that is gone, which `novactl wait --pid-file` reports at once instead of waiting for its deadline.
+if (opts.pidFile !== undefined && opts.check !== true) {
+  const held = writePidFile(opts.pidFile);
+  if (held !== undefined) {
+    process.stderr.write(`novaedge: PID_FILE_HELD: --pid-file = ${opts.pidFile}: process ${held} is running with this pid file; stop it, or use another file\n`);
+    process.exit(EXIT_UNAVAILABLE);
+  }
 }
 
 let cfg: FileConfig;
@@ -94,6 +106,7 @@ function shutdown(code: number, why: string): Promise<never> {
     }, SHUTDOWN_TIMEOUT_MS).unref();
     const daemon = await started;
     await daemon?.stop();
+    if (opts.pidFile !== undefined && code === 0) removePidFile(opts.pidFile);
     log.info({ code }, 'stopped');
     process.exit(code);
   })();

@@ -8,6 +8,7 @@ import { addFederationCommands, addConflictCommands } from './federation-command
 import { parseDurationMs } from './format-time.ts';
 import { addPkiCommands } from './pki-commands.ts';
 import { addResourceCommands } from './resource-commands.ts';
+import { addWaitCommands } from './wait-commands.ts';
 
 function duration(text: string): number {
   const ms = parseDurationMs(text);
@@ -36,6 +37,7 @@ export function buildProgram(io: CliIo): Command {
   addAgentCommands(program, ctx);
   addResourceCommands(program, ctx);
   addPkiCommands(program, ctx);
+  addWaitCommands(program, ctx);
   // Subcommands inherit the error handling and output of the program.
   const inherit = (cmd: Command): void => {
     for (const sub of cmd.commands) {
