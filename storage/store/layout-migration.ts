@@ -24,6 +24,11 @@ export interface MigrationReport {
 /** Upgrade the store's layout in place; throws for a layout newer than this version writes. */
 export async function migrateLayout(db: StoreDb): Promise<MigrationReport> {
   const mark = await db.get(META_FORMAT);
+  if (mark === undefined && (await db.iterator({ limit: 1 }).all()).length === 0) {
+    // A brand-new store: nothing to convert (and nothing to report), only the mark to write.
+    await db.put(META_FORMAT, String(LAYOUT_VERSION), SYNC_WRITE);
+    return { fromVersion: LAYOUT_VERSION, toVersion: LAYOUT_VERSION, keys: 0 };
+  }
   const fromVersion = mark === undefined ? 1 : Number(mark);
   if (fromVersion === LAYOUT_VERSION) return { fromVersion, toVersion: LAYOUT_VERSION, keys: 0 };
   if (!Number.isSafeInteger(fromVersion) || fromVersion < 1 || fromVersion > LAYOUT_VERSION) {

@@ -112,6 +112,8 @@ t.test('a conversion cut short by a crash is finished by the next open', async (
 t.test('an empty store is marked with the current layout', async (t) => {
   const path = join(t.testdir(), 'a');
   const s = await Store.open({ path, member: 'a', strategy: 'LastWriterWins' });
+  // Issue 19 §3: a brand-new store converts nothing, so its node logs no "store converted fromVersion 1".
+  t.same(s.migration, { fromVersion: 2, toVersion: 2, keys: 0 }, 'a new store reports no conversion');
   await s.close();
   t.same(await rawKeys(path, 'i:'), ['format=2']);
 });
