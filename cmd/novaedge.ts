@@ -45,7 +45,8 @@ try {
 }
 
 // The pid file is written first (not for --check): a start that fails, even on a bad config file,
-// leaves it naming a process that is gone, which `novactl wait --pid-file` reports at once instead of waiting for its deadline.
+// leaves it naming a process that is gone, which `novactl wait --pid-file` reports at once, not at
+// its deadline.
 if (opts.pidFile !== undefined && opts.check !== true) {
   const held = writePidFile(opts.pidFile);
   if (held !== undefined) {
