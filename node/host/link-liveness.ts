@@ -20,6 +20,7 @@
 // Healthy in the peer table while the direct link is dead, so nothing else notices a half-open link.
 
 import type { Connection, PeerId } from '@libp2p/interface';
+import { gossipSilent } from '../../membership/gossip-silence.ts';
 import { LinkTable, type DeadLink } from '../../membership/link-liveness.ts';
 import { PING_PROTOCOL, PingChannel } from '../agent/ping-channel.ts';
 import { NovaEdgeError } from '../errors.ts';
@@ -33,6 +34,11 @@ export class LinkSilentError extends NovaEdgeError {
   readonly code = 'LINK_SILENT';
 }
 
+/** Why a peer's connections were re-made although its link answers: its gossip fell silent; stable code GOSSIP_SILENT. */
+export class GossipSilentError extends NovaEdgeError {
+  readonly code = 'GOSSIP_SILENT';
+}
+
 /** Options of link liveness. */
 export interface LinkLivenessOptions {
   /** Whether connections to this peer are watched (authenticated controllers). */
@@ -43,6 +49,12 @@ export interface LinkLivenessOptions {
   windowMs: number;
   /** Called after the connections to a peer were closed as dead (redial it). */
   onDead?(peerId: PeerId): void;
+  /**
+   * When a heartbeat of this peer was last accepted (direct or relayed), on the monotonic clock. Given,
+   * a peer whose link answers but whose heartbeats stopped has its connections re-made
+   * (membership/gossip-silence.ts).
+   */
+  heardAtMs?(peerId: PeerId): number | undefined;
   /** Monotonic clock and timers. */
   timers: TimerComponents;
   /** Randomness (ping payloads). */
@@ -59,6 +71,8 @@ export interface LinkLivenessCounters {
   probeFailures: number;
   /** Peers whose connections were closed because a link went silent for the contact window. */
   linksClosed: number;
+  /** Peers whose connections were re-made because their gossip fell silent over a live link. */
+  gossipRepairs: number;
 }
 
 /** The host surface used here. */
@@ -68,6 +82,8 @@ interface Watched {
   conn: Connection;
   channel: PingChannel;
   probing: boolean;
+  /** When it began to be watched (monotonic). */
+  sinceMs: number;
 }
 
 /** Pings every watched connection and closes the ones that stay silent for the contact window. */
@@ -78,7 +94,9 @@ export class LinkLiveness {
   readonly #log: Logger;
   readonly #table: LinkTable;
   readonly #watched = new Map<string, Watched>(); // by connection ID
-  readonly #counters: LinkLivenessCounters = { proofs: 0, probeFailures: 0, linksClosed: 0 };
+  readonly #counters: LinkLivenessCounters = { proofs: 0, probeFailures: 0, linksClosed: 0, gossipRepairs: 0 };
+  // Last gossip repair of each peer (monotonic); entries older than the backoff are dropped.
+  readonly #repairedAtMs = new Map<string, number>();
   #timer: TimerHandle | undefined;
   #nextProbeMs = 0;
   #running = false;
@@ -137,11 +155,12 @@ export class LinkLiveness {
       if (this.#watched.has(id)) continue;
       this.#table.opened(id, conn.remotePeer.toString(), now);
       this.#watched.set(id, {
-        conn, probing: false,
+        conn, probing: false, sinceMs: now,
         channel: new PingChannel((signal) => conn.newStream(PING_PROTOCOL, { signal, runOnLimitedConnection: true }), { timers: this.#timers, random: this.#o.random }),
       });
     }
     for (const d of this.#table.takeDead(now)) this.#closeDead(d);
+    if (this.#o.heardAtMs !== undefined) this.#repairSilentGossip(now, this.#o.heardAtMs);
     if (now >= this.#nextProbeMs) {
       this.#nextProbeMs = now + this.#o.intervalMs;
       for (const [id, w] of this.#watched) if (!w.probing) this.#probe(id, w);
@@ -194,6 +213,40 @@ export class LinkLiveness {
       this.#o.onDead?.(peer);
     } catch (e) {
       this.#log.error({ err: e }, 'link liveness onDead threw');
+    }
+  }
+
+  // Peers whose link answers while their heartbeats stopped (membership/gossip-silence.ts): close their
+  // connections and redial, so that gossip peers again over the new one.
+  #repairSilentGossip(now: number, heardAtMs: (peerId: PeerId) => number | undefined): void {
+    const newest = new Map<string, Watched>();
+    for (const w of this.#watched.values()) {
+      const peer = w.conn.remotePeer.toString();
+      const seen = newest.get(peer);
+      if (seen === undefined || w.sinceMs > seen.sinceMs) newest.set(peer, w);
+    }
+    for (const [peer, at] of this.#repairedAtMs) if (!newest.has(peer) && now - at > 10 * this.#o.windowMs) this.#repairedAtMs.delete(peer);
+    for (const [peer, w] of newest) {
+      const remote = w.conn.remotePeer;
+      const input = {
+        nowMs: now, windowMs: this.#o.windowMs, provenAtMs: this.#table.provenAtMs(peer), heardAtMs: heardAtMs(remote),
+        newestConnectionMs: w.sinceMs, lastRepairMs: this.#repairedAtMs.get(peer),
+      };
+      if (!gossipSilent(input)) continue;
+      this.#repairedAtMs.set(peer, now);
+      this.#counters.gossipRepairs += 1;
+      const silentMs = input.heardAtMs === undefined ? undefined : Math.round(now - input.heardAtMs);
+      this.#log.warn({ peer, silentMs }, 'controller link answers but its heartbeats stopped (gossip lost with another connection); re-making the link');
+      const err = new GossipSilentError(`no heartbeat from ${peer} for ${silentMs ?? 'ever'} ms over a live link`);
+      for (const c of this.#host.getConnections(remote)) {
+        this.#forget(c.id);
+        c.abort(err);
+      }
+      try {
+        this.#o.onDead?.(remote);
+      } catch (e) {
+        this.#log.error({ err: e }, 'link liveness onDead threw');
+      }
     }
   }
 

@@ -194,6 +194,10 @@ export async function startMembershipNode(config: MembershipConfig, options: Mem
     intervalMs: cfg.healthCheck.intervalMs,
     windowMs: healthContactWindowMs(cfg.healthCheck),
     onDead: (p) => { host.reconnector.dialNow(p.toString()); },
+    heardAtMs: (p) => {
+      const member = auth.peerInfo(p)?.member;
+      return member === undefined ? undefined : membership.table.get(member)?.lastHeardAtMs;
+    },
     timers,
     random,
     logger,

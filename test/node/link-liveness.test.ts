@@ -128,3 +128,45 @@ t.test('a connection that never answered is closed alone; the peer\'s other conn
   t.equal(links.counters().linksClosed, 1);
   links.stop();
 });
+
+// Sim seed 100245 of the sweep at 90f2d33: gossip had peered over a connection that closed; the other
+// one kept answering pings, and no heartbeat flowed again. A live link whose peer is not heard from for
+// two windows is re-made (every connection closed, the peer handed to onDead to redial), then not
+// again within the backoff; a peer heard from is left alone.
+t.test('a live link whose heartbeats stopped is re-made, at most once per backoff', async (t) => {
+  const timers = new ManualTimers();
+  const [quiet, chatty] = await peers(2);
+  let conns = [fakeConn('q-1', quiet!, () => 'echo', timers), fakeConn('c-1', chatty!, () => 'echo', timers)];
+  const dead: string[] = [];
+  const heard = new Map<string, number>();
+  const links = new LinkLiveness({
+    getConnections: (p?: PeerId) => conns.filter((c) => !c.aborted && (p === undefined || c.conn.remotePeer.equals(p))).map((c) => c.conn),
+    addEventListener: () => undefined, removeEventListener: () => undefined,
+  } as unknown as LinkHost, {
+    watches: () => true, intervalMs: 200, windowMs: 700, timers, random: REAL_RANDOM,
+    onDead: (p) => dead.push(p.toString()),
+    heardAtMs: (p) => heard.get(p.toString()),
+  });
+  // Both heard from now and then; then `quiet` stops being heard while its link keeps answering.
+  heard.set(quiet!.toString(), timers.now);
+  const beat = (): void => { heard.set(chatty!.toString(), timers.now); };
+  links.start();
+  for (let ms = 0; ms < 3_000; ms += 100) { beat(); await timers.advance(100); }
+  t.same(dead, [quiet!.toString()], 'the silent peer is re-made; the one heard from is not');
+  t.ok(conns[0]!.aborted, 'its connection closed');
+  t.notOk(conns[1]!.aborted);
+  t.equal(links.counters().gossipRepairs, 1);
+  t.equal(links.counters().linksClosed, 0, 'not a dead link');
+  // Redialed: a new connection, still silent. Not re-made again within the backoff (6 windows).
+  // (First repair at ~1.4 s: two windows of silence; backoff until ~5.6 s.)
+  conns = [...conns, fakeConn('q-2', quiet!, () => 'echo', timers)];
+  for (let ms = 0; ms < 2_000; ms += 100) { beat(); await timers.advance(100); }
+  t.equal(links.counters().gossipRepairs, 1, 'backoff');
+  for (let ms = 0; ms < 2_000; ms += 100) { beat(); await timers.advance(100); }
+  t.equal(links.counters().gossipRepairs, 2, 'after the backoff, again');
+  // Heard again: left alone from then on.
+  conns = [...conns, fakeConn('q-3', quiet!, () => 'echo', timers)];
+  for (let ms = 0; ms < 6_000; ms += 100) { beat(); heard.set(quiet!.toString(), timers.now); await timers.advance(100); }
+  t.equal(links.counters().gossipRepairs, 2);
+  links.stop();
+});
