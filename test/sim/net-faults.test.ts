@@ -188,3 +188,20 @@ t.test('uniform link delays within [latencyMinMs, latencyMaxMs]', async (t) => {
   const took = w.s.nowMs() - t0;
   t.ok(took >= 20 && took <= 28, `four one-way trips of 5-7 ms (${took})`);
 });
+
+// Sweep seeds 100222 and 100231 (at 90f2d33): a pair slowed while the default link was lossy kept
+// that loss after the lossy fault was undone (the pair's profile was a copy of the default), so 20–40 %
+// of the heartbeats between a and b were lost through the quiet period. A pair keeps only what was set
+// for it; the rest follows the default.
+t.test('a pair\'s link profile keeps only its own fields; the rest follows the default as it changes', async (t) => {
+  const w = await testWorld(7, ['a', 'b']);
+  w.net.setDefaultLink({ dropRate: 0.3 });
+  w.net.setLink('a', 'b', { delayMinMs: 50, delayMaxMs: 80 });
+  t.match(w.net.linkProfile('a', 'b'), { dropRate: 0.3, delayMinMs: 50, delayMaxMs: 80 });
+  w.net.setDefaultLink({ dropRate: 0 });
+  t.match(w.net.linkProfile('a', 'b'), { dropRate: 0, delayMinMs: 50, delayMaxMs: 80 }, 'the default\'s loss undone for the pair too');
+  t.match(w.net.linkProfile('b', 'a'), { dropRate: 0 }, 'one way only');
+  w.net.setLink('a', 'b', { dropRate: 0.5 });
+  w.net.setDefaultLink({ dropRate: 0.1 });
+  t.equal(w.net.linkProfile('a', 'b').dropRate, 0.5, 'a field set for the pair wins over the default');
+});

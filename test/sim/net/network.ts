@@ -166,7 +166,9 @@ export class SimNetwork implements HostNetwork {
   readonly scheduler: Scheduler;
   readonly #rand: SimRandom;
   #defaultLink: LinkProfile;
-  readonly #links = new Map<string, LinkProfile>();
+  // Per pair, only the fields set for it: the rest follow the default as it changes (a pair slowed
+  // while the default was lossy must not keep that loss once the default is clean again).
+  readonly #links = new Map<string, Partial<LinkProfile>>();
   readonly #cuts = new Map<string, CutMode>();
   readonly #hosts = new Map<string, SimHost>();
   readonly #listeners = new Map<string, SimHost>();
@@ -267,12 +269,18 @@ export class SimNetwork implements HostNetwork {
 
   /** The profile from each of `from` to each of `to` (one way). */
   setLink(from: Names, to: Names, p: Partial<LinkProfile>): void {
-    for (const f of list(from)) for (const t of list(to)) if (f !== t) this.#links.set(key(f, t), { ...this.#link(f, t), ...p });
+    for (const f of list(from)) for (const t of list(to)) if (f !== t) this.#links.set(key(f, t), { ...this.#links.get(key(f, t)), ...p });
     this.scheduler.note(`link ${list(from).join(',')}>${list(to).join(',')} ${JSON.stringify(p)}`);
   }
 
+  /** The profile in force from `from` to `to`: the default, with what was set for that pair over it. */
+  linkProfile(from: string, to: string): LinkProfile {
+    return this.#link(from, to);
+  }
+
   #link(from: string, to: string): LinkProfile {
-    return this.#links.get(key(from, to)) ?? this.#defaultLink;
+    const own = this.#links.get(key(from, to));
+    return own === undefined ? this.#defaultLink : { ...this.#defaultLink, ...own };
   }
 
   /** Cut delivery from each of `from` to each of `to` (one way). */
