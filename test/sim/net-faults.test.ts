@@ -195,13 +195,13 @@ t.test('uniform link delays within [latencyMinMs, latencyMaxMs]', async (t) => {
 // for it; the rest follows the default.
 t.test('a pair\'s link profile keeps only its own fields; the rest follows the default as it changes', async (t) => {
   const w = await testWorld(7, ['a', 'b']);
-  w.net.setDefaultLink({ dropRate: 0.3 });
-  w.net.setLink('a', 'b', { delayMinMs: 50, delayMaxMs: 80 });
-  t.match(w.net.linkProfile('a', 'b'), { dropRate: 0.3, delayMinMs: 50, delayMaxMs: 80 });
-  w.net.setDefaultLink({ dropRate: 0 });
-  t.match(w.net.linkProfile('a', 'b'), { dropRate: 0, delayMinMs: 50, delayMaxMs: 80 }, 'the default\'s loss undone for the pair too');
-  t.match(w.net.linkProfile('b', 'a'), { dropRate: 0 }, 'one way only');
-  w.net.setLink('a', 'b', { dropRate: 0.5 });
-  w.net.setDefaultLink({ dropRate: 0.1 });
-  t.equal(w.net.linkProfile('a', 'b').dropRate, 0.5, 'a field set for the pair wins over the default');
+  w.net.setDefaultLink({ gossipDropRate: 0.3 });
+  w.net.setLink('a', 'b', { latencyMinMs: 50, latencyMaxMs: 80 });
+  t.match(w.net.linkProfile('a', 'b'), { gossipDropRate: 0.3, latencyMinMs: 50, latencyMaxMs: 80 });
+  w.net.setDefaultLink({ gossipDropRate: 0 });
+  t.match(w.net.linkProfile('a', 'b'), { gossipDropRate: 0, latencyMinMs: 50, latencyMaxMs: 80 }, 'the default\'s loss undone for the pair too');
+  t.match(w.net.linkProfile('b', 'a'), { gossipDropRate: 0 }, 'one way only');
+  w.net.setLink('a', 'b', { gossipDropRate: 0.5 });
+  w.net.setDefaultLink({ gossipDropRate: 0.1 });
+  t.equal(w.net.linkProfile('a', 'b').gossipDropRate, 0.5, 'a field set for the pair wins over the default');
 });
