@@ -50,39 +50,69 @@ export interface CallOptions {
 
 const CALL_ID = 1;
 
-/** Call `method` on the admin socket at `socketPath`; resolves to the result or throws AdminCallError. */
-export function callAdmin<T = unknown>(socketPath: string, method: string, params?: unknown, opts: CallOptions = {}): Promise<T> {
-  const timeoutMs = opts.timeoutMs ?? ADMIN_CALL_TIMEOUT_MS;
-  const timers = opts.timers ?? REAL_TIMERS;
-  const splitter = new LineSplitter(opts.responseBytesMax ?? ADMIN_CLIENT_RESPONSE_BYTES_MAX);
+/** How an exchange handles the lines the node sends (see adminExchange). */
+export interface ExchangeHandlers<T> {
+  /**
+   * Each line the node sends, in order. `finish` ends the exchange (with a value, or an error);
+   * `answered` marks the response as in, which ends the response deadline. A throw ends it too (a
+   * non-AdminCallError as BAD_RESPONSE).
+   */
+  onLine(line: Buffer, finish: (err: AdminCallError | undefined, value?: T) => void, answered: () => void): void;
+  /** What the node closing the connection means now (its message), when it ends the exchange. */
+  closed(): string;
+}
+
+/**
+ * One request on a new connection to the admin socket: written once connected, its lines handed to
+ * `h.onLine` until it finishes, a deadline on the response, and the connection destroyed at the end.
+ * `signal` ends it without an error. Shared by callAdmin (one response) and watchAdmin (a stream).
+ */
+export function adminExchange<T>(socketPath: string, method: string, params: unknown,
+  o: { timeoutMs: number; timers: TimerComponents; lineBytesMax: number; signal?: AbortSignal | undefined }, h: ExchangeHandlers<T>): Promise<T> {
+  const splitter = new LineSplitter(o.lineBytesMax);
   const request = `${JSON.stringify({ jsonrpc: '2.0', id: CALL_ID, method, ...(params === undefined ? {} : { params }) })}\n`;
+  const { timers, timeoutMs, signal } = o;
   return new Promise<T>((resolve, reject) => {
     const socket = connect(socketPath);
     let settled = false;
-    const settle = (err: AdminCallError | undefined, value?: unknown): void => {
+    const settle = (err: AdminCallError | undefined, value?: T): void => {
       if (settled) return;
       settled = true;
       timers.clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       socket.destroy();
       if (err === undefined) resolve(value as T); else reject(err);
     };
+    const onAbort = (): void => settle(undefined);
     const timer = timers.setTimeout(() => settle(new AdminCallError('TIMEOUT', `${method}: no answer from ${socketPath} within ${timeoutMs} ms`)), timeoutMs);
+    if (signal?.aborted === true) { settle(undefined); return; }
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const answered = (): void => timers.clearTimeout(timer);
     socket.once('connect', () => socket.write(request));
     socket.on('error', (err: NodeJS.ErrnoException) => settle(connectError(socketPath, err)));
+    socket.on('close', () => settle(new AdminCallError('CONNECTION_CLOSED', h.closed())));
     socket.on('data', (chunk: Buffer) => {
       const r = splitter.push(chunk);
-      const line = r.lines[0];
-      if (line !== undefined) {
+      for (const line of r.lines) {
+        if (settled) return;
         try {
-          settle(undefined, parseResponse(line));
+          h.onLine(line, settle, answered);
         } catch (err) {
-          settle(err as AdminCallError);
+          settle(err instanceof AdminCallError ? err : new AdminCallError('BAD_RESPONSE', String(err)));
         }
-      } else if (r.overflow) {
-        settle(new AdminCallError('BAD_RESPONSE', `${method}: response larger than ${splitter.lineBytesMax} bytes`));
       }
+      if (r.overflow) settle(new AdminCallError('BAD_RESPONSE', `${method}: a response line larger than ${splitter.lineBytesMax} bytes`));
     });
-    socket.on('close', () => settle(new AdminCallError('CONNECTION_CLOSED', `${method}: the node at ${socketPath} closed the connection without answering (is it stopping?)`)));
+  });
+}
+
+/** Call `method` on the admin socket at `socketPath`; resolves to the result or throws AdminCallError. */
+export function callAdmin<T = unknown>(socketPath: string, method: string, params?: unknown, opts: CallOptions = {}): Promise<T> {
+  return adminExchange<T>(socketPath, method, params, {
+    timeoutMs: opts.timeoutMs ?? ADMIN_CALL_TIMEOUT_MS, timers: opts.timers ?? REAL_TIMERS, lineBytesMax: opts.responseBytesMax ?? ADMIN_CLIENT_RESPONSE_BYTES_MAX,
+  }, {
+    onLine: (line, finish) => finish(undefined, parseResponse(line) as T),
+    closed: () => `${method}: the node at ${socketPath} closed the connection without answering (is it stopping?)`,
   });
 }
 

@@ -1,10 +1,8 @@
 // A client of a streaming admin method (a watch): one connection, the request, its response, then
 // notifications until the node sends `watch.end` (with an error when the watch failed: WATCH_OVERFLOW,
 // WATCH_COMPACTED…) or the connection closes. The caller stops it with an AbortSignal.
-import { connect } from 'node:net';
 import { REAL_TIMERS, type TimerComponents } from '../host/timer-components.ts';
-import { ADMIN_CALL_TIMEOUT_MS, ADMIN_CLIENT_RESPONSE_BYTES_MAX, AdminCallError, connectError, parseResponse } from './admin-client.ts';
-import { LineSplitter } from './line-splitter.ts';
+import { ADMIN_CALL_TIMEOUT_MS, ADMIN_CLIENT_RESPONSE_BYTES_MAX, AdminCallError, adminExchange, parseResponse } from './admin-client.ts';
 
 /** Options of a watch. */
 export interface WatchOptions {
@@ -26,54 +24,29 @@ export interface WatchOptions {
  * without an error or `signal` aborts, rejects with AdminCallError (the node's code, or a client code).
  */
 export function watchAdmin(socketPath: string, method: string, params: unknown, opts: WatchOptions): Promise<void> {
-  const timers = opts.timers ?? REAL_TIMERS;
-  const timeoutMs = opts.timeoutMs ?? ADMIN_CALL_TIMEOUT_MS;
-  const splitter = new LineSplitter(opts.lineBytesMax ?? ADMIN_CLIENT_RESPONSE_BYTES_MAX);
-  return new Promise<void>((resolve, reject) => {
-    const socket = connect(socketPath);
-    let started = false;
-    let settled = false;
-    const settle = (err?: AdminCallError): void => {
-      if (settled) return;
-      settled = true;
-      timers.clearTimeout(timer);
-      opts.signal?.removeEventListener('abort', onAbort);
-      socket.destroy();
-      if (err === undefined) resolve(); else reject(err);
-    };
-    const onAbort = (): void => settle();
-    if (opts.signal?.aborted === true) { settle(); return; }
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
-    const timer = timers.setTimeout(() => settle(new AdminCallError('TIMEOUT', `${method}: no answer from ${socketPath} within ${timeoutMs} ms`)), timeoutMs);
-    socket.once('connect', () => socket.write(`${JSON.stringify({ jsonrpc: '2.0', id: 1, method, ...(params === undefined ? {} : { params }) })}\n`));
-    socket.on('error', (err: NodeJS.ErrnoException) => settle(connectError(socketPath, err)));
-    socket.on('close', () => settle(new AdminCallError('CONNECTION_CLOSED', `${method}: the node at ${socketPath} closed the connection${started ? ' during the watch' : ' without answering'} (is it stopping?)`)));
-    socket.on('data', (chunk: Buffer) => {
-      const r = splitter.push(chunk);
-      for (const line of r.lines) {
-        if (settled) return;
-        try {
-          if (!started) {
-            const result = parseResponse(line);
-            started = true;
-            timers.clearTimeout(timer);
-            opts.onStart?.(result);
-            continue;
-          }
-          const n = parseNotification(line);
-          if (n.method !== 'watch.end') {
-            opts.onNotification(n.method, n.params);
-            continue;
-          }
-          const e = (n.params as { error?: { message?: unknown; code?: unknown; data?: { code?: unknown } } } | null)?.error;
-          settle(e === undefined ? undefined : new AdminCallError(typeof e.data?.code === 'string' ? e.data.code : 'UNKNOWN',
-            typeof e.message === 'string' ? e.message : 'the watch failed', typeof e.code === 'number' ? e.code : undefined, e.data as Record<string, unknown>));
-        } catch (err) {
-          settle(err instanceof AdminCallError ? err : new AdminCallError('BAD_RESPONSE', String(err)));
-        }
+  let started = false;
+  return adminExchange<void>(socketPath, method, params, {
+    timeoutMs: opts.timeoutMs ?? ADMIN_CALL_TIMEOUT_MS, timers: opts.timers ?? REAL_TIMERS,
+    lineBytesMax: opts.lineBytesMax ?? ADMIN_CLIENT_RESPONSE_BYTES_MAX, signal: opts.signal,
+  }, {
+    onLine: (line, finish, answered) => {
+      if (!started) {
+        const result = parseResponse(line);
+        started = true;
+        answered();
+        opts.onStart?.(result);
+        return;
       }
-      if (r.overflow) settle(new AdminCallError('BAD_RESPONSE', `${method}: a line larger than ${splitter.lineBytesMax} bytes`));
-    });
+      const n = parseNotification(line);
+      if (n.method !== 'watch.end') {
+        opts.onNotification(n.method, n.params);
+        return;
+      }
+      const e = (n.params as { error?: { message?: unknown; code?: unknown; data?: { code?: unknown } } } | null)?.error;
+      finish(e === undefined ? undefined : new AdminCallError(typeof e.data?.code === 'string' ? e.data.code : 'UNKNOWN',
+        typeof e.message === 'string' ? e.message : 'the watch failed', typeof e.code === 'number' ? e.code : undefined, e.data as Record<string, unknown>));
+    },
+    closed: () => `${method}: the node at ${socketPath} closed the connection${started ? ' during the watch' : ' without answering'} (is it stopping?)`,
   });
 }
 

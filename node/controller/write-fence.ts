@@ -49,6 +49,7 @@ import type { ResolvedMembershipConfig } from '../config/membership-config.ts';
 import { every, type TimerComponents, type TimerHandle, type WallClock } from '../components.ts';
 import { ConfigError, NovaEdgeError } from '../errors.ts';
 import type { MembershipNode } from '../membership/membership-node.ts';
+import type { ClockSample } from '../membership/membership-service.ts';
 import { loggerOrSilent, type Logger } from '../util/logger.ts';
 import { FenceTransitions, type FenceListeners, type FenceState, type FenceTransitionCounters } from './fence-transitions.ts';
 
@@ -179,24 +180,19 @@ export class WriteFence {
     // Controllers authenticated before the fence existed (it is created right after membership starts).
     for (const p of membership.authenticatedPeers()) if (p.role === 'controller') this.#contacts.linkOpened(p.member, startMs);
     // And the clocks measured before it existed: a peer whose clock is not measured does not count.
-    for (const c of membership.clockSamples()) {
-      if (config.controllers.includes(c.member) && c.member !== config.self) this.#offsets.sample(c.member, c.remote, c.sentAtMs, c.receivedAtMs);
-    }
+    for (const c of membership.clockSamples()) this.#clockSample(c);
     this.#phases = new PartitionPhaseMachine(this.config, startMs);
     this.#evaluate();
     // The periodic tick: agent leases and clock samples age without an event.
     this.#offs.push(every(this.#timers, hc.intervalMs, () => this.#evaluate()));
     const soon = (): void => this.#evaluateSoon();
-    const controllers = new Set(config.controllers);
     this.#offs.push(
       membership.on('event', (e) => {
         if (e.type === 'removed') this.#offsets.forget(e.member);
         soon();
       }),
       membership.on('clock-sample', (c) => {
-        if (!controllers.has(c.member) || c.member === config.self) return;
-        this.#offsets.sample(c.member, c.remote, c.sentAtMs, c.receivedAtMs);
-        soon();
+        if (this.#clockSample(c)) soon();
       }),
       membership.auth.on('authenticated', (p) => {
         if (p.role !== 'controller') return;
@@ -300,6 +296,12 @@ export class WriteFence {
     feed();
     this.#last = undefined;
     this.#evaluateSoon();
+  }
+
+  // A clock probe's answer from another configured controller; false (ignored) for anyone else.
+  #clockSample(c: ClockSample): boolean {
+    if (c.member === this.config.self || !this.config.controllers.includes(c.member)) return false;
+    return this.#offsets.sample(c.member, c.remote, c.sentAtMs, c.receivedAtMs);
   }
 
   // The latest proof of each open link, with the time it was proven (not the time it is read).

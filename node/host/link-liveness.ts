@@ -20,7 +20,7 @@
 // Healthy in the peer table while the direct link is dead, so nothing else notices a half-open link.
 
 import type { Connection, PeerId } from '@libp2p/interface';
-import { gossipSilent } from '../../membership/gossip-silence.ts';
+import { GOSSIP_REPAIR_BACKOFF_WINDOWS, gossipSilent } from '../../membership/gossip-silence.ts';
 import { LinkTable, type DeadLink } from '../../membership/link-liveness.ts';
 import { PING_PROTOCOL, PingChannel } from '../agent/ping-channel.ts';
 import { NovaEdgeError } from '../errors.ts';
@@ -204,11 +204,16 @@ export class LinkLiveness {
     this.#log.warn({ peer: d.peer, silentMs: Math.round(d.silentMs), windowMs: this.#o.windowMs, answeredBefore: d.answered },
       'controller link silent for the contact window; closing it and redialing');
     const err = new LinkSilentError(`no ping answered for ${Math.round(d.silentMs)} ms (contact window ${this.#o.windowMs} ms)`);
-    for (const c of d.answered ? this.#host.getConnections(peer) : [w.conn]) {
+    this.#forget(d.link);
+    this.#closeAndRedial(peer, d.answered ? this.#host.getConnections(peer) : [w.conn], err);
+  }
+
+  // Closes `conns` (connections to `peer`) with `err` and hands the peer to onDead to redial.
+  #closeAndRedial(peer: PeerId, conns: readonly Connection[], err: Error): void {
+    for (const c of conns) {
       this.#forget(c.id);
       c.abort(err);
     }
-    this.#forget(d.link);
     try {
       this.#o.onDead?.(peer);
     } catch (e) {
@@ -225,7 +230,8 @@ export class LinkLiveness {
       const seen = newest.get(peer);
       if (seen === undefined || w.sinceMs > seen.sinceMs) newest.set(peer, w);
     }
-    for (const [peer, at] of this.#repairedAtMs) if (!newest.has(peer) && now - at > 10 * this.#o.windowMs) this.#repairedAtMs.delete(peer);
+    // A repair older than the backoff no longer matters: forget it (bounded by the peers watched since).
+    for (const [peer, at] of this.#repairedAtMs) if (now - at >= GOSSIP_REPAIR_BACKOFF_WINDOWS * this.#o.windowMs) this.#repairedAtMs.delete(peer);
     for (const [peer, w] of newest) {
       const remote = w.conn.remotePeer;
       const input = {
@@ -238,15 +244,7 @@ export class LinkLiveness {
       const silentMs = input.heardAtMs === undefined ? undefined : Math.round(now - input.heardAtMs);
       this.#log.warn({ peer, silentMs }, 'controller link answers but its heartbeats stopped (gossip lost with another connection); re-making the link');
       const err = new GossipSilentError(`no heartbeat from ${peer} for ${silentMs ?? 'ever'} ms over a live link`);
-      for (const c of this.#host.getConnections(remote)) {
-        this.#forget(c.id);
-        c.abort(err);
-      }
-      try {
-        this.#o.onDead?.(remote);
-      } catch (e) {
-        this.#log.error({ err: e }, 'link liveness onDead threw');
-      }
+      this.#closeAndRedial(remote, this.#host.getConnections(remote), err);
     }
   }
 

@@ -17,8 +17,12 @@ export type PartitionStateLabel = (typeof PARTITION_STATES)[number];
  * matches state="confirmed"); a separate "partitioned" label would always equal it, so there is none.
  */
 export function partitionStateLabel(phase: Phase): PartitionStateLabel {
-  return phase === 'Healthy' ? 'healthy' : phase === 'Degraded' ? 'degraded' : phase === 'Suspected' ? 'suspected' : phase === 'Partitioned' ? 'confirmed' : 'healing';
+  return STATE_LABELS[phase];
 }
+
+const STATE_LABELS: Readonly<Record<Phase, PartitionStateLabel>> = {
+  Healthy: 'healthy', Degraded: 'degraded', Suspected: 'suspected', Partitioned: 'confirmed', Healing: 'healing',
+};
 
 /** Conflicts are counted by scanning the store; scrapes within this window reuse the last count. */
 export const CONFLICT_COUNT_TTL_MS = 5_000;
