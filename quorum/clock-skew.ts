@@ -16,6 +16,15 @@
 // be the one that is off, and counting it let a controller just restarted next to a skewed peer
 // accept writes for as long as the link kept failing before the first probe was answered (simulation
 // seed 100106). Peers are probed as soon as they authenticate, so this costs one round trip at start.
+//
+// Agents are clock witnesses (AgentAssisted). An agent's vote lease counts only while the agent's
+// clock agrees with this controller's too: each grant carries the agent's clocks, a clock-offset
+// sample like a probe's answer. Without it, two controllers whose clocks disagree each count only
+// themselves, and the one whose clock is off could still reach the threshold with the leases of the
+// agents following it and accept writes stamped seconds behind (simulation seed 300260, lost
+// last-writer-wins updates). With it, that controller is fenced (CLOCK_SKEW) unless its agents'
+// clocks are off by the same amount. A lease whose agent sent no clock (a version-1 agent) is not
+// measured, so not counted.
 
 import type { TallyResult } from './tally.ts';
 
@@ -23,9 +32,9 @@ import type { TallyResult } from './tally.ts';
 export interface ClockAgreement {
   /** The tally over the reached controllers whose clocks agree with this one's (clockAgreeingControllers). */
   tally: TallyResult;
-  /** Reached controllers whose clocks disagree with this one's, sorted. */
+  /** Reached controllers and leased agents whose clocks disagree with this one's, sorted. */
   skewedPeers: readonly string[];
-  /** Reached controllers whose clocks are not measured yet (not counted either), sorted. */
+  /** Reached controllers and leased agents whose clocks are not measured yet (not counted either), sorted. */
   unmeasuredPeers: readonly string[];
   /** The bound, for messages. */
   maxClockOffsetMs: number;
@@ -53,4 +62,35 @@ export function unmeasuredReachable(self: string, reachable: Iterable<string>, m
   const out = new Set<string>();
   for (const c of reachable) if (c !== self && !measured.has(c)) out.add(c);
   return [...out].sort();
+}
+
+/** Who votes under the clock rule. */
+export interface ClockVoters {
+  /** Reached controllers whose clocks are measured and agree (this one always), order kept. */
+  controllers: string[];
+  /** Leased agents whose clocks are measured and agree, order kept. */
+  agents: string[];
+  /** Reached controllers and leased agents whose clocks disagree, sorted. */
+  skewedPeers: string[];
+  /** Reached controllers and leased agents not measured yet, sorted. */
+  unmeasuredPeers: string[];
+}
+
+/**
+ * The votes that count under the clock rule: of the `reachable` controllers and the `leasedAgents`,
+ * those whose clocks are `measured` and not `skewed` (this controller always counts itself).
+ */
+export function clockVoters(
+  self: string, reachable: readonly string[], leasedAgents: readonly string[], skewed: ReadonlySet<string>, measured: ReadonlySet<string>,
+): ClockVoters {
+  const peers = [...reachable, ...leasedAgents];
+  const skewedPeers = skewedReachable(self, peers, skewed);
+  const unmeasuredPeers = unmeasuredReachable(self, peers, measured);
+  const left = new Set([...skewedPeers, ...unmeasuredPeers]);
+  return {
+    controllers: clockAgreeingControllers(self, reachable, left),
+    agents: [...new Set(leasedAgents)].filter((a) => !left.has(a)),
+    skewedPeers,
+    unmeasuredPeers,
+  };
 }

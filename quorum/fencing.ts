@@ -4,8 +4,9 @@
 //
 // Two reasons to fence, both with the stable error code FENCED:
 //   NO_QUORUM   the controllers (and, in AgentAssisted, agent leases) reached do not carry the threshold;
-//   CLOCK_SKEW  they do, but not once the controllers whose clocks disagree with this one's are left
-//               out (clock-skew.ts): this controller's write stamps would reorder last-writer-wins.
+//   CLOCK_SKEW  they do, but not once the controllers (and agents) whose clocks disagree with this
+//               one's are left out (clock-skew.ts): this controller's write stamps would reorder
+//               last-writer-wins.
 //   (NO_QUORUM too when they do, but not once the controllers whose clocks are not measured yet are
 //   left out: for one probe round trip after a link comes up.)
 
@@ -55,13 +56,15 @@ export function decideWrite(t: TallyResult, config: Pick<QuorumConfig, 'fenceWri
     reason = 'CLOCK_SKEW';
     held = votes(clock.tally);
     why = `clock skew: this controller's clock differs by more than maxClockOffset (${clock.maxClockOffsetMs} ms) from ${clock.skewedPeers.join(', ')}; ` +
-      `${clock.tally.reachableControllers}/${t.reachableControllers} controllers reached agree with it` +
+      `${clock.tally.reachableControllers}/${t.reachableControllers} controllers reached` +
+      `${t.mode === 'AgentAssisted' ? ` and ${clock.tally.reachableAgents}/${t.reachableAgents} agent leases` : ''} agree with it` +
       `${clock.unmeasuredPeers.length > 0 ? ` (not measured yet: ${clock.unmeasuredPeers.join(', ')})` : ''}`;
   } else if (clock !== undefined && !clock.tally.haveQuorum) {
     reason = 'NO_QUORUM';
     held = votes(clock.tally);
     why = `the clocks of ${clock.unmeasuredPeers.join(', ')} are not measured yet (their first clock probe is pending); ` +
-      `${clock.tally.reachableControllers}/${t.reachableControllers} controllers reached are measured and agree`;
+      `${clock.tally.reachableControllers}/${t.reachableControllers} controllers reached` +
+      `${t.mode === 'AgentAssisted' ? ` and ${clock.tally.reachableAgents}/${t.reachableAgents} agent leases` : ''} are measured and agree`;
   } else {
     return { allowed: true, code: undefined, reason: undefined, message: `quorum held: ${votes(clock?.tally ?? t)}`, minorityWrite: false };
   }

@@ -167,6 +167,7 @@ export class AgentNode {
         const current = this.#follow.current;
         return current === undefined ? undefined : this.#names.get(current);
       },
+      readClock: () => membership.readClock(),
       ioTimeoutMs: membership.config.authTimeoutMs,
       timers,
       ...(o.logger === undefined ? {} : { logger: o.logger }),

@@ -19,7 +19,8 @@
 // maxClockOffset count (quorum/clock-skew.ts); offsets come from clock probes (membership sends one
 // when a peer authenticates and one per rttInterval, node/membership/clock-probe.ts) estimated by
 // membership/clock-offset.ts. A controller that reaches a quorum but agrees with no quorum is fenced
-// with reason CLOCK_SKEW.
+// with reason CLOCK_SKEW. In AgentAssisted the agents are clock witnesses: a leased agent's vote
+// counts only while its clock (carried by each of its grants, node/votes/vote-collector.ts) agrees too.
 //
 // Transitions (fenced/unfenced, quorum lost/regained, phase changes) are detected wherever the state
 // is computed — on writes, on status, on membership changes, and on timers set to the next moment it
@@ -41,8 +42,8 @@ import { ClockOffsets, offsetVerdict, type OffsetEstimate } from '../../membersh
 import { healthContactWindowMs } from '../../membership/link-liveness.ts';
 import type { HybridClock } from '../../storage/logic/hlc.ts';
 import {
-  ASSUMED_CLOCK_RATE_DRIFT_PPM, clockAgreeingControllers, ControllerContacts, decideWrite, defaultLeaseForWindow, leaseWindowMismatch, PartitionPhaseMachine,
-  quorumStatus, skewedReachable, unmeasuredReachable, tally, validateQuorumConfig,
+  ASSUMED_CLOCK_RATE_DRIFT_PPM, clockVoters, ControllerContacts, decideWrite, defaultLeaseForWindow, leaseWindowMismatch, MAX_AGENTS, PartitionPhaseMachine,
+  quorumStatus, tally, validateQuorumConfig,
   type ClockAgreement, type FenceReason, type QuorumConfig, type QuorumConfigInput, type QuorumStatus, type TallyResult, type WriteDecision,
 } from '../../quorum/index.ts';
 import type { ResolvedMembershipConfig } from '../config/membership-config.ts';
@@ -72,6 +73,8 @@ export interface AgentVoteSource {
   leasedAgents(nowMs: number): Iterable<string>;
   /** The replicated agent registry: the agents that count in the total. */
   registeredAgents(): ReadonlySet<string>;
+  /** Subscribe to the agents' clock readings (one per grant); returns the unsubscribe function. */
+  onClockSample(listener: (c: ClockSample) => void): () => void;
 }
 
 /**
@@ -171,9 +174,11 @@ export class WriteFence {
     const windowMs = healthContactWindowMs(hc);
     this.#maxClockOffsetMs = membership.config.maxClockOffsetMs;
     this.#contacts = new ControllerContacts({ self: config.self, controllers: config.controllers, windowMs });
-    // A peer's offset is taken from its clock probes within one contact window of its newest.
+    // A peer's offset is taken from its clock probes (an agent's: its grants) within one contact window
+    // of its newest.
+    const agentsMax = config.mode === 'AgentAssisted' ? MAX_AGENTS : 0;
     this.#offsets = new ClockOffsets({
-      sampleMaxAgeMs: windowMs, membersMax: Math.max(1, config.controllers.length), driftPpm: ASSUMED_CLOCK_RATE_DRIFT_PPM,
+      sampleMaxAgeMs: windowMs, membersMax: Math.max(1, config.controllers.length + agentsMax), driftPpm: ASSUMED_CLOCK_RATE_DRIFT_PPM,
     });
     this.#transitions = new FenceTransitions(loggerOrSilent(options.logger).child({ component: 'fence', member: config.self }));
     const startMs = this.#timers.nowMs();
@@ -194,6 +199,10 @@ export class WriteFence {
       membership.on('clock-sample', (c) => {
         if (this.#clockSample(c)) soon();
       }),
+      // Before the grant it came with is counted (the collector emits it first).
+      agents?.onClockSample((c) => {
+        if (this.#agentClockSample(c)) this.#last = undefined;
+      }) ?? (() => undefined),
       membership.auth.on('authenticated', (p) => {
         if (p.role !== 'controller') return;
         this.#linkEvent(() => this.#contacts.linkOpened(p.member, this.#timers.nowMs()));
@@ -220,7 +229,8 @@ export class WriteFence {
   /** Controllers reached whose clocks agree with this one's (itself included): the ones whose votes count now. */
   votingControllers(): string[] {
     const e = this.#evaluate();
-    return clockAgreeingControllers(this.config.self, e.reachable, new Set([...e.clock.skewedPeers, ...e.clock.unmeasuredPeers]));
+    const left = new Set([...e.clock.skewedPeers, ...e.clock.unmeasuredPeers]);
+    return e.reachable.filter((c) => !left.has(c));
   }
 
   /**
@@ -229,10 +239,16 @@ export class WriteFence {
    * with: the larger of its physical clock and its HLC.
    */
   clockOffsets(): Map<string, OffsetEstimate> {
+    return this.#estimates(this.config.controllers);
+  }
+
+  // Offset estimates of `members` now (those measured).
+  #estimates(members: Iterable<string>): Map<string, OffsetEstimate> {
     const nowMs = this.#timers.nowMs();
     const referenceMs = Math.max(this.#wallClock(), this.#hlc?.highWater().wallMs ?? -Infinity);
     const out = new Map<string, OffsetEstimate>();
-    for (const c of this.#offsets.members()) {
+    for (const c of members) {
+      if (c === this.config.self) continue;
       const e = this.#offsets.estimate(c, nowMs, referenceMs);
       if (e !== undefined) out.set(c, e);
     }
@@ -304,6 +320,12 @@ export class WriteFence {
     return this.#offsets.sample(c.member, c.remote, c.sentAtMs, c.receivedAtMs);
   }
 
+  // An agent's clocks from a vote grant; false (ignored) for a name that is a controller's.
+  #agentClockSample(c: ClockSample): boolean {
+    if (c.member === this.config.self || this.config.controllers.includes(c.member)) return false;
+    return this.#offsets.sample(c.member, c.remote, c.sentAtMs, c.receivedAtMs);
+  }
+
   // The latest proof of each open link, with the time it was proven (not the time it is read).
   #feedProofs(nowMs: number): void {
     for (const c of this.config.controllers) {
@@ -324,13 +346,12 @@ export class WriteFence {
     const registeredAgents = agents?.registeredAgents() ?? NO_AGENTS;
     const t = tally(this.config, { reachableControllers: reachable, leasedAgents, registeredAgents });
     const skewed = new Set<string>();
-    const offsets = this.clockOffsets();
+    const offsets = this.#estimates([...reachable, ...leasedAgents]);
     for (const [c, est] of offsets) if (offsetVerdict(est, this.#maxClockOffsetMs) === 'disagrees') skewed.add(c);
-    const skewedPeers = skewedReachable(self, reachable, skewed);
-    const unmeasuredPeers = unmeasuredReachable(self, reachable, new Set(offsets.keys()));
-    const left = new Set([...skewedPeers, ...unmeasuredPeers]);
-    const agreeing = left.size === 0 ? t
-      : tally(this.config, { reachableControllers: clockAgreeingControllers(self, reachable, left), leasedAgents, registeredAgents });
+    const voters = clockVoters(self, reachable, leasedAgents, skewed, new Set(offsets.keys()));
+    const { skewedPeers, unmeasuredPeers } = voters;
+    const agreeing = skewedPeers.length + unmeasuredPeers.length === 0 ? t
+      : tally(this.config, { reachableControllers: voters.controllers, leasedAgents: voters.agents, registeredAgents });
     const clock: ClockAgreement = { tally: agreeing, skewedPeers, unmeasuredPeers, maxClockOffsetMs: this.#maxClockOffsetMs };
     const decision = decideWrite(t, this.config, clock);
     const haveQuorum = t.haveQuorum && agreeing.haveQuorum;

@@ -56,17 +56,34 @@ export function encodeClockResponse(clock: RemoteClock): Uint8Array {
 export function decodeClockResponse(frame: Uint8Array): RemoteClock {
   if (frame.byteLength !== CLOCK_PROBE_RESPONSE_BYTES) throw new ClockProbeError(`clock response of ${frame.byteLength} bytes, not ${CLOCK_PROBE_RESPONSE_BYTES}`);
   const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
-  const stampMs = view.getFloat64(0, false);
-  const physicalMs = view.getFloat64(8, false);
-  for (const ms of [stampMs, physicalMs]) {
-    if (!Number.isSafeInteger(ms) || ms < 0) throw new ClockProbeError('clock response is not a whole number of ms since the epoch');
-  }
-  if (physicalMs > stampMs) throw new ClockProbeError('clock response with a physical clock above its stamp height');
-  return { stampMs, physicalMs };
+  const clock = { stampMs: view.getFloat64(0, false), physicalMs: view.getFloat64(8, false) };
+  const problem = remoteClockProblem(clock);
+  if (problem !== undefined) throw new ClockProbeError(`clock response ${problem}`);
+  return clock;
 }
 
 /**
- * Answers probes on `stream` until the prober closes it, sends something else (ClockProbeError, the
+ * Why `clock` is not a plausible reading of a peer's clocks (undefined when it is): both whole
+ * non-negative ms since the epoch, the physical clock not above the stamp height. Shared by every
+ * message that carries one (clock probes, vote-lease grants).
+ */
+export function remoteClockProblem(clock: { stampMs: unknown; physicalMs: unknown }): string | undefined {
+  const { stampMs, physicalMs } = clock;
+  for (const ms of [stampMs, physicalMs]) {
+    if (typeof ms !== 'number' || !Number.isSafeInteger(ms) || ms < 0) return 'is not a whole number of ms since the epoch';
+  }
+  if ((physicalMs as number) > (stampMs as number)) return 'has a physical clock above its stamp height';
+  return undefined;
+}
+
+/** This node's clocks as a peer reads them: its physical clock and its stamp height, max(physical, HLC wall part). */
+export function readRemoteClock(physicalMs: number, hlcWallMs: number): RemoteClock {
+  const physical = Math.round(physicalMs);
+  return { stampMs: Math.max(physical, Math.round(hlcWallMs)), physicalMs: physical };
+}
+
+/**
+ * Answers probes on `stream` with `readClock()` (readRemoteClock) until the prober closes it, sends something else (ClockProbeError, the
  * stream is aborted) or stays silent for `idleMs` on `timers` (closed).
  */
 export async function serveClockProbes(stream: Stream, readClock: () => RemoteClock, idleMs: number, timers: TimerComponents): Promise<void> {
@@ -85,9 +102,7 @@ export async function serveClockProbes(stream: Stream, readClock: () => RemoteCl
       throw err;
     }
     try {
-      const { stampMs, physicalMs } = readClock();
-      const physical = Math.round(physicalMs);
-      await bytes.write(encodeClockResponse({ stampMs: Math.max(physical, Math.round(stampMs)), physicalMs: physical }), { signal: timeoutSignal(timers, idleMs) });
+      await bytes.write(encodeClockResponse(readClock()), { signal: timeoutSignal(timers, idleMs) });
     } catch {
       stream.abort(new Error('clock probe answer not delivered')); // the prober went away
       return;

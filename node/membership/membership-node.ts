@@ -27,6 +27,7 @@ import { healthTopic } from '../protocols.ts';
 import { NodeStateError } from '../errors.ts';
 import { loggerOrSilent, type Logger } from '../util/logger.ts';
 import { MembershipService, type HeartbeatSources, type MembershipCounters, type MembershipListeners, type ClockSample } from './membership-service.ts';
+import type { RemoteClock } from './clock-probe.ts';
 
 /** Run-time hooks of a membership node (not configuration). */
 export interface MembershipNodeOptions extends HeartbeatSources {
@@ -103,6 +104,8 @@ export interface MembershipNode {
   linkProvenAtMs(member: string): number | undefined;
   /** Subscribe to membership events ('event' for all); returns the unsubscribe function. */
   on<K extends keyof MembershipListeners>(event: K, listener: MembershipListeners[K]): () => void;
+  /** This node's clocks as a peer reads them: physical clock and stamp height (max of it and the HLC's wall part). */
+  readClock(): RemoteClock;
   /** The latest clock sample of each controller probed so far (the 'clock-sample' events before a listener subscribed). */
   clockSamples(): ClockSample[];
   /** Wrap a protocol handler so only authenticated peers (of the given roles) reach it. */
@@ -248,6 +251,7 @@ export async function startMembershipNode(config: MembershipConfig, options: Mem
     },
     on: (event, listener) => membership.on(event, listener),
     clockSamples: () => membership.clockSamples(),
+    readClock: () => membership.readClock(),
     guard: (handler, o) => guardHandler(auth, handler, { waitMs: cfg.authTimeoutMs, ...o, timers }),
     counters: () => ({ ...membership.counters(), auth: auth.counters(), ...(links === undefined ? {} : { links: links.counters() }) }),
     reconnectStatus: () => host.reconnector.status(),

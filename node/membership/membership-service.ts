@@ -33,7 +33,7 @@ import { encodeHeartbeatMessage } from './heartbeat-codec.ts';
 import { HeartbeatGate, type GateCounters } from './heartbeat-gate.ts';
 import { RttProber } from './rtt-prober.ts';
 import { ClockProber } from './clock-prober.ts';
-import { serveClockProbes, type RemoteClock } from './clock-probe.ts';
+import { readRemoteClock, serveClockProbes, type RemoteClock } from './clock-probe.ts';
 import { controllerRttTargets } from './rtt-targets.ts';
 
 /** Values other modules contribute to this node's heartbeat. */
@@ -222,10 +222,7 @@ export class MembershipService {
       const { config } = this.#o;
       // A probe stream idle for two probe periods is closed; the prober reopens it when it next asks.
       const idleMs = 2 * config.rttIntervalMs + config.rttTimeoutMs;
-      const readClock = (): RemoteClock => {
-        const physicalMs = this.#wallClock();
-        return { stampMs: Math.max(physicalMs, this.#o.clock.highWater().wallMs), physicalMs };
-      };
+      const readClock = (): RemoteClock => this.readClock();
       void this.#o.libp2p.handle(clockProtocol(config.federationId), guardHandler(this.#o.auth, async ({ stream }) => {
         try {
           await serveClockProbes(stream, readClock, idleMs, this.#timers);
@@ -308,6 +305,11 @@ export class MembershipService {
   /** Subscribe to membership events; returns the unsubscribe function. */
   on<K extends keyof MembershipListeners>(event: K, listener: MembershipListeners[K]): () => void {
     return this.#events.on(event, listener);
+  }
+
+  /** This node's clocks as a peer reads them (clock probes, vote-lease grants): physical clock and stamp height. */
+  readClock(): RemoteClock {
+    return readRemoteClock(this.#wallClock(), this.#o.clock.highWater().wallMs);
   }
 
   /** The latest clock sample of each configured controller ('clock-sample' events already emitted). */

@@ -6,6 +6,7 @@ import type { RandomSource, TimerComponents } from '../components.ts';
 import type { Store } from '../../storage/index.ts';
 import type { AgentVoteSource } from '../controller/write-fence.ts';
 import type { MembershipNode } from '../membership/membership-node.ts';
+import type { ClockSample } from '../membership/membership-service.ts';
 import type { Replicator } from '../replication/replicator.ts';
 import type { Logger } from '../util/logger.ts';
 import { RegistryKeeper, type AgentRegistryStatus } from './registry-keeper.ts';
@@ -70,6 +71,11 @@ export class AgentVotes implements AgentVoteSource {
   /** Agents whose lease this controller counts at `nowMs`. */
   leasedAgents(nowMs: number): string[] {
     return this.collector.countedAgents(nowMs);
+  }
+
+  /** Subscribe to the agents' clock readings from their grants; returns the unsubscribe function. */
+  onClockSample(listener: (c: ClockSample) => void): () => void {
+    return this.collector.on('clock-sample', listener);
   }
 
   /** The registered agents. */

@@ -3,7 +3,9 @@
 // twice before it runs out and one lost exchange costs nothing), and keeps what they grant in the pure
 // LeaseTable (quorum/lease-table.ts), whose header has the safety argument: leases are anchored at
 // the moment the request was sent, on this controller's monotonic clock, and counted until
-// sent + min(duration, leaseMs) − driftMarginMs. The tally reads countedAgents(now).
+// sent + min(duration, leaseMs) − driftMarginMs. The tally reads countedAgents(now). Each grant also
+// carries the agent's clocks, passed on as a clock-offset sample ('clock-sample'): the write fence
+// counts an agent's vote only while its clock agrees with this controller's (quorum/clock-skew.ts).
 //
 // Bounds: at most concurrencyMax exchanges at once, at most one per agent (an agent whose previous
 // exchange has not ended is skipped this round), each with a deadline (requestTimeoutMs covers the
@@ -14,6 +16,7 @@ import { every, timeoutSignal, type RandomSource, type TimerComponents } from '.
 import type { PeerStream } from '../host/open-stream.ts';
 import { Emitter } from '../util/emitter.ts';
 import { loggerOrSilent, type Logger } from '../util/logger.ts';
+import type { ClockSample } from '../membership/membership-service.ts';
 import { MessageStream } from '../wire/message-stream.ts';
 import { ProtocolError } from '../wire/protocol-error.ts';
 import { parseVoteReply, VOTE_LEASE_VERSION, voteStreamOptions } from './vote-messages.ts';
@@ -74,6 +77,8 @@ export interface LeaseCounted {
 /** Events of a collector. */
 export interface VoteCollectorEvents {
   counted: (e: LeaseCounted) => void;
+  /** An agent's clocks, from a grant (emitted before the grant is counted): a clock-offset sample. */
+  'clock-sample': (e: ClockSample) => void;
 }
 
 export class VoteCollector {
@@ -180,7 +185,8 @@ export class VoteCollector {
     try {
       link = await this.#o.open(agent, signal);
       // Anchored here, before the request leaves: never later than the agent's grant.
-      id = this.table.requestSent(agent, this.#timers.nowMs());
+      const sentAtMs = this.#timers.nowMs();
+      id = this.table.requestSent(agent, sentAtMs);
       if (id === undefined) return 'table_full';
       this.counters.requests++;
       const stream = new MessageStream(link.duplex, voteStreamOptions(this.#timers, this.requestTimeoutMs));
@@ -194,6 +200,9 @@ export class VoteCollector {
         return 'refused';
       }
       const receivedAtMs = this.#timers.nowMs();
+      // The agent read its clocks between our request and this answer: the fence counts its vote only
+      // while they agree with ours (a grant without them, from a version-1 agent, is never counted).
+      if (reply.clock !== undefined) this.#events.emit('clock-sample', { member: agent, remote: reply.clock, sentAtMs, receivedAtMs });
       const outcome = this.table.grantReceived(agent, id, reply.durationMs, receivedAtMs);
       if (outcome === 'counted') {
         this.counters.grants++;

@@ -5,10 +5,17 @@
 import { int, messageType, obj, ProtocolError, str } from '../wire/protocol-error.ts';
 import { MAX_LEASE_MS } from '../../quorum/index.ts';
 import type { TimerComponents } from '../host/timer-components.ts';
+import { remoteClockProblem, type RemoteClock } from '../membership/clock-probe.ts';
 import type { MessageStreamOptions } from '../wire/message-stream.ts';
 
-/** Protocol version carried in every request. */
-export const VOTE_LEASE_VERSION = 1;
+/**
+ * Protocol version a controller sends. 2: a grant carries the agent's clocks (its vote counts only
+ * while they agree with the controller's, quorum/clock-skew.ts). Agents answer 1 and 2.
+ */
+export const VOTE_LEASE_VERSION = 2;
+
+/** Versions an agent answers (1: a grant without clocks). */
+export const VOTE_LEASE_VERSIONS_ANSWERED: readonly number[] = [1, 2];
 
 /** Largest vote-lease frame, bytes: the messages are a few hundred bytes at most. */
 export const VOTE_FRAME_BYTES_MAX = 4096;
@@ -39,8 +46,12 @@ export interface VoteRequest {
 
 /** Agent to controller. */
 export type VoteReply =
-  /** Granted: the lease lasts durationMs on the agent's clock, from the moment it granted. */
-  | { t: 'grant'; id: string; durationMs: number }
+  /**
+   * Granted: the lease lasts durationMs on the agent's clock, from the moment it granted. `clock` is
+   * the agent's clocks when it granted (version 2), read between the controller's request and its
+   * receipt of the answer: a clock-offset sample, as a clock probe's answer is.
+   */
+  | { t: 'grant'; id: string; durationMs: number; clock?: RemoteClock }
   /** Refused: reason is a stable code (starting, not_primary, held_by_other, unsupported_version). */
   | { t: 'refused'; id: string; reason: string; message: string };
 
@@ -61,7 +72,15 @@ export function parseVoteReply(v: unknown): VoteReply {
   const m = obj(v, 'vote reply');
   const t = messageType(m, ['grant', 'refused'] as const, 'vote reply');
   const id = requestId(m.id, `${t}.id`);
-  if (t === 'grant') return { t, id, durationMs: int(m.durationMs, 1, MAX_LEASE_MS, 'grant.durationMs') };
+  if (t === 'grant') {
+    const durationMs = int(m.durationMs, 1, MAX_LEASE_MS, 'grant.durationMs');
+    if (m.clock === undefined) return { t, id, durationMs };
+    const c = obj(m.clock, 'grant.clock');
+    const clock = { stampMs: c.stampMs, physicalMs: c.physicalMs };
+    const problem = remoteClockProblem(clock);
+    if (problem !== undefined) throw new ProtocolError(`grant.clock ${problem}`);
+    return { t, id, durationMs, clock: clock as RemoteClock };
+  }
   const reason = str(m.reason, REASON_CHARS_MAX, 'refused.reason');
   if (!/^[a-z_]+$/.test(reason)) throw new ProtocolError('refused.reason: not a code (a-z and _)');
   return { t, id, reason, message: str(m.message, MESSAGE_CHARS_MAX, 'refused.message') };

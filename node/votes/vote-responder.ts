@@ -14,17 +14,20 @@
 import type { Duplex } from 'it-stream-types';
 import { AgentVoteState, MAX_LEASE_MS, type VoteLease } from '../../quorum/index.ts';
 import type { TimerComponents } from '../components.ts';
+import type { RemoteClock } from '../membership/clock-probe.ts';
 import { Emitter } from '../util/emitter.ts';
 import { loggerOrSilent, type Logger } from '../util/logger.ts';
 import { MessageStream } from '../wire/message-stream.ts';
 import {
-  parseVoteRequest, UNSUPPORTED_VERSION, VOTE_LEASE_VERSION, voteStreamOptions, type VoteReply, type VoteRequest,
+  parseVoteRequest, UNSUPPORTED_VERSION, VOTE_LEASE_VERSIONS_ANSWERED, voteStreamOptions, type VoteReply, type VoteRequest,
 } from './vote-messages.ts';
 
 /** Options of a responder. */
 export interface VoteResponderOptions {
   /** Member name of the controller this agent follows now (its primary for votes), if any. */
   primary(): string | undefined;
+  /** This agent's clocks, sent with each grant (the membership's readClock: physical clock and stamp height). */
+  readClock(): RemoteClock;
   /** Deadline of reading a request and of writing the answer, ms. */
   ioTimeoutMs: number;
   /** The node's monotonic clock (lease expiry) and timers (exchange deadlines). */
@@ -92,9 +95,9 @@ export class VoteResponder {
   /** The answer to `request` from authenticated controller `controller`, now. */
   answer(controller: string, request: VoteRequest): VoteReply {
     const id = request.id;
-    if (request.v !== VOTE_LEASE_VERSION) {
+    if (!VOTE_LEASE_VERSIONS_ANSWERED.includes(request.v)) {
       this.counters.refused++;
-      return { t: 'refused', id, reason: UNSUPPORTED_VERSION, message: `vote-lease version ${request.v} not supported (${VOTE_LEASE_VERSION})` };
+      return { t: 'refused', id, reason: UNSUPPORTED_VERSION, message: `vote-lease version ${request.v} not supported (${VOTE_LEASE_VERSIONS_ANSWERED.join(', ')})` };
     }
     if (this.#state === undefined) {
       this.counters.refused++;
@@ -104,7 +107,7 @@ export class VoteResponder {
     if (r.granted) {
       this.counters.granted++;
       this.#events.emit('granted', r.lease);
-      return { t: 'grant', id, durationMs: r.durationMs };
+      return request.v >= 2 ? { t: 'grant', id, durationMs: r.durationMs, clock: this.#o.readClock() } : { t: 'grant', id, durationMs: r.durationMs };
     }
     this.counters.refused++;
     return { t: 'refused', id, reason: r.reason, message: r.message.slice(0, 500) };

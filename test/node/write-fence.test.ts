@@ -349,3 +349,62 @@ t.test('stop cancels every timer: nothing is evaluated afterwards', async (t) =>
   t.equal(m.reads.proofs, 0, 'no tick, no due timer');
   t.same(fences, []);
 });
+
+t.test('AgentAssisted: agents are clock witnesses; a controller whose clock disagrees with its agents\' does not count their leases (sim seed 300260)', async (t) => {
+  // Two controllers (no third clock to say which one is off) and three registered agents, all leased
+  // to this controller: 1 + 3 of 5 votes without c-b.
+  const timers = new ManualTimers(1_000);
+  const m = fakeMembership(timers);
+  const agents = ['agent-1', 'agent-2', 'agent-3'];
+  const leased = new Set<string>();
+  const samples = new Emitter<{ s: (c: ClockSample) => void }>((err) => { throw err; });
+  const source = {
+    leasedAgents: () => [...leased],
+    registeredAgents: () => new Set(agents),
+    onClockSample: (l: (c: ClockSample) => void) => samples.on('s', l),
+  };
+  const wall = { skewMs: -4_000 };
+  const fence = new WriteFence(m.node, resolveSplitBrain(m.node, ['c-a', 'c-b'], { mode: 'AgentAssisted', leaseMs: 1_500, driftMarginMs: 100 }), source, {
+    timers, wallClock: () => WALL_AT_ZERO_MS + timers.now + wall.skewMs,
+  });
+  t.teardown(() => fence.stop());
+  // An agent's grant: its clock (true time plus `offsetMs`), read within a 2 ms round trip.
+  const grant = (agent: string, offsetMs = 0): void => {
+    const clockMs = WALL_AT_ZERO_MS + timers.now + offsetMs;
+    samples.emit('s', { member: agent, remote: { stampMs: clockMs, physicalMs: clockMs }, sentAtMs: timers.now - 2, receivedAtMs: timers.now });
+    leased.add(agent);
+  };
+  m.connect('c-b'); // c-b's clock is right: 4 s ahead of this one's
+  for (const a of agents) grant(a);
+  timers.advanceSync(1);
+  await t.rejects(async () => fence.check(), { code: 'FENCED', reason: 'CLOCK_SKEW', message: /from agent-1, agent-2, agent-3, c-b; 1\/2 controllers reached and 0\/3 agent leases agree/ },
+    'this clock is 4 s behind its agents\' and c-b\'s: no lease counts, although all three are held');
+  t.match(fence.status(), { writesFenced: true, fenceReason: 'CLOCK_SKEW', clockSkewedPeers: ['agent-1', 'agent-2', 'agent-3', 'c-b'] });
+  t.same([...fence.clockOffsets().keys()], ['c-b'], 'clockOffsets (the metric) names controllers only');
+
+  // Its clock is set right: the agents' next grants agree, and their leases count again.
+  wall.skewMs = 0;
+  for (const a of agents) grant(a);
+  timers.advanceSync(1);
+  t.ok(allowed(fence), 'clocks agree: self and three leases of five votes');
+  t.match(fence.status(), { fenceReason: 'NONE', clockSkewedPeers: [] });
+
+  // An agent whose clock is off does not count; one that sent no clock (a version-1 agent) neither.
+  fence.stop();
+  const fence2 = new WriteFence(m.node, resolveSplitBrain(m.node, ['c-a', 'c-b'], { mode: 'AgentAssisted', leaseMs: 1_500, driftMarginMs: 100 }), source, {
+    timers, wallClock: () => WALL_AT_ZERO_MS + timers.now,
+  });
+  t.teardown(() => fence2.stop());
+  m.disconnect('c-b');
+  leased.clear();
+  grant('agent-1');
+  grant('agent-2', 9_000);
+  leased.add('agent-3');
+  timers.advanceSync(1);
+  await t.rejects(async () => fence2.check(), { code: 'FENCED', reason: 'CLOCK_SKEW', message: /from agent-2.*not measured yet: agent-3/ },
+    'self + agent-1 = 2 of 5: agent-2 (9 s ahead) and agent-3 (no clock) are left out');
+  grant('agent-2');
+  grant('agent-3');
+  timers.advanceSync(1);
+  t.ok(allowed(fence2), 'self + three agreeing leases: 4 of 5');
+});

@@ -4,7 +4,7 @@
 // answers); a cut stays NO_QUORUM.
 import t from 'tap';
 import fc from 'fast-check';
-import { clockAgreeingControllers, skewedReachable, unmeasuredReachable, type ClockAgreement } from '../../quorum/clock-skew.ts';
+import { clockAgreeingControllers, clockVoters, skewedReachable, unmeasuredReachable, type ClockAgreement } from '../../quorum/clock-skew.ts';
 import { decideWrite, type WriteDecision } from '../../quorum/fencing.ts';
 import { quorumConfig, type QuorumConfig } from '../../quorum/quorum-config.ts';
 import { quorumStatus } from '../../quorum/quorum-status.ts';
@@ -14,16 +14,19 @@ import { check, runs } from '../helpers/fc-run.ts';
 const MAX_MS = 500;
 const NONE: ReadonlySet<string> = new Set();
 
-// What a controller decides from the peers it reaches, those whose clocks it measured as differing and
-// those it has not measured yet (as node/controller/write-fence.ts does).
-function decide(config: QuorumConfig, reachable: string[], skewed: ReadonlySet<string>, unmeasured: ReadonlySet<string> = NONE): WriteDecision & { clock: ClockAgreement } {
-  const t0 = tally(config, { reachableControllers: reachable, leasedAgents: [], registeredAgents: NONE });
-  const measured = new Set(reachable.filter((c) => !unmeasured.has(c)));
-  const skewedPeers = skewedReachable(config.self, reachable, skewed);
-  const unmeasuredPeers = unmeasuredReachable(config.self, reachable, measured);
-  const left = new Set([...skewedPeers, ...unmeasuredPeers]);
-  const agreeing = tally(config, { reachableControllers: clockAgreeingControllers(config.self, reachable, left), leasedAgents: [], registeredAgents: NONE });
-  const clock: ClockAgreement = { tally: agreeing, skewedPeers, unmeasuredPeers, maxClockOffsetMs: MAX_MS };
+// What a controller decides from the peers it reaches (and, in AgentAssisted, the agent leases it
+// holds), those whose clocks it measured as differing and those it has not measured yet: the same
+// clockVoters and decideWrite as node/controller/write-fence.ts.
+function decide(
+  config: QuorumConfig, reachable: string[], skewed: ReadonlySet<string>, unmeasured: ReadonlySet<string> = NONE,
+  agents: { leased: string[]; registered: ReadonlySet<string> } = { leased: [], registered: NONE },
+): WriteDecision & { clock: ClockAgreement } {
+  const leasedAgents = agents.leased;
+  const t0 = tally(config, { reachableControllers: reachable, leasedAgents, registeredAgents: agents.registered });
+  const measured = new Set([...reachable, ...leasedAgents].filter((c) => !unmeasured.has(c)));
+  const v = clockVoters(config.self, reachable, leasedAgents, skewed, measured);
+  const agreeing = tally(config, { reachableControllers: v.controllers, leasedAgents: v.agents, registeredAgents: agents.registered });
+  const clock: ClockAgreement = { tally: agreeing, skewedPeers: v.skewedPeers, unmeasuredPeers: v.unmeasuredPeers, maxClockOffsetMs: MAX_MS };
   return { ...decideWrite(t0, config, clock), clock };
 }
 
@@ -97,5 +100,48 @@ t.test('property: a controller accepts writes only with a quorum whose clocks ag
     });
     // All clocks within the bound of each other: the rule never fences anyone who reaches all.
     if (Math.max(...clocks) - Math.min(...clocks) <= MAX_MS && !federation(clocks).every((d) => d.allowed)) throw new Error('agreeing clocks fenced');
+  }), runs(300));
+});
+
+t.test('AgentAssisted: agents are clock witnesses (seed 300260)', async (t) => {
+  // Two controllers whose clocks disagree, three agents following a: each controller counts only
+  // itself, so the agents' leases decide, and only the controller whose clock agrees with theirs may
+  // count them.
+  const registered = new Set(['g1', 'g2', 'g3']);
+  const cfg = quorumConfig({ self: 'a', controllers: ['a', 'b'], mode: 'AgentAssisted' });
+  const agents = { leased: ['g1', 'g2', 'g3'], registered };
+  t.match(decide(cfg, ['a', 'b'], new Set(['b']), NONE, agents), { allowed: true }, 'a\'s clock agrees with its agents\': 1 + 3 of 5');
+  const behind = decide(cfg, ['a', 'b'], new Set(['b', 'g1', 'g2', 'g3']), NONE, agents);
+  t.match(behind, { allowed: false, reason: 'CLOCK_SKEW' }, 'a\'s clock disagrees with all: no lease counts');
+  t.match(behind.message, /from b, g1, g2, g3; 1\/2 controllers reached and 0\/3 agent leases agree with it/);
+  t.match(decide(cfg, ['a'], NONE, new Set(['g1']), agents), { allowed: true }, 'b cut off: 1 + 2 measured leases of 5 carry the threshold (3)');
+  t.match(decide(cfg, ['a'], NONE, new Set(['g1', 'g2']), agents), { allowed: false, reason: 'NO_QUORUM' }, 'agents without a clock reading are not counted: 1 + 1 of 5');
+  t.match(decide(cfg, ['a'], new Set(['g3']), new Set(['g1']), agents).message, /from g3; .*\(not measured yet: g1\)/);
+});
+
+t.test('property (AgentAssisted): a write is accepted only with a quorum of votes whose clocks agree with the writer\'s', async (t) => {
+  const arb = fc.record({
+    controllerClocks: fc.array(fc.integer({ min: -3_000, max: 3_000 }), { minLength: 1, maxLength: 4 }),
+    agentClocks: fc.array(fc.integer({ min: -3_000, max: 3_000 }), { minLength: 0, maxLength: 5 }),
+    reachableMask: fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }),
+    leasedMask: fc.array(fc.boolean(), { minLength: 5, maxLength: 5 }),
+  });
+  check(t, fc.property(arb, ({ controllerClocks, agentClocks, reachableMask, leasedMask }) => {
+    const names = controllerClocks.map((_, i) => `c${i}`);
+    const agentNames = agentClocks.map((_, i) => `g${i}`);
+    const clockOf = new Map([...names.map((n, i) => [n, controllerClocks[i]!] as const), ...agentNames.map((n, i) => [n, agentClocks[i]!] as const)]);
+    const registered = new Set(agentNames);
+    names.forEach((self, i) => {
+      const config = quorumConfig({ self, controllers: names, mode: 'AgentAssisted' });
+      const reachable = names.filter((n, j) => j === i || reachableMask[j]);
+      const leased = agentNames.filter((_, j) => leasedMask[j]);
+      const skewed = new Set([...clockOf].filter(([, c]) => Math.abs(c - controllerClocks[i]!) > MAX_MS).map(([n]) => n));
+      const d = decide(config, reachable, skewed, NONE, { leased, registered });
+      // The votes it may count: every one of them agrees with its clock.
+      const agreeing = tally(config, {
+        reachableControllers: reachable.filter((n) => !skewed.has(n)), leasedAgents: leased.filter((n) => !skewed.has(n)), registeredAgents: registered,
+      });
+      if (d.allowed !== agreeing.haveQuorum) throw new Error(`${self}: allowed=${d.allowed}, agreeing votes ${agreeing.votes}/${agreeing.threshold}`);
+    });
   }), runs(300));
 });

@@ -30,6 +30,10 @@ const REGRESSIONS: Array<{ name: string; seed: number; controllers: number; agen
   // authenticated, their link answered pings, and each showed the other Unhealthy for good (a live
   // link whose heartbeats stopped is now re-made: membership/gossip-silence.ts).
   { name: 'a live link whose gossip fell silent is re-made', seed: 100245, controllers: 2, agents: 1, strategy: 'LastWriterWins', mode: 'AgentAssisted' },
+  // Two controllers whose clocks disagreed each counted only itself; a, 4 s behind, still held quorum
+  // with the leases of the agents following it, and its writes lost last-writer-wins to earlier ones
+  // (agents are now clock witnesses: a lease counts only while the agent's clock agrees).
+  { name: 'agents are clock witnesses', seed: 300260, controllers: 2, agents: 3, strategy: 'LastWriterWins', mode: 'AgentAssisted' },
 ];
 
 for (const r of REGRESSIONS) {

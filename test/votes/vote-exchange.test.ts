@@ -13,6 +13,7 @@ import { TEST_TIMERS } from '../helpers/test-timers.ts';
 
 const LEASE = 1500;
 const DRIFT = 100;
+const EPOCH_MS = 1_767_225_600_000;
 
 // A little world: a fake clock, agents (responders) with a settable primary, and a way to build
 // collectors whose streams reach them.
@@ -22,9 +23,15 @@ function world() {
   const timers: TimerComponents = { ...TEST_TIMERS, nowMs: () => clock.now };
   const primaries = new Map<string, string | undefined>();
   const responders = new Map<string, VoteResponder>();
+  // Each agent's wall clock: epoch + the fake clock + its offset (ms).
+  const offsets = new Map<string, number>();
+  const agentClock = (name: string): { stampMs: number; physicalMs: number } => {
+    const physicalMs = EPOCH_MS + clock.now + (offsets.get(name) ?? 0);
+    return { stampMs: physicalMs, physicalMs };
+  };
   const addAgent = (name: string, primary: string | undefined, startedAtMs = 0): VoteResponder => {
     primaries.set(name, primary);
-    const r = new VoteResponder({ primary: () => primaries.get(name), ioTimeoutMs: 1000, timers, startedAtMs });
+    const r = new VoteResponder({ primary: () => primaries.get(name), readClock: () => agentClock(name), ioTimeoutMs: 1000, timers, startedAtMs });
     r.learnLeaseMs(LEASE);
     responders.set(name, r);
     return r;
@@ -39,7 +46,7 @@ function world() {
     },
     ...over,
   });
-  return { clock, timers, primaries, responders, addAgent, collector };
+  return { clock, timers, primaries, responders, offsets, addAgent, collector };
 }
 
 t.test('the primary gets the vote; others are refused not_primary', async (t) => {
@@ -94,13 +101,35 @@ t.test('a starting agent, or one that does not know the lease yet, refuses', asy
   t.equal(ca.lastRefusal('a1'), 'starting', 'grants nothing during the first lease after start');
   w.clock.now += LEASE;
   t.equal(await ca.request('a1'), 'counted');
-  const fresh = new VoteResponder({ primary: () => 'c-a', ioTimeoutMs: 1000, timers: w.timers, startedAtMs: 0 });
+  const fresh = new VoteResponder({ primary: () => 'c-a', readClock: () => ({ stampMs: 5, physicalMs: 5 }), ioTimeoutMs: 1000, timers: w.timers, startedAtMs: 0 });
   t.match(fresh.answer('c-a', { t: 'request', id: 'x/1', v: 1 }), { t: 'refused', reason: 'starting' }, 'no lease duration learned yet');
   fresh.learnLeaseMs(LEASE);
   fresh.learnLeaseMs(LEASE * 2);
   t.equal(fresh.status().leaseMs, LEASE, 'the first duration learned is kept');
   t.equal(fresh.counters.leaseMismatches, 1);
-  t.match(fresh.answer('c-a', { t: 'request', id: 'x/2', v: 2 }), { t: 'refused', reason: 'unsupported_version' });
+  t.match(fresh.answer('c-a', { t: 'request', id: 'x/3', v: 3 }), { t: 'refused', reason: 'unsupported_version' });
+});
+
+t.test('a grant carries the agent\'s clocks, read between the request and the answer: a clock sample before the grant counts', async (t) => {
+  const w = world();
+  w.addAgent('a1', 'c-a');
+  w.offsets.set('a1', -4_000);
+  const ca = w.collector('c-a');
+  const seen: string[] = [];
+  ca.on('clock-sample', (c) => {
+    seen.push(`sample ${c.member}`);
+    t.same(c.remote, { stampMs: EPOCH_MS + 10_000 - 4_000, physicalMs: EPOCH_MS + 10_000 - 4_000 }, 'the agent\'s own clock, 4 s behind');
+    t.equal(c.sentAtMs, 10_000);
+    t.equal(c.receivedAtMs, 10_000);
+    t.same(ca.countedAgents(), [], 'emitted before the grant is counted (the fence judges the clock first)');
+  });
+  ca.on('counted', (e) => seen.push(`counted ${e.agent}`));
+  t.equal(await ca.request('a1'), 'counted');
+  t.same(seen, ['sample a1', 'counted a1']);
+  // A version-1 request (an older controller) still gets its grant, without clocks.
+  const a1 = w.responders.get('a1')!;
+  t.same(a1.answer('c-a', { t: 'request', id: 'old/1', v: 1 }), { t: 'grant', id: 'old/1', durationMs: LEASE });
+  t.match(a1.answer('c-a', { t: 'request', id: 'new/1', v: 2 }), { t: 'grant', clock: { physicalMs: EPOCH_MS + 10_000 - 4_000 } });
 });
 
 t.test('failover: the vote moves only after the old lease expired, and the old controller stops first', async (t) => {

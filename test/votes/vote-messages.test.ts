@@ -9,6 +9,8 @@ t.test('protocol id embeds the federation', async (t) => {
 t.test('valid messages', async (t) => {
   t.same(parseVoteRequest({ t: 'request', id: 'inc/1', v: 1 }), { t: 'request', id: 'inc/1', v: 1 });
   t.same(parseVoteReply({ t: 'grant', id: 'inc/1', durationMs: 1500 }), { t: 'grant', id: 'inc/1', durationMs: 1500 });
+  const clock = { stampMs: 1_767_225_600_500, physicalMs: 1_767_225_600_000 };
+  t.same(parseVoteReply({ t: 'grant', id: 'inc/1', durationMs: 1500, clock }), { t: 'grant', id: 'inc/1', durationMs: 1500, clock });
   t.same(parseVoteReply({ t: 'refused', id: 'inc/1', reason: 'held_by_other', message: 'leased to c-b' }),
     { t: 'refused', id: 'inc/1', reason: 'held_by_other', message: 'leased to c-b' });
 });
@@ -24,6 +26,11 @@ t.test('malformed messages are refused', async (t) => {
     { t: 'grant', id: 'x', durationMs: 1.5 }, { t: 'grant', id: 'x', durationMs: 86_400_001 }, { t: 'grant', durationMs: 5 },
     { t: 'refused', id: 'x', reason: 'Held', message: '' }, { t: 'refused', id: 'x', reason: 'x'.repeat(33), message: '' },
     { t: 'refused', id: 'x', reason: 'starting', message: 'm'.repeat(501) }, { t: 'refused', id: 'x', reason: 'starting' },
+    // A grant's clocks: whole ms since the epoch, the physical clock not above the stamp height.
+    { t: 'grant', id: 'x', durationMs: 5, clock: null }, { t: 'grant', id: 'x', durationMs: 5, clock: { stampMs: 5 } },
+    { t: 'grant', id: 'x', durationMs: 5, clock: { stampMs: 5, physicalMs: 6 } }, { t: 'grant', id: 'x', durationMs: 5, clock: { stampMs: -1, physicalMs: -1 } },
+    { t: 'grant', id: 'x', durationMs: 5, clock: { stampMs: 5.5, physicalMs: 5 } }, { t: 'grant', id: 'x', durationMs: 5, clock: { stampMs: '5', physicalMs: 5 } },
+    { t: 'grant', id: 'x', durationMs: 5, clock: { stampMs: 2 ** 53, physicalMs: 5 } },
   ];
   for (const m of replies) t.throws(() => parseVoteReply(m), { code: 'PROTOCOL' }, JSON.stringify(m));
 });

@@ -7,8 +7,9 @@
 // "Clearly off": its offset from true time differs from the median offset of the controllers on its
 // side (itself included) by more than 1.5 × maxClockOffset. Between 0.5 × and 1.5 × is the
 // measuring error's grey zone, where fencing and accepting are both right (fence-truth treats up to
-// 0.5 × as clearly agreeing). Not judged: an AgentAssisted side of two controllers, where the docs
-// say the agents' leases decide, whichever clock is off.
+// 0.5 × as clearly agreeing). Not judged: an AgentAssisted side of two controllers, where no third
+// controller clock says which one is off and the agents' clocks decide (they are clock witnesses;
+// lww-real-time judges what the writes did).
 //
 // The offsets are those of the STAMPS each node issues (truth.ts stampOffsetAt), as the fence
 // compares them (docs/configuration.md "Clock skew"): the hybrid clock never runs backward, so a clock
@@ -50,8 +51,8 @@ export function checkSkewedWrites(h: History, boundMs: number): Violation[] {
     if (storedAck(op) === undefined) continue;
     const t = decisionMs(segs, op);
     if (!off(op.node, t)) continue;
-    // AgentAssisted with two controllers on the side: no third clock says which one is off, so each
-    // counts only itself and the agents' leases decide (docs/configuration.md "Clock skew").
+    // AgentAssisted with two controllers on the side: no third controller clock says which one is off;
+    // the agents' clocks decide (docs/configuration.md "Clock skew").
     if (h.config.quorumMode === 'AgentAssisted' && sideOf(stateAt(h, t), h.controllers, op.node).length === 2) continue;
     const ack = storedAck(op)!;
     // Its own stamp, when it can be read against true time, must be clearly off too.
