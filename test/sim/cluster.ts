@@ -14,6 +14,8 @@ import { FAST_PROFILE, type MembershipConfig } from '../../node/config/membershi
 import { FAST_REPLICATION } from '../../node/config/replication-config.ts';
 import type { NodeComponents } from '../../node/components.ts';
 import { ControllerNode, type FederationStatus } from '../../node/controller/controller-node.ts';
+import { registerControllerMetrics } from '../../node/metrics/index.ts';
+import { Registry } from 'prom-client';
 import { startMembershipNode, type MembershipNode } from '../../node/membership/membership-node.ts';
 import type { QuorumMode } from '../../quorum/index.ts';
 import type { Resource } from '../../storage/logic/resource.ts';
@@ -500,7 +502,14 @@ export class SimCluster implements SimDriver {
       await this.scheduler.runUntilTrue(`scan ${s.name}`, () => done, 10_000);
       await collect;
       states.push(finalState(s.name, s.role, store.merkle.root(), records));
-      if (s.controller !== undefined) statuses.push({ node: s.name, role: 'controller', status: s.controller.status() as FederationStatus });
+      if (s.controller !== undefined) {
+        const controller = s.controller;
+        let metrics: Record<string, number> | undefined;
+        const scrape = scrapeControllerMetrics(controller).then((m) => { metrics = m; });
+        await this.scheduler.runUntilTrue(`metrics ${s.name}`, () => metrics !== undefined, 10_000);
+        await scrape;
+        statuses.push({ node: s.name, role: 'controller', status: controller.status() as FederationStatus, metrics: metrics! });
+      }
       else statuses.push({ node: s.name, role: 'agent', status: s.agent!.status() as AgentStatus });
     }
     return this.#recorder.finish(states, statuses);
@@ -574,4 +583,21 @@ export class SimCluster implements SimDriver {
 
 function compareStamps(a: { wallMs: number; logical: number; member: string }, b: { wallMs: number; logical: number; member: string }): number {
   return a.wallMs - b.wallMs || a.logical - b.logical || (a.member < b.member ? -1 : a.member > b.member ? 1 : 0);
+}
+
+/**
+ * What a controller's Prometheus exporter would serve now, as `name{label="value",...}` → value (the
+ * status-truth checker reads partition state, member health and sync lag from it).
+ */
+async function scrapeControllerMetrics(controller: ControllerNode): Promise<Record<string, number>> {
+  const registry = new Registry();
+  registerControllerMetrics(registry, controller);
+  const out: Record<string, number> = {};
+  for (const m of await registry.getMetricsAsJSON()) {
+    for (const v of m.values) {
+      const labels = Object.entries(v.labels).map(([k, x]) => `${k}="${String(x)}"`).join(',');
+      out[`${(v as { metricName?: string }).metricName ?? m.name}${labels === '' ? '' : `{${labels}}`}`] = v.value;
+    }
+  }
+  return out;
 }
