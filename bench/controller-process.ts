@@ -1,7 +1,11 @@
 // A controller in its own process for benchmarks, driven over the IPC channel by bench/replication.ts.
-// argv[2]: a JSON file with { membership: MembershipConfig, replication: ReplicationConfig }.
+// argv[2]: a JSON file with { membership: MembershipConfig, replication: ReplicationConfig }, and
+// optionally adminSocket: a path where it serves the admin API too (bench/vs-etcd.ts).
+// Writes are local-durable unless a command carries durability: 'quorum'.
 import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { startAdminServer } from '../node/admin/admin-server.ts';
+import { controllerMethods } from '../node/admin/controller-methods.ts';
 import { FAST_PROFILE } from '../node/config/membership-config.ts';
 import { ControllerNode } from '../node/controller/controller-node.ts';
 import { busyMeter } from './bench-cluster.ts';
@@ -14,6 +18,9 @@ const config = JSON.parse(readFileSync(process.argv[2]!, 'utf8'));
 // BENCH_PUSH_QUEUE_MAX lowers the push queue (default 10,000) so a burst overflows it on a slow machine too.
 const pushQueueMax = process.env.BENCH_PUSH_QUEUE_MAX === undefined ? {} : { pushQueueMax: Number(process.env.BENCH_PUSH_QUEUE_MAX) };
 const node = await ControllerNode.start(config, { ...pushQueueMax, ...(process.env.BENCH_FAST_MEMBERSHIP === '1' ? { membershipProfile: FAST_PROFILE } : {}) });
+const admin = typeof config.adminSocket === 'string'
+  ? await startAdminServer({ socketPath: config.adminSocket, methods: controllerMethods(node), timers: node.membership.components.timers })
+  : undefined;
 const nowMs = (): number => performance.timeOrigin + performance.now();
 const send = (m: unknown): void => { process.send!(m); };
 
@@ -51,7 +58,7 @@ process.on('message', async (m: { cmd: string; [k: string]: any }) => {
         const end = Date.now() + m.ms;
         const t0 = performance.now();
         await Promise.all(Array.from({ length: m.writers }, async () => {
-          while (Date.now() < end) await node.apply(resource(m.prefix, next++));
+          while (Date.now() < end) await node.apply(resource(m.prefix, next++), { durability: m.durability });
         }));
         const st = node.replicator.status();
         const batches = st.reduce((n, x) => n + x.batchesAcked, 0);
@@ -69,7 +76,7 @@ process.on('message', async (m: { cmd: string; [k: string]: any }) => {
         let next = 0;
         const t0 = performance.now();
         await Promise.all(Array.from({ length: m.concurrency }, async () => {
-          while (next < m.count) await node.apply(resource(m.prefix, next++, m.padBytes));
+          while (next < m.count) await node.apply(resource(m.prefix, next++, m.padBytes), { durability: m.durability });
         }));
         send({ cmd: 'fill', seconds: (performance.now() - t0) / 1000, size: node.store.size, root: node.store.merkle.root() });
         break;
@@ -81,7 +88,7 @@ process.on('message', async (m: { cmd: string; [k: string]: any }) => {
         send({ cmd: 'replication', peers: node.replicator.status().map((p) => ({ member: p.member, overflows: p.overflows, lagMs: p.lagMs, needsRepair: p.needsRepair, antiEntropyRuns: p.antiEntropyRuns, antiEntropyFailures: p.antiEntropyFailures, lastAntiEntropy: p.lastAntiEntropy })) });
         break;
       case 'rate': {
-        const acks: Array<[string, number]> = [];
+        const acks: Array<[string, number, number]> = [];
         const gapMs = 1000 / m.perSecond;
         const t0 = performance.now();
         const pending: Array<Promise<void>> = [];
@@ -89,10 +96,28 @@ process.on('message', async (m: { cmd: string; [k: string]: any }) => {
           const due = t0 + i * gapMs;
           const wait = due - performance.now();
           if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-          pending.push(node.apply(resource(m.prefix, i, m.padBytes, m.salt)).then((r) => { acks.push([r.view.key, nowMs()]); }));
+          // Each ack: [key, acknowledged at, sent at] (wall ms).
+          const sentMs = nowMs();
+          pending.push(node.apply(resource(m.prefix, i, m.padBytes, m.salt), { durability: m.durability }).then((r) => { acks.push([r.view.key, nowMs(), sentMs]); }));
         }
         await Promise.all(pending);
         send({ cmd: 'rate', acks });
+        break;
+      }
+      case 'probe': {
+        // One quorum write as soon as the node takes it (restart figures): retried until it succeeds.
+        const deadline = Date.now() + m.timeoutMs;
+        for (;;) {
+          try {
+            await node.ready({ timeoutMs: Math.max(1, deadline - Date.now()) });
+            await node.apply(resource('probe', m.i), { durability: 'quorum' });
+            break;
+          } catch (err) {
+            if (Date.now() > deadline) throw err;
+            await new Promise((r) => setTimeout(r, 10));
+          }
+        }
+        send({ cmd: 'probe' });
         break;
       }
       case 'watch':
@@ -106,6 +131,7 @@ process.on('message', async (m: { cmd: string; [k: string]: any }) => {
         send({ cmd: 'seen', seen: [...seen], loopDelayP99Ms: loopDelay.percentile(99) / 1e6, loopDelayMaxMs: loopDelay.max / 1e6 });
         break;
       case 'stop':
+        await admin?.close();
         await node.stop();
         send({ cmd: 'stop' });
         process.exit(0);
