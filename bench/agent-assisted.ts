@@ -6,13 +6,15 @@
 // Odd rounds heal at once (as bench/fencing.ts does); even rounds hold the cut for a lease interval
 // first, so the majority must live on renewed leases, and the reconnector's backoff has grown by the
 // heal (that, not the votes, is what makes those heals slower).
-//   node bench/agent-assisted.ts        BENCH_ROUNDS=10
+//   npm run bench:agent-assisted        BENCH_ROUNDS=10
+//   BENCH_SMOKE=1: 2 rounds, one of each kind (bench/smoke.ts).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { agentFederation } from '../test/helpers/agent-federation.ts';
+import { envNumber } from './smoke.ts';
 
-const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
+const rounds = envNumber('BENCH_ROUNDS', 5, 2);
 const LEASE_MS = 1500;
 const root = mkdtempSync(join(tmpdir(), 'novaedge-bench-aa-'));
 const teardowns: Array<() => unknown> = [];

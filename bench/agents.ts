@@ -7,6 +7,7 @@
 //      drop), then the next one frozen with SIGSTOP (silent: only missed health checks tell).
 //   npm run bench:agents        BENCH_AGENTS=100 BENCH_RESOURCES=100000 BENCH_WRITES=50 BENCH_FAN_RATE=10
 //   BENCH_PARTS=fanout or BENCH_PARTS=catchup (catch-up, then failover with the same probe agent) runs one part.
+//   BENCH_SMOKE=1: every part with 4 agents in 2 processes, 300 resources, 5 writes (bench/smoke.ts).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,15 +15,16 @@ import { FAST_AGENT, type AgentConfig } from '../node/agent/agent-config.ts';
 import { AgentNode } from '../node/agent/agent-node.ts';
 import { FAST_PROFILE } from '../node/config/membership-config.ts';
 import { benchMembership, benchPki, BenchProcs, machineCpu, percentile, type BenchMember } from './bench-cluster.ts';
+import { envNumber, envString, shortfall, sized } from './smoke.ts';
 
-const agentCount = Number(process.env.BENCH_AGENTS ?? 100);
-const resources = Number(process.env.BENCH_RESOURCES ?? 100_000);
-const writes = Number(process.env.BENCH_WRITES ?? 50);
+const agentCount = envNumber('BENCH_AGENTS', 100, 4);
+const resources = envNumber('BENCH_RESOURCES', 100_000, 300);
+const writes = envNumber('BENCH_WRITES', 50, 5);
 // Writes per second during the fan-out: each one reaches every agent, so 10/s is 1,000 deliveries/s.
-const fanRate = Number(process.env.BENCH_FAN_RATE ?? 10);
+const fanRate = envNumber('BENCH_FAN_RATE', 10, 20);
 // Processes the agents are spread over (each runs its share in one event loop).
-const agentProcs = Number(process.env.BENCH_AGENT_PROCS ?? 4);
-const parts = new Set((process.env.BENCH_PARTS ?? 'fanout,catchup').split(','));
+const agentProcs = envNumber('BENCH_AGENT_PROCS', 4, 2);
+const parts = new Set(envString('BENCH_PARTS', 'fanout,catchup', 'fanout,catchup').split(','));
 // BENCH_FILE_COPY=off runs the fan-out's agents without their file copy (autonomousMode). Each agent
 // rewrites its copy about a second after a change; on separate machines that costs each agent a
 // fraction of a percent, but here 25 agents share a process and all 100 share two cores with the
@@ -76,15 +78,16 @@ if (parts.has('fanout')) {
   console.log(`${agentCount} agents connected and caught up in ${((performance.now() - tConnect) / 1000).toFixed(1)} s`);
   // Warm-up writes, not measured: the first deliveries run in V8's interpreter while the JIT
   // compiles the path on the same two cores; steady state is what the figure is about.
-  const warmWrites = Number(process.env.BENCH_FAN_WARMUP ?? 20);
+  const warmWrites = envNumber('BENCH_FAN_WARMUP', 20, 2);
   if (warmWrites > 0) await procs.ask('us-west', { cmd: 'rate', perSecond: fanRate, count: warmWrites, prefix: 'warm' });
   console.log(`  ${await procs.quiet([...names, ...agentGroups])}`);
   const cpuOf = async (): Promise<number[]> => (await Promise.all([...names, ...agentGroups].map((n) => procs.ask(n, { cmd: 'busy' })))).map((r) => r.cpuMs);
   // The background (heartbeats, probes, gossip) over one idle health-check period (10 s: the
   // periodic work comes in bursts), to tell it from the fan-out's own cost.
+  const idleSeconds = sized(10, 0.5);
   const idle0 = await cpuOf();
-  await new Promise((r) => setTimeout(r, 10_000));
-  const idlePerSecond = (await cpuOf()).map((c, i) => (c - idle0[i]!) / 10);
+  await new Promise((r) => setTimeout(r, idleSeconds * 1000));
+  const idlePerSecond = (await cpuOf()).map((c, i) => (c - idle0[i]!) / idleSeconds);
   const cpu0 = await cpuOf();
   const fanCpu = machineCpu();
   const tFan = performance.now();
@@ -99,6 +102,7 @@ if (parts.has('fanout')) {
     seen = replies.flatMap((r, k) => r.seen.map(([i, key, at]: [number, string, number]) => [k * 1000 + i, key, at] as [number, string, number]));
     return seen.length >= agentCount * writes;
   }, 20_000).catch(() => undefined);
+  shortfall(seen.length >= agentCount * writes, `fan-out: ${seen.length} of ${agentCount * writes} deliveries within 20 s`);
   const fanSeconds = (performance.now() - tFan) / 1000;
   const machine = fanCpu();
   const cpuPerWrite = (await cpuOf()).map((c, i) => (c - cpu0[i]! - idlePerSecond[i]! * fanSeconds) / writes);

@@ -3,6 +3,7 @@
 // protocol code over an in-memory duplex. Prints bytes on the wire, round trips and time next to the
 // size of a full copy and the target (bytes <= 2 x differing records + 64 KiB; d = 100 in < 1 s).
 //   npm run bench:anti-entropy            BENCH_AE_N=20000 for a quicker run
+//   BENCH_SMOKE=1: N = 1,000, d = 10 / 100 (bench/smoke.ts).
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,8 +14,10 @@ import { DEFAULT_ANTI_ENTROPY_LIMITS } from '../node/replication/anti-entropy-me
 import { serveAntiEntropy } from '../node/replication/anti-entropy-server.ts';
 import { MessageStream } from '../node/wire/message-stream.ts';
 import { REAL_TIMERS } from '../node/host/timer-components.ts';
+import { envNumber, sized } from './smoke.ts';
 
-const N = Number(process.env.BENCH_AE_N ?? 100_000);
+const N = envNumber('BENCH_AE_N', 100_000, 1_000);
+const differences = sized([10, 100, 1000], [10, 100]);
 const dir = mkdtempSync(join(tmpdir(), 'novaedge-bench-ae-'));
 
 function resource(i: number, rev = 0): object {
@@ -32,7 +35,7 @@ const base = join(dir, 'base');
   await s.close();
 }
 
-for (const d of [10, 100, 1000]) {
+for (const d of differences) {
   const pa = join(dir, `a-${d}`);
   const pb = join(dir, `b-${d}`);
   cpSync(base, pa, { recursive: true });

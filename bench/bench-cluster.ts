@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { MemberRole } from '../membership/member-name.ts';
 import { freePorts } from '../test/helpers/free-ports.ts';
 import { writePki } from '../test/helpers/pki-files.ts';
+import { sized } from './smoke.ts';
 
 /** One member with its files and a free loopback port. */
 export interface BenchMember {
@@ -103,20 +104,22 @@ export class BenchProcs {
   /**
    * Wait until every named process has been mostly idle (event loop busy less than `busyMax`) for two
    * polls a second apart: start-up work (connections, catch-up, first heartbeats) must not land in
-   * the measurements. Gives up after `timeoutMs` and says so.
+   * the measurements. Gives up after `timeoutMs` and says so. A smoke run polls faster and gives up
+   * sooner (its figures only show that the code runs).
    */
-  async quiet(names: string[], busyMax = 0.25, timeoutMs = 60_000): Promise<string> {
+  async quiet(names: string[], busyMax = 0.25, timeoutMs = sized(60_000, 2_000)): Promise<string> {
+    const pollMs = sized(1_000, 200);
     const t0 = performance.now();
     let calm = 0;
     let last: number[] = [];
     await Promise.all(names.map((n) => this.ask(n, { cmd: 'busy' })));
     while (performance.now() - t0 < timeoutMs) {
-      await new Promise((r) => setTimeout(r, 1_000));
+      await new Promise((r) => setTimeout(r, pollMs));
       last = (await Promise.all(names.map((n) => this.ask(n, { cmd: 'busy' })))).map((r) => r.utilization);
       calm = last.every((u) => u < busyMax) ? calm + 1 : 0;
       if (calm >= 2) return `quiet after ${((performance.now() - t0) / 1000).toFixed(0)} s (event loops busy ${last.map((u) => `${(u * 100).toFixed(0)}%`).join('/')})`;
     }
-    return `NOT quiet after ${timeoutMs / 1000} s (event loops busy ${last.map((u) => `${(u * 100).toFixed(0)}%`).join('/')}): figures include start-up work`;
+    return `NOT quiet after ${(timeoutMs / 1000).toFixed(0)} s (event loops busy ${last.map((u) => `${(u * 100).toFixed(0)}%`).join('/')}): figures include start-up work`;
   }
 
   /** Ask every process still running to stop. */

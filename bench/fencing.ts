@@ -15,6 +15,7 @@
 //
 //   npm run bench:fencing        BENCH_ROUNDS=5  BENCH_SILENT_CUTS_MS=2000,4500,9500,14000
 //                                BENCH_WRITE_INTERVAL_MS=20  BENCH_SILENT=off (resets only)
+//   BENCH_SMOKE=1: both kinds, one round, one 1 s silent cut (bench/smoke.ts).
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -26,10 +27,11 @@ import { makeFederation } from '../test/helpers/cert-fixtures.ts';
 import { memberConfig, planMembers } from '../test/helpers/cluster.ts';
 import { startLabControllers, type LabControllers } from '../test/helpers/lab-controllers.ts';
 import { labUnavailable } from '../test/helpers/netns-lab.ts';
+import { envNumber, envString } from './smoke.ts';
 
-const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
-const silentCutsMs = (process.env.BENCH_SILENT_CUTS_MS ?? '2000,4500,9500,14000').split(',').map(Number);
-const writeIntervalMs = Number(process.env.BENCH_WRITE_INTERVAL_MS ?? 20);
+const rounds = envNumber('BENCH_ROUNDS', 5, 1);
+const silentCutsMs = envString('BENCH_SILENT_CUTS_MS', '2000,4500,9500,14000', '1000').split(',').map(Number);
+const writeIntervalMs = envNumber('BENCH_WRITE_INTERVAL_MS', 20, 20);
 const HEAL_TARGET_MS = 2_000;
 // The daemons' health check (test/helpers/daemon-config.ts) and its contact window.
 const LAB_HEALTH = { intervalMs: 200, timeoutMs: 100, failureThreshold: 3 };

@@ -18,6 +18,7 @@
 //         BENCH_PREAUTH_SECONDS (default 20).
 // On a loaded machine the longest stall includes time the victim waited for a CPU: compare with the
 // quiet period, and read the victim's CPU per frame, which the load does not inflate.
+// BENCH_SMOKE=1: both parts, 2 bombs, 2 identities for 1 s, on one federation (bench/smoke.ts).
 // A part is a function of the federation (startFederation) returning its lines: add one to PARTS.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,6 +36,7 @@ import { writePki, type PkiFiles } from '../test/helpers/pki-files.ts';
 import { scrape, valueOf } from '../test/helpers/prom-text.ts';
 import { startRogue } from '../test/helpers/rogue-node.ts';
 import { machineCpu, percentile } from './bench-cluster.ts';
+import { envNumber, smoke } from './smoke.ts';
 
 const MiB = 1024 * 1024;
 const CONTROLLERS = ['victim', 'peer-1', 'peer-2'];
@@ -146,8 +148,8 @@ function route(name: string): object {
 
 /** Deflate bombs from a peer holding an agent certificate (issue 17 item 1). */
 async function bombPart(f: Federation): Promise<string[]> {
-  const count = Number(process.env.BENCH_BOMBS ?? 36);
-  const streams = Number(process.env.BENCH_BOMB_STREAMS ?? 1);
+  const count = envNumber('BENCH_BOMBS', 36, 2);
+  const streams = envNumber('BENCH_BOMB_STREAMS', 1, 1);
   const rogue = await startRogue(f, f.pki.fed, { member: await makeMember(f.pki.fed, 'rogue-agent', 'agent') });
   const victimId = f.pki.members.get('victim')!.peerId;
   const conn = await rogue.libp2p.dial(multiaddr(`/ip4/127.0.0.1/tcp/${f.plans[0]!.port}/p2p/${victimId}`));
@@ -175,8 +177,8 @@ async function bombPart(f: Federation): Promise<string[]> {
 
 /** Peers with no certificate flooding the federation's protocols before auth (issue 17 item 4). */
 async function preauthPart(f: Federation): Promise<string[]> {
-  const identities = Number(process.env.BENCH_PREAUTH_IDENTITIES ?? 24);
-  const seconds = Number(process.env.BENCH_PREAUTH_SECONDS ?? 20);
+  const identities = envNumber('BENCH_PREAUTH_IDENTITIES', 24, 2);
+  const seconds = envNumber('BENCH_PREAUTH_SECONDS', 20, 1);
   const fid = f.pki.fed.id;
   const protocols = (['push', 'anti-entropy', 'config-stream'] as const).map((p) => replicationProtocol(fid, p));
   return observe(f, async () => {
@@ -235,12 +237,19 @@ if (unknown.length > 0) {
   console.error(`unknown BENCH_PARTS ${unknown.join(', ')}; parts: ${Object.keys(PARTS).join(', ')}`);
   process.exit(2);
 }
-for (const name of wanted) {
-  const f = await startFederation();
-  try {
-    console.log(`${name}:`);
-    for (const line of await PARTS[name]!(f)) console.log(line);
-  } finally {
-    await f.stop();
+// Each part gets a fresh federation, so that one part's after-effects stay out of the next one's
+// figures. A smoke run's figures mean nothing, and a federation takes seconds to start: it shares one.
+const shared = smoke ? await startFederation() : undefined;
+try {
+  for (const name of wanted) {
+    const f = shared ?? await startFederation();
+    try {
+      console.log(`${name}:`);
+      for (const line of await PARTS[name]!(f)) console.log(line);
+    } finally {
+      if (f !== shared) await f.stop();
+    }
   }
+} finally {
+  await shared?.stop();
 }

@@ -10,30 +10,35 @@
 //     makes it overflow there too.
 //   npm run bench:replication        (anti-entropy figures: npm run bench:anti-entropy)
 //   BENCH_PARTS=load,lag,burst picks the parts (default load,lag).
+//   BENCH_SMOKE=1: every part (load, lag, burst) at small sizes, in a few seconds (bench/smoke.ts).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { benchMembership, benchPki, BenchProcs, machineCpu, percentile } from './bench-cluster.ts';
+import { envNumber, envString, shortfall, smoke } from './smoke.ts';
 
-const seconds = Number(process.env.BENCH_SECONDS ?? 5);
-const parts = new Set((process.env.BENCH_PARTS ?? 'load,lag').split(','));
+const seconds = envNumber('BENCH_SECONDS', 5, 0.5);
+const parts = new Set(envString('BENCH_PARTS', 'load,lag', 'load,lag,burst').split(','));
 // BENCH_DATA_DIR=/dev/shm puts the stores in memory: it shows what the three controllers do when they
 // do not share one disk's fsyncs (they would not, on three machines).
 const dir = mkdtempSync(join(process.env.BENCH_DATA_DIR ?? tmpdir(), 'novaedge-bench-repl-'));
 const names = ['us-west', 'eu-west', 'ap-east'];
 const pki = await benchPki(dir, 'bench', names);
 const procs = new BenchProcs();
+// A smoke run's burst is small: a small push queue makes it overflow all the same, so the repair
+// by anti-entropy that the burst part is about runs too.
+const childEnv = smoke && process.env.BENCH_PUSH_QUEUE_MAX === undefined ? { BENCH_PUSH_QUEUE_MAX: '100' } : {};
 await Promise.all(pki.members.map((m) => procs.start(m.name, './controller-process.ts', dir, {
   membership: benchMembership(pki, m, pki.members.filter((o) => o !== m).map((o) => o.addr)),
   replication: { dataDir: join(dir, m.name), controllers: names, sync: { compression: false } },
-})));
+}, childEnv)));
 const ask = (name: string, msg: { cmd: string; [k: string]: unknown }): Promise<any> => procs.ask(name, msg);
 await procs.until('controllers connected', async () => (await Promise.all(names.map((n) => ask(n, { cmd: 'peers' })))).every((u) => u.up === 2), 20_000);
 
 // Throughput: 64 writers in all, spread over the three controllers. "Sustained" is the steady state:
 // the first seconds of a fresh process go largely to the JIT (a quarter of all CPU in a 5 s run
 // from cold), so a warm-up run with the same writers on other keys comes first and is not counted.
-const warmSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 5);
+const warmSeconds = envNumber('BENCH_WARMUP_SECONDS', 5, 0.2);
 const load = (prefix: string, ms: number): Promise<any[]> => Promise.all(names.map((n, i) => ask(n, { cmd: 'load', writers: i === 0 ? 22 : 21, ms, prefix: `${prefix}-${n}` })));
 const skipLoad = process.env.BENCH_SKIP_LOAD === '1' || !parts.has('load');
 if (!skipLoad && warmSeconds > 0) await load('warm', warmSeconds * 1000);
@@ -60,7 +65,7 @@ await procs.stopAll();
 rmSync(dir, { recursive: true, force: true });
 
 async function lagPart(): Promise<void> {
-const rate = Number(process.env.BENCH_RATE ?? 1000);
+const rate = envNumber('BENCH_RATE', 1000, 100);
 const count = rate * seconds;
 await Promise.all(names.slice(1).map((n) => ask(n, { cmd: 'watch', prefix: 'lag' })));
 const busyOf = async (): Promise<Array<{ utilization: number; cpuMs: number; syncedBatches: number }>> => Promise.all(names.map((n) => ask(n, { cmd: 'busy' })));
@@ -79,6 +84,7 @@ while (Date.now() < settle) {
   if (seenAll.every((s) => s.size >= count)) break;
   await new Promise((r) => setTimeout(r, 200));
 }
+shortfall(seenAll.length === names.length - 1 && seenAll.every((s) => s.size >= count), `lag: not every write seen on every peer (${seenAll.map((s) => s.size).join('/')} of ${count})`);
 const pct = percentile;
 for (const [i, seen] of seenAll.entries()) {
   const lags = [...ackAt].filter(([k]) => seen.has(k)).map(([k, t]) => Math.max(0, seen.get(k)! - t)).sort((a, b) => a - b);
@@ -94,14 +100,14 @@ console.log(`  during the ${rate} writes/s: event loops busy ${lagBusy.map((b) =
 
 // A burst on us-west; then how long until eu-west and ap-east hold what it holds.
 async function burstPart(): Promise<void> {
-  const writes = Number(process.env.BENCH_BURST_WRITES ?? 100_000);
+  const writes = envNumber('BENCH_BURST_WRITES', 100_000, 500);
   const repl0 = (await ask(names[0]!, { cmd: 'replication' })).peers as Array<{ member: string; overflows: number; antiEntropyRuns: number }>;
   const fill = await ask(names[0]!, { cmd: 'fill', count: writes, concurrency: 64, prefix: 'burst' });
   const endMs = performance.now();
   const atEnd = await roots();
   const repl = (await ask(names[0]!, { cmd: 'replication' })).peers as Array<{ member: string; overflows: number; lagMs: number; antiEntropyRuns: number }>;
   let last = atEnd;
-  const deadlineMs = endMs + Number(process.env.BENCH_BURST_WAIT_SECONDS ?? 600) * 1000;
+  const deadlineMs = endMs + envNumber('BENCH_BURST_WAIT_SECONDS', 600, 20) * 1000;
   while (new Set(last.map((r) => r.root)).size > 1 && performance.now() < deadlineMs) {
     await new Promise((r) => setTimeout(r, 20));
     last = await roots();
@@ -112,6 +118,7 @@ async function burstPart(): Promise<void> {
     `records held at its end ${atEnd.map((r, i) => `${names[i]} ${r.size}`).join(', ')}; ` +
     (equal ? `Merkle roots equal ${afterS.toFixed(2)} s after the burst's end` : `roots NOT equal ${afterS.toFixed(0)} s after (${last.map((r, i) => `${names[i]} ${r.size}`).join(', ')})`) +
     ' (target <= 2 s)');
+  shortfall(equal, `burst: Merkle roots not equal ${afterS.toFixed(0)} s after the burst`);
   console.log(`  at the burst's end, ${names[0]} to each peer: ${repl.map((p, i) => `${p.member} ${p.overflows - repl0[i]!.overflows} push-queue overflows, ` +
     `${p.antiEntropyRuns - repl0[i]!.antiEntropyRuns} anti-entropy runs, sync lag ${(p.lagMs / 1000).toFixed(1)} s`).join('; ')}`);
   // What the repair cost: the overflow's anti-entropy moves records 100 (antiEntropy.batchSize) per round trip.

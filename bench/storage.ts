@@ -1,16 +1,21 @@
 // Storage benchmark (prints figures; not a test). 1 KiB resources.
 //   npm run bench:storage            full run (100,000-resource cold open)
 //   BENCH_OPEN_N=20000 npm run bench:storage   smaller cold-open store
+//   BENCH_WRITE_SECONDS=3 per write run. BENCH_SMOKE=1: every part at small sizes (bench/smoke.ts).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MerkleTree, Store, sha256Hex } from '../storage/index.ts';
+import { envNumber, sized } from './smoke.ts';
 
 const openChild = fileURLToPath(new URL('./storage-open-child.ts', import.meta.url));
-const openN = Number(process.env.BENCH_OPEN_N ?? 100_000);
-const writeSeconds = Number(process.env.BENCH_WRITE_SECONDS ?? 3);
+const openN = envNumber('BENCH_OPEN_N', 100_000, 1_000);
+const writeSeconds = envNumber('BENCH_WRITE_SECONDS', 3, 0.3);
+// Keys in the Merkle tree and updates timed on it.
+const merkleKeys = sized(100_000, 5_000);
+const merkleUpdates = sized(200_000, 10_000);
 
 function resource(i: number): object {
   // About 1 KiB once encoded.
@@ -37,9 +42,9 @@ async function durableWrites(writers: number): Promise<{ perSecond: number; batc
 
 function merkleCost(): { nsPerUpdate: number } {
   const m = new MerkleTree();
-  const n = 100_000;
+  const n = merkleKeys;
   m.bulkLoad(Array.from({ length: n }, (_, i) => [`ProxyRoute/default/route-${i}`, sha256Hex(String(i))] as const));
-  const updates = 200_000;
+  const updates = merkleUpdates;
   const digests = Array.from({ length: 1024 }, (_, i) => sha256Hex(`u${i}`));
   const start = process.hrtime.bigint();
   for (let i = 0; i < updates; i++) m.update(`ProxyRoute/default/route-${i % n}`, digests[i % 1024]);
@@ -61,7 +66,7 @@ console.log(`durable writes/s, 1 writer:    ${one.perSecond.toFixed(0)}  (${one.
 console.log(`durable writes/s, 64 writers:  ${many.perSecond.toFixed(0)}  (${many.writes} writes, ${many.batches} synced batches, ${(many.writes / many.batches).toFixed(1)} writes/batch)`);
 console.log(`group commit speed-up:         ${(many.perSecond / one.perSecond).toFixed(1)}x  (target >= 10x)`);
 const mc = merkleCost();
-console.log(`Merkle update per write:       ${(mc.nsPerUpdate / 1000).toFixed(2)} us  (100,000 keys, depth 4)`);
+console.log(`Merkle update per write:       ${(mc.nsPerUpdate / 1000).toFixed(2)} us  (${merkleKeys.toLocaleString('en-US')} keys, depth 4)`);
 
 const dir = mkdtempSync(join(tmpdir(), 'novaedge-bench-open-'));
 const fillStart = performance.now();
