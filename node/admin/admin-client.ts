@@ -1,7 +1,10 @@
-// A client of the admin socket: one call per connection, with a deadline. Errors from the node keep
+// A client of the admin socket. An AdminConnection carries many calls at once (the server pipelines
+// them, node/admin/admin-server.ts): each call gets its own id and deadline, answers are matched by
+// id in whatever order they come, and losing the connection fails every call still waiting.
+// callAdmin is one call on a connection of its own (what novactl does). Errors from the node keep
 // their stable code (FENCED, NOT_FOUND…); failures to reach the node get client-side codes.
-import { connect } from 'node:net';
-import { REAL_TIMERS, type TimerComponents } from '../host/timer-components.ts';
+import { connect, type Socket } from 'node:net';
+import { REAL_TIMERS, type TimerComponents, type TimerHandle } from '../host/timer-components.ts';
 import { LineSplitter } from './line-splitter.ts';
 
 /** Default deadline of one call, ms. */
@@ -17,9 +20,9 @@ export type ClientErrorCode =
   | 'PERMISSION_DENIED'
   /** No answer within the deadline. */
   | 'TIMEOUT'
-  /** The node closed the connection without answering. */
+  /** The node closed the connection without answering (or the client closed it first). */
   | 'CONNECTION_CLOSED'
-  /** The answer is not a JSON-RPC response to this call. */
+  /** The answer is not a JSON-RPC response to a call made on the connection. */
   | 'BAD_RESPONSE';
 
 /** A failed call: the node's error (code from `error.data.code`) or a client-side failure. */
@@ -48,72 +51,164 @@ export interface CallOptions {
   timers?: TimerComponents;
 }
 
-const CALL_ID = 1;
-
-/** How an exchange handles the lines the node sends (see adminExchange). */
-export interface ExchangeHandlers<T> {
+/** Options of a connection. */
+export interface ConnectionOptions {
+  /** Largest line accepted, bytes (default 256 MiB); a longer one ends the connection (BAD_RESPONSE). */
+  responseBytesMax?: number;
+  /** Timers of the deadlines (default the real ones). */
+  timers?: TimerComponents;
+  /** Each notification the node sends (a watch's); without it a notification is BAD_RESPONSE. A throw ends the connection. */
+  onNotification?(method: string, params: unknown): void;
   /**
-   * Each line the node sends, in order. `finish` ends the exchange (with a value, or an error);
-   * `answered` marks the response as in, which ends the response deadline. A throw ends it too (a
-   * non-AdminCallError as BAD_RESPONSE).
+   * The connection is gone (after every call still waiting has failed): with the failure that ended
+   * it (cannot connect, BAD_RESPONSE, an error the node sent for no call in particular), or undefined
+   * when the node closed it or close() was called.
    */
-  onLine(line: Buffer, finish: (err: AdminCallError | undefined, value?: T) => void, answered: () => void): void;
-  /** What the node closing the connection means now (its message), when it ends the exchange. */
-  closed(): string;
+  onClose?(failure: AdminCallError | undefined): void;
 }
+
+/** How a call ends: an error, or its result. */
+export type CallDone = (err: AdminCallError | undefined, result?: unknown) => void;
+
+interface Pending {
+  method: string;
+  done: CallDone;
+  timer: TimerHandle;
+}
+
+/** Why a connection ended, for the call of `method`. */
+type Ending = (method: string) => AdminCallError;
 
 /**
- * One request on a new connection to the admin socket: written once connected, its lines handed to
- * `h.onLine` until it finishes, a deadline on the response, and the connection destroyed at the end.
- * `signal` ends it without an error. Shared by callAdmin (one response) and watchAdmin (a stream).
+ * A connection to the admin socket at `socketPath` (connecting at once; calls made meanwhile are sent
+ * once connected). Calls are written as they are made and may all be in flight together.
  */
-export function adminExchange<T>(socketPath: string, method: string, params: unknown,
-  o: { timeoutMs: number; timers: TimerComponents; lineBytesMax: number; signal?: AbortSignal | undefined }, h: ExchangeHandlers<T>): Promise<T> {
-  const splitter = new LineSplitter(o.lineBytesMax);
-  const request = `${JSON.stringify({ jsonrpc: '2.0', id: CALL_ID, method, ...(params === undefined ? {} : { params }) })}\n`;
-  const { timers, timeoutMs, signal } = o;
-  return new Promise<T>((resolve, reject) => {
-    const socket = connect(socketPath);
-    let settled = false;
-    const settle = (err: AdminCallError | undefined, value?: T): void => {
-      if (settled) return;
-      settled = true;
-      timers.clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      socket.destroy();
-      if (err === undefined) resolve(value as T); else reject(err);
-    };
-    const onAbort = (): void => settle(undefined);
-    const timer = timers.setTimeout(() => settle(new AdminCallError('TIMEOUT', `${method}: no answer from ${socketPath} within ${timeoutMs} ms`)), timeoutMs);
-    if (signal?.aborted === true) { settle(undefined); return; }
-    signal?.addEventListener('abort', onAbort, { once: true });
-    const answered = (): void => timers.clearTimeout(timer);
-    socket.once('connect', () => socket.write(request));
-    socket.on('error', (err: NodeJS.ErrnoException) => settle(connectError(socketPath, err)));
-    socket.on('close', () => settle(new AdminCallError('CONNECTION_CLOSED', h.closed())));
-    socket.on('data', (chunk: Buffer) => {
-      const r = splitter.push(chunk);
-      for (const line of r.lines) {
-        if (settled) return;
-        try {
-          h.onLine(line, settle, answered);
-        } catch (err) {
-          settle(err instanceof AdminCallError ? err : new AdminCallError('BAD_RESPONSE', String(err)));
-        }
-      }
-      if (r.overflow) settle(new AdminCallError('BAD_RESPONSE', `${method}: a response line larger than ${splitter.lineBytesMax} bytes`));
+export class AdminConnection {
+  readonly socketPath: string;
+  readonly #socket: Socket;
+  readonly #splitter: LineSplitter;
+  readonly #timers: TimerComponents;
+  readonly #onNotification: ((method: string, params: unknown) => void) | undefined;
+  readonly #onClose: ((failure: AdminCallError | undefined) => void) | undefined;
+  readonly #pending = new Map<number, Pending>();
+  #nextId = 1;
+  #ended = false;
+
+  constructor(socketPath: string, opts: ConnectionOptions = {}) {
+    this.socketPath = socketPath;
+    this.#splitter = new LineSplitter(opts.responseBytesMax ?? ADMIN_CLIENT_RESPONSE_BYTES_MAX);
+    this.#timers = opts.timers ?? REAL_TIMERS;
+    this.#onNotification = opts.onNotification;
+    this.#onClose = opts.onClose;
+    this.#socket = connect(socketPath);
+    this.#socket.on('error', (err: NodeJS.ErrnoException) => {
+      const e = connectError(socketPath, err);
+      this.#end(() => e, e);
     });
-  });
+    this.#socket.on('close', () => this.#end((method) => new AdminCallError('CONNECTION_CLOSED',
+      `${method}: the node at ${socketPath} closed the connection without answering (is it stopping?)`), undefined));
+    this.#socket.on('data', (chunk: Buffer) => this.#data(chunk));
+  }
+
+  /** Calls waiting for their answer. */
+  get pending(): number {
+    return this.#pending.size;
+  }
+
+  /** Call `method`; resolves to the result or rejects with AdminCallError. */
+  call<T = unknown>(method: string, params?: unknown, opts: { timeoutMs?: number } = {}): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.request(method, params, opts.timeoutMs ?? ADMIN_CALL_TIMEOUT_MS, (err, result) => {
+        if (err === undefined) resolve(result as T); else reject(err);
+      });
+    });
+  }
+
+  /**
+   * Call `method` and hand its outcome to `done`, synchronously as the answer is read (so a watch
+   * sees its response before the notifications read after it). `done` is called exactly once.
+   */
+  request(method: string, params: unknown, timeoutMs: number, done: CallDone): void {
+    if (this.#ended) {
+      done(new AdminCallError('CONNECTION_CLOSED', `${method}: the connection to ${this.socketPath} is closed`));
+      return;
+    }
+    const id = this.#nextId++;
+    const timer = this.#timers.setTimeout(() => {
+      this.#pending.delete(id); // a late answer is dropped
+      done(new AdminCallError('TIMEOUT', `${method}: no answer from ${this.socketPath} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    this.#pending.set(id, { method, done, timer });
+    this.#socket.write(`${JSON.stringify({ jsonrpc: '2.0', id, method, ...(params === undefined ? {} : { params }) })}\n`);
+  }
+
+  /** Close the connection; calls still waiting fail with CONNECTION_CLOSED. Idempotent. */
+  close(): void {
+    this.#end((method) => new AdminCallError('CONNECTION_CLOSED', `${method}: the connection was closed before the answer`), undefined);
+  }
+
+  #data(chunk: Buffer): void {
+    const r = this.#splitter.push(chunk);
+    for (const line of r.lines) {
+      if (this.#ended) return;
+      try {
+        this.#line(line);
+      } catch (err) {
+        const e = err instanceof AdminCallError ? err : new AdminCallError('BAD_RESPONSE', String(err));
+        this.#end(() => e, e);
+      }
+    }
+    if (r.overflow && !this.#ended) {
+      const e = (method: string): AdminCallError => new AdminCallError('BAD_RESPONSE', `${method}: a response line larger than ${this.#splitter.lineBytesMax} bytes`);
+      this.#end(e, e('admin connection'));
+    }
+  }
+
+  #line(line: Buffer): void {
+    const m = decodeLine(line);
+    if (m.kind === 'notification') {
+      if (this.#onNotification === undefined) throw new AdminCallError('BAD_RESPONSE', `the node sent a notification (${m.method.slice(0, 64)}) where an answer was expected`);
+      this.#onNotification(m.method, m.params);
+      return;
+    }
+    if (m.id === null && m.error !== undefined) { // about the connection, not a call (BUSY, oversized request): it ends
+      const e = m.error;
+      this.#end(() => new AdminCallError(e.code, e.message, e.rpcCode, e.data), e);
+      return;
+    }
+    const p = typeof m.id === 'number' ? this.#pending.get(m.id) : undefined;
+    if (p === undefined) {
+      if (typeof m.id === 'number' && Number.isInteger(m.id) && m.id >= 1 && m.id < this.#nextId) return; // answer to a call that timed out
+      throw new AdminCallError('BAD_RESPONSE', 'the node answered a call that was not made');
+    }
+    this.#pending.delete(m.id as number);
+    this.#timers.clearTimeout(p.timer);
+    p.done(m.error, m.result);
+  }
+
+  // The connection ends: every call still waiting fails with `ending` (for its method), then onClose.
+  #end(ending: Ending, failure: AdminCallError | undefined): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#socket.destroy();
+    const waiting = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const p of waiting) {
+      this.#timers.clearTimeout(p.timer);
+      p.done(ending(p.method));
+    }
+    this.#onClose?.(failure);
+  }
 }
 
-/** Call `method` on the admin socket at `socketPath`; resolves to the result or throws AdminCallError. */
-export function callAdmin<T = unknown>(socketPath: string, method: string, params?: unknown, opts: CallOptions = {}): Promise<T> {
-  return adminExchange<T>(socketPath, method, params, {
-    timeoutMs: opts.timeoutMs ?? ADMIN_CALL_TIMEOUT_MS, timers: opts.timers ?? REAL_TIMERS, lineBytesMax: opts.responseBytesMax ?? ADMIN_CLIENT_RESPONSE_BYTES_MAX,
-  }, {
-    onLine: (line, finish) => finish(undefined, parseResponse(line) as T),
-    closed: () => `${method}: the node at ${socketPath} closed the connection without answering (is it stopping?)`,
-  });
+/** Call `method` on the admin socket at `socketPath` (a connection of its own); resolves to the result or throws AdminCallError. */
+export async function callAdmin<T = unknown>(socketPath: string, method: string, params?: unknown, opts: CallOptions = {}): Promise<T> {
+  const c = new AdminConnection(socketPath, { responseBytesMax: opts.responseBytesMax, timers: opts.timers });
+  try {
+    return await c.call<T>(method, params, { timeoutMs: opts.timeoutMs });
+  } finally {
+    c.close();
+  }
 }
 
 /** The client-side error for a failure to connect. */
@@ -131,8 +226,13 @@ export function connectError(path: string, err: NodeJS.ErrnoException): AdminCal
   }
 }
 
-/** The result of a response line to call id 1; throws AdminCallError for an error response or anything else. */
-export function parseResponse(line: Buffer): unknown {
+/** A line from the node: a response (its id, and its result or error) or a notification. */
+type NodeLine =
+  | { kind: 'response'; id: unknown; result?: unknown; error?: AdminCallError }
+  | { kind: 'notification'; method: string; params: unknown };
+
+// Decode one line; throws AdminCallError BAD_RESPONSE for anything but a JSON-RPC 2.0 response or notification.
+function decodeLine(line: Buffer): NodeLine {
   let msg: unknown;
   try {
     msg = JSON.parse(line.toString('utf8'));
@@ -142,14 +242,21 @@ export function parseResponse(line: Buffer): unknown {
   if (typeof msg !== 'object' || msg === null || Array.isArray(msg) || (msg as { jsonrpc?: unknown }).jsonrpc !== '2.0') {
     throw new AdminCallError('BAD_RESPONSE', 'the node answered with something that is not a JSON-RPC 2.0 response');
   }
-  const m = msg as { id?: unknown; result?: unknown; error?: unknown };
-  if (m.error !== undefined) {
-    const e = m.error as { code?: unknown; message?: unknown; data?: unknown };
-    const data = typeof e.data === 'object' && e.data !== null && !Array.isArray(e.data) ? e.data as Record<string, unknown> : undefined;
-    const code = typeof data?.code === 'string' ? data.code : 'UNKNOWN';
-    const rpcCode = typeof e.code === 'number' ? e.code : undefined;
-    throw new AdminCallError(code, typeof e.message === 'string' ? e.message : 'error without a message', rpcCode, data);
+  const m = msg as { id?: unknown; method?: unknown; params?: unknown; result?: unknown; error?: unknown };
+  if (!Object.hasOwn(m, 'id')) {
+    if (typeof m.method !== 'string') throw new AdminCallError('BAD_RESPONSE', 'the node sent something that is not a JSON-RPC 2.0 notification');
+    return { kind: 'notification', method: m.method, params: m.params };
   }
-  if (m.id !== CALL_ID || !Object.hasOwn(m, 'result')) throw new AdminCallError('BAD_RESPONSE', 'the node answered another call');
-  return m.result;
+  if (m.error !== undefined) return { kind: 'response', id: m.id, error: callError(m.error) };
+  if (!Object.hasOwn(m, 'result')) throw new AdminCallError('BAD_RESPONSE', 'the node answered with neither a result nor an error');
+  return { kind: 'response', id: m.id, result: m.result };
+}
+
+/** The AdminCallError for a JSON-RPC `error` member (the node's stable code from `error.data.code`). */
+export function callError(error: unknown): AdminCallError {
+  const e = (typeof error === 'object' && error !== null ? error : {}) as { code?: unknown; message?: unknown; data?: unknown };
+  const data = typeof e.data === 'object' && e.data !== null && !Array.isArray(e.data) ? e.data as Record<string, unknown> : undefined;
+  const code = typeof data?.code === 'string' ? data.code : 'UNKNOWN';
+  const rpcCode = typeof e.code === 'number' ? e.code : undefined;
+  return new AdminCallError(code, typeof e.message === 'string' ? e.message : 'error without a message', rpcCode, data);
 }

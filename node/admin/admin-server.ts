@@ -2,11 +2,25 @@
 // batch per line, one response line per line that needs an answer. Generic over a method table, so
 // controllers and agents serve different methods through it.
 //
-// Bounds: request line bytes, batch length, connections, response bytes, idle time, and what the
-// lines queued on one connection may cost. One request is in flight per connection; lines that
-// arrive meanwhile are queued, and reading stops while they cost more than requestBytesMax (each
-// line costs its bytes plus ADMIN_QUEUED_LINE_OVERHEAD_BYTES, so a flood of short lines is bounded
-// too; blank lines are dropped by the line splitter, never queued). Nothing a client sends stops the server: bad input gets a JSON-RPC
+// Pipelining: a client may send many requests on one connection without waiting. Up to
+// inFlightPerConnectionMax of them are served at once, started in arrival order and answered as each
+// completes, in any order: the client matches answers by id. Requests served at once are not ordered
+// against each other (a client that needs B after A waits for A's answer, or sends [A, B] as a batch:
+// a batch is one request in flight, its entries served in order and answered as one array).
+// Notifications (no id) are served like requests and answered with nothing. A watch (a streaming
+// method) is the one request that is ordered: it starts once every request before it on the connection
+// has been answered, nothing after it is served, and from its response on the connection carries only
+// its notifications (so a client reads them in order, with no response in between).
+//
+// Bounds: request line bytes, batch length, connections, response bytes, idle time, requests in flight
+// per connection, and what one connection may hold. Lines that arrive while the connection is at its
+// in-flight bound are queued, and reading stops while they cost more than requestBytesMax (each line
+// costs its bytes plus ADMIN_QUEUED_LINE_OVERHEAD_BYTES, so a flood of short lines is bounded too;
+// blank lines are dropped by the line splitter, never queued). Responses are written as they come, and
+// no further request is started while more than unreadResponseBytesMax of them wait for a client that
+// does not read (then the queue fills and reading stops too): a connection holds at most requestBytesMax
+// of queued lines, unreadResponseBytesMax of unread responses and the answers of the requests already
+// in flight. Nothing a client sends stops the server: bad input gets a JSON-RPC
 // error (parse error, invalid request, unknown method, bad params), an oversized line gets an error
 // and the connection is closed, and every case is counted. Idle clients cannot lock others out:
 // when all connections are taken, the longest-idle one is closed to admit a new client.
@@ -20,7 +34,7 @@ import { rpcError, toRpcError, type AdminErrorCode, type RpcError } from './admi
 import { LineSplitter } from './line-splitter.ts';
 import { Subscription, type MethodTable, type NotificationSink } from './method-table.ts';
 import { RequestQueue } from './request-queue.ts';
-import { errorResponse, parseRequest, resultResponse, type RpcId, type RpcResponse } from './rpc-messages.ts';
+import { errorResponse, parseRequest, resultResponse, type RpcId, type RpcRequest, type RpcResponse } from './rpc-messages.ts';
 import { AdminSocketError, prepareSocketPath, removeSocketFile, type FileIdentity } from './socket-file.ts';
 
 /** Default bound on one request line: 8 MiB (an apply carries resources of up to 1 MiB each). */
@@ -29,6 +43,14 @@ export const ADMIN_REQUEST_BYTES_MAX = 8 * 1024 * 1024;
 export const ADMIN_RESPONSE_BYTES_MAX = 64 * 1024 * 1024;
 /** Default bound on requests in one batch. */
 export const ADMIN_BATCH_LENGTH_MAX = 64;
+/** Default bound on the requests of one connection served at once (a batch counts as one). */
+export const ADMIN_IN_FLIGHT_PER_CONNECTION_MAX = 64;
+/**
+ * Default bound on the responses a connection may leave unread before the server stops starting its
+ * requests, bytes (beyond the kernel's socket buffer; the answers of requests already in flight are
+ * still written).
+ */
+export const ADMIN_UNREAD_RESPONSE_BYTES_MAX = 1024 * 1024;
 /** Default bound on simultaneous connections (at the bound, the longest-idle one makes way for a new client). */
 export const ADMIN_CONNECTIONS_MAX = 32;
 /**
@@ -59,6 +81,10 @@ export interface AdminServerOptions {
   responseBytesMax?: number;
   /** Most requests in one batch (default 64). */
   batchLengthMax?: number;
+  /** Most requests of one connection served at once (default 64); later ones wait in its queue. */
+  inFlightPerConnectionMax?: number;
+  /** Most bytes of responses a client may leave unread before its next request waits (default 1 MiB). */
+  unreadResponseBytesMax?: number;
   /**
    * Most simultaneous connections (default 32). A client beyond it is admitted by closing the
    * connection idle the longest; only when every connection has a request queued or in flight is it
@@ -97,6 +123,12 @@ export interface AdminServerCounters {
   connectionsEvicted: number;
   /** Times a connection stopped being read because its queued lines cost more than requestBytesMax. */
   readsPaused: number;
+  /** Requests (or batches) being served now, every connection. */
+  inFlight: number;
+  /** Times a connection stopped starting requests because its client left more than unreadResponseBytesMax of responses unread. */
+  responsesPaused: number;
+  /** Most bytes of responses this server has held for one client (the kernel's socket buffer not included). */
+  responseBufferedBytesPeak: number;
   /** Watches open now. */
   watches: number;
   /** Watches ended because the client left more than watchBufferBytesMax unread (slow consumers, disconnected). */
@@ -104,6 +136,12 @@ export interface AdminServerCounters {
   /** Most bytes of notifications this server has held for one watching client (the kernel's socket buffer not included); at most watchBufferBytesMax. */
   watchBufferedBytesPeak: number;
 }
+
+/** A request line decoded: answered at once (an error, or nothing due), or a request or batch to serve. */
+type Decoded =
+  | { kind: 'answered'; line: string | undefined }
+  | { kind: 'request'; request: RpcRequest; stream: boolean }
+  | { kind: 'batch'; entries: unknown[] };
 
 /** A running admin server. */
 export interface AdminServer {
@@ -119,6 +157,8 @@ interface Limits {
   requestBytesMax: number;
   responseBytesMax: number;
   batchLengthMax: number;
+  inFlightPerConnectionMax: number;
+  unreadResponseBytesMax: number;
   idleTimeoutMs: number;
   watchesMax: number;
   watchBufferBytesMax: number;
@@ -132,6 +172,8 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
     requestBytesMax: opts.requestBytesMax ?? ADMIN_REQUEST_BYTES_MAX,
     responseBytesMax: opts.responseBytesMax ?? ADMIN_RESPONSE_BYTES_MAX,
     batchLengthMax: opts.batchLengthMax ?? ADMIN_BATCH_LENGTH_MAX,
+    inFlightPerConnectionMax: opts.inFlightPerConnectionMax ?? ADMIN_IN_FLIGHT_PER_CONNECTION_MAX,
+    unreadResponseBytesMax: opts.unreadResponseBytesMax ?? ADMIN_UNREAD_RESPONSE_BYTES_MAX,
     idleTimeoutMs: opts.idleTimeoutMs ?? ADMIN_IDLE_TIMEOUT_MS,
     watchesMax: opts.watchesMax ?? ADMIN_WATCHES_MAX,
     watchBufferBytesMax: opts.watchBufferBytesMax ?? ADMIN_WATCH_BUFFER_BYTES_MAX,
@@ -140,8 +182,12 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
   const connectionsMax = opts.connectionsMax ?? ADMIN_CONNECTIONS_MAX;
   const counters: AdminServerCounters = {
     requests: 0, errors: {}, malformed: 0, oversized: 0, connections: 0, connectionsTotal: 0, connectionsRefused: 0,
-    connectionsEvicted: 0, readsPaused: 0, watches: 0, watchesOverflowed: 0, watchBufferedBytesPeak: 0,
+    connectionsEvicted: 0, readsPaused: 0, inFlight: 0, responsesPaused: 0, responseBufferedBytesPeak: 0,
+    watches: 0, watchesOverflowed: 0, watchBufferedBytesPeak: 0,
   };
+  if (!Number.isInteger(limits.inFlightPerConnectionMax) || limits.inFlightPerConnectionMax < 1) {
+    throw new RangeError(`inFlightPerConnectionMax must be a positive integer, got ${limits.inFlightPerConnectionMax}`);
+  }
   const sockets = new Set<Socket>();
   const slots = new ConnectionSlots<Socket>(connectionsMax);
   const dispatcher = new Dispatcher(opts.methods, limits, counters, log);
@@ -176,6 +222,7 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
       working: () => slots.working(socket),
       idle: () => slots.idle(socket),
       paused: () => { counters.readsPaused++; },
+      responsesPaused: () => { counters.responsesPaused++; },
     });
   });
   server.on('error', (err) => log.error({ err }, 'admin server error'));
@@ -234,22 +281,32 @@ async function listen(server: Server, path: string): Promise<void> {
   });
 }
 
-// What a connection tells the server about itself: work in progress or none (for its slot), and
-// reading paused at the queue bound (counted).
+// What a connection tells the server about itself: work in progress or none (for its slot), reading
+// paused at the queue bound, and requests held back by unread responses (both counted).
 interface ConnectionEvents {
   working(): void;
   idle(): void;
   paused(): void;
+  responsesPaused(): void;
 }
 
-// One connection: lines are queued as they arrive and served one at a time, in order. Reading goes
-// on while a call is served (so a client that goes away is noticed), but stops while the queued
-// lines cost more than requestBytesMax (RequestQueue.cost).
+// What stops a connection from starting the requests after it until those in flight are answered: a
+// watch (served alone), the end of the stream, or an oversized line (answered, then the connection closes).
+type Barrier = { kind: 'watch'; request: Decoded } | { kind: 'eof' } | { kind: 'oversized' };
+
+// One connection: lines are queued as they arrive; up to inFlightPerConnectionMax are served at once,
+// started in order and answered as each completes. Reading goes on while calls are served (so a client
+// that goes away is noticed), but stops while the queued lines cost more than requestBytesMax
+// (RequestQueue.cost); no request starts while the client leaves more than unreadResponseBytesMax of
+// responses unread (the next one starts on 'drain').
 function serveConnection(socket: Socket, dispatcher: Dispatcher, limits: Limits, counters: AdminServerCounters, events: ConnectionEvents): void {
   const splitter = new LineSplitter(limits.requestBytesMax);
   const queue = new RequestQueue();
   let overflowQueued = false;
-  let busy = false;
+  let inFlight = 0; // requests of this connection being served
+  let barrier: Barrier | undefined;
+  let held = false; // requests wait for the client to read its responses (counted once per wait)
+  let working = false; // as last told to the connection's slot
   let done = false; // nothing more will be read or answered
   let watch: AbortController | undefined; // set while the connection carries a watch
   // Idle: nothing read or written for idleTimeoutMs while no call is in flight.
@@ -268,7 +325,7 @@ function serveConnection(socket: Socket, dispatcher: Dispatcher, limits: Limits,
       socket.pause();
       events.paused();
     }
-    void pump();
+    pump();
   });
   socket.on('end', () => {
     if (watch !== undefined) {
@@ -278,65 +335,104 @@ function serveConnection(socket: Socket, dispatcher: Dispatcher, limits: Limits,
     const last = splitter.end();
     if (last !== undefined) queue.push(last);
     queue.push('eof');
-    void pump();
+    pump();
   });
+  socket.on('drain', () => pump()); // the client took its responses: the requests held back may start
   socket.once('close', () => {
     done = true;
     idle.disarm();
     watch?.abort();
   });
 
-  const write = (line: string): Promise<void> => new Promise((resolve) => {
-    if (socket.destroyed || !socket.writable) { resolve(); return; }
+  // Responses are written as they come; the socket buffers what the client has not taken yet, and
+  // pump() starts nothing while that is over its bound.
+  const write = (line: string): void => {
+    if (socket.destroyed || !socket.writable) return;
     idle.touch();
-    if (socket.write(`${line}\n`)) { resolve(); return; }
-    const finish = (): void => {
-      socket.off('drain', finish);
-      socket.off('close', finish);
-      resolve();
-    };
-    socket.on('drain', finish);
-    socket.on('close', finish);
-  });
+    socket.write(`${line}\n`);
+    counters.responseBufferedBytesPeak = Math.max(counters.responseBufferedBytesPeak, socket.writableLength);
+  };
 
-  async function pump(): Promise<void> {
-    if (busy || queue.length === 0) return;
-    busy = true;
-    events.working();
-    try {
-      while (queue.length > 0 && !done) {
-        const item = queue.shift()!;
-        if (item === 'eof') {
-          done = true;
-          socket.end();
-          return;
+  const begin = (): void => {
+    inFlight++;
+    counters.inFlight++;
+    idle.disarm(); // a long call (sync, quorum write) is not idleness
+  };
+  const end = (): void => {
+    inFlight--;
+    counters.inFlight--;
+    if (inFlight === 0 && watch === undefined && !done) idle.arm();
+  };
+
+  // Start what may start now, in queue order; then act on a barrier once nothing is in flight.
+  function pump(): void {
+    while (!done && watch === undefined && barrier === undefined && inFlight < limits.inFlightPerConnectionMax && queue.length > 0) {
+      if (socket.writableNeedDrain && socket.writableLength > limits.unreadResponseBytesMax) {
+        if (!held) {
+          held = true;
+          events.responsesPaused();
         }
-        if (item === 'oversized') {
-          done = true;
-          socket.pause();
-          await write(dispatcher.oversizedLine());
-          socket.end(() => socket.destroy());
-          return;
-        }
-        if (queue.cost <= limits.requestBytesMax && socket.isPaused()) socket.resume();
-        idle.disarm(); // a long call (sync, quorum write) is not idleness
-        const answer = await dispatcher.line(item);
-        const out = typeof answer === 'object' ? answer.line : answer;
-        if (done) { // the client went away: the answer has nowhere to go
-          if (typeof answer === 'object') dispatcher.release();
-          return;
-        }
-        idle.arm();
-        if (out !== undefined) await write(out);
-        if (typeof answer === 'object') {
-          await serveWatch(answer.subscription);
-          return;
-        }
+        break;
       }
-    } finally {
-      busy = false;
-      if (!done) events.idle();
+      held = false;
+      const item = queue.shift()!;
+      if (item === 'eof' || item === 'oversized') {
+        barrier = { kind: item };
+        break;
+      }
+      const d = dispatcher.decode(item);
+      if (d.kind === 'answered') {
+        if (d.line !== undefined) write(d.line);
+      } else if (d.kind === 'request' && d.stream) {
+        barrier = { kind: 'watch', request: d };
+      } else {
+        begin();
+        void dispatcher.serve(d).then((answer) => {
+          end();
+          if (!done && answer !== undefined) write(answer as string); // only a watch answers with a subscription
+          pump();
+        });
+      }
     }
+    if (!done && watch === undefined && barrier?.kind !== 'oversized' && socket.isPaused() && queue.cost <= limits.requestBytesMax) socket.resume();
+    if (barrier !== undefined && inFlight === 0 && !done) crossBarrier(barrier);
+    const busy = inFlight > 0 || queue.length > 0 || barrier !== undefined || watch !== undefined || socket.writableNeedDrain;
+    if (busy !== working && !done) {
+      working = busy;
+      if (busy) events.working(); else events.idle();
+    }
+  }
+
+  // Everything before the barrier is answered: end the connection, or start the watch alone.
+  function crossBarrier(b: Barrier): void {
+    if (b.kind === 'eof') {
+      done = true;
+      socket.end();
+      return;
+    }
+    if (b.kind === 'oversized') {
+      done = true;
+      socket.pause();
+      write(dispatcher.oversizedLine());
+      socket.end(() => socket.destroy());
+      return;
+    }
+    begin();
+    void dispatcher.serve(b.request).then((answer) => {
+      end();
+      if (done) { // the client went away: the answer has nowhere to go
+        if (typeof answer === 'object') dispatcher.release();
+        return;
+      }
+      barrier = undefined;
+      if (typeof answer === 'object') {
+        write(answer.line);
+        void serveWatch(answer.subscription);
+        return;
+      }
+      if (answer !== undefined) write(answer); // refused (BUSY, bad params): the connection goes on
+      pump();
+    });
   }
 
   // The connection carries one watch from here on: notifications are written as they come while
@@ -347,6 +443,10 @@ function serveConnection(socket: Socket, dispatcher: Dispatcher, limits: Limits,
     watch = ac;
     idle.disarm(); // a quiet watch is not idleness
     splitter.end();
+    if (!working) { // a watching connection keeps its slot
+      working = true;
+      events.working();
+    }
     let failure: RpcError | undefined;
     const sink: NotificationSink = {
       signal: ac.signal,
@@ -412,59 +512,80 @@ class Dispatcher {
   }
 
   /**
-   * The response line for a request line, or undefined when none is due (notifications, blank
-   * line); for a streaming method, the response line and the subscription to serve after it.
+   * A request line decoded (synchronously): answered already (an error, or nothing due), or a request
+   * or batch to serve; `stream` marks a streaming method called alone (a watch).
    */
-  async line(buf: Buffer): Promise<string | undefined | { line: string; subscription: Subscription }> {
+  decode(buf: Buffer): Decoded {
     let text: string;
     try {
       text = this.#utf8.decode(buf);
     } catch {
       this.#counters.malformed++;
-      return this.#errorLine(null, rpcError('PARSE_ERROR', 'parse error: request is not valid UTF-8'));
+      return { kind: 'answered', line: this.#errorLine(null, rpcError('PARSE_ERROR', 'parse error: request is not valid UTF-8')) };
     }
-    if (text.trim() === '') return undefined;
+    if (text.trim() === '') return { kind: 'answered', line: undefined };
     let msg: unknown;
     try {
       msg = JSON.parse(text);
     } catch (err) {
       this.#counters.malformed++;
-      return this.#errorLine(null, rpcError('PARSE_ERROR', `parse error: ${String((err as Error).message).slice(0, 200)}`));
+      return { kind: 'answered', line: this.#errorLine(null, rpcError('PARSE_ERROR', `parse error: ${String((err as Error).message).slice(0, 200)}`)) };
     }
     if (!Array.isArray(msg)) {
-      const r = await this.#entry(msg, true);
-      if (r instanceof Subscription) {
-        const line = this.#serialize(resultResponse((msg as { id: RpcId }).id, r.result));
-        return { line, subscription: r };
-      }
-      return r === undefined ? undefined : this.#serialize(r);
+      const p = this.#parse(msg);
+      if (!('method' in p)) return { kind: 'answered', line: this.#serialize(p) };
+      const m = Object.hasOwn(this.#methods, p.method) ? this.#methods[p.method] : undefined;
+      return { kind: 'request', request: p, stream: m?.stream === true };
     }
     if (msg.length === 0) {
       this.#counters.malformed++;
-      return this.#errorLine(null, rpcError('INVALID_REQUEST', 'invalid request: empty batch'));
+      return { kind: 'answered', line: this.#errorLine(null, rpcError('INVALID_REQUEST', 'invalid request: empty batch')) };
     }
     if (msg.length > this.#limits.batchLengthMax) {
       this.#counters.oversized++;
-      return this.#errorLine(null, rpcError('INVALID_REQUEST', `invalid request: batch of ${msg.length} requests, more than ${this.#limits.batchLengthMax}`));
+      return { kind: 'answered', line: this.#errorLine(null, rpcError('INVALID_REQUEST', `invalid request: batch of ${msg.length} requests, more than ${this.#limits.batchLengthMax}`)) };
     }
-    const parts: string[] = [];
-    for (const entry of msg) {
-      const r = await this.#entry(entry, false) as RpcResponse | undefined; // never a subscription in a batch
-      if (r !== undefined) parts.push(this.#serialize(r));
+    return { kind: 'batch', entries: msg };
+  }
+
+  /**
+   * The response line for a decoded request or batch, or undefined when none is due (notifications);
+   * for a watch, the response line and the subscription to serve after it. Never rejects.
+   */
+  async serve(d: Decoded): Promise<string | undefined | { line: string; subscription: Subscription }> {
+    try {
+      if (d.kind === 'answered') return d.line;
+      if (d.kind === 'request') {
+        const r = await this.#call(d.request, true);
+        if (r instanceof Subscription) return { line: this.#serialize(resultResponse(d.request.id!, r.result)), subscription: r };
+        return r === undefined ? undefined : this.#serialize(r);
+      }
+      const parts: string[] = [];
+      for (const entry of d.entries) {
+        const p = this.#parse(entry);
+        const r = 'method' in p ? await this.#call(p, false) as RpcResponse | undefined : p; // never a subscription in a batch
+        if (r !== undefined) parts.push(this.#serialize(r));
+      }
+      return parts.length === 0 ? undefined : `[${parts.join(',')}]`;
+    } catch (err) { // cannot happen: methods' errors are answered; kept so a bug never leaves a request unanswered
+      this.#log.error({ err }, 'admin request failed');
+      return this.#errorLine(null, rpcError('INTERNAL', `the request failed: ${(err as Error).message}`));
     }
-    return parts.length === 0 ? undefined : `[${parts.join(',')}]`;
+  }
+
+  // A valid request, or the response to an invalid one (counted).
+  #parse(entry: unknown): RpcRequest | RpcResponse {
+    const p = parseRequest(entry);
+    if (p.ok) return p.request;
+    this.#counters.malformed++;
+    this.count(p.error.data.code);
+    return errorResponse(p.id, p.error);
   }
 
   // One request: its response, or undefined for a notification; a streaming method called `alone`
   // (not in a batch) with an id gives its subscription, counted in `watches` until released.
-  async #entry(entry: unknown, alone: boolean): Promise<RpcResponse | Subscription | undefined> {
-    const p = parseRequest(entry);
-    if (!p.ok) {
-      this.#counters.malformed++;
-      this.count(p.error.data.code);
-      return errorResponse(p.id, p.error);
-    }
-    const { id, method, params } = p.request;
+  async #call(request: RpcRequest, alone: boolean): Promise<RpcResponse | Subscription | undefined> {
+    const { id, method, params } = request;
     this.#counters.requests++;
     let response: RpcResponse;
     if (!Object.hasOwn(this.#methods, method)) {

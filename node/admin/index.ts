@@ -1,8 +1,8 @@
 // Public surface of the admin API: the JSON-RPC server on a Unix socket, its client, the method
 // tables and the error codes.
 export { DEFAULT_ADMIN_SOCKET } from './default-socket.ts';
-export { startAdminServer, type AdminServer, type AdminServerCounters, type AdminServerOptions } from './admin-server.ts';
-export { callAdmin, AdminCallError, type CallOptions, type ClientErrorCode } from './admin-client.ts';
+export { ADMIN_IN_FLIGHT_PER_CONNECTION_MAX, ADMIN_UNREAD_RESPONSE_BYTES_MAX, startAdminServer, type AdminServer, type AdminServerCounters, type AdminServerOptions } from './admin-server.ts';
+export { callAdmin, AdminCallError, AdminConnection, type CallOptions, type ClientErrorCode, type ConnectionOptions } from './admin-client.ts';
 export { watchAdmin, type WatchOptions } from './admin-watch.ts';
 export { ADMIN_ERROR_CODES, AdminError, InvalidParamsError, classifyError, toRpcError, type AdminErrorCode, type RpcError } from './admin-errors.ts';
 export { defineMethod, Subscription, type AdminMethod, type MethodTable, type NotificationSink } from './method-table.ts';
