@@ -90,8 +90,8 @@ export class EtcdCluster {
     this.#token = token;
   }
 
-  /** Start `n` members with data under `dir`; resolves once every member knows a leader. */
-  static async start(bin: string, dir: string, n = 3, readyTimeoutMs = 30_000): Promise<EtcdCluster> {
+  /** `n` members with data under `dir`, on free ports, not started yet (start(), then ready()). */
+  static async create(bin: string, dir: string, n = 3): Promise<EtcdCluster> {
     const ports = await freePorts(2 * n);
     const members = Array.from({ length: n }, (_, i): EtcdMember => {
       const clientUrl = `http://127.0.0.1:${ports[2 * i]}`;
@@ -100,10 +100,12 @@ export class EtcdCluster {
         logFile: join(dir, `etcd-${i}.log`), proc: undefined, client: new EtcdClient(clientUrl),
       };
     });
-    const c = new EtcdCluster(bin, members, `bench-${process.pid}-${ports[0]}`);
-    for (const m of members) c.spawn(m);
-    await c.ready(readyTimeoutMs);
-    return c;
+    return new EtcdCluster(bin, members, `bench-${process.pid}-${ports[0]}`);
+  }
+
+  /** Spawn every member's process. */
+  start(): void {
+    for (const m of this.members) this.spawn(m);
   }
 
   /** Start (or restart, on its existing data) one member's process. */
@@ -153,28 +155,39 @@ export class EtcdCluster {
   }
 
   /** Stop one member (SIGTERM, SIGKILL after ETCD_STOP_TIMEOUT_MS) and wait for its exit. */
-  async stopMember(m: EtcdMember): Promise<void> {
+  stopMember(m: EtcdMember): Promise<void> {
+    return this.#end(m, 'SIGTERM');
+  }
+
+  async #end(m: EtcdMember, signal: NodeJS.Signals): Promise<void> {
     m.client.close();
     const p = m.proc;
-    m.proc = undefined;
-    if (p === undefined || p.exitCode !== null || p.signalCode !== null) return;
+    if (p === undefined || p.exitCode !== null || p.signalCode !== null) {
+      m.proc = undefined;
+      return;
+    }
+    // m.proc is kept until it has exited: killNow (on exit or a signal meanwhile) still reaches it.
     const exited = new Promise((r) => p.once('exit', r));
-    p.kill('SIGTERM');
+    p.kill(signal);
     const timer = setTimeout(() => p.kill('SIGKILL'), ETCD_STOP_TIMEOUT_MS);
     await exited;
     clearTimeout(timer);
+    if (m.proc === p) m.proc = undefined;
   }
 
-  /** Stop every member. */
-  async stop(): Promise<void> {
-    await Promise.all(this.members.map((m) => this.stopMember(m)));
+  /**
+   * End every member with SIGKILL and wait for their exits: for a cluster whose data is thrown away
+   * (a graceful stop of all three takes etcd seconds, transferring leadership as members go).
+   */
+  async kill(): Promise<void> {
+    await Promise.all(this.members.map((m) => this.#end(m, 'SIGKILL')));
   }
 
   /** Kill every member now (synchronous: for exit and signal handlers). */
   killNow(): void {
     for (const m of this.members) {
       m.client.close();
-      if (m.proc !== undefined && m.proc.exitCode === null) m.proc.kill('SIGKILL');
+      if (m.proc !== undefined && m.proc.exitCode === null && m.proc.signalCode === null) m.proc.kill('SIGKILL');
     }
   }
 
