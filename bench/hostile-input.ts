@@ -137,7 +137,7 @@ async function measure(f: Federation, attack: () => Promise<string>): Promise<{ 
     `  victim: longest event-loop stall ${lagMaxMs.toFixed(0)} ms (p99 ${lagP99Ms.toFixed(0)} ms), CPU ${victimCpuMs} ms; RSS ${(rssBefore / MiB).toFixed(0)} MiB -> peak ${(rssPeak / MiB).toFixed(0)} MiB (+${((rssPeak - rssBefore) / MiB).toFixed(1)} MiB)`,
     `  victim counted so far: ${refused === '' ? 'no refused frames' : `frames refused ${refused}`}`,
     `  peers saw the victim other than Healthy in ${unhealthy} of ${views} samples`,
-    `  quorum writes to the victim: ${writeMs.length} ok (p50 ${percentile(writeMs, 50).toFixed(0)} ms, max ${(writeMs.at(-1) ?? NaN).toFixed(0)} ms), ${writeFailures} failed`,
+    `  quorum writes to the victim: ${writeMs.length} ok${writeMs.length === 0 ? '' : ` (p50 ${percentile(writeMs, 50).toFixed(0)} ms, max ${writeMs.at(-1)!.toFixed(0)} ms)`}, ${writeFailures} failed`,
     `  ${cpu() ?? ''}`,
   ] };
 }

@@ -112,13 +112,14 @@ const latest = (msgs: Msg[]): number => Math.max(...msgs.map((m) => m.atMs));
 try {
   console.log(`membership bench: 5 nodes (3 controllers, 2 agents publishing health only), one process each, fast profile (interval 200 ms, timeout 100 ms, failureThreshold 3, successThreshold 1)`);
   // 1. Cold start: processes load their modules, then all start their node at the same moment.
+  // Each phase has its own deadline (a loaded machine may take long to load the modules).
   const loaded = collect('all loaded', names.length, (m) => m.type === 'loaded');
-  const started = collect('all started', names.length, (m) => m.type === 'started');
-  const full = collect('full membership (every controller sees every member Healthy; every agent connected to a controller)', names.length, (m) => m.type === 'full');
   const spawnAt = Date.now();
   for (const s of specs) spawn(s, false);
   const loadedMsgs = await loaded;
   await new Promise((r) => setTimeout(r, sized(500, 100))); // let module loading settle in every process
+  const started = collect('all started', names.length, (m) => m.type === 'started');
+  const full = collect('full membership (every controller sees every member Healthy; every agent connected to a controller)', names.length, (m) => m.type === 'full');
   const goAt = Date.now();
   for (const c of children.values()) c.send({ type: 'go' });
   const startedMsgs = await started;
