@@ -1,0 +1,209 @@
+// Every benchmark in bench/ in smoke mode (BENCH_SMOKE=1, bench/smoke.ts: every part, small sizes, a
+// few seconds): each must exit 0 and print its key figures, a number where a number belongs. A bench
+// broken by a change in the code it drives (a timeout, a crash, a figure gone missing or NaN) then
+// fails CI instead of rotting until someone runs it. The figures themselves are not checked: at
+// these sizes they mean nothing.
+//
+// Each bench runs as `npm run bench:<name>` would (the script line of package.json, with the Node
+// running this test), in its own process group, which is killed when the bench ends or overruns, so
+// that nothing it forked outlives it. Two at a time; each one's wall time is printed as a comment.
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { REPO_ROOT } from '../helpers/daemon-process.ts';
+import { tempDir } from '../helpers/temp-dir.ts';
+
+/** Longest a bench may take in smoke mode before it is killed and fails, ms. */
+const BENCH_TIMEOUT_MS = 60_000;
+/** Benches running at once (the machine has two cores). */
+const CONCURRENCY = 2;
+
+/** A number as the benches print it: 12, 3.5, 4,899. */
+const N = String.raw`\d[\d,]*(?:\.\d+)?`;
+
+/** A line a bench must print: a regular expression (multiline) in which `{n}` stands for a number. */
+interface Figure {
+  pattern: string;
+  re: RegExp;
+}
+const re = (pattern: string): Figure => ({ pattern, re: new RegExp(pattern.replaceAll('{n}', N), 'm') });
+
+/** npm script suffix -> the lines its smoke run must print (`{n}` stands for a number). */
+let BENCHES: Record<string, Figure[]> = {
+  // Longest first, so that two lanes finish about together.
+  agents: [
+    re('^{n} agents connected and caught up in {n} s'),
+    re('^fan-out, write on us-west -> {n} agents \\({n} writes at {n}/s, ({n})/\\1 deliveries[^)]*\\): p50 {n} ms, p99 {n} ms'),
+    re('^  agents following us-west: p50 {n} ms, p99 {n} ms'),
+    re('^  CPU per write beyond the background, ms: us-west {n}'),
+    re('^empty agent, full copy of {n} resources: {n} MB received in {n} s'),
+    re('^agent that missed 100 of {n}: {n} differing keys, {n} pulled, {n} bytes on the wire'),
+    re('^failover, primary process killed: served by [a-z-]+ after {n} ms'),
+    re('^failover, [a-z-]+ frozen \\(SIGSTOP[^)]*\\): served by [a-z-]+ after {n} ms'),
+  ],
+  hostile: [
+    re('^bomb:$'),
+    re('^  {n} bombs of {n} KiB'),
+    re('^preauth:$'),
+    re('^  {n} identities without certificates, {n} connections'),
+    re('^  victim: longest event-loop stall {n} ms \\(p99 {n} ms\\), CPU {n} ms; RSS {n} MiB -> peak {n} MiB'),
+    re('^  victim CPU per frame, beyond its quiet level: -?{n} ms'),
+    re('^  quorum writes to the victim: {n} ok'),
+  ],
+  membership: [
+    re('^  every controller sees the 4 others Healthy after {n} ms'),
+    re('^  every agent connected to a controller after {n} ms'),
+    re('^full membership after {n} ms'),
+    re('^SIGKILL round 1: Unhealthy on both surviving controllers after {n} ms'),
+    re('^  restarted \\(same key, same port, new process\\): Healthy on both surviving controllers {n} ms'),
+    re('^SIGKILL -> Unhealthy on every surviving controller over {n} rounds: min {n} ms, median {n} ms, max {n} ms'),
+  ],
+  replication: [
+    re('^sustained durable writes/s, 3 controllers, 64 writers: {n}'),
+    re('^  CPU per 1,000 writes, three processes together: {n} ms'),
+    re('^lag us-west -> eu-west at {n} writes/s: p50 {n} ms, p99 {n} ms'),
+    re('^lag us-west -> ap-east at {n} writes/s: p50 {n} ms, p99 {n} ms'),
+    re('^burst of {n} writes on us-west: .*Merkle roots equal {n} s after'),
+    re('^  at the burst\'s end, us-west to each peer: eu-west {n} push-queue overflows'),
+  ],
+  fencing: [
+    re('^  cut -> minority fenced \\({n} rounds\\): min {n} / median {n} / max {n} ms'),
+    re('^  heal -> unfenced \\({n} rounds\\): min {n} / median {n} / max {n} ms'),
+    // Without root, iproute2 or iptables the silent-drop part says why it skipped.
+    re('^    cut -> minority FENCED: +min {n} / median {n} / max {n} ms|^silent drops: skipped'),
+  ],
+  'agent-assisted': [
+    re('^setup: 5 agents registered on both controllers and leases counted after {n} ms'),
+    re('^cut -> minority \\(c-b, 12 of 25\\) fenced \\({n} rounds\\): min {n} / median {n} / max {n} ms'),
+    re('^heal at once -> unfenced \\({n} rounds\\): min {n} / median {n} / max {n} ms'),
+    re('^heal after a {n} ms cut -> unfenced \\({n} rounds\\): min {n} / median {n} / max {n} ms'),
+  ],
+  storage: [
+    re('^durable writes/s, 1 writer: +{n}'),
+    re('^durable writes/s, 64 writers: +{n}'),
+    re('^Merkle update per write: +{n} us'),
+    re('^cold open #2 of {n} resources: {n} s, RSS {n} MB'),
+  ],
+  'anti-entropy': [
+    re('^d= +10: {n} bytes on the wire .*, {n} round trips, {n} ms'),
+    re('^d= +100: {n} bytes on the wire .*, {n} round trips, {n} ms'),
+  ],
+};
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  output: string;
+  seconds: number;
+  timedOut: boolean;
+}
+
+const scripts = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+
+/** The file `npm run bench:<name>` runs (its script line must be `node bench/<file>.ts`). */
+function benchFile(name: string): string {
+  const line = scripts[`bench:${name}`];
+  const m = /^node (bench\/[\w-]+\.ts)$/.exec(line ?? '');
+  if (m === null) throw new Error(`package.json script bench:${name} is ${JSON.stringify(line)}, not "node bench/<file>.ts"`);
+  return m[1]!;
+}
+
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // The group is gone already.
+  }
+}
+
+/** Process groups of the benches running now: killed if this test process exits first. */
+const running = new Set<number>();
+process.on('exit', () => { for (const pid of running) killGroup(pid); });
+
+function runBench(file: string, env: NodeJS.ProcessEnv): Promise<Run> {
+  const t0 = performance.now();
+  // tap puts its loader hooks into every child's NODE_OPTIONS; `env -u` takes them out (a bench is
+  // run as a user runs it). `env` execs node, so the group leader is the bench itself.
+  const child = spawn('env', ['-u', 'NODE_OPTIONS', process.execPath, file], { cwd: REPO_ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child.pid!);
+  let output = '';
+  child.on('error', (err) => { output += `\n${String(err)}\n`; });
+  child.stdout.setEncoding('utf8').on('data', (s: string) => { output += s; });
+  child.stderr.setEncoding('utf8').on('data', (s: string) => { output += s; });
+  let timedOut = false;
+  const timer = setTimeout(() => { timedOut = true; killGroup(child.pid!); }, BENCH_TIMEOUT_MS);
+  return new Promise((resolve) => {
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      // Whatever it forked and left behind goes with it.
+      killGroup(child.pid!);
+      running.delete(child.pid!);
+      resolve({ code, signal, output, seconds: (performance.now() - t0) / 1000, timedOut });
+    });
+  });
+}
+
+/** Run `task` over `items`, `limit` at a time; the results in the order of `items`, as they come. */
+function pool<T, R>(items: T[], limit: number, task: (item: T) => Promise<R>): Array<Promise<R>> {
+  const gates: Array<() => void> = [];
+  let busy = 0;
+  const release = (): void => {
+    busy--;
+    gates.shift()?.();
+  };
+  return items.map(async (item) => {
+    if (busy >= limit) await new Promise<void>((r) => gates.push(r));
+    busy++;
+    try {
+      return await task(item);
+    } finally {
+      release();
+    }
+  });
+}
+
+// bench:vs-etcd honours BENCH_SMOKE=1 itself (without etcd installed it says so, prints NovaEdge's
+// figures alone and still exits 0). The longest: it goes first, in a lane of its own.
+if (existsSync(join(REPO_ROOT, 'bench/vs-etcd.ts')) && scripts['bench:vs-etcd'] !== undefined) {
+  BENCHES = {
+    'vs-etcd': [re('^vs-etcd \\(smoke\\): machine {n} CPUs'), re('^round {n}/{n} NovaEdge \\({n} s\\): 64 writers quorum {n}/s')],
+    ...BENCHES,
+  };
+}
+
+t.test('every bench script of package.json has a smoke run here', async (t) => {
+  const missing = Object.keys(scripts).filter((s) => s.startsWith('bench:') && BENCHES[s.slice('bench:'.length)] === undefined);
+  t.same(missing, [], 'a new bench gets its figures listed in BENCHES (and a smoke mode: bench/smoke.ts)');
+});
+
+// SMOKE_BENCHES=membership,storage runs only those (while working on one).
+const only = process.env.SMOKE_BENCHES?.split(',').filter((n) => n !== '');
+const names = Object.keys(BENCHES).filter((n) => only === undefined || only.includes(n));
+
+const cacheDir = await tempDir(t, 'novaedge-bench-smoke-');
+const env: NodeJS.ProcessEnv = {};
+// The bench's own size variables would override smoke mode's: none of them from outside.
+for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('BENCH_') && k !== 'ROUNDS' && k !== 'VERBOSE') env[k] = v;
+env.BENCH_SMOKE = '1';
+// Compiled code cached on disk: the benches load the same modules in many processes each.
+env.NODE_COMPILE_CACHE ??= cacheDir;
+
+const started = performance.now();
+const files = names.map((name) => benchFile(name));
+const runs = pool(files, CONCURRENCY, (file) => runBench(file, env));
+for (const [i, name] of names.entries()) {
+  t.test(`bench:${name} in smoke mode`, async (t) => {
+    const r = await runs[i]!;
+    t.comment(`bench:${name}: ${r.seconds.toFixed(1)} s wall${r.timedOut ? ` (killed after ${BENCH_TIMEOUT_MS / 1000} s)` : ''}`);
+    const tail = r.output.split('\n').slice(-40).join('\n');
+    t.notOk(r.timedOut, `finishes within ${BENCH_TIMEOUT_MS / 1000} s`, { output: tail });
+    t.equal(r.code, 0, 'exits 0', { signal: r.signal, output: tail });
+    for (const figure of BENCHES[name]!) t.match(r.output, figure.re, `prints ${figure.pattern}`, { output: tail });
+    t.notMatch(r.output, /\bNaN\b/, 'no NaN among its figures');
+  });
+}
+t.test('all benches', async (t) => {
+  await Promise.all(runs);
+  t.comment(`all benches in smoke mode: ${((performance.now() - started) / 1000).toFixed(1)} s wall, ${CONCURRENCY} at a time`);
+});
