@@ -27,8 +27,10 @@ const f = await agentFederation(fakeTest, {
 });
 const ca = f.controllers.get('c-a')!;
 const cb = f.controllers.get('c-b')!;
-for (const a of ['a1', 'a2', 'a3']) await f.startAgent(a, ['c-a', 'c-b']);
-for (const a of ['a4', 'a5']) await f.startAgent(a, ['c-b', 'c-a']);
+await Promise.all([
+  ...['a1', 'a2', 'a3'].map((a) => f.startAgent(a, ['c-a', 'c-b'])),
+  ...['a4', 'a5'].map((a) => f.startAgent(a, ['c-b', 'c-a'])),
+]);
 
 const until = async (what: string, cond: () => boolean, timeoutMs = 30_000): Promise<number> => {
   const t0 = performance.now();

@@ -14,31 +14,18 @@
 //   ROUNDS=5 (kill rounds). BENCH_SMOKE=1: 2 rounds (bench/smoke.ts).
 
 import { fork, type ChildProcess } from 'node:child_process';
-import { createServer, type Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { caFromKey, encodeCaPublic } from '../node/identity/ca.ts';
 import { certificateToJson, issueCertificate } from '../node/identity/certificate.ts';
 import { generateEd25519Key, privateKeyToProtobuf } from '../node/identity/keys.ts';
+import { freePorts } from '../test/helpers/free-ports.ts';
 import type { ChildMsg as Msg, ChildSpec } from './membership-child.ts';
 import { envNumber, sized } from './smoke.ts';
 
 const KILL_ROUNDS = envNumber('ROUNDS', 5, 2);
 const TIMEOUT_MS = 20_000;
 const CHILD = fileURLToPath(new URL('./membership-child.ts', import.meta.url));
-
-async function freePorts(n: number): Promise<number[]> {
-  const servers: Server[] = [];
-  const ports: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const s = createServer();
-    servers.push(s);
-    await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-    ports.push((s.address() as { port: number }).port);
-  }
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
-}
 
 const fid = 'bench-fed';
 const controllerCa = caFromKey(await generateEd25519Key(), 'controllers-ca');
