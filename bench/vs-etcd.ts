@@ -13,8 +13,8 @@
 //     round-robin over the three members (bench/etcd-grpc.ts);
 //   - the same with `local` durability (NovaEdge only; compared with etcd's quorum figure: etcd has
 //     no local mode);
-//   - the same, quorum, with 64 clients through the controllers' admin sockets
-//     (node/admin/admin-client.ts callAdmin, clients in this process like etcd's);
+//   - the same, quorum, with 64 clients through the controllers' admin sockets (clients in this
+//     process like etcd's, sharing one pipelined AdminConnection per controller);
 //   - 1 writer, quorum (NovaEdge embedded on one controller; etcd to its leader, its best case);
 //   - CPU per 1,000 quorum writes during the 64-writer run: utime+stime from /proc/<pid>/stat of
 //     every process of the system, and the same plus this process (etcd's client runs here);
@@ -38,7 +38,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { callAdmin } from '../node/admin/admin-client.ts';
+import { AdminConnection } from '../node/admin/admin-client.ts';
 import { benchMembership, benchPki, BenchProcs, machineCpu, percentile } from './bench-cluster.ts';
 import { EtcdCluster, ensureEtcd, type EtcdMember } from './etcd-cluster.ts';
 import type { EtcdClient } from './etcd-grpc.ts';
@@ -94,13 +94,15 @@ interface Figures {
   machineQ64?: string;
   /** Share of the machine used by other, not niced, processes during the 64-writer quorum run, %. */
   othersQ64?: number;
+  /** NovaEdge, the 64-writer quorum run: what its store batches and push batches looked like. */
+  storeQ64?: string;
   wallSeconds?: number;
   /** Set-up, not compared: how long writing BENCH_KEYS keys took, and until every member held them. */
   fillSeconds?: number;
   /** Set-up, not compared: spawn of the three members -> ready (etcd: a leader; NovaEdge: connected). */
   startSeconds?: number;
 }
-type FigureId = Exclude<keyof Figures, 'machine' | 'machineQ64' | 'othersQ64' | 'wallSeconds' | 'fillSeconds' | 'startSeconds'>;
+type FigureId = Exclude<keyof Figures, 'machine' | 'machineQ64' | 'othersQ64' | 'storeQ64' | 'wallSeconds' | 'fillSeconds' | 'startSeconds'>;
 
 /** CPU time of processes so far, ms (utime + stime of /proc/<pid>/stat: every thread). */
 function procCpuMs(pids: readonly number[]): number {
@@ -277,8 +279,10 @@ async function novaRun(round: number): Promise<Figures> {
   const drained = (what: string, timeoutMs = 120_000): Promise<void> => retry(what, timeoutMs, async () => {
     if (new Set(await roots()).size !== 1) throw new Error('Merkle roots differ');
   });
+  let lastLoad: any[] = [];
   const load = async (prefix: string, forMs: number, durability: 'local' | 'quorum'): Promise<{ writes: number; seconds: number }> => {
     const r = await Promise.all(names.map((n, i) => ask(n, { cmd: 'load', writers: i === 0 ? 22 : 21, ms: forMs, prefix: `${prefix}-${n}`, durability })));
+    lastLoad = r;
     return { writes: r.reduce((s, x) => s + x.writes, 0), seconds: Math.max(...r.map((x) => x.seconds)) };
   };
   const f: Figures = {};
@@ -292,6 +296,8 @@ async function novaRun(round: number): Promise<Figures> {
     await drained('controllers equal after the warm-up');
     const q = await measured(pids, () => load('q64', ms, 'quorum'));
     Object.assign(f, { q64: q.perSecond, cpu: q.cpuPer1k, cpuWithClient: q.cpuWithClientPer1k, machineQ64: q.machine, othersQ64: q.othersPct });
+    f.storeQ64 = `synced store batches ${lastLoad.map((l) => `${l.syncedBatches} at ${l.msPerSyncedBatch.toFixed(1)} ms`).join(' / ')}; ` +
+      `records per push batch ${lastLoad.map((l) => l.recordsPerBatch.toFixed(1)).join(' / ')}`;
     await drained('controllers equal after the quorum run');
     const l = await load('local64', ms, 'local');
     f.local64 = l.writes / l.seconds;
@@ -335,19 +341,25 @@ async function novaRun(round: number): Promise<Figures> {
   return { ...f, machine: machine(), wallSeconds: (performance.now() - t0) / 1000 };
 }
 
-// 64 clients through the admin sockets (22/21/21 over the controllers), one call per connection as
-// node/admin/admin-client.ts makes them, each writing one resource with quorum durability.
+// 64 clients through the admin sockets (22/21/21 over the controllers), each writing one resource
+// at a time with quorum durability. The clients of a controller share one pipelined connection
+// (node/admin/admin-client.ts AdminConnection), as etcd's share one HTTP/2 connection per member.
 async function adminLoad(sockets: readonly string[], forMs: number, prefix: string): Promise<{ writes: number; seconds: number }> {
+  const conns = sockets.map((p) => new AdminConnection(p));
   let writes = 0;
   const end = Date.now() + forMs;
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: writers }, async (_, w) => {
-    const path = sockets[w % sockets.length]!;
-    for (let i = 0; Date.now() < end; i++) {
-      await callAdmin(path, 'resources.apply', { resources: [resource(`${prefix}-${w}`, i)], durability: 'quorum' });
-      writes++;
-    }
-  }));
+  try {
+    await Promise.all(Array.from({ length: writers }, async (_, w) => {
+      const conn = conns[w % conns.length]!;
+      for (let i = 0; Date.now() < end; i++) {
+        await conn.call('resources.apply', { resources: [resource(`${prefix}-${w}`, i)], durability: 'quorum' });
+        writes++;
+      }
+    }));
+  } finally {
+    for (const c of conns) c.close();
+  }
   return { writes, seconds: (performance.now() - t0) / 1000 };
 }
 
@@ -381,7 +393,8 @@ function roundLine(system: string, round: number, f: Figures): string {
     part('cpu', 'CPU/1k', 0, ' ms') + (f.cpuWithClient === undefined ? '' : ` (${fmt(f.cpuWithClient, 0)} with the client)`),
     part('p50', 'p50', 1, ' ms'), part('p99', 'p99', 1, ' ms'), part('restart', 'restart', 2, ' s'), part('caughtUp', 'caught up', 2, ' s'),
     `(set-up: three members started in ${f.startSeconds?.toFixed(1) ?? '?'} s; ${keys.toLocaleString('en-US')} keys written and on every member in ${f.fillSeconds?.toFixed(1) ?? '?'} s)`,
-  ].filter((s) => s !== '').join(' · ') + `\n    during the 64-writer run: ${f.machineQ64 ?? '?'}\n    whole run: ${f.machine ?? '?'}`;
+  ].filter((s) => s !== '').join(' · ') + `\n    during the 64-writer run: ${f.machineQ64 ?? '?'}` +
+    (f.storeQ64 === undefined ? '' : `\n    in it, per controller: ${f.storeQ64}`) + `\n    whole run: ${f.machine ?? '?'}`;
 }
 
 function table(etcd: Figures[], nova: Figures[]): string {
