@@ -93,6 +93,11 @@ export class AdminConnection {
   readonly #pending = new Map<number, Pending>();
   #nextId = 1;
   #ended = false;
+  #corked = false;
+  readonly #uncork = (): void => {
+    this.#corked = false;
+    this.#socket.uncork();
+  };
 
   constructor(socketPath: string, opts: ConnectionOptions = {}) {
     this.socketPath = socketPath;
@@ -139,6 +144,11 @@ export class AdminConnection {
       done(new AdminCallError('TIMEOUT', `${method}: no answer from ${this.socketPath} within ${timeoutMs} ms`));
     }, timeoutMs);
     this.#pending.set(id, { method, done, timer });
+    if (!this.#corked) { // the calls made together leave in one system call
+      this.#corked = true;
+      this.#socket.cork();
+      process.nextTick(this.#uncork);
+    }
     this.#socket.write(`${JSON.stringify({ jsonrpc: '2.0', id, method, ...(params === undefined ? {} : { params }) })}\n`);
   }
 

@@ -345,10 +345,22 @@ function serveConnection(socket: Socket, dispatcher: Dispatcher, limits: Limits,
   });
 
   // Responses are written as they come; the socket buffers what the client has not taken yet, and
-  // pump() starts nothing while that is over its bound.
+  // pump() starts nothing while that is over its bound. The answers that complete together (a group
+  // commit resolves many writes at once) leave in one system call: the socket is corked until the
+  // promise callbacks at hand have run.
+  let corked = false;
+  const uncork = (): void => {
+    corked = false;
+    socket.uncork();
+  };
   const write = (line: string): void => {
     if (socket.destroyed || !socket.writable) return;
     idle.touch();
+    if (!corked) {
+      corked = true;
+      socket.cork();
+      process.nextTick(uncork);
+    }
     socket.write(`${line}\n`);
     counters.responseBufferedBytesPeak = Math.max(counters.responseBufferedBytesPeak, socket.writableLength);
   };
