@@ -14,7 +14,7 @@ export const ETCD_STOP_TIMEOUT_MS = 10_000;
 export type EtcdBinary = { bin: string; version: string } | { missing: string };
 
 function onPath(name: string): string | undefined {
-  for (const d of (process.env.PATH ?? '').split(delimiter).concat(['/usr/bin', '/usr/local/bin'])) {
+  for (const d of (process.env.PATH ?? '').split(delimiter).filter((x) => x !== '')) {
     const p = join(d, name);
     try {
       accessSync(p, constants.X_OK);
@@ -28,12 +28,13 @@ function onPath(name: string): string | undefined {
 
 /**
  * The etcd binary: BENCH_ETCD, else `etcd` on PATH, else installed with `apt-get install -y
- * etcd-server` when running as root with apt-get (BENCH_ETCD_INSTALL=0 forbids it).
+ * etcd-server` when running as root with apt-get and `install` allows it.
  */
-export function ensureEtcd(installTimeoutMs: number): EtcdBinary {
+export function ensureEtcd(install: { allowed: boolean; why?: string; timeoutMs: number }): EtcdBinary {
   let bin = process.env.BENCH_ETCD ?? onPath('etcd');
   if (bin === undefined) {
-    const why = installEtcd(installTimeoutMs);
+    if (!install.allowed) return { missing: `etcd is not on PATH and ${install.why ?? 'installing it is not allowed'}` };
+    const why = installEtcd(install.timeoutMs);
     if (why !== undefined) return { missing: why };
     bin = onPath('etcd');
     if (bin === undefined) return { missing: 'apt-get installed etcd-server but no etcd binary is on PATH' };
@@ -46,7 +47,6 @@ export function ensureEtcd(installTimeoutMs: number): EtcdBinary {
 
 // Undefined when installed; otherwise why not.
 function installEtcd(timeoutMs: number): string | undefined {
-  if (process.env.BENCH_ETCD_INSTALL === '0') return 'etcd is not on PATH and BENCH_ETCD_INSTALL=0 forbids installing it';
   if (process.getuid?.() !== 0) return 'etcd is not on PATH and installing etcd-server needs root (apt-get install -y etcd-server)';
   const aptGet = onPath('apt-get');
   if (aptGet === undefined) return 'etcd is not on PATH and there is no apt-get to install etcd-server with';
