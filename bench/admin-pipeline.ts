@@ -23,9 +23,9 @@ import { AdminConnection } from '../node/admin/admin-client.ts';
 import { busyMeter, machineCpu } from './bench-cluster.ts';
 
 const SMOKE = process.env.BENCH_SMOKE === '1';
-const RUN_MS = Number(process.env.BENCH_MS ?? (SMOKE ? 250 : 5000));
+const RUN_MS = Number(process.env.BENCH_MS ?? (SMOKE ? 200 : 5000));
 /** Length of the unmeasured warm-up run, ms. */
-const WARM_MS = Math.min(RUN_MS, 1000);
+const WARM_MS = SMOKE ? 100 : Math.min(RUN_MS, 1000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (SMOKE ? 1 : 2));
 const IN_FLIGHT = 64;
 /** Bytes of padding that make a resource about 1 KiB of JSON. */
@@ -158,7 +158,9 @@ async function main(): Promise<void> {
     console.log(`controller started in ${startedMs.toFixed(0)} ms`);
     const k = (await ask<{ counters: { responsesPaused: number; responseBufferedBytesPeak: number; connectionsRefused: number; connectionsEvicted: number } }>({ cmd: 'cpu' })).counters;
     console.log(`admin counters: responsesPaused ${k.responsesPaused}, responseBufferedBytesPeak ${k.responseBufferedBytesPeak}, connectionsRefused ${k.connectionsRefused}, connectionsEvicted ${k.connectionsEvicted}`);
+    const s0 = performance.now();
     await ask({ cmd: 'stop' });
+    console.log(`controller stopped in ${(performance.now() - s0).toFixed(0)} ms`);
   } finally {
     child.kill();
     rmSync(dir, { recursive: true, force: true });

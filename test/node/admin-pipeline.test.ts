@@ -173,6 +173,18 @@ t.test('a watch waits for the requests before it, then has the connection to its
   await waitFor('watch released', () => server.counters().watches === 0 && server.counters().inFlight === 0, WAIT, () => server.counters());
 });
 
+t.test('a watch refused (watchesMax) is answered in its place and the connection goes on pipelining', async (t) => {
+  const { server, path } = await serve(t, { watchesMax: 0 });
+  const c = await rawAdmin(path);
+  t.teardown(() => c.socket.destroy());
+  c.send(rpcLine('ticks', {}, 1) + rpcLine('echo', { text: 'a' }, 2) + rpcLine('echo', { text: 'b' }, 3));
+  const lines = await c.waitLines(3) as Line[];
+  t.equal(lines[0]!.id, 1, 'the watch is answered first');
+  t.equal(lines[0]!.error?.data.code, 'BUSY');
+  t.same(new Set(ids(lines.slice(1))), new Set([2, 3]), 'the requests after it are served');
+  t.equal(server.counters().watches, 0);
+});
+
 t.test('a client that disconnects with requests in flight leaves nothing behind', async (t) => {
   const { server, path, gates } = await serve(t);
   const c = await rawAdmin(path);
