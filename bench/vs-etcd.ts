@@ -336,6 +336,8 @@ async function novaRun(round: number): Promise<Figures> {
     f.caughtUp = (performance.now() - r0) / 1000;
   } finally {
     await procs.stopAll();
+    // Until they have exited: a controller writes Node's compile cache as it exits.
+    await Promise.all([...procs.procs.values()].map((p) => (p.exitCode !== null || p.signalCode !== null ? undefined : new Promise((r) => p.once('exit', r)))));
     novaLive = undefined;
     rmSync(dir, { recursive: true, force: true });
   }
