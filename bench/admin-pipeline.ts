@@ -11,7 +11,8 @@
 //   1×64   one connection, 64 calls pipelined on it
 //   8×8    8 connections, 8 pipelined on each
 //   embedded  64 concurrent ControllerNode.apply calls inside the controller (no socket: the floor)
-// It prints writes/s and CPU per 1,000 writes: the controller's, and the client's (this process).
+// It prints writes/s, CPU per 1,000 writes (the controller's, and the client's: this process), and
+// writes per synced store batch (the store's group commit gathers the writes in flight into one batch).
 // Rounds alternate the modes so a disturbance (the machine is shared) hits them all alike.
 // BENCH_MS sets the length of one run (default 5000), BENCH_ROUNDS the rounds (default 2).
 import { fork } from 'node:child_process';
@@ -38,7 +39,7 @@ function resource(prefix: string, i: number): object {
   };
 }
 
-interface Figures { writes: number; ms: number; serverCpuMs: number; clientCpuMs: number }
+interface Figures { writes: number; ms: number; serverCpuMs: number; clientCpuMs: number; batches: number }
 
 // ---------------------------------------------------------------------------------------------
 // The controller (child process): `node bench/admin-pipeline.ts controller DIR`.
@@ -60,16 +61,17 @@ async function controller(dir: string): Promise<void> {
   process.on('message', (msg: { cmd: string; prefix?: string; ms?: number }) => {
     void (async () => {
       if (msg.cmd === 'cpu') {
-        process.send!({ cpuMs: cpuMs(), loop: busy().utilization, counters: admin.counters() });
+        process.send!({ cpuMs: cpuMs(), batches: node.store.batches, loop: busy().utilization, counters: admin.counters() });
       } else if (msg.cmd === 'embedded') {
         let n = 0;
         const cpu0 = cpuMs();
+        const batches0 = node.store.batches;
         const t0 = performance.now();
         const end = t0 + msg.ms!;
         await Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
           while (performance.now() < end) await node.apply(resource(msg.prefix!, n++), { durability: 'quorum' });
         }));
-        process.send!({ writes: n, ms: performance.now() - t0, cpuMs: cpuMs() - cpu0 });
+        process.send!({ writes: n, ms: performance.now() - t0, cpuMs: cpuMs() - cpu0, batches: node.store.batches - batches0 });
       } else if (msg.cmd === 'stop') {
         await admin.close();
         await node.stop();
@@ -97,7 +99,7 @@ async function main(): Promise<void> {
     const { socketPath } = await ask<{ socketPath: string }>({});
     const startedMs = performance.now() - t0;
     const cpu = (): number => { const c = process.cpuUsage(); return (c.user + c.system) / 1000; };
-    const serverCpu = async (): Promise<number> => (await ask<{ cpuMs: number }>({ cmd: 'cpu' })).cpuMs;
+    const server = (): Promise<{ cpuMs: number; batches: number }> => ask({ cmd: 'cpu' });
 
     // `connections` connections, `perConnection` calls in flight on each, for `runMs`.
     const overSocket = async (prefix: string, connections: number, perConnection: number, runMs = RUN_MS): Promise<Figures> => {
@@ -105,7 +107,7 @@ async function main(): Promise<void> {
       try {
         await Promise.all(conns.map((c) => c.call('federation.status'))); // connected and warm
         let n = 0;
-        const s0 = await serverCpu();
+        const s0 = await server();
         const c0 = cpu();
         const t0 = performance.now();
         const end = t0 + runMs;
@@ -113,14 +115,15 @@ async function main(): Promise<void> {
           while (performance.now() < end) await c.call('resources.apply', { resources: [resource(prefix, n++)], durability: 'quorum' });
         })));
         const ms = performance.now() - t0;
-        return { writes: n, ms, serverCpuMs: (await serverCpu()) - s0, clientCpuMs: cpu() - c0 };
+        const s1 = await server();
+        return { writes: n, ms, serverCpuMs: s1.cpuMs - s0.cpuMs, clientCpuMs: cpu() - c0, batches: s1.batches - s0.batches };
       } finally {
         for (const c of conns) c.close();
       }
     };
     const embedded = async (prefix: string): Promise<Figures> => {
-      const r = await ask<{ writes: number; ms: number; cpuMs: number }>({ cmd: 'embedded', prefix, ms: RUN_MS });
-      return { writes: r.writes, ms: r.ms, serverCpuMs: r.cpuMs, clientCpuMs: 0 };
+      const r = await ask<{ writes: number; ms: number; cpuMs: number; batches: number }>({ cmd: 'embedded', prefix, ms: RUN_MS });
+      return { writes: r.writes, ms: r.ms, serverCpuMs: r.cpuMs, clientCpuMs: 0, batches: r.batches };
     };
     const modes: Array<[string, (prefix: string) => Promise<Figures>]> = [
       ['admin 64 conns × 1 in flight', (p) => overSocket(p, 64, 1)],
@@ -141,18 +144,19 @@ async function main(): Promise<void> {
     }
     const steal = machine();
     console.log(`\nadmin socket pipelining: 1 KiB ProxyRoutes, durability quorum (single controller), ${IN_FLIGHT} calls in flight, ${ROUNDS} round(s) of ${RUN_MS} ms${SMOKE ? ' (smoke)' : ''}`);
-    console.log(`${'mode'.padEnd(38)}${'writes/s'.padStart(10)}${'controller CPU ms/1k'.padStart(22)}${'client CPU ms/1k'.padStart(18)}`);
+    console.log(`${'mode'.padEnd(38)}${'writes/s'.padStart(10)}${'controller CPU ms/1k'.padStart(22)}${'client CPU ms/1k'.padStart(18)}${'writes/fsync'.padStart(14)}`);
     for (const [name] of modes) {
       const fs = results.get(name)!;
       const rate = fs.map((f) => (f.writes * 1000) / f.ms);
       const server = fs.map((f) => (f.serverCpuMs * 1000) / Math.max(1, f.writes));
       const client = fs.map((f) => (f.clientCpuMs * 1000) / Math.max(1, f.writes));
+      const perBatch = fs.map((f) => f.writes / Math.max(1, f.batches));
       const range = (xs: number[], digits = 0): string => {
         const lo = Math.min(...xs).toFixed(digits);
         const hi = Math.max(...xs).toFixed(digits);
         return lo === hi ? lo : `${lo}–${hi}`;
       };
-      console.log(`${name.padEnd(38)}${range(rate).padStart(10)}${range(server).padStart(22)}${(name.startsWith('embedded') ? '—' : range(client)).padStart(18)}`);
+      console.log(`${name.padEnd(38)}${range(rate).padStart(10)}${range(server).padStart(22)}${(name.startsWith('embedded') ? '—' : range(client)).padStart(18)}${range(perBatch, 1).padStart(14)}`);
     }
     if (steal !== undefined) console.log(steal);
     console.log(`controller started in ${startedMs.toFixed(0)} ms`);
