@@ -15,7 +15,7 @@ import { REPO_ROOT } from '../helpers/daemon-process.ts';
 import { tempDir } from '../helpers/temp-dir.ts';
 
 /** Longest a bench may take in smoke mode before it is killed and fails, ms. */
-const BENCH_TIMEOUT_MS = 60_000;
+const BENCH_TIMEOUT_MS = 90_000;
 /** Benches running at once (the machine has two cores). */
 const CONCURRENCY = 2;
 // The file takes about a minute (more on a loaded machine); each bench is bounded by
