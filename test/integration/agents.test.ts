@@ -25,7 +25,12 @@ t.test('an agent catches up from its primary, follows live changes, and reports 
   for (let i = 0; i < 20; i++) await c1.apply(route(`r${i}`));
   const agent = await f.startAgent('a1', C3);
   await waitFor('connected to the primary', () => agent.state === 'Connected' && agent.status().controller === 'c1', { timeoutMs: 20_000 });
-  t.equal(agent.status().lastCatchUp?.pulled, 20, 'the catch-up pulled what c1 held');
+  // What c1 held is here once Connected. (The last catch-up's count is 20 only when the first session
+  // lasted: on a loaded machine a session may time out and a second catch-up pull nothing new.)
+  t.ok(agent.status().lastCatchUp !== undefined, 'a catch-up ran before Connected');
+  const held = [];
+  for (let i = 0; i < 20; i++) if (await agent.get(`ProxyRoute/default/r${i}`) !== undefined) held.push(i);
+  t.equal(held.length, 20, 'the catch-up pulled what c1 held');
   await c1.apply(route('live'));
   await waitFor('live change', async () => (await agent.get('ProxyRoute/default/live')) !== undefined, { timeoutMs: 20_000 });
   t.equal(agent.store.merkle.root(), c1.store.merkle.root(), 'identical replica');
