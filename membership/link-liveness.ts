@@ -82,7 +82,7 @@ export class LinkTable {
    * Start watching `link` to `peer`; being new, it is given a whole window from now before it is called
    * dead. A known link is left as it is. Opening is no proof for `provenAtMs(peer)`: the link may have
    * been authenticated long before it is first watched (the caller paused in between), so only an
-   * answered ping proves it (the fence counts the authentication itself, when it happens).
+   * answered ping proves it.
    */
   opened(link: string, peer: string, nowMs: number): void {
     const t = this.#clock.advance(nowMs);

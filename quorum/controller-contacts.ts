@@ -3,23 +3,28 @@
 // (test/quorum/) check it: the rule proved is the rule that runs.
 //
 // The tally counts a controller's weight on every side that reaches it, so the safety argument needs
-// "X reaches Z" to imply that X and Z exchanged data recently. Contact is evidence that arrived over a
-// DIRECT link to Z: the link was opened (a connection to Z authenticated: a round trip), proven (a ping
-// sent over that very link was answered), or a message of Z arrived over it. A message of Z relayed
-// by a third member proves nothing about the link (a half-open connection, open at both ends while its
-// packets are lost, keeps relayed heartbeats coming), so the table has no event for it.
+// "X reaches Z" to imply that X and Z exchanged data recently. Contact is a round trip over a DIRECT
+// link to Z, dated by its sending: X sent something over the link at T (a liveness ping, a clock
+// probe) and Z's answer came back, so Z was alive and reachable at some instant after T. Two kinds of
+// evidence are NOT contact:
+//   - a message of Z relayed by a third member (a half-open connection, open at both ends while its
+//     packets are lost, keeps relayed heartbeats coming), so the table has no event for it;
+//   - a message of Z arriving over the link, the authentication that opens a link included: it says
+//     Z was alive when it sent it, and it may have been in flight for long (a slow path, Z paused
+//     just after sending it). Opening a link only makes proofs over it count.
 //
 // The rule: Z is reached at nowMs iff a direct link to Z is open and less than windowMs (X's clock)
-// has passed since the last contact with Z.
+// has passed since the sending of the latest round trip to Z that was answered.
 //   - A reset (the last link to Z closed) unreaches Z at once: linkClosed.
 //   - A silent drop (no reset; the link still looks open) unreaches Z windowMs after the last contact.
-//   - Two sides that exchange nothing from real time T on: X's last contact with Z arrived before T,
-//     so with clock rates within 1 ± ρ X stops counting Z no later than T + windowMs/(1 − ρ). In
-//     AgentAssisted mode windowMs ≤ leaseMs − driftMarginMs (lease-window.ts), which makes that less
-//     than leaseMs/(1 + ρ) < leaseMs: after a cut that lasts one lease interval, both sides see only
-//     their own side. That is the "beyond one lease interval" of the design.
+//   - Two sides that exchange nothing from real time T on: X's last answered round trip with Z was
+//     sent before T, so with clock rates within 1 ± ρ X stops counting Z no later than
+//     T + windowMs/(1 − ρ). In AgentAssisted mode windowMs ≤ leaseMs − driftMarginMs
+//     (lease-window.ts), which makes that less than leaseMs/(1 + ρ) < leaseMs: after a cut that
+//     lasts one lease interval, both sides see only their own side. That is the "beyond one lease
+//     interval" of the design.
 // test/quorum/contact-explorer.ts checks the three exhaustively for a pair of controllers, with
-// drifting clocks, delayed proofs, resets, silent drops and heals.
+// drifting clocks, delayed proofs, delayed authentications, resets, silent drops and heals.
 
 import { assertMonotonic, invariant } from './invariant.ts';
 import { MAX_CONTROLLERS } from './limits.ts';
@@ -69,14 +74,14 @@ export class ControllerContacts {
   }
 
   /**
-   * A direct link to `controller` is open now (a connection authenticated, a first or another one):
-   * contact now. Returns false (ignored) for unknown names and self.
+   * A direct link to `controller` is open now (a connection authenticated, a first or another one).
+   * No contact: the authentication's last message may have been sent long ago; proofs over the link
+   * count from now on. Returns false (ignored) for unknown names and self.
    */
   linkOpened(controller: string, nowMs: number): boolean {
     const c = this.#event(controller, nowMs, 'linkOpened');
     if (c === undefined) return false;
     c.open = true;
-    c.atMs = nowMs;
     return true;
   }
 
@@ -89,16 +94,8 @@ export class ControllerContacts {
   }
 
   /**
-   * A message of `controller` arrived over a direct link now. Returns false (ignored) for unknown
-   * names, self, and while no link is open (it came some other way).
-   */
-  heard(controller: string, nowMs: number): boolean {
-    return this.proven(controller, nowMs, nowMs);
-  }
-
-  /**
-   * A direct link to `controller` proved alive at `atMs` (a ping over it answered then), told at
-   * `nowMs`; a proof from the future counts as now. Ignored (false) while no link is open: a proof of
+   * A round trip to `controller` over a direct link, sent at `atMs`, was answered (a liveness ping, a
+   * clock probe); told at `nowMs`. A proof from the future counts as now. Ignored (false) while no link is open: a proof of
    * a closed link says nothing about the next one. An older proof than the last contact changes nothing.
    */
   proven(controller: string, atMs: number, nowMs: number): boolean {

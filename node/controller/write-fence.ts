@@ -3,11 +3,14 @@
 // decided by quorum/controller-contacts.ts, the same table the split-brain world and the exhaustive
 // contact explorer check (test/quorum/). It is fed three events about the direct links to the other
 // controllers, never anything relayed:
-//   - a link opened: a controller authenticated (auth 'authenticated'; a restarted controller is
-//     un-fenced as soon as it is authenticated to a majority, not a heartbeat later);
-//   - a link proven alive: when a direct connection last answered a liveness ping
-//     (membership.linkProvenAtMs, node/host/link-liveness.ts), read before every decision and fed with
-//     the time of the proof, not the time it was read;
+//   - a link opened: a controller authenticated (auth 'authenticated'). That alone is no contact: the
+//     message that completed the authentication may have been sent long before (a slow path, the peer
+//     paused right after sending it);
+//   - a link proven alive, dated by the sending of a round trip over a direct connection that was
+//     answered: the latest liveness ping (membership.linkProvenAtMs, node/host/link-liveness.ts), read
+//     before every decision, and each clock probe answered ('clock-sample'; membership sends one as
+//     soon as a controller authenticates). So a restarted controller is un-fenced one round trip after
+//     it authenticated to a majority, the same round trip that measures their clocks;
 //   - a link closed: the controller's last authenticated connection went away (auth 'deauthenticated').
 // A controller is reached while a link to it is open and was proven within the contact window: the
 // failure detector's own bound (failureThreshold x interval + timeout, when it would call the peer
@@ -184,8 +187,12 @@ export class WriteFence {
     const startMs = this.#timers.nowMs();
     // Controllers authenticated before the fence existed (it is created right after membership starts).
     for (const p of membership.authenticatedPeers()) if (p.role === 'controller') this.#contacts.linkOpened(p.member, startMs);
-    // And the clocks measured before it existed: a peer whose clock is not measured does not count.
-    for (const c of membership.clockSamples()) this.#clockSample(c);
+    // And the clocks measured before it existed: a peer whose clock is not measured does not count;
+    // each answered probe is a contact too (from its sending).
+    for (const c of membership.clockSamples()) {
+      this.#clockSample(c);
+      this.#contacts.proven(c.member, c.sentAtMs, startMs);
+    }
     this.#phases = new PartitionPhaseMachine(this.config, startMs);
     this.#evaluate();
     // The periodic tick: agent leases and clock samples age without an event.
@@ -197,7 +204,10 @@ export class WriteFence {
         soon();
       }),
       membership.on('clock-sample', (c) => {
-        if (this.#clockSample(c)) soon();
+        const measured = this.#clockSample(c);
+        // An answered clock probe is a round trip over a direct connection: contact from its sending.
+        if (this.#contacts.linkOpen(c.member) && this.#running) this.#linkEvent(() => this.#contacts.proven(c.member, c.sentAtMs, this.#timers.nowMs()));
+        else if (measured) soon();
       }),
       // Before the grant it came with is counted (the collector emits it first).
       agents?.onClockSample((c) => {

@@ -1,5 +1,6 @@
-// A restarted controller is un-fenced as soon as it is authenticated to a majority (issue 16, item 5):
-// a completed authentication is contact, so it need not wait for its peers' first heartbeats. Shown
+// A restarted controller is un-fenced one round trip after it is authenticated to a majority (issue
+// 16, item 5): the clock probe it sends to each peer on authenticating is contact once answered, so it
+// need not wait for its peers' first heartbeats. Shown
 // with heartbeats rare (interval 20 s, and early heartbeats 3 s after a peer connects): the restarted
 // controller accepts a write while it has heard no heartbeat of either peer.
 import t from 'tap';
@@ -54,6 +55,6 @@ t.test('a restarted controller accepts writes once authenticated to a majority, 
     }
   }, { timeoutMs: 15_000, intervalMs: 20 }, () => ({ quorum: c.status().quorum, heard: ['a', 'b'].map((m) => c.membership.peer(m)?.heartbeats ?? 0) }));
   t.comment(`accepted ${(performance.now() - authedAt).toFixed(0)} ms after it was authenticated to both peers`);
-  t.same(outcome.heard, [0, 0], 'accepted before any heartbeat of a or b arrived: authentication is contact');
+  t.same(outcome.heard, [0, 0], 'accepted before any heartbeat of a or b arrived: the probes answered on authentication are contact');
   t.match(c.status().quorum, { writesFenced: false, reachablePeers: '2/2' });
 });

@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import type { MembershipNode } from '../../node/membership/membership-node.ts';
 import type { ClockSample } from '../../node/membership/membership-service.ts';
 import { ManualTimers } from '../helpers/manual-timers.ts';
-import { resolveSplitBrain, WriteFence } from '../../node/controller/write-fence.ts';
+import { DECISION_REUSE_MS, resolveSplitBrain, WriteFence } from '../../node/controller/write-fence.ts';
 import type { FenceEvent, PhaseEvent, QuorumEvent } from '../../node/controller/fence-transitions.ts';
 import { Emitter } from '../../node/util/emitter.ts';
 
@@ -51,10 +51,12 @@ function fakeMembership(timers: ManualTimers) {
   } as unknown as MembershipNode;
   return {
     node, connected, reads,
-    /** A peer authenticates: its link is proven now, and (unless `probe` is false) its clock is measured as agreeing. */
+    /**
+     * A peer authenticates (no liveness ping answered over the new link yet), and (unless `probe` is
+     * false) the clock probe sent on it is answered: its clock measured as agreeing.
+     */
     connect(member: string, { probe = true }: { probe?: boolean } = {}): void {
       connected.add(member);
-      provenAtMs.set(member, timers.now);
       authEvents.emit('authenticated', peer(member));
       if (probe) this.probed(member);
     },
@@ -191,16 +193,27 @@ t.test('proofs count from when the link proved alive, however late they are read
   t.same(fence.reachable(), ['c-a'], 'and not one millisecond longer');
 });
 
-t.test('a fresh authentication is contact: a reconnected controller counts before any proof', async (t) => {
+// Seed 402288 of the simulation: the message completing an authentication had been sent 345 ms
+// before it arrived, and its sender paused right after; counting the authentication as contact kept
+// the paused peer reached for a whole window from the arrival.
+t.test('an authentication is no contact; the clock probe it triggers is, from its sending', async (t) => {
   const { timers, m, fence } = setup(t);
-  m.connect('c-b');
-  t.same(fence.reachable(), ['c-a', 'c-b'], 'reached at once');
+  m.connect('c-b', { probe: false });
+  timers.advanceSync(0);
+  t.same(fence.reachable(), ['c-a'], 'authenticated, nothing answered yet: not reached');
+  t.notOk(allowed(fence), 'writes fenced');
+  m.probed('c-b'); // sent 1 ms ago, answered now
+  t.same(fence.reachable(), ['c-a', 'c-b'], 'reached on the answer, without waiting for a tick');
   t.ok(allowed(fence), 'writes accepted');
-  t.same(fence.reachable(timers.now + WINDOW_MS), ['c-a'], 'but only for one contact window without a proof');
+  t.same(fence.reachable(timers.now - 1 + WINDOW_MS - 1), ['c-a', 'c-b']);
+  t.same(fence.reachable(timers.now - 1 + WINDOW_MS), ['c-a'], 'for one contact window from the probe\'s sending');
   m.disconnect('c-b');
   timers.advanceSync(WINDOW_MS);
-  m.connect('c-b');
-  t.same(fence.reachable(), ['c-a', 'c-b'], 'a re-authentication starts a new window');
+  m.connect('c-b', { probe: false });
+  t.same(fence.reachable(), ['c-a'], 'a re-authentication alone does not reach it again');
+  m.prove('c-b');
+  timers.advanceSync(DECISION_REUSE_MS); // pings are not events: read at the next decision
+  t.same(fence.reachable(), ['c-a', 'c-b'], 'a liveness ping answered over the new link does');
 });
 
 t.test('a controller connected before the fence existed counts from the fence\'s start', async (t) => {
@@ -220,6 +233,7 @@ t.test('a controller connected before the fence existed counts from the fence\'s
 t.test('a controller reached but not measured yet does not count until its first clock probe answers', async (t) => {
   const { timers, m, fence } = setup(t);
   m.connect('c-b', { probe: false });
+  m.prove('c-b');
   timers.advanceSync(0);
   t.notOk(allowed(fence), 'c-b reached, its clock unknown: no quorum');
   t.match(fence.status(), { fenceReason: 'NO_QUORUM', writesFenced: true });

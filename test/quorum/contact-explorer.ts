@@ -1,10 +1,12 @@
 // Exhaustive exploration of the contact rule between TWO controllers, x and z, driving the real
 // ControllerContacts of each (no model of it). The rule is per pair, so this covers every pair of
 // any federation. Every interleaving of these events is explored:
-//   - while the network path is up: a fresh connection authenticates at both ends (linkOpened), a
-//     message of the peer arrives over the link (heard), a ping over the link is answered (its proof
-//     time is recorded by link liveness, to be fed to the table later);
-//   - at any time: a recorded proof is fed to the table (proven, with the time it was recorded — the
+//   - while the network path is up: a fresh connection's handshake runs, and the message that completes
+//     its authentication at each end is in flight (told later, linkOpened, even after the path
+//     dropped: a slow path, or the peer paused right after sending it); a ping or clock probe over
+//     the link is answered (its proof time, its sending, is recorded, to be fed to the table later);
+//   - at any time: an authentication in flight completes at one end (linkOpened); a recorded proof is
+//     fed to the table (proven, with the time it was recorded — the
 //     write fence polls membership's linkProvenAtMs before deciding), one end closes or is reset
 //     (linkClosed at that end only: a reset may reach one end only), the path drops silently
 //     (nothing is told to anyone: the link still looks open), the path heals (the old connection
@@ -17,7 +19,7 @@
 //     argument (tally.ts) this is "two disjoint sides never both hold quorum beyond one window".
 // Weakened shells must be caught: `relayCounts` feeds a heartbeat relayed by a third member as contact
 // while the direct path is down; `stampAtFeed` feeds a proof with the time it was fed instead of the
-// time the ping was answered.
+// time the ping was sent; `openIsContact` counts an authentication as contact when it completes.
 
 import { ControllerContacts } from '../../quorum/controller-contacts.ts';
 import { pathText, type Path } from './explorer-path.ts';
@@ -34,6 +36,8 @@ export interface ContactExploreOptions {
   relayCounts?: boolean;
   /** Weakened shell: stamp a fed proof with the time it is fed. */
   stampAtFeed?: boolean;
+  /** Weakened shell: count an authentication as contact at the moment it completes. */
+  openIsContact?: boolean;
 }
 
 /** Outcome of an exploration. */
@@ -57,6 +61,8 @@ interface Side {
   nowMs: number;
   /** A ping answered at this time, not yet fed to the table. */
   pendingMs: number | undefined;
+  /** An authentication is in flight to this end (linkOpened not told yet). */
+  authPending: boolean;
   /** Told linkClosed, and no linkOpened since. */
   closed: boolean;
 }
@@ -73,7 +79,7 @@ interface State {
 const peerOf = (i: number): string => NAMES[1 - i]!;
 
 function clone(s: State, step: string): State {
-  const side = (x: Side): Side => ({ table: x.table.clone(), nowMs: x.nowMs, pendingMs: x.pendingMs, closed: x.closed });
+  const side = (x: Side): Side => ({ table: x.table.clone(), nowMs: x.nowMs, pendingMs: x.pendingMs, authPending: x.authPending, closed: x.closed });
   return { up: s.up, downTicks: s.downTicks, sides: [side(s.sides[0]), side(s.sides[1])], path: { step, prev: s.path } };
 }
 
@@ -82,7 +88,7 @@ function key(s: State, o: ContactExploreOptions): string {
   return [s.up ? 'U' : 'D', s.downTicks, ...s.sides.map((x, i) => {
     const last = x.table.lastContactMs(peerOf(i));
     return `${x.table.linkOpen(peerOf(i)) ? 'o' : 'c'}${last === undefined ? '-' : cap(x.nowMs - last)}` +
-      `p${x.pendingMs === undefined ? '-' : cap(x.nowMs - x.pendingMs)}${x.closed ? 'R' : ''}`;
+      `p${x.pendingMs === undefined ? '-' : cap(x.nowMs - x.pendingMs)}${x.authPending ? 'A' : ''}${x.closed ? 'R' : ''}`;
   })].join(' ');
 }
 
@@ -98,27 +104,29 @@ function check(s: State, o: ContactExploreOptions, windowTicks: number): string 
 
 function successors(s: State, o: ContactExploreOptions): State[] {
   const out: State[] = [];
-  if (s.up) {
-    const open = clone(s, 'a connection authenticates');
-    for (let i = 0; i < 2; i++) {
-      const x = open.sides[i]!;
-      x.table.linkOpened(peerOf(i), x.nowMs);
-      x.closed = false;
-    }
+  if (s.up && !s.sides.every((x) => x.authPending)) {
+    const open = clone(s, 'a connection handshakes');
+    for (const x of open.sides) x.authPending = true;
     out.push(open);
   }
   for (let i = 0; i < 2; i++) {
     const me = NAMES[i]!;
+    if (s.sides[i]!.authPending) {
+      const done = clone(s, `${me}'s authentication of ${peerOf(i)} completes`);
+      const x = done.sides[i]!;
+      x.table.linkOpened(peerOf(i), x.nowMs);
+      if (o.openIsContact === true) x.table.proven(peerOf(i), x.nowMs, x.nowMs);
+      x.authPending = false;
+      x.closed = false;
+      out.push(done);
+    }
     if (s.up) {
-      const heard = clone(s, `${me} hears ${peerOf(i)}`);
-      heard.sides[i]!.table.heard(peerOf(i), heard.sides[i]!.nowMs);
-      out.push(heard);
       const ping = clone(s, `${me}'s ping answered`);
       ping.sides[i]!.pendingMs = ping.sides[i]!.nowMs;
       out.push(ping);
     } else if (o.relayCounts === true) {
       const relayed = clone(s, `${me} hears ${peerOf(i)} through a third member`);
-      relayed.sides[i]!.table.heard(peerOf(i), relayed.sides[i]!.nowMs);
+      relayed.sides[i]!.table.proven(peerOf(i), relayed.sides[i]!.nowMs, relayed.sides[i]!.nowMs);
       out.push(relayed);
     }
     if (s.sides[i]!.pendingMs !== undefined) {
@@ -153,7 +161,7 @@ function successors(s: State, o: ContactExploreOptions): State[] {
 export function exploreContacts(o: ContactExploreOptions): ContactExploreResult {
   const windowTicks = Math.ceil(o.windowMs / Math.min(...o.ratesMs));
   const side = (i: number, nowMs: number): Side => ({
-    table: new ControllerContacts({ self: NAMES[i]!, controllers: NAMES, windowMs: o.windowMs }), nowMs, pendingMs: undefined, closed: false,
+    table: new ControllerContacts({ self: NAMES[i]!, controllers: NAMES, windowMs: o.windowMs }), nowMs, pendingMs: undefined, authPending: false, closed: false,
   });
   const start: State = { up: true, downTicks: 0, sides: [side(0, 1000), side(1, 37)], path: undefined };
   const norm = (s: State): State => ({ ...s, downTicks: Math.min(s.downTicks, windowTicks) });

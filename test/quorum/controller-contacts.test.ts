@@ -1,7 +1,7 @@
 // The contact rule the write fence decides with (quorum/controller-contacts.ts): a controller is
-// reached while a direct link to it is open and it showed itself alive over a direct link within the
-// window. Unit cases, then the exhaustive pair exploration (contact-explorer.ts), which must also catch
-// the two shell mistakes it rules out.
+// reached while a direct link to it is open and a round trip over a direct link, sent within the
+// window, was answered. Unit cases, then the exhaustive pair exploration (contact-explorer.ts), which
+// must also catch the three shell mistakes it rules out.
 import t from 'tap';
 import { ControllerContacts } from '../../quorum/controller-contacts.ts';
 import { exploreContacts } from './contact-explorer.ts';
@@ -14,31 +14,46 @@ t.test('reached while a direct link is open and in contact within the window; se
   t.same(cc.reachable(0), ['c1']);
   t.ok(cc.linkOpened('c3', 100));
   t.ok(cc.linkOpened('c2', 150));
-  t.ok(cc.heard('c2', 200));
+  t.same(cc.reachable(150), ['c1'], 'an authentication alone is no contact');
+  t.ok(cc.proven('c3', 100, 150));
+  t.ok(cc.proven('c2', 200, 200));
   t.notOk(cc.linkOpened('zz', 200), 'unknown names are ignored');
-  t.notOk(cc.heard('c1', 200), 'self is not a contact');
+  t.notOk(cc.proven('c1', 200, 200), 'self is not a contact');
   t.same(cc.reachable(999), ['c1', 'c2', 'c3'], 'configured order');
   t.same(cc.reachable(1000), ['c1', 'c2'], 'c3 last in contact at 100 is not reached from 100 + 900 on');
   t.same(cc.reachable(1100), ['c1']);
   t.equal(cc.lastContactMs('c2'), 200);
   t.equal(cc.lastContactMs('zz'), undefined);
-  t.throws(() => cc.heard('c2', 150), /clock went backwards/);
+  t.throws(() => cc.proven('c2', 150, 150), /clock went backwards/);
 });
 
-t.test('a reset unreaches at once; messages and proofs without an open link are not contact', async (t) => {
+t.test('a reset unreaches at once; proofs without an open link are not contact', async (t) => {
   const cc = table();
-  t.notOk(cc.heard('c2', 10), 'heard with no link open: it came some other way');
-  t.notOk(cc.proven('c2', 10, 10));
+  t.notOk(cc.proven('c2', 10, 10), 'no link open: it came some other way');
   t.same(cc.reachable(10), ['c1']);
   cc.linkOpened('c2', 20);
+  cc.proven('c2', 20, 20);
   t.same(cc.reachable(20), ['c1', 'c2']);
   t.ok(cc.linkClosed('c2', 30));
   t.same(cc.reachable(30), ['c1'], 'closed: unreached at once, well inside the window');
   t.notOk(cc.proven('c2', 25, 40), 'a proof of the closed link changes nothing');
   t.notOk(cc.linkOpen('c2'));
   cc.linkOpened('c2', 50);
-  t.same(cc.reachable(949), ['c1', 'c2'], 'a new link: a new window from its authentication');
-  t.same(cc.reachable(950), ['c1']);
+  t.same(cc.reachable(50), ['c1', 'c2'], 'a new link: the last exchange (at 20) still counts for its window');
+  t.same(cc.reachable(920), ['c1'], 'and no longer: the authentication at 50 did not renew it');
+  cc.proven('c2', 900, 930);
+  t.same(cc.reachable(1_799), ['c1', 'c2'], 'a round trip sent at 900 over the new link: a window from its sending');
+  t.same(cc.reachable(1_800), ['c1']);
+});
+
+t.test('an authentication completing late is no contact: the peer may have paused since it sent its part', async (t) => {
+  // The peer sent its last authentication message at 0 and paused; it arrived at 345 (a slow path).
+  const cc = table();
+  cc.linkOpened('c2', 345);
+  t.same(cc.reachable(345), ['c1'], 'not reached on the authentication');
+  t.equal(cc.nextExpiryMs(345), undefined, 'nothing to expire: never reached');
+  // A ping sent at 346 is never answered (the peer is paused): c2 is never reached.
+  t.same(cc.reachable(5_000), ['c1']);
 });
 
 t.test('proofs count from when the link proved alive, not from when they were told', async (t) => {
@@ -57,7 +72,9 @@ t.test('nextExpiryMs: when the earliest reached controller runs out', async (t) 
   const cc = table();
   t.equal(cc.nextExpiryMs(0), undefined);
   cc.linkOpened('c2', 100);
+  cc.proven('c2', 100, 100);
   cc.linkOpened('c3', 200);
+  cc.proven('c3', 200, 200);
   t.equal(cc.nextExpiryMs(200), 1_000);
   t.equal(cc.nextExpiryMs(1_000), 1_100, 'c2 already ran out');
   cc.linkClosed('c3', 300);
@@ -67,11 +84,12 @@ t.test('nextExpiryMs: when the earliest reached controller runs out', async (t) 
 t.test('clone: independent copies', async (t) => {
   const a = table();
   a.linkOpened('c2', 10);
+  a.proven('c2', 10, 10);
   const b = a.clone();
   b.linkClosed('c2', 20);
   t.ok(a.reaches('c2', 20));
   t.notOk(b.reaches('c2', 20));
-  t.throws(() => b.heard('c2', 15), /clock went backwards/, 'the copy keeps the clock check');
+  t.throws(() => b.proven('c2', 15, 15), /clock went backwards/, 'the copy keeps the clock check');
 });
 
 t.test('exhaustive: a reset fences at once, a silent drop within the window, for every interleaving', async (t) => {
@@ -86,9 +104,11 @@ t.test('exhaustive: a reset fences at once, a silent drop within the window, for
   }
 });
 
-t.test('the exploration catches a shell that counts relayed heartbeats, or stamps proofs when it feeds them', async (t) => {
+t.test('the exploration catches a shell that counts relayed heartbeats, stamps proofs when it feeds them, or dates a link by its authentication', async (t) => {
   const relayed = exploreContacts({ windowMs: 4, ratesMs: [1, 2], maxStates: 2_000_000, relayCounts: true });
   t.match(relayed.violations[0], /reaches .* though the path has been down/, `relayed: ${relayed.violations[0]}`);
   const late = exploreContacts({ windowMs: 4, ratesMs: [1, 2], maxStates: 2_000_000, stampAtFeed: true });
   t.match(late.violations[0], /reaches .* though the path has been down/, `stamped at feed: ${late.violations[0]}`);
+  const opened = exploreContacts({ windowMs: 4, ratesMs: [1, 2], maxStates: 2_000_000, openIsContact: true });
+  t.match(opened.violations[0], /reaches .* though the path has been down/, `authentication as contact: ${opened.violations[0]}`);
 });

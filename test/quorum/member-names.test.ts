@@ -59,7 +59,7 @@ t.test('LeaseTable: names such as constructor and __proto__ are agents like any 
 });
 
 t.test('ControllerContacts: a controller named constructor is reached like any other', async (t) => {
-  const op = fc.record({ who: fc.constantFrom(...NAMES, 'stranger'), dtMs: fc.nat({ max: 800 }), kind: fc.constantFrom('opened' as const, 'heard' as const, 'closed' as const) });
+  const op = fc.record({ who: fc.constantFrom(...NAMES, 'stranger'), dtMs: fc.nat({ max: 800 }), kind: fc.constantFrom('opened' as const, 'proven' as const, 'closed' as const) });
   check(t, fc.property(fc.array(op, { maxLength: 40 }), (ops) => {
     const run = (to: (s: string) => string, back: (s: string) => string): unknown[] => {
       const controllers = NAMES.slice(0, 5).map(to);
@@ -68,7 +68,7 @@ t.test('ControllerContacts: a controller named constructor is reached like any o
       let now = 0;
       for (const o of ops) {
         now += o.dtMs;
-        const told = o.kind === 'opened' ? c.linkOpened(to(o.who), now) : o.kind === 'heard' ? c.heard(to(o.who), now) : c.linkClosed(to(o.who), now);
+        const told = o.kind === 'opened' ? c.linkOpened(to(o.who), now) : o.kind === 'proven' ? c.proven(to(o.who), now, now) : c.linkClosed(to(o.who), now);
         out.push(told, names(c.reachable(now), back), NAMES.map((n) => c.lastContactMs(to(n)) ?? null), c.nextExpiryMs(now) ?? null);
       }
       return out;

@@ -67,7 +67,8 @@ export async function makeSimFederation(spec: SimFederationSpec, rand: SimRandom
     const peerId = peerIdFromPrivateKey(privateKey);
     const certificate = await issueCertificate(role === 'controller' ? controllerCa : agentCa, {
       federationId: spec.id, member: name, role, peerId: peerId.toString(),
-      notBeforeMs: wallMs - CERT_BEFORE_MS, notAfterMs: wallMs + CERT_AFTER_MS,
+      // Certificates hold whole milliseconds; the virtual clock may stand between two.
+    notBeforeMs: Math.floor(wallMs) - CERT_BEFORE_MS, notAfterMs: Math.floor(wallMs) + CERT_AFTER_MS,
     });
     members.set(name, { name, role, privateKey, peerId, certificate, addr: `${simListenAddr(name)}/p2p/${peerId.toString()}` });
   }
@@ -116,7 +117,8 @@ export async function makeImpostor(fed: SimFederation, host: string, claims: str
   const peerId = peerIdFromPrivateKey(privateKey);
   const certificate = await issueCertificate(real.role === 'controller' ? fed.controllerCa : fed.agentCa, {
     federationId: fed.spec.id, member: claims, role: real.role, peerId: peerId.toString(),
-    notBeforeMs: wallMs - CERT_BEFORE_MS, notAfterMs: wallMs + CERT_AFTER_MS,
+    // Certificates hold whole milliseconds; the virtual clock may stand between two.
+    notBeforeMs: Math.floor(wallMs) - CERT_BEFORE_MS, notAfterMs: Math.floor(wallMs) + CERT_AFTER_MS,
   });
   return { name: claims, role: real.role, privateKey, peerId, certificate, addr: `${simListenAddr(host)}/p2p/${peerId.toString()}` };
 }
