@@ -1,6 +1,6 @@
 // Shared set-up of the multi-process benchmarks: a federation's keys and certificates on disk,
 // controllers forked as bench/controller-process.ts, and a request/answer helper over their IPC.
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,14 +56,18 @@ export function benchMembership(pki: BenchPki, m: BenchMember, bootstrap: string
 export class BenchProcs {
   readonly procs = new Map<string, ChildProcess>();
 
-  /** Fork `script` with a JSON config file written under `dir`; resolves once it reports started. */
-  async start(name: string, script: string, dir: string, config: unknown, env: NodeJS.ProcessEnv = {}): Promise<void> {
+  /**
+   * Fork `script` with a JSON config file written under `dir`; resolves once it reports started.
+   * `nodeArgs` are more Node flags for this process (e.g. --expose-gc).
+   */
+  async start(name: string, script: string, dir: string, config: unknown, env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): Promise<void> {
     const cfgPath = join(dir, `${name}.json`);
     writeFileSync(cfgPath, JSON.stringify(config));
     // BENCH_PROF=<dir> writes a CPU profile per process; BENCH_NODE_ARGS adds flags (e.g. --trace-gc).
     const execArgv = [
       ...(process.env.BENCH_PROF === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`]),
       ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''),
+      ...nodeArgs,
     ];
     const p = fork(fileURLToPath(new URL(script, import.meta.url)), [cfgPath], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv, env: { ...process.env, ...env } });
     this.procs.set(name, p);
@@ -170,6 +174,55 @@ export function machineCpu(): () => string | undefined {
     const total = d.reduce((a, b) => a + b, 0) || 1;
     const pct = (i: number): string => `${((100 * (d[i] ?? 0)) / total).toFixed(0)}%`;
     // Fields: user nice system idle iowait irq softirq steal.
-    return `machine CPU: user ${pct(0)}, system ${pct(2)}, idle ${pct(3)}, stolen by the hypervisor ${pct(7)}`;
+    // Niced work counts apart: a nice-19 background job still takes the CPU a system under test
+    // leaves idle while it waits on fsync or the network, and slows it (caches, scheduling).
+    return `machine CPU: user ${pct(0)}, system ${pct(2)}, idle ${pct(3)}, niced ${pct(1)}, stolen by the hypervisor ${pct(7)}`;
+  };
+}
+
+/** Clock ticks per second of /proc/stat (USER_HZ), read once. */
+let clockTicks: number | undefined;
+function ticksPerSecond(): number {
+  clockTicks ??= Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
+  return clockTicks;
+}
+
+/** How the machine's CPU went while something was measured, shares of all its CPUs, %. */
+export interface MachineShares {
+  /** Time the hypervisor gave to other guests. */
+  stolenPct: number;
+  /** Niced processes (the simulation sweep at nice 19: it takes idle CPU only). */
+  nicedPct: number;
+  /** Not niced processes other than the measured ones: what competed with them. */
+  othersPct: number;
+  idlePct: number;
+}
+
+/**
+ * The machine's CPU split from now until the returned function is called with the CPU the measured
+ * processes took meanwhile (ms); undefined where /proc/stat is missing. Unlike machineCpu it tells
+ * the measured processes from other not-niced work, the load that competed with them.
+ */
+export function machineShares(): (measuredCpuMs: number) => MachineShares | undefined {
+  const read = (): number[] | undefined => {
+    try {
+      return readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    } catch {
+      return undefined;
+    }
+  };
+  const start = read();
+  return (measuredCpuMs) => {
+    const end = read();
+    if (start === undefined || end === undefined) return undefined;
+    // Fields: user nice system idle iowait irq softirq steal (guest time is inside user and nice).
+    const d = end.slice(0, 8).map((v, i) => v - (start[i] ?? 0));
+    const total = d.reduce((a, b) => a + b, 0) || 1;
+    const pct = (ticks: number): number => (100 * Math.max(0, ticks)) / total;
+    const busyNotNiced = (d[0] ?? 0) + (d[2] ?? 0) + (d[5] ?? 0) + (d[6] ?? 0);
+    return {
+      stolenPct: pct(d[7] ?? 0), nicedPct: pct(d[1] ?? 0), idlePct: pct((d[3] ?? 0) + (d[4] ?? 0)),
+      othersPct: pct(busyNotNiced - (measuredCpuMs * ticksPerSecond()) / 1000),
+    };
   };
 }

@@ -388,6 +388,7 @@ function range(vs: number[], digits: number, suffix = ''): string {
   return fmt(lo, digits) === fmt(hi, digits) ? `${fmt(lo, digits)}${suffix}` : `${fmt(lo, digits)}–${fmt(hi, digits)}${suffix}`;
 }
 const stolen = (m: string | undefined): string => /stolen by the hypervisor (\d+%)/.exec(m ?? '')?.[1] ?? '?';
+const niced = (m: string | undefined): string => /niced (\d+%)/.exec(m ?? '')?.[1] ?? '?';
 
 function roundLine(system: string, round: number, f: Figures): string {
   const part = (id: FigureId, label: string, digits: number, unit = ''): string => (f[id] === undefined ? '' : `${label} ${fmt(f[id]!, digits)}${unit}`);
@@ -456,6 +457,7 @@ console.log(`machine: ${availableParallelism()} CPUs, Node ${process.version}, $
 const perRun = (what: (f: Figures) => string): string => [...etcdFigures.map((f, i) => `etcd r${i + 1} ${what(f)}`), ...novaFigures.map((f, i) => `NovaEdge r${i + 1} ${what(f)}`)].join(', ');
 console.log(`stolen CPU per run: ${perRun((f) => stolen(f.machine))}`);
 console.log(`other (not niced) processes' share of the machine during the 64-writer runs: ${perRun((f) => `${f.othersQ64?.toFixed(0) ?? '?'}%`)}`);
+console.log(`niced processes' share during the 64-writer runs (background work: it slows the system under test too): ${perRun((f) => niced(f.machineQ64))}`);
 console.log(table(etcdFigures, novaFigures));
 console.log(`¹ etcd has no local-durability mode: every etcd write is committed on a quorum.
 ² etcd has no separate embedded API: its figure is the 64-client gRPC one (clients in this process).
