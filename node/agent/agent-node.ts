@@ -27,7 +27,8 @@ import { loggerOrSilent, type Logger } from '../util/logger.ts';
 import { resolveAgentConfig, type AgentConfig, type ResolvedAgentConfig } from './agent-config.ts';
 import { CacheWriter, type CacheWriterStats } from './cache-writer.ts';
 import { ControllerProber, type CheckVerdict } from './controller-prober.ts';
-import { readConfigCache, writeConfigCache, type CacheCode } from './config-cache.ts';
+import { CacheFiles, loadConfigCache } from './cache-journal.ts';
+import type { CacheCode } from './config-cache.ts';
 import { runControllerSession } from './controller-session.ts';
 import { resyncSchedule } from './resync-schedule.ts';
 import { VoteResponder, type VoteResponderStatus } from '../votes/vote-responder.ts';
@@ -176,7 +177,8 @@ export class AgentNode {
     this.#cache = am.enabled ? new CacheWriter({
       coalesceMs: am.writeCoalesceMs,
       snapshot: () => this.#snapshot(),
-      write: (records) => writeConfigCache(am.configPath, this.#identity(), this.#store.rule.name, records),
+      read: (keys) => this.#store.getRecordTexts(keys),
+      files: new CacheFiles(am.configPath, this.#identity(), () => this.#store.rule.name),
       timers, wallClock,
       logger: o.logger,
     }) : undefined;
@@ -199,7 +201,10 @@ export class AgentNode {
     let loadError: AgentStatus['cache']['loadError'];
     if (cfg.autonomousMode.enabled) {
       try {
-        const c = await readConfigCache(cfg.autonomousMode.configPath, { federationId: m.federationId, member: m.memberName });
+        const c = await loadConfigCache(cfg.autonomousMode.configPath, { federationId: m.federationId, member: m.memberName });
+        const j = c.journal;
+        log.info({ records: c.records.length, snapshotBytes: c.bytes, journalEntries: j.entries, journalTornEntries: j.tornEntries,
+          journalTornBytes: j.tornBytes, journalStale: j.stale }, 'configuration cache read');
         strategy ??= c.strategy;
         if (c.strategy === strategy) cached = c.records;
         else loadError = { code: 'CACHE_CORRUPT', message: `cache strategy ${c.strategy} differs from the replica's ${strategy}` };
@@ -530,15 +535,22 @@ export class AgentNode {
     return this.#reopening;
   }
 
-  // Every change of the replica schedules a write of the file copy.
+  // Every change of the replica schedules a write of its key to the file copy. The replica (re)opened:
+  // the next write is a whole snapshot (its strategy may have changed, and the file may predate it).
   async #followChanges(): Promise<void> {
-    if (this.#cache === undefined) return;
+    const cache = this.#cache;
+    if (cache === undefined) return;
     const store = this.#store;
+    cache.resync();
     try {
-      for await (const _ of store.watch({ signal: this.#stop.signal })) this.#cache.schedule();
+      for await (const e of store.watch({ signal: this.#stop.signal })) cache.schedule(e.record.key);
     } catch (err) {
       if (!(err instanceof StoreClosedError)) this.#log.error({ err: String(err) }, 'replica watch ended');
-      if ((err as { code?: string }).code === 'WATCH_OVERFLOW' && this.#running) void this.#followChanges();
+      if ((err as { code?: string }).code === 'WATCH_OVERFLOW' && this.#running) {
+        // Changes were missed: a whole snapshot covers them.
+        cache.schedule();
+        void this.#followChanges();
+      }
     }
   }
 

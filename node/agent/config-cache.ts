@@ -4,24 +4,32 @@
 // damaged or foreign file can fail: a truncated, corrupted or other-federation file is refused with a
 // coded error and never served.
 //
+// This file is the copy's snapshot; the changes since it go to a journal beside it
+// (cache-journal.ts), bound to the snapshot by the snapshot's random id.
+//
 // Format: one header line of JSON, then one line holding the JSON array of records.
-//   {"format":"novaedge-agent-cache/1","federationId":"prod","member":"edge-1","strategy":"Merge","count":2,"sha256":"<of the fields and line 2>"}
+//   {"format":"novaedge-agent-cache/2","federationId":"prod","member":"edge-1","strategy":"Merge","count":2,"snapshot":"<32 hex>","sha256":"<of the fields and line 2>"}
 //   [{"digest":...,"entries":[...],"key":"ProxyRoute/default/api","vv":{...}}, ...]
-// Each record carries its own digest, checked on load; the header's hash covers its fields and the array.
-import { createHash } from 'node:crypto';
+// Each record carries its own digest, checked on load; the header's hash covers its fields and the
+// array. Format /1 (no snapshot id, written before the journal) is still read; no journal binds to it.
+import { createHash, randomBytes } from 'node:crypto';
 import { open, rename, readFile, stat } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { STRATEGY_NAMES, validateRecord, type StoredRecord, type StrategyName } from '../../storage/index.ts';
 import { CodedError } from '../errors.ts';
 
 /** Format tag of the header. */
-export const CACHE_FORMAT = 'novaedge-agent-cache/1';
+export const CACHE_FORMAT = 'novaedge-agent-cache/2';
+// The format before the journal: read, never written.
+const CACHE_FORMAT_V1 = 'novaedge-agent-cache/1';
+const SNAPSHOT_ID_RE = /^[0-9a-f]{32}$/;
 
 /** Largest cache file read back, bytes. */
 export const CACHE_BYTES_MAX = 2 * 1024 * 1024 * 1024 - 1;
 
 /** Why a cache file was refused. */
-export type CacheCode = 'CACHE_MISSING' | 'CACHE_CORRUPT' | 'CACHE_TRUNCATED' | 'CACHE_WRONG_FEDERATION' | 'CACHE_TOO_LARGE';
+export type CacheCode =
+  'CACHE_MISSING' | 'CACHE_CORRUPT' | 'CACHE_TRUNCATED' | 'CACHE_WRONG_FEDERATION' | 'CACHE_TOO_LARGE' | 'CACHE_JOURNAL_CORRUPT';
 
 /** A cache file that cannot be served. */
 export class ConfigCacheError extends CodedError<CacheCode> {}
@@ -32,10 +40,14 @@ export interface CacheIdentity {
   member: string;
 }
 
-/** A cache read back and checked. */
+/** A snapshot read back and checked. */
 export interface LoadedCache {
   strategy: StrategyName;
   records: StoredRecord[];
+  /** The snapshot's id, which its journal names (undefined: a format /1 file, which has none). */
+  snapshotId: string | undefined;
+  /** Size of the snapshot file, bytes. */
+  bytes: number;
 }
 
 interface Header {
@@ -44,28 +56,48 @@ interface Header {
   member: string;
   strategy: StrategyName;
   count: number;
+  snapshot?: string;
   sha256: string;
+}
+
+/** A fresh snapshot id: 128 random bits, so that no other snapshot's journal can name it. */
+export function newSnapshotId(): string {
+  return randomBytes(16).toString('hex');
 }
 
 /**
  * Write the cache at `path`, atomically and durably, from `texts`: the records in key order, each
- * as encodeRecord's text (the store keeps them so). Returns the bytes written.
+ * as encodeRecord's text (the store keeps them so), under the id `snapshotId` (a journal names it).
+ * Returns the bytes written.
  */
-export async function writeConfigCache(path: string, id: CacheIdentity, strategy: StrategyName, texts: readonly string[]): Promise<number> {
+export async function writeConfigCache(path: string, id: CacheIdentity, strategy: StrategyName, texts: readonly string[],
+  snapshotId: string = newSnapshotId()): Promise<number> {
+  if (!SNAPSHOT_ID_RE.test(snapshotId)) throw new Error(`assertion: snapshot id ${JSON.stringify(snapshotId)} is not 32 hex digits`);
   // The records line is encoded straight into one buffer: no joined string, and one UTF-8 encoding
-  // serves both the checksum and the write (the copy is rewritten often, and can be large).
+  // serves both the checksum and the write (the copy can be large).
   const line = encodeRecordsLine(texts);
   const header: Header = {
-    format: CACHE_FORMAT, federationId: id.federationId, member: id.member, strategy, count: texts.length,
-    sha256: checksum(id.federationId, id.member, strategy, texts.length, line.subarray(0, line.length - 1)),
+    format: CACHE_FORMAT, federationId: id.federationId, member: id.member, strategy, count: texts.length, snapshot: snapshotId,
+    sha256: checksum(id.federationId, id.member, strategy, texts.length, snapshotId, line.subarray(0, line.length - 1)),
   };
-  const head = Buffer.from(`${JSON.stringify(header)}\n`);
+  return writeFileAtomic(path, [Buffer.from(`${JSON.stringify(header)}\n`), line]);
+}
+
+/**
+ * Replace the file at `path` with `chunks`, atomically and durably: a temporary file beside it,
+ * fsync, rename, fsync of the directory. A crash leaves the old file or the new one. Returns the
+ * bytes written. (The snapshot and the journal's restart both go through here.)
+ */
+export async function writeFileAtomic(path: string, chunks: readonly Uint8Array[]): Promise<number> {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   const fh = await open(tmp, 'w', 0o600);
+  let bytes = 0;
   try {
     // writeFile goes on from the current position and loops over short writes.
-    await fh.writeFile(head);
-    await fh.writeFile(line);
+    for (const c of chunks) {
+      await fh.writeFile(c);
+      bytes += c.length;
+    }
     await fh.sync();
   } finally {
     await fh.close();
@@ -78,7 +110,7 @@ export async function writeConfigCache(path: string, id: CacheIdentity, strategy
   } finally {
     await dir.close();
   }
-  return head.length + line.length;
+  return bytes;
 }
 
 // `[text,text,...]\n` as UTF-8: the records line of the file, newline included.
@@ -96,7 +128,10 @@ function encodeRecordsLine(texts: readonly string[]): Buffer {
   return out;
 }
 
-/** Read and check the cache at `path`; throws ConfigCacheError with the reason. */
+/**
+ * Read and check the snapshot at `path` (without its journal: loadConfigCache in cache-journal.ts
+ * reads both); throws ConfigCacheError with the reason.
+ */
 export async function readConfigCache(path: string, id: CacheIdentity): Promise<LoadedCache> {
   let size: number;
   try {
@@ -116,7 +151,7 @@ export async function readConfigCache(path: string, id: CacheIdentity): Promise<
     throw new ConfigCacheError('CACHE_TRUNCATED', `${path}: the records line is incomplete`);
   }
   const body = text.slice(nl + 1, -1);
-  if (checksum(header.federationId, header.member, header.strategy, header.count, body) !== header.sha256) {
+  if (checksum(header.federationId, header.member, header.strategy, header.count, header.snapshot, body) !== header.sha256) {
     throw new ConfigCacheError('CACHE_CORRUPT', `${path}: contents do not match the header's checksum`);
   }
   let parsed: unknown;
@@ -135,13 +170,16 @@ export async function readConfigCache(path: string, id: CacheIdentity): Promise<
       throw new ConfigCacheError('CACHE_CORRUPT', `${path}: record ${i}: ${(e as Error).message}`);
     }
   });
-  return { strategy: header.strategy, records };
+  return { strategy: header.strategy, records, snapshotId: header.snapshot, bytes: size };
 }
 
 // Covers the header's fields too, so a damaged header is caught like a damaged record. `body` is the
-// records line without its newline (as text when read back, as UTF-8 when written).
-function checksum(federationId: string, member: string, strategy: string, count: number, body: string | Uint8Array): string {
-  return createHash('sha256').update(`${federationId}\n${member}\n${strategy}\n${count}\n`).update(body).digest('hex');
+// records line without its newline (as text when read back, as UTF-8 when written). A format /1 file
+// has no snapshot id, and its hash does not cover one.
+function checksum(federationId: string, member: string, strategy: string, count: number, snapshotId: string | undefined,
+  body: string | Uint8Array): string {
+  const id = snapshotId === undefined ? '' : `${snapshotId}\n`;
+  return createHash('sha256').update(`${federationId}\n${member}\n${strategy}\n${count}\n${id}`).update(body).digest('hex');
 }
 
 function parseHeader(line: string, path: string): Header {
@@ -152,11 +190,12 @@ function parseHeader(line: string, path: string): Header {
     throw new ConfigCacheError('CACHE_CORRUPT', `${path}: the header is not JSON`);
   }
   const o = h as Partial<Header> | null;
-  if (typeof o !== 'object' || o === null || o.format !== CACHE_FORMAT) {
+  if (typeof o !== 'object' || o === null || (o.format !== CACHE_FORMAT && o.format !== CACHE_FORMAT_V1)) {
     throw new ConfigCacheError('CACHE_CORRUPT', `${path}: not a NovaEdge agent cache (format ${JSON.stringify(o?.format)})`);
   }
   if (typeof o.federationId !== 'string' || typeof o.member !== 'string' || typeof o.sha256 !== 'string' ||
-    !Number.isSafeInteger(o.count) || (o.count as number) < 0 || !STRATEGY_NAMES.includes(o.strategy as StrategyName)) {
+    !Number.isSafeInteger(o.count) || (o.count as number) < 0 || !STRATEGY_NAMES.includes(o.strategy as StrategyName) ||
+    (o.format === CACHE_FORMAT ? typeof o.snapshot !== 'string' || !SNAPSHOT_ID_RE.test(o.snapshot) : o.snapshot !== undefined)) {
     throw new ConfigCacheError('CACHE_CORRUPT', `${path}: malformed header`);
   }
   return o as Header;

@@ -6,7 +6,8 @@ import t from 'tap';
 import { join } from 'node:path';
 import { writeFile, readFile } from 'node:fs/promises';
 import { lpStream } from 'it-length-prefixed-stream';
-import { compareVv } from '../../storage/index.ts';
+import { compareVv, encodeRecord } from '../../storage/index.ts';
+import { journalPathOf, loadConfigCache } from '../../node/agent/cache-journal.ts';
 import { FAST_AGENT } from '../../node/agent/agent-config.ts';
 import { replicationProtocol } from '../../node/replication/protocol-ids.ts';
 import { encodeMessage } from '../../node/wire/codec.ts';
@@ -115,6 +116,47 @@ t.test('restarted with every controller down, the agent serves its file copy at 
   t.equal(again.status().cache.loadError, undefined);
 });
 
+t.test('the file copy costs the change, not the configuration, and a restart serves its last state', async (t) => {
+  const f = await agentFederation(t, { controllers: ['c1'], agents: ['a1'] });
+  const c1 = f.controllers.get('c1')!;
+  const n = 400;
+  for (let i = 0; i < n; i++) await c1.apply(route(`r${i}`, { weight: i }));
+  const configPath = join(f.dir, 'a1-config.json');
+  const agent = await f.startAgent('a1', ['c1'], { autonomousMode: { configPath, writeCoalesceMs: 50 } });
+  const onDisk = async (): Promise<Map<string, string>> => {
+    const c = await loadConfigCache(configPath, { federationId: f.fed.id, member: 'a1' }).catch(() => undefined);
+    return new Map(c?.records.map((r) => [r.key, r.digest]) ?? []);
+  };
+  // The copy on disk holds what c1 holds, and no write is due (the writer may append a key again
+  // that a snapshot already held).
+  const matches = async (): Promise<boolean> => {
+    if (agent.status().cache.pending === true) return false;
+    const disk = await onDisk();
+    const held = await c1.store.scanRecords(null, 10_000);
+    return held.length === disk.size && held.every((r) => disk.get(r.key) === r.digest);
+  };
+  await waitFor('the copy on disk holds what c1 holds', matches, { timeoutMs: 20_000 });
+  const before = agent.status().cache;
+  const k = 5;
+  for (let i = 0; i < k; i++) await c1.apply(route(`r${i}`, { weight: 1_000 + i }));
+  await c1.delete(`ProxyRoute/default/r${k}`);
+  await waitFor('the changes on disk', matches, { timeoutMs: 20_000 });
+  const after = agent.status().cache;
+  const bytes = after.bytes - before.bytes;
+  const recordBytes = Buffer.byteLength(encodeRecord((await c1.store.getRecord('ProxyRoute/default/r0'))!));
+  t.comment(`${k + 1} changes with ${n} resources held: ${after.writes - before.writes} writes, ${bytes} bytes (one record: ${recordBytes} bytes)`);
+  t.ok(bytes <= (k + 1) * (recordBytes + 200), `${bytes} bytes written for ${k + 1} changed records: about their size, not the ${n} held`);
+  t.ok(after.writes > before.writes);
+
+  await agent.stop();
+  f.agents.delete('a1');
+  const expected = (await c1.list()).map((v) => [v.key, v.digest]);
+  await f.stopController('c1');
+  const again = await f.startAgent('a1', ['c1'], { dataDir: join(f.dir, 'a1-fresh'), autonomousMode: { configPath } });
+  t.equal(again.status().cache.loadError, undefined);
+  t.same((await again.list()).map((v) => [v.key, v.digest]), expected, 'the snapshot and its journal: the last state, served');
+});
+
 t.test('a watch across a failover: every change once, in order, never backwards', async (t) => {
   const f = await agentFederation(t, { controllers: C3, agents: ['a1'] });
   const agent = await f.startAgent('a1', C3);
@@ -166,6 +208,9 @@ t.test('a watch across a failover: every change once, in order, never backwards'
   t.ok(events.every((e) => !seen.has(e.record.digest) && seen.add(e.record.digest)), 'no version delivered twice');
 });
 
+// `text` with the character at `at` replaced by another.
+const flipAt = (text: string, at: number): string => `${text.slice(0, at)}${text[at] === 'a' ? 'b' : 'a'}${text.slice(at + 1)}`;
+
 t.test('a damaged or foreign file copy is reported and never served', async (t) => {
   const f = await agentFederation(t, { controllers: ['c1'], agents: ['a1'] });
   const c1 = f.controllers.get('c1')!;
@@ -177,14 +222,22 @@ t.test('a damaged or foreign file copy is reported and never served', async (t) 
   f.agents.delete('a1');
   await f.stopController('c1');
   const good = await readFile(configPath, 'utf8');
-  const cases: Array<[string, string, string]> = [
-    ['truncated', good.slice(0, Math.floor(good.length / 2)), 'CACHE_TRUNCATED'],
-    ['corrupted', good.replace('r1.example.com', 'r1.exampl3.com'), 'CACHE_CORRUPT'],
-    ['not a cache', '{"hello": "world"}\n[]\n', 'CACHE_CORRUPT'],
-    ['another federation', good.replace('"federationId":"agent-fed"', '"federationId":"other-fed"'), 'CACHE_WRONG_FEDERATION'],
+  const journalPath = journalPathOf(configPath);
+  const goodJournal = await readFile(journalPath, 'utf8');
+  const nl = goodJournal.indexOf('\n');
+  // [what, snapshot, journal, code]
+  const cases: Array<[string, string, string, string]> = [
+    ['truncated', good.slice(0, Math.floor(good.length / 2)), goodJournal, 'CACHE_TRUNCATED'],
+    ['corrupted', flipAt(good, good.indexOf('\n') + Math.floor((good.length - good.indexOf('\n')) / 2)), goodJournal, 'CACHE_CORRUPT'],
+    ['not a cache', '{"hello": "world"}\n[]\n', goodJournal, 'CACHE_CORRUPT'],
+    ['another federation', good.replace('"federationId":"agent-fed"', '"federationId":"other-fed"'), goodJournal, 'CACHE_WRONG_FEDERATION'],
+    // A character of the header's chain seed (the header line ends `..."}`).
+    ['journal damaged', good, flipAt(goodJournal, nl - 3), 'CACHE_JOURNAL_CORRUPT'],
+    ['journal of another federation', good, goodJournal.replace('"federationId":"agent-fed"', '"federationId":"other-fed"'), 'CACHE_WRONG_FEDERATION'],
   ];
-  for (const [what, text, code] of cases) {
+  for (const [what, text, journal, code] of cases) {
     await writeFile(configPath, text);
+    await writeFile(journalPath, journal);
     const a = await f.startAgent('a1', ['c1'], { dataDir: join(f.dir, `fresh-${code}-${what.length}`), autonomousMode: { configPath } });
     t.equal(a.status().cache.loadError?.code, code, `${what}: ${a.status().cache.loadError?.message}`);
     t.equal((await a.list()).length, 0, `${what}: nothing served`);

@@ -2,6 +2,7 @@
 // every single-byte corruption is refused with a coded error (never half-served); a file of another
 // federation is refused; a write leaves no temporary file behind.
 import t from 'tap';
+import { createHash } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encodeRecord, HybridClock, localOp, conflictRule, type StoredRecord } from '../../storage/index.ts';
@@ -44,8 +45,25 @@ t.test('the file is the header line and the records line, multi-byte text includ
   t.equal(bytes, Buffer.byteLength(file), 'the byte count returned is the file size');
   const nl = file.indexOf('\n');
   t.equal(file.slice(nl + 1), `[${texts.join(',')}]\n`, 'line 2 is the records array as stored, then a newline');
-  t.match(JSON.parse(file.slice(0, nl)), { format: 'novaedge-agent-cache/1', federationId: 'prod', member: 'edge-1', count: 4 });
+  t.match(JSON.parse(file.slice(0, nl)), { format: 'novaedge-agent-cache/2', federationId: 'prod', member: 'edge-1', count: 4, snapshot: /^[0-9a-f]{32}$/ });
   t.same((await readConfigCache(path, ID)).records.map(encodeRecord), texts, 'read back byte for byte');
+});
+
+t.test('a file of format /1 (before the journal: no snapshot id) still reads; its checksum covers no id', async (t) => {
+  const path = join(t.testdir(), 'config.json');
+  const texts = records(3).map(encodeRecord);
+  const body = `[${texts.join(',')}]`;
+  const sha256 = createHash('sha256').update(`prod\nedge-1\nMerge\n3\n`).update(body).digest('hex');
+  const header = { format: 'novaedge-agent-cache/1', federationId: 'prod', member: 'edge-1', strategy: 'Merge', count: 3, sha256 };
+  await writeFile(path, `${JSON.stringify(header)}\n${body}\n`);
+  const back = await readConfigCache(path, ID);
+  t.same(back.records.map(encodeRecord), texts);
+  t.equal(back.snapshotId, undefined, 'no id: no journal can name it');
+  await writeFile(path, `${JSON.stringify({ ...header, snapshot: 'a'.repeat(32) })}\n${body}\n`);
+  await t.rejects(readConfigCache(path, ID), { code: 'CACHE_CORRUPT' }, 'a /1 header with an id is malformed');
+  await writeConfigCache(path, ID, 'Merge', texts, 'b'.repeat(32));
+  await writeFile(path, (await readFile(path, 'utf8')).replace('"snapshot":"bbbb', '"snapshot":"cbbb'));
+  await t.rejects(readConfigCache(path, ID), { code: 'CACHE_CORRUPT' }, 'the checksum of /2 covers the snapshot id');
 });
 
 t.test('missing, truncated, corrupted and foreign files are refused with their code', async (t) => {
