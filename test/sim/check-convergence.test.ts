@@ -76,6 +76,25 @@ t.test('fence-truth: a controller whose clock disagrees with the majority may fe
   t.equal(checkFenceTruth(history({ clocks, fences: [fence('b', 0, true)] }), 1000).length, 1);
 });
 
+// Seed 500228 of the sweep at 9dae536: a restarted, cut off from c, d and e but linked to b, stayed
+// fenced for 10 s while b–d linked it by a chain to all five; the fence counts direct contact only.
+t.test('fence-truth: a controller judged by whom it can exchange with directly, not by chains of others', async (t) => {
+  const five = ['a', 'b', 'c', 'd', 'e'];
+  const config = runConfig({ fenceQuorum: 3 });
+  // a–b, b–d, c–d–e up; a–c, a–d, a–e, b–c, b–e cut: one chain-connected side of five.
+  const cuts = [...split(['a'], ['c', 'd', 'e']), ...split(['b'], ['c', 'e'])];
+  const network = [net(0, 'start'), net(1000, 'cuts', { cuts })];
+  const fence5 = (node: string, atMs: number, fenced: boolean): FenceChange => ({ ...fence(node, atMs, fenced), total: 5, threshold: 3 });
+  const base = five.map((n) => fence5(n, 0, false));
+  const aFenced = history({ controllers: five, config, network, fences: [...base, fence5('a', 1500, true)] });
+  t.same(checkFenceTruth(aFenced, 1000), [], 'a reaches only b directly (2 of 5): fenced is right');
+  // b reaches a and d directly: with itself, 3 of 5, so b must not stay fenced.
+  const bFenced = history({ controllers: five, config, network, fences: [...base, fence5('b', 1500, true)] });
+  const vs = checkFenceTruth(bFenced, 1000);
+  t.equal(vs.length, 1);
+  t.match(vs[0]!.message, /b was fenced .* while it and a, d formed a healthy majority/);
+});
+
 function quorum(over: Partial<QuorumStatus> = {}): QuorumStatus {
   return {
     phase: 'Healthy', partitionState: 'None', reachablePeers: '2/2', writesFenced: false, fenceReason: 'NONE', clockSkewedPeers: [],

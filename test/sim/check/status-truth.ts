@@ -1,27 +1,34 @@
 // What nodes say agrees with the truth.
 //
-// fence-truth: a controller that, by the TRUE network, sits on a side holding fenceQuorum controllers
-//   whose clocks agree with its own (within maxClockOffset/2, clear of the fence's measuring error)
-//   is not fenced for longer than the bound (a majority must not fence itself because of another
-//   member's cut, and must un-fence soon after a heal). Needs RunConfig.fenceQuorum and the fence
-//   timeline; time before a controller's first fence entry is not judged.
+// fence-truth: a controller that, by the TRUE network, can exchange data DIRECTLY (both ways) with
+//   fenceQuorum controllers (itself included) whose clocks agree with its own (within
+//   maxClockOffset/2, clear of the fence's measuring error) is not fenced for longer than the bound
+//   (a majority must not fence itself because of another member's cut, and must un-fence soon after
+//   a heal). Directly, as the fence counts (quorum/controller-contacts.ts: relayed traffic proves
+//   nothing): a controller joined to a majority only through chains of others (a–b and b–d up, a–c,
+//   a–d, a–e cut) may stay fenced; replication still relays its data, but its own writes wait for
+//   direct contact. Needs RunConfig.fenceQuorum and the fence timeline; time before a controller's
+//   first fence entry is not judged.
 // status-truth: once the run has been healed for the settle bound, the final status of every running
 //   controller shows writes accepted, no Confirmed partition (when every controller runs, or while it
 //   holds quorum), every
 //   running peer Healthy and its sync lag within the bound; every running agent is Connected to a
 //   running controller; and the metrics, when recorded, say the same.
 import { fmtMs, type History } from './history.ts';
-import { badRuns, clockOffsetAt, entryAt, healedAtMs, isLive, segments, sideOf, stateAt } from './truth.ts';
+import { badRuns, canExchange, clockOffsetAt, entryAt, healedAtMs, isLive, segments, stateAt } from './truth.ts';
 import type { Violation } from './violation.ts';
 
 
-/** Controllers on `node`'s true side whose clocks agree clearly with its own at `atMs`. */
+/**
+ * Controllers `node` can exchange data with directly at `atMs` (itself included) whose clocks agree
+ * clearly with its own: the ones its fence can count.
+ */
 export function healthySide(h: History, node: string, atMs: number): string[] {
   const s = stateAt(h, atMs);
   if (!isLive(s, node)) return [];
   const own = clockOffsetAt(h.clocks, node, atMs);
   const margin = h.config.maxClockOffsetMs / 2;
-  return sideOf(s, h.controllers, node).filter((c) => Math.abs(clockOffsetAt(h.clocks, c, atMs) - own) <= margin);
+  return h.controllers.filter((c) => (c === node || canExchange(s, node, c)) && Math.abs(clockOffsetAt(h.clocks, c, atMs) - own) <= margin);
 }
 
 /** No controller stays fenced longer than `boundMs` while on a healthy majority. */
