@@ -45,6 +45,14 @@ let BENCHES: Record<string, Figure[]> = {
     re('^failover, primary process killed: served by [a-z-]+ after {n} ms'),
     re('^failover, [a-z-]+ frozen \\(SIGSTOP[^)]*\\): served by [a-z-]+ after {n} ms'),
   ],
+  'agent-cache': [
+    re('^agent-cache: {n} resources held \\(filled in {n} s\\), {n} changes/s'),
+    re('^changes alone: CPU {n} ms/s before, {n} ms/s after'),
+    re('^full rewrite: CPU {n} ms/s over {n} s \\([-+]{n} beyond the changes\\), {n} KB/s written \\({n} writes of {n} MB'),
+    re('^journal: CPU {n} ms/s over {n} s \\([-+]{n} beyond the changes\\), {n} KB/s written \\({n} appends of {n} KB'),
+    re("^journal's snapshots, amortized: one every {n} s: \\+{n} ms/s CPU, \\+{n} KB/s written"),
+    re("^the copy's cost, full rewrite vs journal: CPU {n} vs {n} ms/s \\({n}x less\\), written {n} KB/s vs {n} KB/s \\({n}x less\\)"),
+  ],
   hostile: [
     re('^bomb:$'),
     re('^  {n} bombs of {n} KiB'),
