@@ -8,9 +8,12 @@
 // (the copy on disk may be older than the replica), after a failed write, and after resync() (the
 // replica was reopened, or changes were missed).
 //
-// A compaction costs time in proportion to the configuration (100,000 resources: about a second), so
-// the next write waits at least WRITE_PAUSE_FACTOR times as long as the last one took: the copy never
-// takes more than a tenth of the agent's time, however large the configuration.
+// Each kind of write is paced by the last one of its kind: an append waits at least
+// WRITE_PAUSE_FACTOR times as long as the last append took, a snapshot (which costs time in proportion
+// to the configuration: 100,000 resources, about a second) as long after the last snapshot ended as
+// that one took. Appends and snapshots then each take at most a tenth of the agent's time, however
+// large the configuration, and a snapshot does not hold back the appends after it. A snapshot due
+// before its time (the journal full) waits for it, the changes pending; flush() and stop() write at once.
 import type { TimerComponents, TimerHandle, WallClock } from '../components.ts';
 import { loggerOrSilent, type Logger } from '../util/logger.ts';
 import type { CacheChange } from './cache-journal.ts';
@@ -94,6 +97,10 @@ export class CacheWriter {
   #keys = new Set<string>();
   #full = true;
   #stopped = false;
+  // Pacing (monotonic ms): how long the last append and the last snapshot took, when the latter ended.
+  #appendMs = 0;
+  #snapshotMs = 0;
+  #snapshotEndMs = -Infinity;
 
   constructor(o: CacheWriterOptions) {
     this.#o = o;
@@ -128,7 +135,12 @@ export class CacheWriter {
           this.#arm();
         }
       });
-    }, Math.max(this.#o.coalesceMs, WRITE_PAUSE_FACTOR * this.stats.lastWriteDurationMs));
+    }, Math.max(this.#o.coalesceMs, WRITE_PAUSE_FACTOR * this.#appendMs, this.#full ? this.#snapshotWaitMs() : 0));
+  }
+
+  // How long until a snapshot may start.
+  #snapshotWaitMs(): number {
+    return this.#snapshotEndMs + WRITE_PAUSE_FACTOR * this.#snapshotMs - this.#o.timers.nowMs();
   }
 
   /** Whatever the file holds may not match the replica: the next write (at the next change) is a snapshot. */
@@ -143,7 +155,7 @@ export class CacheWriter {
     this.#timer = undefined;
     await this.#running;
     this.#again = false;
-    if (this.#dirty) await this.#write();
+    if (this.#dirty) await this.#write(true);
   }
 
   /** Write what is pending, then stop scheduling. */
@@ -152,28 +164,43 @@ export class CacheWriter {
     this.#stopped = true;
   }
 
-  async #write(): Promise<void> {
+  // `now`: a snapshot due is written even before its time (flush, stop).
+  async #write(now = false): Promise<void> {
     const full = this.#full;
     const keys = [...this.#keys];
     this.#dirty = false;
     this.#full = false;
     this.#keys = new Set();
-    const startedMs = this.#o.timers.nowMs();
+    const timers = this.#o.timers;
+    const startedMs = timers.nowMs();
     let { appends, compactions } = this.stats.journal;
     try {
       let bytes: number | undefined;
       if (!full) {
         const texts = await this.#o.read(keys);
         bytes = await this.#o.files.append(keys.map((key, i) => ({ key, text: texts[i] })));
-        if (bytes !== undefined) appends++;
+        if (bytes !== undefined) {
+          appends++;
+          this.#appendMs = timers.nowMs() - startedMs;
+        }
       }
       if (bytes === undefined) {
+        if (!now && this.#snapshotWaitMs() > 0) {
+          // The journal is full before a snapshot may be written again: the changes wait for it.
+          this.resync();
+          this.#dirty = true;
+          this.#again = true;
+          return;
+        }
+        const snapshotStartMs = timers.nowMs();
         bytes = await this.#o.files.compact(await this.#o.snapshot());
         compactions++;
+        this.#snapshotEndMs = timers.nowMs();
+        this.#snapshotMs = this.#snapshotEndMs - snapshotStartMs;
       }
       this.stats.bytes += bytes;
       this.stats.lastWriteBytes = bytes;
-      this.stats.lastWriteDurationMs = this.#o.timers.nowMs() - startedMs;
+      this.stats.lastWriteDurationMs = timers.nowMs() - startedMs;
       this.stats.writes++;
       this.stats.lastWriteMs = this.#o.wallClock();
       this.stats.lastError = undefined;

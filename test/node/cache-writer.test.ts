@@ -11,6 +11,7 @@ import { encodeRecord } from '../../storage/index.ts';
 import { CacheFiles, loadConfigCache, type CacheChange } from '../../node/agent/cache-journal.ts';
 import { CacheWriter, type CacheSink, type CacheWriterOptions } from '../../node/agent/cache-writer.ts';
 import { writeConfigCache } from '../../node/agent/config-cache.ts';
+import type { TimerComponents } from '../../node/host/timer-components.ts';
 import { systemWallClock } from '../../node/util/clock.ts';
 import { cacheKey, ModelReplica } from '../helpers/cache-records.ts';
 import { runs, seed } from '../helpers/fc-run.ts';
@@ -26,12 +27,17 @@ class FakeSink implements CacheSink {
   journalBytes = 0;
   journalEntries = 0;
   fail = false;
+  // The journal has no room: append declines.
+  full = false;
+  // Called as each write does its work (a manual clock moves by the write's duration).
+  onWork: ((kind: 'compact' | 'append') => void) | undefined;
   hold: Promise<void> | undefined;
   writeMs: number | undefined;
   readonly starts: number[] = [];
   readonly ends: number[] = [];
 
   async compact(texts: string[]): Promise<number> {
+    this.onWork?.('compact');
     await this.#work();
     this.calls.push({ compact: texts });
     this.snapshotBytes = texts.join('').length;
@@ -40,6 +46,8 @@ class FakeSink implements CacheSink {
   }
 
   async append(changes: CacheChange[]): Promise<number | undefined> {
+    if (this.full) return undefined;
+    this.onWork?.('append');
     await this.#work();
     this.calls.push({ append: changes });
     this.journalEntries++;
@@ -107,6 +115,69 @@ t.test('a slow write spaces out the next one (at least 9x its duration)', async 
   // allow a ninth. Without the pacing the pause would be about coalesceMs (1 ms).
   t.ok(pauseMs >= 8 * tookMs, `paused ${pauseMs.toFixed(0)} ms after a write of ${tookMs.toFixed(0)} ms (coalesceMs is 1)`);
   await w.stop();
+});
+
+// One timer at a time on a clock that moves when the test fires it, or when a write does its work.
+class StepTimers implements TimerComponents {
+  now = 1_000;
+  readonly delays: number[] = [];
+  #pending: { fn: () => void; at: number } | undefined;
+  nowMs = (): number => this.now;
+  setTimeout = (fn: () => void, ms: number): number => {
+    this.delays.push(ms);
+    this.#pending = { fn, at: this.now + ms };
+    return 1;
+  };
+  clearTimeout = (): void => { this.#pending = undefined; };
+  /** Run the pending timer at its time and let the write it starts finish. */
+  async fire(): Promise<void> {
+    const p = this.#pending!;
+    this.#pending = undefined;
+    this.now = Math.max(this.now, p.at);
+    p.fn();
+    for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
+  }
+}
+
+t.test('pacing: each kind of write waits 9x the last of its kind; a snapshot does not hold back appends', async (t) => {
+  const timers = new StepTimers();
+  const sink = new FakeSink();
+  // A snapshot takes 100 ms, an append 2 ms (on the test's clock).
+  sink.onWork = (kind) => { timers.now += kind === 'compact' ? 100 : 2; };
+  const model = new ModelReplica();
+  const w = new CacheWriter({
+    coalesceMs: 10, timers, wallClock: systemWallClock,
+    snapshot: async () => model.snapshot(), read: async (keys) => model.read(keys), files: sink,
+  });
+  const change = (k: number): void => {
+    model.put(cacheKey(k), { k });
+    w.schedule(cacheKey(k));
+  };
+  change(0);
+  t.equal(timers.delays.at(-1), 10, 'the first write: after coalesceMs');
+  await timers.fire();
+  t.match(w.stats, { writes: 1, journal: { compactions: 1 } });
+  const snapshotEnd = timers.now;
+  change(1);
+  t.equal(timers.delays.at(-1), 10, 'the append after a 100 ms snapshot: after coalesceMs, not 900 ms');
+  await timers.fire();
+  change(2);
+  t.equal(timers.delays.at(-1), 18, 'the append after a 2 ms append: 9 x 2 ms');
+  await timers.fire();
+  t.match(w.stats, { writes: 3, journal: { appends: 2 } });
+  w.schedule();
+  t.equal(timers.delays.at(-1), snapshotEnd + 900 - timers.now, 'a snapshot: 9 x 100 ms after the last one ended');
+  await timers.fire();
+  t.match(w.stats, { writes: 4, journal: { compactions: 2 } });
+  // The journal full right after that snapshot: the next snapshot waits for its time, changes pending.
+  const secondEnd = timers.now;
+  sink.full = true;
+  change(3);
+  await timers.fire();
+  t.match(w.stats, { writes: 4, pending: true }, 'nothing written yet');
+  t.equal(timers.delays.at(-1), secondEnd + 900 - timers.now, 'the snapshot due waits for its time');
+  await w.flush();
+  t.match(w.stats, { writes: 5, pending: false, journal: { compactions: 3 } }, 'flush writes it at once');
 });
 
 t.test('a write appends the keys changed since the last; a snapshot first, after resync, after a failure', async (t) => {
