@@ -128,6 +128,7 @@ export class CacheWriter {
     }
     this.#timer ??= this.#o.timers.setTimeout(() => {
       this.#timer = undefined;
+      if (!this.#dirty || this.#stopped) return;
       this.#running = this.#write().finally(() => {
         this.#running = undefined;
         if (this.#again) {
@@ -151,9 +152,12 @@ export class CacheWriter {
 
   /** Write now if anything changed since the last write (and wait); a pending scheduled write is folded in. */
   async flush(): Promise<void> {
-    this.#o.timers.clearTimeout(this.#timer);
-    this.#timer = undefined;
-    await this.#running;
+    // A write under way may arm another when it ends: cleared too.
+    do {
+      this.#o.timers.clearTimeout(this.#timer);
+      this.#timer = undefined;
+      await this.#running;
+    } while (this.#timer !== undefined);
     this.#again = false;
     if (this.#dirty) await this.#write(true);
   }

@@ -129,6 +129,9 @@ class StepTimers implements TimerComponents {
     return 1;
   };
   clearTimeout = (): void => { this.#pending = undefined; };
+  get armed(): boolean {
+    return this.#pending !== undefined;
+  }
   /** Run the pending timer at its time and let the write it starts finish. */
   async fire(): Promise<void> {
     const p = this.#pending!;
@@ -178,6 +181,37 @@ t.test('pacing: each kind of write waits 9x the last of its kind; a snapshot doe
   t.equal(timers.delays.at(-1), secondEnd + 900 - timers.now, 'the snapshot due waits for its time');
   await w.flush();
   t.match(w.stats, { writes: 5, pending: false, journal: { compactions: 3 } }, 'flush writes it at once');
+});
+
+t.test('stop writes what is pending, a write under way included, and nothing after', async (t) => {
+  const timers = new StepTimers();
+  const sink = new FakeSink();
+  const model = new ModelReplica();
+  const w = new CacheWriter({
+    coalesceMs: 10, timers, wallClock: systemWallClock,
+    snapshot: async () => model.snapshot(), read: async (keys) => model.read(keys), files: sink,
+  });
+  model.put(cacheKey(0));
+  w.schedule(cacheKey(0));
+  await timers.fire();
+  let release!: () => void;
+  sink.hold = new Promise<void>((r) => { release = r; });
+  model.put(cacheKey(1));
+  w.schedule(cacheKey(1));
+  void timers.fire();
+  await waitFor('the append under way', () => sink.starts.length === 2, { timeoutMs: 5_000 });
+  model.put(cacheKey(2));
+  w.schedule(cacheKey(2));
+  const stopped = w.stop();
+  sink.hold = undefined;
+  release();
+  await stopped;
+  t.same(sink.calls.map((c) => ('compact' in c ? 'compact' : c.append.map((x) => x.key.slice(-1)).join(','))), ['compact', '1', '2'],
+    'the change made during the last write is written too');
+  t.notOk(timers.armed, 'no timer left');
+  w.schedule(cacheKey(3));
+  t.notOk(timers.armed, 'nothing scheduled after stop');
+  t.equal(w.stats.pending, false);
 });
 
 t.test('a write appends the keys changed since the last; a snapshot first, after resync, after a failure', async (t) => {
