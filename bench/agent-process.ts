@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import pino from 'pino';
-import { busyMeter } from './bench-cluster.ts';
+import { busyMeter, stretchProfiler } from './bench-cluster.ts';
 import { AgentNode } from '../node/agent/agent-node.ts';
 import type { AgentConfig } from '../node/agent/agent-config.ts';
 
@@ -26,6 +26,7 @@ agents.forEach((a, i) => {
 });
 
 const busy = busyMeter();
+const profiler = stretchProfiler();
 process.on('message', async (m: { cmd: string; [k: string]: any }) => {
   try {
     switch (m.cmd) {
@@ -41,6 +42,15 @@ process.on('message', async (m: { cmd: string; [k: string]: any }) => {
         loopDelay.reset();
         loopDelay.enable();
         send({ cmd: 'watch' });
+        break;
+      case 'profile':
+        // A CPU profile of a stretch: { action: 'start' }, then { action: 'stop', path }.
+        if (m.action === 'start') await profiler.start(); else await profiler.stop(m.path);
+        send({ cmd: 'profile' });
+        break;
+      case 'count':
+        // How many deliveries were seen, without shipping them (cheap to poll while measuring).
+        send({ cmd: 'count', n: seen.length });
         break;
       case 'seen':
         send({ cmd: 'seen', seen, loopDelayP99Ms: loopDelay.percentile(99) / 1e6, loopDelayMaxMs: loopDelay.max / 1e6 });

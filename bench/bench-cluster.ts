@@ -135,17 +135,31 @@ export class BenchProcs {
 
 /**
  * For a benchmark child process: each call returns the event-loop utilisation since the previous
- * call and the process's CPU time so far (BenchProcs.quiet waits on the first; figures use both).
+ * call and the process's CPU time so far, all of it and the kernel's part (BenchProcs.quiet waits on
+ * the first; figures use the others).
  */
-export function busyMeter(): () => { utilization: number; cpuMs: number } {
+export function busyMeter(): () => { utilization: number; cpuMs: number; systemMs: number; mainThreadMs: number } {
   let last = performance.eventLoopUtilization();
   return () => {
     const now = performance.eventLoopUtilization();
     const utilization = performance.eventLoopUtilization(now, last).utilization;
     last = now;
     const cpu = process.cpuUsage();
-    return { utilization, cpuMs: (cpu.user + cpu.system) / 1000 };
+    // systemMs: the part spent in the kernel (socket writes and reads, fsync), every thread;
+    // mainThreadMs: the main thread's alone (the rest is libuv's pool: LevelDB, fsync; and GC helpers).
+    return { utilization, cpuMs: (cpu.user + cpu.system) / 1000, systemMs: cpu.system / 1000, mainThreadMs: mainThreadCpuMs() };
   };
+}
+
+/** CPU time of this process's main thread so far, ms (Linux /proc; NaN elsewhere). Resolution: one clock tick. */
+function mainThreadCpuMs(): number {
+  try {
+    const s = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' '); // fields from the 3rd (state) on
+    return ((Number(f[11]) + Number(f[12])) * 1000) / ticksPerSecond(); // utime (14th), stime (15th)
+  } catch {
+    return NaN;
+  }
 }
 
 /** The p-th percentile of sorted numbers. */
@@ -224,5 +238,31 @@ export function machineShares(): (measuredCpuMs: number) => MachineShares | unde
       stolenPct: pct(d[7] ?? 0), nicedPct: pct(d[1] ?? 0), idlePct: pct((d[3] ?? 0) + (d[4] ?? 0)),
       othersPct: pct(busyNotNiced - (measuredCpuMs * ticksPerSecond()) / 1000),
     };
+  };
+}
+
+/**
+ * For a benchmark child process: a CPU profile of a chosen stretch (what `--cpu-prof` cannot do: it
+ * covers the whole process, start-up included). `start()`, then `stop(path)` writes a .cpuprofile
+ * (Chrome DevTools format; bench/profile-top.ts summarises it).
+ */
+export function stretchProfiler(): { start(): Promise<void>; stop(path: string): Promise<void> } {
+  let session: import('node:inspector/promises').Session | undefined;
+  return {
+    async start() {
+      const { Session } = await import('node:inspector/promises');
+      session = new Session();
+      session.connect();
+      await session.post('Profiler.enable');
+      await session.post('Profiler.setSamplingInterval', { interval: 200 });
+      await session.post('Profiler.start');
+    },
+    async stop(path) {
+      if (session === undefined) throw new Error('profiler not started');
+      const { profile } = await session.post('Profiler.stop');
+      session.disconnect();
+      session = undefined;
+      writeFileSync(path, JSON.stringify(profile));
+    },
   };
 }

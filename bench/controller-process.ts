@@ -2,13 +2,16 @@
 // argv[2]: a JSON file with { membership: MembershipConfig, replication: ReplicationConfig }, and
 // optionally adminSocket: a path where it serves the admin API too (bench/vs-etcd.ts).
 // Writes are local-durable unless a command carries durability: 'quorum'.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { startAdminServer } from '../node/admin/admin-server.ts';
 import { controllerMethods } from '../node/admin/controller-methods.ts';
 import { FAST_PROFILE } from '../node/config/membership-config.ts';
 import { ControllerNode } from '../node/controller/controller-node.ts';
-import { busyMeter } from './bench-cluster.ts';
+import { encodeJsonText } from '../node/wire/codec.ts';
+import { lengthPrefixed } from '../node/wire/frame-reader.ts';
+import { mulberry32, randomBytesFrom } from '../test/helpers/seeded-random.ts';
+import { busyMeter, stretchProfiler } from './bench-cluster.ts';
 
 const config = JSON.parse(readFileSync(process.argv[2]!, 'utf8'));
 // Replication and membership on their defaults (anti-entropy every 5 minutes, heartbeats every 10 s):
@@ -24,9 +27,31 @@ const admin = typeof config.adminSocket === 'string'
 const nowMs = (): number => performance.timeOrigin + performance.now();
 const send = (m: unknown): void => { process.send!(m); };
 
-function resource(prefix: string, i: number, padBytes = 820, salt = ''): object {
+// A pad that does not compress (base64 of seeded random bytes, the same for every write: each frame
+// is compressed on its own, so none gains from the others): what a 1 KiB value costs on the wire when
+// compression cannot shrink it. 'x' repeated (the default) compresses to almost nothing.
+const randomPads = new Map<number, string>();
+function randomPad(bytes: number): string {
+  let pad = randomPads.get(bytes);
+  if (pad === undefined) {
+    pad = Buffer.from(randomBytesFrom(mulberry32(20), Math.ceil((bytes * 3) / 4))).toString('base64').slice(0, bytes);
+    randomPads.set(bytes, pad);
+  }
+  return pad;
+}
+
+function resource(prefix: string, i: number, padBytes = 820, salt = '', padKind: 'repeat' | 'random' = 'repeat'): object {
   return { apiVersion: 'novaedge.io/v1alpha1', kind: 'ProxyRoute', metadata: { name: `${prefix}-${i}`, namespace: 'default' },
-    spec: { hostnames: [`h${i}.example.com`], rules: [{ path: '/', backend: `svc-${i}${salt}` }], pad: 'x'.repeat(padBytes) } };
+    spec: { hostnames: [`h${i}.example.com`], rules: [{ path: '/', backend: `svc-${i}${salt}` }], pad: padKind === 'random' ? randomPad(padBytes) : 'x'.repeat(padBytes) } };
+}
+
+/** Open file descriptors of this process (Linux /proc; NaN elsewhere). */
+function openFds(): number {
+  try {
+    return readdirSync('/proc/self/fd').length;
+  } catch {
+    return NaN;
+  }
 }
 
 // Event-loop delay during the lag phase: tail latency is bounded below by the longest stall.
@@ -38,6 +63,7 @@ void (async () => {
 })();
 
 const busy = busyMeter();
+const profiler = stretchProfiler();
 process.on('message', async (m: { cmd: string; [k: string]: any }) => {
   try {
     switch (m.cmd) {
@@ -98,7 +124,7 @@ process.on('message', async (m: { cmd: string; [k: string]: any }) => {
           if (wait > 1) await new Promise((r) => setTimeout(r, wait));
           // Each ack: [key, acknowledged at, sent at] (wall ms).
           const sentMs = nowMs();
-          pending.push(node.apply(resource(m.prefix, i, m.padBytes, m.salt), { durability: m.durability }).then((r) => { acks.push([r.view.key, nowMs(), sentMs]); }));
+          pending.push(node.apply(resource(m.prefix, i, m.padBytes, m.salt, m.padKind), { durability: m.durability }).then((r) => { acks.push([r.view.key, nowMs(), sentMs]); }));
         }
         await Promise.all(pending);
         send({ cmd: 'rate', acks });
@@ -118,6 +144,39 @@ process.on('message', async (m: { cmd: string; [k: string]: any }) => {
           }
         }
         send({ cmd: 'probe' });
+        break;
+      }
+      case 'profile':
+        // A CPU profile of a stretch: { action: 'start' }, then { action: 'stop', path }.
+        if (m.action === 'start') await profiler.start(); else await profiler.stop(m.path);
+        send({ cmd: 'profile' });
+        break;
+      case 'frame': {
+        // The config-stream frame that carries the stored record `key` alone to an agent, encoded as
+        // ConfigBroadcast encodes one (a `records` message, compressed when the node compresses),
+        // with its length prefix: the bytes MessageStream.writeFrame hands to the agent's stream.
+        const [text] = await node.store.getRecordTexts([m.key]);
+        if (text === undefined) throw new Error(`no record ${m.key}`);
+        const payload = encodeJsonText(`{"t":"records","records":[${text}]}`, node.config.sync.compression);
+        send({
+          cmd: 'frame', payload: Buffer.from(payload).toString('base64'), framedBytes: lengthPrefixed(payload).length,
+          recordBytes: Buffer.byteLength(text), compressed: node.config.sync.compression,
+        });
+        break;
+      }
+      case 'memory': {
+        // After a full collection when the process runs with --expose-gc (BenchProcs.start's execArgv).
+        const gc = (globalThis as { gc?: () => void }).gc;
+        if (gc !== undefined) { gc(); gc(); }
+        const u = process.memoryUsage();
+        // Open connections and the streams on them, by protocol (what each agent's connection carries).
+        const conns = node.membership.libp2p.getConnections();
+        const protocols: Record<string, number> = {};
+        for (const c of conns) for (const st of c.streams) protocols[st.protocol ?? '?'] = (protocols[st.protocol ?? '?'] ?? 0) + 1;
+        send({
+          cmd: 'memory', collected: gc !== undefined, rss: u.rss, heapUsed: u.heapUsed, external: u.external, arrayBuffers: u.arrayBuffers,
+          fds: openFds(), agents: node.replicator.followingAgents().length, connections: conns.length, protocols,
+        });
         break;
       }
       case 'watch':

@@ -45,6 +45,16 @@ let BENCHES: Record<string, Figure[]> = {
     re('^failover, primary process killed: served by [a-z-]+ after {n} ms'),
     re('^failover, [a-z-]+ frozen \\(SIGSTOP[^)]*\\): served by [a-z-]+ after {n} ms'),
   ],
+  'agent-cost': [
+    re('^frame of one changed record to one agent: {n} bytes'),
+    re('^controller alone, CPU per write \\(store, Merkle, fsync; no agent\\): -?{n} us'),
+    re('^controller memory per connected agent: RSS -?{n} KiB, heap -?{n} KiB'),
+    re('^round 1/1 floor: sender -?{n} us/message \\(kernel -?{n}\\), receiver -?{n} us/message'),
+    re('^round 1/1 system: controller -?{n} us/delivery .*\\(({n})/\\1 deliveries, {n} deliveries/s'),
+    re('^controller CPU per delivery: -?{n} us without the write'),
+    re('^agent CPU per delivery: -?{n} us; floor receiver -?{n} us/message; ratio -?{n}x'),
+    re('^agents one controller core serves, fan-out alone .*: {n} at 10 writes/s'),
+  ],
   'agent-cache': [
     re('^agent-cache: {n} resources held \\(filled in {n} s\\), {n} changes/s'),
     re('^changes alone: CPU {n} ms/s before, {n} ms/s after'),
