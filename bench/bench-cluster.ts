@@ -167,19 +167,22 @@ export function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
+/** The machine's CPU times so far, in /proc/stat's order (user nice system idle iowait irq softirq steal …); undefined without it. */
+function readProcStat(): number[] | undefined {
+  try {
+    return readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The machine's CPU time split from now until the returned function is called (Linux /proc/stat):
  * on a virtual machine, `steal` is time the hypervisor gave to other guests. Figures taken while it
  * is high say more about the host than about the code. Undefined where /proc/stat is missing.
  */
 export function machineCpu(): () => string | undefined {
-  const read = (): number[] | undefined => {
-    try {
-      return readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-    } catch {
-      return undefined;
-    }
-  };
+  const read = readProcStat;
   const start = read();
   return () => {
     const end = read();
@@ -218,13 +221,7 @@ export interface MachineShares {
  * the measured processes from other not-niced work, the load that competed with them.
  */
 export function machineShares(): (measuredCpuMs: number) => MachineShares | undefined {
-  const read = (): number[] | undefined => {
-    try {
-      return readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-    } catch {
-      return undefined;
-    }
-  };
+  const read = readProcStat;
   const start = read();
   return (measuredCpuMs) => {
     const end = read();

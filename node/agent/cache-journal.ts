@@ -30,7 +30,7 @@ import { open, readFile, stat } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import { parseKey, validateRecord, type StoredRecord, type StrategyName } from '../../storage/index.ts';
 import {
-  CACHE_BYTES_MAX, ConfigCacheError, newSnapshotId, readConfigCache, writeConfigCache, writeFileAtomic, type CacheIdentity, type LoadedCache,
+  CACHE_BYTES_MAX, ConfigCacheError, encodeJsonArray, newSnapshotId, readConfigCache, writeConfigCache, writeFileAtomic, type CacheIdentity, type LoadedCache,
 } from './config-cache.ts';
 
 /** Format tag of the journal's header. */
@@ -203,18 +203,7 @@ const NEWLINE = Buffer.from('\n');
 
 // `[text,"key",...]` as UTF-8: records as stored, removed keys as JSON strings.
 function encodeBody(changes: readonly CacheChange[]): Buffer {
-  const parts = changes.map((c) => c.text ?? JSON.stringify(c.key));
-  let bytes = 2 + Math.max(0, parts.length - 1);
-  for (const p of parts) bytes += Buffer.byteLength(p);
-  const out = Buffer.allocUnsafe(bytes);
-  let at = out.write('[');
-  parts.forEach((p, i) => {
-    if (i > 0) at += out.write(',', at);
-    at += out.write(p, at);
-  });
-  at += out.write(']', at);
-  if (at !== bytes) throw new Error(`assertion: journal entry encoded to ${at} bytes, ${bytes} expected`);
-  return out;
+  return encodeJsonArray(changes.map((c) => c.text ?? JSON.stringify(c.key)));
 }
 
 /**

@@ -115,16 +115,25 @@ export async function writeFileAtomic(path: string, chunks: readonly Uint8Array[
 
 // `[text,text,...]\n` as UTF-8: the records line of the file, newline included.
 function encodeRecordsLine(texts: readonly string[]): Buffer {
-  let bytes = 3 + Math.max(0, texts.length - 1);
-  for (const t of texts) bytes += Buffer.byteLength(t);
+  return encodeJsonArray(texts, ']\n');
+}
+
+/**
+ * `[part,part,...]` followed by `end` instead of the closing `]`, as UTF-8, from parts that are
+ * JSON texts already: encoded straight into one buffer (no joined string; one encoding serves the
+ * checksum and the write).
+ */
+export function encodeJsonArray(parts: readonly string[], end: ']' | ']\n' = ']'): Buffer {
+  let bytes = 1 + end.length + Math.max(0, parts.length - 1);
+  for (const p of parts) bytes += Buffer.byteLength(p);
   const out = Buffer.allocUnsafe(bytes);
   let at = out.write('[');
-  texts.forEach((t, i) => {
+  parts.forEach((p, i) => {
     if (i > 0) at += out.write(',', at);
-    at += out.write(t, at);
+    at += out.write(p, at);
   });
-  at += out.write(']\n', at);
-  if (at !== bytes) throw new Error(`assertion: cache body encoded to ${at} bytes, ${bytes} expected`);
+  at += out.write(end, at);
+  if (at !== bytes) throw new Error(`assertion: JSON array encoded to ${at} bytes, ${bytes} expected`);
   return out;
 }
 
