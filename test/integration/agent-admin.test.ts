@@ -37,6 +37,14 @@ t.test('agent admin methods', async (t) => {
   const status = await novactl(['agent', 'status'], { socket: server.path });
   t.match(status.stdout, /State: Connected\n/);
   t.match(status.stdout, /c1 +0 +Yes +Yes/);
+  // The file copy: its snapshot written first, then each change appended to its journal.
+  await waitFor('the file copy written', () => agent.status().cache.writes >= 1 && agent.status().cache.pending !== true, { timeoutMs: 20_000 });
+  await f.controllers.get('c1')!.apply(route('third'));
+  await waitFor('the change appended', () => (agent.status().cache.journal?.appends ?? 0) >= 1 && agent.status().cache.pending !== true, { timeoutMs: 20_000 });
+  const withJournal = await novactl(['agent', 'status'], { socket: server.path });
+  const j = agent.status().cache.journal!;
+  t.match(withJournal.stdout, new RegExp(`File copy: .* \\(\\d+ writes, last \\d+s ago; journal ${j.entries} entr(y|ies) \\(\\d+ B\\) beside a \\d+(\\.\\d)? (B|KiB) snapshot, ${j.appends} appends, ${j.compactions} snapshots written\\)`),
+    'agent status shows the journal beside the snapshot');
 
   // The controller's agents view shows the RTT the agent reported to it; the controller never pings it.
   const c1 = f.controllers.get('c1')!;
