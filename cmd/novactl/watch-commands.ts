@@ -26,19 +26,54 @@ async function watch(ctx: CliContext, method: string, params: Record<string, unk
   }
 }
 
-/** Watch resources of `scope` from `fromSeq` (the list's seq), printing each change. */
+/**
+ * Times in a row a resources watch is resumed after WATCH_OVERFLOW without having printed a change
+ * in between; one more overflow is an error (the node keeps outrunning this terminal).
+ */
+export const WATCH_RESUMES_WITHOUT_PROGRESS_MAX = 3;
+
+/**
+ * Watch resources of `scope` from `fromSeq` (the list's seq), printing each change. When the node
+ * ends the watch with WATCH_OVERFLOW (this client fell behind), it is resumed from the last seq
+ * printed, so no change is missed or printed twice; a note goes to stderr.
+ */
 export async function watchResources(ctx: CliContext, scope: { kind?: string; namespace?: string }, fromSeq: number | undefined, allNamespaces: boolean, output: OutputFormat): Promise<void> {
+  let from = fromSeq;
+  let printed = 0;
+  let resumes = 0;
+  for (;;) {
+    const before = printed;
+    try {
+      await watchResourcesOnce(ctx, scope, from, allNamespaces, output, (seq) => { from = seq; printed += 1; });
+      return;
+    } catch (err) {
+      if (!(err instanceof CliError) || err.code !== 'WATCH_OVERFLOW' || from === undefined) throw err;
+      resumes = printed > before ? 1 : resumes + 1;
+      if (resumes > WATCH_RESUMES_WITHOUT_PROGRESS_MAX) throw err;
+      ctx.io.stderr(`novactl: the watch fell behind (WATCH_OVERFLOW); resuming from seq ${from}\n`);
+    }
+  }
+}
+
+async function watchResourcesOnce(
+  ctx: CliContext, scope: { kind?: string; namespace?: string }, fromSeq: number | undefined, allNamespaces: boolean, output: OutputFormat, onPrinted: (seq: number) => void,
+): Promise<void> {
   await watch(ctx, 'resources.watch', { ...scope, ...(fromSeq === undefined ? {} : { fromSeq }) }, (method, params) => {
     if (method !== 'resources.event') return;
     const e = params as ResourceEvent;
-    if (output !== 'table') {
-      printDoc(ctx, output, { type: e.type === 'PUT' ? 'MODIFIED' : 'DELETED', seq: e.seq, object: e.view.value ?? { key: e.view.key } });
-      return;
-    }
-    const [kind, namespace, name] = e.view.key.split('/') as [string, string, string];
-    const row = [name, kind, e.view.origin, String(e.seq), e.view.conflict ? 'Yes' : 'No', formatAgo(e.view.hlc.wallMs, ctx.io.nowMs()), e.type === 'DELETE' ? '(deleted)' : ''];
-    ctx.io.stdout(`${(allNamespaces ? [namespace, ...row] : row).join('   ').trimEnd()}\n`);
+    printResourceEvent(ctx, e, allNamespaces, output);
+    onPrinted(e.seq);
   });
+}
+
+function printResourceEvent(ctx: CliContext, e: ResourceEvent, allNamespaces: boolean, output: OutputFormat): void {
+  if (output !== 'table') {
+    printDoc(ctx, output, { type: e.type === 'PUT' ? 'MODIFIED' : 'DELETED', seq: e.seq, object: e.view.value ?? { key: e.view.key } });
+    return;
+  }
+  const [kind, namespace, name] = e.view.key.split('/') as [string, string, string];
+  const row = [name, kind, e.view.origin, String(e.seq), e.view.conflict ? 'Yes' : 'No', formatAgo(e.view.hlc.wallMs, ctx.io.nowMs()), e.type === 'DELETE' ? '(deleted)' : ''];
+  ctx.io.stdout(`${(allNamespaces ? [namespace, ...row] : row).join('   ').trimEnd()}\n`);
 }
 
 function describe(e: FederationEvent): string {
