@@ -34,10 +34,6 @@ const REGRESSIONS: Array<{ name: string; seed: number; controllers: number; agen
   // with the leases of the agents following it, and its writes lost last-writer-wins to earlier ones
   // (agents are now clock witnesses: a lease counts only while the agent's clock agrees).
   { name: 'agents are clock witnesses', seed: 300260, controllers: 2, agents: 3, strategy: 'LastWriterWins', mode: 'AgentAssisted' },
-  // An authentication completing over a slow path counted as contact: a was paused right after
-  // sending its part, and c counted it reached for a whole contact window from the arrival (contact
-  // is now a round trip dated by its sending; test/sim/testdata/regression-delayed-auth.txt).
-  { name: 'a late authentication is no contact', seed: 402288, controllers: 3, agents: 0, strategy: 'Merge', mode: 'Controllers' },
 ];
 
 for (const r of REGRESSIONS) {
