@@ -26,7 +26,30 @@
 // clocks are off by the same amount. A lease whose agent sent no clock (a version-1 agent) is not
 // measured, so not counted.
 
+//
+// Stamps standing still. A controller's stamps are the larger of its physical clock and the highest
+// stamp it has issued or accepted (its HLC). Accepted stamps are at most maxClockOffset ahead of its
+// clock, so while its clock runs true its stamps stand at most that far above it. Further above means
+// its own clock was set back: its stamps then stand still (the HLC holds the height it reached) until
+// real time passes them, and a write it accepts meanwhile loses last-writer-wins to any earlier write
+// stamped higher, however long before it was made. Two controllers set back alike agree with each
+// other, height to height, while neither's stamps move (simulation seed 500969: a and b, both set
+// back from about 6 s ahead, stamps 0.46 s apart; a delete on b 1.46 s after a write on a lost to it).
+// So such a controller fences its own writes, reason CLOCK_SKEW, until its clock passes its stamps
+// (docs/configuration.md "Clock skew": a clock set right stays fenced until real time passes the
+// stamps it already issued), whatever its peers' clocks say.
+
 import type { TallyResult } from './tally.ts';
+
+/**
+ * How far this controller's stamp height (`heightMs`, its HLC's wall part) stands above its physical
+ * clock (`physicalMs`) when that is more than `maxClockOffsetMs` (its clock was set back: its stamps
+ * stand still); undefined otherwise.
+ */
+export function stampsStandingStillMs(heightMs: number, physicalMs: number, maxClockOffsetMs: number): number | undefined {
+  const aheadMs = heightMs - physicalMs;
+  return aheadMs > maxClockOffsetMs ? aheadMs : undefined;
+}
 
 /** What the clock check adds to a fencing decision. */
 export interface ClockAgreement {
@@ -38,6 +61,8 @@ export interface ClockAgreement {
   unmeasuredPeers: readonly string[];
   /** The bound, for messages. */
   maxClockOffsetMs: number;
+  /** How far this controller's stamps stand above its own clock, when beyond the bound (stampsStandingStillMs). */
+  stampsAheadMs?: number;
 }
 
 /**

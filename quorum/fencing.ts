@@ -6,7 +6,8 @@
 //   NO_QUORUM   the controllers (and, in AgentAssisted, agent leases) reached do not carry the threshold;
 //   CLOCK_SKEW  they do, but not once the controllers (and agents) whose clocks disagree with this
 //               one's are left out (clock-skew.ts): this controller's write stamps would reorder
-//               last-writer-wins.
+//               last-writer-wins; or its own stamps stand still, more than maxClockOffset above its
+//               clock (it was set back), whoever agrees with it.
 //   (NO_QUORUM too when they do, but not once the controllers whose clocks are not measured yet are
 //   left out: for one probe round trip after a link comes up.)
 
@@ -52,6 +53,11 @@ export function decideWrite(t: TallyResult, config: Pick<QuorumConfig, 'fenceWri
     why = t.reason === 'too_few_agents'
       ? `${t.reachableAgents} agent leases counted, ${config.minAgentsForQuorum} needed without a majority of controllers (${t.reachableControllers}/${t.configuredControllers} reached)`
       : `${t.reachableControllers}/${t.configuredControllers} controllers reached${t.mode === 'AgentAssisted' ? `, ${t.reachableAgents} agent leases counted` : ''}`;
+  } else if (clock?.stampsAheadMs !== undefined) {
+    reason = 'CLOCK_SKEW';
+    held = votes(clock.tally);
+    why = `clock skew: this controller's stamps stand ${Math.round(clock.stampsAheadMs)} ms above its own clock, more than maxClockOffset ` +
+      `(${clock.maxClockOffsetMs} ms): its clock was set back, and until it passes them its writes would lose last-writer-wins to earlier ones`;
   } else if (clock !== undefined && !clock.tally.haveQuorum && clock.skewedPeers.length > 0) {
     reason = 'CLOCK_SKEW';
     held = votes(clock.tally);

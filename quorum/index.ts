@@ -21,7 +21,7 @@ export { INCARNATION_CHARS_MAX, LeaseTable, type GrantOutcome, type LeaseTableOp
 export { contactWindowMs, ControllerContacts, type ControllerContactsOptions } from './controller-contacts.ts';
 export { defaultLeaseForWindow, LEASE_STEP_MS, leaseWindowMismatch, type LeaseTiming, type LeaseWindowMismatch } from './lease-window.ts';
 export { decideWrite, FENCE_REASONS, type FenceReason, type FencedCode, type WriteDecision } from './fencing.ts';
-export { clockAgreeingControllers, clockVoters, skewedReachable, unmeasuredReachable, type ClockAgreement, type ClockVoters } from './clock-skew.ts';
+export { clockAgreeingControllers, clockVoters, skewedReachable, stampsStandingStillMs, unmeasuredReachable, type ClockAgreement, type ClockVoters } from './clock-skew.ts';
 export {
   initialPhaseState, quorumLost, withQuorum, PartitionPhaseMachine, partitionStateOf, PHASES, stepPhase,
   type PartitionState, type Phase, type PhaseInput, type PhaseOptions, type PhaseState, type PhaseTally,

@@ -24,6 +24,8 @@
 // membership/clock-offset.ts. A controller that reaches a quorum but agrees with no quorum is fenced
 // with reason CLOCK_SKEW. In AgentAssisted the agents are clock witnesses: a leased agent's vote
 // counts only while its clock (carried by each of its grants, node/votes/vote-collector.ts) agrees too.
+// And a controller whose own stamps stand more than maxClockOffset above its clock (its clock was set
+// back) is fenced with reason CLOCK_SKEW until its clock passes them, whoever agrees with it.
 //
 // Transitions (fenced/unfenced, quorum lost/regained, phase changes) are detected wherever the state
 // is computed — on writes, on status, on membership changes, and on timers set to the next moment it
@@ -45,7 +47,7 @@ import { ClockOffsets, offsetVerdict, type OffsetEstimate } from '../../membersh
 import { healthContactWindowMs } from '../../membership/link-liveness.ts';
 import type { HybridClock } from '../../storage/logic/hlc.ts';
 import {
-  ASSUMED_CLOCK_RATE_DRIFT_PPM, clockVoters, ControllerContacts, decideWrite, defaultLeaseForWindow, leaseWindowMismatch, MAX_AGENTS, PartitionPhaseMachine,
+  ASSUMED_CLOCK_RATE_DRIFT_PPM, clockVoters, ControllerContacts, stampsStandingStillMs, decideWrite, defaultLeaseForWindow, leaseWindowMismatch, MAX_AGENTS, PartitionPhaseMachine,
   quorumStatus, tally, validateQuorumConfig,
   type ClockAgreement, type FenceReason, type QuorumConfig, type QuorumConfigInput, type QuorumStatus, type TallyResult, type WriteDecision,
 } from '../../quorum/index.ts';
@@ -362,9 +364,14 @@ export class WriteFence {
     const { skewedPeers, unmeasuredPeers } = voters;
     const agreeing = skewedPeers.length + unmeasuredPeers.length === 0 ? t
       : tally(this.config, { reachableControllers: voters.controllers, leasedAgents: voters.agents, registeredAgents });
-    const clock: ClockAgreement = { tally: agreeing, skewedPeers, unmeasuredPeers, maxClockOffsetMs: this.#maxClockOffsetMs };
+    // This controller's own stamps standing still above its clock (it was set back): quorum/clock-skew.ts.
+    const stampsAheadMs = this.#hlc === undefined ? undefined
+      : stampsStandingStillMs(this.#hlc.highWater().wallMs, this.#wallClock(), this.#maxClockOffsetMs);
+    const clock: ClockAgreement = {
+      tally: agreeing, skewedPeers, unmeasuredPeers, maxClockOffsetMs: this.#maxClockOffsetMs, ...(stampsAheadMs === undefined ? {} : { stampsAheadMs }),
+    };
     const decision = decideWrite(t, this.config, clock);
-    const haveQuorum = t.haveQuorum && agreeing.haveQuorum;
+    const haveQuorum = t.haveQuorum && agreeing.haveQuorum && stampsAheadMs === undefined;
     const phases = this.#phases.tick(nowMs, { haveQuorum, reachableControllers: t.reachableControllers, configuredControllers: t.configuredControllers });
     const e: Evaluation = { atMs: nowMs, reachable, tally: t, clock, decision };
     this.#last = e;

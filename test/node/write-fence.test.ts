@@ -304,6 +304,40 @@ t.test('a clock 8 s off from both peers fences with CLOCK_SKEW; it un-fences whe
   }
 });
 
+// Seed 500969 of the simulation: every controller's clock set back from 6 s ahead, their stamps
+// standing still 0.46 s apart; they agreed height to height, and a later write lost to an earlier one.
+t.test('stamps standing still above its own clock fence it (CLOCK_SKEW) whatever the peers say, until its clock passes them', async (t) => {
+  let hlcWallMs = 0;
+  const { timers, m, fence } = setup(t, { hlcWallMs: () => hlcWallMs });
+  const realWallMs = (): number => WALL_AT_ZERO_MS + timers.now;
+  hlcWallMs = realWallMs();
+  for (const c of ['c-b', 'c-c']) {
+    m.connect(c);
+    m.probed(c);
+  }
+  timers.advanceSync(1);
+  t.ok(allowed(fence), 'stamps at its clock: writes pass');
+  // Its clock set back by 3 s: its HLC holds the height it reached. The peers' estimates are not
+  // refreshed (no new probe): to them it still agrees.
+  hlcWallMs = realWallMs() + 3_000;
+  timers.advanceSync(1);
+  await t.rejects(async () => fence.check(), { code: 'FENCED', reason: 'CLOCK_SKEW', message: /stamps stand 2999 ms above its own clock, more than maxClockOffset \(500 ms\)/ });
+  t.match(fence.status(), { writesFenced: true, fenceReason: 'CLOCK_SKEW' });
+  // Real time passes its stamps (within maxClockOffset of them): writes pass again. (Peers probed
+  // afresh, their clocks at real time: a sample older than the contact window no longer counts.)
+  const probeAll = (): void => { for (const c of ['c-b', 'c-c']) m.probed(c); };
+  timers.advanceSync(2_400);
+  probeAll();
+  t.notOk(allowed(fence), '600 ms above: still fenced');
+  timers.advanceSync(200);
+  probeAll();
+  t.ok(allowed(fence), '400 ms above, within maxClockOffset: writes pass');
+  hlcWallMs = realWallMs() + 500;
+  timers.advanceSync(1);
+  probeAll();
+  t.ok(allowed(fence), 'exactly maxClockOffset above (a record received from a peer that far ahead): not fenced');
+});
+
 t.test('say what happened: a cut is one fenced event and one log line, the heal one unfenced, with no write in between', async (t) => {
   const log = memoryLogger();
   const { timers, m, fence } = setup(t, { logger: log.logger });

@@ -4,7 +4,7 @@
 // answers); a cut stays NO_QUORUM.
 import t from 'tap';
 import fc from 'fast-check';
-import { clockAgreeingControllers, clockVoters, skewedReachable, unmeasuredReachable, type ClockAgreement } from '../../quorum/clock-skew.ts';
+import { clockAgreeingControllers, clockVoters, skewedReachable, stampsStandingStillMs, unmeasuredReachable, type ClockAgreement } from '../../quorum/clock-skew.ts';
 import { decideWrite, type WriteDecision } from '../../quorum/fencing.ts';
 import { quorumConfig, type QuorumConfig } from '../../quorum/quorum-config.ts';
 import { quorumStatus } from '../../quorum/quorum-status.ts';
@@ -144,4 +144,18 @@ t.test('property (AgentAssisted): a write is accepted only with a quorum of vote
       if (d.allowed !== agreeing.haveQuorum) throw new Error(`${self}: allowed=${d.allowed}, agreeing votes ${agreeing.votes}/${agreeing.threshold}`);
     });
   }), runs(300));
+});
+
+t.test('stamps standing still: beyond maxClockOffset above the clock fences with CLOCK_SKEW, before any peer clock matters', async (t) => {
+  t.equal(stampsStandingStillMs(10_000, 10_000, 500), undefined, 'at its clock');
+  t.equal(stampsStandingStillMs(10_500, 10_000, 500), undefined, 'up to the bound: a record received from a peer that far ahead');
+  t.equal(stampsStandingStillMs(10_501, 10_000, 500), 501);
+  t.equal(stampsStandingStillMs(9_000, 10_000, 500), undefined, 'below its clock: stamps follow the clock');
+  const config = quorumConfig({ mode: 'Controllers', self: 'a', controllers: ['a', 'b', 'c'] });
+  const all = tally(config, { reachableControllers: ['a', 'b', 'c'], leasedAgents: [], registeredAgents: new Set() });
+  const agreeing = { tally: all, skewedPeers: [], unmeasuredPeers: [], maxClockOffsetMs: 500 };
+  t.match(decideWrite(all, config, agreeing), { allowed: true });
+  t.match(decideWrite(all, config, { ...agreeing, stampsAheadMs: 3_000 }), { allowed: false, code: 'FENCED', reason: 'CLOCK_SKEW', message: /stamps stand 3000 ms above its own clock/ });
+  const none = tally(config, { reachableControllers: ['a'], leasedAgents: [], registeredAgents: new Set() });
+  t.match(decideWrite(none, config, { ...agreeing, tally: none, stampsAheadMs: 3_000 }), { reason: 'NO_QUORUM' }, 'no quorum is NO_QUORUM first');
 });

@@ -95,6 +95,22 @@ t.test('fence-truth: a controller judged by whom it can exchange with directly, 
   t.match(vs[0]!.message, /b was fenced .* while it and a, d formed a healthy majority/);
 });
 
+t.test('fence-truth: a controller whose stamps stand still above its clock may fence until real time passes them', async (t) => {
+  // a's clock was 20 s ahead and is set right at 1 s: its stamps stand at 21 s until real time passes
+  // them. The fence lets it write again once they stand within maxClockOffset (5 s here) of its clock,
+  // at 16 s; the truth calls it clearly healthy from within half that, 18.5 s.
+  const clocks = [{ atMs: 0, node: 'a', offsetMs: 20_000 }, { atMs: 1000, node: 'a', offsetMs: 0 }];
+  const stamps = [{ atMs: 1000, node: 'a', hlcOffsetMs: 20_000 }];
+  const base = [fence('a', 0, false), fence('b', 0, false), fence('c', 0, false)];
+  const standing = history({ clocks, stamps, fences: [...base, fence('a', 1000, true), fence('a', 16_000, false)] });
+  t.same(checkFenceTruth(standing, 1000), [], 'fenced while its stamps stand still: right');
+  // Still fenced 3.5 s after it became clearly healthy: a violation from then.
+  const late = history({ clocks, stamps, fences: [...base, fence('a', 1000, true), fence('a', 22_000, false)] });
+  const vs = checkFenceTruth(late, 1000);
+  t.equal(vs.length, 1);
+  t.match(vs[0]!.message, /a was fenced .* for 3\.500s from 18\.500s while it and b, c formed a healthy majority/);
+});
+
 function quorum(over: Partial<QuorumStatus> = {}): QuorumStatus {
   return {
     phase: 'Healthy', partitionState: 'None', reachablePeers: '2/2', writesFenced: false, fenceReason: 'NONE', clockSkewedPeers: [],

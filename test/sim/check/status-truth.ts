@@ -1,7 +1,8 @@
 // What nodes say agrees with the truth.
 //
 // fence-truth: a controller that, by the TRUE network, can exchange data DIRECTLY (both ways) with
-//   fenceQuorum controllers (itself included) whose clocks agree with its own (within
+//   fenceQuorum controllers (itself included) whose stamps agree with its own (its own not standing
+//   still above its clock; within
 //   maxClockOffset/2, clear of the fence's measuring error) is not fenced for longer than the bound
 //   (a majority must not fence itself because of another member's cut, and must un-fence soon after
 //   a heal). Directly, as the fence counts (quorum/controller-contacts.ts: relayed traffic proves
@@ -15,20 +16,30 @@
 //   running peer Healthy and its sync lag within the bound; every running agent is Connected to a
 //   running controller; and the metrics, when recorded, say the same.
 import { fmtMs, type History } from './history.ts';
-import { badRuns, canExchange, clockOffsetAt, entryAt, healedAtMs, isLive, segments, stateAt } from './truth.ts';
+import { badRuns, canExchange, clockOffsetAt, entryAt, healedAtMs, isLive, segments, stampOffsetAt, stateAt } from './truth.ts';
 import type { Violation } from './violation.ts';
 
 
 /**
- * Controllers `node` can exchange data with directly at `atMs` (itself included) whose clocks agree
- * clearly with its own: the ones its fence can count.
+ * Controllers `node` can exchange data with directly at `atMs` (itself included) whose stamps agree
+ * clearly with its own: the ones its fence can count. Stamps, as the fence compares them
+ * (stampOffsetAt: a clock that was set back stamps at the height it reached until real time passes
+ * it); and none while `node`'s own stamps stand clearly above its clock (it fences itself then:
+ * quorum/clock-skew.ts stampsStandingStillMs).
  */
 export function healthySide(h: History, node: string, atMs: number): string[] {
   const s = stateAt(h, atMs);
   if (!isLive(s, node)) return [];
-  const own = clockOffsetAt(h.clocks, node, atMs);
   const margin = h.config.maxClockOffsetMs / 2;
-  return h.controllers.filter((c) => (c === node || canExchange(s, node, c)) && Math.abs(clockOffsetAt(h.clocks, c, atMs) - own) <= margin);
+  const own = stampOffsetAt(h, node, atMs);
+  if (own - clockOffsetAt(h.clocks, node, atMs) > margin) return [];
+  return h.controllers.filter((c) => (c === node || canExchange(s, node, c)) && Math.abs(stampOffsetAt(h, c, atMs) - own) <= margin);
+}
+
+/** Moments a controller's standing stamps are passed by real time (less the margin, and exactly): when healthySide can change by itself. */
+function stampBreaks(h: History): number[] {
+  const margin = h.config.maxClockOffsetMs / 2;
+  return [...h.starts, ...h.stamps].flatMap((x) => [x.atMs + x.hlcOffsetMs - margin, x.atMs + x.hlcOffsetMs]);
 }
 
 /** No controller stays fenced longer than `boundMs` while on a healthy majority. */
@@ -39,7 +50,7 @@ export function checkFenceTruth(h: History, boundMs: number): Violation[] {
   const out: Violation[] = [];
   for (const node of h.controllers) {
     const mine = h.fences.filter((f) => f.node === node).sort((a, b) => a.atMs - b.atMs);
-    const breaks = [...segBreaks, ...h.clocks.map((c) => c.atMs), ...mine.map((f) => f.atMs)];
+    const breaks = [...segBreaks, ...h.clocks.map((c) => c.atMs), ...stampBreaks(h), ...mine.map((f) => f.atMs)];
     const bad = (t: number): boolean => entryAt(mine, t)?.fenced === true && healthySide(h, node, t).length >= q;
     for (const run of badRuns(h.startMs, h.endMs, breaks, bad)) {
       if (run.toMs - run.fromMs <= boundMs) continue;
