@@ -56,15 +56,21 @@ function io() {
   };
 }
 
-t.test('get -w resumes after WATCH_OVERFLOW from the last seq printed: every change once', async (t) => {
+// One controller holding one route, served on an admin socket whose watches overflow as told.
+async function overflowingController(t: import('tap').Test, overflowAfter: (call: number) => number | undefined) {
   const f = await agentFederation(t, { controllers: ['c1'], agents: [] });
   const c1 = f.controllers.get('c1')!;
   await c1.apply(route('before'));
   const dir = mkdtempSync(join(tmpdir(), 'ne-watch-resume-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  // The first watch overflows after 2 changes, the second after 1 more, the third never.
-  const { methods, calls } = overflowing(controllerMethods(c1), (call) => (call === 1 ? 2 : call === 2 ? 1 : undefined));
+  const { methods, calls } = overflowing(controllerMethods(c1), overflowAfter);
   const server = await startAdminServer({ timers: REAL_TIMERS, socketPath: join(dir, 'c1.sock'), methods });
+  return { c1, calls, server };
+}
+
+t.test('get -w resumes after WATCH_OVERFLOW from the last seq printed: every change once', async (t) => {
+  // The first watch overflows after 2 changes, the second after 1 more, the third never.
+  const { c1, calls, server } = await overflowingController(t, (call) => (call === 1 ? 2 : call === 2 ? 1 : undefined));
   const { out, io: cliIo } = io();
   const run = runNovactl(['--socket', server.path, 'get', 'proxyroute', '-w', '-o', 'json'], cliIo);
   await waitFor('the watch started', () => calls.length === 1, { timeoutMs: 10_000 });
@@ -81,13 +87,7 @@ t.test('get -w resumes after WATCH_OVERFLOW from the last seq printed: every cha
 });
 
 t.test('get -w gives up when the watch overflows again and again without a change printed', async (t) => {
-  const f = await agentFederation(t, { controllers: ['c1'], agents: [] });
-  const c1 = f.controllers.get('c1')!;
-  await c1.apply(route('before'));
-  const dir = mkdtempSync(join(tmpdir(), 'ne-watch-resume-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const { methods, calls } = overflowing(controllerMethods(c1), () => 0);
-  const server = await startAdminServer({ timers: REAL_TIMERS, socketPath: join(dir, 'c1.sock'), methods });
+  const { calls, server } = await overflowingController(t, () => 0);
   t.teardown(() => server.close());
   const { out, io: cliIo } = io();
   const code = await runNovactl(['--socket', server.path, 'get', 'proxyroute', '-w'], cliIo);
