@@ -77,6 +77,8 @@ process.on('message', async (m: { cmd: string; [k: string]: any }) => {
         break;
       }
       case 'load': {
+        // m.profile: a path for a CPU profile of this load alone (bench/profile-top.ts reads it).
+        if (m.profile !== undefined) await profiler.start();
         let next = 0;
         const batches0 = node.store.batches;
         const batchMs0 = node.store.batchMs;
@@ -90,6 +92,7 @@ process.on('message', async (m: { cmd: string; [k: string]: any }) => {
         const batches = st.reduce((n, x) => n + x.batchesAcked, 0);
         const records = st.reduce((n, x) => n + x.recordsAcked, 0);
         const cpu = process.cpuUsage(cpu0);
+        if (m.profile !== undefined) await profiler.stop(m.profile);
         send({
           cmd: 'load', writes: next, seconds: (performance.now() - t0) / 1000, recordsPerBatch: records / Math.max(1, batches),
           syncedBatches: node.store.batches - batches0, msPerSyncedBatch: (node.store.batchMs - batchMs0) / Math.max(1, node.store.batches - batches0),

@@ -32,6 +32,8 @@
 //   BENCH_ETCD (etcd binary)   BENCH_ETCD_INSTALL=0|1 (apt-get install -y etcd-server when etcd is
 //   missing: by default yes, but not in a smoke run)
 //   BENCH_SYSTEMS=etcd,novaedge (run only some)
+//   BENCH_PROF=<dir>: a CPU profile of each controller over the 64-writer quorum run, per round
+//   (<dir>/q64-r<round>-<name>.cpuprofile; node bench/profile-top.ts summarises them)
 // Without etcd (not installable): smoke mode prints NovaEdge's figures alone and exits 0; a full
 // run exits 1. Everything runs on 127.0.0.1; the data directory is removed and every process
 // killed at exit, also on SIGINT/SIGTERM.
@@ -281,8 +283,11 @@ async function novaRun(round: number): Promise<Figures> {
     if (new Set(await roots()).size !== 1) throw new Error('Merkle roots differ');
   });
   let lastLoad: any[] = [];
-  const load = async (prefix: string, forMs: number, durability: 'local' | 'quorum'): Promise<{ writes: number; seconds: number }> => {
-    const r = await Promise.all(names.map((n, i) => ask(n, { cmd: 'load', writers: i === 0 ? 22 : 21, ms: forMs, prefix: `${prefix}-${n}`, durability })));
+  const load = async (prefix: string, forMs: number, durability: 'local' | 'quorum', profile?: string): Promise<{ writes: number; seconds: number }> => {
+    const r = await Promise.all(names.map((n, i) => ask(n, {
+      cmd: 'load', writers: i === 0 ? 22 : 21, ms: forMs, prefix: `${prefix}-${n}`, durability,
+      ...(profile === undefined ? {} : { profile: `${profile}-${n}.cpuprofile` }),
+    })));
     lastLoad = r;
     return { writes: r.reduce((s, x) => s + x.writes, 0), seconds: Math.max(...r.map((x) => x.seconds)) };
   };
@@ -295,7 +300,8 @@ async function novaRun(round: number): Promise<Figures> {
     const pids = names.map((n) => procs.procs.get(n)!.pid!);
     if (warmSeconds > 0) await load('warm', warmSeconds * 1000, 'quorum');
     await drained('controllers equal after the warm-up');
-    const q = await measured(pids, () => load('q64', ms, 'quorum'));
+    const profile = process.env.BENCH_PROF === undefined ? undefined : join(process.env.BENCH_PROF, `q64-r${round}`);
+    const q = await measured(pids, () => load('q64', ms, 'quorum', profile));
     Object.assign(f, { q64: q.perSecond, cpu: q.cpuPer1k, cpuWithClient: q.cpuWithClientPer1k, machineQ64: q.machine, othersQ64: q.othersPct });
     f.storeQ64 = `synced store batches ${lastLoad.map((l) => `${l.syncedBatches} at ${l.msPerSyncedBatch.toFixed(1)} ms`).join(' / ')}; ` +
       `records per push batch ${lastLoad.map((l) => l.recordsPerBatch.toFixed(1)).join(' / ')}`;
