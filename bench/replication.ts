@@ -10,6 +10,7 @@
 //     makes it overflow there too.
 //   npm run bench:replication        (anti-entropy figures: npm run bench:anti-entropy)
 //   BENCH_PARTS=load,lag,burst picks the parts (default load,lag).
+//   BENCH_DURABILITY=quorum: the sustained load's writes wait for a majority (default local).
 //   BENCH_SMOKE=1: every part (load, lag, burst) at small sizes, in a few seconds (bench/smoke.ts).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -39,14 +40,17 @@ await procs.until('controllers connected', async () => (await Promise.all(names.
 // the first seconds of a fresh process go largely to the JIT (a quarter of all CPU in a 5 s run
 // from cold), so a warm-up run with the same writers on other keys comes first and is not counted.
 const warmSeconds = envNumber('BENCH_WARMUP_SECONDS', 5, 0.2);
-const load = (prefix: string, ms: number): Promise<any[]> => Promise.all(names.map((n, i) => ask(n, { cmd: 'load', writers: i === 0 ? 22 : 21, ms, prefix: `${prefix}-${n}` })));
+// BENCH_DURABILITY=quorum: the load's writes wait for a majority (default local: durable on their controller).
+const durability = envString('BENCH_DURABILITY', 'local', 'local');
+if (durability !== 'local' && durability !== 'quorum') throw new Error(`BENCH_DURABILITY must be local or quorum, not ${durability}`);
+const load = (prefix: string, ms: number): Promise<any[]> => Promise.all(names.map((n, i) => ask(n, { cmd: 'load', writers: i === 0 ? 22 : 21, ms, prefix: `${prefix}-${n}`, durability })));
 const skipLoad = process.env.BENCH_SKIP_LOAD === '1' || !parts.has('load');
 if (!skipLoad && warmSeconds > 0) await load('warm', warmSeconds * 1000);
 const loadCpu = machineCpu();
 const loads = skipLoad ? [] : await load('load', seconds * 1000);
 const total = loads.reduce((s, l) => s + l.writes, 0);
 const secs = Math.max(...loads.map((l) => l.seconds));
-if (loads.length > 0) console.log(`sustained durable writes/s, 3 controllers, 64 writers: ${(total / secs).toFixed(0)}  (${loads.map((l, i) => `${names[i]} ${l.writes}`).join(', ')}; ${loads.map((l) => l.recordsPerBatch.toFixed(1)).join('/')} records per push batch; target >= 5,000)`);
+if (loads.length > 0) console.log(`sustained durable writes/s, 3 controllers, 64 writers, ${durability} durability: ${(total / secs).toFixed(0)}  (${loads.map((l, i) => `${names[i]} ${l.writes}`).join(', ')}; ${loads.map((l) => l.recordsPerBatch.toFixed(1)).join('/')} records per push batch; target >= 5,000)`);
 if (loads.length > 0) {
   console.log(`  per process: ${loads.map((l, i) => `${names[i]} ${l.syncedBatches} synced batches at ${l.msPerSyncedBatch.toFixed(1)} ms, CPU ${l.cpuSeconds.toFixed(1)} s`).join('; ')}`);
   // CPU per write varies less than writes/s when the host is busy: the figure to compare changes by.

@@ -81,7 +81,7 @@ let BENCHES: Record<string, Figure[]> = {
     re('^SIGKILL -> Unhealthy on every surviving controller over {n} rounds: min {n} ms, median {n} ms, max {n} ms'),
   ],
   replication: [
-    re('^sustained durable writes/s, 3 controllers, 64 writers: {n}'),
+    re('^sustained durable writes/s, 3 controllers, 64 writers, local durability: {n}'),
     re('^  CPU per 1,000 writes, three processes together: {n} ms'),
     re('^lag us-west -> eu-west at {n} writes/s: p50 {n} ms, p99 {n} ms'),
     re('^lag us-west -> ap-east at {n} writes/s: p50 {n} ms, p99 {n} ms'),
