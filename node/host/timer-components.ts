@@ -13,6 +13,11 @@ export interface TimerComponents {
   setTimeout(fn: () => void, ms: number): TimerHandle;
   /** Cancel a timer (undefined is ignored). */
   clearTimeout(handle: TimerHandle): void;
+  /**
+   * Run `fn` in the next turn of the event loop, after the I/O callbacks and microtasks of this one
+   * (Node's setImmediate): work the current turn is still producing can gather first.
+   */
+  setImmediate(fn: () => void): void;
 }
 
 /** The real clock and timers. */
@@ -20,6 +25,7 @@ export const REAL_TIMERS: TimerComponents = Object.freeze({
   nowMs: monotonicMs,
   setTimeout: (fn: () => void, ms: number): TimerHandle => setTimeout(fn, ms).unref(),
   clearTimeout: (handle: TimerHandle): void => clearTimeout(handle as ReturnType<typeof setTimeout> | undefined),
+  setImmediate: (fn: () => void): void => { setImmediate(fn).unref(); },
 });
 
 /** `partial` over the real timers. */

@@ -249,11 +249,20 @@ export class PeerPusher {
   }
 
   async #pump(stream: MessageStream, signal: AbortSignal): Promise<void> {
+    let gathered = false;
     while (!signal.aborted) {
       if (this.#queue.size === 0 || this.#inFlight.size >= this.#opts.windowMax) {
         await this.#sleep(Infinity);
         continue;
       }
+      if (!gathered) {
+        // Let the rest of the changes committed in this turn of the event loop join the batch: they
+        // reach the queue one at a time, and the pump woken by the first would send it alone.
+        await new Promise<void>((r) => this.#opts.timers.setImmediate(r));
+        gathered = true;
+        continue;
+      }
+      gathered = false;
       if (this.#direct === 0 && this.#queue.size < this.#opts.batchSize) {
         const oldest = this.#queue.values().next().value!.enqueuedMs;
         const waitMs = oldest + this.#opts.relayLingerMs - this.#opts.timers.nowMs();

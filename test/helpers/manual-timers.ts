@@ -27,6 +27,11 @@ export class ManualTimers implements TimerComponents {
     this.#timers.delete(handle as number);
   };
 
+  // The next turn takes no time: the real one.
+  setImmediate = (fn: () => void): void => {
+    setImmediate(fn);
+  };
+
   /** Timers set and not yet run. */
   get pending(): number {
     return this.#timers.size;

@@ -32,4 +32,5 @@ export const TEST_TIMERS: TimerComponents = Object.freeze({
     if (h !== undefined) pending.delete(h);
     clearTimeout(h);
   },
+  setImmediate: REAL_TIMERS.setImmediate,
 });

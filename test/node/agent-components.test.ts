@@ -22,6 +22,7 @@ t.test('an agent on injected components: one clock for every part, its replica i
     nowMs: () => { clockReads++; return REAL_TIMERS.nowMs() + DAY_MS; },
     setTimeout: REAL_TIMERS.setTimeout,
     clearTimeout: REAL_TIMERS.clearTimeout,
+    setImmediate: REAL_TIMERS.setImmediate,
   };
   const db = new MemoryLevel<string, string>({ keyEncoding: 'utf8', valueEncoding: 'utf8' });
   const asked: string[] = [];

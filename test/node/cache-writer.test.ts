@@ -129,6 +129,7 @@ class StepTimers implements TimerComponents {
     return 1;
   };
   clearTimeout = (): void => { this.#pending = undefined; };
+  setImmediate = (fn: () => void): void => { setImmediate(fn); };
   get armed(): boolean {
     return this.#pending !== undefined;
   }

@@ -13,6 +13,7 @@ function fakeTimers(): TimerComponents & { now: number; advance(ms: number): voi
     nowMs: () => timers.now,
     setTimeout: (fn: () => void, ms: number): unknown => { due.set(next, { at: timers.now + ms, fn }); return next++; },
     clearTimeout: (h: unknown): void => { due.delete(h as number); },
+    setImmediate: (fn: () => void): void => { due.set(next++, { at: timers.now, fn }); },
     advance(ms: number): void {
       const end = timers.now + ms;
       for (;;) {

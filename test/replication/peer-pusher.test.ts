@@ -144,3 +144,19 @@ t.test('a step of the physical clock neither delays relay offers nor changes the
   stop.abort();
   await running;
 });
+
+t.test('records queued one microtask apart in one turn go out in one batch', async (t) => {
+  // The relay loop hands a synced store batch's changes to the pusher one at a time, each after an
+  // await; a pump that cut a batch as soon as the first arrived would send it alone.
+  const recs = await records(t, 5);
+  const p = pusher();
+  const { peer, stop, running } = await connected(t, p);
+  for (const r of recs) {
+    p.enqueue(r);
+    await Promise.resolve();
+  }
+  const batch = await peer.read() as { id: number; records: unknown[] };
+  t.equal(batch.records.length, 5, 'one batch of five');
+  stop.abort();
+  await running;
+});

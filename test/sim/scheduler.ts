@@ -311,6 +311,10 @@ export class Scheduler {
         if (!e.cancelled) this.#stats.timersCancelled += 1;
         e.cancelled = true;
       },
+      // The next turn: an event at this virtual instant, after those already due at it.
+      setImmediate: (fn: () => void): void => {
+        if (alive()) this.#push(this.#now, 'immediate', s.name, incarnation, fn);
+      },
     };
     const wallClock: WallClock = () => this.#wallOf(s);
     return { name: s.name, incarnation, timers, wallClock, random: rand.source(), rand, alive };
