@@ -6,6 +6,7 @@
 // falls that far behind is dropped (its stream ends; it reconnects and catches up with anti-entropy).
 import { encodeRecord, WatchQueue, type Store } from '../../storage/index.ts';
 import { encodeJsonText } from '../wire/codec.ts';
+import type { TimerComponents } from '../components.ts';
 import { followChanges } from './follow-changes.ts';
 
 /** Options of the broadcast. */
@@ -18,6 +19,8 @@ export interface ConfigBroadcastOptions {
   compress: boolean;
   /** Most frames queued for one agent before it is dropped. */
   queueFramesMax: number;
+  /** The node's timers: a frame waits for the rest of its event-loop turn's changes (setImmediate). */
+  timers: Pick<TimerComponents, 'setImmediate'>;
 }
 
 /** One encoded `records` message of the config stream, shared by every subscriber. */
@@ -90,7 +93,7 @@ export class ConfigBroadcast {
     } else if (!this.#flushQueued) {
       // The changes already committed arrive in the microtasks before this runs: one frame for them.
       this.#flushQueued = true;
-      setImmediate(() => {
+      this.#opts.timers.setImmediate(() => {
         this.#flushQueued = false;
         this.#flush();
       });

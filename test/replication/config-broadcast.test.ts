@@ -4,13 +4,14 @@ import { Store } from '../../storage/index.ts';
 import { ConfigBroadcast, type ConfigFrame } from '../../node/replication/config-broadcast.ts';
 import { decodeMessage } from '../../node/wire/codec.ts';
 import { waitFor } from '../helpers/wait-for.ts';
+import { TEST_TIMERS } from '../helpers/test-timers.ts';
 
 type Test = import('tap').Test;
 const res = (i: number) => ({ apiVersion: 'v1', kind: 'ProxyRoute', metadata: { name: `r${i}` }, spec: { i, pad: 'x'.repeat(300) } });
 
 async function setup(t: Test, o: Partial<ConstructorParameters<typeof ConfigBroadcast>[1]> = {}): Promise<{ store: Store; b: ConfigBroadcast }> {
   const store = await Store.open({ path: join(t.testdir(), 'a'), member: 'a', strategy: 'LastWriterWins' });
-  const b = new ConfigBroadcast(store, { batchSize: 100, batchBytesMax: 64 * 1024, compress: true, queueFramesMax: 1_000, ...o });
+  const b = new ConfigBroadcast(store, { batchSize: 100, batchBytesMax: 64 * 1024, compress: true, queueFramesMax: 1_000, timers: TEST_TIMERS, ...o });
   t.teardown(async () => { await b.stop(); await store.close(); });
   return { store, b };
 }
