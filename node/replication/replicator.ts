@@ -186,6 +186,12 @@ const REACHABLE_POLL_MS = 50;
 // At most one push-queue overflow warning per peer in this window (the rest are counted in it).
 const OVERFLOW_LOG_INTERVAL_MS = 60_000;
 
+// One quorum-durable write waiting: a peer acknowledged, or refused, a record of its key.
+interface AckWaiter {
+  stored(member: string, record: StoredRecord): void;
+  refused(member: string, record: StoredRecord, reason: RefusalReason): void;
+}
+
 interface PeerState {
   pusher: PeerPusher;
   // Overflow warnings: when the last was logged, and overflows since then not logged.
@@ -217,6 +223,8 @@ export class Replicator {
   readonly #quorumTimeoutMs: number;
   // Quorum-durable writes waiting for acknowledgements, each re-checked when reachability may have changed.
   readonly #waits = new Set<(reachable: ReadonlySet<string>) => void>();
+  // The same writes by key, for the peers' acknowledgements and refusals (one lookup per record acked).
+  readonly #waitsByKey = new Map<string, Set<AckWaiter>>();
   #cancelWaitPoll: (() => void) | undefined;
   #cancelTimer: (() => void) | undefined;
   #fanOut: Promise<void> | undefined;
@@ -237,7 +245,7 @@ export class Replicator {
     this.#quorumTimeoutMs = opts.quorumTimeoutMs ?? opts.syncTimeoutMs;
     this.rejections = new RecordRejections({ log: this.#log, nowMs: opts.timers.nowMs });
     this.#broadcast = new ConfigBroadcast(store, {
-      batchSize: opts.batchSize, batchBytesMax: Math.floor(opts.frameBytesMax / 2), compress: opts.compression, queueFramesMax: AGENT_QUEUE_FRAMES_MAX,
+      batchSize: opts.batchSize, batchBytesMax: Math.floor(opts.frameBytesMax / 2), compress: opts.compression, queueFramesMax: AGENT_QUEUE_FRAMES_MAX, timers: opts.timers,
     });
     for (const m of opts.controllers) {
       if (m === opts.self) continue;
@@ -249,6 +257,13 @@ export class Replicator {
         }),
         overflowLoggedMs: -Infinity, overflowsUnlogged: 0,
         up: false, stop: undefined, syncing: undefined, antiEntropyRuns: 0, antiEntropyFailures: 0, lastAntiEntropy: undefined,
+      });
+      const pusher = this.#peers.get(m)!.pusher;
+      pusher.onAck((r) => {
+        for (const w of this.#waitsByKey.get(r.key) ?? []) w.stored(m, r);
+      });
+      pusher.onRefused((r, reason) => {
+        for (const w of this.#waitsByKey.get(r.key) ?? []) w.refused(m, r, reason);
       });
     }
   }
@@ -415,10 +430,21 @@ export class Replicator {
       return c === 'after' || c === 'equal';
     };
     return new Promise<string[]>((resolve, reject) => {
-      const offs: Array<() => void> = [];
+      const waiter: AckWaiter = {
+        stored: (member, r) => {
+          if (!covers(r)) return;
+          count.stored(member);
+          if (count.held()) done();
+        },
+        refused: (member, r, reason) => {
+          if (covers(r) && count.refused(member, reason)) check(this.#reachablePeers());
+        },
+      };
       const done = (err?: Error): void => {
         this.#timers.clearTimeout(timer);
-        for (const off of offs) off();
+        const same = this.#waitsByKey.get(record.key);
+        same?.delete(waiter);
+        if (same?.size === 0) this.#waitsByKey.delete(record.key);
         this.#waits.delete(check);
         if (this.#waits.size === 0) {
           this.#cancelWaitPoll?.();
@@ -435,16 +461,8 @@ export class Replicator {
       const timer: TimerHandle = this.#timers.setTimeout(() => done(new QuorumTimeoutError(
         `${record.key}: ${count.copies} of ${count.controllers} controllers acknowledged within ${this.#quorumTimeoutMs} ms; the write is durable here and will converge`, record)),
       this.#quorumTimeoutMs);
-      for (const [member, p] of this.#peers) {
-        offs.push(p.pusher.onAck((r) => {
-          if (!covers(r)) return;
-          count.stored(member);
-          if (count.held()) done();
-        }));
-        offs.push(p.pusher.onRefused((r, reason) => {
-          if (covers(r) && count.refused(member, reason)) check(this.#reachablePeers());
-        }));
-      }
+      const same = this.#waitsByKey.get(record.key);
+      if (same === undefined) this.#waitsByKey.set(record.key, new Set([waiter])); else same.add(waiter);
       this.#waits.add(check);
       this.#cancelWaitPoll ??= every(this.#timers, REACHABLE_POLL_MS, () => this.#recheckWaits());
     });
