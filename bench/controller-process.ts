@@ -80,6 +80,7 @@ process.on('message', async (m: { cmd: string; [k: string]: any }) => {
         // m.profile: a path for a CPU profile of this load alone (bench/profile-top.ts reads it).
         if (m.profile !== undefined) await profiler.start();
         let next = 0;
+        const early0 = node.store.stats.sentEarly;
         const batches0 = node.store.batches;
         const batchMs0 = node.store.batchMs;
         const cpu0 = process.cpuUsage();
@@ -96,7 +97,7 @@ process.on('message', async (m: { cmd: string; [k: string]: any }) => {
         send({
           cmd: 'load', writes: next, seconds: (performance.now() - t0) / 1000, recordsPerBatch: records / Math.max(1, batches),
           syncedBatches: node.store.batches - batches0, msPerSyncedBatch: (node.store.batchMs - batchMs0) / Math.max(1, node.store.batches - batches0),
-          cpuSeconds: (cpu.user + cpu.system) / 1e6,
+          cpuSeconds: (cpu.user + cpu.system) / 1e6, sentEarly: node.store.stats.sentEarly - early0,
         });
         break;
       }

@@ -52,7 +52,7 @@ const total = loads.reduce((s, l) => s + l.writes, 0);
 const secs = Math.max(...loads.map((l) => l.seconds));
 if (loads.length > 0) console.log(`sustained durable writes/s, 3 controllers, 64 writers, ${durability} durability: ${(total / secs).toFixed(0)}  (${loads.map((l, i) => `${names[i]} ${l.writes}`).join(', ')}; ${loads.map((l) => l.recordsPerBatch.toFixed(1)).join('/')} records per push batch; target >= 5,000)`);
 if (loads.length > 0) {
-  console.log(`  per process: ${loads.map((l, i) => `${names[i]} ${l.syncedBatches} synced batches at ${l.msPerSyncedBatch.toFixed(1)} ms, CPU ${l.cpuSeconds.toFixed(1)} s`).join('; ')}`);
+  console.log(`  per process: ${loads.map((l, i) => `${names[i]} ${l.syncedBatches} synced batches at ${l.msPerSyncedBatch.toFixed(1)} ms, CPU ${l.cpuSeconds.toFixed(1)} s, ${(100 * l.sentEarly / Math.max(1, l.writes)).toFixed(0)}% of its writes sent before durable`).join('; ')}`);
   // CPU per write varies less than writes/s when the host is busy: the figure to compare changes by.
   console.log(`  CPU per 1,000 writes, three processes together: ${(loads.reduce((c, l) => c + l.cpuSeconds, 0) * 1e6 / total).toFixed(0)} ms; ${loadCpu() ?? ''}`);
 }

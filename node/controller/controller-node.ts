@@ -1,6 +1,6 @@
 // A controller: the durable store, the membership node (identity, auth, health gossip) and the
 // replicator, wired together over libp2p. This is what createNode() returns for the controller role.
-import { Store, type ConflictInfo, type ResourceView, type WriteResult, type ChangeEvent } from '../../storage/index.ts';
+import { Store, type ConflictInfo, type ResourceView, type WriteResult, type WriteOptions, type ChangeEvent } from '../../storage/index.ts';
 import type { PeerView } from '../../membership/peer-table.ts';
 import { resolveMembershipConfig, type MembershipConfig } from '../config/membership-config.ts';
 import { resolveReplicationConfig, type ReplicationConfig, type ResolvedReplicationConfig } from '../config/replication-config.ts';
@@ -293,23 +293,33 @@ export class ControllerNode {
 
   /** Create or update a resource; with durability 'quorum', resolves once a majority has it. */
   apply(resource: unknown, opts: { durability?: Durability } = {}): Promise<ControllerWriteResult> {
-    return this.#write(opts.durability, () => this.store.apply(resource));
+    return this.#write(opts.durability, (w) => this.store.apply(resource, w));
   }
 
   /** Delete a resource (replicated tombstone). */
   delete(key: string, opts: { durability?: Durability } = {}): Promise<ControllerWriteResult> {
-    return this.#write(opts.durability, () => this.store.delete(key));
+    return this.#write(opts.durability, (w) => this.store.delete(key, w));
   }
 
-  // Every write: refused when stopped or fenced (nothing stored), then durable here, then on a
-  // majority if asked (naming the controllers that acknowledged it).
-  async #write(durability: Durability | undefined, op: () => Promise<WriteResult>): Promise<ControllerWriteResult> {
+  // Every write: refused when stopped or fenced (nothing stored), then durable here, and on a
+  // majority if asked (naming the controllers that acknowledged it). A quorum write counts the
+  // peers' acknowledgements from the moment its record exists: it may reach them before it is
+  // durable here (Store.onSendable), and is answered once both are true.
+  async #write(durability: Durability | undefined, op: (w: WriteOptions) => Promise<WriteResult>): Promise<ControllerWriteResult> {
     this.#checkRunning();
     this.fence.check();
-    if (durability === 'quorum') this.replicator.checkQuorumAvailable();
-    const res = await op();
-    if (durability === 'quorum' && res.changed) return { ...res, acknowledgedBy: await this.replicator.waitForQuorum(res.record) };
-    return res;
+    if (durability !== 'quorum') return op({});
+    this.replicator.checkQuorumAvailable();
+    let quorum: Promise<string[]> | undefined;
+    const res = await op({
+      onRecord: (record) => {
+        quorum = this.replicator.waitForQuorum(record);
+        // Answered below once the write is durable here; if it never is, its store error is the answer.
+        quorum.catch(() => undefined);
+      },
+    });
+    if (!res.changed) return res;
+    return { ...res, acknowledgedBy: await (quorum ?? this.replicator.waitForQuorum(res.record)) };
   }
 
   /** Read one resource as this controller serves it. */
@@ -340,7 +350,7 @@ export class ControllerNode {
 
   /** Resolve a conflict keeping this controller's side or the other. */
   resolveConflict(key: string, keep: 'local' | 'remote', opts: { durability?: Durability } = {}): Promise<ControllerWriteResult> {
-    return this.#write(opts.durability, () => this.store.resolve(key, keep));
+    return this.#write(opts.durability, (w) => this.store.resolve(key, keep, w));
   }
 
   /** Run anti-entropy with a peer now. */

@@ -228,6 +228,10 @@ export class Replicator {
   #cancelWaitPoll: (() => void) | undefined;
   #cancelTimer: (() => void) | undefined;
   #fanOut: Promise<void> | undefined;
+  #offSendable: (() => void) | undefined;
+  // Local writes already queued to the pushers before they were durable here (Store.onSendable):
+  // their change events are not queued again.
+  readonly #sentEarly = new WeakSet<StoredRecord>();
   // The last change the relay loop has handed to the pushers.
   #fanOutSeq = 0;
   // Changes encoded once for every agent's config stream.
@@ -270,7 +274,16 @@ export class Replicator {
 
   /** Start relaying store changes and the anti-entropy timer. */
   start(): void {
-    if (this.#opts.pushEnabled) this.#fanOut = this.#runFanOut();
+    if (this.#opts.pushEnabled) {
+      // A local write goes to the peers while its own synced batch is written, when its counter is
+      // reserved (dot-reservation.ts): a quorum write then waits for the slower of the two fsyncs,
+      // not for both in turn.
+      this.#offSendable = this.#store.onSendable((record) => {
+        this.#sentEarly.add(record);
+        for (const p of this.#peers.values()) p.pusher.enqueue(record);
+      });
+      this.#fanOut = this.#runFanOut();
+    }
     if (this.#opts.antiEntropyEnabled) {
       this.#cancelTimer = every(this.#timers, this.#opts.antiEntropyIntervalMs, () => { void this.#syncAll(); });
     }
@@ -283,6 +296,7 @@ export class Replicator {
   async stop(drainMs = Math.min(this.#opts.syncTimeoutMs, STOP_DRAIN_MS_MAX)): Promise<void> {
     if (!this.#stop.signal.aborted) await this.#drain(drainMs);
     this.#stop.abort();
+    this.#offSendable?.();
     this.#cancelTimer?.();
     this.#cancelWaitPoll?.();
     this.#cancelWaitPoll = undefined;
@@ -547,6 +561,7 @@ export class Replicator {
       // A change that came from a peer is not sent back to it, and goes to the others as an offer:
       // most of them got it from its writer already.
       const source = change.source;
+      if (source === undefined && this.#sentEarly.has(change.record)) return;
       for (const [member, p] of this.#peers) if (member !== source) p.pusher.enqueue(change.record, source !== undefined);
     });
   }

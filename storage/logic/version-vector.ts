@@ -52,10 +52,14 @@ export function mergeVv(a: VersionVector, b: VersionVector): VersionVector {
 
 /** The vector with `member`'s counter raised by one. Throws at the counter bound rather than wrap. */
 export function incrementVv(vv: VersionVector, member: string): VersionVector {
-  const next = vvCount(vv, member) + 1;
-  if (next > VV_COUNTER_MAX) throw new RangeError(`version vector counter of ${member} overflows`);
+  return raiseVv(vv, member, vvCount(vv, member) + 1);
+}
+
+/** The vector with `member`'s counter raised to `counter` (kept when already higher). Throws past the counter bound. */
+export function raiseVv(vv: VersionVector, member: string, counter: number): VersionVector {
+  if (!Number.isSafeInteger(counter) || counter > VV_COUNTER_MAX) throw new RangeError(`version vector counter of ${member} overflows`);
   const one: Record<string, number> = {};
-  Object.defineProperty(one, member, { value: next, enumerable: true, writable: true, configurable: true });
+  Object.defineProperty(one, member, { value: counter, enumerable: true, writable: true, configurable: true });
   return mergeVv(vv, one);
 }
 

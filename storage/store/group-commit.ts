@@ -20,6 +20,8 @@ export interface GroupCommitOptions {
   queueMax: number;
   /** Operations appended to every batch, computed when it is cut (high-water marks: one per batch, not per write). */
   trailer?: () => Op[];
+  /** Called when a batch (with its trailer) is durable, before its writes' onDurable callbacks. */
+  landed?: () => void;
   /** Monotonic clock, milliseconds: measures how long batches take to land (batchMs). */
   monoMs: () => number;
 }
@@ -71,6 +73,11 @@ export class GroupCommit {
     if (this.#queue.length >= this.#opts.queueMax) throw new CommitQueueFullError(this.#opts.queueMax);
   }
 
+  /** True once a batch failed (or fail() was called): writes are refused from then on. */
+  get failed(): boolean {
+    return this.#failed !== undefined;
+  }
+
   /** Resolves when nothing is queued or in flight. */
   async idle(): Promise<void> {
     while (this.#flushing !== undefined) await this.#flushing;
@@ -107,6 +114,7 @@ export class GroupCommit {
           return;
         }
         this.batches++;
+        this.#opts.landed?.();
         for (const p of group) p.onDurable();
         for (const p of group) p.resolve();
       }

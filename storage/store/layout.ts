@@ -14,6 +14,8 @@ export const CHANGE = 'c:';
 export const TOMBSTONE = 't:';
 export const META_HLC = 'm:hlc';
 export const META_SEQ = 'm:seq';
+/** The counter reservation (storage/logic/dot-reservation.ts). */
+export const META_DOT_RESERVED = 'm:dots';
 export const META_COMPACTED = 'm:compacted';
 export const META_FORMAT = 'm:format';
 /** The conflict strategy the store was last opened under (an agent reopens its replica under it). */

@@ -7,6 +7,7 @@
 // (Store.open) for a store opened by path.
 import type { Json } from '../logic/canonical.ts';
 import { HybridClock, isHlcStamp, type HlcStamp } from '../logic/hlc.ts';
+import { DotReservation } from '../logic/dot-reservation.ts';
 import { localOp, remoteJoin, type LocalOp } from '../logic/replica-ops.ts';
 import { MerkleTree, DEFAULT_MERKLE_SHAPE, type MerkleShape } from '../logic/merkle.ts';
 import { MerkleHasher } from './merkle-hasher.ts';
@@ -21,13 +22,13 @@ import { conflictRule, STRATEGY_NAMES, type ConflictInfo, type ConflictRule, typ
 import { lastWriterWins } from '../logic/rules/last-writer-wins.ts';
 import { isSystemKey, isSystemKind, systemRecordProblem, type SystemRecordSchemas } from '../logic/system-keys.ts';
 import { isMemberName } from '../../membership/member-name.ts';
-import type { VersionVector } from '../logic/version-vector.ts';
+import { vvCount, type VersionVector } from '../logic/version-vector.ts';
 import { NotFoundError, ReservedKeyError, StoreClosedError, StoreFailedError, WatchCompactedError } from './errors.ts';
 import { GroupCommit } from './group-commit.ts';
 import { KeyLock } from './key-lock.ts';
 import {
   changeKey, changeValue, parseChangeKey, parseChangeValue, prefixEnd, tombstoneKey,
-  CHANGE, META_COMPACTED, META_HLC, META_SEQ, META_STRATEGY, RECORD, TOMBSTONE,
+  CHANGE, META_COMPACTED, META_DOT_RESERVED, META_HLC, META_SEQ, META_STRATEGY, RECORD, TOMBSTONE,
 } from './layout.ts';
 import { migrateLayout, type MigrationReport } from './layout-migration.ts';
 import { WatchHub, WatchQueue } from './watch-hub.ts';
@@ -154,6 +155,8 @@ export type RemoteResult =
 /** Counters for metrics. */
 export interface StoreStats {
   localWrites: number;
+  /** Local writes handed to onSendable listeners before they were durable here. */
+  sentEarly: number;
   remoteApplied: number;
   remoteUnchanged: number;
   concurrentDetected: number;
@@ -175,7 +178,16 @@ type Op = { type: 'put'; key: string; value: string } | { type: 'del'; key: stri
 export interface WriteOptions {
   /** The federation's own write of a system key (system-keys.ts); user writes to them are refused. */
   system?: boolean;
+  /**
+   * Called with the write's record once it is built and before it is queued for disk (not for a
+   * write that changes nothing): a quorum wait starts here, as peers may acknowledge the record
+   * before it is durable here (onSendable).
+   */
+  onRecord?: (record: StoredRecord) => void;
 }
+
+/** A local write peers may receive before it is durable here (its counter is reserved on disk). */
+export type SendableListener = (record: StoredRecord) => void;
 
 export class Store {
   readonly member: string;
@@ -184,7 +196,7 @@ export class Store {
   readonly clock: HybridClock;
   readonly merkle: MerkleTree;
   readonly #hasher: MerkleHasher;
-  readonly stats: StoreStats = { localWrites: 0, remoteApplied: 0, remoteUnchanged: 0, concurrentDetected: 0, tombstonesCollected: 0 };
+  readonly stats: StoreStats = { localWrites: 0, sentEarly: 0, remoteApplied: 0, remoteUnchanged: 0, concurrentDetected: 0, tombstonesCollected: 0 };
   readonly #db: StoreDb;
   readonly #nowMs: () => number;
   readonly #resourceLimits: ResourceLimits;
@@ -201,6 +213,11 @@ export class Store {
   readonly #seqOf = new Map<string, number>();
   // Written but not yet durable: what the next write to the key must build on, and when it lands.
   readonly #pending = new Map<string, { record: StoredRecord; seq: number; durable: Promise<void> }>();
+  // Counters of local writes: the floor and what may go to peers early (dot-reservation.ts); set at open.
+  #dots = new DotReservation(0);
+  // The reservation stored by the batch being written.
+  #dotsInFlight = 0;
+  readonly #sendable = new Set<SendableListener>();
   #seq = 0;
   #committedSeq = 0;
   #compactedSeq = 0;
@@ -228,10 +245,15 @@ export class Store {
       monoMs: env.monoMs,
       // Every write in a batch is below these marks when the batch is cut: seqs and stamps are
       // assigned before a write is queued.
-      trailer: () => [
-        { type: 'put', key: META_SEQ, value: String(this.#seq) },
-        { type: 'put', key: META_HLC, value: JSON.stringify(this.clock.highWater()) },
-      ],
+      trailer: () => {
+        this.#dotsInFlight = this.#dots.cut();
+        return [
+          { type: 'put', key: META_SEQ, value: String(this.#seq) },
+          { type: 'put', key: META_HLC, value: JSON.stringify(this.clock.highWater()) },
+          { type: 'put', key: META_DOT_RESERVED, value: String(this.#dotsInFlight) },
+        ];
+      },
+      landed: () => this.#dots.landed(this.#dotsInFlight),
     });
   }
 
@@ -275,7 +297,10 @@ export class Store {
   }
 
   async #load(): Promise<void> {
-    const [hlc, seq, compacted] = await this.#db.getMany([META_HLC, META_SEQ, META_COMPACTED]);
+    const [hlc, seq, compacted, dots] = await this.#db.getMany([META_HLC, META_SEQ, META_COMPACTED, META_DOT_RESERVED]);
+    const floor = dots === undefined ? 0 : Number(dots);
+    if (!Number.isSafeInteger(floor) || floor < 0) throw new Error('store: corrupt counter reservation');
+    this.#dots = new DotReservation(floor);
     if (hlc !== undefined) {
       const mark: unknown = JSON.parse(hlc);
       if (!isHlcStamp(mark)) throw new Error('store: corrupt HLC high-water mark');
@@ -345,7 +370,7 @@ export class Store {
       const problem = systemRecordProblem(key, resource, this.#systemRecords);
       if (problem !== undefined) throw new InvalidResourceError('resource', problem);
     }
-    return this.#localWrite(key, { op: 'put', value: resource as unknown as { [key: string]: Json } });
+    return this.#localWrite(key, { op: 'put', value: resource as unknown as { [key: string]: Json } }, opts);
   }
 
   /** Delete a resource (a replicated tombstone). NOT_FOUND when it is not there. */
@@ -354,33 +379,36 @@ export class Store {
     const { kind } = parseKey(key);
     this.#kinds?.check(kind, 'key.kind');
     checkWritable(key, opts);
-    return this.#localWrite(key, { op: 'delete' }, (current) => {
+    return this.#localWrite(key, { op: 'delete' }, opts, (current) => {
       if (current === undefined || this.ruleFor(key).view(current, this.member) === null) throw new NotFoundError(key);
     });
   }
 
   /** Resolve the conflict held for `key`, keeping this member's side or the other. */
-  async resolve(key: string, keep: 'local' | 'remote'): Promise<WriteResult> {
+  async resolve(key: string, keep: 'local' | 'remote', opts: WriteOptions = {}): Promise<WriteResult> {
     this.#checkOpen();
     parseKey(key);
-    return this.#localWrite(key, { op: 'resolve', keep }, (current) => {
+    return this.#localWrite(key, { op: 'resolve', keep }, opts, (current) => {
       if (current === undefined || this.ruleFor(key).conflict(current, this.member) === undefined) {
         throw new NotFoundError(`conflict on ${key}`);
       }
     });
   }
 
-  async #localWrite(key: string, op: LocalOp, check?: (current: StoredRecord | undefined) => void): Promise<WriteResult> {
+  async #localWrite(key: string, op: LocalOp, opts: WriteOptions, check?: (current: StoredRecord | undefined) => void): Promise<WriteResult> {
     return this.#locks.run(key, async () => {
       const current = await this.#current(key);
       check?.(current);
-      const { record } = localOp(this.ruleFor(key), this.clock, this.#nowMs(), key, current, op);
+      const { record } = localOp(this.ruleFor(key), this.clock, this.#nowMs(), key, current, op, this.#dots.floor);
       if (record === undefined) {
         await this.#pending.get(key)?.durable;
         return { changed: false, record: current!, view: this.#view(current!, this.#latestSeq(key)) };
       }
+      const counter = vvCount(record.vv, this.member);
+      this.#dots.assigned(counter);
       this.stats.localWrites++;
-      const seq = await this.#persist(current, record);
+      opts.onRecord?.(record);
+      const seq = await this.#persist(current, record, undefined, this.#dots.mayShareEarly(counter));
       return { changed: true, record, view: this.#view(record, seq) };
     });
   }
@@ -460,7 +488,17 @@ export class Store {
     return this.#pending.get(key)?.seq ?? this.#seqOf.get(key) ?? 0;
   }
 
-  async #persist(before: StoredRecord | undefined, record: StoredRecord, source?: string): Promise<number> {
+  /**
+   * Listen for local writes that peers may receive before they are durable here: called when the
+   * write is queued for disk (its change event still comes once it is durable). Returns the
+   * function that stops listening.
+   */
+  onSendable(listener: SendableListener): () => void {
+    this.#sendable.add(listener);
+    return () => this.#sendable.delete(listener);
+  }
+
+  async #persist(before: StoredRecord | undefined, record: StoredRecord, source?: string, sendable = false): Promise<number> {
     const key = record.key;
     const oldSeq = this.#latestSeq(key);
     const seq = ++this.#seq;
@@ -490,6 +528,10 @@ export class Store {
       throw failure;
     });
     this.#pending.set(key, { record, seq, durable });
+    if (sendable && this.#sendable.size > 0) {
+      this.stats.sentEarly++;
+      for (const l of this.#sendable) l(record);
+    }
     await durable;
     return seq;
   }
@@ -760,6 +802,8 @@ export class Store {
     if (this.#closed) return;
     this.#closed = true;
     await this.#commit.idle();
+    // Every write handed out is durable here now: only the floor from an earlier crash still stands.
+    if (this.#dotsInFlight !== 0 && !this.#commit.failed) await this.#db.put(META_DOT_RESERVED, String(this.#dots.cleanClose()), SYNC_WRITE).catch(() => undefined);
     this.#hasher.stop();
     this.#hub.endAll();
     await this.#db.close();

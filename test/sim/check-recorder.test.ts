@@ -2,7 +2,7 @@
 import t from 'tap';
 import { makeRecord } from '../../storage/logic/record.ts';
 import { lastWriterWins } from '../../storage/logic/rules/last-writer-wins.ts';
-import { incrementVv } from '../../storage/logic/version-vector.ts';
+import { incrementVv, vvCount } from '../../storage/logic/version-vector.ts';
 import { CHECKER_NAMES, checkHistory, formatViolation, type CheckBounds } from './check/index.ts';
 import { writeAckFrom } from './check/history.ts';
 import { resource, runConfig, split } from './check/history-builder.ts';
@@ -13,7 +13,7 @@ const bounds: CheckBounds = { splitBrainMs: 3000, convergeMs: 5000, unfenceMs: 3
 
 // A local write as the store makes it, under LastWriterWins.
 function localWrite(member: string, wallMs: number, current: ReturnType<typeof makeRecord> | undefined, spec: number) {
-  const entries = lastWriterWins.write(current, resource(K, { v: spec }) as never, { self: member, hlc: { logical: 0, member, wallMs } })!;
+  const entries = lastWriterWins.write(current, resource(K, { v: spec }) as never, { self: member, hlc: { logical: 0, member, wallMs }, counter: vvCount(current?.vv ?? {}, member) + 1 })!;
   const rec = makeRecord(K, incrementVv(current?.vv ?? {}, member), entries);
   return { changed: true, record: rec };
 }

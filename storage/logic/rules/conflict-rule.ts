@@ -44,6 +44,8 @@ export interface LocalWrite {
   self: string;
   /** Stamp of this write, above every stamp in the current record. */
   hlc: HlcStamp;
+  /** The writer's counter for this write, above its counter in the current record's vv (replica-ops.ts localOp). */
+  counter: number;
 }
 
 /** A conflict strategy. Every function is pure and deterministic. */

@@ -3,7 +3,7 @@
 // the operator resolves first, so nobody overwrites a conflict without seeing it.
 import type { ConflictRule } from './conflict-rule.ts';
 import { versionOf } from './conflict-rule.ts';
-import { newestFirst, nextCounter, servedEntry, wholeValueWrite } from './whole-value.ts';
+import { newestFirst, servedEntry, wholeValueWrite } from './whole-value.ts';
 
 /** A write to a key with an unresolved Manual conflict; stable code CONFLICT. */
 export class ConflictPendingError extends Error {
@@ -45,6 +45,6 @@ export const manual: ConflictRule = {
     const chosen = keep === 'local' ? c.local : c.remote[0]!;
     // The new version's vv covers every sibling (the store increments vv over the record's own), so
     // it dominates both sides on every replica.
-    return [{ counter: nextCounter(record, w.self), hlc: w.hlc, value: chosen.value }];
+    return [{ counter: w.counter, hlc: w.hlc, value: chosen.value }];
   },
 };

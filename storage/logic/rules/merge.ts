@@ -14,7 +14,7 @@ import { buildFromLeaves, decodePath, flattenLeaves, ROOT_PATH } from '../json-p
 import type { Entry, StoredRecord } from '../record.ts';
 import { versionOf, type ConflictInfo, type ConflictRule, type ConflictVersion, type LocalWrite } from './conflict-rule.ts';
 import { FIELD_REMOVALS_MAX, FIELD_REMOVED, isFieldRemoved } from './field-tombstone.ts';
-import { newestFirst, nextCounter } from './whole-value.ts';
+import { newestFirst } from './whole-value.ts';
 
 function byPath(entries: readonly Entry[]): Map<string, Entry[]> {
   const out = new Map<string, Entry[]>();
@@ -50,7 +50,7 @@ function viewOf(groups: Map<string, Entry[]>): { [key: string]: Json } | null {
 }
 
 function rootEntry(current: StoredRecord | undefined, value: boolean, w: LocalWrite): Entry {
-  return { counter: nextCounter(current, w.self), hlc: w.hlc, path: ROOT_PATH, value };
+  return { counter: w.counter, hlc: w.hlc, path: ROOT_PATH, value };
 }
 
 // Fields with concurrent entries that disagree. Concurrent entries that agree (two updates of the
@@ -79,7 +79,7 @@ export const merge: ConflictRule = {
       if (shown === null) return undefined;
       return [...fields, rootEntry(current, false, w)];
     }
-    const counter = nextCounter(current, w.self);
+    const counter = w.counter;
     const shownLeaves = shown === null ? new Map<string, Json>() : flattenLeaves(shown);
     const next = flattenLeaves(value);
     const out: Entry[] = [rootEntry(current, true, w)];
@@ -143,7 +143,7 @@ export const merge: ConflictRule = {
     const groups = byPath(record.entries);
     const fields = fieldConflicts(groups);
     if (fields.length === 0) return undefined;
-    const counter = nextCounter(record, w.self);
+    const counter = w.counter;
     const out: Entry[] = [];
     const conflicted = new Set(fields.map(([p]) => p));
     for (const [path, list] of groups) {

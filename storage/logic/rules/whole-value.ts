@@ -2,7 +2,6 @@
 import { jsonEqual, type Json } from '../canonical.ts';
 import { compareHlc } from '../hlc.ts';
 import type { Entry, StoredRecord } from '../record.ts';
-import { vvCount } from '../version-vector.ts';
 import type { LocalWrite } from './conflict-rule.ts';
 
 /** Entries sorted newest first. */
@@ -19,11 +18,6 @@ export function servedEntry(record: StoredRecord, self: string): Entry {
   return served;
 }
 
-/** The next counter of `self` for a record. */
-export function nextCounter(current: StoredRecord | undefined, self: string): number {
-  return (current === undefined ? 0 : vvCount(current.vv, self)) + 1;
-}
-
 /** One entry replacing all: a whole-value write; undefined when the served value is already it. */
 export function wholeValueWrite(
   current: StoredRecord | undefined,
@@ -35,5 +29,5 @@ export function wholeValueWrite(
   if (current !== undefined && current.entries.length === 1 && served !== undefined && jsonEqual(served, value)) {
     return undefined;
   }
-  return [{ counter: nextCounter(current, w.self), hlc: w.hlc, value }];
+  return [{ counter: w.counter, hlc: w.hlc, value }];
 }

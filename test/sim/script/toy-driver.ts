@@ -9,7 +9,7 @@ import { joinRecords } from '../../../storage/logic/join.ts';
 import { makeRecord, type StoredRecord } from '../../../storage/logic/record.ts';
 import type { Resource } from '../../../storage/logic/resource.ts';
 import { lastWriterWins } from '../../../storage/logic/rules/last-writer-wins.ts';
-import { incrementVv } from '../../../storage/logic/version-vector.ts';
+import { incrementVv, vvCount } from '../../../storage/logic/version-vector.ts';
 import type { Durability, FinalStatus, History, ReadOutcome, WriteOp, WriteOutcome } from '../check/history.ts';
 import { writeAckFrom } from '../check/history.ts';
 import type { CheckBounds } from '../check/index.ts';
@@ -201,7 +201,7 @@ export class ToyDriver implements SimDriver {
     const store = this.#stores.get(req.node)!;
     const current = store.get(req.key);
     const hlc = { logical: 0, member: req.node, wallMs: BASE_MS + this.#now + this.skewOf(req.node) };
-    const entries = lastWriterWins.write(current, value as never, { self: req.node, hlc });
+    const entries = lastWriterWins.write(current, value as never, { self: req.node, hlc, counter: vvCount(current?.vv ?? {}, req.node) + 1 });
     if (entries === undefined) {
       rec.endWrite(op, { status: 'ok', ack: writeAckFrom(req.node, { changed: false, record: current! }) });
       return pending;
