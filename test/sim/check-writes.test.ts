@@ -311,3 +311,21 @@ t.test('skewed-writes: an AgentAssisted side of two controllers is not judged (t
   t.same(checkSkewedWrites(history(two), 2000), []);
   t.equal(checkSkewedWrites(history({ ...two, config: runConfig({ maxClockOffsetMs: 500 }) }), 2000).length, 1, 'Controllers mode: judged');
 });
+
+// Seed 601780 (sweep at 9e9272f): a silent cut left c, correct, on a side with b, far ahead. Before
+// the cut c was off the median of all three, a's stamps standing high after its clock was set back;
+// c un-fenced just after the cut, on a's clock measured in the grey zone, and accepted writes until
+// its contact with a lapsed. (maxClockOffset 5 s here: clearly off is beyond 7.5 s.)
+t.test('skewed-writes: a side change shows at the node within a contact window; writes in it are not judged against the new side', async (t) => {
+  const clocks = [{ atMs: 500, node: 'a', offsetMs: 20_000 }, { atMs: 1000, node: 'b', offsetMs: 30_000 }, { atMs: 2000, node: 'a', offsetMs: 0 }];
+  // a's stamps stand at the 22 s height reached when it was set back: 8 s ahead at 14 s.
+  const stamps = [{ atMs: 2010, node: 'a', hlcOffsetMs: 19_990 }];
+  const network = [net(0, 'start'), net(14_000, 'partition a | b c', { cuts: split(['a'], ['b', 'c']) })];
+  const c = (ms: number) => okWrite('c', K, ack('c', ms, ms, { c: ms }), ms);
+  const judge = (ms: number, window?: number) => checkSkewedWrites(history({ clocks, stamps, network, writes: [c(ms)] }), 1200, window);
+  t.same(judge(14_300, 3000), [], '0.3 s after the cut');
+  t.equal(judge(14_300, 0).length, 1, 'judged against the new side at once (the rule before), it was a violation');
+  const late = judge(17_500, 3000);
+  t.equal(late.length, 1, '3.5 s after the cut, past the contact window');
+  t.match(late[0]!.message, /c accepted write #\d+ at 17\.500s though its clock had been 15\.000s behind its side's \(b, c\)/);
+});

@@ -42,7 +42,7 @@ export function runChecker(name: CheckerName, h: History, b: CheckBounds): Viola
     case 'quorum-writes': return checkQuorumWrites(h);
     case 'local-writes': return checkLocalWrites(h);
     case 'lww-real-time': return checkLwwRealTime(h);
-    case 'skewed-writes': return checkSkewedWrites(h, b.skewFenceMs ?? b.splitBrainMs);
+    case 'skewed-writes': return checkSkewedWrites(h, b.skewFenceMs ?? b.splitBrainMs, b.splitBrainMs);
     case 'split-brain': return [...checkSplitBrain(h, b.splitBrainMs), ...checkTwoSides(h, b.splitBrainMs)];
     case 'converged': return checkConvergence(h, b.convergeMs);
     case 'fence-truth': return checkFenceTruth(h, b.unfenceMs);

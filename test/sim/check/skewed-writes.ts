@@ -11,6 +11,12 @@
 // controller clock says which one is off and the agents' clocks decide (they are clock witnesses;
 // lww-real-time judges what the writes did).
 //
+// Who is on its side changes with the network, but a node learns it only when its contacts with the
+// members that left lapse (one contact window: the split-brain bound): until then it may still count
+// a departed member whose clock agreed with its own. So a write within that window of the node's last
+// side change is not judged against the new side (simulation seed 601780: c, correct, un-fenced on a's
+// clock 0.3 s after a silent cut left it with b, 3.8 s ahead, and fenced again 0.3 s later).
+//
 // The offsets are those of the STAMPS each node issues (truth.ts stampOffsetAt), as the fence
 // compares them (docs/configuration.md "Clock skew"): the hybrid clock never runs backward, so a clock
 // set back stamps at the height it had reached until real time passes it, and stamps received from
@@ -20,7 +26,7 @@
 // reorder last-writer-wins beyond the grey zone.
 import { fmtMs, storedAck, type History } from './history.ts';
 import { decisionMs } from './split-brain.ts';
-import { segments, sideOf, stampOffsetAt, stateAt } from './truth.ts';
+import { segments, sideOf, stampOffsetAt, stateAt, type Segment } from './truth.ts';
 import type { Violation } from './violation.ts';
 
 function median(xs: number[]): number {
@@ -39,8 +45,21 @@ export function skewFromSide(h: History, node: string, atMs: number, ownMs?: num
 /** Points a stamp offset may cross the limit between clock changes: a clock set back falls behind gradually. */
 const GRID_MS = 10;
 
-/** No write is accepted by a controller whose clock has been clearly off its side's for longer than `boundMs`. */
-export function checkSkewedWrites(h: History, boundMs: number): Violation[] {
+/** When `node`'s side (the controllers it can exchange data with) last changed at or before `atMs`; undefined if never. */
+export function sideChangedAtMs(h: History, segs: readonly Segment[], node: string, atMs: number): number | undefined {
+  let changed: number | undefined;
+  for (let i = 1; i < segs.length && segs[i]!.fromMs <= atMs; i++) {
+    const before = sideOf(segs[i - 1]!.state, h.controllers, node).join(',');
+    if (sideOf(segs[i]!.state, h.controllers, node).join(',') !== before) changed = segs[i]!.fromMs;
+  }
+  return changed;
+}
+
+/**
+ * No write is accepted by a controller whose clock has been clearly off its side's for longer than
+ * `boundMs`, nor off its side of `sideChangeBoundMs` ago (a contact window) for longer than that.
+ */
+export function checkSkewedWrites(h: History, boundMs: number, sideChangeBoundMs = boundMs): Violation[] {
   const limit = 1.5 * h.config.maxClockOffsetMs;
   const segs = segments(h);
   const changes = [...new Set([h.startMs, ...segs.map((s) => s.fromMs), ...h.clocks.map((c) => c.atMs)])].sort((a, b) => a - b);
@@ -51,6 +70,8 @@ export function checkSkewedWrites(h: History, boundMs: number): Violation[] {
     if (storedAck(op) === undefined) continue;
     const t = decisionMs(segs, op);
     if (!off(op.node, t)) continue;
+    const sideChanged = sideChangedAtMs(h, segs, op.node, t);
+    if (sideChanged !== undefined && t - sideChanged <= sideChangeBoundMs) continue;
     // AgentAssisted with two controllers on the side: no third controller clock says which one is off;
     // the agents' clocks decide (docs/configuration.md "Clock skew").
     if (h.config.quorumMode === 'AgentAssisted' && sideOf(stateAt(h, t), h.controllers, op.node).length === 2) continue;
