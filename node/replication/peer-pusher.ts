@@ -272,16 +272,22 @@ export class PeerPusher {
         }
       }
       const records: StoredRecord[] = [];
+      const encoded: string[] = [];
       const offered = new Map<string, Queued>();
       let oldestMs = Infinity;
       let bytes = 0;
       for (const [key, q] of this.#queue) {
-        const size = q.relay ? 0 : encodeRecord(q.record).length;
+        // Records carry their canonical encoding already (computed for their digest): splice it in
+        // rather than serialise every record again.
+        const text = q.relay ? '' : encodeRecord(q.record);
         // Keep a frame within bounds: a batch of large records is cut short (never empty).
-        if (records.length > 0 && bytes + size > this.#opts.batchBytesMax) break;
-        bytes += size;
+        if (records.length > 0 && bytes + text.length > this.#opts.batchBytesMax) break;
+        bytes += text.length;
         if (q.relay) offered.set(key, q);
-        else records.push(q.record);
+        else {
+          records.push(q.record);
+          encoded.push(text);
+        }
         oldestMs = Math.min(oldestMs, q.enqueuedMs);
         this.#deleteQueued(key);
         if (records.length + offered.size >= this.#opts.batchSize) break;
@@ -291,9 +297,7 @@ export class PeerPusher {
       this.status.queued = this.#queue.size;
       this.status.inFlight = this.#inFlight.size;
       const have = [...offered.values()].map((q) => [q.record.key, q.record.digest] as [string, string]);
-      // Records carry their canonical encoding already (computed for their digest): splice it in
-      // rather than serialise every record again.
-      await stream.writeJsonText(`{"t":"batch","id":${id},"have":${JSON.stringify(have)},"records":[${records.map(encodeRecord).join(',')}]}`, signal);
+      await stream.writeJsonText(`{"t":"batch","id":${id},"have":${JSON.stringify(have)},"records":[${encoded.join(',')}]}`, signal);
     }
   }
 

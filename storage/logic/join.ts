@@ -5,7 +5,7 @@
 // duplicates, end with the same bytes. The strategy's prune keeps that property (see each rule).
 import { entryId, makeRecord, InvalidRecordError, type Entry, type StoredRecord } from './record.ts';
 import type { ConflictRule } from './rules/conflict-rule.ts';
-import { mergeVv, vvCovers } from './version-vector.ts';
+import { compareVv, mergeVv, vvCovers } from './version-vector.ts';
 
 /** Join a held record (or none) with an incoming one for the same key. */
 export function joinRecords(rule: ConflictRule, held: StoredRecord | undefined, incoming: StoredRecord): StoredRecord {
@@ -27,5 +27,13 @@ export function joinRecords(rule: ConflictRule, held: StoredRecord | undefined, 
   const kept = rule.prune(out);
   // Only possible when a peer sends a record that contradicts its own history.
   if (kept.length === 0) throw new InvalidRecordError(`record ${held.key}: join leaves no version`);
-  return makeRecord(held.key, mergeVv(held.vv, incoming.vv), kept);
+  const vv = mergeVv(held.vv, incoming.vv);
+  // The common case, a newer version replacing every held entry: the join is the incoming record
+  // itself (same vv, the very same entries), already canonical and hashed (validated). An entry the
+  // two share is kept as held, so any shared entry takes the general path.
+  if (kept.length === incoming.entries.length && compareVv(vv, incoming.vv) === 'equal') {
+    const mine = new Set(incoming.entries);
+    if (kept.every((e) => mine.has(e))) return incoming;
+  }
+  return makeRecord(held.key, vv, kept);
 }
