@@ -39,15 +39,20 @@ function harness() {
   const fsyncs = { auto: true, waiting, run: () => { for (const fn of waiting.splice(0)) fn(); } };
   const db = new SimLevel({ delay: (fn) => { if (fsyncs.auto) queueMicrotask(fn); else waiting.push(fn); } });
   const open = (d: SimLevel) => Store.open({ db: d, member: 'a', strategy: 'LastWriterWins', nowMs: () => WALL_MS, monoMs: () => 0, defer: queueMicrotask });
-  return { fsyncs, db, open };
+  // The store on the fresh database, and the records it hands to peers early.
+  const start = async () => {
+    const store = await open(db);
+    const sent: StoredRecord[] = [];
+    store.onSendable((r) => sent.push(r));
+    return { store, sent };
+  };
+  return { fsyncs, db, open, start };
 }
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 t.test('a write sent early and lost in a crash: the restarted writer never reuses its counter', async (t) => {
   const h = harness();
-  const store = await h.open(h.db);
-  const sent: StoredRecord[] = [];
-  store.onSendable((r) => sent.push(r));
+  const { store, sent } = await h.start();
   await store.apply(res(1));
   t.same(sent, [], 'the first write of a new store waits for its own batch: nothing was reserved');
   // The second write goes out early (the first batch reserved counters), then the writer crashes
@@ -70,9 +75,7 @@ t.test('a write sent early and lost in a crash: the restarted writer never reuse
 
 t.test('a clean close does not raise the counters; writes after a landed batch go early', async (t) => {
   const h = harness();
-  const store = await h.open(h.db);
-  const sent: StoredRecord[] = [];
-  store.onSendable((r) => sent.push(r));
+  const { store, sent } = await h.start();
   await store.apply(res(1));
   await store.apply(res(2));
   t.equal(sent.length, 1, 'the write after the first batch went early');
