@@ -193,6 +193,17 @@ process.on('message', async (m: { cmd: string; [k: string]: any }) => {
       case 'seen':
         send({ cmd: 'seen', seen: [...seen], loopDelayP99Ms: loopDelay.percentile(99) / 1e6, loopDelayMaxMs: loopDelay.max / 1e6 });
         break;
+      case 'loop':
+        // Event-loop delay over a stretch: { action: 'start' }, then { action: 'stop' } answers it.
+        if (m.action === 'start') {
+          loopDelay.reset();
+          loopDelay.enable();
+          send({ cmd: 'loop' });
+        } else {
+          loopDelay.disable();
+          send({ cmd: 'loop', p99Ms: loopDelay.percentile(99) / 1e6, maxMs: loopDelay.max / 1e6 });
+        }
+        break;
       case 'stop':
         await admin?.close();
         await node.stop();

@@ -32,8 +32,9 @@
 //   BENCH_ETCD (etcd binary)   BENCH_ETCD_INSTALL=0|1 (apt-get install -y etcd-server when etcd is
 //   missing: by default yes, but not in a smoke run)
 //   BENCH_SYSTEMS=etcd,novaedge (run only some)
-//   BENCH_PROF=<dir>: a CPU profile of each controller over the 64-writer quorum run, per round
-//   (<dir>/q64-r<round>-<name>.cpuprofile; node bench/profile-top.ts summarises them)
+//   BENCH_PROF=<dir>: a CPU profile of each controller over the 64-writer quorum run and over the
+//   latency run, per round (<dir>/q64-r<round>-<name>.cpuprofile, lat-r<round>-<name>.cpuprofile;
+//   node bench/profile-top.ts summarises them)
 // Without etcd (not installable): smoke mode prints NovaEdge's figures alone and exits 0; a full
 // run exits 1. Everything runs on 127.0.0.1; the data directory is removed and every process
 // killed at exit, also on SIGINT/SIGTERM.
@@ -99,13 +100,15 @@ interface Figures {
   othersQ64?: number;
   /** NovaEdge, the 64-writer quorum run: what its store batches and push batches looked like. */
   storeQ64?: string;
+  /** NovaEdge, the latency run: each controller's event-loop delay (a stall delays every ack waiting on it). */
+  loopLat?: string;
   wallSeconds?: number;
   /** Set-up, not compared: how long writing BENCH_KEYS keys took, and until every member held them. */
   fillSeconds?: number;
   /** Set-up, not compared: spawn of the three members -> ready (etcd: a leader; NovaEdge: connected). */
   startSeconds?: number;
 }
-type FigureId = Exclude<keyof Figures, 'machine' | 'machineQ64' | 'othersQ64' | 'storeQ64' | 'wallSeconds' | 'fillSeconds' | 'startSeconds'>;
+type FigureId = Exclude<keyof Figures, 'machine' | 'machineQ64' | 'othersQ64' | 'storeQ64' | 'loopLat' | 'wallSeconds' | 'fillSeconds' | 'startSeconds'>;
 
 /** CPU time of processes so far, ms (utime + stime of /proc/<pid>/stat: every thread). */
 function procCpuMs(pids: readonly number[]): number {
@@ -314,9 +317,14 @@ async function novaRun(round: number): Promise<Figures> {
     await drained('controllers equal after the admin-socket run');
     const one = await ask(names[0]!, { cmd: 'load', writers: 1, ms, prefix: 'one', durability: 'quorum' });
     f.q1 = one.writes / one.seconds;
+    if (profile !== undefined) await Promise.all(names.map((n) => ask(n, { cmd: 'profile', action: 'start' })));
+    await Promise.all(names.map((n) => ask(n, { cmd: 'loop', action: 'start' })));
     const { acks } = await ask(names[0]!, { cmd: 'rate', perSecond: rate, count: Math.max(1, Math.round(rate * seconds)), prefix: 'lat', durability: 'quorum' });
+    const loops = await Promise.all(names.map((n) => ask(n, { cmd: 'loop', action: 'stop' })));
+    if (profile !== undefined) await Promise.all(names.map((n) => ask(n, { cmd: 'profile', action: 'stop', path: join(process.env.BENCH_PROF!, `lat-r${round}-${n}.cpuprofile`) })));
     const lat = (acks as Array<[string, number, number]>).map(([, ack, sent]) => ack - sent).sort((x, y) => x - y);
     Object.assign(f, { p50: percentile(lat, 50), p99: percentile(lat, 99) });
+    f.loopLat = `event-loop delay p99 ${loops.map((l) => l.p99Ms.toFixed(1)).join(' / ')} ms, max ${loops.map((l) => l.maxMs.toFixed(0)).join(' / ')} ms`;
     await drained('controllers equal after the latency run');
 
     // Restart: BENCH_KEYS resources, ap-east stopped, 100 writes on us-west, ap-east spawned again.
@@ -404,7 +412,8 @@ function roundLine(system: string, round: number, f: Figures): string {
     part('p50', 'p50', 1, ' ms'), part('p99', 'p99', 1, ' ms'), part('restart', 'restart', 2, ' s'), part('caughtUp', 'caught up', 2, ' s'),
     `(set-up: three members started in ${f.startSeconds?.toFixed(1) ?? '?'} s; ${keys.toLocaleString('en-US')} keys written and on every member in ${f.fillSeconds?.toFixed(1) ?? '?'} s)`,
   ].filter((s) => s !== '').join(' · ') + `\n    during the 64-writer run: ${f.machineQ64 ?? '?'}` +
-    (f.storeQ64 === undefined ? '' : `\n    in it, per controller: ${f.storeQ64}`) + `\n    whole run: ${f.machine ?? '?'}`;
+    (f.storeQ64 === undefined ? '' : `\n    in it, per controller: ${f.storeQ64}`) +
+    (f.loopLat === undefined ? '' : `\n    during the latency run, per controller: ${f.loopLat}`) + `\n    whole run: ${f.machine ?? '?'}`;
 }
 
 function table(etcd: Figures[], nova: Figures[]): string {
