@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import pino from 'pino';
-import { busyMeter, stretchProfiler } from './bench-cluster.ts';
+import { serveBenchCommands } from './bench-cluster.ts';
 import { AgentNode } from '../node/agent/agent-node.ts';
 import type { AgentConfig } from '../node/agent/agent-config.ts';
 
@@ -25,43 +25,19 @@ agents.forEach((a, i) => {
   })();
 });
 
-const busy = busyMeter();
-const profiler = stretchProfiler();
-process.on('message', async (m: { cmd: string; [k: string]: any }) => {
-  try {
-    switch (m.cmd) {
-      case 'busy':
-        send({ cmd: 'busy', ...busy() });
-        break;
-      case 'connected':
-        send({ cmd: 'connected', n: agents.filter((a) => a.state === 'Connected').length });
-        break;
-      case 'watch':
-        watching = m.prefix;
-        seen.length = 0;
-        loopDelay.reset();
-        loopDelay.enable();
-        send({ cmd: 'watch' });
-        break;
-      case 'profile':
-        // A CPU profile of a stretch: { action: 'start' }, then { action: 'stop', path }.
-        if (m.action === 'start') await profiler.start(); else await profiler.stop(m.path);
-        send({ cmd: 'profile' });
-        break;
-      case 'count':
-        // How many deliveries were seen, without shipping them (cheap to poll while measuring).
-        send({ cmd: 'count', n: seen.length });
-        break;
-      case 'seen':
-        send({ cmd: 'seen', seen, loopDelayP99Ms: loopDelay.percentile(99) / 1e6, loopDelayMaxMs: loopDelay.max / 1e6 });
-        break;
-      case 'stop':
-        await Promise.all(agents.map((a) => a.stop()));
-        send({ cmd: 'stop' });
-        process.exit(0);
-    }
-  } catch (err) {
-    send({ cmd: 'error', message: (err as Error).stack ?? String(err) });
-  }
+serveBenchCommands({
+  connected: () => ({ n: agents.filter((a) => a.state === 'Connected').length }),
+  watch: (m) => {
+    watching = m.prefix;
+    seen.length = 0;
+    loopDelay.reset();
+    loopDelay.enable();
+  },
+  // How many deliveries were seen, without shipping them (cheap to poll while measuring).
+  count: () => ({ n: seen.length }),
+  seen: () => ({ seen, loopDelayP99Ms: loopDelay.percentile(99) / 1e6, loopDelayMaxMs: loopDelay.max / 1e6 }),
+  stop: async () => {
+    await Promise.all(agents.map((a) => a.stop()));
+  },
 });
 send({ cmd: 'started' });

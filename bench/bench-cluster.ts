@@ -238,6 +238,41 @@ export function machineShares(): (measuredCpuMs: number) => MachineShares | unde
   };
 }
 
+/** A bench child's command: the fields of its answer (sent back under the same `cmd`). */
+export type BenchCommand = (m: { cmd: string; [k: string]: any }) => Promise<Record<string, unknown> | void> | Record<string, unknown> | void;
+
+/**
+ * The child's half of BenchProcs: answers each `{ cmd }` message from the parent with `{ cmd, ...answer }`
+ * (or `{ cmd: 'error', message }` when it throws). Every child answers `busy` (busyMeter, plus
+ * `busyExtra`'s fields) and `profile` (a CPU profile of a stretch with `profiler`: `{ action: 'start' }`,
+ * then `{ action: 'stop', path }`); `stop` is answered, then the process exits.
+ */
+export function serveBenchCommands(
+  commands: Record<string, BenchCommand> & { stop: BenchCommand },
+  opts: { busyExtra?: () => Record<string, unknown>; profiler?: ReturnType<typeof stretchProfiler> } = {},
+): void {
+  const send = (m: unknown): void => { process.send!(m); };
+  const busy = busyMeter();
+  const profiler = opts.profiler ?? stretchProfiler();
+  const all: Record<string, BenchCommand> = {
+    busy: () => ({ ...busy(), ...opts.busyExtra?.() }),
+    profile: async (m) => {
+      if (m.action === 'start') await profiler.start(); else await profiler.stop(m.path);
+    },
+    ...commands,
+  };
+  process.on('message', async (m: { cmd: string; [k: string]: any }) => {
+    try {
+      const command = all[m.cmd];
+      if (command === undefined) throw new Error(`unknown command ${m.cmd}`);
+      send({ ...(await command(m) ?? {}), cmd: m.cmd });
+      if (m.cmd === 'stop') process.exit(0);
+    } catch (err) {
+      send({ cmd: 'error', message: (err as Error).stack ?? String(err) });
+    }
+  });
+}
+
 /**
  * For a benchmark child process: a CPU profile of a chosen stretch (what `--cpu-prof` cannot do: it
  * covers the whole process, start-up included). `start()`, then `stop(path)` writes a .cpuprofile

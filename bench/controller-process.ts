@@ -11,7 +11,7 @@ import { ControllerNode } from '../node/controller/controller-node.ts';
 import { encodeJsonText } from '../node/wire/codec.ts';
 import { lengthPrefixed } from '../node/wire/frame-reader.ts';
 import { mulberry32, randomBytesFrom } from '../test/helpers/seeded-random.ts';
-import { busyMeter, stretchProfiler } from './bench-cluster.ts';
+import { serveBenchCommands, stretchProfiler } from './bench-cluster.ts';
 
 const config = JSON.parse(readFileSync(process.argv[2]!, 'utf8'));
 // Replication and membership on their defaults (anti-entropy every 5 minutes, heartbeats every 10 s):
@@ -62,156 +62,126 @@ void (async () => {
   for await (const e of node.watch()) if (watching !== undefined && e.view.key.includes(`/${watching}-`) && !seen.has(e.view.key)) seen.set(e.view.key, nowMs());
 })();
 
-const busy = busyMeter();
 const profiler = stretchProfiler();
-process.on('message', async (m: { cmd: string; [k: string]: any }) => {
-  try {
-    switch (m.cmd) {
-      case 'busy':
-        send({ cmd: 'busy', ...busy(), syncedBatches: node.store.batches });
-        break;
-      case 'peers': {
-        // Ready when pushing to both peers and holding quorum with both (heard from them).
-        const up = Math.min(node.replicator.status().filter((s) => s.connected).length, node.fence.reachable().length - 1);
-        send({ cmd: 'peers', up });
-        break;
-      }
-      case 'load': {
-        // m.profile: a path for a CPU profile of this load alone (bench/profile-top.ts reads it).
-        if (m.profile !== undefined) await profiler.start();
-        let next = 0;
-        const early0 = node.store.stats.sentEarly;
-        const batches0 = node.store.batches;
-        const batchMs0 = node.store.batchMs;
-        const cpu0 = process.cpuUsage();
-        const end = Date.now() + m.ms;
-        const t0 = performance.now();
-        await Promise.all(Array.from({ length: m.writers }, async () => {
-          while (Date.now() < end) await node.apply(resource(m.prefix, next++), { durability: m.durability });
-        }));
-        const st = node.replicator.status();
-        const batches = st.reduce((n, x) => n + x.batchesAcked, 0);
-        const records = st.reduce((n, x) => n + x.recordsAcked, 0);
-        const cpu = process.cpuUsage(cpu0);
-        if (m.profile !== undefined) await profiler.stop(m.profile);
-        send({
-          cmd: 'load', writes: next, seconds: (performance.now() - t0) / 1000, recordsPerBatch: records / Math.max(1, batches),
-          syncedBatches: node.store.batches - batches0, msPerSyncedBatch: (node.store.batchMs - batchMs0) / Math.max(1, node.store.batches - batches0),
-          cpuSeconds: (cpu.user + cpu.system) / 1e6, sentEarly: node.store.stats.sentEarly - early0,
-        });
-        break;
-      }
-      case 'fill': {
-        // Many small resources as fast as group commit takes them (set-up for catch-up figures).
-        let next = 0;
-        const t0 = performance.now();
-        await Promise.all(Array.from({ length: m.concurrency }, async () => {
-          while (next < m.count) await node.apply(resource(m.prefix, next++, m.padBytes), { durability: m.durability });
-        }));
-        send({ cmd: 'fill', seconds: (performance.now() - t0) / 1000, size: node.store.size, root: node.store.merkle.root() });
-        break;
-      }
-      case 'root':
-        send({ cmd: 'root', size: node.store.size, root: node.store.merkle.root() });
-        break;
-      case 'replication':
-        send({ cmd: 'replication', peers: node.replicator.status().map((p) => ({ member: p.member, overflows: p.overflows, lagMs: p.lagMs, needsRepair: p.needsRepair, antiEntropyRuns: p.antiEntropyRuns, antiEntropyFailures: p.antiEntropyFailures, lastAntiEntropy: p.lastAntiEntropy })) });
-        break;
-      case 'rate': {
-        const acks: Array<[string, number, number]> = [];
-        const gapMs = 1000 / m.perSecond;
-        const t0 = performance.now();
-        const pending: Array<Promise<void>> = [];
-        for (let i = 0; i < m.count; i++) {
-          const due = t0 + i * gapMs;
-          const wait = due - performance.now();
-          if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-          // Each ack: [key, acknowledged at, sent at] (wall ms).
-          const sentMs = nowMs();
-          pending.push(node.apply(resource(m.prefix, i, m.padBytes, m.salt, m.padKind), { durability: m.durability }).then((r) => { acks.push([r.view.key, nowMs(), sentMs]); }));
-        }
-        await Promise.all(pending);
-        send({ cmd: 'rate', acks });
-        break;
-      }
-      case 'probe': {
-        // One quorum write as soon as the node takes it (restart figures): retried until it succeeds.
-        const deadline = Date.now() + m.timeoutMs;
-        for (;;) {
-          try {
-            await node.ready({ timeoutMs: Math.max(1, deadline - Date.now()) });
-            await node.apply(resource('probe', m.i), { durability: 'quorum' });
-            break;
-          } catch (err) {
-            if (Date.now() > deadline) throw err;
-            await new Promise((r) => setTimeout(r, 10));
-          }
-        }
-        send({ cmd: 'probe' });
-        break;
-      }
-      case 'profile':
-        // A CPU profile of a stretch: { action: 'start' }, then { action: 'stop', path }.
-        if (m.action === 'start') await profiler.start(); else await profiler.stop(m.path);
-        send({ cmd: 'profile' });
-        break;
-      case 'frame': {
-        // The config-stream frame that carries the stored record `key` alone to an agent, encoded as
-        // ConfigBroadcast encodes one (a `records` message, compressed when the node compresses),
-        // with its length prefix: the bytes MessageStream.writeFrame hands to the agent's stream.
-        const [text] = await node.store.getRecordTexts([m.key]);
-        if (text === undefined) throw new Error(`no record ${m.key}`);
-        const payload = encodeJsonText(`{"t":"records","records":[${text}]}`, node.config.sync.compression);
-        send({
-          cmd: 'frame', payload: Buffer.from(payload).toString('base64'), framedBytes: lengthPrefixed(payload).length,
-          recordBytes: Buffer.byteLength(text), compressed: node.config.sync.compression,
-        });
-        break;
-      }
-      case 'memory': {
-        // After a full collection when the process runs with --expose-gc (BenchProcs.start's execArgv).
-        const gc = (globalThis as { gc?: () => void }).gc;
-        if (gc !== undefined) { gc(); gc(); }
-        const u = process.memoryUsage();
-        // Open connections and the streams on them, by protocol (what each agent's connection carries).
-        const conns = node.membership.libp2p.getConnections();
-        const protocols: Record<string, number> = {};
-        for (const c of conns) for (const st of c.streams) protocols[st.protocol ?? '?'] = (protocols[st.protocol ?? '?'] ?? 0) + 1;
-        send({
-          cmd: 'memory', collected: gc !== undefined, rss: u.rss, heapUsed: u.heapUsed, external: u.external, arrayBuffers: u.arrayBuffers,
-          fds: openFds(), agents: node.replicator.followingAgents().length, connections: conns.length, protocols,
-        });
-        break;
-      }
-      case 'watch':
-        watching = m.prefix;
-        seen.clear();
-        loopDelay.reset();
-        loopDelay.enable();
-        send({ cmd: 'watch' });
-        break;
-      case 'seen':
-        send({ cmd: 'seen', seen: [...seen], loopDelayP99Ms: loopDelay.percentile(99) / 1e6, loopDelayMaxMs: loopDelay.max / 1e6 });
-        break;
-      case 'loop':
-        // Event-loop delay over a stretch: { action: 'start' }, then { action: 'stop' } answers it.
-        if (m.action === 'start') {
-          loopDelay.reset();
-          loopDelay.enable();
-          send({ cmd: 'loop' });
-        } else {
-          loopDelay.disable();
-          send({ cmd: 'loop', p99Ms: loopDelay.percentile(99) / 1e6, maxMs: loopDelay.max / 1e6 });
-        }
-        break;
-      case 'stop':
-        await admin?.close();
-        await node.stop();
-        send({ cmd: 'stop' });
-        process.exit(0);
+serveBenchCommands({
+  peers: () => {
+    // Ready when pushing to both peers and holding quorum with both (heard from them).
+    const up = Math.min(node.replicator.status().filter((s) => s.connected).length, node.fence.reachable().length - 1);
+    return { up };
+  },
+  load: async (m) => {
+    // m.profile: a path for a CPU profile of this load alone (bench/profile-top.ts reads it).
+    if (m.profile !== undefined) await profiler.start();
+    let next = 0;
+    const early0 = node.store.stats.sentEarly;
+    const batches0 = node.store.batches;
+    const batchMs0 = node.store.batchMs;
+    const cpu0 = process.cpuUsage();
+    const end = Date.now() + m.ms;
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: m.writers }, async () => {
+      while (Date.now() < end) await node.apply(resource(m.prefix, next++), { durability: m.durability });
+    }));
+    const st = node.replicator.status();
+    const batches = st.reduce((n, x) => n + x.batchesAcked, 0);
+    const records = st.reduce((n, x) => n + x.recordsAcked, 0);
+    const cpu = process.cpuUsage(cpu0);
+    if (m.profile !== undefined) await profiler.stop(m.profile);
+    return {
+      writes: next, seconds: (performance.now() - t0) / 1000, recordsPerBatch: records / Math.max(1, batches),
+      syncedBatches: node.store.batches - batches0, msPerSyncedBatch: (node.store.batchMs - batchMs0) / Math.max(1, node.store.batches - batches0),
+      cpuSeconds: (cpu.user + cpu.system) / 1e6, sentEarly: node.store.stats.sentEarly - early0,
+    };
+  },
+  fill: async (m) => {
+    // Many small resources as fast as group commit takes them (set-up for catch-up figures).
+    let next = 0;
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: m.concurrency }, async () => {
+      while (next < m.count) await node.apply(resource(m.prefix, next++, m.padBytes), { durability: m.durability });
+    }));
+    return { seconds: (performance.now() - t0) / 1000, size: node.store.size, root: node.store.merkle.root() };
+  },
+  root: () => ({ size: node.store.size, root: node.store.merkle.root() }),
+  replication: () => ({
+    peers: node.replicator.status().map((p) => ({ member: p.member, overflows: p.overflows, lagMs: p.lagMs, needsRepair: p.needsRepair, antiEntropyRuns: p.antiEntropyRuns, antiEntropyFailures: p.antiEntropyFailures, lastAntiEntropy: p.lastAntiEntropy })),
+  }),
+  rate: async (m) => {
+    const acks: Array<[string, number, number]> = [];
+    const gapMs = 1000 / m.perSecond;
+    const t0 = performance.now();
+    const pending: Array<Promise<void>> = [];
+    for (let i = 0; i < m.count; i++) {
+      const due = t0 + i * gapMs;
+      const wait = due - performance.now();
+      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+      // Each ack: [key, acknowledged at, sent at] (wall ms).
+      const sentMs = nowMs();
+      pending.push(node.apply(resource(m.prefix, i, m.padBytes, m.salt, m.padKind), { durability: m.durability }).then((r) => { acks.push([r.view.key, nowMs(), sentMs]); }));
     }
-  } catch (err) {
-    send({ cmd: 'error', message: (err as Error).stack ?? String(err) });
-  }
-});
+    await Promise.all(pending);
+    return { acks };
+  },
+  probe: async (m) => {
+    // One quorum write as soon as the node takes it (restart figures): retried until it succeeds.
+    const deadline = Date.now() + m.timeoutMs;
+    for (;;) {
+      try {
+        await node.ready({ timeoutMs: Math.max(1, deadline - Date.now()) });
+        await node.apply(resource('probe', m.i), { durability: 'quorum' });
+        return;
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    }
+  },
+  frame: async (m) => {
+    // The config-stream frame that carries the stored record `key` alone to an agent, encoded as
+    // ConfigBroadcast encodes one (a `records` message, compressed when the node compresses),
+    // with its length prefix: the bytes MessageStream.writeFrame hands to the agent's stream.
+    const [text] = await node.store.getRecordTexts([m.key]);
+    if (text === undefined) throw new Error(`no record ${m.key}`);
+    const payload = encodeJsonText(`{"t":"records","records":[${text}]}`, node.config.sync.compression);
+    return {
+      payload: Buffer.from(payload).toString('base64'), framedBytes: lengthPrefixed(payload).length,
+      recordBytes: Buffer.byteLength(text), compressed: node.config.sync.compression,
+    };
+  },
+  memory: () => {
+    // After a full collection when the process runs with --expose-gc (BenchProcs.start's execArgv).
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (gc !== undefined) { gc(); gc(); }
+    const u = process.memoryUsage();
+    // Open connections and the streams on them, by protocol (what each agent's connection carries).
+    const conns = node.membership.libp2p.getConnections();
+    const protocols: Record<string, number> = {};
+    for (const c of conns) for (const st of c.streams) protocols[st.protocol ?? '?'] = (protocols[st.protocol ?? '?'] ?? 0) + 1;
+    return {
+      collected: gc !== undefined, rss: u.rss, heapUsed: u.heapUsed, external: u.external, arrayBuffers: u.arrayBuffers,
+      fds: openFds(), agents: node.replicator.followingAgents().length, connections: conns.length, protocols,
+    };
+  },
+  watch: (m) => {
+    watching = m.prefix;
+    seen.clear();
+    loopDelay.reset();
+    loopDelay.enable();
+  },
+  seen: () => ({ seen: [...seen], loopDelayP99Ms: loopDelay.percentile(99) / 1e6, loopDelayMaxMs: loopDelay.max / 1e6 }),
+  loop: (m) => {
+    // Event-loop delay over a stretch: { action: 'start' }, then { action: 'stop' } answers it.
+    if (m.action === 'start') {
+      loopDelay.reset();
+      loopDelay.enable();
+      return;
+    }
+    loopDelay.disable();
+    return { p99Ms: loopDelay.percentile(99) / 1e6, maxMs: loopDelay.max / 1e6 };
+  },
+  stop: async () => {
+    await admin?.close();
+    await node.stop();
+  },
+}, { busyExtra: () => ({ syncedBatches: node.store.batches }), profiler });
 send({ cmd: 'started', peerId: node.membership.peerId.toString() });

@@ -17,7 +17,7 @@ import { cachedKeyNoiseCrypto } from '../node/host/noise-crypto.ts';
 import { generateEd25519Key } from '../node/identity/keys.ts';
 import { batchWindowUpdates } from '../node/host/yamux-window-updates.ts';
 import { FrameReader, lengthPrefixed } from '../node/wire/frame-reader.ts';
-import { busyMeter } from './bench-cluster.ts';
+import { serveBenchCommands } from './bench-cluster.ts';
 
 const PROTOCOL = '/novaedge-bench/stream-floor/1.0.0';
 /** Largest message the listener accepts, bytes (a config-stream frame is far smaller). */
@@ -52,50 +52,32 @@ await libp2p.handle(PROTOCOL, ({ stream }) => {
   })();
 });
 
-const busy = busyMeter();
-process.on('message', async (m: { cmd: string; [k: string]: any }) => {
-  try {
-    switch (m.cmd) {
-      case 'busy':
-        send({ cmd: 'busy', ...busy() });
-        break;
-      case 'address':
-        send({ cmd: 'address', addr: libp2p.getMultiaddrs()[0]!.toString() });
-        break;
-      case 'dial': {
-        const stream = await libp2p.dialProtocol(multiaddr(m.addr), PROTOCOL);
-        outbound = { stream, bytes: byteStream(stream) };
-        send({ cmd: 'dial' });
-        break;
-      }
-      case 'send': {
-        // `count` messages of `payload` (base64: a real config-stream frame) in bursts of `burst`,
-        // `perSecond` bursts a second on schedule: the controller writes one frame to each of its
-        // agents' streams per change, so a burst of A messages per write is the same pattern of
-        // work and wake-ups on one stream. Each message is its own write, as each frame is there.
-        const o = outbound!;
-        const payload = Buffer.from(m.payload, 'base64');
-        const gapMs = 1000 / m.perSecond;
-        const t0 = performance.now();
-        for (let i = 0, tick = 0; i < m.count; tick++) {
-          const wait = t0 + tick * gapMs - performance.now();
-          if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-          for (let k = 0; k < m.burst && i < m.count; k++, i++) await o.bytes.write(lengthPrefixed(payload));
-        }
-        send({ cmd: 'send', seconds: (performance.now() - t0) / 1000 });
-        break;
-      }
-      case 'count':
-        send({ cmd: 'count', n: received, bytes: receivedBytes });
-        break;
-      case 'stop':
-        await outbound?.stream.close().catch(() => undefined);
-        await libp2p.stop();
-        send({ cmd: 'stop' });
-        process.exit(0);
+serveBenchCommands({
+  address: () => ({ addr: libp2p.getMultiaddrs()[0]!.toString() }),
+  dial: async (m) => {
+    const stream = await libp2p.dialProtocol(multiaddr(m.addr), PROTOCOL);
+    outbound = { stream, bytes: byteStream(stream) };
+  },
+  send: async (m) => {
+    // `count` messages of `payload` (base64: a real config-stream frame) in bursts of `burst`,
+    // `perSecond` bursts a second on schedule: the controller writes one frame to each of its
+    // agents' streams per change, so a burst of A messages per write is the same pattern of
+    // work and wake-ups on one stream. Each message is its own write, as each frame is there.
+    const o = outbound!;
+    const payload = Buffer.from(m.payload, 'base64');
+    const gapMs = 1000 / m.perSecond;
+    const t0 = performance.now();
+    for (let i = 0, tick = 0; i < m.count; tick++) {
+      const wait = t0 + tick * gapMs - performance.now();
+      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+      for (let k = 0; k < m.burst && i < m.count; k++, i++) await o.bytes.write(lengthPrefixed(payload));
     }
-  } catch (err) {
-    send({ cmd: 'error', message: (err as Error).stack ?? String(err) });
-  }
+    return { seconds: (performance.now() - t0) / 1000 };
+  },
+  count: () => ({ n: received, bytes: receivedBytes }),
+  stop: async () => {
+    await outbound?.stream.close().catch(() => undefined);
+    await libp2p.stop();
+  },
 });
 send({ cmd: 'started' });
