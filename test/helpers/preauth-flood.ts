@@ -52,6 +52,9 @@ const CHUNK_BYTES = 16 * 1024;
 // One chunk per macrotask, and none once the connection is gone: the flooders' own CPU (encrypting
 // what a victim that closed the connection never reads) would otherwise starve the victim of a
 // shared machine and blur its figures.
+/** How long a flooder waits after a refused dial before dialing again. */
+const REFUSED_DIAL_BACKOFF_MS = 100;
+
 async function* chunks(total: number, counted: (n: number) => void, open: () => boolean): AsyncGenerator<Uint8Array> {
   for (let sent = 0; sent < total && open(); sent += CHUNK_BYTES) {
     const n = Math.min(CHUNK_BYTES, total - sent);
@@ -67,8 +70,8 @@ async function floodOnce(host: Host, o: FloodOptions, report: FloodReport, signa
     conn = await host.libp2p.dial(multiaddr(o.target), { signal });
   } catch {
     report.dialErrors += 1;
-    // Refused (rate limit, busy): back off a little before the next try.
-    await new Promise((r) => setTimeout(r, 100));
+    // Refused (rate limit, busy): back off a little before the next try (the attacker's pacing, not a wait for a condition).
+    await new Promise((r) => setTimeout(r, REFUSED_DIAL_BACKOFF_MS));
     return;
   }
   report.connections += 1;
