@@ -156,7 +156,10 @@ export class LinkLiveness {
       this.#table.opened(id, conn.remotePeer.toString(), now);
       this.#watched.set(id, {
         conn, probing: false, sinceMs: now,
-        channel: new PingChannel((signal) => conn.newStream(PING_PROTOCOL, { signal, runOnLimitedConnection: true }), { timers: this.#timers, random: this.#o.random }),
+        // Negotiated lazily (the protocol rides with the first ping): a new connection's first answer
+        // then takes one round trip, not two or three, and a slow link can answer within the window
+        // (simulation seed 700966: closed as silent and redialled over and over at 190 ms each way).
+        channel: new PingChannel((signal) => conn.newStream(PING_PROTOCOL, { signal, negotiateFully: false, runOnLimitedConnection: true }), { timers: this.#timers, random: this.#o.random }),
       });
     }
     for (const d of this.#table.takeDead(now)) this.#closeDead(d);
