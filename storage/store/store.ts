@@ -680,9 +680,17 @@ export class Store {
     };
   }
 
+  // The view (and the type, which follows from it) is built when first read: the replicator's relay
+  // and the agents' broadcast follow every change and read only the record.
   #event(record: StoredRecord, seq: number, source?: string): ChangeEvent {
-    const view = this.#view(record, seq);
-    const e: ChangeEvent = { type: view.value === null ? 'DELETE' : 'PUT', seq, view, record };
+    let view: ResourceView | undefined;
+    const viewOf = (): ResourceView => (view ??= this.#view(record, seq));
+    const e: ChangeEvent = {
+      get type(): ChangeEvent['type'] { return viewOf().value === null ? 'DELETE' : 'PUT'; },
+      seq,
+      get view(): ResourceView { return viewOf(); },
+      record,
+    };
     if (source !== undefined) e.source = source;
     return e;
   }
