@@ -32,6 +32,10 @@
 // can change by itself — and reported by fence-transitions.ts.
 // A decision is reused for at most DECISION_REUSE_MS: a burst of writes (many resume in the same turn
 // of the event loop) gathers the inputs once instead of once each, which was about 10 us a write.
+// Only while the wall clock has not stepped meanwhile: a write is stamped with the wall clock read after
+// the check, so a decision made before a step would let through one write stamped with the stepped
+// clock (simulation seed 800670: a's clock set 9.8 s ahead in the instant after a decision; the write
+// that reused it was acknowledged, and a later write lost last-writer-wins to it).
 //
 // AgentAssisted mode adds the agents' vote leases (node/votes/): the leases this controller counts now
 // and the replicated agent registry. Its safety argument ("two controllers that cannot exchange data
@@ -137,6 +141,8 @@ export interface WriteFenceOptions {
 // Everything one evaluation computed.
 interface Evaluation {
   atMs: number;
+  /** The wall clock minus the monotonic clock at the evaluation: a step of the wall clock moves it. */
+  wallLeadMs: number;
   reachable: string[];
   /** Tally of the controllers reached. */
   tally: TallyResult;
@@ -311,10 +317,14 @@ export class WriteFence {
     this.#transitions.clear();
   }
 
-  // The last evaluation while it is less than DECISION_REUSE_MS old, else a new one.
+  // The last evaluation while it is less than DECISION_REUSE_MS old and the wall clock has not stepped
+  // since (by DECISION_REUSE_MS or more), else a new one.
   #fresh(): Evaluation {
     const e = this.#last;
-    return e === undefined || this.#timers.nowMs() - e.atMs >= DECISION_REUSE_MS ? this.#evaluate() : e;
+    if (e === undefined) return this.#evaluate();
+    const nowMs = this.#timers.nowMs();
+    const reusable = nowMs - e.atMs < DECISION_REUSE_MS && Math.abs(this.#wallClock() - nowMs - e.wallLeadMs) < DECISION_REUSE_MS;
+    return reusable ? e : this.#evaluate();
   }
 
   // A link opened or closed: the next write decides afresh (a reset fences the very next write), and
@@ -373,7 +383,7 @@ export class WriteFence {
     const decision = decideWrite(t, this.config, clock);
     const haveQuorum = t.haveQuorum && agreeing.haveQuorum && stampsAheadMs === undefined;
     const phases = this.#phases.tick(nowMs, { haveQuorum, reachableControllers: t.reachableControllers, configuredControllers: t.configuredControllers });
-    const e: Evaluation = { atMs: nowMs, reachable, tally: t, clock, decision };
+    const e: Evaluation = { atMs: nowMs, wallLeadMs: this.#wallClock() - nowMs, reachable, tally: t, clock, decision };
     this.#last = e;
     const state: FenceState = {
       fenced: !decision.allowed, reason: decision.allowed ? undefined : decision.reason, haveQuorum,

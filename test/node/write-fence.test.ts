@@ -304,6 +304,24 @@ t.test('a clock 8 s off from both peers fences with CLOCK_SKEW; it un-fences whe
   }
 });
 
+// Seed 800670 of the simulation: a's clock was set 9.8 s ahead in the same instant as a write, right
+// after a decision; the write reused it, was stamped 9.8 s ahead and acknowledged, and a write made
+// 5.5 s later elsewhere lost last-writer-wins to it.
+t.test('a step of the wall clock is not hidden by a reused decision: the next write decides afresh', async (t) => {
+  for (const step of [9_780, -9_780]) {
+    const wall = { skewMs: 0 };
+    const { timers, m, fence } = setup(t, { skewMs: () => wall.skewMs });
+    for (const c of ['c-b', 'c-c']) m.connect(c);
+    timers.advanceSync(1);
+    t.ok(allowed(fence), 'clocks agree: writes pass');
+    // No monotonic time passes: only the wall clock steps.
+    wall.skewMs = step;
+    await t.rejects(async () => fence.check(), { code: 'FENCED', reason: 'CLOCK_SKEW' }, `a step of ${step} ms fences the very next write`);
+    wall.skewMs = 0;
+    t.ok(allowed(fence), 'stepped back before any stamp was issued: writes pass again at once');
+  }
+});
+
 // Seed 500969 of the simulation: every controller's clock set back from 6 s ahead, their stamps
 // standing still 0.46 s apart; they agreed height to height, and a later write lost to an earlier one.
 t.test('stamps standing still above its own clock fence it (CLOCK_SKEW) whatever the peers say, until its clock passes them', async (t) => {
