@@ -83,7 +83,12 @@ export class ControllerProber {
     let c = this.#channels.get(peerId);
     if (c === undefined) {
       const id = peerIdFromString(peerId);
-      c = new PingChannel((signal) => this.#o.membership.libp2p.dialProtocol(id, PING_PROTOCOL, { signal }), { timers: this.#o.timers, random: this.#o.random });
+      // Opened lazily (negotiateFully: false): the protocol is negotiated along with the first ping,
+      // so the first check on a new connection takes one round trip, not two. With two, a link whose
+      // round trip was over half the check deadline failed every first check, and every connection
+      // was hung up as dead after failureThreshold of them (simulation seed 700907: a link of
+      // 104-128 ms round trip, a 200 ms deadline, the agent Autonomous for 10 s beside a live controller).
+      c = new PingChannel((signal) => this.#o.membership.libp2p.dialProtocol(id, PING_PROTOCOL, { signal, negotiateFully: false }), { timers: this.#o.timers, random: this.#o.random });
       this.#channels.set(peerId, c);
     }
     return c;

@@ -28,6 +28,20 @@ t.test('agent-failover: start-up counts, an agent that never connects is reporte
   t.same(checkAgentFailover(history({ agents: ['x'], network: crashed, follows: [follow(0, 'x', 'a', 'Connected')] }), 2000), []);
 });
 
+// Seed 800418: the agent's only reachable controller was behind a link slowed to 122-244 ms each way,
+// and its health checks have a 200 ms deadline: by its configuration that controller does not answer.
+t.test('agent-failover: a controller whose round trip can exceed the health-check deadline is not judged reachable', async (t) => {
+  const slowed = (maxMs: number) => [
+    net(0, 'start'),
+    { ...net(1000, 'partition x | a', { cuts: split(['x'], ['a']) }), slow: [['x', 'b', maxMs], ['b', 'x', maxMs]] as Array<[string, string, number]> },
+  ];
+  const follows = [follow(0, 'x', 'a', 'Connected'), follow(1500, 'x', undefined, 'Autonomous')];
+  const h = (maxMs: number) => history({ agents: ['x'], controllers: ['a', 'b'], network: slowed(maxMs), follows });
+  t.same(checkAgentFailover(h(122), 2000, 200), [], 'up to 244 ms round trip, 200 ms deadline: b cannot be seen answering');
+  t.match(checkAgentFailover(h(122), 2000)[0]?.message ?? '', /x was Connected on a from 1\.000s .* though b could be reached/, 'without a deadline it is judged');
+  t.match(checkAgentFailover(h(90), 2000, 200)[0]?.message ?? '', /though b could be reached/, 'up to 180 ms round trip fits the deadline: judged');
+});
+
 const change = (seq: number, key: string, vv: Record<string, number>, incarnation = 1, digest = `d${JSON.stringify(vv)}`): AgentChange => ({
   atMs: seq * 100, agent: 'x', incarnation, seq, key, type: 'PUT', digest, vv, controller: 'a',
 });

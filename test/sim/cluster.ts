@@ -9,7 +9,7 @@
 // stopped. A restart boots a new incarnation from the same disk and configuration.
 import type { AgentStatus } from '../../node/agent/agent-node.ts';
 import { AgentNode } from '../../node/agent/agent-node.ts';
-import { FAST_AGENT } from '../../node/agent/agent-config.ts';
+import { AGENT_DEFAULTS, FAST_AGENT } from '../../node/agent/agent-config.ts';
 import { FAST_PROFILE, type MembershipConfig } from '../../node/config/membership-config.ts';
 import { FAST_REPLICATION } from '../../node/config/replication-config.ts';
 import type { NodeComponents } from '../../node/components.ts';
@@ -74,6 +74,8 @@ export class SimCluster implements SimDriver {
   #rec: HistoryRecorder | undefined;
   readonly #slots = new Map<string, Slot>();
   readonly #cuts = new Set<string>(); // `${from}>${to}`
+  // Slowed directions: `${from}>${to}` ('*>*' for every link) → largest one-way delay, ms.
+  readonly #slow = new Map<string, number>();
   #spec: ClusterSpec | undefined;
 
   constructor(options: SimClusterOptions = {}) {
@@ -253,6 +255,7 @@ export class SimCluster implements SimDriver {
       down: names.filter((n) => !sched.isUp(n)),
       paused: names.filter((n) => sched.isPaused(n)),
       cuts: [...this.#cuts].map((c) => c.split('>') as [string, string]),
+      slow: [...this.#slow].map(([k, ms]) => [...(k.split('>') as [string, string]), ms] as [string, string, number]),
     });
   }
 
@@ -324,9 +327,11 @@ export class SimCluster implements SimDriver {
   }
 
   async setLink(a: string | undefined, b: string | undefined, c: LinkConditions): Promise<void> {
+    // Delays uniform in [delayMinMs, delayMaxMs], as LinkConditions says: bounded, so the history can
+    // say how long a round trip may take.
     const p = {
       ...(c.delayMinMs === undefined ? {} : { latencyMinMs: c.delayMinMs }),
-      ...(c.delayMaxMs === undefined ? {} : { jitterMeanMs: Math.max(0, c.delayMaxMs - (c.delayMinMs ?? 0)) / 2 }),
+      ...(c.delayMaxMs === undefined ? {} : { latencyMaxMs: Math.max(c.delayMaxMs, c.delayMinMs ?? 0) }),
       ...(c.dropRate === undefined ? {} : { gossipDropRate: c.dropRate }),
       ...(c.duplicateRate === undefined ? {} : { gossipDupRate: c.duplicateRate }),
       ...(c.reorderRate === undefined ? {} : { gossipReorderRate: c.reorderRate }),
@@ -335,6 +340,15 @@ export class SimCluster implements SimDriver {
     else {
       this.network.setLink(a, b, p);
       this.network.setLink(b, a, p);
+    }
+    if (c.delayMaxMs !== undefined) {
+      const pairs = a === undefined || b === undefined ? [['*', '*']] : [[a, b], [b, a]];
+      // Under a millisecond is the LAN default again: not slowed.
+      for (const [f, t] of pairs) {
+        if (c.delayMaxMs < 1) this.#slow.delete(`${f}>${t}`);
+        else this.#slow.set(`${f}>${t}`, Math.max(c.delayMaxMs, c.delayMinMs ?? 0));
+      }
+      this.#recordNetwork(`link ${a ?? '*'}-${b ?? '*'} delay ${c.delayMinMs ?? 0}-${c.delayMaxMs} ms`);
     }
   }
 
@@ -530,6 +544,8 @@ export class SimCluster implements SimDriver {
       unfenceMs: 10_000,
       failoverMs: 10_000,
       syncLagMs: 5_000,
+      // The agents' health checks (node/agent/controller-prober.ts) have the reachability probe's deadline.
+      agentCheckTimeoutMs: FAST_AGENT.reachabilityProbe?.timeoutMs ?? AGENT_DEFAULTS.reachabilityProbe.timeoutMs,
     };
   }
 

@@ -3,18 +3,21 @@
 // agent-failover: while an agent runs and some controller can exchange data with it, it is Connected
 //   to such a controller, except for stretches no longer than its failover bound (start-up, a
 //   failover, a failback). Time while no controller is reachable, or the agent is down or paused,
-//   is not judged and ends any stretch.
+//   is not judged and ends any stretch. A controller whose link to the agent is slowed so that a
+//   round trip can take the agent's health-check deadline or longer is not reachable for this rule:
+//   by its configuration the agent counts a check answered that late as failed (seed 800418: a link
+//   slowed to 122-244 ms each way, checks with a 200 ms deadline).
 // agent-changes: within one incarnation (start) of an agent, the changes it applies have strictly
 //   increasing seqs, and per key each record strictly follows the previous one causally: an equal
 //   version vector is a change applied twice, an older or concurrent one is out of order.
 import { compareVv } from '../../../storage/logic/version-vector.ts';
 import { fmtMs, type History } from './history.ts';
-import { badRuns, canExchange, entryAt, isLive, segments, stateAt } from './truth.ts';
+import { badRuns, canExchange, entryAt, isLive, roundTripMaxMs, segments, stateAt } from './truth.ts';
 import type { Violation } from './violation.ts';
 
 
 /** Each agent follows a reachable controller, but for stretches of at most `boundMs`. */
-export function checkAgentFailover(h: History, boundMs: number): Violation[] {
+export function checkAgentFailover(h: History, boundMs: number, checkTimeoutMs = Infinity): Violation[] {
   const segBreaks = segments(h).map((s) => s.fromMs);
   const out: Violation[] = [];
   for (const agent of h.agents) {
@@ -22,7 +25,7 @@ export function checkAgentFailover(h: History, boundMs: number): Violation[] {
     const breaks = [...segBreaks, ...mine.map((f) => f.atMs)];
     const reachable = (t: number): string[] => {
       const s = stateAt(h, t);
-      return isLive(s, agent) ? h.controllers.filter((c) => canExchange(s, agent, c)) : [];
+      return isLive(s, agent) ? h.controllers.filter((c) => canExchange(s, agent, c) && roundTripMaxMs(s, agent, c) < checkTimeoutMs) : [];
     };
     const bad = (t: number): boolean => {
       const r = reachable(t);

@@ -120,7 +120,9 @@ export interface ReadOp {
  * The TRUE state of the network from `atMs` until the next entry: not what any node believes. Two
  * nodes can exchange data when both run, neither is paused, and neither direction between them is
  * cut. Message delay, loss below 100 %, duplication, reordering, and connections reset, silenced or
- * left half-open do not change it: a new connection would carry data.
+ * left half-open do not change it: a new connection would carry data. Slowed links are recorded
+ * too (`slow`), for the checkers whose rule depends on a timeout: a peer whose round trip can exceed
+ * the deadline of a health check cannot be seen answering one in time.
  */
 export interface NetworkState {
   atMs: number;
@@ -132,6 +134,8 @@ export interface NetworkState {
   paused: string[];
   /** Directed cuts: [from, to] means nothing `from` sends reaches `to`. */
   cuts: Array<[string, string]>;
+  /** Slowed directions: [from, to, delayMaxMs], each message from `from` to `to` delayed by at most delayMaxMs (absent: the LAN default, under 1 ms). */
+  slow?: Array<[string, string, number]>;
 }
 
 /** A node's wall clock was set `offsetMs` away from true time (skew or jump), from `atMs` on. */

@@ -23,10 +23,12 @@ export interface CheckBounds {
   syncLagMs: number;
   /** Longest a controller whose clock is clearly off may go on accepting writes (clock probes noticing; default splitBrainMs). */
   skewFenceMs?: number;
+  /** An agent's health-check deadline: a controller whose round trip to it can take this long is not one it can see answering (default: no deadline). */
+  agentCheckTimeoutMs?: number;
 }
 
 /** The names of the bounds (what `check safety name=3s` may override). */
-export const BOUND_NAMES: ReadonlyArray<keyof CheckBounds> = ['splitBrainMs', 'convergeMs', 'unfenceMs', 'failoverMs', 'syncLagMs', 'skewFenceMs'];
+export const BOUND_NAMES: ReadonlyArray<keyof CheckBounds> = ['splitBrainMs', 'convergeMs', 'unfenceMs', 'failoverMs', 'syncLagMs', 'skewFenceMs', 'agentCheckTimeoutMs'];
 
 /** Names of the checkers, in the order they run. */
 export const CHECKER_NAMES = [
@@ -47,7 +49,7 @@ export function runChecker(name: CheckerName, h: History, b: CheckBounds): Viola
     case 'converged': return checkConvergence(h, b.convergeMs);
     case 'fence-truth': return checkFenceTruth(h, b.unfenceMs);
     case 'status-truth': return checkStatusTruth(h, { settleMs: b.convergeMs, syncLagMs: b.syncLagMs });
-    case 'agent-failover': return checkAgentFailover(h, b.failoverMs);
+    case 'agent-failover': return checkAgentFailover(h, b.failoverMs, b.agentCheckTimeoutMs);
     case 'agent-changes': return checkAgentChanges(h);
     case 'vote-leases': return checkVoteLeases(h);
   }

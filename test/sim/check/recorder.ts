@@ -42,14 +42,20 @@ export class HistoryRecorder {
   }
 
   /** The true network from now on (kept only when it differs from the last state). */
-  network(cause: string, state: Pick<NetworkState, 'down' | 'paused' | 'cuts'>): void {
+  network(cause: string, state: Pick<NetworkState, 'down' | 'paused' | 'cuts' | 'slow'>): void {
+    const byPair = <T extends [string, string, ...unknown[]]>(a: T, b: T): number => {
+      const ka = `${a[0]}>${a[1]}`, kb = `${b[0]}>${b[1]}`;
+      return ka < kb ? -1 : ka > kb ? 1 : 0;
+    };
+    const slow = (state.slow ?? []).map(([f, t, ms]) => [f, t, ms] as [string, string, number]).sort(byPair);
     const next: NetworkState = {
       atMs: this.#now(), cause,
       down: [...state.down].sort(), paused: [...state.paused].sort(),
-      cuts: state.cuts.map(([f, t]) => [f, t] as [string, string]).sort((a, b) => (a.join('>') < b.join('>') ? -1 : a.join('>') > b.join('>') ? 1 : 0)),
+      cuts: state.cuts.map(([f, t]) => [f, t] as [string, string]).sort(byPair),
+      ...(slow.length === 0 ? {} : { slow }),
     };
     const last = this.history.network[this.history.network.length - 1]!;
-    const same = JSON.stringify([last.down, last.paused, last.cuts]) === JSON.stringify([next.down, next.paused, next.cuts]);
+    const same = JSON.stringify([last.down, last.paused, last.cuts, last.slow ?? []]) === JSON.stringify([next.down, next.paused, next.cuts, next.slow ?? []]);
     if (same) return;
     if (last.atMs === next.atMs) this.history.network[this.history.network.length - 1] = next;
     else this.history.network.push(next);

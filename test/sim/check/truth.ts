@@ -57,6 +57,19 @@ export function canCarry(s: NetworkState, from: string, to: string): boolean {
   return from === to || !s.cuts.some(([f, t]) => f === from && t === to);
 }
 
+/**
+ * The longest a round trip between `a` and `b` can take in state `s`, ms: the largest delays of the
+ * slowed directions (one not slowed counts 0: the LAN default is under a millisecond).
+ */
+export function roundTripMaxMs(s: NetworkState, a: string, b: string): number {
+  // A direction set on its own wins over the default for all ('*' to '*').
+  const delay = (from: string, to: string): number => {
+    const own = s.slow?.find(([f, t]) => f === from && t === to);
+    return own?.[2] ?? s.slow?.find(([f, t]) => f === '*' && t === '*')?.[2] ?? 0;
+  };
+  return delay(a, b) + delay(b, a);
+}
+
 /** True when `a` and `b` can exchange data: each reaches the other. */
 export function canExchange(s: NetworkState, a: string, b: string): boolean {
   return canSend(s, a, b) && canSend(s, b, a);
