@@ -28,6 +28,8 @@ export interface AntiEntropyOptions {
   rejections?: RecordRejections;
   /** The node's monotonic clock (the report's duration). */
   timers: TimerComponents;
+  /** Awaited once the peer answered hello, before the roots are compared (the session gate, session-gate.ts). */
+  afterHello?: () => Promise<void>;
 }
 
 /** What a session did. */
@@ -64,6 +66,7 @@ export async function runAntiEntropy(stream: MessageStream, store: Store, opts: 
   const batch = Math.min(opts.batchSize, opts.limits.keysPerRequestMax);
   try {
     const hello = await ask({ t: 'hello', v: ANTI_ENTROPY_VERSION, depth: store.merkle.depth }, 'hello');
+    await opts.afterHello?.();
     if (hello.root === store.merkle.root()) {
       report.inSync = true;
       return report;

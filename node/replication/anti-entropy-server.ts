@@ -21,6 +21,8 @@ export interface ServeOptions {
   source?: string;
   /** Where put records refused here are counted (and logged). */
   rejections?: RecordRejections;
+  /** Awaited on hello before answering it (the session gate, session-gate.ts); what it returns is called when the session ends. */
+  enter?: () => Promise<() => void>;
 }
 
 /** Outcome of a served session, for counters. */
@@ -34,90 +36,96 @@ export interface ServeReport {
 export async function serveAntiEntropy(stream: MessageStream, store: Store, opts: ServeOptions): Promise<ServeReport> {
   const report: ServeReport = { requests: 0, applied: 0, rejected: 0 };
   let greeted = false;
-  while (true) {
-    const msg = parseClientMessage(await stream.read(), opts.limits);
-    if (++report.requests > opts.requestsMax) throw new ProtocolError(`more than ${opts.requestsMax} requests in one session`);
-    if (msg.t === 'bye') return report;
-    if (!greeted && msg.t !== 'hello') throw new ProtocolError('anti-entropy session must start with hello');
-    let reply: ServerMessage | undefined;
-    // Replies assembled from stored record texts (get, scan) are written as they are.
-    let replyText: string | undefined;
-    switch (msg.t) {
-      case 'hello':
-        if (msg.v !== ANTI_ENTROPY_VERSION) {
-          reply = { t: 'error', code: 'VERSION', message: `protocol version ${msg.v} not supported (${ANTI_ENTROPY_VERSION})` };
-        } else if (msg.depth !== store.merkle.depth) {
-          reply = { t: 'error', code: 'SHAPE', message: `Merkle depth ${msg.depth} differs from ${store.merkle.depth}` };
-        } else {
-          greeted = true;
-          reply = { t: 'hello', v: ANTI_ENTROPY_VERSION, root: store.merkle.root(), size: store.size };
+  let release: (() => void) | undefined;
+  try {
+    while (true) {
+      const msg = parseClientMessage(await stream.read(), opts.limits);
+      if (++report.requests > opts.requestsMax) throw new ProtocolError(`more than ${opts.requestsMax} requests in one session`);
+      if (msg.t === 'bye') return report;
+      if (!greeted && msg.t !== 'hello') throw new ProtocolError('anti-entropy session must start with hello');
+      let reply: ServerMessage | undefined;
+      // Replies assembled from stored record texts (get, scan) are written as they are.
+      let replyText: string | undefined;
+      switch (msg.t) {
+        case 'hello':
+          if (msg.v !== ANTI_ENTROPY_VERSION) {
+            reply = { t: 'error', code: 'VERSION', message: `protocol version ${msg.v} not supported (${ANTI_ENTROPY_VERSION})` };
+          } else if (msg.depth !== store.merkle.depth) {
+            reply = { t: 'error', code: 'SHAPE', message: `Merkle depth ${msg.depth} differs from ${store.merkle.depth}` };
+          } else {
+            release ??= await opts.enter?.();
+            greeted = true;
+            reply = { t: 'hello', v: ANTI_ENTROPY_VERSION, root: store.merkle.root(), size: store.size };
+          }
+          break;
+        case 'children': {
+          if (msg.level >= store.merkle.depth) throw new ProtocolError(`children of level ${msg.level}: leaves have none`);
+          const parts: Buffer[] = [];
+          for (const n of msg.nodes) {
+            if (n >= store.merkle.width(msg.level)) throw new ProtocolError(`no node ${n} at level ${msg.level}`);
+            for (const h of store.merkle.children(msg.level, n)) parts.push(Buffer.from(h, 'hex').subarray(0, NODE_HASH_BYTES));
+          }
+          reply = { t: 'children', hashes: Buffer.concat(parts).toString('base64') };
+          break;
         }
-        break;
-      case 'children': {
-        if (msg.level >= store.merkle.depth) throw new ProtocolError(`children of level ${msg.level}: leaves have none`);
-        const parts: Buffer[] = [];
-        for (const n of msg.nodes) {
-          if (n >= store.merkle.width(msg.level)) throw new ProtocolError(`no node ${n} at level ${msg.level}`);
-          for (const h of store.merkle.children(msg.level, n)) parts.push(Buffer.from(h, 'hex').subarray(0, NODE_HASH_BYTES));
+        case 'leaves': {
+          const width = store.merkle.width(store.merkle.depth);
+          reply = { t: 'leaves', leaves: msg.nodes.map((n) => {
+            if (n >= width) throw new ProtocolError(`no leaf ${n}`);
+            return store.merkle.leafEntries(n);
+          }) };
+          break;
         }
-        reply = { t: 'children', hashes: Buffer.concat(parts).toString('base64') };
-        break;
-      }
-      case 'leaves': {
-        const width = store.merkle.width(store.merkle.depth);
-        reply = { t: 'leaves', leaves: msg.nodes.map((n) => {
-          if (n >= width) throw new ProtocolError(`no leaf ${n}`);
-          return store.merkle.leafEntries(n);
-        }) };
-        break;
-      }
-      case 'get': {
-        // Records go out as the store holds them (their canonical encoding): no decoding, validating
-        // and re-encoding of what this store wrote itself. The client validates every one.
-        const texts = await store.getRecordTexts(msg.keys);
-        const out: string[] = [];
-        const missing: string[] = [];
-        let bytes = 0;
-        for (let i = 0; i < texts.length; i++) {
-          const text = texts[i];
-          if (text === undefined) { missing.push(msg.keys[i]!); continue; }
-          // Always at least one record per response, so progress is guaranteed.
-          if (out.length > 0 && bytes + text.length > opts.limits.responseBytesMax) continue;
-          bytes += text.length;
-          out.push(text);
+        case 'get': {
+          // Records go out as the store holds them (their canonical encoding): no decoding, validating
+          // and re-encoding of what this store wrote itself. The client validates every one.
+          const texts = await store.getRecordTexts(msg.keys);
+          const out: string[] = [];
+          const missing: string[] = [];
+          let bytes = 0;
+          for (let i = 0; i < texts.length; i++) {
+            const text = texts[i];
+            if (text === undefined) { missing.push(msg.keys[i]!); continue; }
+            // Always at least one record per response, so progress is guaranteed.
+            if (out.length > 0 && bytes + text.length > opts.limits.responseBytesMax) continue;
+            bytes += text.length;
+            out.push(text);
+          }
+          replyText = recordsReply(out, missing, null);
+          break;
         }
-        replyText = recordsReply(out, missing, null);
-        break;
-      }
-      case 'scan': {
-        const entries = await store.scanRecordTexts(msg.after, msg.limit);
-        const out: string[] = [];
-        let bytes = 0;
-        let next: string | null = null;
-        for (const e of entries) {
-          if (out.length > 0 && bytes + e.text.length > opts.limits.responseBytesMax) break;
-          bytes += e.text.length;
-          out.push(e.text);
-          next = e.key;
+        case 'scan': {
+          const entries = await store.scanRecordTexts(msg.after, msg.limit);
+          const out: string[] = [];
+          let bytes = 0;
+          let next: string | null = null;
+          for (const e of entries) {
+            if (out.length > 0 && bytes + e.text.length > opts.limits.responseBytesMax) break;
+            bytes += e.text.length;
+            out.push(e.text);
+            next = e.key;
+          }
+          if (entries.length < msg.limit && out.length === entries.length) next = null;
+          replyText = recordsReply(out, [], next);
+          break;
         }
-        if (entries.length < msg.limit && out.length === entries.length) next = null;
-        replyText = recordsReply(out, [], next);
-        break;
+        case 'put': {
+          if (!opts.allowPut) throw new ProtocolError('this peer may not push records');
+          // Together, so the records share synced batches (group commit). A refused record is counted
+          // and skipped; the session goes on.
+          const { applied, unchanged, rejected } = await applyRecordBatch(store, msg.records, 'an anti-entropy put', opts.source, opts.rejections);
+          report.applied += applied;
+          report.rejected += rejected;
+          reply = { t: 'put', applied, unchanged, rejected };
+          break;
+        }
       }
-      case 'put': {
-        if (!opts.allowPut) throw new ProtocolError('this peer may not push records');
-        // Together, so the records share synced batches (group commit). A refused record is counted
-        // and skipped; the session goes on.
-        const { applied, unchanged, rejected } = await applyRecordBatch(store, msg.records, 'an anti-entropy put', opts.source, opts.rejections);
-        report.applied += applied;
-        report.rejected += rejected;
-        reply = { t: 'put', applied, unchanged, rejected };
-        break;
-      }
+      if (replyText !== undefined) await stream.writeJsonText(replyText);
+      else if (reply !== undefined) await stream.write(reply);
+      else throw new Error(`assertion: no reply to ${msg.t}`);
     }
-    if (replyText !== undefined) await stream.writeJsonText(replyText);
-    else if (reply !== undefined) await stream.write(reply);
-    else throw new Error(`assertion: no reply to ${msg.t}`);
+  } finally {
+    release?.();
   }
 }
 

@@ -14,6 +14,7 @@ import { CONFIG_STREAM_REQUEST_CAPS } from './config-stream-messages.ts';
 import { pushReceiverCaps, pushSenderCaps } from './push-messages.ts';
 import { mergeCaps, type InboundCaps } from '../wire/message-limits.ts';
 import { serveAntiEntropy } from './anti-entropy-server.ts';
+import { SessionGate, type GateRelease } from './session-gate.ts';
 import type { RefusalReason } from './apply-batch.ts';
 import { ConfigBroadcast } from './config-broadcast.ts';
 import { RecordRejections } from './record-rejections.ts';
@@ -153,6 +154,10 @@ export interface PeerReplicationStatus extends PushStatus {
   /** Anti-entropy sessions completed / failed with this peer. */
   antiEntropyRuns: number;
   antiEntropyFailures: number;
+  /** Bytes sent and received by the anti-entropy sessions this node started with the peer. */
+  antiEntropyBytes: number;
+  /** Records those sessions moved (pulled into this store or pushed to the peer). */
+  antiEntropyRecords: number;
   /** Report of the last anti-entropy session. */
   lastAntiEntropy: AntiEntropyReport | undefined;
 }
@@ -202,6 +207,8 @@ interface PeerState {
   syncing: Promise<AntiEntropyReport> | undefined;
   antiEntropyRuns: number;
   antiEntropyFailures: number;
+  antiEntropyBytes: number;
+  antiEntropyRecords: number;
   lastAntiEntropy: AntiEntropyReport | undefined;
 }
 
@@ -218,6 +225,8 @@ export class Replicator {
   readonly #timers: TimerComponents;
   readonly #limits: AntiEntropyLimits;
   readonly #peers = new Map<string, PeerState>();
+  // One anti-entropy session with a controller at a time, as client or server (session-gate.ts).
+  readonly #aeGate = new SessionGate();
   readonly #stop = new AbortController();
   readonly #log: Logger;
   readonly #quorumTimeoutMs: number;
@@ -260,7 +269,7 @@ export class Replicator {
           onOverflow: (dropped) => this.#overflowed(m, dropped),
         }),
         overflowLoggedMs: -Infinity, overflowsUnlogged: 0,
-        up: false, stop: undefined, syncing: undefined, antiEntropyRuns: 0, antiEntropyFailures: 0, lastAntiEntropy: undefined,
+        up: false, stop: undefined, syncing: undefined, antiEntropyRuns: 0, antiEntropyFailures: 0, antiEntropyBytes: 0, antiEntropyRecords: 0, lastAntiEntropy: undefined,
       });
       const pusher = this.#peers.get(m)!.pusher;
       pusher.onAck((r) => {
@@ -382,9 +391,12 @@ export class Replicator {
   /** Serve an incoming anti-entropy session; agents (`allowPut` false) may only read. */
   async handleAntiEntropy(duplex: Duplex<any, any, any>, member: string, allowPut: boolean): Promise<void> {
     const stream = new MessageStream(duplex, this.#streamOptions(antiEntropyRequestCaps(this.#limits, allowPut ? this.#opts.frameBytesMax : undefined)));
+    // A controller's session waits for this node's gate before answering hello; an agent's only
+    // reads and does not take it.
+    const enter = (): Promise<GateRelease> => this.#aeGate.enter(this.#sessionSignal());
     try {
       await serveAntiEntropy(stream, this.#store, {
-        limits: this.#limits, allowPut, requestsMax: 1_000_000, source: member, rejections: this.rejections,
+        limits: this.#limits, allowPut, requestsMax: 1_000_000, source: member, rejections: this.rejections, ...(allowPut ? { enter } : {}),
       });
     } catch (err) {
       this.#countError(err);
@@ -491,6 +503,8 @@ export class Replicator {
       connected: p.pusher.connected,
       antiEntropyRuns: p.antiEntropyRuns,
       antiEntropyFailures: p.antiEntropyFailures,
+      antiEntropyBytes: p.antiEntropyBytes,
+      antiEntropyRecords: p.antiEntropyRecords,
       lastAntiEntropy: p.lastAntiEntropy,
     }));
   }
@@ -592,20 +606,39 @@ export class Replicator {
     }
   }
 
+  // Deadline of one anti-entropy session, from when it starts waiting for a gate.
+  #sessionSignal(): AbortSignal {
+    return AbortSignal.any([this.#stop.signal, timeoutSignal(this.#timers, this.#opts.syncTimeoutMs * 10)]);
+  }
+
   async #runSync(member: string, p: PeerState): Promise<AntiEntropyReport> {
     p.pusher.beginRepair();
-    const signal = AbortSignal.any([this.#stop.signal, timeoutSignal(this.#timers, this.#opts.syncTimeoutMs * 10)]);
+    const signal = this.#sessionSignal();
+    // The session holds both controllers' gates, taken in the order of their names so that two
+    // sessions never wait on each other (session-gate.ts): this one's first when its name is lower,
+    // else once the peer has answered hello (it answers only once it holds its own).
+    let release: GateRelease | undefined;
+    const enter = async (): Promise<void> => {
+      release = await this.#aeGate.enter(signal);
+    };
     try {
-      const link = await this.#links.open(member, 'anti-entropy', signal);
       let report: AntiEntropyReport;
       try {
-        report = await runAntiEntropy(new MessageStream(link.duplex, this.#streamOptions()), this.#store, {
-          repairMode: this.#opts.repairMode, batchSize: this.#opts.antiEntropyBatchSize, limits: this.#limits,
-          source: member, rejections: this.rejections, timers: this.#timers,
-        });
+        if (this.#opts.self < member) await enter();
+        const link = await this.#links.open(member, 'anti-entropy', signal);
+        try {
+          report = await runAntiEntropy(new MessageStream(link.duplex, this.#streamOptions()), this.#store, {
+            repairMode: this.#opts.repairMode, batchSize: this.#opts.antiEntropyBatchSize, limits: this.#limits,
+            source: member, rejections: this.rejections, timers: this.#timers, ...(release === undefined ? { afterHello: enter } : {}),
+          });
+        } finally {
+          await link.close().catch(() => undefined);
+        }
       } finally {
-        await link.close().catch(() => undefined);
+        release?.();
       }
+      p.antiEntropyBytes += report.bytesSent + report.bytesReceived;
+      p.antiEntropyRecords += report.pulled + report.pushed;
       p.pusher.endRepair(true);
       p.antiEntropyRuns++;
       p.lastAntiEntropy = report;
