@@ -7,7 +7,7 @@ import type { TimerComponents } from '../components.ts';
 import type { MessageStream } from '../wire/message-stream.ts';
 import { ProtocolError } from '../wire/protocol-error.ts';
 import {
-  ANTI_ENTROPY_VERSION, NODE_HASH_BYTES, parseServerMessage,
+  ANTI_ENTROPY_VERSION, NODE_HASH_BYTES, parseServerMessage, VERSIONS_FEATURE,
   type AntiEntropyLimits, type ClientMessage, type ServerMessage,
 } from './anti-entropy-messages.ts';
 import { applyRecordBatch } from './apply-batch.ts';
@@ -47,13 +47,15 @@ export interface AntiEntropyReport {
   pushed: number;
   /** Pulled records refused locally (clock skew, validation): not stored. */
   rejected: number;
+  /** Keys both sides held whose direction the server was asked (versions). */
+  versionsAsked: number;
   durationMs: number;
 }
 
 export async function runAntiEntropy(stream: MessageStream, store: Store, opts: AntiEntropyOptions): Promise<AntiEntropyReport> {
   const started = opts.timers.nowMs();
   const report: AntiEntropyReport = {
-    inSync: false, roundTrips: 0, bytesSent: 0, bytesReceived: 0, differingKeys: 0, pulled: 0, pushed: 0, rejected: 0, durationMs: 0,
+    inSync: false, roundTrips: 0, bytesSent: 0, bytesReceived: 0, differingKeys: 0, pulled: 0, pushed: 0, rejected: 0, versionsAsked: 0, durationMs: 0,
   };
   const bytesAtStart = { out: stream.stats.bytesOut, in: stream.stats.bytesIn };
   const ask = async <T extends ServerMessage['t']>(msg: ClientMessage, want: T): Promise<Extract<ServerMessage, { t: T }>> => {
@@ -143,6 +145,27 @@ export async function runAntiEntropy(stream: MessageStream, store: Store, opts: 
       });
     }
     report.differingKeys = new Set([...toPull, ...toPush]).size;
+
+    // Keys both sides hold: ask the server which way each must go, when it can say.
+    if (pull && push && hello.features?.includes(VERSIONS_FEATURE) === true) {
+      const local = new Set(toPush);
+      const both = toPull.filter((k) => local.has(k));
+      const drop = { pull: new Set<string>(), push: new Set<string>() };
+      for (let i = 0; i < both.length; i += batch) {
+        const records = (await store.getRecords(both.slice(i, i + batch))).filter((r): r is StoredRecord => r !== undefined);
+        if (records.length === 0) continue;
+        const res = await ask({ t: 'versions', entries: records.map((r) => [r.key, r.vv]) }, 'versions');
+        const pullIdx = new Set(res.pull);
+        const pushIdx = new Set(res.push);
+        records.forEach((r, k) => {
+          if (!pullIdx.has(k)) drop.pull.add(r.key);
+          if (!pushIdx.has(k)) drop.push.add(r.key);
+        });
+        report.versionsAsked += records.length;
+      }
+      toPull.splice(0, toPull.length, ...toPull.filter((k) => !drop.pull.has(k)));
+      toPush.splice(0, toPush.length, ...toPush.filter((k) => !drop.push.has(k)));
+    }
 
     if (pull) {
       let pending = toPull;

@@ -1,11 +1,30 @@
 // Messages of the anti-entropy protocol (/novaedge/<federationID>/anti-entropy/1.0.0). The client
 // drives: it compares Merkle roots, descends level by level only into differing subtrees, compares
 // (key, digest) lists at the leaves, then pulls and/or pushes only the differing records.
+//
+// Which way a differing record goes. A digest says a key differs, not which side holds the newer
+// version; without more, a bidirectional session fetches the peer's version, joins it with its own and
+// pushes the result where it differs, so a session run by the controller holding the newer versions
+// first fetches every older one for nothing. A server that lists the `versions` feature in its hello
+// answers, for keys both sides hold, which way each must go from the version vectors: the client sends
+// its vectors, the server compares them with its own (dominated: push only; dominating: pull only;
+// concurrent or equal with another digest: both). A server without the feature is asked nothing of the
+// kind (a rolling upgrade keeps working the old way).
+import { isVersionVector, type VersionVector } from '../../storage/logic/version-vector.ts';
 import { arr, int, messageType, obj, ProtocolError, str } from '../wire/protocol-error.ts';
 import { SMALL_MESSAGE_BYTES_MAX, type InboundCaps } from '../wire/message-limits.ts';
 
 /** Protocol version carried in hello; a peer with another version is refused. */
 export const ANTI_ENTROPY_VERSION = 1;
+
+/** The feature a server lists in its hello when it answers `versions` requests. */
+export const VERSIONS_FEATURE = 'versions';
+
+/** Most features a hello may list (names of at most 32 characters). */
+const FEATURES_MAX = 16;
+
+/** Most entries of one version vector in a versions request: the store's record limit (vvMembersMax). */
+export const VERSIONS_VV_MEMBERS_MAX = 1_024;
 
 /** Bytes of each child hash sent during the descent: a 64-bit prefix of SHA-256 tells two nodes apart with all but 2^-64 odds, at a quarter of the bytes. */
 export const NODE_HASH_BYTES = 8;
@@ -36,14 +55,18 @@ export type ClientMessage =
   | { t: 'get'; keys: string[] }
   | { t: 'scan'; after: string | null; limit: number }
   | { t: 'put'; records: unknown[] }
+  /** For keys both sides hold with different digests: the client's version vector of each. */
+  | { t: 'versions'; entries: Array<[string, VersionVector]> }
   | { t: 'bye' };
 
 export type ServerMessage =
-  | { t: 'hello'; v: number; root: string; size: number }
+  | { t: 'hello'; v: number; root: string; size: number; features?: string[] }
   | { t: 'children'; hashes: string }
   | { t: 'leaves'; leaves: Array<Array<[string, string]>> }
   | { t: 'records'; records: unknown[]; missing: string[]; next: string | null }
   | { t: 'put'; applied: number; unchanged: number; rejected: number }
+  /** Indexes into the request's entries: the records the client should pull, and those it should push. */
+  | { t: 'versions'; pull: number[]; push: number[] }
   | { t: 'error'; code: string; message: string };
 
 const KEY_MAX = 600;
@@ -55,7 +78,7 @@ const node = (depthMax: number) => (x: unknown, w: string) => int(x, 0, 16 ** de
 /** Validate a client message. */
 export function parseClientMessage(v: unknown, limits: AntiEntropyLimits): ClientMessage {
   const m = obj(v, 'anti-entropy request');
-  const t = messageType(m, ['hello', 'children', 'leaves', 'get', 'scan', 'put', 'bye'] as const, 'anti-entropy request');
+  const t = messageType(m, ['hello', 'children', 'leaves', 'get', 'scan', 'put', 'versions', 'bye'] as const, 'anti-entropy request');
   switch (t) {
     case 'hello':
       return { t, v: int(m.v, 0, 1_000, 'hello.v'), depth: int(m.depth, 1, 6, 'hello.depth') };
@@ -69,6 +92,14 @@ export function parseClientMessage(v: unknown, limits: AntiEntropyLimits): Clien
       return { t, after: m.after === null ? null : str(m.after, KEY_MAX, 'scan.after'), limit: int(m.limit, 1, limits.keysPerRequestMax, 'scan.limit') };
     case 'put':
       return { t, records: arr(m.records, limits.keysPerRequestMax, 'put.records', (x) => x) };
+    case 'versions':
+      return {
+        t, entries: arr(m.entries, limits.keysPerRequestMax, 'versions.entries', (e, w) => {
+          const pair = arr(e, 2, w, (x) => x);
+          if (pair.length !== 2 || !isVersionVector(pair[1], VERSIONS_VV_MEMBERS_MAX)) throw new ProtocolError(`${w}: not a (key, version vector) pair`);
+          return [str(pair[0], KEY_MAX, `${w}.key`), pair[1]] as [string, VersionVector];
+        }),
+      };
     case 'bye':
       return { t };
   }
@@ -84,7 +115,10 @@ export function parseServerMessage<T extends ServerMessage['t']>(v: unknown, wan
   const out = ((): ServerMessage => {
     switch (want as ServerMessage['t']) {
       case 'hello':
-        return { t: 'hello', v: int(m.v, 0, 1_000, 'hello.v'), root: str(m.root, 64, 'hello.root'), size: int(m.size, 0, Number.MAX_SAFE_INTEGER, 'hello.size') };
+        return {
+          t: 'hello', v: int(m.v, 0, 1_000, 'hello.v'), root: str(m.root, 64, 'hello.root'), size: int(m.size, 0, Number.MAX_SAFE_INTEGER, 'hello.size'),
+          features: m.features === undefined ? [] : arr(m.features, FEATURES_MAX, 'hello.features', (x, w) => str(x, 32, w)),
+        };
       case 'children':
         return { t: 'children', hashes: str(m.hashes, limits.nodesPerRequestMax * 16 * NODE_HASH_BYTES * 2, 'children.hashes') };
       case 'leaves': {
@@ -111,6 +145,12 @@ export function parseServerMessage<T extends ServerMessage['t']>(v: unknown, wan
           unchanged: int(m.unchanged, 0, limits.keysPerRequestMax, 'put.unchanged'),
           rejected: int(m.rejected, 0, limits.keysPerRequestMax, 'put.rejected'),
         };
+      case 'versions': {
+        const index = (x: unknown, w: string): number => int(x, 0, limits.keysPerRequestMax - 1, w);
+        return {
+          t: 'versions', pull: arr(m.pull, limits.keysPerRequestMax, 'versions.pull', index), push: arr(m.push, limits.keysPerRequestMax, 'versions.push', index),
+        };
+      }
       default:
         throw new ProtocolError(`unexpected response type ${want}`);
     }
@@ -128,7 +168,8 @@ export function antiEntropyRequestCaps(limits: AntiEntropyLimits, putBytesMax?: 
   const byType: Record<string, number> = {
     children: nodes, leaves: nodes, get: SMALL_MESSAGE_BYTES_MAX + limits.keysPerRequestMax * KEY_ITEM_BYTES_MAX,
   };
-  if (putBytesMax !== undefined) byType.put = putBytesMax;
+  // Version vectors are as large as the records' may be: a versions request is bounded like a put.
+  if (putBytesMax !== undefined) byType.put = byType.versions = putBytesMax;
   return { messageBytesMax: SMALL_MESSAGE_BYTES_MAX, messageBytesMaxByType: byType };
 }
 
@@ -139,5 +180,7 @@ export function antiEntropyRequestCaps(limits: AntiEntropyLimits, putBytesMax?: 
  */
 export function antiEntropyResponseCaps(limits: AntiEntropyLimits, frameBytesMax: number): InboundCaps {
   const children = SMALL_MESSAGE_BYTES_MAX + Math.ceil((limits.nodesPerRequestMax * 16 * NODE_HASH_BYTES) / 3) * 4;
-  return { messageBytesMax: SMALL_MESSAGE_BYTES_MAX, messageBytesMaxByType: { children, leaves: frameBytesMax, records: frameBytesMax } };
+  // Two lists of indexes below keysPerRequestMax: at most 16 digits and a comma each.
+  const versions = SMALL_MESSAGE_BYTES_MAX + 2 * limits.keysPerRequestMax * 17;
+  return { messageBytesMax: SMALL_MESSAGE_BYTES_MAX, messageBytesMaxByType: { children, leaves: frameBytesMax, records: frameBytesMax, versions } };
 }

@@ -1,10 +1,10 @@
 // Serving one anti-entropy session: answers the client's descent from this store's Merkle tree and
 // hands out or takes in records. Bounded in requests and time; any protocol violation ends it.
-import type { Store } from '../../storage/index.ts';
+import { compareVv, type Store, type VersionVector } from '../../storage/index.ts';
 import type { MessageStream } from '../wire/message-stream.ts';
 import { ProtocolError } from '../wire/protocol-error.ts';
 import {
-  ANTI_ENTROPY_VERSION, NODE_HASH_BYTES, parseClientMessage,
+  ANTI_ENTROPY_VERSION, NODE_HASH_BYTES, parseClientMessage, VERSIONS_FEATURE,
   type AntiEntropyLimits, type ServerMessage,
 } from './anti-entropy-messages.ts';
 import { applyRecordBatch } from './apply-batch.ts';
@@ -55,7 +55,7 @@ export async function serveAntiEntropy(stream: MessageStream, store: Store, opts
           } else {
             release ??= await opts.enter?.();
             greeted = true;
-            reply = { t: 'hello', v: ANTI_ENTROPY_VERSION, root: store.merkle.root(), size: store.size };
+            reply = { t: 'hello', v: ANTI_ENTROPY_VERSION, root: store.merkle.root(), size: store.size, ...(opts.allowPut ? { features: [VERSIONS_FEATURE] } : {}) };
           }
           break;
         case 'children': {
@@ -109,6 +109,11 @@ export async function serveAntiEntropy(stream: MessageStream, store: Store, opts
           replyText = recordsReply(out, [], next);
           break;
         }
+        case 'versions': {
+          if (!opts.allowPut) throw new ProtocolError('this peer may not push records: it has no use for versions');
+          reply = await whichWay(store, msg.entries);
+          break;
+        }
         case 'put': {
           if (!opts.allowPut) throw new ProtocolError('this peer may not push records');
           // Together, so the records share synced batches (group commit). A refused record is counted
@@ -132,4 +137,19 @@ export async function serveAntiEntropy(stream: MessageStream, store: Store, opts
 // A `records` reply (see anti-entropy-messages.ts) around records already encoded as JSON text.
 function recordsReply(texts: string[], missing: string[], next: string | null): string {
   return `{"t":"records","records":[${texts.join(',')}],"missing":${JSON.stringify(missing)},"next":${JSON.stringify(next)}}`;
+}
+
+// Which way each record of a versions request must go (anti-entropy-messages.ts): by its version
+// vector against this store's. A record this store no longer holds is pushed.
+async function whichWay(store: Store, entries: ReadonlyArray<readonly [string, VersionVector]>): Promise<ServerMessage> {
+  const records = await store.getRecords(entries.map(([key]) => key));
+  const pull: number[] = [];
+  const push: number[] = [];
+  entries.forEach(([, theirs], i) => {
+    const ours = records[i];
+    const order = ours === undefined ? 'before' : compareVv(ours.vv, theirs);
+    if (order !== 'before') pull.push(i);
+    if (order !== 'after') push.push(i);
+  });
+  return { t: 'versions', pull, push };
 }

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { duplexPair } from 'it-pair/duplex';
 import { lpStream } from 'it-length-prefixed-stream';
 import { Store, type StrategyName } from '../../storage/index.ts';
-import { fullCopyBytes } from '../../node/replication/anti-entropy-client.ts';
+import { fullCopyBytes, runAntiEntropy } from '../../node/replication/anti-entropy-client.ts';
+import { TEST_TIMERS } from '../helpers/test-timers.ts';
 import { DEFAULT_ANTI_ENTROPY_LIMITS } from '../../node/replication/anti-entropy-messages.ts';
 import { serveAntiEntropy } from '../../node/replication/anti-entropy-server.ts';
 import { MessageStream } from '../../node/wire/message-stream.ts';
@@ -82,6 +83,50 @@ t.test('conflicts converge through anti-entropy under every strategy', async (t)
   }
 });
 
+// A digest says a key differs, not which side is newer: the session asks the server which way each
+// record must go (versions), so the older version of a key is never fetched only to lose the join.
+t.test('versions: a record goes only the way it must; concurrent versions both ways; an old server is asked nothing', async (t) => {
+  for (const strategy of ['LastWriterWins', 'Merge'] as const) {
+    const [a, b] = await twoStores(t, strategy);
+    await Promise.all(Array.from({ length: 300 }, (_, i) => a.apply(res(i))));
+    await syncPair(b, a, 'pull');
+    // a newer on 0-49, b newer on 50-99, concurrent edits on 100-109.
+    for (let i = 0; i < 50; i++) await a.apply(res(i, { by: 'a' }));
+    for (let i = 50; i < 100; i++) await b.apply(res(i, { by: 'b' }));
+    for (let i = 100; i < 110; i++) { await a.apply(res(i, { x: 'a' })); await b.apply(res(i, { y: 'b' })); }
+    const r = await syncPair(a, b, 'bidirectional');
+    t.equal(r.client.differingKeys, 110, `${strategy}: 110 keys differ`);
+    t.equal(r.client.versionsAsked, 110, 'the server was asked about each');
+    t.equal(r.client.pulled, 60, 'pulled: b\'s 50 newer versions and the 10 concurrent ones (joined)');
+    t.equal(r.client.pushed, 60, 'pushed: a\'s 50 newer versions and the 10 joins');
+    t.equal(await dump(a), await dump(b), 'stores identical');
+  }
+  // The server of a rolling upgrade: its hello lists no features, so the session fetches and joins.
+  {
+    const [a, b] = await twoStores(t);
+    await a.apply(res(1));
+    await syncPair(b, a, 'pull');
+    await a.apply(res(1, { by: 'a' }));
+    const [clientEnd, proxyToClient] = duplexPair<any>();
+    const [proxyToServer, serverEnd] = duplexPair<any>();
+    const toClient = new MessageStream(proxyToClient, STREAM_OPTS);
+    const toServer = new MessageStream(proxyToServer, STREAM_OPTS);
+    const forward = async (from: MessageStream, to: MessageStream, rewrite: (m: any) => unknown): Promise<void> => {
+      try {
+        for (;;) await to.write(rewrite(await from.read()));
+      } catch { /* one side ended */ }
+    };
+    void forward(toClient, toServer, (m) => m);
+    void forward(toServer, toClient, (m) => (m?.t === 'hello' ? { t: 'hello', v: m.v, root: m.root, size: m.size } : m));
+    const served = serveAntiEntropy(new MessageStream(serverEnd, STREAM_OPTS), b, { limits: DEFAULT_ANTI_ENTROPY_LIMITS, allowPut: true, requestsMax: 100 });
+    const r = await runAntiEntropy(new MessageStream(clientEnd, STREAM_OPTS), a, { repairMode: 'bidirectional', batchSize: 100, limits: DEFAULT_ANTI_ENTROPY_LIMITS, timers: TEST_TIMERS });
+    await served;
+    t.equal(r.versionsAsked, 0, 'a server without the feature is not asked');
+    t.equal(r.pushed, 1, 'the newer version is pushed after the older one was fetched and lost the join');
+    t.equal(await dump(a), await dump(b), 'stores identical');
+  }
+});
+
 t.test('a read-only peer (agent) cannot push', async (t) => {
   const [a, b] = await twoStores(t);
   await a.apply(res(1));
@@ -102,6 +147,11 @@ t.test('bad frames end the session with a clear error and change nothing', async
     ['no hello first', [encodeMessage({ t: 'get', keys: ['ProxyRoute/default/r1'] }, false)], 'PROTOCOL'],
     ['node out of range', [encodeMessage({ t: 'hello', v: 1, depth: 4 }, false), encodeMessage({ t: 'children', level: 1, nodes: [99] }, false)], 'PROTOCOL'],
     ['too many keys', [encodeMessage({ t: 'hello', v: 1, depth: 4 }, false), encodeMessage({ t: 'get', keys: Array(5000).fill('a') }, false)], 'PROTOCOL'],
+    ['versions: not a version vector', [encodeMessage({ t: 'hello', v: 1, depth: 4 }, false), encodeMessage({ t: 'versions', entries: [['ProxyRoute/default/r1', { a: -1 }]] }, false)], 'PROTOCOL'],
+    ['versions: not a pair', [encodeMessage({ t: 'hello', v: 1, depth: 4 }, false), encodeMessage({ t: 'versions', entries: [['ProxyRoute/default/r1']] }, false)], 'PROTOCOL'],
+    ['versions: too many entries', [encodeMessage({ t: 'hello', v: 1, depth: 4 }, false), encodeMessage({ t: 'versions', entries: Array(5000).fill(['k', { a: 1 }]) }, false)], 'PROTOCOL'],
+    ['versions: a vector of too many members', [encodeMessage({ t: 'hello', v: 1, depth: 4 }, false),
+      encodeMessage({ t: 'versions', entries: [['k', Object.fromEntries(Array.from({ length: 1025 }, (_, i) => [`m${i}`, 1]))]] }, false)], 'PROTOCOL'],
   ];
   for (const [name, frames, code] of cases) {
     const [client, server] = duplexPair<any>();
