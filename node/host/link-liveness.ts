@@ -1,5 +1,7 @@
 // End-to-end liveness of each direct controller link: a ping over every watched connection once per
-// heartbeat interval (the next one once the previous is answered); a connection that has not
+// heartbeat interval, whether or not the previous ones were answered yet (pipelined over one stream:
+// over a link whose round trip is longer than an interval, a proof still comes every interval,
+// dated by its sending); a connection that has not
 // answered for the contact window is closed, with every other connection to the same peer, and the
 // peer is redialed (`onDead`). The rule (when a link is dead) is membership/link-liveness.ts.
 //
@@ -81,7 +83,6 @@ export type LinkHost = Pick<HostNet, 'getConnections' | 'addEventListener' | 're
 interface Watched {
   conn: Connection;
   channel: PingChannel;
-  probing: boolean;
   /** When it began to be watched (monotonic). */
   sinceMs: number;
 }
@@ -155,7 +156,7 @@ export class LinkLiveness {
       if (this.#watched.has(id)) continue;
       this.#table.opened(id, conn.remotePeer.toString(), now);
       this.#watched.set(id, {
-        conn, probing: false, sinceMs: now,
+        conn, sinceMs: now,
         // Negotiated lazily (the protocol rides with the first ping): a new connection's first answer
         // then takes one round trip, not two or three, and a slow link can answer within the window
         // (simulation seed 700966: closed as silent and redialled over and over at 190 ms each way).
@@ -166,7 +167,7 @@ export class LinkLiveness {
     if (this.#o.heardAtMs !== undefined) this.#repairSilentGossip(now, this.#o.heardAtMs);
     if (now >= this.#nextProbeMs) {
       this.#nextProbeMs = now + this.#o.intervalMs;
-      for (const [id, w] of this.#watched) if (!w.probing) this.#probe(id, w);
+      for (const [id, w] of this.#watched) this.#probe(id, w);
     }
   }
 
@@ -179,8 +180,8 @@ export class LinkLiveness {
     this.#timer = this.#timers.setTimeout(() => this.#run(), Math.max(0, Math.ceil(wakeMs - now)));
   }
 
+  // Each ping has the window as its deadline, so at most window / interval + 1 are in flight per link.
   #probe(id: string, w: Watched): void {
-    w.probing = true;
     const abort = new AbortController();
     const deadline = this.#timers.setTimeout(() => abort.abort(new LinkSilentError(`no ping reply within ${this.#o.windowMs} ms`)), this.#o.windowMs);
     const sentAtMs = this.#timers.nowMs();
@@ -195,7 +196,6 @@ export class LinkLiveness {
       },
     ).finally(() => {
       this.#timers.clearTimeout(deadline);
-      w.probing = false;
     });
   }
 

@@ -84,3 +84,53 @@ t.test('a controller that cannot be reached fails the check', async (t) => {
   await t.rejects(c.rttMs(deadline(t)), /no connection/);
   t.equal(tries, 1, 'a fresh channel is not retried: the failure is the controller\'s');
 });
+
+// Over a link whose round trip is longer than the ping period, pings overlap: each must still get its
+// own echo, in order, on the one stream (simulation: a majority flickering in and out of quorum over
+// a slow link while one ping at a time was in flight).
+t.test('pings are pipelined: several in flight on one stream, each answered with its own echo', async (t) => {
+  const streams = fakeStreams('echo');
+  const c = new PingChannel(streams.open, PARTS);
+  const rtts = await Promise.all(Array.from({ length: 10 }, () => c.rttMs(deadline(t))));
+  t.equal(rtts.length, 10);
+  t.ok(rtts.every((ms) => ms >= 0), 'every ping answered');
+  t.equal(streams.opened(), 1, 'one stream for all of them');
+});
+
+t.test('a ping whose caller gave up still has its echo read: the next ones stay matched', async (t) => {
+  // A controller that answers each ping only when the next one arrives (a slow path), then normally.
+  let opened = 0;
+  let held: Uint8Array | undefined;
+  const ac = new AbortController();
+  const open = async (): Promise<Stream> => {
+    opened++;
+    const [local, remote] = duplexPair<any>();
+    void remote.sink((async function* () {
+      const buf = new Uint8ArrayList();
+      for await (const chunk of remote.source) {
+        buf.append(chunk);
+        while (buf.length >= 32) {
+          const ping = Uint8Array.from(buf.subarray(0, 32));
+          buf.consume(32);
+          if (held === undefined && opened === 1 && !ac.signal.aborted) {
+            held = ping;
+            ac.abort(new Error('deadline')); // the first caller gives up while its ping is in flight
+            continue;
+          }
+          if (held !== undefined) {
+            yield held;
+            held = undefined;
+          }
+          yield ping;
+        }
+      }
+    })()).catch(() => undefined);
+    return Object.assign(local, { abort: () => undefined }) as unknown as Stream;
+  };
+  const c = new PingChannel(open, PARTS);
+  const first = c.rttMs(ac.signal);
+  await t.rejects(first, /deadline/, 'the first caller gave up');
+  const second = await c.rttMs(deadline(t));
+  t.ok(second >= 0, 'the next ping gets its own echo (the late one was read and dropped)');
+  t.equal(opened, 1, 'on the same stream');
+});
