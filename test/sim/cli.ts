@@ -1,7 +1,4 @@
-// npm run sim -- [--seeds N] [--from S] [--seed S] [--seconds S | --minutes M] [--jobs J] [--kinds a,b]
-//                [--controllers N] [--agents N] [--strategy LastWriterWins|Merge|Manual] [--mode Controllers|AgentAssisted]
-//                [--verbose] [--timeline]
-//                [--out FILE] | --table FILE
+// npm run sim -- --help prints the options (USAGE below).
 // Runs seeds of the whole-cluster simulation (run.ts) and prints a table: seeds, virtual hours, faults
 // injected by kind, writes acknowledged, checker violations. Each seed is independent and replays
 // alone (--seed S; --timeline adds its faults, clocks, fences, phases and agents in time order); --jobs runs that many seeds in parallel worker processes (default: cores - 0).
@@ -23,15 +20,34 @@ import type { QuorumMode } from '../../quorum/index.ts';
 /** Seeds a worker runs before it is replaced by a fresh process. */
 const WORKER_SEEDS_MAX = 100;
 
-const { values } = parseArgs({
-  options: {
-    seeds: { type: 'string' }, from: { type: 'string' }, seed: { type: 'string' },
-    seconds: { type: 'string' }, minutes: { type: 'string' }, jobs: { type: 'string' }, kinds: { type: 'string' },
-    controllers: { type: 'string' }, agents: { type: 'string' }, strategy: { type: 'string' }, mode: { type: 'string' },
-    out: { type: 'string' }, table: { type: 'string' },
-    verbose: { type: 'boolean', default: false }, timeline: { type: 'boolean', default: false }, worker: { type: 'boolean', default: false },
-  },
-});
+const USAGE = `usage: npm run sim -- [--seeds N] [--from S] [--seed S] [--seconds S | --minutes M] [--jobs J] [--kinds a,b]
+                      [--controllers N] [--agents N] [--strategy LastWriterWins|Merge|Manual] [--mode Controllers|AgentAssisted]
+                      [--verbose] [--timeline] [--out FILE] | --table FILE
+fault kinds: ${FAULT_KINDS.join(', ')}
+docs/simulation.md tells what each run checks and how to replay a failing seed.`;
+
+function parseCli() {
+  try {
+    return parseArgs({
+      options: {
+        seeds: { type: 'string' }, from: { type: 'string' }, seed: { type: 'string' },
+        seconds: { type: 'string' }, minutes: { type: 'string' }, jobs: { type: 'string' }, kinds: { type: 'string' },
+        controllers: { type: 'string' }, agents: { type: 'string' }, strategy: { type: 'string' }, mode: { type: 'string' },
+        out: { type: 'string' }, table: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false },
+        verbose: { type: 'boolean', default: false }, timeline: { type: 'boolean', default: false }, worker: { type: 'boolean', default: false },
+      },
+    });
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+}
+
+const { values } = parseCli();
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 
 const num = (v: string | undefined, dflt: number): number => {
   if (v === undefined) return dflt;
