@@ -27,6 +27,13 @@
 // more steps ahead was committed, so a quorum of the set between has stored a newer epoch and no longer
 // counts for a side still behind it. Two proposals from one epoch cannot both commit: each needs a
 // quorum of the old set to store it, and a controller stores only one configuration per epoch.
+//
+// Not solved here (why nothing in node/ uses this yet): liveness. Two proposals made at once from one
+// epoch can split the voters so that neither reaches a quorum, and voters holding one do not count
+// voters holding the other: every controller fenced, with no rule to move on. The way out is to decide
+// each epoch's configuration with ballots (a single-decree Paxos: a new round carries on the accepted
+// proposal of highest ballot), so any controller can finish or replace a stuck proposal; the
+// exploration of that is not tractable yet (branch paxos-draft).
 
 import { MAX_CONTROLLERS } from './limits.ts';
 import { controllerMajority } from './threshold.ts';
