@@ -30,6 +30,11 @@ export interface AntiEntropyOptions {
   timers: TimerComponents;
   /** Awaited once the peer answered hello, before the roots are compared (the session gate, session-gate.ts). */
   afterHello?: () => Promise<void>;
+  /**
+   * Longest the answer to hello may take, ms (default: the stream's I/O timeout): a server waits for
+   * its session gate before it answers, as long as another session lasts (session-gate.ts).
+   */
+  helloTimeoutMs?: number;
 }
 
 /** What a session did. */
@@ -61,7 +66,8 @@ export async function runAntiEntropy(stream: MessageStream, store: Store, opts: 
   const ask = async <T extends ServerMessage['t']>(msg: ClientMessage, want: T): Promise<Extract<ServerMessage, { t: T }>> => {
     await stream.write(msg);
     report.roundTrips++;
-    return parseServerMessage(await stream.read(), want, opts.limits);
+    const reply = await (msg.t === 'hello' && opts.helloTimeoutMs !== undefined ? stream.read(undefined, opts.helloTimeoutMs) : stream.read());
+    return parseServerMessage(reply, want, opts.limits);
   };
   const pull = opts.repairMode !== 'push';
   const push = opts.repairMode !== 'pull';

@@ -396,7 +396,8 @@ export class Replicator {
     const enter = (): Promise<GateRelease> => this.#aeGate.enter(this.#sessionSignal());
     try {
       await serveAntiEntropy(stream, this.#store, {
-        limits: this.#limits, allowPut, requestsMax: 1_000_000, source: member, rejections: this.rejections, ...(allowPut ? { enter } : {}),
+        limits: this.#limits, allowPut, requestsMax: 1_000_000, source: member, rejections: this.rejections,
+        ...(allowPut ? { enter, afterHelloTimeoutMs: this.#sessionDeadlineMs() } : {}),
       });
     } catch (err) {
       this.#countError(err);
@@ -606,9 +607,14 @@ export class Replicator {
     }
   }
 
-  // Deadline of one anti-entropy session, from when it starts waiting for a gate.
+  // Deadline of one anti-entropy session, from when it starts waiting for a gate: waits for a gate
+  // (either end's) may last as long as another session, so they get this rather than the I/O timeout.
+  #sessionDeadlineMs(): number {
+    return this.#opts.syncTimeoutMs * 10;
+  }
+
   #sessionSignal(): AbortSignal {
-    return AbortSignal.any([this.#stop.signal, timeoutSignal(this.#timers, this.#opts.syncTimeoutMs * 10)]);
+    return AbortSignal.any([this.#stop.signal, timeoutSignal(this.#timers, this.#sessionDeadlineMs())]);
   }
 
   async #runSync(member: string, p: PeerState): Promise<AntiEntropyReport> {
@@ -629,7 +635,8 @@ export class Replicator {
         try {
           report = await runAntiEntropy(new MessageStream(link.duplex, this.#streamOptions()), this.#store, {
             repairMode: this.#opts.repairMode, batchSize: this.#opts.antiEntropyBatchSize, limits: this.#limits,
-            source: member, rejections: this.rejections, timers: this.#timers, ...(release === undefined ? { afterHello: enter } : {}),
+            source: member, rejections: this.rejections, timers: this.#timers, helloTimeoutMs: this.#sessionDeadlineMs(),
+            ...(release === undefined ? { afterHello: enter } : {}),
           });
         } finally {
           await link.close().catch(() => undefined);

@@ -5,6 +5,7 @@ import { lpStream } from 'it-length-prefixed-stream';
 import { Store, type StrategyName } from '../../storage/index.ts';
 import { fullCopyBytes, runAntiEntropy } from '../../node/replication/anti-entropy-client.ts';
 import { TEST_TIMERS } from '../helpers/test-timers.ts';
+import { ManualTimers } from '../helpers/manual-timers.ts';
 import { DEFAULT_ANTI_ENTROPY_LIMITS } from '../../node/replication/anti-entropy-messages.ts';
 import { serveAntiEntropy } from '../../node/replication/anti-entropy-server.ts';
 import { MessageStream } from '../../node/wire/message-stream.ts';
@@ -124,6 +125,48 @@ t.test('versions: a record goes only the way it must; concurrent versions both w
     t.equal(r.versionsAsked, 0, 'a server without the feature is not asked');
     t.equal(r.pushed, 1, 'the newer version is pushed after the older one was fetched and lost the join');
     t.equal(await dump(a), await dump(b), 'stores identical');
+  }
+});
+
+// A server answers hello only once it holds its session gate (node/replication/session-gate.ts),
+// which may take as long as another session: the client waits for the answer up to helloTimeoutMs,
+// not the stream's I/O timeout (without it the session failed with FRAME_TIMEOUT, counted as a
+// protocol error, and was retried later). The same holds for the server waiting on the client's gate.
+t.test('a session waits for a gate longer than the I/O timeout, up to helloTimeoutMs / afterHelloTimeoutMs', async (t) => {
+  for (const patient of [true, false]) {
+    const [a, b] = await twoStores(t);
+    await a.apply(res(1));
+    const timers = new ManualTimers(0);
+    const opts = { ...STREAM_OPTS, ioTimeoutMs: 100, timers };
+    const [clientEnd, serverEnd] = duplexPair<any>();
+    let openServerGate!: () => void;
+    const serverGate = new Promise<void>((r) => { openServerGate = r; });
+    let openClientGate!: () => void;
+    const clientGate = new Promise<void>((r) => { openClientGate = r; });
+    const served = serveAntiEntropy(new MessageStream(serverEnd, opts), b, {
+      limits: DEFAULT_ANTI_ENTROPY_LIMITS, allowPut: true, requestsMax: 100, enter: async () => { await serverGate; return () => undefined; },
+      ...(patient ? { afterHelloTimeoutMs: 10_000 } : {}),
+    });
+    const ran = runAntiEntropy(new MessageStream(clientEnd, opts), a, {
+      repairMode: 'bidirectional', batchSize: 100, limits: DEFAULT_ANTI_ENTROPY_LIMITS, timers, afterHello: () => clientGate,
+      ...(patient ? { helloTimeoutMs: 10_000 } : {}),
+    });
+    if (!patient) {
+      ran.catch(() => undefined);
+      served.catch(() => undefined);
+    }
+    await timers.advance(500); // five I/O timeouts with the server's gate taken
+    openServerGate();
+    if (!patient) {
+      await t.rejects(ran, { code: 'FRAME_TIMEOUT' }, 'without it: the hello answer times out');
+      continue;
+    }
+    await timers.advance(500); // and five more with the client's gate taken after hello
+    openClientGate();
+    const report = await ran;
+    await served;
+    t.equal(report.pushed, 1, 'the session went on once both gates were free');
+    t.equal(await dump(a), await dump(b));
   }
 });
 
