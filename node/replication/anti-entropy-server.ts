@@ -24,10 +24,10 @@ export interface ServeOptions {
   /** Awaited on hello before answering it (the session gate, session-gate.ts); what it returns is called when the session ends. */
   enter?: () => Promise<() => void>;
   /**
-   * Longest the request after hello may take, ms (default: the stream's I/O timeout): a client whose
-   * name is higher waits for its own gate after the hello answer (session-gate.ts).
+   * Longest the client may take to send hello, and its request after the hello answer, ms (default:
+   * the stream's I/O timeout): it may be waiting for its own gate before either (session-gate.ts).
    */
-  afterHelloTimeoutMs?: number;
+  gateWaitMs?: number;
 }
 
 /** Outcome of a served session, for counters. */
@@ -44,8 +44,8 @@ export async function serveAntiEntropy(stream: MessageStream, store: Store, opts
   let release: (() => void) | undefined;
   try {
     while (true) {
-      const waitingOnClientGate = report.requests === 1 && greeted && opts.afterHelloTimeoutMs !== undefined;
-      const msg = parseClientMessage(await (waitingOnClientGate ? stream.read(undefined, opts.afterHelloTimeoutMs) : stream.read()), opts.limits);
+      const clientMayWait = opts.gateWaitMs !== undefined && (report.requests === 0 || (report.requests === 1 && greeted));
+      const msg = parseClientMessage(await (clientMayWait ? stream.read(undefined, opts.gateWaitMs) : stream.read()), opts.limits);
       if (++report.requests > opts.requestsMax) throw new ProtocolError(`more than ${opts.requestsMax} requests in one session`);
       if (msg.t === 'bye') return report;
       if (!greeted && msg.t !== 'hello') throw new ProtocolError('anti-entropy session must start with hello');

@@ -397,7 +397,7 @@ export class Replicator {
     try {
       await serveAntiEntropy(stream, this.#store, {
         limits: this.#limits, allowPut, requestsMax: 1_000_000, source: member, rejections: this.rejections,
-        ...(allowPut ? { enter, afterHelloTimeoutMs: this.#sessionDeadlineMs() } : {}),
+        ...(allowPut ? { enter, gateWaitMs: this.#sessionDeadlineMs() } : {}),
       });
     } catch (err) {
       this.#countError(err);
@@ -622,7 +622,8 @@ export class Replicator {
     const signal = this.#sessionSignal();
     // The session holds both controllers' gates, taken in the order of their names so that two
     // sessions never wait on each other (session-gate.ts): this one's first when its name is lower,
-    // else once the peer has answered hello (it answers only once it holds its own).
+    // else once the peer has answered hello (it answers only once it holds its own). Either way only
+    // once the stream is open: a dial that hangs holds no gate.
     let release: GateRelease | undefined;
     const enter = async (): Promise<void> => {
       release = await this.#aeGate.enter(signal);
@@ -630,9 +631,9 @@ export class Replicator {
     try {
       let report: AntiEntropyReport;
       try {
-        if (this.#opts.self < member) await enter();
         const link = await this.#links.open(member, 'anti-entropy', signal);
         try {
+          if (this.#opts.self < member) await enter();
           report = await runAntiEntropy(new MessageStream(link.duplex, this.#streamOptions()), this.#store, {
             repairMode: this.#opts.repairMode, batchSize: this.#opts.antiEntropyBatchSize, limits: this.#limits,
             source: member, rejections: this.rejections, timers: this.#timers, helloTimeoutMs: this.#sessionDeadlineMs(),

@@ -131,8 +131,9 @@ t.test('versions: a record goes only the way it must; concurrent versions both w
 // A server answers hello only once it holds its session gate (node/replication/session-gate.ts),
 // which may take as long as another session: the client waits for the answer up to helloTimeoutMs,
 // not the stream's I/O timeout (without it the session failed with FRAME_TIMEOUT, counted as a
-// protocol error, and was retried later). The same holds for the server waiting on the client's gate.
-t.test('a session waits for a gate longer than the I/O timeout, up to helloTimeoutMs / afterHelloTimeoutMs', async (t) => {
+// protocol error, and was retried later). The same holds for the server waiting on the client's gate,
+// before hello (a client whose name is lower) or after it (higher).
+t.test('a session waits for a gate longer than the I/O timeout, up to helloTimeoutMs / gateWaitMs', async (t) => {
   for (const patient of [true, false]) {
     const [a, b] = await twoStores(t);
     await a.apply(res(1));
@@ -145,8 +146,10 @@ t.test('a session waits for a gate longer than the I/O timeout, up to helloTimeo
     const clientGate = new Promise<void>((r) => { openClientGate = r; });
     const served = serveAntiEntropy(new MessageStream(serverEnd, opts), b, {
       limits: DEFAULT_ANTI_ENTROPY_LIMITS, allowPut: true, requestsMax: 100, enter: async () => { await serverGate; return () => undefined; },
-      ...(patient ? { afterHelloTimeoutMs: 10_000 } : {}),
+      ...(patient ? { gateWaitMs: 10_000 } : {}),
     });
+    // The client waits for its own gate before hello (its name is lower) for five I/O timeouts.
+    if (patient) await timers.advance(500);
     const ran = runAntiEntropy(new MessageStream(clientEnd, opts), a, {
       repairMode: 'bidirectional', batchSize: 100, limits: DEFAULT_ANTI_ENTROPY_LIMITS, timers, afterHello: () => clientGate,
       ...(patient ? { helloTimeoutMs: 10_000 } : {}),
