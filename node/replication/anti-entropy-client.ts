@@ -129,8 +129,8 @@ export async function runAntiEntropy(stream: MessageStream, store: Store, opts: 
       differing = next;
     }
 
-    const toPull: string[] = [];
-    const toPush: string[] = [];
+    let toPull: string[] = [];
+    let toPush: string[] = [];
     const remoteDigest = new Map<string, string>();
     for (let i = 0; i < differing.length; i += opts.limits.nodesPerRequestMax) {
       const nodes = differing.slice(i, i + opts.limits.nodesPerRequestMax);
@@ -169,8 +169,10 @@ export async function runAntiEntropy(stream: MessageStream, store: Store, opts: 
         });
         report.versionsAsked += records.length;
       }
-      toPull.splice(0, toPull.length, ...toPull.filter((k) => !drop.pull.has(k)));
-      toPush.splice(0, toPush.length, ...toPush.filter((k) => !drop.push.has(k)));
+      // Reassigned, not spliced in place: spreading a repair's keys (hundreds of thousands after a long
+      // outage) as call arguments would overflow the stack.
+      toPull = toPull.filter((k) => !drop.pull.has(k));
+      toPush = toPush.filter((k) => !drop.push.has(k));
     }
 
     if (pull) {
