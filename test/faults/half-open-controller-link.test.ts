@@ -70,6 +70,7 @@ t.test('a half-open controller link is closed and redialed; the majority keeps w
     const [sa, sc] = [await lc.status('a'), await lc.status('c')];
     return sa.quorum.reachablePeers === '1/2' && sc.quorum.reachablePeers === '1/2';
   }, { timeoutMs: 20_000, intervalMs: 20 }).catch((err: unknown) => { t.fail(String(err)); });
+  const countedOutAt = performance.now();
   for (let k = 0; k < 20; k++) await writeBoth();
   t.same(fencedSeen.slice(0, 5), [], `no write refused on the majority side (${fencedSeen.length} refused)`);
   for (const n of ['a', 'c']) {
@@ -77,6 +78,12 @@ t.test('a half-open controller link is closed and redialed; the majority keeps w
     t.equal(s.quorum.writesFenced, false, `${n} not fenced`);
     t.equal(s.fence?.fenced, 0, `${n} refused no write`);
   }
-  const sb = await lc.status('b');
-  t.equal(sb.quorum.writesFenced, true, 'b, the cut-off minority, is fenced');
+  // b decides from its own last contacts, which can be a probe interval younger than the majority's
+  // last contact with b: it must fence within the contact window of losing both, so the wait is
+  // bounded by that window plus a probe round, from the moment a and c counted b out.
+  const bWaitMs = await waitFor('b, the cut-off minority, fenced', async () => {
+    const s = await lc.status('b');
+    return s.quorum.writesFenced ? performance.now() - countedOutAt : undefined;
+  }, { timeoutMs: 2 * WINDOW_MS, intervalMs: 20 }).catch(() => undefined);
+  t.ok(bWaitMs !== undefined, `b, the cut-off minority, is fenced (${bWaitMs === undefined ? 'not' : `${Math.round(bWaitMs)} ms`} after a and c counted it out)`);
 });
