@@ -39,6 +39,8 @@ export const ADMIN_ERROR_CODES = Object.freeze({
   WATCH_OVERFLOW: -32010,
   /** A watch asked to resume from before changes the node has since collected: list again, then watch from the list's seq. */
   WATCH_COMPACTED: -32011,
+  /** The caller's certificate does not allow the method (a viewer calling a method that changes the federation). */
+  FORBIDDEN: -32012,
 });
 
 /** A stable admin error code. */

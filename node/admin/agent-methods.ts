@@ -11,6 +11,7 @@ import { readMethods } from './read-methods.ts';
 /** The admin methods of an agent. */
 export function agentMethods(agent: AgentNode): MethodTable {
   const readOnly = defineMethod({
+    access: 'write',
     params: (raw) => raw,
     handler: async (): Promise<never> => {
       throw new AdminError('READ_ONLY', `${agent.membership.memberName} is an agent: agents are read-only; send writes to a controller`);

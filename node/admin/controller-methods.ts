@@ -106,6 +106,7 @@ export function controllerMethods(node: ControllerNode): MethodTable {
     }),
 
     'conflicts.resolve': defineMethod({
+      access: 'write',
       params: (raw) => {
         const o = paramsObject(raw, ['key', 'keep', 'durability']);
         return { key: keyParam(o), keep: oneOf(o, 'keep', ['local', 'remote'] as const), opts: durabilityOf(o) };
@@ -114,6 +115,7 @@ export function controllerMethods(node: ControllerNode): MethodTable {
     }),
 
     'federation.sync': defineMethod({
+      access: 'write',
       params: (raw) => ({ peer: str(paramsObject(raw, ['peer']), 'peer', 253) }),
       handler: async ({ peer }): Promise<SyncResult> => {
         if (peer === self) throw new InvalidParamsError('params.peer', `${peer} is this controller; name another one`);
@@ -125,6 +127,7 @@ export function controllerMethods(node: ControllerNode): MethodTable {
     }),
 
     'federation.reconcile': defineMethod({
+      access: 'write',
       params: (raw) => paramsObject(raw, []),
       handler: async (): Promise<ReconcileResult> => {
         const connected = new Set(node.membership.authenticatedPeers().filter((p) => p.role === 'controller').map((p) => p.member));
@@ -177,6 +180,7 @@ export function controllerMethods(node: ControllerNode): MethodTable {
     }),
 
     'resources.apply': defineMethod({
+      access: 'write',
       params: (raw) => {
         const o = paramsObject(raw, ['resources', 'durability']);
         const resources = arr(o, 'resources', APPLY_RESOURCES_MAX);
@@ -204,6 +208,7 @@ export function controllerMethods(node: ControllerNode): MethodTable {
     }),
 
     'resources.delete': defineMethod({
+      access: 'write',
       params: (raw) => {
         const o = paramsObject(raw, ['key', 'durability']);
         return { key: keyParam(o), opts: durabilityOf(o) };

@@ -12,6 +12,11 @@ export interface AdminMethod<P> {
   handler(params: P): Promise<unknown>;
   /** The method opens a stream of notifications (a watch): it must be called alone, with an id. */
   stream?: boolean;
+  /**
+   * 'write' when the method changes the federation (a write, a resolve, a sync): remote viewers may not
+   * call it, and each remote call is audited (admin-dispatcher.ts). Default 'read'.
+   */
+  access?: 'read' | 'write';
 }
 
 /** Where a subscription sends its notifications, and how it learns that the connection is gone. */
