@@ -102,8 +102,13 @@ export type AuthCode =
   | 'AUTH_MEMBER_UNKNOWN'
   /** Another peer ID is authenticated under the same member name right now. */
   | 'AUTH_MEMBER_IN_USE'
-  /** Too many inbound connections are waiting to authenticate. */
-  | 'AUTH_BUSY';
+  /** Too many inbound connections are waiting to authenticate, or too many remote clients are connected. */
+  | 'AUTH_BUSY'
+  /**
+   * A client certificate (operator, viewer) where it has no place: this node serves no remote
+   * clients, or a node this one dialed answered as a client.
+   */
+  | 'AUTH_CLIENT_REFUSED';
 
 /** An authentication failure. */
 export class AuthError extends CodedError<AuthCode> {}

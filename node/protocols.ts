@@ -15,3 +15,8 @@ export function healthTopic(federationId: string): string {
 export function clockProtocol(federationId: string): string {
   return `/novaedge/${federationId}/clock/2.0.0`;
 }
+
+/** The remote admin protocol: the admin API for operator and viewer certificates (node/admin/remote-admin.ts). */
+export function adminProtocol(federationId: string): string {
+  return `/novaedge/${federationId}/admin/1.0.0`;
+}

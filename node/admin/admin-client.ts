@@ -1,9 +1,11 @@
-// A client of the admin socket. An AdminConnection carries many calls at once (the server pipelines
+// A client of the admin API, on the Unix socket or on any byte stream (a remote admin stream:
+// node/client/). An AdminConnection carries many calls at once (the server pipelines
 // them, node/admin/admin-server.ts): each call gets its own id and deadline, answers are matched by
 // id in whatever order they come, and losing the connection fails every call still waiting.
 // callAdmin is one call on a connection of its own (what novactl does). Errors from the node keep
 // their stable code (FENCED, NOT_FOUND…); failures to reach the node get client-side codes.
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { REAL_TIMERS, type TimerComponents, type TimerHandle } from '../host/timer-components.ts';
 import { LineSplitter } from './line-splitter.ts';
 
@@ -23,7 +25,13 @@ export type ClientErrorCode =
   /** The node closed the connection without answering (or the client closed it first). */
   | 'CONNECTION_CLOSED'
   /** The answer is not a JSON-RPC response to a call made on the connection. */
-  | 'BAD_RESPONSE';
+  | 'BAD_RESPONSE'
+  /** Remote: the controller refused this client's certificate, or this client refused the controller's. */
+  | 'AUTH_REFUSED'
+  /** Remote: the controller does not serve the remote admin protocol. */
+  | 'NOT_SERVED'
+  /** Remote: the endpoint is neither a TCP multiaddr nor host:port. */
+  | 'BAD_ENDPOINT';
 
 /** A failed call: the node's error (code from `error.data.code`) or a client-side failure. */
 export class AdminCallError extends Error {
@@ -67,6 +75,14 @@ export interface ConnectionOptions {
   onClose?(failure: AdminCallError | undefined): void;
 }
 
+/** A connection already open to the admin API elsewhere (a remote admin stream), and what to call it in messages. */
+export interface AdminTransport {
+  /** The byte stream. */
+  duplex: Duplex;
+  /** Where it goes, for messages (e.g. the endpoint's multiaddr). */
+  endpoint: string;
+}
+
 /** How a call ends: an error, or its result. */
 export type CallDone = (err: AdminCallError | undefined, result?: unknown) => void;
 
@@ -84,8 +100,9 @@ type Ending = (method: string) => AdminCallError;
  * once connected). Calls are written as they are made and may all be in flight together.
  */
 export class AdminConnection {
+  /** The socket path, or the endpoint of a transport: where the calls go, for messages. */
   readonly socketPath: string;
-  readonly #socket: Socket;
+  readonly #socket: Duplex;
   readonly #splitter: LineSplitter;
   readonly #timers: TimerComponents;
   readonly #onNotification: ((method: string, params: unknown) => void) | undefined;
@@ -99,15 +116,18 @@ export class AdminConnection {
     this.#socket.uncork();
   };
 
-  constructor(socketPath: string, opts: ConnectionOptions = {}) {
+  /** Connect to the admin socket at `target`, or use the open transport `target`. */
+  constructor(target: string | AdminTransport, opts: ConnectionOptions = {}) {
+    const socketPath = typeof target === 'string' ? target : target.endpoint;
     this.socketPath = socketPath;
     this.#splitter = new LineSplitter(opts.responseBytesMax ?? ADMIN_CLIENT_RESPONSE_BYTES_MAX);
     this.#timers = opts.timers ?? REAL_TIMERS;
     this.#onNotification = opts.onNotification;
     this.#onClose = opts.onClose;
-    this.#socket = connect(socketPath);
+    this.#socket = typeof target === 'string' ? connect(target) : target.duplex;
     this.#socket.on('error', (err: NodeJS.ErrnoException) => {
-      const e = connectError(socketPath, err);
+      const e = typeof target === 'string' ? connectError(socketPath, err)
+        : new AdminCallError('CONNECTION_CLOSED', `the stream to ${socketPath} failed: ${err.message}`, undefined, undefined, { cause: err });
       this.#end(() => e, e);
     });
     this.#socket.on('close', () => this.#end((method) => new AdminCallError('CONNECTION_CLOSED',

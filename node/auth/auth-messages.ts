@@ -12,9 +12,12 @@ import { certificateFromJson, certificateToJson, type MemberCertificate } from '
 export const AUTH_MESSAGE_CHARS_MAX = 256;
 
 /** Codes a refusal may carry. */
-export type AuthRefusalCode = CertificateCode | 'AUTH_PROTOCOL' | 'AUTH_MEMBER_PINNED' | 'AUTH_MEMBER_UNKNOWN' | 'AUTH_MEMBER_IN_USE';
+export type AuthRefusalCode = CertificateCode | 'AUTH_PROTOCOL' | 'AUTH_MEMBER_PINNED' | 'AUTH_MEMBER_UNKNOWN' | 'AUTH_MEMBER_IN_USE'
+  | 'AUTH_BUSY' | 'AUTH_CLIENT_REFUSED';
 
-const AUTH_REFUSAL_CODES: readonly string[] = [...CERTIFICATE_CODES, 'AUTH_PROTOCOL', 'AUTH_MEMBER_PINNED', 'AUTH_MEMBER_UNKNOWN', 'AUTH_MEMBER_IN_USE'];
+const AUTH_REFUSAL_CODES: readonly string[] = [
+  ...CERTIFICATE_CODES, 'AUTH_PROTOCOL', 'AUTH_MEMBER_PINNED', 'AUTH_MEMBER_UNKNOWN', 'AUTH_MEMBER_IN_USE', 'AUTH_BUSY', 'AUTH_CLIENT_REFUSED',
+];
 
 /** What the dialer sends. */
 export interface AuthRequest {

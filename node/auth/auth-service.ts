@@ -19,6 +19,13 @@
 // `authenticated` / `deauthenticated` events, which others key by member name, are driven by that
 // one peer alone.
 //
+// Clients: a certificate with a client role (operator, viewer: node/identity/roles.ts) is accepted
+// only by a node that serves remote clients (`clients` set), only on an inbound connection, and never
+// makes its holder a member: clients are kept in a table of their own (clientOf), no `authenticated`
+// event is emitted for them, whenAuthenticated refuses them, so every member protocol's guard refuses
+// their streams; only the remote admin protocol looks them up. At most clients.connectionsMax client
+// connections at once (AUTH_BUSY beyond).
+//
 // Before auth: an inbound connection is limited to the auth protocol, one small stream, until its
 // remote authenticated (node/host/pre-auth-limits.ts), and at most unauthenticatedInboundMax of them
 // wait at once; beyond that a new one is closed at once (AUTH_BUSY).
@@ -27,6 +34,7 @@ import type { Connection, IncomingStreamData, PeerId, Stream } from '@libp2p/int
 import type { MemberRole } from '../../membership/member-name.ts';
 import { AuthError, CERTIFICATE_CODES, CertificateError, FrameError, type CertificateCode } from '../errors.ts';
 import type { MemberCertificate } from '../identity/certificate.ts';
+import { isClientRole, type ClientRole } from '../identity/roles.ts';
 import type { TrustStore } from '../identity/trust-store.ts';
 import { verifyCertificate, type VerifiedMember } from '../identity/verify-certificate.ts';
 import { every, timeoutSignal, type TimerComponents, type TimerHandle, type WallClock } from '../components.ts';
@@ -51,6 +59,12 @@ const AUTH_STREAMS_MAX = 2;
 /** Default bound on inbound connections waiting to authenticate at once. */
 export const UNAUTHENTICATED_INBOUND_MAX_DEFAULT = 64;
 
+/** Remote clients a node serves (the remote admin protocol). */
+export interface ClientAuthOptions {
+  /** Most client connections authenticated at once; one more is refused with AUTH_BUSY. */
+  connectionsMax: number;
+}
+
 /** Options of the auth service. */
 export interface AuthServiceOptions {
   /** Federation ID: names the protocol and is required in certificates. */
@@ -71,6 +85,8 @@ export interface AuthServiceOptions {
   controllers?: readonly MemberPin[] | undefined;
   /** Most inbound connections waiting to authenticate at once (default UNAUTHENTICATED_INBOUND_MAX_DEFAULT). */
   unauthenticatedInboundMax?: number;
+  /** Accept client certificates (operator, viewer) on inbound connections; undefined: refuse them (AUTH_CLIENT_REFUSED). */
+  clients?: ClientAuthOptions | undefined;
   /** Wall clock, Unix ms: certificate validity, the deny list, authenticatedAtMs. */
   wallClock: WallClock;
   /** Timers: auth deadlines, close graces, the expiry sweep. */
@@ -97,19 +113,37 @@ export interface AuthenticatedPeer {
   authenticatedAtMs: number;
 }
 
+/** An authenticated remote client: served the remote admin protocol, nothing else. */
+export interface AuthenticatedClient {
+  /** Peer ID. */
+  peerId: string;
+  /** The name its certificate gives (an operator's or a program's). */
+  name: string;
+  /** Role from its certificate. */
+  role: ClientRole;
+  /** End of validity of its certificate, Unix ms. */
+  notAfterMs: number;
+  /** CA key id that issued its certificate. */
+  issuer: string;
+  /** When it authenticated, Unix ms. */
+  authenticatedAtMs: number;
+}
+
 /** Why a connection was closed by this node during authentication. */
 export type AuthRefusal =
   | CertificateCode | 'AUTH_PROTOCOL' | 'AUTH_TIMEOUT' | 'AUTH_REFUSED_BY_PEER'
-  | 'AUTH_MEMBER_PINNED' | 'AUTH_MEMBER_UNKNOWN' | 'AUTH_MEMBER_IN_USE' | 'AUTH_BUSY';
+  | 'AUTH_MEMBER_PINNED' | 'AUTH_MEMBER_UNKNOWN' | 'AUTH_MEMBER_IN_USE' | 'AUTH_BUSY' | 'AUTH_CLIENT_REFUSED';
 
 /** Every refusal reason. */
 export const AUTH_REFUSALS: readonly AuthRefusal[] = [
   ...CERTIFICATE_CODES, 'AUTH_PROTOCOL', 'AUTH_TIMEOUT', 'AUTH_REFUSED_BY_PEER',
-  'AUTH_MEMBER_PINNED', 'AUTH_MEMBER_UNKNOWN', 'AUTH_MEMBER_IN_USE', 'AUTH_BUSY',
+  'AUTH_MEMBER_PINNED', 'AUTH_MEMBER_UNKNOWN', 'AUTH_MEMBER_IN_USE', 'AUTH_BUSY', 'AUTH_CLIENT_REFUSED',
 ];
 
 // Refusals decided after the certificate verified, carried as AuthError codes.
-const IDENTITY_REFUSALS: ReadonlySet<string> = new Set(['AUTH_MEMBER_PINNED', 'AUTH_MEMBER_UNKNOWN', 'AUTH_MEMBER_IN_USE']);
+const IDENTITY_REFUSALS: ReadonlySet<string> = new Set([
+  'AUTH_MEMBER_PINNED', 'AUTH_MEMBER_UNKNOWN', 'AUTH_MEMBER_IN_USE', 'AUTH_BUSY', 'AUTH_CLIENT_REFUSED',
+]);
 
 /** Counters of the auth service. */
 export interface AuthCounters {
@@ -125,6 +159,10 @@ export interface AuthCounters {
   denied: number;
   /** Inbound connections waiting to authenticate now. */
   unauthenticatedInbound: number;
+  /** Client connections authenticated (operators and viewers), since start. */
+  clientsAuthenticated: number;
+  /** Client connections authenticated now. */
+  clients: number;
 }
 
 /** Events of the auth service. */
@@ -143,6 +181,9 @@ interface Pending {
   waiters: Array<{ resolve: (p: AuthenticatedPeer) => void; reject: (e: Error) => void }>;
 }
 
+/** What the auth service uses of a libp2p node (a member's host, or a remote client's: node/client/). */
+export type AuthHost = Pick<HostNet, 'handle' | 'unhandle' | 'addEventListener' | 'removeEventListener' | 'getConnections'>;
+
 /** Authenticates every connection of a libp2p node; the guard for everything else. */
 export class AuthService {
   readonly protocol: string;
@@ -152,6 +193,8 @@ export class AuthService {
   readonly #deny = new DenyList();
   readonly #pending = new Map<string, Pending>();
   readonly #authed = new Map<string, { connection: Connection; peer: AuthenticatedPeer }>();
+  // Connection id → the client authenticated on it (never in #authed: clients are not members).
+  readonly #clients = new Map<string, { connection: Connection; client: AuthenticatedClient }>();
   readonly #peerConns = new Map<string, Set<string>>();
   readonly #requestSeen = new Set<string>();
   // Member name → the peer ID authenticated under it now (one at a time).
@@ -159,8 +202,8 @@ export class AuthService {
   readonly #pins: MemberPins;
   readonly #unauthenticatedInboundMax: number;
   #busyUnlogged = 0;
-  readonly #counters: Omit<AuthCounters, 'unauthenticatedInbound'>;
-  #libp2p: HostNet | undefined;
+  readonly #counters: Omit<AuthCounters, 'unauthenticatedInbound' | 'clients'>;
+  #libp2p: AuthHost | undefined;
   #stopSweep: (() => void) | undefined;
   #running = false;
 
@@ -171,13 +214,13 @@ export class AuthService {
     this.#events = new Emitter((err, event) => this.#log.error({ err, event }, 'auth event listener threw'));
     const refused = {} as Record<AuthRefusal, number>;
     for (const r of AUTH_REFUSALS) refused[r] = 0;
-    this.#counters = { authenticated: 0, refused, expired: 0, guardRefused: 0, denied: 0 };
+    this.#counters = { authenticated: 0, refused, expired: 0, guardRefused: 0, denied: 0, clientsAuthenticated: 0 };
     this.#pins = new MemberPins(options.certificate?.member, options.controllers);
     this.#unauthenticatedInboundMax = options.unauthenticatedInboundMax ?? UNAUTHENTICATED_INBOUND_MAX_DEFAULT;
   }
 
   /** Register the protocol and connection listeners; call before libp2p starts listening. */
-  async start(libp2p: HostNet): Promise<void> {
+  async start(libp2p: AuthHost): Promise<void> {
     if (this.#running) return;
     this.#libp2p = libp2p;
     // The one protocol a connection may use before it is authenticated (node/host/pre-auth-limits.ts).
@@ -211,6 +254,7 @@ export class AuthService {
     }
     // Without the close listener these would go stale: a stopped service vouches for no one.
     this.#authed.clear();
+    this.#clients.clear();
     this.#peerConns.clear();
     this.#memberPeer.clear();
     this.#requestSeen.clear();
@@ -239,6 +283,13 @@ export class AuthService {
       if (best === undefined || a.peer.notAfterMs > best.notAfterMs) best = a.peer;
     }
     return best;
+  }
+
+  /** The client authenticated on `connection` with a certificate still valid, or undefined (members too). */
+  clientOf(connection: Connection): AuthenticatedClient | undefined {
+    const c = this.#clients.get(connection.id);
+    if (c === undefined || this.#o.wallClock() - this.#o.certificateClockSkewMs >= c.client.notAfterMs) return undefined;
+    return c.client;
   }
 
   /** Every authenticated peer (one entry per peer). */
@@ -286,7 +337,9 @@ export class AuthService {
 
   /** Counters (a copy). */
   counters(): AuthCounters {
-    return { ...this.#counters, refused: { ...this.#counters.refused }, unauthenticatedInbound: this.#unauthenticatedInbound() };
+    return {
+      ...this.#counters, refused: { ...this.#counters.refused }, unauthenticatedInbound: this.#unauthenticatedInbound(), clients: this.#clients.size,
+    };
   }
 
   #unauthenticatedInbound(): number {
@@ -297,7 +350,7 @@ export class AuthService {
 
   readonly #onOpen = (evt: CustomEvent<Connection>): void => {
     const conn = evt.detail;
-    if (!this.#running || this.#pending.has(conn.id) || this.#authed.has(conn.id)) return;
+    if (!this.#running || this.#pending.has(conn.id) || this.#authed.has(conn.id) || this.#clients.has(conn.id)) return;
     if (this.isDenied(conn.remotePeer)) {
       this.#close(conn, 'peer is on the deny list');
       return;
@@ -326,6 +379,7 @@ export class AuthService {
       this.#pending.delete(conn.id);
     }
     this.#requestSeen.delete(conn.id);
+    this.#clients.delete(conn.id);
     this.#forget(conn.id);
   };
 
@@ -405,6 +459,10 @@ export class AuthService {
   // The certificate, then the configured identities (both directions: this runs for a dialer's
   // certificate and for a listener's answer alike).
   async #verify(cert: MemberCertificate, conn: Connection): Promise<VerifiedMember> {
+    // A client certificate where no client is served is refused before its signature is even checked.
+    if (isClientRole(cert.role) && this.#o.clients === undefined) {
+      throw new AuthError('AUTH_CLIENT_REFUSED', `this node serves no remote clients (${cert.role} certificate ${cert.member} refused)`);
+    }
     const v = await verifyCertificate(cert, {
       trust: this.#o.trust,
       federationId: this.#o.federationId,
@@ -414,6 +472,9 @@ export class AuthService {
     });
     const refusal = this.#pins.check(v);
     if (refusal !== undefined) throw new AuthError(refusal.code, refusal.message);
+    if (isClientRole(v.role)) {
+      if (conn.direction === 'outbound') throw new AuthError('AUTH_CLIENT_REFUSED', `the node dialed answered with ${v.role} certificate ${v.member}: clients do not serve`);
+    }
     return v;
   }
 
@@ -422,6 +483,8 @@ export class AuthService {
   #accept(conn: Connection, v: VerifiedMember, authStream: Stream): boolean {
     const p = this.#pending.get(conn.id);
     if (p === undefined || conn.status !== 'open') return false;
+    if (isClientRole(v.role)) return this.#acceptClient(conn, { ...v, role: v.role }, authStream, p);
+    if (v.role !== 'controller' && v.role !== 'agent') throw new Error(`AuthService: unhandled role ${String(v.role)}`);
     const peer: AuthenticatedPeer = {
       peerId: v.peerId, member: v.member, role: v.role, notAfterMs: v.notAfterMs, issuer: v.issuer, authenticatedAtMs: this.#o.wallClock(),
     };
@@ -451,6 +514,23 @@ export class AuthService {
     for (const w of p.waiters) w.resolve(peer);
     if (first) this.#events.emit('authenticated', peer);
     this.#o.onConnectionAuthenticated?.(conn);
+    return true;
+  }
+
+  // A client: in its own table, waiters of member protocols refused, no event (see the header).
+  #acceptClient(conn: Connection, v: VerifiedMember & { role: ClientRole }, authStream: Stream, p: Pending): boolean {
+    const max = this.#o.clients?.connectionsMax ?? 0;
+    if (this.#clients.size >= max) throw new AuthError('AUTH_BUSY', `${max} remote clients are connected already`);
+    this.#o.timers.clearTimeout(p.timer);
+    this.#pending.delete(conn.id);
+    liftPreAuthLimits(conn, authStream);
+    const client: AuthenticatedClient = {
+      peerId: v.peerId, name: v.member, role: v.role, notAfterMs: v.notAfterMs, issuer: v.issuer, authenticatedAtMs: this.#o.wallClock(),
+    };
+    this.#clients.set(conn.id, { connection: conn, client });
+    this.#counters.clientsAuthenticated += 1;
+    this.#log.info({ peer: client.peerId, client: client.name, role: client.role }, 'remote client authenticated');
+    for (const w of p.waiters) w.reject(new AuthError('AUTH_REQUIRED', `${client.role} ${client.name} is a client, not a member`));
     return true;
   }
 
@@ -495,6 +575,14 @@ export class AuthService {
         'closing new inbound connections: too many are waiting to authenticate (AUTH_BUSY)');
       this.#busyUnlogged = 0;
     }
+    for (const { connection, client } of [...this.#clients.values()]) {
+      if (now - this.#o.certificateClockSkewMs >= client.notAfterMs) {
+        this.#counters.expired += 1;
+        this.#clients.delete(connection.id);
+        this.#log.warn({ peer: client.peerId, client: client.name }, 'client certificate expired: closing connection');
+        this.#close(connection, 'certificate expired');
+      }
+    }
     for (const { connection, peer } of [...this.#authed.values()]) {
       if (now - this.#o.certificateClockSkewMs >= peer.notAfterMs) {
         this.#counters.expired += 1;
@@ -512,7 +600,9 @@ function deservesDenial(e: unknown): boolean {
   if (e instanceof CertificateError) return true;
   // A configured name from another key, or a controller in no configuration; a name in use may be a
   // member that restarted with a new key while its old connection lingers: it may retry at once.
-  if (e instanceof AuthError) return e.code === 'AUTH_PROTOCOL' || e.code === 'AUTH_MEMBER_PINNED' || e.code === 'AUTH_MEMBER_UNKNOWN';
+  if (e instanceof AuthError) {
+    return e.code === 'AUTH_PROTOCOL' || e.code === 'AUTH_MEMBER_PINNED' || e.code === 'AUTH_MEMBER_UNKNOWN' || e.code === 'AUTH_CLIENT_REFUSED';
+  }
   if (e instanceof FrameError) return e.code === 'FRAME_TOO_LARGE' || e.code === 'FRAME_MALFORMED';
   return false;
 }

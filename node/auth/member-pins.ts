@@ -14,7 +14,8 @@
 // Pure: no clock, no I/O.
 
 import { multiaddr } from '@multiformats/multiaddr';
-import { isMemberName, type MemberRole } from '../../membership/member-name.ts';
+import { isMemberName } from '../../membership/member-name.ts';
+import type { CertificateRole } from '../identity/roles.ts';
 import { checkPeerId } from '../config/endpoint.ts';
 
 /** One configured controller: its name, the peer ID that pins its identity, or both. */
@@ -37,7 +38,7 @@ export interface PinRefusal {
 /** What a verified certificate claims. */
 export interface PinnedClaim {
   member: string;
-  role: MemberRole;
+  role: CertificateRole;
   peerId: string;
 }
 
@@ -65,7 +66,7 @@ export class MemberPins {
     if (this.#byName.has(c.member)) {
       const peer = this.#byName.get(c.member);
       if (peer !== undefined && peer !== c.peerId) return pinned(`${c.member} is configured with peer ID ${peer}, not ${c.peerId}`);
-      if (c.role !== 'controller') return pinned(`${c.member} is a configured controller; an ${c.role} certificate may not use its name`);
+      if (c.role !== 'controller') return pinned(`${c.member} is a configured controller; ${/^[aeiou]/.test(c.role) ? 'an' : 'a'} ${c.role} certificate may not use its name`);
     }
     const name = this.#byPeer.get(c.peerId);
     if (name !== undefined && name !== c.member) return pinned(`peer ${c.peerId} is configured as ${name}, not ${c.member}`);

@@ -27,6 +27,10 @@ const MEMBERSHIP: Record<string, string> = {
   'healthCheck.failureThreshold': 'spec.healthCheck.failureThreshold',
   'healthCheck.successThreshold': 'spec.healthCheck.successThreshold',
   connectionsMax: 'spec.members',
+  remoteClients: 'node.remoteAdmin.enabled',
+  'remoteClients.caFiles|cas': 'node.remoteAdmin.clientCaFiles',
+  'remoteClients.caFiles': 'node.remoteAdmin.clientCaFiles',
+  'remoteClients.connectionsMax': 'node.remoteAdmin.connectionsMax',
 };
 
 /** Replication config field → config file path. */

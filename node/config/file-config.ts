@@ -159,6 +159,7 @@ function readController(root: FieldReader, name: string, o: ParseOptions, issues
     controllerCaFiles: node.controllerCaFiles,
     agentCaFiles: node.agentCaFiles,
     healthCheck: spec.healthCheck,
+    ...(node.remoteAdmin.enabled ? { remoteClients: { caFiles: node.remoteAdmin.clientCaFiles, connectionsMax: node.remoteAdmin.connectionsMax } } : {}),
   };
   const replication: ReplicationConfig = { dataDir: node.dataDir, controllers, ...spec.replication };
 
@@ -213,6 +214,7 @@ function readAgent(root: FieldReader, name: string, o: ParseOptions, issues: Con
     healthCheck: spec.healthCheck,
   };
   const agent: AgentConfig = { membership, dataDir: node.dataDir, ...spec.agent };
+  if (node.remoteAdmin.enabled) issues.push({ field: 'node.remoteAdmin.enabled', problem: 'only controllers serve remote clients; remove it from an agent\'s file' });
 
   const later: ConfigIssue[] = [];
   if (whole) try {

@@ -107,7 +107,27 @@ export interface MembershipConfig {
    * it would cost every agent a verification per heartbeat of every other, O(agents²) in all.
    */
   healthGossip?: 'subscribe' | 'publish';
+  /**
+   * Serve the remote admin protocol to client certificates (operator, viewer): controllers only.
+   * Undefined (the default): client certificates are refused (AUTH_CLIENT_REFUSED).
+   */
+  remoteClients?: RemoteClientsConfig;
 }
+
+/** The remote clients (operators, viewers) a controller serves. */
+export interface RemoteClientsConfig {
+  /** CA files trusted for client certificates. With neither caFiles nor cas: the controller CAs. */
+  caFiles?: string[];
+  /** CAs trusted for client certificates. */
+  cas?: CaPublicKey[];
+  /** Most client connections at once (one more is refused with AUTH_BUSY). Default 64. */
+  connectionsMax?: number;
+}
+
+/** Default bound on remote client connections. */
+export const REMOTE_CLIENT_CONNECTIONS_MAX_DEFAULT = 64;
+/** Largest remoteClients.connectionsMax accepted. */
+const REMOTE_CLIENT_CONNECTIONS_MAX_LIMIT = 1024;
 
 /** Fields that name one of two sources (a file or an in-memory object); exactly one is set. */
 type SourceField = 'keyFile' | 'privateKey' | 'certificateFile' | 'certificate';
@@ -117,9 +137,11 @@ type SourceField = 'keyFile' | 'privateKey' | 'certificateFile' | 'certificate';
  * as MembershipConfig; every field is set except the source fields, of which exactly one per pair is.
  */
 export type ResolvedMembershipConfig =
-  & Required<Omit<MembershipConfig, SourceField | 'healthCheck' | 'reconnect' | 'controllers'>>
+  & Required<Omit<MembershipConfig, SourceField | 'healthCheck' | 'reconnect' | 'controllers' | 'remoteClients'>>
   & Pick<MembershipConfig, SourceField | 'controllers'>
   & {
+    /** Remote clients served, complete; undefined: none. */
+    remoteClients?: Required<RemoteClientsConfig>;
     /** Failure detector, complete. */
     healthCheck: HealthCheckOptions;
     /** Reconnection backoff, complete. */
@@ -167,7 +189,7 @@ const KNOWN = new Set<string>([
   'healthCheck', 'authTimeoutMs', 'authDenyMs', 'certificateClockSkewMs', 'authFrameBytesMax',
   'heartbeatBytesMax', 'rttIntervalMs', 'rttTimeoutMs', 'reconnect', 'membersMax', 'connectionsMax', 'controllers',
   'unauthenticatedConnectionsMax',
-  'inboundConnectionsPerHostPerSecondMax', 'maxClockOffsetMs', 'gossipHeartbeatMs', 'healthGossip',
+  'inboundConnectionsPerHostPerSecondMax', 'maxClockOffsetMs', 'gossipHeartbeatMs', 'healthGossip', 'remoteClients',
 ]);
 
 // Bounds of the numeric fields: [min, max], integers.
@@ -253,6 +275,7 @@ export function resolveMembershipConfig(cfg: MembershipConfig, profile: Readonly
   if (agentCaFiles.length + agentCas.length > TRUSTED_CAS_PER_ROLE_MAX) {
     issues.push({ field: 'agentCaFiles|agentCas', problem: `at most ${TRUSTED_CAS_PER_ROLE_MAX} agent CAs` });
   }
+  const remoteClients = resolveRemoteClients(cfg, issues);
 
   const healthCheck: HealthCheckOptions = { ...MEMBERSHIP_DEFAULTS.healthCheck, ...profile.healthCheck, ...cfg.healthCheck };
   for (const p of checkHealthCheck(healthCheck)) issues.push(p);
@@ -293,6 +316,7 @@ export function resolveMembershipConfig(cfg: MembershipConfig, profile: Readonly
     maxClockOffsetMs: num('maxClockOffsetMs'),
     gossipHeartbeatMs: num('gossipHeartbeatMs'),
     healthGossip: cfg.healthGossip ?? profile.healthGossip ?? (cfg.role === 'agent' ? 'publish' : 'subscribe'),
+    ...(remoteClients === undefined ? {} : { remoteClients }),
   };
   if (resolved.healthGossip !== 'subscribe' && resolved.healthGossip !== 'publish') {
     issues.push({ field: 'healthGossip', problem: 'must be "subscribe" or "publish"' });
@@ -324,4 +348,21 @@ export function resolveMembershipConfig(cfg: MembershipConfig, profile: Readonly
   }
   if (issues.length > 0) throw new ConfigError(issues);
   return resolved;
+}
+
+// remoteClients: controllers only; its CAs bounded like every role's; connectionsMax an integer in range.
+function resolveRemoteClients(cfg: MembershipConfig, issues: ConfigIssue[]): Required<RemoteClientsConfig> | undefined {
+  const rc = cfg.remoteClients;
+  if (rc === undefined) return undefined;
+  if (cfg.role !== 'controller') issues.push({ field: 'remoteClients', problem: 'only controllers serve remote clients' });
+  const caFiles = rc.caFiles ?? [];
+  const cas = rc.cas ?? [];
+  if (caFiles.length + cas.length > TRUSTED_CAS_PER_ROLE_MAX) {
+    issues.push({ field: 'remoteClients.caFiles|cas', problem: `at most ${TRUSTED_CAS_PER_ROLE_MAX} client CAs` });
+  }
+  const connectionsMax = rc.connectionsMax ?? REMOTE_CLIENT_CONNECTIONS_MAX_DEFAULT;
+  if (!Number.isSafeInteger(connectionsMax) || connectionsMax < 1 || connectionsMax > REMOTE_CLIENT_CONNECTIONS_MAX_LIMIT) {
+    issues.push({ field: 'remoteClients.connectionsMax', problem: `must be an integer from 1 to ${REMOTE_CLIENT_CONNECTIONS_MAX_LIMIT}` });
+  }
+  return { caFiles, cas, connectionsMax };
 }

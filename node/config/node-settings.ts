@@ -8,6 +8,7 @@ import type { ConfigIssue } from '../errors.ts';
 import { DEFAULT_ADMIN_SOCKET } from '../admin/default-socket.ts';
 import { SOCKET_PATH_BYTES_MAX } from '../admin/socket-file.ts';
 import { TRUSTED_CAS_PER_ROLE_MAX } from '../identity/trust-store.ts';
+import { REMOTE_CLIENT_CONNECTIONS_MAX_DEFAULT } from './membership-config.ts';
 import { childPath, type FieldReader } from './field-reader.ts';
 import { splitHostPort } from './endpoint.ts';
 
@@ -49,6 +50,18 @@ export interface NodeSettings {
   adminSocket: string;
   /** Prometheus exporter address. Default 127.0.0.1:9464. */
   metricsAddress: MetricsAddress;
+  /**
+   * The remote admin protocol (controllers): served to operator and viewer certificates when
+   * `enabled`. Default disabled: client certificates are refused.
+   */
+  remoteAdmin: {
+    /** Serve it. Default false. */
+    enabled: boolean;
+    /** CA public key files trusted for client certificates. Default [] (the controller CAs). */
+    clientCaFiles: string[];
+    /** Most client connections at once. Default 64. */
+    connectionsMax: number;
+  };
   /** Logging. */
   log: {
     /** Least level written. Default info. */
@@ -135,6 +148,13 @@ export function readNodeSettings(r: FieldReader, baseDir: string, files: FileChe
     if (a === undefined) r.problem('metricsAddress', `must be host:port (e.g. "127.0.0.1:9464", "[::1]:9464"), got ${JSON.stringify(metricsText.slice(0, 80))}`);
     else metricsAddress = a;
   }
+  const raR = r.child('remoteAdmin');
+  const remoteAdmin = {
+    enabled: raR.bool('enabled', { default: false })!,
+    clientCaFiles: (raR.strings('clientCaFiles', TRUSTED_CAS_PER_ROLE_MAX) ?? []).map((p, i) => mustExist(`remoteAdmin.clientCaFiles[${i}]`, p)),
+    connectionsMax: raR.int('connectionsMax', 1, 1024, { default: REMOTE_CLIENT_CONNECTIONS_MAX_DEFAULT })!,
+  };
+  raR.done();
   const logR = r.child('log');
   const log = {
     level: logR.oneOf('level', LOG_LEVELS) ?? NODE_DEFAULTS.log.level,
@@ -142,5 +162,5 @@ export function readNodeSettings(r: FieldReader, baseDir: string, files: FileChe
   };
   logR.done();
   r.done();
-  return { identityKeyFile, certificateFile, controllerCaFiles, agentCaFiles, listen, listenGiven, dataDir, adminSocket, metricsAddress, log };
+  return { identityKeyFile, certificateFile, controllerCaFiles, agentCaFiles, listen, listenGiven, dataDir, adminSocket, metricsAddress, remoteAdmin, log };
 }

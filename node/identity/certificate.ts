@@ -1,5 +1,6 @@
 // Member certificates: a federation CA vouches that a peer ID is member X with role R in
-// federation F between notBefore and notAfter.
+// federation F between notBefore and notAfter. R is a member role (controller, agent) or a client
+// role (operator, viewer: node/identity/roles.ts); the format is the same.
 //
 // Format (file and wire alike), a JSON object:
 //   {"kind": "novaedge/member-certificate", "version": 1, "federationId", "member", "role", "peerId",
@@ -11,10 +12,11 @@
 
 import { readFile, writeFile } from 'node:fs/promises';
 import type { PeerId } from '@libp2p/interface';
-import { isMemberName, isMemberRole, type MemberRole } from '../../membership/member-name.ts';
+import { isMemberName } from '../../membership/member-name.ts';
 import { isPeerIdText } from '../../membership/heartbeat.ts';
 import { CertificateError } from '../errors.ts';
 import type { FederationCa } from './ca.ts';
+import { CERTIFICATE_ROLE_PROBLEM, isCertificateRole, type CertificateRole } from './roles.ts';
 
 const KIND = 'novaedge/member-certificate';
 const FIELDS = ['kind', 'version', 'federationId', 'member', 'role', 'peerId', 'notBefore', 'notAfter', 'issuer', 'signature'];
@@ -30,8 +32,8 @@ export interface MemberCertificate {
   federationId: string;
   /** Member name. */
   member: string;
-  /** Member role. */
-  role: MemberRole;
+  /** Role: a member's (controller, agent) or a client's (operator, viewer). */
+  role: CertificateRole;
   /** libp2p peer ID (base58btc) the certificate is bound to. */
   peerId: string;
   /** Start of validity, ISO-8601 UTC. */
@@ -50,8 +52,8 @@ export interface IssueOptions {
   federationId: string;
   /** Member name. */
   member: string;
-  /** Member role. */
-  role: MemberRole;
+  /** Role: a member's (controller, agent) or a client's (operator, viewer). */
+  role: CertificateRole;
   /** Peer ID of the member's identity key. */
   peerId: PeerId | string;
   /** Start of validity, Unix milliseconds. */
@@ -83,7 +85,7 @@ export async function issueCertificate(ca: FederationCa, o: IssueOptions): Promi
   const peerId = typeof o.peerId === 'string' ? o.peerId : o.peerId.toString();
   if (!isMemberName(o.federationId)) throw new CertificateError('CERT_MALFORMED', 'federationId is not a DNS-1123 label');
   if (!isMemberName(o.member)) throw new CertificateError('CERT_MALFORMED', 'member is not a DNS-1123 label');
-  if (!isMemberRole(o.role)) throw new CertificateError('CERT_MALFORMED', 'role must be "controller" or "agent"');
+  if (!isCertificateRole(o.role)) throw new CertificateError('CERT_MALFORMED', CERTIFICATE_ROLE_PROBLEM);
   if (!isPeerIdText(peerId)) throw new CertificateError('CERT_MALFORMED', 'peerId is not a base58btc peer ID');
   if (!(o.notAfterMs > o.notBeforeMs)) throw new CertificateError('CERT_MALFORMED', 'notAfter must be after notBefore');
   const unsigned = {
@@ -121,7 +123,7 @@ export function certificateFromJson(value: unknown): MemberCertificate {
   if (o.version !== 1) throw bad(`unsupported version ${String(o.version)}`);
   if (!isMemberName(o.federationId)) throw bad('federationId is not a DNS-1123 label');
   if (!isMemberName(o.member)) throw bad('member is not a DNS-1123 label');
-  if (!isMemberRole(o.role)) throw bad('role must be "controller" or "agent"');
+  if (!isCertificateRole(o.role)) throw bad(CERTIFICATE_ROLE_PROBLEM);
   if (!isPeerIdText(o.peerId)) throw bad('peerId is not a base58btc peer ID');
   const nb = certificateTimeMs(o.notBefore);
   const na = certificateTimeMs(o.notAfter);

@@ -61,10 +61,12 @@ export async function loadCredentials(cfg: ResolvedMembershipConfig, nowMs: numb
     throw new ConfigError([{ field: cfg.certificate !== undefined ? 'certificate' : 'certificateFile', problem: why(e) }]);
   }
 
-  const trust = new TrustStore({
-    controller: await readCas('controllerCaFiles', cfg.controllerCaFiles, cfg.controllerCas),
-    agent: await readCas('agentCaFiles', cfg.agentCaFiles, cfg.agentCas),
-  });
+  const controller = await readCas('controllerCaFiles', cfg.controllerCaFiles, cfg.controllerCas);
+  const rc = cfg.remoteClients;
+  // Client certificates are trusted only where remote clients are served: from their own CAs, or
+  // (none listed) from the controller CAs.
+  const client = rc === undefined ? [] : rc.caFiles.length + rc.cas.length === 0 ? controller : await readCas('remoteClients.caFiles', rc.caFiles, rc.cas);
+  const trust = new TrustStore({ controller, agent: await readCas('agentCaFiles', cfg.agentCaFiles, cfg.agentCas), client });
 
   return checkCredentials(cfg, { identity, certificate, trust }, nowMs, cfg.certificate !== undefined ? 'certificate' : 'certificateFile');
 }

@@ -6,7 +6,7 @@
 // error code never repeats what an attacker wrote as if it were a fact.
 
 import { CertificateError } from '../errors.ts';
-import type { MemberRole } from '../../membership/member-name.ts';
+import type { CertificateRole } from './roles.ts';
 import { certificateSigningBytes, certificateTimeMs, type MemberCertificate } from './certificate.ts';
 import type { TrustStore } from './trust-store.ts';
 
@@ -31,8 +31,8 @@ export interface VerifyContext {
 export interface VerifiedMember {
   /** Member name. */
   member: string;
-  /** Member role. */
-  role: MemberRole;
+  /** Role: a member's, or a client's (the caller decides what each may do). */
+  role: CertificateRole;
   /** Peer ID. */
   peerId: string;
   /** End of validity, Unix milliseconds. */

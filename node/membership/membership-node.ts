@@ -141,6 +141,7 @@ export async function startMembershipNode(config: MembershipConfig, options: Mem
     certificateClockSkewMs: cfg.certificateClockSkewMs,
     controllers: cfg.controllers,
     unauthenticatedInboundMax: cfg.unauthenticatedConnectionsMax,
+    clients: cfg.remoteClients === undefined ? undefined : { connectionsMax: cfg.remoteClients.connectionsMax },
     wallClock,
     timers,
     onConnectionAuthenticated: (c) => host.afterAuthenticated(c),

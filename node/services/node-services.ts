@@ -1,9 +1,11 @@
-// What runs beside a node for operators: its Prometheus exporter and its admin socket. Started after
+// What runs beside a node for operators: its Prometheus exporter, its admin socket and (a controller
+// with remoteClients configured) the remote admin protocol. Started after
 // the node, stopped before it, in reverse order; if one fails to start, those already started are
 // stopped before the error is passed on, so a failed start leaves no socket or port behind.
 import { agentMethods } from '../admin/agent-methods.ts';
 import { startAdminServer } from '../admin/admin-server.ts';
 import { controllerMethods } from '../admin/controller-methods.ts';
+import { RemoteAdmin } from '../admin/remote-admin.ts';
 import { AgentNode } from '../agent/agent-node.ts';
 import { ControllerNode } from '../controller/controller-node.ts';
 import { createNodeRegistry } from '../metrics/node-registry.ts';
@@ -27,6 +29,8 @@ export interface NodeServices {
   readonly adminSocket: string;
   /** The scrape URL. */
   readonly metricsUrl: string;
+  /** The remote admin protocol, when this controller serves remote clients. */
+  readonly remoteAdmin: RemoteAdmin | undefined;
   /** Stop the admin server (removing its socket), then the metrics server. */
   stop(): Promise<void>;
 }
@@ -49,13 +53,22 @@ export async function startNodeServices(node: ControllerNode | AgentNode, o: Nod
     });
     const metrics = await startMetricsServer({ registry, host: o.metrics.host, port: o.metrics.port, ...(o.logger === undefined ? {} : { logger: o.logger }) });
     stops.push(() => metrics.close());
-    const admin = await startAdminServer({
-      socketPath: o.adminSocket, methods: node instanceof ControllerNode ? controllerMethods(node) : agentMethods(node),
-      timers: node.membership.components.timers,
-      ...(o.logger === undefined ? {} : { logger: o.logger }),
-    });
+    const methods = node instanceof ControllerNode ? controllerMethods(node) : agentMethods(node);
+    const timers = node.membership.components.timers;
+    const admin = await startAdminServer({ socketPath: o.adminSocket, methods, timers, ...(o.logger === undefined ? {} : { logger: o.logger }) });
     stops.push(() => admin.close());
-    return { adminSocket: admin.path, metricsUrl: metrics.url, stop: stopAll };
+    let remoteAdmin: RemoteAdmin | undefined;
+    const clients = m.config.remoteClients;
+    if (node instanceof ControllerNode && clients !== undefined) {
+      const r = new RemoteAdmin({
+        federationId: m.config.federationId, auth: m.auth, clientConnectionsMax: clients.connectionsMax, methods, timers,
+        ...(o.logger === undefined ? {} : { logger: o.logger }),
+      });
+      await r.start(m.libp2p);
+      stops.push(() => r.stop());
+      remoteAdmin = r;
+    }
+    return { adminSocket: admin.path, metricsUrl: metrics.url, remoteAdmin, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

@@ -8,6 +8,7 @@ import { issueCertificate, type MemberCertificate } from '../../node/identity/ce
 import { generateEd25519Key } from '../../node/identity/keys.ts';
 import { TrustStore, type TrustLists } from '../../node/identity/trust-store.ts';
 import type { MemberRole } from '../../membership/member-name.ts';
+import type { CertificateRole, ClientRole } from '../../node/identity/roles.ts';
 
 /** One hour, milliseconds. */
 export const HOUR_MS = 3_600_000;
@@ -71,10 +72,19 @@ export interface MemberOptions {
 
 /** A member with a fresh identity and a certificate from the federation's CA for its role. */
 export async function makeMember(fed: TestFederation, name: string, role: MemberRole, o: MemberOptions = {}): Promise<TestMember> {
+  return { ...(await issued(fed, name, role, o)), role };
+}
+
+/** A remote client (operator, viewer) with a fresh identity; its certificate from the controller CA by default. */
+export async function makeClient(fed: TestFederation, name: string, role: ClientRole, o: MemberOptions = {}): Promise<Omit<TestMember, 'role'> & { role: ClientRole }> {
+  return { ...(await issued(fed, name, role, o)), role };
+}
+
+async function issued(fed: TestFederation, name: string, role: CertificateRole, o: MemberOptions): Promise<Omit<TestMember, 'role'>> {
   const privateKey = o.privateKey ?? (await generateEd25519Key());
   const peerId = peerIdFromPrivateKey(privateKey);
   const now = Date.now();
-  const ca = o.ca ?? (role === 'controller' ? fed.controllerCa : fed.agentCa);
+  const ca = o.ca ?? (role === 'agent' ? fed.agentCa : fed.controllerCa);
   const certificate = await issueCertificate(ca, {
     federationId: o.federationId ?? fed.id,
     member: name,
@@ -83,5 +93,5 @@ export async function makeMember(fed: TestFederation, name: string, role: Member
     notBeforeMs: now + (o.fromMs ?? -HOUR_MS),
     notAfterMs: now + (o.untilMs ?? HOUR_MS),
   });
-  return { name, role, privateKey, peerId, certificate };
+  return { name, privateKey, peerId, certificate };
 }

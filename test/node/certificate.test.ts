@@ -152,7 +152,7 @@ t.test('trust lists are per role and bounded', async (t) => {
   t.ok(store.issuerFor(fed.controllerCa.public.keyId, 'agent'), 'a CA may be trusted for both roles');
   t.notOk(store.issuerFor(fed.agentCa.public.keyId, 'controller'));
   t.ok(store.knows(fed.agentCa.public.keyId));
-  t.same(store.sizes(), { controller: 1, agent: 2 });
+  t.same(store.sizes(), { controller: 1, agent: 2, client: 0 });
   const many = await Promise.all(Array.from({ length: 17 }, (_, i) => makeCa(`ca-${i}`)));
   t.throws(() => new TrustStore({ controller: many.map((c) => c.public), agent: [] }), /more than 16/);
 });
