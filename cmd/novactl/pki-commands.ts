@@ -2,6 +2,7 @@
 // certificates, as files a node starts with.
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { CliError, EXIT, type CliContext } from './cli-context.ts';
+import { CERTIFICATE_ROLES, type CertificateRole } from '../../node/identity/roles.ts';
 
 // The identity modules load libp2p's crypto: imported when a PKI command runs, so that commands
 // talking to a node start fast.
@@ -66,16 +67,16 @@ export function addPkiCommands(program: Command, ctx: CliContext): void {
       ].join('\n') + '\n');
     });
   ca.command('issue')
-    .description('issue a member certificate for a peer ID (or the peer ID of an identity key file)')
+    .description('issue a certificate for a peer ID (or the peer ID of an identity key file): a member\'s (controller, agent) or a remote client\'s (operator, viewer)')
     .requiredOption('--ca <keyfile>', 'CA key file')
-    .requiredOption('--member <name>', 'member name')
-    .addOption(new Option('--role <role>', 'member role').choices(['controller', 'agent']).makeOptionMandatory())
+    .requiredOption('--member <name>', 'member name (for a client: the operator\'s or program\'s name, shown in audit logs)')
+    .addOption(new Option('--role <role>', 'controller, agent, or a remote client: operator (reads and writes) or viewer (reads)').choices([...CERTIFICATE_ROLES]).makeOptionMandatory())
     .requiredOption('--federation <id>', 'federation ID')
     .option('--peer-id <id>', 'peer ID of the member (from keygen)')
     .option('--key <file>', 'identity key file of the member (instead of --peer-id)')
     .option('--days <n>', `validity in days (default ${CERT_DAYS_DEFAULT})`, days)
     .requiredOption('--out <file>', 'certificate file to write')
-    .action(async (opts: { ca: string; member: string; role: 'controller' | 'agent'; federation: string; peerId?: string; key?: string; days?: number; out: string }) => {
+    .action(async (opts: { ca: string; member: string; role: CertificateRole; federation: string; peerId?: string; key?: string; days?: number; out: string }) => {
       if ((opts.peerId === undefined) === (opts.key === undefined)) throw new CliError('USAGE', 'give exactly one of --peer-id and --key', EXIT.USAGE);
       const { peerIdFromPrivateKey, peerIdFromString, readKeyFile, loadCa, issueCertificate, writeCertificateFile } = await identity();
       let peerId: string;

@@ -3,12 +3,25 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { ADMIN_CALL_TIMEOUT_MS } from '../../node/admin/admin-client.ts';
 import { DEFAULT_ADMIN_SOCKET } from '../../node/admin/default-socket.ts';
 import { addAgentCommands } from './agent-commands.ts';
-import { EXIT, reportError, type CliContext, type CliIo, type GlobalOptions } from './cli-context.ts';
+import { closeRemote, CliError, EXIT, reportError, type CliContext, type CliIo, type GlobalOptions, type RemoteOptions } from './cli-context.ts';
 import { addFederationCommands, addConflictCommands } from './federation-commands.ts';
 import { parseDurationMs } from './format-time.ts';
 import { addPkiCommands } from './pki-commands.ts';
 import { addResourceCommands } from './resource-commands.ts';
 import { addWaitCommands } from './wait-commands.ts';
+
+function list(text: string): string[] {
+  return text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+}
+
+// --endpoint and what goes with it: all of --identity, --cert and --ca-file, or a usage error.
+function remoteOf(o: { endpoint?: string[]; identity?: string; cert?: string; caFile?: string[] }): { remote?: RemoteOptions } {
+  if (o.endpoint === undefined || o.endpoint.length === 0) return {};
+  const missing = [o.identity === undefined ? '--identity (NOVACTL_IDENTITY)' : '', o.cert === undefined ? '--cert (NOVACTL_CERT)' : '',
+    o.caFile === undefined || o.caFile.length === 0 ? '--ca-file (NOVACTL_CA_FILES)' : ''].filter((m) => m !== '');
+  if (missing.length > 0) throw new CliError('USAGE', `--endpoint also needs ${missing.join(', ')}`, EXIT.USAGE);
+  return { remote: { endpoints: o.endpoint, identityKeyFile: o.identity!, certificateFile: o.cert!, caFiles: o.caFile! } };
+}
 
 function duration(text: string): number {
   const ms = parseDurationMs(text);
@@ -18,9 +31,17 @@ function duration(text: string): number {
 
 /** Build the program writing to `io`. */
 export function buildProgram(io: CliIo): Command {
+  return build(io).program;
+}
+
+function build(io: CliIo): { program: Command; ctx: CliContext } {
   const program = new Command('novactl')
-    .description('Operate a NovaEdge federation node through its admin socket, and manage keys and certificates.')
+    .description('Operate a NovaEdge federation node through its admin socket (or remotely, with --endpoint and an operator or viewer certificate), and manage keys and certificates.')
     .addOption(new Option('--socket <path>', 'admin socket of the node').env('NOVACTL_SOCKET').default(DEFAULT_ADMIN_SOCKET))
+    .addOption(new Option('--endpoint <addrs>', 'remote: controllers to use instead of the socket, comma-separated multiaddrs or host:port, in order of preference').env('NOVACTL_ENDPOINTS').argParser(list))
+    .addOption(new Option('--identity <file>', 'remote: this client\'s identity key file (novactl keygen)').env('NOVACTL_IDENTITY'))
+    .addOption(new Option('--cert <file>', 'remote: this client\'s certificate (novactl ca issue --role operator|viewer)').env('NOVACTL_CERT'))
+    .addOption(new Option('--ca-file <files>', 'remote: CA public key files trusted for the controllers, comma-separated').env('NOVACTL_CA_FILES').argParser(list))
     .addOption(new Option('--timeout <duration>', 'deadline of each call to the node').argParser(duration).default(ADMIN_CALL_TIMEOUT_MS, '30s'))
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
@@ -28,8 +49,8 @@ export function buildProgram(io: CliIo): Command {
   const ctx: CliContext = {
     io,
     globals: () => {
-      const o = program.opts<{ socket: string; timeout: number }>();
-      return { socket: o.socket, timeoutMs: o.timeout } satisfies GlobalOptions;
+      const o = program.opts<{ socket: string; timeout: number; endpoint?: string[]; identity?: string; cert?: string; caFile?: string[] }>();
+      return { socket: o.socket, timeoutMs: o.timeout, ...remoteOf(o) } satisfies GlobalOptions;
     },
   };
   addFederationCommands(program, ctx);
@@ -46,12 +67,12 @@ export function buildProgram(io: CliIo): Command {
     }
   };
   inherit(program);
-  return program;
+  return { program, ctx };
 }
 
 /** Run novactl with `args` (without node and script); resolves to the exit code. */
 export async function runNovactl(args: readonly string[], io: CliIo): Promise<number> {
-  const program = buildProgram(io);
+  const { program, ctx } = build(io);
   try {
     await program.parseAsync([...args], { from: 'user' });
     return EXIT.OK;
@@ -61,5 +82,7 @@ export async function runNovactl(args: readonly string[], io: CliIo): Promise<nu
       return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
     }
     return reportError(io, err);
+  } finally {
+    await closeRemote(ctx);
   }
 }

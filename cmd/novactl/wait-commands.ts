@@ -6,11 +6,11 @@
 // With --pid-file (the daemon's `novaedge --pid-file`), a daemon that exits while it is awaited is
 // reported at once (DAEMON_EXITED), not at the deadline.
 import { Argument, type Command } from 'commander';
-import { callAdmin, AdminCallError } from '../../node/admin/admin-client.ts';
+import { AdminCallError } from '../../node/admin/admin-client.ts';
 import type { StatusResult } from '../../node/admin/controller-api.ts';
 import type { AgentStatus } from '../../node/agent/agent-node.ts';
 import { processAlive, readPidFile } from '../novaedge/pid-file.ts';
-import { CliError, EXIT, type CliContext } from './cli-context.ts';
+import { ask, cliErrorOf, CliError, EXIT, type CliContext } from './cli-context.ts';
 import { formatDuration } from './format-time.ts';
 import { agentNotFormed, controllerNotFormed, WAIT_CONDITIONS, type WaitCondition } from './wait-conditions.ts';
 
@@ -20,31 +20,31 @@ export const WAIT_POLL_MS = 100;
 const WAIT_CALL_TIMEOUT_MS = 2_000;
 
 // Why the condition does not hold yet (undefined: it holds), from one look at the node.
-async function missing(socket: string, condition: WaitCondition, timeoutMs: number): Promise<string | undefined> {
-  const ask = <T>(method: string): Promise<T> => callAdmin<T>(socket, method, {}, { timeoutMs });
+async function missing(ctx: CliContext, condition: WaitCondition, timeoutMs: number): Promise<string | undefined> {
+  const call = <T>(method: string): Promise<T> => ask<T>(ctx, method, {}, timeoutMs);
   try {
     if (condition === 'stopped') {
-      await ask('federation.status').catch((err: unknown) => {
+      await call('federation.status').catch((err: unknown) => {
         if (err instanceof AdminCallError && err.code === 'METHOD_NOT_FOUND') return undefined; // an agent answers
         throw err;
       });
       return 'the node still answers on its admin socket';
     }
     if (condition === 'started') {
-      await ask('federation.status').catch((err: unknown) => {
+      await call('federation.status').catch((err: unknown) => {
         if (err instanceof AdminCallError && err.code === 'METHOD_NOT_FOUND') return undefined;
         throw err;
       });
       return undefined;
     }
     try {
-      return controllerNotFormed(await ask<StatusResult>('federation.status'));
+      return controllerNotFormed(await call<StatusResult>('federation.status'));
     } catch (err) {
       if (!(err instanceof AdminCallError) || err.code !== 'METHOD_NOT_FOUND') throw err;
-      return agentNotFormed(await ask<AgentStatus>('agent.status'));
+      return agentNotFormed(await call<AgentStatus>('agent.status'));
     }
   } catch (err) {
-    if (!(err instanceof AdminCallError)) throw err;
+    if (!(err instanceof AdminCallError)) throw cliErrorOf(err);
     if (condition === 'stopped' && err.code === 'NO_SERVER') return undefined;
     return `${err.code}: ${err.message}`;
   }
@@ -57,7 +57,7 @@ export function addWaitCommands(program: Command, ctx: CliContext): void {
     .addArgument(new Argument('<condition>', 'started | formed | stopped').choices(WAIT_CONDITIONS))
     .option('--pid-file <file>', "the daemon's --pid-file: report at once when it exits before the condition holds")
     .action(async (condition: WaitCondition, opts: { pidFile?: string }) => {
-      const { socket, timeoutMs } = ctx.globals();
+      const { timeoutMs } = ctx.globals();
       const t0 = performance.now();
       const deadline = t0 + timeoutMs;
       for (;;) {
@@ -70,7 +70,7 @@ export function addWaitCommands(program: Command, ctx: CliContext): void {
           if (pid !== undefined && !alive) {
             throw new CliError('DAEMON_EXITED', `novaedge (pid ${pid}, ${opts.pidFile}) exited before it was ${condition}; its stderr says why`);
           }
-          why = await missing(socket, condition, Math.max(1, Math.min(WAIT_CALL_TIMEOUT_MS, deadline - performance.now())));
+          why = await missing(ctx, condition, Math.max(1, Math.min(WAIT_CALL_TIMEOUT_MS, deadline - performance.now())));
         }
         if (why === undefined) {
           ctx.io.stdout(`${condition} after ${formatDuration(performance.now() - t0)}\n`);

@@ -5,11 +5,10 @@ import YAML from 'yaml';
 import { AdminCallError } from '../../node/admin/admin-client.ts';
 import { watchAdmin } from '../../node/admin/admin-watch.ts';
 import type { FederationEvent, ResourceEvent } from '../../node/admin/controller-api.ts';
-import { CliError, EXIT, type CliContext } from './cli-context.ts';
+import { cliErrorOf, CliError, EXIT, watchTarget, type CliContext } from './cli-context.ts';
 import { formatAgo } from './format-time.ts';
 import { outputOption, type OutputFormat } from './output.ts';
 
-const UNREACHABLE_CODES = new Set(['NO_SERVER', 'PERMISSION_DENIED', 'TIMEOUT', 'CONNECTION_CLOSED', 'BAD_RESPONSE']);
 
 // One document per change: a JSON line, or a YAML document.
 function printDoc(ctx: CliContext, output: OutputFormat, doc: unknown): void {
@@ -19,10 +18,9 @@ function printDoc(ctx: CliContext, output: OutputFormat, doc: unknown): void {
 async function watch(ctx: CliContext, method: string, params: Record<string, unknown>, onNotification: (method: string, params: unknown) => void, signal?: AbortSignal): Promise<void> {
   const g = ctx.globals();
   try {
-    await watchAdmin(g.socket, method, params, { timeoutMs: g.timeoutMs, onNotification, ...(signal === undefined ? {} : { signal }) });
+    await watchAdmin(watchTarget(ctx), method, params, { timeoutMs: g.timeoutMs, onNotification, ...(signal === undefined ? {} : { signal }) });
   } catch (err) {
-    if (err instanceof AdminCallError) throw new CliError(err.code, err.message, UNREACHABLE_CODES.has(err.code) ? EXIT.UNREACHABLE : EXIT.ERROR);
-    throw err;
+    throw cliErrorOf(err);
   }
 }
 

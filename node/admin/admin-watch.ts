@@ -2,7 +2,10 @@
 // notifications until the node sends `watch.end` (with an error when the watch failed: WATCH_OVERFLOW,
 // WATCH_COMPACTED…) or the connection closes. The caller stops it with an AbortSignal.
 import { REAL_TIMERS, type TimerComponents } from '../host/timer-components.ts';
-import { ADMIN_CALL_TIMEOUT_MS, ADMIN_CLIENT_RESPONSE_BYTES_MAX, AdminCallError, AdminConnection, callError } from './admin-client.ts';
+import { ADMIN_CALL_TIMEOUT_MS, ADMIN_CLIENT_RESPONSE_BYTES_MAX, AdminCallError, AdminConnection, callError, type ConnectionOptions } from './admin-client.ts';
+
+/** Where a watch goes: the admin socket's path, or a function that opens a connection (a remote admin stream). */
+export type WatchTarget = string | ((options: ConnectionOptions) => Promise<AdminConnection>);
 
 /** Options of a watch. */
 export interface WatchOptions {
@@ -24,9 +27,11 @@ export interface WatchOptions {
  * without an error or `signal` aborts, rejects with AdminCallError (the node's code, or a client code).
  * The watch has its connection to itself (the server serves nothing else on it once it starts).
  */
-export function watchAdmin(socketPath: string, method: string, params: unknown, opts: WatchOptions): Promise<void> {
+export async function watchAdmin(target: WatchTarget, method: string, params: unknown, opts: WatchOptions): Promise<void> {
   const { signal } = opts;
-  return new Promise<void>((resolve, reject) => {
+  const where = typeof target === 'string' ? target : 'the controller';
+  let connected: AdminConnection | undefined;
+  await new Promise<void>((resolve, reject) => {
     if (signal?.aborted === true) { resolve(); return; }
     let started = false;
     let settled = false;
@@ -34,11 +39,11 @@ export function watchAdmin(socketPath: string, method: string, params: unknown, 
       if (settled) return;
       settled = true;
       signal?.removeEventListener('abort', onAbort);
-      conn.close();
+      connected?.close();
       if (err === undefined) resolve(); else reject(err);
     };
     const onAbort = (): void => finish(undefined);
-    const conn = new AdminConnection(socketPath, {
+    const options: ConnectionOptions = {
       responseBytesMax: opts.lineBytesMax ?? ADMIN_CLIENT_RESPONSE_BYTES_MAX, timers: opts.timers ?? REAL_TIMERS,
       onNotification: (m, p) => {
         if (!started) throw new AdminCallError('BAD_RESPONSE', `${method}: the node sent a notification before the watch started`);
@@ -49,13 +54,18 @@ export function watchAdmin(socketPath: string, method: string, params: unknown, 
         const e = (p as { error?: unknown } | null)?.error;
         finish(e === undefined ? undefined : callError(e));
       },
-      onClose: (failure) => finish(failure ?? new AdminCallError('CONNECTION_CLOSED', `${method}: the node at ${socketPath} closed the connection during the watch (is it stopping?)`)),
-    });
+      onClose: (failure) => finish(failure ?? new AdminCallError('CONNECTION_CLOSED', `${method}: the node at ${where} closed the connection during the watch (is it stopping?)`)),
+    };
     signal?.addEventListener('abort', onAbort, { once: true });
-    conn.request(method, params, opts.timeoutMs ?? ADMIN_CALL_TIMEOUT_MS, (err, result) => {
-      if (err !== undefined) { finish(err); return; }
-      started = true;
-      opts.onStart?.(result);
-    });
+    const opened = typeof target === 'string' ? Promise.resolve(new AdminConnection(target, options)) : target(options);
+    opened.then((conn) => {
+      connected = conn;
+      if (settled) { conn.close(); return; }
+      conn.request(method, params, opts.timeoutMs ?? ADMIN_CALL_TIMEOUT_MS, (err, result) => {
+        if (err !== undefined) { finish(err); return; }
+        started = true;
+        opts.onStart?.(result);
+      });
+    }, (err: unknown) => finish(err instanceof AdminCallError ? err : new AdminCallError('CONNECTION_CLOSED', String(err))));
   });
 }
