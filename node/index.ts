@@ -18,6 +18,7 @@ export { FAST_REPLICATION, REPLICATION_DEFAULTS, type ReplicationConfig } from '
 export { NotReadyError, READY_TIMEOUT_MS, type ReadyOptions } from './controller/write-readiness.ts';
 export { QuorumTimeoutError, QuorumUnavailableError, RefusedByPeersError } from './replication/replicator.ts';
 export { ReadOnlyError } from './errors.ts';
+export { createClient, NovaEdgeClient, type ClientOptions } from './client/client.ts';
 export {
   nodeComponents, REAL_RANDOM,
   type NodeComponents, type RandomSource, type StoreDbFactory, type HostFactory, type TimerComponents, type WallClock,

@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { REPO_ROOT } from '../helpers/daemon-process.ts';
 import { tempDir } from '../helpers/temp-dir.ts';
+import { freePorts } from '../helpers/free-ports.ts';
 
 /** Deadline of one npm or node command, ms. */
 const COMMAND_TIMEOUT_MS = 120_000;
@@ -99,8 +100,9 @@ async function writeProject(dir: string, tarball: string, pkg: PackageJson): Pro
 }
 
 // The user's program: TypeScript against the package's types, run by Node from outside node_modules.
-const CONSUMER_TS = `import { createNode, type ControllerNode } from 'novaedge-federation';
+const CONSUMER_TS = (port: number): string => `import { createNode, type ControllerNode } from 'novaedge-federation';
 import { startAdminServer } from 'novaedge-federation/admin';
+import { createClient } from 'novaedge-federation/client';
 import { createNodeRegistry } from 'novaedge-federation/metrics';
 import { startNodeServices } from 'novaedge-federation/services';
 import { Store } from 'novaedge-federation/storage';
@@ -109,8 +111,9 @@ import { YamuxStream } from '@chainsafe/libp2p-yamux/stream';
 const controller: ControllerNode = await createNode({
   membership: {
     federationId: '${FEDERATION_ID}', memberName: 'solo', role: 'controller', region: 'local',
-    listen: ['/ip4/127.0.0.1/tcp/0'],
+    listen: ['/ip4/127.0.0.1/tcp/${port}'],
     keyFile: 'solo.key', certificateFile: 'solo.cert', controllerCaFiles: ['ca.pub'],
+    remoteClients: {},
   },
   replication: { dataDir: 'solo-data', controllers: ['solo'] },
 });
@@ -120,12 +123,19 @@ try {
     metadata: { name: 'api', namespace: 'default' }, spec: { hostnames: ['api.example.com'] },
   });
   const read = await controller.get('ProxyRoute/default/api');
+  // A remote operator, through the remote admin protocol that the node services start.
+  const services = await startNodeServices(controller, { adminSocket: 'solo.sock', metrics: { host: '127.0.0.1', port: 0 }, processMetrics: false });
+  const client = await createClient({ endpoints: ['/ip4/127.0.0.1/tcp/${port}'], identityKeyFile: 'alice.key', certificateFile: 'alice.cert', caFiles: ['ca.pub'] });
+  const remote = await client.get('ProxyRoute/default/api');
+  await client.close();
+  await services.stop();
   const proto = YamuxStream.prototype as unknown as Record<symbol, unknown>;
   console.log(JSON.stringify({
     changed: written.changed,
     read: read?.value ?? null,
     origin: read?.origin,
-    subpaths: [startAdminServer, createNodeRegistry, startNodeServices, Store].every((f) => typeof f === 'function'),
+    remoteName: remote.value?.metadata.name,
+    subpaths: [startAdminServer, createNodeRegistry, startNodeServices, Store, createClient].every((f) => typeof f === 'function'),
     yamuxBatched: proto[Symbol.for('${YAMUX_BATCHED}')] === true,
   }));
 } finally {
@@ -181,7 +191,8 @@ t.test('npm pack, install the tarball offline into an empty project, use the API
   }
 
   // The API, with its types.
-  await writeFile(join(project, 'consumer.ts'), CONSUMER_TS);
+  const [port] = await freePorts(1);
+  await writeFile(join(project, 'consumer.ts'), CONSUMER_TS(port!));
   await writeFile(join(project, 'tsconfig.json'), CONSUMER_TSCONFIG(join(REPO_ROOT, 'node_modules', '@types')));
   const tsc = await run(join(REPO_ROOT, 'node_modules', '.bin', 'tsc'), ['-p', '.'], project);
   t.equal(tsc.code, 0, `the consumer type-checks against the shipped .d.ts\n${tsc.stdout}${tsc.stderr}`);
@@ -195,6 +206,9 @@ t.test('npm pack, install the tarball offline into an empty project, use the API
   await ok(bin('novactl'), ['keygen', '--out', 'solo.key'], project);
   await ok(bin('novactl'), ['ca', 'issue', '--ca', 'ca.key', '--member', 'solo', '--role', 'controller',
     '--federation', FEDERATION_ID, '--key', 'solo.key', '--out', 'solo.cert'], project);
+  await ok(bin('novactl'), ['keygen', '--out', 'alice.key'], project);
+  await ok(bin('novactl'), ['ca', 'issue', '--ca', 'ca.key', '--member', 'alice', '--role', 'operator',
+    '--federation', FEDERATION_ID, '--key', 'alice.key', '--out', 'alice.cert'], project);
   await writeFile(join(project, 'solo.yaml'), CHECK_YAML);
   const check = await run(bin('novaedge'), ['--config', 'solo.yaml', '--check'], project);
   t.equal(check.code, 0, `novaedge --check passes\n${check.stdout}${check.stderr}`);
@@ -207,6 +221,7 @@ t.test('npm pack, install the tarball offline into an empty project, use the API
   t.equal(out.changed, true, 'the write changed the store');
   t.match(out.read, { kind: 'ProxyRoute', metadata: { name: 'api' }, spec: { hostnames: ['api.example.com'] } }, 'the read returns the write');
   t.equal(out.origin, 'solo', 'written by this controller');
-  t.equal(out.subpaths, true, 'the admin, metrics, services and storage entry points load');
+  t.equal(out.remoteName, 'api', 'a remote operator reads it with createClient from the installed package');
+  t.equal(out.subpaths, true, 'the admin, client, metrics, services and storage entry points load');
   t.equal(out.yamuxBatched, true, 'the yamux window-update adjustment is in effect in the installed copy');
 });
