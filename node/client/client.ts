@@ -8,8 +8,8 @@
 //
 // Calls go to one controller at a time over one pipelined admin stream (many calls in flight). When
 // it cannot be reached, a read is retried on the next endpoint; a write is retried elsewhere only when
-// the controller said that nothing was stored (FENCED: it is on the minority side; NODE_STOPPED;
-// QUORUM_UNAVAILABLE), never after a timeout or a lost connection, where it may have been stored.
+// the controller said that nothing was stored (FENCED: it is on the minority side; BUSY), never after
+// a timeout, a lost connection or QUORUM_UNAVAILABLE, after which it may be stored.
 // The endpoint that answered last is tried first next time. Errors are AdminCallError with the admin
 // API's stable codes (FENCED, NOT_FOUND, FORBIDDEN…) or the client's (NO_SERVER, AUTH_REFUSED…).
 
@@ -41,7 +41,7 @@ export const CLIENT_ENDPOINTS_MAX = 16;
 // Failures after which a read goes elsewhere.
 const READ_ELSEWHERE = new Set(['CONNECTION_CLOSED', 'TIMEOUT', 'BAD_RESPONSE', 'UNAVAILABLE', 'NODE_STOPPED', 'BUSY']);
 // Failures by which a controller says that it stored nothing of a write: it may go elsewhere.
-const WRITE_NOT_STORED = new Set(['FENCED', 'NODE_STOPPED', 'QUORUM_UNAVAILABLE', 'BUSY']);
+const WRITE_NOT_STORED = new Set(['FENCED', 'BUSY']);
 
 /** A remote client of a federation. */
 export class NovaEdgeClient {

@@ -10,6 +10,7 @@ import { AgentNode } from '../agent/agent-node.ts';
 import { ControllerNode } from '../controller/controller-node.ts';
 import { createNodeRegistry } from '../metrics/node-registry.ts';
 import { startMetricsServer } from '../metrics/metrics-server.ts';
+import { registerRemoteAdminMetrics } from '../metrics/remote-admin-metrics.ts';
 import { loggerOrSilent, type Logger } from '../util/logger.ts';
 
 /** Where the services listen. */
@@ -66,6 +67,7 @@ export async function startNodeServices(node: ControllerNode | AgentNode, o: Nod
       });
       await r.start(m.libp2p);
       stops.push(() => r.stop());
+      registerRemoteAdminMetrics(registry, { counters: () => r.counters(), clients: () => m.auth.counters().clients });
       remoteAdmin = r;
     }
     return { adminSocket: admin.path, metricsUrl: metrics.url, remoteAdmin, stop: stopAll };

@@ -84,6 +84,11 @@ t.test('novactl --endpoint against three daemons: operator, viewer and agent cer
   const audit = daemons.get('us-west')!.logs.find((l) => l.msg === 'remote admin write' && l.client === 'alice');
   t.ok(audit !== undefined && audit.method === 'resources.apply' && audit.outcome === 'ok', 'the remote write is audited with the operator\'s name');
 
+  const metrics = await (await fetch(`http://127.0.0.1:${plans[0]!.metricsPort}/metrics`)).text();
+  t.match(metrics, /novaedge_admin_remote_calls_total\{role="operator",method="resources.apply"\} 1\b/, 'the operator\'s apply is counted');
+  t.match(metrics, /novaedge_admin_remote_calls_total\{role="viewer",method="resources.apply"\} 1\b/, 'so is the viewer\'s refused one');
+  t.match(metrics, /novaedge_admin_remote_forbidden_total 1\b/, 'as FORBIDDEN');
+
   // The first endpoint goes away: reads and writes go to the next one.
   const exit = await daemons.get('us-west')!.stop();
   t.equal(exit.code, 0, 'us-west stops');

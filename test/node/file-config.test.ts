@@ -264,3 +264,23 @@ t.test('problems found while starting map to file paths', async (t) => {
   t.same(endpointToMultiaddr('[::1]:1', PEER_EU), { addr: `/ip6/::1/tcp/1/p2p/${PEER_EU}` });
   t.match(endpointToMultiaddr('/ip4/1.2.3.4/udp/1', PEER_EU), { field: 'endpoint', problem: /TCP multiaddr/ });
 });
+
+t.test('node.remoteAdmin: off by default, on for controllers with its CA files and bound, refused for agents', async (t) => {
+  const off = parse(guide()) as ControllerFileConfig;
+  t.equal(off.controller.membership.remoteClients, undefined, 'off unless enabled: client certificates are refused');
+  const on = guide();
+  on.node.remoteAdmin = { enabled: true, clientCaFiles: ['pki/operators-ca.pub'], connectionsMax: 8 };
+  const c = parse(on) as ControllerFileConfig;
+  t.same(c.controller.membership.remoteClients, { caFiles: ['/etc/novaedge/pki/operators-ca.pub'], connectionsMax: 8 }, 'paths resolved from the file\'s directory');
+  const bad = guide();
+  bad.node.remoteAdmin = { enabled: true, connectionsMax: 0, clientCAFiles: [] };
+  const issues = issuesOf(bad).map((i) => i.field);
+  t.ok(issues.includes('node.remoteAdmin.connectionsMax'), `connectionsMax out of range is named (${issues.join(', ')})`);
+  t.ok(issues.includes('node.remoteAdmin.clientCAFiles'), 'an unknown field is named');
+  const agent = {
+    apiVersion: 'novaedge.io/v1alpha1', kind: 'NovaEdgeAgent', metadata: { name: 'edge-1' },
+    node: { identityKeyFile: 'edge-1.key', certificateFile: 'edge-1.cert', controllerCaFiles: ['ca.pub'], remoteAdmin: { enabled: true } },
+    spec: { federationID: 'prod-global', localMember: { name: 'edge-1', region: 'us-west' }, agent: { controllers: { primary: { endpoint: 'c.example.com:9090', peerId: PEER_EU } } } },
+  };
+  t.match(issuesOf(agent), [{ field: 'node.remoteAdmin.enabled', problem: /only controllers serve remote clients/ }]);
+});
