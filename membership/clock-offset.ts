@@ -22,8 +22,14 @@
 // judged by the clock it last showed until it is probed again.
 //
 // The verdict. Two clocks disagree when even the most favourable point of the interval is further
-// apart than maxClockOffset: |offset| − uncertainty > maxClockOffsetMs. The check is symmetric: a
-// clock behind loses last-writer-wins to earlier writes just as one ahead wins over later ones.
+// apart than maxClockOffset: |offset| − uncertainty > maxClockOffsetMs. They agree only when the
+// measurement is precise enough to tell: an interval wider than maxClockOffset each way (a probe whose
+// round trip took over twice the bound: a process paused or stalled mid-probe, a link that slow)
+// proves nothing, and the verdict is 'unknown' — the peer counts as not measured until a more precise
+// probe (simulation seed 1400271: b, paused 1.9 s mid-probe of c and then set 2.3 s back, took c's
+// answer, ±1.1 s, as agreement and accepted writes 2.3 s behind its side for a second). The check is
+// symmetric: a clock behind loses last-writer-wins to earlier writes just as one ahead wins over later
+// ones.
 
 /** Samples kept per member. */
 export const OFFSET_SAMPLES_MAX = 4;
@@ -50,8 +56,8 @@ export interface OffsetEstimate {
   samples: number;
 }
 
-/** Whether two clocks agree within maxClockOffsetMs. */
-export type OffsetVerdict = 'agrees' | 'disagrees';
+/** Whether two clocks agree within maxClockOffsetMs, or the measurement is too coarse to tell. */
+export type OffsetVerdict = 'agrees' | 'disagrees' | 'unknown';
 
 interface Sample {
   /** Remote physical clock minus the monotonic midpoint of the probe. */
@@ -64,9 +70,13 @@ interface Sample {
   atMs: number;
 }
 
-/** Verdict of one estimate: 'disagrees' only when the whole interval lies beyond maxClockOffsetMs. */
+/**
+ * Verdict of one estimate: 'disagrees' when the whole interval lies beyond maxClockOffsetMs, else
+ * 'unknown' when the interval is wider than maxClockOffsetMs each way, else 'agrees'.
+ */
 export function offsetVerdict(e: Pick<OffsetEstimate, 'offsetMs' | 'uncertaintyMs'>, maxClockOffsetMs: number): OffsetVerdict {
-  return Math.abs(e.offsetMs) - e.uncertaintyMs > maxClockOffsetMs ? 'disagrees' : 'agrees';
+  if (Math.abs(e.offsetMs) - e.uncertaintyMs > maxClockOffsetMs) return 'disagrees';
+  return e.uncertaintyMs > maxClockOffsetMs ? 'unknown' : 'agrees';
 }
 
 /** Recent offset samples of each member. */

@@ -369,8 +369,14 @@ export class WriteFence {
     const t = tally(this.config, { reachableControllers: reachable, leasedAgents, registeredAgents });
     const skewed = new Set<string>();
     const offsets = this.#estimates([...reachable, ...leasedAgents]);
-    for (const [c, est] of offsets) if (offsetVerdict(est, this.#maxClockOffsetMs) === 'disagrees') skewed.add(c);
-    const voters = clockVoters(self, reachable, leasedAgents, skewed, new Set(offsets.keys()));
+    // A peer measured too coarsely to tell ('unknown') counts as not measured.
+    const measured = new Set<string>();
+    for (const [c, est] of offsets) {
+      const verdict = offsetVerdict(est, this.#maxClockOffsetMs);
+      if (verdict === 'disagrees') skewed.add(c);
+      if (verdict !== 'unknown') measured.add(c);
+    }
+    const voters = clockVoters(self, reachable, leasedAgents, skewed, measured);
     const { skewedPeers, unmeasuredPeers } = voters;
     const agreeing = skewedPeers.length + unmeasuredPeers.length === 0 ? t
       : tally(this.config, { reachableControllers: voters.controllers, leasedAgents: voters.agents, registeredAgents });

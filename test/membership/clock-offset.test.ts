@@ -33,12 +33,15 @@ t.test('one probe: offset = reading − (receipt − rtt/2), uncertainty rtt/2',
   t.equal(tb.estimate('b', MONO0 + 400, ourWall(MONO0 + 400))!.offsetMs, 8_000, 'the estimate follows both clocks forward');
 });
 
-t.test('a slow probe widens the interval, never makes an agreeing clock look skewed', async (t) => {
+t.test('a slow probe widens the interval, never makes an agreeing clock look skewed, nor proves agreement', async (t) => {
   const tb = table();
   probe(tb, 'b', 0, MONO0, 2, 1_500); // our event loop stalled 1.5 s before reading the answer
   const e = tb.estimate('b', MONO0 + 2_000, ourWall(MONO0 + 2_000))!;
   t.ok(Math.abs(e.offsetMs) <= e.uncertaintyMs, `0 lies in ${e.offsetMs}±${e.uncertaintyMs}`);
-  t.equal(offsetVerdict(e, 500), 'agrees');
+  t.equal(offsetVerdict(e, 500), 'unknown', 'an interval wider than the bound each way tells nothing: not measured');
+  // Seed 1400271: a clock 1.46 s off measured ±1.1 s (a probe across a 1.9 s pause) used to pass as agreeing.
+  t.equal(offsetVerdict({ offsetMs: 1_460, uncertaintyMs: 1_100 }, 500), 'unknown');
+  t.equal(offsetVerdict({ offsetMs: 300, uncertaintyMs: 500 }, 500), 'agrees', 'at the bound it still tells');
   probe(tb, 'b', 0, MONO0 + 1_000, 1, 1);
   t.equal(tb.estimate('b', MONO0 + 2_000, ourWall(MONO0 + 2_000))!.uncertaintyMs, 1, 'the most precise recent probe counts');
 });
@@ -123,7 +126,10 @@ t.test('property: whatever the delays each way, the interval holds the true offs
     const e = tb.estimate('p', at, ourWall(at))!;
     if (Math.abs(e.offsetMs - offsetMs) > e.uncertaintyMs + 1e-6) throw new Error(`interval ${e.offsetMs}±${e.uncertaintyMs} misses ${offsetMs}`);
     const v = offsetVerdict(e, maxOffsetMs);
-    if (Math.abs(offsetMs) <= maxOffsetMs && v !== 'agrees') throw new Error('agreeing clocks called skewed');
+    if (Math.abs(offsetMs) <= maxOffsetMs && v === 'disagrees') throw new Error('agreeing clocks called skewed');
+    if (Math.abs(offsetMs) <= maxOffsetMs && e.uncertaintyMs <= maxOffsetMs && v !== 'agrees') throw new Error('agreeing clocks, precisely measured, not called agreeing');
+    if (v === 'agrees' && Math.abs(offsetMs) > maxOffsetMs + 2 * e.uncertaintyMs + 1e-6) throw new Error('called agreeing beyond what the interval allows');
+    if (v === 'agrees' && e.uncertaintyMs > maxOffsetMs) throw new Error('a measurement coarser than the bound called agreeing');
     // Only the newest OFFSET_SAMPLES_MAX probes are kept: the best of those bounds the interval.
     const best = Math.min(...probes.slice(-OFFSET_SAMPLES_MAX).map((p) => (p.out + p.back) / 2));
     if (driftPpm === 0 && Math.abs(offsetMs) > maxOffsetMs + 2 * best && v !== 'disagrees') throw new Error('clocks further apart than the bound plus the round trip not caught');
