@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MemberRole } from '../membership/member-name.ts';
 import { freePorts } from '../test/helpers/free-ports.ts';
+import type { TestFederation } from '../test/helpers/cert-fixtures.ts';
 import { writePki } from '../test/helpers/pki-files.ts';
 import { sized } from './smoke.ts';
 
@@ -24,6 +25,8 @@ export interface BenchMember {
 /** A federation's files: one CA per role and every member. */
 export interface BenchPki {
   federationId: string;
+  /** The federation's CAs (in memory): to issue more certificates, e.g. an operator's. */
+  fed: TestFederation;
   controllerCaFiles: string[];
   agentCaFiles: string[];
   members: BenchMember[];
@@ -41,7 +44,7 @@ export async function benchPki(dir: string, federationId: string, controllers: s
     const listen = `/ip4/127.0.0.1/tcp/${port}`;
     members.push({ ...f, port, listen, addr: `${listen}/p2p/${f.peerId}` });
   }
-  return { federationId, controllerCaFiles: [files.controllerCaFile], agentCaFiles: [files.agentCaFile], members };
+  return { federationId, fed: files.fed, controllerCaFiles: [files.controllerCaFile], agentCaFiles: [files.agentCaFile], members };
 }
 
 /** The membership part of a member's configuration. */

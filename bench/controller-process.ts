@@ -1,11 +1,13 @@
 // A controller in its own process for benchmarks, driven over the IPC channel by bench/replication.ts.
 // argv[2]: a JSON file with { membership: MembershipConfig, replication: ReplicationConfig }, and
-// optionally adminSocket: a path where it serves the admin API too (bench/vs-etcd.ts).
+// optionally adminSocket: a path where it serves the admin API too (bench/vs-etcd.ts), and, when the
+// membership config has remoteClients, the remote admin protocol.
 // Writes are local-durable unless a command carries durability: 'quorum'.
 import { readdirSync, readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { startAdminServer } from '../node/admin/admin-server.ts';
 import { controllerMethods } from '../node/admin/controller-methods.ts';
+import { RemoteAdmin } from '../node/admin/remote-admin.ts';
 import { FAST_PROFILE } from '../node/config/membership-config.ts';
 import { ControllerNode } from '../node/controller/controller-node.ts';
 import { encodeJsonText } from '../node/wire/codec.ts';
@@ -24,6 +26,12 @@ const node = await ControllerNode.start(config, { ...pushQueueMax, ...(process.e
 const admin = typeof config.adminSocket === 'string'
   ? await startAdminServer({ socketPath: config.adminSocket, methods: controllerMethods(node), timers: node.membership.components.timers })
   : undefined;
+const clients = node.membership.config.remoteClients;
+const remoteAdmin = clients === undefined ? undefined : new RemoteAdmin({
+  federationId: node.membership.config.federationId, auth: node.membership.auth, clientConnectionsMax: clients.connectionsMax,
+  methods: controllerMethods(node), timers: node.membership.components.timers,
+});
+await remoteAdmin?.start(node.membership.libp2p);
 const nowMs = (): number => performance.timeOrigin + performance.now();
 const send = (m: unknown): void => { process.send!(m); };
 
@@ -180,6 +188,7 @@ serveBenchCommands({
     return { p99Ms: loopDelay.percentile(99) / 1e6, maxMs: loopDelay.max / 1e6 };
   },
   stop: async () => {
+    await remoteAdmin?.stop();
     await admin?.close();
     await node.stop();
   },

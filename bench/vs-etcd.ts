@@ -15,6 +15,9 @@
 //     no local mode);
 //   - the same, quorum, with 64 clients through the controllers' admin sockets (clients in this
 //     process like etcd's, sharing one pipelined AdminConnection per controller);
+//   - the same through the remote admin protocol (libp2p, Noise, an operator certificate: createClient,
+//     one client per controller, its writers sharing its pipelined stream), with the ack latency
+//     each writer saw (closed loop: p50, p99);
 //   - 1 writer, quorum (NovaEdge embedded on one controller; etcd to its leader, its best case);
 //   - CPU per 1,000 quorum writes during the 64-writer run: utime+stime from /proc/<pid>/stat of
 //     every process of the system, and the same plus this process (etcd's client runs here);
@@ -43,7 +46,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AdminConnection } from '../node/admin/admin-client.ts';
-import { benchMembership, benchPki, BenchProcs, machineCpu, percentile } from './bench-cluster.ts';
+import { createClient } from '../node/client/client.ts';
+import { writeCertificateFile } from '../node/identity/certificate.ts';
+import { writeNewKeyFile } from '../node/identity/key-file.ts';
+import { makeClient } from '../test/helpers/cert-fixtures.ts';
+import { benchMembership, benchPki, BenchProcs, machineCpu, percentile, type BenchPki } from './bench-cluster.ts';
 import { EtcdCluster, ensureEtcd, type EtcdMember } from './etcd-cluster.ts';
 import type { EtcdClient } from './etcd-grpc.ts';
 import { envNumber, smoke } from './smoke.ts';
@@ -85,6 +92,12 @@ interface Figures {
   q64?: number;
   local64?: number;
   admin64?: number;
+  remote64?: number;
+  remoteP50?: number;
+  remoteP99?: number;
+  /** etcd: ack latency of its 64 writers (the reference of the remote clients' latency). */
+  q64p50?: number;
+  q64p99?: number;
   q1?: number;
   cpu?: number;
   cpuWithClient?: number;
@@ -178,18 +191,21 @@ async function retry<T>(what: string, timeoutMs: number, f: () => Promise<T>): P
 }
 
 // --- etcd ---------------------------------------------------------------------------------------
-async function etcdLoad(clients: readonly EtcdClient[], n: number, forMs: number, prefix: string): Promise<{ writes: number; seconds: number }> {
+async function etcdLoad(clients: readonly EtcdClient[], n: number, forMs: number, prefix: string): Promise<{ writes: number; seconds: number; acks: number[] }> {
   let writes = 0;
+  const acks: number[] = [];
   const end = Date.now() + forMs;
   const t0 = performance.now();
   await Promise.all(Array.from({ length: n }, async (_, w) => {
     const c = clients[w % clients.length]!;
     for (let i = 0; Date.now() < end; i++) {
+      const s = performance.now();
       await c.put(`/bench/${prefix}/${w}/${i}`, value);
+      acks.push(performance.now() - s);
       writes++;
     }
   }));
-  return { writes, seconds: (performance.now() - t0) / 1000 };
+  return { writes, seconds: (performance.now() - t0) / 1000, acks: acks.sort((a, b) => a - b) };
 }
 
 async function etcdRun(bin: string, round: number): Promise<Figures> {
@@ -207,8 +223,14 @@ async function etcdRun(bin: string, round: number): Promise<Figures> {
     const clients = c.members.map((m) => m.client);
     const leader = c.members[await c.leaderIndex()]!;
     if (warmSeconds > 0) await etcdLoad(clients, writers, warmSeconds * 1000, 'warm');
-    const q = await measured(c.pids(), () => etcdLoad(clients, writers, ms, 'q64'));
+    let q64acks: number[] = [];
+    const q = await measured(c.pids(), async () => {
+      const r = await etcdLoad(clients, writers, ms, 'q64');
+      q64acks = r.acks;
+      return r;
+    });
     Object.assign(f, { q64: q.perSecond, cpu: q.cpuPer1k, cpuWithClient: q.cpuWithClientPer1k, machineQ64: q.machine, othersQ64: q.othersPct });
+    Object.assign(f, { q64p50: percentile(q64acks, 50), q64p99: percentile(q64acks, 99) });
     const one = await etcdLoad([leader.client], 1, ms, 'one');
     f.q1 = one.writes / one.seconds;
     const lat = await paced(rate, Math.max(1, Math.round(rate * seconds)), (i) => leader.client.put(`/bench/lat/${i}`, value));
@@ -280,6 +302,11 @@ async function novaRun(round: number): Promise<Figures> {
       adminSocket: sockets[i],
     };
   };
+  const memberConfigOf = configOf;
+  const withRemote = (i: number): object => {
+    const c = memberConfigOf(i) as { membership: object };
+    return { ...c, membership: { ...c.membership, remoteClients: {} } };
+  };
   const ask = (name: string, msg: { cmd: string; [k: string]: unknown }): Promise<any> => procs.ask(name, msg);
   const roots = async (): Promise<string[]> => (await Promise.all(names.map((n) => ask(n, { cmd: 'root' })))).map((r) => r.root);
   const drained = (what: string, timeoutMs = 120_000): Promise<void> => retry(what, timeoutMs, async () => {
@@ -297,7 +324,7 @@ async function novaRun(round: number): Promise<Figures> {
   const f: Figures = {};
   try {
     const s0 = performance.now();
-    await Promise.all(names.map((n, i) => procs.start(n, './controller-process.ts', dir, configOf(i), nodeEnv)));
+    await Promise.all(names.map((n, i) => procs.start(n, './controller-process.ts', dir, withRemote(i), nodeEnv)));
     await procs.until('controllers connected', async () => (await Promise.all(names.map((n) => ask(n, { cmd: 'peers' })))).every((u) => u.up === 2), 30_000);
     f.startSeconds = (performance.now() - s0) / 1000;
     const pids = names.map((n) => procs.procs.get(n)!.pid!);
@@ -315,6 +342,9 @@ async function novaRun(round: number): Promise<Figures> {
     const a = await adminLoad(sockets, ms, 'admin64');
     f.admin64 = a.writes / a.seconds;
     await drained('controllers equal after the admin-socket run');
+    const r = await remoteLoad(dir, pki, ms, 'remote64');
+    Object.assign(f, { remote64: r.writes / r.seconds, remoteP50: percentile(r.acks, 50), remoteP99: percentile(r.acks, 99) });
+    await drained('controllers equal after the remote run');
     const one = await ask(names[0]!, { cmd: 'load', writers: 1, ms, prefix: 'one', durability: 'quorum' });
     f.q1 = one.writes / one.seconds;
     if (profile !== undefined) await Promise.all(names.map((n) => ask(n, { cmd: 'profile', action: 'start' })));
@@ -380,11 +410,44 @@ async function adminLoad(sockets: readonly string[], forMs: number, prefix: stri
   return { writes, seconds: (performance.now() - t0) / 1000 };
 }
 
+// 64 remote clients (22/21/21 over the controllers) writing with quorum durability through the remote
+// admin protocol with an operator certificate: one createClient per controller (its own libp2p node,
+// one admin stream), its writers sharing it, as etcd's clients share one HTTP/2 connection per member.
+// Every ack's latency is kept (closed loop: each writer waits for its ack before its next write).
+async function remoteLoad(dir: string, pki: BenchPki, forMs: number, prefix: string): Promise<{ writes: number; seconds: number; acks: number[] }> {
+  const operator = await makeClient(pki.fed, 'bench-operator', 'operator');
+  const files = { identityKeyFile: join(dir, 'operator.key'), certificateFile: join(dir, 'operator.cert'), caFiles: pki.controllerCaFiles };
+  await writeNewKeyFile(files.identityKeyFile, 'novaedge/identity-key', operator.privateKey);
+  await writeCertificateFile(files.certificateFile, operator.certificate);
+  const clients = await Promise.all(pki.members.filter((m) => m.role === 'controller').map((m) => createClient({ ...files, endpoints: [m.addr] })));
+  let writes = 0;
+  const acks: number[] = [];
+  const end = Date.now() + forMs;
+  const t0 = performance.now();
+  try {
+    await Promise.all(Array.from({ length: writers }, async (_, w) => {
+      const client = clients[w % clients.length]!;
+      for (let i = 0; Date.now() < end; i++) {
+        const s = performance.now();
+        await client.apply([resource(`${prefix}-${w}`, i)], { durability: 'quorum' });
+        acks.push(performance.now() - s);
+        writes++;
+      }
+    }));
+  } finally {
+    await Promise.all(clients.map((c) => c.close()));
+  }
+  return { writes, seconds: (performance.now() - t0) / 1000, acks: acks.sort((a, b) => a - b) };
+}
+
 // --- output -------------------------------------------------------------------------------------
 const rows: Array<{ id: FigureId; label: string; etcdFrom?: FigureId; digits: number; lower?: boolean }> = [
   { id: 'q64', label: 'durable writes/s, 64 writers, quorum, embedded client', digits: 0 },
   { id: 'local64', label: 'same, `local` durability (etcd: its quorum figure¹)', etcdFrom: 'q64', digits: 0 },
   { id: 'admin64', label: 'same, quorum, through the admin socket (etcd: gRPC²)', etcdFrom: 'q64', digits: 0 },
+  { id: 'remote64', label: 'same, quorum, 64 remote clients (etcd: gRPC²)', etcdFrom: 'q64', digits: 0 },
+  { id: 'remoteP50', label: '  their ack p50, ms (etcd: its 64-writer p50; lower is better)', etcdFrom: 'q64p50', digits: 1, lower: true },
+  { id: 'remoteP99', label: '  their ack p99, ms (etcd: its 64-writer p99; lower is better)', etcdFrom: 'q64p99', digits: 1, lower: true },
   { id: 'q1', label: '1 writer, quorum, embedded (etcd: to its leader)', digits: 0 },
   { id: 'cpu', label: 'CPU ms per 1,000 quorum writes, all processes (lower is better)', digits: 0, lower: true },
   { id: 'cpuWithClient', label: '  the same plus the client process³ (lower is better)', digits: 0, lower: true },
@@ -407,7 +470,8 @@ const niced = (m: string | undefined): string => /niced (\d+%)/.exec(m ?? '')?.[
 function roundLine(system: string, round: number, f: Figures): string {
   const part = (id: FigureId, label: string, digits: number, unit = ''): string => (f[id] === undefined ? '' : `${label} ${fmt(f[id]!, digits)}${unit}`);
   return `round ${round}/${rounds} ${system} (${f.wallSeconds?.toFixed(0)} s): ` + [
-    part('q64', '64 writers quorum', 0, '/s'), part('local64', 'local', 0, '/s'), part('admin64', 'admin socket', 0, '/s'), part('q1', '1 writer', 0, '/s'),
+    part('q64', '64 writers quorum', 0, '/s'), part('local64', 'local', 0, '/s'), part('admin64', 'admin socket', 0, '/s'),
+    part('remote64', 'remote', 0, '/s') + (f.remoteP99 === undefined ? '' : ` (ack p50 ${fmt(f.remoteP50!, 1)} ms, p99 ${fmt(f.remoteP99, 1)} ms)`), part('q1', '1 writer', 0, '/s'),
     part('cpu', 'CPU/1k', 0, ' ms') + (f.cpuWithClient === undefined ? '' : ` (${fmt(f.cpuWithClient, 0)} with the client)`),
     part('p50', 'p50', 1, ' ms'), part('p99', 'p99', 1, ' ms'), part('restart', 'restart', 2, ' s'), part('caughtUp', 'caught up', 2, ' s'),
     `(set-up: three members started in ${f.startSeconds?.toFixed(1) ?? '?'} s; ${keys.toLocaleString('en-US')} keys written and on every member in ${f.fillSeconds?.toFixed(1) ?? '?'} s)`,
