@@ -66,13 +66,15 @@ export class NovaEdgeClient {
 
   /**
    * Call an admin method by name, with failover (see the header). Resolves to the result; rejects with
-   * the last failure, its message listing what each endpoint tried said.
+   * the last answer a controller gave (or, none having answered, the last failure to reach one), its
+   * message listing what each endpoint tried said.
    */
   async call<T = unknown>(method: string, params?: unknown, opts: { timeoutMs?: number } = {}): Promise<T> {
     if (this.#closed) throw new AdminCallError('CONNECTION_CLOSED', `${method}: the client is closed`);
     const write = isWriteMethod(method);
     const tried: string[] = [];
     let last: AdminCallError | undefined;
+    let answered: AdminCallError | undefined; // the last failure a controller answered with (FENCED…)
     for (let i = 0; i < this.endpoints.length; i++) {
       const index = (this.#preferred + i) % this.endpoints.length;
       const endpoint = this.endpoints[index]!;
@@ -91,12 +93,14 @@ export class NovaEdgeClient {
       } catch (e) {
         last = asCallError(e);
         tried.push(`${endpoint}: ${last.code}`);
+        if (last.rpcCode !== undefined) answered = last;
         if (['CONNECTION_CLOSED', 'TIMEOUT', 'BAD_RESPONSE'].includes(last.code)) this.#drop(endpoint);
         const elsewhere = write ? WRITE_NOT_STORED.has(last.code) && !storedSome(last) : READ_ELSEWHERE.has(last.code) || last.code === 'FENCED';
         if (!elsewhere) throw last;
       }
     }
-    const e = last ?? new AdminCallError('NO_SERVER', 'no endpoint given');
+    // What a controller said (FENCED: every one reached is on a minority side) tells more than that another could not be reached.
+    const e = answered ?? last ?? new AdminCallError('NO_SERVER', 'no endpoint given');
     throw new AdminCallError(e.code, `${method}: no controller could serve it (${tried.join('; ')}); last: ${e.message}`, e.rpcCode, e.data, { cause: e });
   }
 
