@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { AdminCallError } from '../../node/admin/admin-client.ts';
 import { AdminError } from '../../node/admin/admin-errors.ts';
-import { defineMethod, type MethodTable } from '../../node/admin/method-table.ts';
+import { defineMethod, Subscription, type MethodTable } from '../../node/admin/method-table.ts';
 import { RemoteAdmin } from '../../node/admin/remote-admin.ts';
 import { createClient } from '../../node/client/client.ts';
 import { REAL_TIMERS } from '../../node/host/timer-components.ts';
@@ -66,4 +66,34 @@ t.test('client failover: FENCED writes move on, maybe-stored writes do not, read
   t.same(await client.get('ProxyRoute/default/x'), { from: 'c1' }, 'a read goes on to the next endpoint when one is gone');
   const both = await client.apply([{ kind: 'ProxyRoute' }]).catch((e: unknown) => e);
   t.ok(both instanceof AdminCallError && both.code === 'FENCED' && /no controller could serve it/.test(both.message), `every endpoint tried: the last error, with what each said (${String(both)})`);
+});
+
+t.test('a remote watch: the response, each notification in order, and the end the controller sends', async (t) => {
+  const dir = await tempDir(t);
+  const fed = await makeFederation('watch-fed');
+  const [c1] = await planMembers(fed, [{ name: 'c1', role: 'controller' }]);
+  const node = await startMember(t, fed, c1!, [], { remoteClients: {} });
+  const methods: MethodTable = {
+    'resources.watch': defineMethod({
+      stream: true, params: (raw) => raw,
+      handler: async () => new Subscription({ seq: 7 }, async (sink) => {
+        for (let seq = 8; seq <= 10; seq++) sink.notify('resources.event', { type: 'MODIFIED', seq, view: { key: `ProxyRoute/default/r${seq}` } });
+      }),
+    }),
+  };
+  const r = new RemoteAdmin({ federationId: fed.id, auth: node.auth, clientConnectionsMax: 4, methods, timers: REAL_TIMERS });
+  await r.start(node.libp2p);
+  t.teardown(() => r.stop());
+  const op = await makeClient(fed, 'alice', 'viewer');
+  const files = { identityKeyFile: join(dir, 'alice.key'), certificateFile: join(dir, 'alice.cert'), caFiles: [join(dir, 'ca.pub')] };
+  await writeNewKeyFile(files.identityKeyFile, 'novaedge/identity-key', op.privateKey);
+  await writeCertificateFile(files.certificateFile, op.certificate);
+  await writeCaPublicFile(files.caFiles[0]!, fed.controllerCa.public);
+  const client = await createClient({ ...files, endpoints: [c1!.listen] });
+  t.teardown(() => client.close());
+  const seen: number[] = [];
+  let started: { seq: number; endpoint: string } | undefined;
+  await client.watch({ fromSeq: 7 }, (e) => seen.push(e.seq), { onStart: (s) => { started = s; } });
+  t.same(started, { seq: 7, endpoint: c1!.listen }, 'the response first, naming the endpoint');
+  t.same(seen, [8, 9, 10], 'then every change once, in order, until the controller ended the watch');
 });
