@@ -20,6 +20,7 @@ import type {
 } from '../admin/controller-api.ts';
 import { watchAdmin } from '../admin/admin-watch.ts';
 import { isWriteMethod } from '../admin/write-methods.ts';
+import { systemWallClock } from '../util/clock.ts';
 import { loadClientCredentials, type ClientCredentialFiles } from './client-credentials.ts';
 import { RemoteDialer, type RemoteDialerOptions } from './remote-dialer.ts';
 
@@ -204,7 +205,7 @@ export class NovaEdgeClient {
 export async function createClient(o: ClientOptions): Promise<NovaEdgeClient> {
   if (o.endpoints.length === 0) throw new AdminCallError('BAD_ENDPOINT', 'give at least one controller endpoint');
   if (o.endpoints.length > CLIENT_ENDPOINTS_MAX) throw new AdminCallError('BAD_ENDPOINT', `at most ${CLIENT_ENDPOINTS_MAX} endpoints`);
-  const creds = await loadClientCredentials(o, (o.dialer?.wallClock ?? Date.now)());
+  const creds = await loadClientCredentials(o, (o.dialer?.wallClock ?? systemWallClock)());
   const dialer = await RemoteDialer.start(creds, { ...o.dialer, ...(o.dialTimeoutMs === undefined ? {} : { dialTimeoutMs: o.dialTimeoutMs }) });
   return new NovaEdgeClient(dialer, [...o.endpoints], o.timeoutMs ?? ADMIN_CALL_TIMEOUT_MS);
 }

@@ -22,6 +22,7 @@ import { splitHostPort } from '../config/endpoint.ts';
 import { cachedKeyNoiseCrypto } from '../host/noise-crypto.ts';
 import { REAL_TIMERS } from '../host/timer-components.ts';
 import { adminProtocol } from '../protocols.ts';
+import { systemWallClock } from '../util/clock.ts';
 import { loggerOrSilent, type Logger } from '../util/logger.ts';
 import type { ClientCredentials } from './client-credentials.ts';
 
@@ -36,7 +37,7 @@ export interface RemoteDialerOptions {
   dialTimeoutMs?: number;
   /** Timers (default the real ones). */
   timers?: TimerComponents;
-  /** Wall clock for certificate validity (default Date.now). */
+  /** Wall clock for certificate validity (default the system's). */
   wallClock?: WallClock;
   /** Logger (default silent). */
   logger?: Logger;
@@ -100,7 +101,7 @@ export class RemoteDialer {
       authDenyMs: 0, // a client retries as its user asks; nothing dials it
       frameBytesMax: AUTH_FRAME_BYTES_MAX,
       certificateClockSkewMs: 60_000,
-      wallClock: o.wallClock ?? Date.now,
+      wallClock: o.wallClock ?? systemWallClock,
       timers,
       ...(o.logger === undefined ? {} : { logger: loggerOrSilent(o.logger) }),
     });
