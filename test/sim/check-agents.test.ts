@@ -42,6 +42,22 @@ t.test('agent-failover: a controller whose round trip can exceed the health-chec
   t.match(checkAgentFailover(h(90), 2000, 200)[0]?.message ?? '', /though b could be reached/, 'up to 180 ms round trip fits the deadline: judged');
 });
 
+// Seed 1503839: x stayed Connected to a for 10.2 s while a's link was slowed to 56-110 ms each way
+// (round trips 111-221 ms, checks with a 200 ms deadline): most checks are answered in time, so the
+// agent, which fails over after failureThreshold failures in a row, is right to stay. Only a
+// controller whose shortest round trip reaches the deadline must be left.
+t.test('agent-failover: staying on a controller whose round trips straddle the deadline is not judged; one no check reaches in time is', async (t) => {
+  const slowA = (minMs: number, maxMs: number) => [
+    net(0, 'start'),
+    { ...net(1000, 'link x-a slowed'), slow: [['a', 'x', maxMs, minMs], ['x', 'a', maxMs, minMs]] as Array<[string, string, number, number]> },
+  ];
+  const follows = [follow(0, 'x', 'a', 'Connected')];
+  const h = (minMs: number, maxMs: number) => history({ agents: ['x'], controllers: ['a', 'b'], network: slowA(minMs, maxMs), follows });
+  t.same(checkAgentFailover(h(56, 110), 10_000, 200), [], 'round trips 112-220 ms, deadline 200 ms: staying on a is fine');
+  t.match(checkAgentFailover(h(100, 130), 10_000, 200)[0]?.message ?? '', /x was Connected on a from 1\.000s .* though b could be reached/,
+    'round trips 200-260 ms: no check of a is answered in time, x must leave it');
+});
+
 const change = (seq: number, key: string, vv: Record<string, number>, incarnation = 1, digest = `d${JSON.stringify(vv)}`): AgentChange => ({
   atMs: seq * 100, agent: 'x', incarnation, seq, key, type: 'PUT', digest, vv, controller: 'a',
 });

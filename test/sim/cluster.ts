@@ -75,7 +75,7 @@ export class SimCluster implements SimDriver {
   readonly #slots = new Map<string, Slot>();
   readonly #cuts = new Set<string>(); // `${from}>${to}`
   // Slowed directions: `${from}>${to}` ('*>*' for every link) → largest one-way delay, ms.
-  readonly #slow = new Map<string, number>();
+  readonly #slow = new Map<string, [number, number]>(); // 'from>to' -> [delay max, delay min]
   #spec: ClusterSpec | undefined;
 
   constructor(options: SimClusterOptions = {}) {
@@ -255,7 +255,7 @@ export class SimCluster implements SimDriver {
       down: names.filter((n) => !sched.isUp(n)),
       paused: names.filter((n) => sched.isPaused(n)),
       cuts: [...this.#cuts].map((c) => c.split('>') as [string, string]),
-      slow: [...this.#slow].map(([k, ms]) => [...(k.split('>') as [string, string]), ms] as [string, string, number]),
+      slow: [...this.#slow].map(([k, [max, min]]) => [...(k.split('>') as [string, string]), max, min] as [string, string, number, number]),
     });
   }
 
@@ -346,7 +346,7 @@ export class SimCluster implements SimDriver {
       // Under a millisecond is the LAN default again: not slowed.
       for (const [f, t] of pairs) {
         if (c.delayMaxMs < 1) this.#slow.delete(`${f}>${t}`);
-        else this.#slow.set(`${f}>${t}`, Math.max(c.delayMaxMs, c.delayMinMs ?? 0));
+        else this.#slow.set(`${f}>${t}`, [Math.max(c.delayMaxMs, c.delayMinMs ?? 0), Math.min(c.delayMinMs ?? 0, c.delayMaxMs)]);
       }
       this.#recordNetwork(`link ${a ?? '*'}-${b ?? '*'} delay ${c.delayMinMs ?? 0}-${c.delayMaxMs} ms`);
     }

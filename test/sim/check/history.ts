@@ -116,6 +116,9 @@ export interface ReadOp {
   outcome: ReadOutcome;
 }
 
+/** A slowed direction: from, to, the largest delay and the smallest, ms. */
+export type SlowLink = [string, string, number] | [string, string, number, number];
+
 /**
  * The TRUE state of the network from `atMs` until the next entry: not what any node believes. Two
  * nodes can exchange data when both run, neither is paused, and neither direction between them is
@@ -134,8 +137,11 @@ export interface NetworkState {
   paused: string[];
   /** Directed cuts: [from, to] means nothing `from` sends reaches `to`. */
   cuts: Array<[string, string]>;
-  /** Slowed directions: [from, to, delayMaxMs], each message from `from` to `to` delayed by at most delayMaxMs (absent: the LAN default, under 1 ms). */
-  slow?: Array<[string, string, number]>;
+  /**
+   * Slowed directions: [from, to, delayMaxMs, delayMinMs], each message from `from` to `to` delayed by
+   * delayMinMs to delayMaxMs (absent: the LAN default, under 1 ms; delayMinMs absent: 0).
+   */
+  slow?: Array<SlowLink>;
 }
 
 /** A node's wall clock was set `offsetMs` away from true time (skew or jump), from `atMs` on. */

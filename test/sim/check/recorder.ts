@@ -5,7 +5,7 @@ import type { QuorumStatus } from '../../../quorum/index.ts';
 import type { StoredRecord } from '../../../storage/logic/record.ts';
 import type {
   AgentFollow, ClockChange, FenceChange, FinalState, FinalStatus, History, LeaseInterval, NetworkState, ReadOp, ReadOutcome, Role,
-  RunConfig, WriteOp, WriteOutcome,
+  RunConfig, SlowLink, WriteOp, WriteOutcome,
 } from './history.ts';
 
 /** Options of a recorder. */
@@ -47,7 +47,7 @@ export class HistoryRecorder {
       const ka = `${a[0]}>${a[1]}`, kb = `${b[0]}>${b[1]}`;
       return ka < kb ? -1 : ka > kb ? 1 : 0;
     };
-    const slow = (state.slow ?? []).map(([f, t, ms]) => [f, t, ms] as [string, string, number]).sort(byPair);
+    const slow = (state.slow ?? []).map((l) => [...l] as SlowLink).sort(byPair);
     const next: NetworkState = {
       atMs: this.#now(), cause,
       down: [...state.down].sort(), paused: [...state.paused].sort(),

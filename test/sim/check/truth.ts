@@ -62,11 +62,19 @@ export function canCarry(s: NetworkState, from: string, to: string): boolean {
  * slowed directions (one not slowed counts 0: the LAN default is under a millisecond).
  */
 export function roundTripMaxMs(s: NetworkState, a: string, b: string): number {
+  return roundTripMs(s, a, b, 2);
+}
+
+/** The shortest a round trip between `a` and `b` can take in state `s`, ms (the smallest delays of the slowed directions). */
+export function roundTripMinMs(s: NetworkState, a: string, b: string): number {
+  return roundTripMs(s, a, b, 3);
+}
+
+function roundTripMs(s: NetworkState, a: string, b: string, at: 2 | 3): number {
   // A direction set on its own wins over the default for all ('*' to '*').
-  const delay = (from: string, to: string): number => {
-    const own = s.slow?.find(([f, t]) => f === from && t === to);
-    return own?.[2] ?? s.slow?.find(([f, t]) => f === '*' && t === '*')?.[2] ?? 0;
-  };
+  const link = (from: string, to: string): readonly unknown[] | undefined =>
+    s.slow?.find(([f, t]) => f === from && t === to) ?? s.slow?.find(([f, t]) => f === '*' && t === '*');
+  const delay = (from: string, to: string): number => (link(from, to)?.[at] as number | undefined) ?? 0;
   return delay(a, b) + delay(b, a);
 }
 
