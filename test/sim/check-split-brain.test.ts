@@ -4,6 +4,7 @@ import { ack, history, net, okWrite, runConfig, split, writeOp } from './check/h
 import { checkSplitBrain, checkTwoSides, decisionMs } from './check/split-brain.ts';
 import { checkQuorumWrites } from './check/acked-writes.ts';
 import { healedAtMs, segments, sides } from './check/truth.ts';
+import type { NetworkState } from './check/history.ts';
 
 const K = 'ProxyRoute/default/k';
 const partitioned = [net(0, 'start'), net(1000, 'partition a | b c', { cuts: split(['a'], ['b', 'c']) }), net(20_000, 'heal')];
@@ -131,4 +132,21 @@ t.test('AgentAssisted: the earlier write within the bound of the cut is a stale 
   // Seed 3: b accepted 0.43 s after the cut (its view of a stale), a (holding the agent's lease) 0.6 s later.
   t.same(checkTwoSides(history({ controllers: ['a', 'b'], network, config, writes: [w('b', 18_650), w('a', 19_225)] }), 900), []);
   t.equal(checkTwoSides(history({ controllers: ['a', 'b'], network, config, writes: [w('b', 19_650), w('a', 20_225)] }), 900).length, 1);
+});
+
+t.test('an answer held by a one-way cut counts when the cut heals, not when the two ways are open at once (seed 1508059)', async (t) => {
+  const ab = split(['c'], ['a', 'b']);
+  // c cut off; then b -> a cut one way (a's pings reach b, b's answers are held); at 2.709 s the cut
+  // heals, delivering the answers, and b is paused in the same instant.
+  const network = (last: NetworkState) => [net(0, 'start'), net(1169, 'partition c | a b', { cuts: ab }), net(2298, 'cut b -> a', { cuts: [...ab, ['b', 'a']] }), last];
+  const h = (last: NetworkState, atMs = 3255) => history({ network: network(last), writes: [w('a', atMs)] });
+  t.same(checkSplitBrain(h(net(2709, 'heal b -> a; pause b', { cuts: ab, paused: ['b'] })), 900), [], "a's ping at 2.355 s was answered at 2.709 s");
+  t.equal(checkSplitBrain(h(net(2709, 'heal b -> a; pause b', { cuts: ab, paused: ['b'] }), 3700), 900).length, 1, 'b runs no more after 2.709 s: no round trip sent in [2.8 s, 3.7 s] completes');
+  t.same(checkSplitBrain(h(net(2709, 'heal b -> a; pause b', { cuts: ab, paused: ['b'] }), 3600), 900), [], 'a ping sent at 2.7 s, just before b stopped, is answered too');
+  t.equal(checkSplitBrain(h(net(2709, 'heal b -> a; b crashes', { cuts: ab, down: ['b'] })), 900).length, 1, 'a crash drops what the cut held');
+  t.equal(checkSplitBrain(h(net(3300, 'heal b -> a', { cuts: ab })), 900).length, 1, 'the answer arrives after the write');
+  // b paused before a's ping arrives: it answers on resume, and the answer counts only once read.
+  const paused = [net(0, 'start'), net(1169, 'partition c | a b', { cuts: ab }), net(2000, 'pause b', { cuts: ab, paused: ['b'] }), net(3000, 'resume b', { cuts: ab })];
+  t.same(checkSplitBrain(history({ network: paused, writes: [w('a', 3100)] }), 900), [], 'answered on resume, within the window');
+  t.equal(checkSplitBrain(history({ network: paused, writes: [w('a', 2950)] }), 900).length, 1, 'not answered yet');
 });

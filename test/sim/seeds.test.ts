@@ -41,6 +41,9 @@ const REGRESSIONS: Array<{ name: string; seed: number; controllers: number; agen
   // A checker gap, not a node defect: x stayed on a, whose link was slowed to 56-110 ms each way with
   // 200 ms checks, for 10.2 s; most checks were answered, so staying was right (check/agents.ts).
   { name: 'an agent may stay on a controller most of whose checks are answered', seed: 1503839, controllers: 5, agents: 2, strategy: 'Manual', mode: 'Controllers' },
+  // A checker gap, not a node defect: a's ping reached b, b's answer was held by a one-way cut and
+  // reached a when it healed, the instant b was paused; the checker wanted both ways open at once.
+  { name: 'an answer held by a one-way cut counts once the cut heals', seed: 1508059, controllers: 3, agents: 0, strategy: 'Merge', mode: 'Controllers' },
 ];
 
 for (const r of REGRESSIONS) {

@@ -6,10 +6,13 @@
 // decides when the call reaches the node: at the client's call, or when a paused node resumes.
 //
 // The rule checked is per node, and implies the two-sides property: a controller X may accept a
-// write at t only if, within [t − bound, t], X could exchange data DIRECTLY (both ways, by the TRUE
-// network: truth.ts) with enough controllers to make fenceQuorum with itself, each at some instant of
-// that window (not necessarily the same one: the write fence counts a controller for one contact
-// window after its last proof), and a minority may keep accepting for one contact window at most. Two
+// write at t only if, within [t − bound, t], X could complete a DIRECT round trip (by the TRUE
+// network: truth.ts roundTripDoneMs) with enough controllers to make fenceQuorum with itself: sent at
+// or after t − bound, answer read by t, one per controller, not necessarily at the same time (the write
+// fence counts a controller for one contact window after the sending of its last answered round
+// trip). The two ways of a round trip need not be open at one instant: bytes held by a cut arrive when
+// it heals (seed 1508059: a's ping reached b, b's answer was held by a one-way cut and arrived when it
+// healed, the instant b was paused). So a minority may keep accepting for one contact window at most. Two
 // nodes that both pass it within one window had overlapping majorities, so no two disjoint sides
 // both accepted beyond the bound (a side that moves, e.g. a with c, then c with b, is no split).
 // That no two sides both acknowledge quorum writes follows from quorum-writes (acked-writes.ts): a
@@ -25,7 +28,7 @@
 // view of the other controller is what the bound allows: one contact window, as in Controllers mode.)
 import type { History, WriteOp } from './history.ts';
 import { fmtMs, storedAck } from './history.ts';
-import { canExchange, isLive, segments, type Segment } from './truth.ts';
+import { canExchange, isLive, roundTripDoneMs, segments, type Segment } from './truth.ts';
 import type { Violation } from './violation.ts';
 
 /** When the fence decided on `op`: its call, or the first instant after it its node was live. */
@@ -48,9 +51,17 @@ function directContacts(seg: Segment, controllers: readonly string[], node: stri
   return [node, ...controllers.filter((c) => c !== node && canExchange(seg.state, node, c))];
 }
 
-/** How many controllers `node` exchanged data with directly at some instant of `segs`, itself included. */
-function contactsWithin(segs: readonly Segment[], controllers: readonly string[], node: string): number {
-  return new Set(segs.flatMap((s) => directContacts(s, controllers, node))).size;
+/**
+ * How many controllers `node` can have completed a direct round trip with (sent at or after `fromMs`,
+ * answer read by `toMs`), itself included: what the write fence counts as contact
+ * (quorum/controller-contacts.ts: a round trip over a direct link, dated by its sending). Each may
+ * be a different round trip.
+ */
+function contactsWithin(segs: readonly Segment[], controllers: readonly string[], node: string, fromMs: number, toMs: number): number {
+  // Within one segment nothing changes, so the earliest sending in each is the best one.
+  const starts = overlapping(segs, fromMs, toMs).map((s) => Math.max(s.fromMs, fromMs));
+  const done = (z: string): boolean => starts.some((at) => (roundTripDoneMs(segs, node, z, at) ?? Infinity) <= toMs);
+  return controllers.filter(done).length;
 }
 
 /** No controller accepts a write beyond the bound without a direct majority within it. */
@@ -62,8 +73,7 @@ export function checkSplitBrain(h: History, boundMs: number): Violation[] {
   for (const op of h.writes) {
     if (storedAck(op) === undefined || !h.controllers.includes(op.node)) continue;
     const t = decisionMs(segs, op);
-    const window = overlapping(segs, t - boundMs, t);
-    const best = contactsWithin(window, h.controllers, op.node);
+    const best = contactsWithin(segs, h.controllers, op.node, t - boundMs, t);
     // A window reaching back before the run's start is given the benefit of the doubt: runs start
     // from a formed federation.
     if (best < fq && t - boundMs >= h.startMs) {

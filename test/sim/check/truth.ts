@@ -78,6 +78,34 @@ function roundTripMs(s: NetworkState, a: string, b: string, at: 2 | 3): number {
   return delay(a, b) + delay(b, a);
 }
 
+/**
+ * When a round trip that `x` starts to `z` at `sentMs` can be complete at the earliest (its answer
+ * read by `x`), by the true network: undefined when it cannot complete before the history ends. It
+ * follows what a connection does (net/network.ts): bytes wait, in order, while their direction is cut
+ * and are delivered once it heals (TCP retransmission); a paused node reads what waits for it when it
+ * resumes; a crash of either end drops the connection and everything it held. Latency is taken as 0
+ * (the checker is lenient by a link delay). `x` must be live at `sentMs` to send. Unlike
+ * canExchange, the two directions need not be open at one instant: an answer written during a
+ * one-way cut reaches `x` when the cut heals, even if `z` was paused or cut off again meanwhile.
+ */
+export function roundTripDoneMs(segs: readonly Segment[], x: string, z: string, sentMs: number): number | undefined {
+  const cut = (s: NetworkState, from: string, to: string): boolean => s.cuts.some(([f, t]) => f === from && t === to);
+  // 0: x's bytes on their way to z; 1: waiting for z to run; 2: z's answer on its way back; 3: waiting for x to run.
+  let phase = 0;
+  for (const seg of segs) {
+    if (seg.toMs <= sentMs) continue;
+    const s = seg.state;
+    const atMs = Math.max(seg.fromMs, sentMs);
+    if (s.down.includes(x) || s.down.includes(z)) return undefined;
+    if (phase === 0 && atMs === sentMs && s.paused.includes(x)) return undefined; // x does not run: it sends nothing
+    if (phase === 0 && (x === z || !cut(s, x, z))) phase = 1;
+    if (phase === 1 && !s.paused.includes(z)) phase = 2;
+    if (phase === 2 && (x === z || !cut(s, z, x))) phase = 3;
+    if (phase === 3 && !s.paused.includes(x)) return atMs;
+  }
+  return undefined;
+}
+
 /** True when `a` and `b` can exchange data: each reaches the other. */
 export function canExchange(s: NetworkState, a: string, b: string): boolean {
   return canSend(s, a, b) && canSend(s, b, a);
