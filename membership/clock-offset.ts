@@ -18,8 +18,12 @@
 // own wall clock shows in the very next estimate (the reference moves, the samples do not). Of the
 // recent samples the most precise counts, each one's uncertainty growing with its age by the assumed
 // clock-rate drift of both clocks; samples taken long before the newest are not used (they would hide
-// a clock that has since been set), but the newest is kept however old: a peer that reconnects is
-// judged by the clock it last showed until it is probed again.
+// a clock that has since been set). And a member whose newest sample is older than the caller's
+// `newestMaxAgeMs` (one probe period and deadline: a peer answering probes is never older) has no
+// estimate at all, so it counts as not measured: its clock may have been set since, and the drift
+// bound says nothing about a step (simulation seed 1600318: a counted c again 0.2 s after a cut healed,
+// by a sample 4.4 s old taken before c's clock was set 8.7 s ahead and back, while c's stamps stood 7 s
+// ahead). A peer that reconnects counts once the probe sent when it authenticates is answered.
 //
 // The verdict. Two clocks disagree when even the most favourable point of the interval is further
 // apart than maxClockOffset: |offset| − uncertainty > maxClockOffsetMs. They agree only when the
@@ -123,13 +127,15 @@ export class ClockOffsets {
 
   /**
    * The offset of `member`'s clock from ours at `nowMs` (monotonic), where `referenceMs` is our clock
-   * now (max of our physical clock and our HLC). Undefined when it was never sampled (or forgotten).
+   * now (max of our physical clock and our HLC). Undefined when it was never sampled (or forgotten),
+   * or when its newest sample was taken more than `newestMaxAgeMs` before `nowMs`.
    */
-  estimate(member: string, nowMs: number, referenceMs: number): OffsetEstimate | undefined {
+  estimate(member: string, nowMs: number, referenceMs: number, newestMaxAgeMs = Infinity): OffsetEstimate | undefined {
     const list = this.#samples.get(member);
     if (list === undefined || list.length === 0) return undefined;
     let newestAtMs = -Infinity;
     for (const s of list) newestAtMs = Math.max(newestAtMs, s.atMs);
+    if (nowMs - newestAtMs > newestMaxAgeMs) return undefined;
     let best: { anchoredMs: number; stampMs: number; uncertaintyMs: number } | undefined;
     let samples = 0;
     for (const s of list) {

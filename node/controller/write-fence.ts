@@ -21,7 +21,9 @@
 // Clock skew: of the controllers reached, only those whose clocks agree with this one's within
 // maxClockOffset count (quorum/clock-skew.ts); offsets come from clock probes (membership sends one
 // when a peer authenticates and one per rttInterval, node/membership/clock-probe.ts) estimated by
-// membership/clock-offset.ts. A controller that reaches a quorum but agrees with no quorum is fenced
+// membership/clock-offset.ts; one whose newest sample is older than a probe cycle (rttIntervalMs +
+// rttTimeoutMs: a peer that answers probes is never older) is not measured, its clock may have been
+// set since. A controller that reaches a quorum but agrees with no quorum is fenced
 // with reason CLOCK_SKEW. In AgentAssisted the agents are clock witnesses: a leased agent's vote
 // counts only while its clock (carried by each of its grants, node/votes/vote-collector.ts) agrees too.
 // And a controller whose own stamps stand more than maxClockOffset above its clock (its clock was set
@@ -154,6 +156,8 @@ export class WriteFence {
   readonly config: QuorumConfig;
   readonly #membership: FenceMembership;
   readonly #maxClockOffsetMs: number;
+  /** Longest a controller answering clock probes goes without a new sample: rttIntervalMs + rttTimeoutMs. */
+  readonly #probeCycleMs: number;
   readonly #phases: PartitionPhaseMachine;
   readonly #agents: AgentVoteSource | undefined;
   readonly #transitions: FenceTransitions;
@@ -184,6 +188,7 @@ export class WriteFence {
     const hc = membership.config.healthCheck;
     const windowMs = healthContactWindowMs(hc);
     this.#maxClockOffsetMs = membership.config.maxClockOffsetMs;
+    this.#probeCycleMs = membership.config.rttIntervalMs + membership.config.rttTimeoutMs;
     this.#contacts = new ControllerContacts({ self: config.self, controllers: config.controllers, windowMs });
     // A peer's offset is taken from its clock probes (an agent's: its grants) within one contact window
     // of its newest.
@@ -267,7 +272,10 @@ export class WriteFence {
     const out = new Map<string, OffsetEstimate>();
     for (const c of members) {
       if (c === this.config.self) continue;
-      const e = this.#offsets.estimate(c, nowMs, referenceMs);
+      // A controller answering probes has a sample at most one probe period and deadline old; an
+      // agent's is as old as its counted lease at most (each grant carries its clocks).
+      const maxAgeMs = this.config.controllers.includes(c) ? this.#probeCycleMs : Infinity;
+      const e = this.#offsets.estimate(c, nowMs, referenceMs, maxAgeMs);
       if (e !== undefined) out.set(c, e);
     }
     return out;

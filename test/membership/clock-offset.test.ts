@@ -1,7 +1,7 @@
 // Clock offsets from clock probes (membership/clock-offset.ts): offset ≈ reading − (receipt − rtt/2),
 // uncertainty rtt/2; however slow a probe (a stalled event loop on either side), its interval holds the
 // true offset, so load never makes a clock look skewed; the most precise recent probe counts; a step of
-// our own clock shows at once; the newest sample is kept across a silence; a stamp height standing
+// our own clock shows at once; the newest sample is kept across a silence, up to the caller's limit; a stamp height standing
 // still above a clock set back is followed as standing still; bounded.
 import t from 'tap';
 import fc from 'fast-check';
@@ -91,6 +91,20 @@ t.test('probes long before the newest are not used; the newest is kept however o
   t.equal(tb.estimate('b', MONO0 + 6_000, ourWall(MONO0 + 6_000))!.samples, OFFSET_SAMPLES_MAX, 'at most samplesMax kept');
   tb.forget('b');
   t.equal(tb.estimate('b', MONO0 + 6_000, ourWall(MONO0 + 6_000)), undefined);
+});
+
+t.test('a newest sample older than newestMaxAgeMs gives no estimate: the clock may have been set since (seed 1600318)', async (t) => {
+  // c agreed at 0.016 s; its link went silent; its clock was set 8.7 s ahead and back, its stamps
+  // standing 7 s ahead. On reconnecting 4.4 s later, the old sample must not count as agreement.
+  const tb = table({ sampleMaxAgeMs: 900, driftPpm: 10_000 });
+  probe(tb, 'c', 0, MONO0, 0.3, 0.3);
+  const later = MONO0 + 4_400;
+  t.equal(offsetVerdict(tb.estimate('c', later, ourWall(later))!, 500), 'agrees', 'without a limit the 4.4 s old sample says agrees');
+  t.equal(tb.estimate('c', later, ourWall(later), 2_000), undefined, 'older than one probe period and deadline: not measured');
+  t.ok(tb.estimate('c', MONO0 + 2_000, ourWall(MONO0 + 2_000), 2_000), 'exactly at the limit it still counts');
+  probe(tb, 'c', 7_000, later, 170, 170);
+  const e = tb.estimate('c', later + 340, ourWall(later + 340), 2_000)!;
+  t.equal(offsetVerdict(e, 500), 'disagrees', 'the probe after reconnecting shows the truth');
 });
 
 t.test('bounded: members beyond membersMax push out the one probed longest ago; bad numbers ignored', async (t) => {
