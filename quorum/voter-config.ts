@@ -32,8 +32,8 @@
 // epoch can split the voters so that neither reaches a quorum, and voters holding one do not count
 // voters holding the other: every controller fenced, with no rule to move on. The way out is to decide
 // each epoch's configuration with ballots (a single-decree Paxos: a new round carries on the accepted
-// proposal of highest ballot), so any controller can finish or replace a stuck proposal; the
-// exploration of that is not tractable yet (branch paxos-draft).
+// proposal of highest ballot), so any controller can finish or replace a stuck proposal: that is
+// quorum/voter-slot.ts, explored by test/quorum/voter-slot-explorer.ts and voter-epoch-explorer.ts.
 
 import { MAX_CONTROLLERS } from './limits.ts';
 import { controllerMajority } from './threshold.ts';

@@ -9,7 +9,8 @@
 //   accept    with promises from a majority of the voters of e, the proposer asks them to accept the
 //             value of the highest-ballot acceptance among the promises, or, with none, its own
 //             change; a voter accepts unless it promised a higher ballot.
-//   chosen    the slot's value is chosen once a majority of the voters of e accepted it in one ballot;
+//   chosen    the slot's value is chosen once a majority of the voters of e, and of the voters of the
+//             value itself, accepted it in one ballot (isChosen; prepare needs the voters of e only);
 //             whoever learns that commits epoch e+1 (durably) and tells the others, who commit it too
 //             (fetching it first if need be). Paxos: at most one value is ever chosen per slot, and a
 //             proposer of a higher ballot always carries a value that may have been chosen.
@@ -29,11 +30,12 @@
 //            so B never counts for X again (epochs never go back, and newer peers do not count); X's
 //            majority of the voters of e intersects B (one voter apart): it counts one of B, a
 //            contradiction.
-// Not yet checked exhaustively, and not used by node/: test/quorum/voter-slot.test.ts checks the
-// rules one by one and Paxos's agreement over random schedules; the next step is an explorer in the
-// style of test/quorum/voter-config-explorer.ts (any split between any two steps) over the count rule
-// and concurrent proposers, before node/ uses it. This replaces voter-config.ts's joint configurations
-// (which need no ballots but can block) once that explorer passes.
+// Checked: test/quorum/voter-slot.test.ts checks the rules one by one and Paxos's agreement over
+// random schedules; test/quorum/voter-slot-explorer.ts explores every interleaving of the Paxos
+// messages of concurrent proposers over one and two changes, and voter-epoch-explorer.ts every
+// interleaving of choices, commits and adoptions several epochs deep, each against every split of the
+// network (test/quorum/voter-slot-explorer.test.ts). Not used by node/ yet; it replaces
+// voter-config.ts's joint configurations (which need no ballots but can block) when it is wired.
 //
 // What it costs: while a commit spreads, a controller still on e does not count those on e+1, so a
 // write to it in that instant (about one round trip) may be fenced; adding or removing a learner does
@@ -122,6 +124,18 @@ export function isMajorityOf(voters: readonly string[], answered: Iterable<strin
   let n = 0;
   for (const v of voters) if (set.has(v)) n++;
   return n >= majority(voters);
+}
+
+/**
+ * Whether `value`, accepted in one ballot for the slot after `current` by the members in `acceptedBy`,
+ * is chosen: by a majority of the voters of `current` (which any prepare majority meets: Paxos
+ * agreement) AND of the voters of `value` (a voter being added accepts too, having committed `current`
+ * as a learner), so the new configuration is durable on a majority of both voter sets when it takes
+ * effect.
+ */
+export function isChosen(current: VoterConfig, value: VoterConfig, acceptedBy: Iterable<string>): boolean {
+  const set = [...acceptedBy];
+  return isMajorityOf(current.voters, set) && isMajorityOf(value.voters, set);
 }
 
 /**

@@ -5,7 +5,7 @@
 import t from 'tap';
 import fc from 'fast-check';
 import {
-  compareBallots, freshAcceptor, isMajorityOf, isSingleVoterChange, majority, nextBallot, onAccept, onPrepare, peerCountsAtEpoch,
+  compareBallots, freshAcceptor, isChosen, isMajorityOf, isSingleVoterChange, majority, nextBallot, onAccept, onPrepare, peerCountsAtEpoch,
   valueToPropose, type Ballot, type SlotAcceptor,
 } from '../../quorum/voter-slot.ts';
 import type { VoterConfig } from '../../quorum/voter-config.ts';
@@ -58,6 +58,13 @@ t.test('single voter changes only; majorities; the count rule', async (t) => {
   t.equal(majority(['a', 'b', 'c', 'd']), 3);
   t.ok(isMajorityOf(['a', 'b', 'c'], ['a', 'c', 'z']), 'members outside the set do not count');
   t.notOk(isMajorityOf(['a', 'b', 'c'], ['a', 'z', 'y']));
+  // Chosen: a majority of the voters before and of the voters after.
+  const v3 = cfg(1, ['a', 'b', 'c']);
+  t.ok(isChosen(v3, cfg(2, ['a', 'b', 'c', 'd']), ['a', 'b', 'd']), 'adding d: 2 of abc and 3 of abcd');
+  t.notOk(isChosen(v3, cfg(2, ['a', 'b', 'c', 'd']), ['a', 'b']), '2 of abc but only 2 of abcd');
+  t.notOk(isChosen(v3, cfg(2, ['a', 'b', 'c', 'd']), ['a', 'd', 'x']), '3 of abcd needs 2 of abc too');
+  t.ok(isChosen(v3, cfg(2, ['a', 'b']), ['a', 'b']), 'removing c: 2 of abc and 2 of ab');
+  t.notOk(isChosen(v3, cfg(2, ['a', 'b']), ['a', 'c']), 'removing c: a and c are 2 of abc but 1 of ab');
   t.ok(peerCountsAtEpoch(4, 4));
   t.ok(peerCountsAtEpoch(4, 3), 'a peer still on an older epoch counts');
   t.notOk(peerCountsAtEpoch(4, 5), 'one on a newer epoch does not');
