@@ -191,21 +191,26 @@ async function retry<T>(what: string, timeoutMs: number, f: () => Promise<T>): P
 }
 
 // --- etcd ---------------------------------------------------------------------------------------
-async function etcdLoad(clients: readonly EtcdClient[], n: number, forMs: number, prefix: string): Promise<{ writes: number; seconds: number; acks: number[] }> {
+// A closed loop: `n` writers, each waiting for its ack before its next write, for `forMs`; every ack's
+// latency is kept. One loop for etcd's clients, the admin sockets and the remote clients alike.
+async function closedLoop(n: number, forMs: number, write: (writer: number, i: number) => Promise<unknown>): Promise<{ writes: number; seconds: number; acks: number[] }> {
   let writes = 0;
   const acks: number[] = [];
   const end = Date.now() + forMs;
   const t0 = performance.now();
   await Promise.all(Array.from({ length: n }, async (_, w) => {
-    const c = clients[w % clients.length]!;
     for (let i = 0; Date.now() < end; i++) {
       const s = performance.now();
-      await c.put(`/bench/${prefix}/${w}/${i}`, value);
+      await write(w, i);
       acks.push(performance.now() - s);
       writes++;
     }
   }));
   return { writes, seconds: (performance.now() - t0) / 1000, acks: acks.sort((a, b) => a - b) };
+}
+
+function etcdLoad(clients: readonly EtcdClient[], n: number, forMs: number, prefix: string): Promise<{ writes: number; seconds: number; acks: number[] }> {
+  return closedLoop(n, forMs, (w, i) => clients[w % clients.length]!.put(`/bench/${prefix}/${w}/${i}`, value));
 }
 
 async function etcdRun(bin: string, round: number): Promise<Figures> {
@@ -393,21 +398,12 @@ async function novaRun(round: number): Promise<Figures> {
 // (node/admin/admin-client.ts AdminConnection), as etcd's share one HTTP/2 connection per member.
 async function adminLoad(sockets: readonly string[], forMs: number, prefix: string): Promise<{ writes: number; seconds: number }> {
   const conns = sockets.map((p) => new AdminConnection(p));
-  let writes = 0;
-  const end = Date.now() + forMs;
-  const t0 = performance.now();
   try {
-    await Promise.all(Array.from({ length: writers }, async (_, w) => {
-      const conn = conns[w % conns.length]!;
-      for (let i = 0; Date.now() < end; i++) {
-        await conn.call('resources.apply', { resources: [resource(`${prefix}-${w}`, i)], durability: 'quorum' });
-        writes++;
-      }
-    }));
+    return await closedLoop(writers, forMs, (w, i) =>
+      conns[w % conns.length]!.call('resources.apply', { resources: [resource(`${prefix}-${w}`, i)], durability: 'quorum' }));
   } finally {
     for (const c of conns) c.close();
   }
-  return { writes, seconds: (performance.now() - t0) / 1000 };
 }
 
 // 64 remote clients (22/21/21 over the controllers) writing with quorum durability through the remote
@@ -420,24 +416,11 @@ async function remoteLoad(dir: string, pki: BenchPki, forMs: number, prefix: str
   await writeNewKeyFile(files.identityKeyFile, 'novaedge/identity-key', operator.privateKey);
   await writeCertificateFile(files.certificateFile, operator.certificate);
   const clients = await Promise.all(pki.members.filter((m) => m.role === 'controller').map((m) => createClient({ ...files, endpoints: [m.addr] })));
-  let writes = 0;
-  const acks: number[] = [];
-  const end = Date.now() + forMs;
-  const t0 = performance.now();
   try {
-    await Promise.all(Array.from({ length: writers }, async (_, w) => {
-      const client = clients[w % clients.length]!;
-      for (let i = 0; Date.now() < end; i++) {
-        const s = performance.now();
-        await client.apply([resource(`${prefix}-${w}`, i)], { durability: 'quorum' });
-        acks.push(performance.now() - s);
-        writes++;
-      }
-    }));
+    return await closedLoop(writers, forMs, (w, i) => clients[w % clients.length]!.apply([resource(`${prefix}-${w}`, i)], { durability: 'quorum' }));
   } finally {
     await Promise.all(clients.map((c) => c.close()));
   }
-  return { writes, seconds: (performance.now() - t0) / 1000, acks: acks.sort((a, b) => a - b) };
 }
 
 // --- output -------------------------------------------------------------------------------------
