@@ -154,6 +154,15 @@ export function membersProblem(value: unknown): string | undefined {
   return undefined;
 }
 
+/** A canonical text of the whole record: equal exactly when the records are (whatever their key order). */
+export function membersId(m: FederationMembers): string {
+  return JSON.stringify([
+    m.epoch, m.voters, m.learners,
+    m.controllers.map((c) => [c.name, c.peerId, c.endpoints, c.region, c.autoPromote]),
+    m.denied.map((d) => [d.peerId, d.name, d.role, d.sinceEpoch]),
+  ]);
+}
+
 /** The voter configuration of `m`, as the voter-change rules see it. */
 export function voterConfigOf(m: FederationMembers): VoterConfig {
   return { epoch: m.epoch, voters: m.voters, learners: m.learners };

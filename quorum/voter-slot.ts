@@ -60,28 +60,31 @@ export function nextBallot(seen: Ballot | undefined, proposer: string): Ballot {
   return { round: (seen?.round ?? 0) + 1, proposer };
 }
 
-/** What one voter holds for the slot after its committed epoch. */
-export interface SlotAcceptor {
+/**
+ * What one voter holds for the slot after its committed epoch. `C` is the value decided: a voter
+ * configuration, or a record that carries one (membership/federation-members.ts).
+ */
+export interface SlotAcceptor<C extends VoterConfig = VoterConfig> {
   /** The epoch this voter has committed; the slot is epoch + 1. */
   readonly epoch: number;
   /** Highest ballot promised for the slot. */
   readonly promised?: Ballot;
   /** What it accepted for the slot, if anything. */
-  readonly accepted?: { readonly ballot: Ballot; readonly config: VoterConfig };
+  readonly accepted?: { readonly ballot: Ballot; readonly config: C };
 }
 
 /** The acceptor state of a voter that has just committed `epoch`: nothing promised for the next slot. */
-export function freshAcceptor(epoch: number): SlotAcceptor {
+export function freshAcceptor<C extends VoterConfig = VoterConfig>(epoch: number): SlotAcceptor<C> {
   return { epoch };
 }
 
 /** A voter's answer to prepare: a promise (with what it accepted), or a refusal with what it knows. */
-export type PrepareAnswer =
-  | { ok: true; accepted?: { ballot: Ballot; config: VoterConfig } }
+export type PrepareAnswer<C extends VoterConfig = VoterConfig> =
+  | { ok: true; accepted?: { ballot: Ballot; config: C } }
   | { ok: false; why: 'LOWER_BALLOT'; promised: Ballot } | { ok: false; why: 'OTHER_EPOCH'; epoch: number };
 
 /** Prepare for the slot after `epoch` with `ballot`: the voter's new state and its answer. */
-export function onPrepare(a: SlotAcceptor, epoch: number, ballot: Ballot): { acceptor: SlotAcceptor; answer: PrepareAnswer } {
+export function onPrepare<C extends VoterConfig>(a: SlotAcceptor<C>, epoch: number, ballot: Ballot): { acceptor: SlotAcceptor<C>; answer: PrepareAnswer<C> } {
   if (epoch !== a.epoch) return { acceptor: a, answer: { ok: false, why: 'OTHER_EPOCH', epoch: a.epoch } };
   if (a.promised !== undefined && compareBallots(ballot, a.promised) <= 0) {
     return { acceptor: a, answer: { ok: false, why: 'LOWER_BALLOT', promised: a.promised } };
@@ -93,7 +96,7 @@ export function onPrepare(a: SlotAcceptor, epoch: number, ballot: Ballot): { acc
 export type AcceptAnswer = { ok: true } | { ok: false; why: 'LOWER_BALLOT'; promised: Ballot } | { ok: false; why: 'OTHER_EPOCH'; epoch: number };
 
 /** Accept `config` for the slot after `epoch` in `ballot`: the voter's new state and its answer. */
-export function onAccept(a: SlotAcceptor, epoch: number, ballot: Ballot, config: VoterConfig): { acceptor: SlotAcceptor; answer: AcceptAnswer } {
+export function onAccept<C extends VoterConfig>(a: SlotAcceptor<C>, epoch: number, ballot: Ballot, config: C): { acceptor: SlotAcceptor<C>; answer: AcceptAnswer } {
   if (epoch !== a.epoch) return { acceptor: a, answer: { ok: false, why: 'OTHER_EPOCH', epoch: a.epoch } };
   if (a.promised !== undefined && compareBallots(ballot, a.promised) < 0) {
     return { acceptor: a, answer: { ok: false, why: 'LOWER_BALLOT', promised: a.promised } };
@@ -105,8 +108,8 @@ export function onAccept(a: SlotAcceptor, epoch: number, ballot: Ballot, config:
  * The value a proposer must carry after its promises: the configuration of the highest-ballot
  * acceptance among them, or, with none, its own.
  */
-export function valueToPropose(promises: ReadonlyArray<{ accepted?: { ballot: Ballot; config: VoterConfig } }>, own: VoterConfig): VoterConfig {
-  let best: { ballot: Ballot; config: VoterConfig } | undefined;
+export function valueToPropose<C extends VoterConfig>(promises: ReadonlyArray<{ accepted?: { ballot: Ballot; config: C } }>, own: C): C {
+  let best: { ballot: Ballot; config: C } | undefined;
   for (const p of promises) {
     if (p.accepted !== undefined && (best === undefined || compareBallots(p.accepted.ballot, best.ballot) > 0)) best = p.accepted;
   }

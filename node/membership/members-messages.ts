@@ -6,6 +6,9 @@
 //   prepare {epoch, ballot}          → promise {epoch, accepted?} | refused
 //   accept  {epoch, ballot, value}   → accepted {epoch} | refused
 //   fetch   {epoch}                  → record {value} | refused (NOT_FOUND: not committed here)
+//   commit  {value}                  → accepted {epoch} | refused: a chosen record, told by whoever
+//                                      learnt it was chosen (the others adopt it without waiting for
+//                                      a heartbeat to show its epoch)
 // `epoch` is the epoch the proposer has committed; the slot decided is epoch + 1, and `value` is the
 // record proposed for it.
 import { int, messageType, obj, ProtocolError, str } from '../wire/protocol-error.ts';
@@ -39,7 +42,8 @@ export function membersProtocol(federationId: string): string {
 export type MembersRequest =
   | { t: 'prepare'; epoch: number; ballot: Ballot }
   | { t: 'accept'; epoch: number; ballot: Ballot; value: FederationMembers }
-  | { t: 'fetch'; epoch: number };
+  | { t: 'fetch'; epoch: number }
+  | { t: 'commit'; value: FederationMembers };
 
 /** Why a request was refused (stable codes). */
 export type MembersRefusal = 'LOWER_BALLOT' | 'OTHER_EPOCH' | 'INVALID_SUCCESSOR' | 'NOT_A_VOTER' | 'NOT_FOUND';
@@ -81,7 +85,8 @@ function recordOf(v: unknown, what: string): FederationMembers {
 /** Validate a controller's request. */
 export function parseMembersRequest(v: unknown): MembersRequest {
   const m = obj(v, 'membership request');
-  const t = messageType(m, ['prepare', 'accept', 'fetch'] as const, 'membership request');
+  const t = messageType(m, ['prepare', 'accept', 'fetch', 'commit'] as const, 'membership request');
+  if (t === 'commit') return { t, value: recordOf(m.value, 'commit.value') };
   const epoch = epochOf(m.epoch, `${t}.epoch`);
   if (t === 'fetch') return { t, epoch };
   const ballot = ballotOf(m.ballot, `${t}.ballot`);

@@ -1,0 +1,120 @@
+// Proposing a membership change (`novactl federation members add|promote|remove`): one Paxos round
+// after another (quorum/voter-slot.ts) until the change is committed, a majority cannot be reached,
+// or the rounds run out.
+//
+//   1. The change is applied to the record this controller has committed (MemberChangeError when it
+//      does not apply: nothing is sent).
+//   2. prepare, with a ballot above every one seen, to the voters of that epoch; a majority of
+//      promises is needed. A controller that has committed a newer epoch is fetched from and the
+//      round starts again on its record; a higher promise raises the next ballot.
+//   3. accept, of the value the promises impose (valueToPropose) or else of the change, to the voters
+//      of the epoch and of the value; chosen once isChosen (a majority of both) accepted it.
+//   4. The chosen record is committed here and told to every controller it names. If it was another
+//      proposer's value (a proposal left half done), the change is tried again on top of it.
+//
+// The transport bounds each exchange (a deadline per request); an exchange that fails counts as no
+// answer. Rounds are bounded by roundsMax, so competing proposers end with SUPERSEDED rather than
+// looping; the caller may try again.
+import { compareBallots, isChosen, isMajorityOf, nextBallot, valueToPropose, type Ballot } from '../../quorum/voter-slot.ts';
+import { applyMemberChange, membersId, type FederationMembers, type MemberChange } from '../../membership/federation-members.ts';
+import { CodedError } from '../errors.ts';
+import type { MembersAcceptor } from './members-acceptor.ts';
+import type { MembersReply, MembersRequest } from './members-messages.ts';
+
+/** Rounds a proposal makes at most before giving up with SUPERSEDED. */
+export const PROPOSE_ROUNDS_MAX = 8;
+
+/** Asks another controller; rejects (or resolves undefined) when it cannot answer in time. */
+export interface MembersTransport {
+  ask(member: string, req: MembersRequest): Promise<MembersReply | undefined>;
+}
+
+/** Why a proposal did not commit (MemberChangeError covers a change that does not apply). */
+export type ProposeCode =
+  /** Fewer than a majority of the voters answered: this controller is cut off from them. */
+  | 'NO_MAJORITY'
+  /** Other proposers' higher ballots kept pre-empting this one for roundsMax rounds. */
+  | 'SUPERSEDED';
+
+export class ProposeError extends CodedError<ProposeCode> {}
+
+/** Options of a proposal. */
+export interface ProposeOptions {
+  self: string;
+  acceptor: MembersAcceptor;
+  transport: MembersTransport;
+  roundsMax?: number;
+}
+
+/** The outcome: the record committed with the change, and the records of other proposals it finished on the way. */
+export interface ProposeResult {
+  record: FederationMembers;
+  finished: FederationMembers[];
+}
+
+/** Propose `change` until it is committed; see the file comment. */
+export async function proposeMemberChange(o: ProposeOptions, change: MemberChange): Promise<ProposeResult> {
+  const roundsMax = o.roundsMax ?? PROPOSE_ROUNDS_MAX;
+  const finished: FederationMembers[] = [];
+  let highest: Ballot | undefined;
+  const ask = async (member: string, req: MembersRequest): Promise<MembersReply | undefined> => {
+    if (member === o.self) return o.acceptor.answer(req);
+    try {
+      return await o.transport.ask(member, req);
+    } catch {
+      return undefined;
+    }
+  };
+  // Notes what a refusal teaches: a higher promise, or a newer epoch (fetched and adopted). True when
+  // this controller moved to a newer epoch.
+  const learn = async (member: string, r: MembersReply | undefined, epoch: number): Promise<boolean> => {
+    if (r?.t !== 'refused') return false;
+    if (r.promised !== undefined && (highest === undefined || compareBallots(r.promised, highest) > 0)) highest = r.promised;
+    if (r.why !== 'OTHER_EPOCH' || r.epoch <= epoch) return false;
+    const fetched = await ask(member, { t: 'fetch', epoch: r.epoch });
+    return fetched?.t === 'record' && (await o.acceptor.adopt(fetched.value));
+  };
+  for (let round = 0; round < roundsMax; round++) {
+    const current = o.acceptor.committed;
+    const own = applyMemberChange(current, change);
+    const ballot = nextBallot(highest, o.self);
+    highest = ballot;
+    // Prepare.
+    const prepared = await Promise.all(current.voters.map(async (v) => [v, await ask(v, { t: 'prepare', epoch: current.epoch, ballot })] as const));
+    const promises: Array<{ member: string; accepted?: { ballot: Ballot; config: FederationMembers } }> = [];
+    let moved = false;
+    for (const [v, r] of prepared) {
+      if (r?.t === 'promise' && r.epoch === current.epoch) promises.push({ member: v, ...(r.accepted === undefined ? {} : { accepted: { ballot: r.accepted.ballot, config: r.accepted.value } }) });
+      else if (await learn(v, r, current.epoch)) moved = true;
+    }
+    if (moved) continue;
+    if (!isMajorityOf(current.voters, promises.map((p) => p.member))) {
+      const answered = prepared.filter(([, r]) => r !== undefined).map(([v]) => v);
+      if (!isMajorityOf(current.voters, answered)) throw new ProposeError('NO_MAJORITY', `only ${answered.length} of the ${current.voters.length} voters of epoch ${current.epoch} answered`);
+      continue; // refused by higher ballots: next round, above them
+    }
+    const value = valueToPropose(promises, own);
+    // Accept.
+    const acceptors = [...new Set([...current.voters, ...value.voters])];
+    const accepted = await Promise.all(acceptors.map(async (v) => [v, await ask(v, { t: 'accept', epoch: current.epoch, ballot, value })] as const));
+    const acceptedBy: string[] = [];
+    for (const [v, r] of accepted) {
+      if (r?.t === 'accepted' && r.epoch === current.epoch) acceptedBy.push(v);
+      else if (await learn(v, r, current.epoch)) moved = true;
+    }
+    if (moved) continue;
+    if (!isChosen(current, value, acceptedBy)) {
+      const answered = accepted.filter(([, r]) => r !== undefined).map(([v]) => v);
+      if (!isChosen(current, value, answered)) throw new ProposeError('NO_MAJORITY', `only ${answered.length} of the ${acceptors.length} acceptors of epoch ${current.epoch + 1} answered`);
+      continue;
+    }
+    // Chosen: commit here, tell the others.
+    await o.acceptor.adopt(value);
+    // (A removed controller is told too: it learns it is no longer a member.)
+    const told = new Set([...current.controllers, ...value.controllers].map((c) => c.name).filter((n) => n !== o.self));
+    await Promise.all([...told].map((n) => ask(n, { t: 'commit', value })));
+    if (membersId(value) === membersId(own)) return { record: value, finished };
+    finished.push(value);
+  }
+  throw new ProposeError('SUPERSEDED', `other proposals pre-empted this one ${roundsMax} times; try again`);
+}
