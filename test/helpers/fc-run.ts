@@ -26,3 +26,14 @@ export function check<T>(t: Reporter, property: fc.IProperty<T>, numRuns: number
   }
   t.pass(`${numRuns} runs, seed ${seed}`);
 }
+
+/** Asserts an async `property` (fc.asyncProperty), printing how to replay it when it fails. */
+export async function checkAsync<T>(t: Reporter, property: fc.IAsyncProperty<T>, numRuns: number): Promise<void> {
+  try {
+    await fc.assert(property, { seed, numRuns });
+  } catch (err) {
+    t.comment(`replay with FC_SEED=${seed}`);
+    throw err;
+  }
+  t.pass(`${numRuns} runs, seed ${seed}`);
+}

@@ -12,7 +12,7 @@ import type { MembersReply, MembersRequest } from '../../node/membership/members
 import {
   applyMemberChange, initialMembers, isValidSuccessor, MemberChangeError, membersId, type ControllerEntry, type FederationMembers, type MemberChange,
 } from '../../membership/federation-members.ts';
-import { check, runs } from '../helpers/fc-run.ts';
+import { checkAsync, runs } from '../helpers/fc-run.ts';
 
 const B58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
 const peerId = (i: number): string => `12D3KooW${[...String(i).padStart(6, '0')].map((d) => B58[Number(d) + 10]).join('')}`.padEnd(52, 'x');
@@ -158,7 +158,7 @@ const changeArb = fc.oneof(
 );
 
 t.test('property: concurrent proposals over a lossy, reordering transport never commit two records for one epoch', async (t) => {
-  check(t, fc.asyncProperty(
+  await checkAsync(t, fc.asyncProperty(
     fc.array(fc.tuple(fc.constantFrom('a', 'b', 'c'), changeArb), { minLength: 2, maxLength: 5 }),
     fc.double({ min: 0, max: 0.4, noNaN: true }), fc.integer({ min: 0, max: 2 ** 31 - 1 }),
     async (proposals, lossRate, seed) => {
