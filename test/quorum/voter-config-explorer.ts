@@ -25,6 +25,7 @@ import {
   VoterChangeError, type VoterChange, type VoterConfig,
 } from '../../quorum/voter-config.ts';
 import { pathText, type Path } from './explorer-path.ts';
+import { breadthFirst, Interner, noteSplitBrains, VIOLATIONS_MAX } from './voter-explorer-kit.ts';
 
 /** Exploration parameters. */
 export interface VoterExploreOptions {
@@ -72,50 +73,22 @@ export function exploreVoterChanges(o: VoterExploreOptions): VoterExploreResult 
   const names = o.universe;
   const n = names.length;
   // Configurations are interned: the state holds indexes.
-  const configs: VoterConfig[] = [];
-  const byId = new Map<string, number>();
-  const intern = (c: VoterConfig): number => {
-    const id = configId(c);
-    let i = byId.get(id);
-    if (i === undefined) {
-      i = configs.length;
-      configs.push(c);
-      byId.set(id, i);
-    }
-    return i;
-  };
+  const configs = new Interner<VoterConfig>(configId);
+  const intern = (c: VoterConfig): number => configs.intern(c);
   const result: VoterExploreResult = { states: 0, complete: true, violations: [], maxEpochSeen: o.initial.epoch, sawConflict: false, sawCommit: false };
 
   // Whether controller i holds quorum on a side made of the controllers in mask `side` (i included).
   const holdsQuorum = (s: State, i: number, side: number): boolean => {
-    const mine = configs[s.cfg[i]!]!;
+    const mine = configs.get(s.cfg[i]!);
     if (!isVoter(mine, names[i]!)) return false;
     const counted = new Set<string>([names[i]!]);
     for (let j = 0; j < n; j++) {
       if (j === i || ((side >> j) & 1) === 0) continue;
-      if (o.countNewer || peerCounts(mine, configs[s.cfg[j]!]!)) counted.add(names[j]!);
+      if (o.countNewer || peerCounts(mine, configs.get(s.cfg[j]!))) counted.add(names[j]!);
     }
     return voterQuorum(mine, counted).haveQuorum;
   };
   const everyone = (1 << n) - 1;
-
-  // A split in which i and j are on different sides and both hold quorum, if any: each other
-  // controller joins i's side or j's (a controller on a third side only counts for nobody, and
-  // counting more never loses quorum, so two sides are enough).
-  const splitBrain = (s: State, i: number, j: number): [number, number] | undefined => {
-    const others = [...Array(n).keys()].filter((k) => k !== i && k !== j);
-    for (let m = 0; m < 1 << others.length; m++) {
-      let si = 1 << i;
-      let sj = 1 << j;
-      others.forEach((k, b) => {
-        if ((m >> b) & 1) si |= 1 << k;
-        else sj |= 1 << k;
-      });
-      if (holdsQuorum(s, i, si) && holdsQuorum(s, j, sj)) return [si, sj];
-    }
-    return undefined;
-  };
-  const maskText = (m: number): string => names.filter((_, k) => (m >> k) & 1).join('');
 
   const key = (s: State): string => `${s.cfg.join(',')}/${[...s.stored].sort((a, b) => a[0] - b[0]).map(([c, m]) => `${c}:${m}`).join(';')}`;
 
@@ -134,11 +107,11 @@ export function exploreVoterChanges(o: VoterExploreOptions): VoterExploreResult 
   const successors = (s: State): State[] => {
     const out: State[] = [];
     for (let i = 0; i < n; i++) {
-      const mine = configs[s.cfg[i]!]!;
+      const mine = configs.get(s.cfg[i]!);
       // Adopt from another controller (on its side at that moment).
       for (let j = 0; j < n; j++) {
         if (j === i || s.cfg[j] === s.cfg[i]) continue;
-        const theirs = configs[s.cfg[j]!]!;
+        const theirs = configs.get(s.cfg[j]!);
         const order = compareConfigs(mine, theirs);
         if (order === 'newer' || (o.adoptConflicts && order === 'conflict')) out.push(moved(s, i, theirs, `${names[i]} stores ${configId(theirs)} from ${names[j]}`));
       }
@@ -174,40 +147,23 @@ export function exploreVoterChanges(o: VoterExploreOptions): VoterExploreResult 
 
   const c0 = intern(o.initial);
   const start: State = { cfg: names.map(() => c0), stored: new Map(o.initial.joint === undefined ? [] : [[c0, (1 << n) - 1]]), path: undefined };
-  const seen = new Set<string>([key(start)]);
-  const queue: State[] = [start];
-  for (let head = 0; head < queue.length; head++) {
-    const s = queue[head]!;
-    queue[head] = undefined as unknown as State; // let the processed states go
-    result.states++;
-    // The invariant.
-    for (let i = 0; i < n && result.violations.length < 3; i++) {
-      for (let j = i + 1; j < n && result.violations.length < 3; j++) {
-        const split = splitBrain(s, i, j);
-        if (split === undefined) continue;
-        result.violations.push(`${names[i]} (${configId(configs[s.cfg[i]!]!)}) and ${names[j]} (${configId(configs[s.cfg[j]!]!)}) ` +
-          `both hold quorum on sides ${maskText(split[0])} | ${maskText(split[1])} after: ${pathText(s.path)}`);
+  const r = breadthFirst({
+    start, key, successors, maxStates: o.maxStates,
+    visit: (s) => {
+      // The invariant.
+      noteSplitBrains(names, (k, side) => holdsQuorum(s, k, side), (k) => configId(configs.get(s.cfg[k]!)), pathText(s.path), result.violations);
+      const epochs = new Map<number, number>();
+      for (const ci of s.cfg) {
+        const c = configs.get(ci);
+        result.maxEpochSeen = Math.max(result.maxEpochSeen, c.epoch);
+        if (epochs.has(c.epoch) && epochs.get(c.epoch) !== ci) result.sawConflict = true;
+        epochs.set(c.epoch, ci);
+        if (c.joint === undefined && c.epoch > o.initial.epoch && configs.values().some((p) => p.joint !== undefined && p.epoch === c.epoch - 1)) result.sawCommit = true;
       }
-    }
-    const epochs = new Map<number, number>();
-    for (const ci of s.cfg) {
-      const c = configs[ci]!;
-      result.maxEpochSeen = Math.max(result.maxEpochSeen, c.epoch);
-      if (epochs.has(c.epoch) && epochs.get(c.epoch) !== ci) result.sawConflict = true;
-      epochs.set(c.epoch, ci);
-      if (c.joint === undefined && c.epoch > o.initial.epoch && configs.some((p) => p.joint !== undefined && p.epoch === c.epoch - 1)) result.sawCommit = true;
-    }
-    if (result.violations.length >= 3) break;
-    for (const next of successors(s)) {
-      const k = key(next);
-      if (seen.has(k)) continue;
-      if (seen.size >= o.maxStates) {
-        result.complete = false;
-        continue;
-      }
-      seen.add(k);
-      queue.push(next);
-    }
-  }
+      return result.violations.length < VIOLATIONS_MAX;
+    },
+  });
+  result.states = r.states;
+  result.complete = r.complete;
   return result;
 }

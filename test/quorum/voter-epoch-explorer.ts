@@ -18,10 +18,10 @@
 // change add or remove two voters; `acceptorsAnyEpoch` lets a voter of e accept for the slot after e
 // before it committed e.
 
-import { isChosen, isMajorityOf, isSingleVoterChange, peerCountsAtEpoch } from '../../quorum/voter-slot.ts';
+import { isChosen, isMajorityOf } from '../../quorum/voter-slot.ts';
 import type { VoterConfig } from '../../quorum/voter-config.ts';
-import { controllerMajority } from '../../quorum/threshold.ts';
 import { pathText, type Path } from './explorer-path.ts';
+import { breadthFirst, holdsQuorumByEpoch, Interner, nextVoterConfigs, noteSplitBrains, VIOLATIONS_MAX } from './voter-explorer-kit.ts';
 
 /** Exploration parameters. */
 export interface EpochExploreOptions {
@@ -64,61 +64,17 @@ interface State {
 export function exploreVoterEpochs(o: EpochExploreOptions): EpochExploreResult {
   const names = o.universe;
   const n = names.length;
-  const configs: VoterConfig[] = [];
-  const byId = new Map<string, number>();
-  const intern = (c: VoterConfig): number => {
-    const id = `${c.epoch}:${c.voters.join(',')}`;
-    let i = byId.get(id);
-    if (i === undefined) {
-      i = configs.length;
-      configs.push(c);
-      byId.set(id, i);
-    }
-    return i;
-  };
-  const cfgText = (i: number): string => `${configs[i]!.epoch}:${configs[i]!.voters.join('')}`;
+  const configs = new Interner<VoterConfig>((c) => `${c.epoch}:${c.voters.join(',')}`);
+  const cfgText = (i: number): string => `${configs.get(i).epoch}:${configs.get(i).voters.join('')}`;
   const result: EpochExploreResult = { states: 0, complete: true, violations: [], maxEpochSeen: 1, sawThreeEpochs: false };
-
   const successorsCache = new Map<number, number[]>();
   const nextConfigs = (ci: number): number[] => {
-    const cached = successorsCache.get(ci);
-    if (cached !== undefined) return cached;
-    const c = configs[ci]!;
-    const out: number[] = [];
-    for (let m = 1; m < 1 << n; m++) {
-      const voters = names.filter((_, k) => (m >> k) & 1);
-      const next: VoterConfig = { epoch: c.epoch + 1, voters, learners: [] };
-      const diff = voters.filter((v) => !c.voters.includes(v)).length + c.voters.filter((v) => !voters.includes(v)).length;
-      if (o.twoVoterChanges ? diff >= 1 && diff <= 2 : isSingleVoterChange(c, next) && diff === 1) out.push(intern(next));
-    }
-    successorsCache.set(ci, out);
+    let out = successorsCache.get(ci);
+    if (out === undefined) successorsCache.set(ci, (out = nextVoterConfigs(names, configs.get(ci), o.twoVoterChanges).map((c) => configs.intern(c))));
     return out;
   };
-
-  const holdsQuorum = (s: State, i: number, side: number): boolean => {
-    const mine = configs[s.cfg[i]!]!;
-    if (!mine.voters.includes(names[i]!)) return false;
-    let counted = 0;
-    for (let j = 0; j < n; j++) {
-      if (((side >> j) & 1) === 0 || !mine.voters.includes(names[j]!)) continue;
-      if (j === i || o.countNewer || peerCountsAtEpoch(mine.epoch, configs[s.cfg[j]!]!.epoch)) counted++;
-    }
-    return counted >= controllerMajority(mine.voters.length);
-  };
-  const splitBrain = (s: State, i: number, j: number): [number, number] | undefined => {
-    const others = [...Array(n).keys()].filter((k) => k !== i && k !== j);
-    for (let m = 0; m < 1 << others.length; m++) {
-      let si = 1 << i;
-      let sj = 1 << j;
-      others.forEach((k, b) => {
-        if ((m >> b) & 1) si |= 1 << k;
-        else sj |= 1 << k;
-      });
-      if (holdsQuorum(s, i, si) && holdsQuorum(s, j, sj)) return [si, sj];
-    }
-    return undefined;
-  };
-  const maskText = (m: number): string => names.filter((_, k) => (m >> k) & 1).join('');
+  const holdsQuorum = (s: State, i: number, side: number): boolean =>
+    holdsQuorumByEpoch(names, configs.get(s.cfg[i]!), i, side, (j) => configs.get(s.cfg[j]!).epoch, o.countNewer);
   const key = (s: State): string => `${s.cfg.join(',')}|${[...s.chosen.values()].join(',')}`;
   const step = (s: State, text: string, change: Partial<Omit<State, 'path'>>): State => ({ ...s, ...change, path: { step: text, prev: s.path } });
   const moved = (s: State, i: number, ci: number, text: string): State => {
@@ -131,26 +87,26 @@ export function exploreVoterEpochs(o: EpochExploreOptions): EpochExploreResult {
     const out: State[] = [];
     // Choose: for each epoch some controller has committed, a value for its slot.
     for (const ci of new Set(s.cfg)) {
-      const c = configs[ci]!;
+      const c = configs.get(ci);
       if (c.epoch >= o.maxEpoch || s.chosen.has(c.epoch + 1)) continue;
-      const ready = names.filter((_, k) => (o.acceptorsAnyEpoch ? configs[s.cfg[k]!]!.epoch <= c.epoch : s.cfg[k] === ci));
+      const ready = names.filter((_, k) => (o.acceptorsAnyEpoch ? configs.get(s.cfg[k]!).epoch <= c.epoch : s.cfg[k] === ci));
       if (!isMajorityOf(c.voters, ready)) continue;
       for (const v of nextConfigs(ci)) {
-        if (!isChosen(c, configs[v]!, ready)) continue;
+        if (!isChosen(c, configs.get(v), ready)) continue;
         const chosen = new Map(s.chosen);
         chosen.set(c.epoch + 1, v);
         out.push(step(s, `voters ${ready.filter((r) => c.voters.includes(r)).join('')} of ${cfgText(ci)} choose ${cfgText(v)}`, { chosen }));
       }
     }
     for (let i = 0; i < n; i++) {
-      const mine = configs[s.cfg[i]!]!;
+      const mine = configs.get(s.cfg[i]!);
       // Learn the value chosen for the slot after its epoch.
       const v = s.chosen.get(mine.epoch + 1);
       if (v !== undefined) out.push(moved(s, i, v, `${names[i]} learns ${cfgText(v)}`));
       // Adopt a newer configuration.
       for (let j = 0; j < n; j++) {
         const theirs = s.cfg[j]!;
-        if (configs[theirs]!.epoch > mine.epoch) {
+        if (configs.get(theirs).epoch > mine.epoch) {
           out.push(moved(s, i, theirs, `${names[i]} adopts ${cfgText(theirs)} from ${names[j]}`));
         }
       }
@@ -158,35 +114,19 @@ export function exploreVoterEpochs(o: EpochExploreOptions): EpochExploreResult {
     return out;
   };
 
-  const c0 = intern({ epoch: 1, voters: [...o.initialVoters].sort(), learners: [] });
+  const c0 = configs.intern({ epoch: 1, voters: [...o.initialVoters].sort(), learners: [] });
   const start: State = { cfg: names.map(() => c0), chosen: new Map(), path: undefined };
-  const seen = new Set<string>([key(start)]);
-  const queue: State[] = [start];
-  for (let head = 0; head < queue.length && result.violations.length < 3; head++) {
-    const s = queue[head]!;
-    queue[head] = undefined as unknown as State;
-    result.states++;
-    const epochs = new Set(s.cfg.map((ci) => configs[ci]!.epoch));
-    if (epochs.size >= 3) result.sawThreeEpochs = true;
-    result.maxEpochSeen = Math.max(result.maxEpochSeen, ...epochs);
-    for (let i = 0; i < n && result.violations.length < 3; i++) {
-      for (let j = i + 1; j < n && result.violations.length < 3; j++) {
-        const split = splitBrain(s, i, j);
-        if (split === undefined) continue;
-        result.violations.push(`${names[i]} (${cfgText(s.cfg[i]!)}) and ${names[j]} (${cfgText(s.cfg[j]!)}) both hold quorum on sides ` +
-          `${maskText(split[0])} | ${maskText(split[1])} after: ${pathText(s.path)}`);
-      }
-    }
-    for (const next of successors(s)) {
-      const k = key(next);
-      if (seen.has(k)) continue;
-      if (seen.size >= o.maxStates) {
-        result.complete = false;
-        continue;
-      }
-      seen.add(k);
-      queue.push(next);
-    }
-  }
+  const r = breadthFirst({
+    start, key, successors, maxStates: o.maxStates,
+    visit: (s) => {
+      const epochs = new Set(s.cfg.map((ci) => configs.get(ci).epoch));
+      if (epochs.size >= 3) result.sawThreeEpochs = true;
+      result.maxEpochSeen = Math.max(result.maxEpochSeen, ...epochs);
+      noteSplitBrains(names, (k, side) => holdsQuorum(s, k, side), (k) => cfgText(s.cfg[k]!), pathText(s.path), result.violations);
+      return result.violations.length < VIOLATIONS_MAX;
+    },
+  });
+  result.states = r.states;
+  result.complete = r.complete;
   return result;
 }

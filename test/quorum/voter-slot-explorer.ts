@@ -27,11 +27,11 @@
 // promised one; `ignoreAccepted` proposes one's own change whatever the promises carried.
 
 import {
-  compareBallots, isChosen, isMajorityOf, isSingleVoterChange, onAccept, onPrepare, peerCountsAtEpoch, valueToPropose, type Ballot, type SlotAcceptor,
+  compareBallots, isChosen, isMajorityOf, onAccept, onPrepare, valueToPropose, type Ballot, type SlotAcceptor,
 } from '../../quorum/voter-slot.ts';
 import type { VoterConfig } from '../../quorum/voter-config.ts';
-import { controllerMajority } from '../../quorum/threshold.ts';
 import { pathText, type Path } from './explorer-path.ts';
+import { breadthFirst, holdsQuorumByEpoch, Interner, nextVoterConfigs, noteSplitBrains, VIOLATIONS_MAX } from './voter-explorer-kit.ts';
 
 /** Exploration parameters. */
 export interface SlotExploreOptions {
@@ -99,63 +99,18 @@ interface State {
 export function exploreVoterSlots(o: SlotExploreOptions): SlotExploreResult {
   const names = o.universe;
   const n = names.length;
-  const configs: VoterConfig[] = [];
-  const byId = new Map<string, number>();
-  const intern = (c: VoterConfig): number => {
-    const id = `${c.epoch}:${c.voters.join(',')}`;
-    let i = byId.get(id);
-    if (i === undefined) {
-      i = configs.length;
-      configs.push(c);
-      byId.set(id, i);
-    }
-    return i;
-  };
-  const cfgText = (i: number): string => `${configs[i]!.epoch}:${configs[i]!.voters.join('')}`;
+  const configs = new Interner<VoterConfig>((c) => `${c.epoch}:${c.voters.join(',')}`);
+  const intern = (c: VoterConfig): number => configs.intern(c);
+  const cfgText = (i: number): string => `${configs.get(i).epoch}:${configs.get(i).voters.join('')}`;
   const result: SlotExploreResult = { states: 0, complete: true, violations: [], maxEpochSeen: 1, sawRecovery: false, sawCompetingValues: false };
-
-  // The configurations that may succeed `c`: one voter more or less (two with twoVoterChanges).
   const successorsCache = new Map<number, number[]>();
   const nextConfigs = (ci: number): number[] => {
-    const cached = successorsCache.get(ci);
-    if (cached !== undefined) return cached;
-    const c = configs[ci]!;
-    const out: number[] = [];
-    for (let m = 1; m < 1 << n; m++) {
-      const voters = names.filter((_, k) => (m >> k) & 1);
-      const next: VoterConfig = { epoch: c.epoch + 1, voters, learners: [] };
-      const diff = voters.filter((v) => !c.voters.includes(v)).length + c.voters.filter((v) => !voters.includes(v)).length;
-      const allowed = o.twoVoterChanges ? diff >= 1 && diff <= 2 : diff === 1 && isSingleVoterChange(c, next);
-      if (allowed) out.push(intern(next));
-    }
-    successorsCache.set(ci, out);
+    let out = successorsCache.get(ci);
+    if (out === undefined) successorsCache.set(ci, (out = nextVoterConfigs(names, configs.get(ci), o.twoVoterChanges).map(intern)));
     return out;
   };
-
-  const holdsQuorum = (s: State, i: number, side: number): boolean => {
-    const mine = configs[s.cfg[i]!]!;
-    if (!mine.voters.includes(names[i]!)) return false;
-    let counted = 0;
-    for (let j = 0; j < n; j++) {
-      if (((side >> j) & 1) === 0 || !mine.voters.includes(names[j]!)) continue;
-      if (j === i || o.countNewer || peerCountsAtEpoch(mine.epoch, configs[s.cfg[j]!]!.epoch)) counted++;
-    }
-    return counted >= controllerMajority(mine.voters.length);
-  };
-  const splitBrain = (s: State, i: number, j: number): [number, number] | undefined => {
-    const others = [...Array(n).keys()].filter((k) => k !== i && k !== j);
-    for (let m = 0; m < 1 << others.length; m++) {
-      let si = 1 << i;
-      let sj = 1 << j;
-      others.forEach((k, b) => {
-        if ((m >> b) & 1) si |= 1 << k;
-        else sj |= 1 << k;
-      });
-      if (holdsQuorum(s, i, si) && holdsQuorum(s, j, sj)) return [si, sj];
-    }
-    return undefined;
-  };
-  const maskText = (m: number): string => names.filter((_, k) => (m >> k) & 1).join('');
+  const holdsQuorum = (s: State, i: number, side: number): boolean =>
+    holdsQuorumByEpoch(names, configs.get(s.cfg[i]!), i, side, (j) => configs.get(s.cfg[j]!).epoch, o.countNewer);
   const ballotText = (b: Ballot | undefined): string => (b === undefined ? '-' : `${b.round}${b.proposer}`);
 
   const key = (s: State): string => {
@@ -172,7 +127,7 @@ export function exploreVoterSlots(o: SlotExploreOptions): SlotExploreResult {
   };
   // Controller i commits configuration ci: a fresh acceptor for the next slot.
   const commit = (s: State, i: number, ci: number, step: string): State => {
-    const c = configs[ci]!;
+    const c = configs.get(ci);
     const committed = new Map(s.committed);
     if (!committed.has(c.epoch)) committed.set(c.epoch, ci);
     return withStep(s, step, { cfg: setAt(s.cfg, i, ci), acceptor: setAt(s.acceptor, i, { epoch: c.epoch }), committed });
@@ -182,11 +137,11 @@ export function exploreVoterSlots(o: SlotExploreOptions): SlotExploreResult {
     const out: State[] = [];
     for (let i = 0; i < n; i++) {
       const me = names[i]!;
-      const mine = configs[s.cfg[i]!]!;
+      const mine = configs.get(s.cfg[i]!);
       const p = s.proposer[i];
       // Adopt a newer configuration.
       for (let j = 0; j < n; j++) {
-        if (configs[s.cfg[j]!]!.epoch > mine.epoch) out.push(commit(s, i, s.cfg[j]!, `${me} adopts ${cfgText(s.cfg[j]!)} from ${names[j]}`));
+        if (configs.get(s.cfg[j]!).epoch > mine.epoch) out.push(commit(s, i, s.cfg[j]!, `${me} adopts ${cfgText(s.cfg[j]!)} from ${names[j]}`));
       }
       // Start a ballot for the slot after its epoch.
       if (mine.epoch < o.maxEpoch) {
@@ -199,12 +154,12 @@ export function exploreVoterSlots(o: SlotExploreOptions): SlotExploreResult {
       }
       if (p === undefined) continue;
       // The voters of the epoch the proposer had committed when it prepared.
-      const slotVoters = configs[p.base]!.voters;
+      const slotVoters = configs.get(p.base).voters;
       const ballot: Ballot = { round: p.round, proposer: me };
       const answered = (mask: number): string[] => names.filter((_, k) => (mask >> k) & 1);
       for (let v = 0; v < n; v++) {
         // Prepare goes to the voters of the epoch; accept to them and to a voter the value adds.
-        const acceptor = slotVoters.includes(names[v]!) || (p.phase === 'acc' && configs[p.value!]!.voters.includes(names[v]!));
+        const acceptor = slotVoters.includes(names[v]!) || (p.phase === 'acc' && configs.get(p.value!).voters.includes(names[v]!));
         if (!acceptor) continue;
         const bit = 1 << v;
         if (p.phase === 'prep' && (p.promises & bit) === 0) {
@@ -220,7 +175,7 @@ export function exploreVoterSlots(o: SlotExploreOptions): SlotExploreResult {
         }
         if (p.phase === 'acc' && (p.accepted & bit) === 0) {
           const a = s.acceptor[v]!;
-          const config = configs[p.value!]!;
+          const config = configs.get(p.value!);
           const r = o.acceptLower && a.epoch === p.epoch
             ? { acceptor: { epoch: a.epoch, promised: a.promised ?? ballot, accepted: { ballot, config } }, answer: { ok: true } as const }
             : onAccept(a, p.epoch, ballot, config);
@@ -234,9 +189,9 @@ export function exploreVoterSlots(o: SlotExploreOptions): SlotExploreResult {
       }
       // Propose: with a majority of promises, ask to accept the value they impose, or its own change.
       if (p.phase === 'prep' && isMajorityOf(slotVoters, answered(p.promises))) {
-        const promises = p.best === undefined ? [] : [{ accepted: { ballot: p.best.ballot, config: configs[p.best.config]! } }];
+        const promises = p.best === undefined ? [] : [{ accepted: { ballot: p.best.ballot, config: configs.get(p.best.config) } }];
         // Each own change, or the one value the promises impose on all of them.
-        const values = new Set(nextConfigs(p.base).map((own) => (o.ignoreAccepted ? own : intern(valueToPropose(promises, configs[own]!)))));
+        const values = new Set(nextConfigs(p.base).map((own) => (o.ignoreAccepted ? own : intern(valueToPropose(promises, configs.get(own))))));
         for (const value of values) {
           const recovered = p.best !== undefined && value === p.best.config;
           out.push(withStep(s, `${me} asks to accept ${ballotText(ballot)}=${cfgText(value)}${recovered ? ' (carried)' : ''}`, {
@@ -245,7 +200,7 @@ export function exploreVoterSlots(o: SlotExploreOptions): SlotExploreResult {
         }
       }
       // Learn: a majority accepted in this ballot.
-      if (p.phase === 'acc' && mine.epoch === p.epoch && isChosen(configs[p.base]!, configs[p.value!]!, answered(p.accepted))) {
+      if (p.phase === 'acc' && mine.epoch === p.epoch && isChosen(configs.get(p.base), configs.get(p.value!), answered(p.accepted))) {
         out.push(commit(s, i, p.value!, `${me} learns ${cfgText(p.value!)} is chosen and commits it`));
       }
     }
@@ -257,39 +212,23 @@ export function exploreVoterSlots(o: SlotExploreOptions): SlotExploreResult {
     cfg: names.map(() => c0), acceptor: names.map(() => ({ epoch: 1 })), proposer: names.map(() => undefined),
     committed: new Map([[1, c0]]), path: undefined,
   };
-  const seen = new Set<string>([key(start)]);
-  const queue: State[] = [start];
-  for (let head = 0; head < queue.length && result.violations.length < 3; head++) {
-    const s = queue[head]!;
-    queue[head] = undefined as unknown as State;
-    result.states++;
-    for (let i = 0; i < n; i++) {
-      const ci = s.cfg[i]!;
-      const c = configs[ci]!;
-      result.maxEpochSeen = Math.max(result.maxEpochSeen, c.epoch);
-      if (s.committed.get(c.epoch) !== ci) {
-        result.violations.push(`agreement: ${names[i]} committed ${cfgText(ci)} but ${cfgText(s.committed.get(c.epoch)!)} was committed for that epoch, after: ${pathText(s.path)}`);
+  const r = breadthFirst({
+    start, key, successors, maxStates: o.maxStates,
+    visit: (s) => {
+      for (let i = 0; i < n; i++) {
+        const ci = s.cfg[i]!;
+        const c = configs.get(ci);
+        result.maxEpochSeen = Math.max(result.maxEpochSeen, c.epoch);
+        if (s.committed.get(c.epoch) !== ci && result.violations.length < VIOLATIONS_MAX) {
+          result.violations.push(`agreement: ${names[i]} committed ${cfgText(ci)} but ${cfgText(s.committed.get(c.epoch)!)} was committed for that epoch, after: ${pathText(s.path)}`);
+        }
+        if (s.proposer[i]?.recovered) result.sawRecovery = true;
       }
-      if (s.proposer[i]?.recovered) result.sawRecovery = true;
-    }
-    for (let i = 0; i < n && result.violations.length < 3; i++) {
-      for (let j = i + 1; j < n && result.violations.length < 3; j++) {
-        const split = splitBrain(s, i, j);
-        if (split === undefined) continue;
-        result.violations.push(`${names[i]} (${cfgText(s.cfg[i]!)}) and ${names[j]} (${cfgText(s.cfg[j]!)}) both hold quorum on sides ` +
-          `${maskText(split[0])} | ${maskText(split[1])} after: ${pathText(s.path)}`);
-      }
-    }
-    for (const next of successors(s)) {
-      const k = key(next);
-      if (seen.has(k)) continue;
-      if (seen.size >= o.maxStates) {
-        result.complete = false;
-        continue;
-      }
-      seen.add(k);
-      queue.push(next);
-    }
-  }
+      noteSplitBrains(names, (k, side) => holdsQuorum(s, k, side), (k) => cfgText(s.cfg[k]!), pathText(s.path), result.violations);
+      return result.violations.length < VIOLATIONS_MAX;
+    },
+  });
+  result.states = r.states;
+  result.complete = r.complete;
   return result;
 }
