@@ -10,13 +10,11 @@ import { MembersAcceptor, decodeAcceptorState, type SlotStorage } from '../../no
 import { proposeMemberChange, ProposeError, type MembersTransport } from '../../node/membership/members-proposer.ts';
 import type { MembersReply, MembersRequest } from '../../node/membership/members-messages.ts';
 import {
-  applyMemberChange, initialMembers, isValidSuccessor, MemberChangeError, membersId, type ControllerEntry, type FederationMembers, type MemberChange,
+  applyMemberChange, initialMembers, isValidSuccessor, MemberChangeError, membersId, type FederationMembers, type MemberChange,
 } from '../../membership/federation-members.ts';
 import { checkAsync, runs } from '../helpers/fc-run.ts';
+import { entry } from '../helpers/members-fixtures.ts';
 
-const B58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
-const peerId = (i: number): string => `12D3KooW${[...String(i).padStart(6, '0')].map((d) => B58[Number(d) + 10]).join('')}`.padEnd(52, 'x');
-const entry = (name: string, i: number): ControllerEntry => ({ name, peerId: peerId(i), endpoints: [`/ip4/127.0.0.1/tcp/${9000 + i}`], region: '', autoPromote: true });
 const INITIAL = initialMembers([entry('a', 1), entry('b', 2), entry('c', 3)]);
 const NEWCOMERS = [entry('d', 4), entry('e', 5)];
 

@@ -5,11 +5,9 @@ import t from 'tap';
 import { SimLevel } from '../sim/sim-level.ts';
 import { MembersAcceptor } from '../../node/membership/members-acceptor.ts';
 import { levelSlotStorage } from '../../node/membership/members-storage.ts';
-import { initialMembers, type ControllerEntry } from '../../membership/federation-members.ts';
+import { initialMembers } from '../../membership/federation-members.ts';
+import { entry } from '../helpers/members-fixtures.ts';
 
-const B58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
-const peerId = (i: number): string => `12D3KooW${[...String(i).padStart(6, '0')].map((d) => B58[Number(d) + 10]).join('')}`.padEnd(52, 'x');
-const entry = (name: string, i: number): ControllerEntry => ({ name, peerId: peerId(i), endpoints: [`/ip4/127.0.0.1/tcp/${9000 + i}`], region: '', autoPromote: true });
 const INITIAL = initialMembers([entry('a', 1), entry('b', 2), entry('c', 3)]);
 
 // fsyncs complete when the test says so.

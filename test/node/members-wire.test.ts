@@ -9,11 +9,9 @@ import { serveMembersExchange, streamMembersTransport, type OpenMembersStream } 
 import { MessageStream } from '../../node/wire/message-stream.ts';
 import { membersStreamOptions } from '../../node/membership/members-messages.ts';
 import { REAL_TIMERS } from '../../node/host/timer-components.ts';
-import { initialMembers, type ControllerEntry } from '../../membership/federation-members.ts';
+import { initialMembers } from '../../membership/federation-members.ts';
+import { entry } from '../helpers/members-fixtures.ts';
 
-const B58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
-const peerId = (i: number): string => `12D3KooW${[...String(i).padStart(6, '0')].map((d) => B58[Number(d) + 10]).join('')}`.padEnd(52, 'x');
-const entry = (name: string, i: number): ControllerEntry => ({ name, peerId: peerId(i), endpoints: [`/ip4/127.0.0.1/tcp/${9000 + i}`], region: '', autoPromote: true });
 const INITIAL = initialMembers([entry('a', 1), entry('b', 2), entry('c', 3)]);
 
 // The deadlines' timers do not hold the process open (REAL_TIMERS unrefs them); this does, while tests wait on them.
