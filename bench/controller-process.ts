@@ -15,6 +15,8 @@ import { lengthPrefixed } from '../node/wire/frame-reader.ts';
 import { mulberry32, randomBytesFrom } from '../test/helpers/seeded-random.ts';
 import { serveBenchCommands, stretchProfiler } from './bench-cluster.ts';
 
+// Milliseconds since this process started (performance.timeOrigin): the restart figure's phases.
+const loadedMs = performance.now();
 const config = JSON.parse(readFileSync(process.argv[2]!, 'utf8'));
 // Replication and membership on their defaults (anti-entropy every 5 minutes, heartbeats every 10 s):
 // the figures are those of push. A 1-second anti-entropy would spend its runs chasing writes still in
@@ -32,6 +34,7 @@ const remoteAdmin = clients === undefined ? undefined : new RemoteAdmin({
   methods: controllerMethods(node), timers: node.membership.components.timers,
 });
 await remoteAdmin?.start(node.membership.libp2p);
+const startedMs = performance.now();
 const nowMs = (): number => performance.timeOrigin + performance.now();
 const send = (m: unknown): void => { process.send!(m); };
 
@@ -136,8 +139,9 @@ serveBenchCommands({
     for (;;) {
       try {
         await node.ready({ timeoutMs: Math.max(1, deadline - Date.now()) });
+        const readyMs = performance.now();
         await node.apply(resource('probe', m.i), { durability: 'quorum' });
-        return;
+        return { phases: { loadedMs, startedMs, readyMs, ackedMs: performance.now() } };
       } catch (err) {
         if (Date.now() > deadline) throw err;
         await new Promise((r) => setTimeout(r, 10));

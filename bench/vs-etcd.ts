@@ -26,6 +26,9 @@
 //     stopped, 100 writes made on the others, then spawn -> its first quorum write accepted
 //     ("accepts writes") and spawn -> it holds everything (etcd: its serializable revision reaches
 //     the probe write's; NovaEdge: the three Merkle roots are equal).
+// Printed per NovaEdge run, not compared: the 1-writer run beside the same writer with local
+// durability, each with its synced store batch time (what a quorum write adds to a local one), and
+// the restart's phases in the restarted process (modules loaded, node started, ready, probe acked).
 //
 // Run:  npm run bench:vs-etcd            (2 rounds, 5 s per measurement, 100,000 keys: about 5 min)
 //       BENCH_SMOKE=1 npm run -s bench:vs-etcd   (bench/smoke.ts: 1 round, 1 s, 2,000 keys, < 60 s)
@@ -115,13 +118,17 @@ interface Figures {
   storeQ64?: string;
   /** NovaEdge, the latency run: each controller's event-loop delay (a stall delays every ack waiting on it). */
   loopLat?: string;
+  /** NovaEdge: where the restart's time went, in the restarted process. */
+  restartPhases?: string;
+  /** NovaEdge: the 1-writer run taken apart (local durability beside it, synced batch time). */
+  oneWriter?: string;
   wallSeconds?: number;
   /** Set-up, not compared: how long writing BENCH_KEYS keys took, and until every member held them. */
   fillSeconds?: number;
   /** Set-up, not compared: spawn of the three members -> ready (etcd: a leader; NovaEdge: connected). */
   startSeconds?: number;
 }
-type FigureId = Exclude<keyof Figures, 'machine' | 'machineQ64' | 'othersQ64' | 'storeQ64' | 'loopLat' | 'wallSeconds' | 'fillSeconds' | 'startSeconds'>;
+type FigureId = Exclude<keyof Figures, 'machine' | 'machineQ64' | 'othersQ64' | 'storeQ64' | 'loopLat' | 'restartPhases' | 'oneWriter' | 'wallSeconds' | 'fillSeconds' | 'startSeconds'>;
 
 /** CPU time of processes so far, ms (utime + stime of /proc/<pid>/stat: every thread). */
 function procCpuMs(pids: readonly number[]): number {
@@ -352,6 +359,12 @@ async function novaRun(round: number): Promise<Figures> {
     await drained('controllers equal after the remote run');
     const one = await ask(names[0]!, { cmd: 'load', writers: 1, ms, prefix: 'one', durability: 'quorum' });
     f.q1 = one.writes / one.seconds;
+    // Not compared (etcd has no such mode): the same writer with local durability, and each run's
+    // synced store batch time, to show what a quorum write adds to a local one.
+    const oneLocal = await ask(names[0]!, { cmd: 'load', writers: 1, ms, prefix: 'one-local', durability: 'local' });
+    const perWrite = (r: { writes: number; seconds: number }): string => `${((r.seconds * 1000) / r.writes).toFixed(2)} ms per write`;
+    f.oneWriter = `quorum ${perWrite(one)} (synced batch ${one.msPerSyncedBatch.toFixed(2)} ms), ` +
+      `local ${perWrite(oneLocal)} (synced batch ${oneLocal.msPerSyncedBatch.toFixed(2)} ms)`;
     if (profile !== undefined) await Promise.all(names.map((n) => ask(n, { cmd: 'profile', action: 'start' })));
     await Promise.all(names.map((n) => ask(n, { cmd: 'loop', action: 'start' })));
     const { acks } = await ask(names[0]!, { cmd: 'rate', perSecond: rate, count: Math.max(1, Math.round(rate * seconds)), prefix: 'lat', durability: 'quorum' });
@@ -379,8 +392,11 @@ async function novaRun(round: number): Promise<Figures> {
     await ask(names[0]!, { cmd: 'fill', count: missed, concurrency: 8, prefix: 'missed', durability: 'quorum' });
     const r0 = performance.now();
     await procs.start(victim, './controller-process.ts', dir, configOf(2), nodeEnv);
-    await ask(victim, { cmd: 'probe', i: 0, timeoutMs: 120_000 });
+    const { phases } = await ask(victim, { cmd: 'probe', i: 0, timeoutMs: 120_000 });
     f.restart = (performance.now() - r0) / 1000;
+    const at = (ms: number): string => (ms / 1000).toFixed(2);
+    f.restartPhases = `modules loaded ${at(phases.loadedMs)} s, node started ${at(phases.startedMs)} s, ready ${at(phases.readyMs)} s, ` +
+      `probe acked ${at(phases.ackedMs)} s (times since its process started; spawn → acked here ${f.restart.toFixed(2)} s)`;
     await drained('restarted controller caught up');
     f.caughtUp = (performance.now() - r0) / 1000;
   } finally {
@@ -460,7 +476,9 @@ function roundLine(system: string, round: number, f: Figures): string {
     `(set-up: three members started in ${f.startSeconds?.toFixed(1) ?? '?'} s; ${keys.toLocaleString('en-US')} keys written and on every member in ${f.fillSeconds?.toFixed(1) ?? '?'} s)`,
   ].filter((s) => s !== '').join(' · ') + `\n    during the 64-writer run: ${f.machineQ64 ?? '?'}` +
     (f.storeQ64 === undefined ? '' : `\n    in it, per controller: ${f.storeQ64}`) +
-    (f.loopLat === undefined ? '' : `\n    during the latency run, per controller: ${f.loopLat}`) + `\n    whole run: ${f.machine ?? '?'}`;
+    (f.loopLat === undefined ? '' : `\n    during the latency run, per controller: ${f.loopLat}`) +
+    (f.oneWriter === undefined ? '' : `\n    1 writer on us-west: ${f.oneWriter}`) +
+    (f.restartPhases === undefined ? '' : `\n    restart: ${f.restartPhases}`) + `\n    whole run: ${f.machine ?? '?'}`;
 }
 
 function table(etcd: Figures[], nova: Figures[]): string {
