@@ -34,7 +34,11 @@ export interface ControllerEntry {
   readonly name: string;
   /** libp2p peer ID (base58btc) its certificate must carry. */
   readonly peerId: string;
-  /** Multiaddrs it listens on (where the others dial it). */
+  /**
+   * Multiaddrs it listens on (where the others dial it). Empty for the controllers of the first
+   * record (initialMembers): each controller's configuration says where its peers are, and the first
+   * record must be the same on every controller. A controller added later brings at least one.
+   */
   readonly endpoints: readonly string[];
   /** Region label; '' when not set. */
   readonly region: string;
@@ -98,7 +102,7 @@ export function controllerEntryProblem(c: unknown): string | undefined {
   if (extra !== undefined) return `a controller has an unknown field ${extra.slice(0, 40)}`;
   if (!isMemberName(e.name)) return 'a controller name is not a member name';
   if (!isPeerIdText(e.peerId)) return `controller ${e.name}: peerId is not a base58btc peer ID`;
-  if (!Array.isArray(e.endpoints) || e.endpoints.length === 0 || e.endpoints.length > ENDPOINTS_MAX) return `controller ${e.name}: endpoints is not a list of 1 to ${ENDPOINTS_MAX}`;
+  if (!Array.isArray(e.endpoints) || e.endpoints.length > ENDPOINTS_MAX) return `controller ${e.name}: endpoints is not a list of at most ${ENDPOINTS_MAX}`;
   for (const a of e.endpoints) {
     if (typeof a !== 'string' || a.length === 0 || a.length > ENDPOINT_CHARS_MAX || !a.startsWith('/')) return `controller ${e.name}: an endpoint is not a multiaddr of at most ${ENDPOINT_CHARS_MAX} characters`;
   }
@@ -205,6 +209,7 @@ export function applyMemberChange(m: FederationMembers, change: MemberChange): F
         const c = change.controller;
         const problem = controllerEntryProblem(c);
         if (problem !== undefined) throw new MemberChangeError('INVALID', problem);
+        if (c.endpoints.length === 0) throw new MemberChangeError('INVALID', `controller ${c.name}: an added controller needs an endpoint where the others dial it`);
         if (controllerNamed(m, c.name) !== undefined) throw new MemberChangeError('ALREADY_MEMBER', `${c.name} is already a member`);
         if (isDenied(m, c.peerId)) throw new MemberChangeError('DENIED', `peer ID ${c.peerId} was removed from the federation; a member needs a new identity to come back`);
         const other = m.controllers.find((x) => x.peerId === c.peerId);
@@ -268,7 +273,7 @@ export function isValidSuccessor(current: FederationMembers, next: FederationMem
     if (current.learners.includes(c.name) && next.voters.includes(c.name)) promoted++;
   }
   const added = next.controllers.filter((c) => controllerNamed(current, c.name) === undefined);
-  if (added.some((c) => !next.learners.includes(c.name))) return false;
+  if (added.some((c) => !next.learners.includes(c.name) || c.endpoints.length === 0)) return false;
   const otherDenied = newlyDenied.length - removed;
   if (otherDenied < 0 || newlyDenied.slice(0).some((d) => d.role === 'controller' && !current.controllers.some((c) => c.peerId === d.peerId))) return false;
   return added.length + promoted + removed + otherDenied === 1;

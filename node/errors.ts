@@ -108,7 +108,9 @@ export type AuthCode =
    * A client certificate (operator, viewer) where it has no place: this node serves no remote
    * clients, or a node this one dialed answered as a client.
    */
-  | 'AUTH_CLIENT_REFUSED';
+  | 'AUTH_CLIENT_REFUSED'
+  /** An identity on the federation's deny list (a removed member, a withdrawn operator certificate). */
+  | 'AUTH_REVOKED';
 
 /** An authentication failure. */
 export class AuthError extends CodedError<AuthCode> {}

@@ -1,4 +1,4 @@
-// `novactl federation status|conflicts|sync|reconcile` and `novactl conflicts …`.
+// `novactl federation status|conflicts|sync|reconcile|members` and `novactl conflicts …`.
 import { Option, type Command } from 'commander';
 import type {
   ConflictsResult, DescribeResult, ReconcileResult, StatusResult, SyncResult, WriteOutcome,
@@ -9,6 +9,7 @@ import { outputOption, render, type OutputFormat } from './output.ts';
 import { formatStatus } from './status-view.ts';
 import { formatReconcile, formatSync } from './sync-view.ts';
 import { addFederationEventsCommand } from './watch-commands.ts';
+import { addMembersCommands } from './members-commands.ts';
 
 /** The `--durability local|quorum` option of write commands. */
 export function durabilityOption(): Option {
@@ -31,6 +32,7 @@ export function addFederationCommands(program: Command, ctx: CliContext): void {
     });
   addConflictCommands(fed, ctx);
   addFederationEventsCommand(fed, ctx);
+  addMembersCommands(fed, ctx);
   fed.command('sync')
     .description('run anti-entropy with one controller now')
     .requiredOption('--peer <name>', 'member name of the controller')

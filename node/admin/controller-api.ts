@@ -5,6 +5,7 @@ import type { QuorumStatus } from '../../quorum/index.ts';
 import type { FederationStatus } from '../controller/controller-node.ts';
 import type { FenceEvent, PhaseEvent, QuorumEvent } from '../controller/fence-transitions.ts';
 import type { AntiEntropyReport } from '../replication/anti-entropy-client.ts';
+import type { DeniedIdentity, FederationMembers } from '../../membership/federation-members.ts';
 import type { PeerReplicationStatus } from '../replication/replicator.ts';
 
 /** Durability of a write: on this controller, or on a weighted majority of controllers. */
@@ -141,6 +142,19 @@ export interface SyncResult {
 /** `federation.reconcile`: one entry per connected controller. */
 export interface ReconcileResult {
   peers: Array<{ peer: string; ok: true; report: AntiEntropyReport } | { peer: string; ok: false; error: { code: string; message: string } }>;
+}
+
+/** `federation.members.list`: the membership record committed on this controller, and who is connected now. */
+export interface MembersListResult {
+  record: FederationMembers;
+  /** Controllers with an authenticated connection to this one now (this one included). */
+  connected: string[];
+}
+
+/** `federation.members.deny`: the identity denied and the record that denies it. */
+export interface MembersDenyResult {
+  denied: DeniedIdentity;
+  epoch: number;
 }
 
 /** One agent known to this controller. */

@@ -6,8 +6,12 @@ import type { ControllerNode, ControllerWriteResult, FederationStatus } from '..
 import { AdminError, InvalidParamsError, toRpcError } from './admin-errors.ts';
 import type {
   AgentInfo, AgentsResult, ApplyResult, ConflictsResult, DescribeResult, FederationEvent,
-  ReconcileResult, StatusResult, SyncResult, WriteDurability, WriteOutcome,
+  MembersDenyResult, MembersListResult, ReconcileResult, StatusResult, SyncResult, WriteDurability, WriteOutcome,
 } from './controller-api.ts';
+import { isPeerIdText } from '../../membership/heartbeat.ts';
+import { isMemberName } from '../../membership/member-name.ts';
+import { MemberChangeError } from '../../membership/federation-members.ts';
+import type { MembersService } from '../membership/members-service.ts';
 import { defineMethod, Subscription, type MethodTable } from './method-table.ts';
 import { arr, oneOf, optBool, optOneOf, paramsObject, str } from './params.ts';
 import { keyParam, readMethods } from './read-methods.ts';
@@ -126,6 +130,36 @@ export function controllerMethods(node: ControllerNode): MethodTable {
       },
     }),
 
+    'federation.members.list': defineMethod({
+      params: (raw) => paramsObject(raw, []),
+      handler: async (): Promise<MembersListResult> => {
+        const members = liveMembers(node);
+        const connected = node.membership.authenticatedPeers().filter((p) => p.role === 'controller').map((p) => p.member);
+        return { record: members.committed, connected: [self, ...connected].sort() };
+      },
+    }),
+
+    'federation.members.deny': defineMethod({
+      access: 'write',
+      params: (raw) => {
+        const o = paramsObject(raw, ['peerId', 'name', 'role']);
+        const peerId = str(o, 'peerId', 128);
+        if (!isPeerIdText(peerId)) throw new InvalidParamsError('params.peerId', 'must be a libp2p peer ID (12D3KooW…)');
+        const name = str(o, 'name', 63);
+        if (!isMemberName(name)) throw new InvalidParamsError('params.name', 'must be a DNS-1123 label (the name in its certificate)');
+        return { peerId, name, role: oneOf(o, 'role', ['operator', 'viewer', 'agent'] as const) };
+      },
+      handler: async ({ peerId, name, role }): Promise<MembersDenyResult> => {
+        const members = liveMembers(node);
+        try {
+          const { record } = await members.propose({ op: 'deny', peerId, name, role });
+          return { denied: record.denied.find((d) => d.peerId === peerId)!, epoch: record.epoch };
+        } catch (err) {
+          throw memberChangeAdminError(err);
+        }
+      },
+    }),
+
     'federation.reconcile': defineMethod({
       access: 'write',
       params: (raw) => paramsObject(raw, []),
@@ -236,4 +270,23 @@ function keyOf(resource: unknown): string | undefined {
   const ns = r.metadata?.namespace ?? 'default';
   if (typeof r.kind !== 'string' || typeof r.metadata?.name !== 'string' || typeof ns !== 'string') return undefined;
   return `${r.kind}/${ns}/${r.metadata.name}`.slice(0, 600);
+}
+
+function liveMembers(node: ControllerNode): MembersService {
+  if (node.members === undefined) {
+    throw new AdminError('UNAVAILABLE', 'this controller has no live membership: its configuration must give every controller\'s peer ID (spec.members[].endpoint with /p2p/…)');
+  }
+  return node.members;
+}
+
+// A change that does not apply is the caller's mistake (INVALID_ARGUMENT, or NOT_FOUND for a
+// member that is not one); a proposal without a majority of the voters is refused like a fenced write.
+function memberChangeAdminError(err: unknown): unknown {
+  if (err instanceof MemberChangeError) {
+    return new AdminError(err.code === 'NOT_A_MEMBER' ? 'NOT_FOUND' : 'INVALID_ARGUMENT', err.message, { cause: err.code });
+  }
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === 'NO_MAJORITY') return new AdminError('FENCED', `${(err as Error).message}: membership changes need a majority of the voters`, { cause: code });
+  if (code === 'SUPERSEDED') return new AdminError('UNAVAILABLE', (err as Error).message, { cause: code });
+  return err;
 }

@@ -83,6 +83,12 @@ export interface AuthServiceOptions {
   certificateClockSkewMs: number;
   /** The configured controllers (member-pins.ts); undefined: any controller the trusted CAs certify. */
   controllers?: readonly MemberPin[] | undefined;
+  /**
+   * Identities refused federation-wide (the membership record's deny list: removed members,
+   * withdrawn operator certificates): refused at authentication (AUTH_REVOKED) and by the connection
+   * gater, whatever their certificate. Default: none.
+   */
+  revoked?: (peerId: string) => boolean;
   /** Most inbound connections waiting to authenticate at once (default UNAUTHENTICATED_INBOUND_MAX_DEFAULT). */
   unauthenticatedInboundMax?: number;
   /** Accept client certificates (operator, viewer) on inbound connections; undefined: refuse them (AUTH_CLIENT_REFUSED). */
@@ -132,17 +138,17 @@ export interface AuthenticatedClient {
 /** Why a connection was closed by this node during authentication. */
 export type AuthRefusal =
   | CertificateCode | 'AUTH_PROTOCOL' | 'AUTH_TIMEOUT' | 'AUTH_REFUSED_BY_PEER'
-  | 'AUTH_MEMBER_PINNED' | 'AUTH_MEMBER_UNKNOWN' | 'AUTH_MEMBER_IN_USE' | 'AUTH_BUSY' | 'AUTH_CLIENT_REFUSED';
+  | 'AUTH_MEMBER_PINNED' | 'AUTH_MEMBER_UNKNOWN' | 'AUTH_MEMBER_IN_USE' | 'AUTH_BUSY' | 'AUTH_CLIENT_REFUSED' | 'AUTH_REVOKED';
 
 /** Every refusal reason. */
 export const AUTH_REFUSALS: readonly AuthRefusal[] = [
   ...CERTIFICATE_CODES, 'AUTH_PROTOCOL', 'AUTH_TIMEOUT', 'AUTH_REFUSED_BY_PEER',
-  'AUTH_MEMBER_PINNED', 'AUTH_MEMBER_UNKNOWN', 'AUTH_MEMBER_IN_USE', 'AUTH_BUSY', 'AUTH_CLIENT_REFUSED',
+  'AUTH_MEMBER_PINNED', 'AUTH_MEMBER_UNKNOWN', 'AUTH_MEMBER_IN_USE', 'AUTH_BUSY', 'AUTH_CLIENT_REFUSED', 'AUTH_REVOKED',
 ];
 
 // Refusals decided after the certificate verified, carried as AuthError codes.
 const IDENTITY_REFUSALS: ReadonlySet<string> = new Set([
-  'AUTH_MEMBER_PINNED', 'AUTH_MEMBER_UNKNOWN', 'AUTH_MEMBER_IN_USE', 'AUTH_BUSY', 'AUTH_CLIENT_REFUSED',
+  'AUTH_MEMBER_PINNED', 'AUTH_MEMBER_UNKNOWN', 'AUTH_MEMBER_IN_USE', 'AUTH_BUSY', 'AUTH_CLIENT_REFUSED', 'AUTH_REVOKED',
 ]);
 
 /** Counters of the auth service. */
@@ -325,7 +331,8 @@ export class AuthService {
 
   /** Whether `peerId` is on the deny list now (connection gater hook; counts the refusal). */
   isDenied(peerId: PeerId | string): boolean {
-    const denied = this.#deny.isDenied(peerId.toString(), this.#o.wallClock());
+    const id = peerId.toString();
+    const denied = this.#deny.isDenied(id, this.#o.wallClock()) || this.#o.revoked?.(id) === true;
     if (denied) this.#counters.denied += 1;
     return denied;
   }
@@ -472,6 +479,7 @@ export class AuthService {
     });
     const refusal = this.#pins.check(v);
     if (refusal !== undefined) throw new AuthError(refusal.code, refusal.message);
+    if (this.#o.revoked?.(v.peerId) === true) throw new AuthError('AUTH_REVOKED', `${v.role} ${v.member} (${v.peerId}) is on the federation's deny list`);
     if (isClientRole(v.role)) {
       if (conn.direction === 'outbound') throw new AuthError('AUTH_CLIENT_REFUSED', `the node dialed answered with ${v.role} certificate ${v.member}: clients do not serve`);
     }
@@ -565,6 +573,30 @@ export class AuthService {
       if (this.#memberPeer.get(a.peer.member) === a.peer.peerId) this.#memberPeer.delete(a.peer.member);
       if (this.#running) this.#events.emit('deauthenticated', a.peer);
     }
+  }
+
+  /**
+   * Close the connections of peers and clients that are revoked now (call when the deny list grew);
+   * returns how many were closed.
+   */
+  dropRevoked(): number {
+    const revoked = this.#o.revoked;
+    if (revoked === undefined) return 0;
+    let n = 0;
+    for (const { connection, client } of [...this.#clients.values()]) {
+      if (!revoked(client.peerId)) continue;
+      this.#clients.delete(connection.id);
+      this.#log.warn({ peer: client.peerId, client: client.name }, 'identity revoked: closing connection');
+      this.#close(connection, 'AUTH_REVOKED');
+      n += 1;
+    }
+    for (const { connection, peer } of [...this.#authed.values()]) {
+      if (!revoked(peer.peerId)) continue;
+      this.#log.warn({ peer: peer.peerId, member: peer.member }, 'identity revoked: closing connection');
+      this.#close(connection, 'AUTH_REVOKED');
+      n += 1;
+    }
+    return n;
   }
 
   #sweepNow(): void {

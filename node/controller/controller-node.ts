@@ -22,6 +22,10 @@ import { AgentVotes } from '../votes/agent-votes.ts';
 import type { AgentRegistryStatus } from '../votes/registry-keeper.ts';
 import { SYSTEM_RECORD_SCHEMAS } from '../votes/registry-record.ts';
 import { FrameRefusals } from '../wire/frame-refusals.ts';
+import { membersProtocol } from '../membership/members-messages.ts';
+import { firstMembersRecord, MembersService } from '../membership/members-service.ts';
+import { levelSlotStorage } from '../membership/members-storage.ts';
+import { serveMembersExchange, streamMembersTransport } from '../membership/members-wire.ts';
 
 /** Which connections a cut link refuses. */
 export type LinkDirection = 'both' | 'inbound' | 'outbound';
@@ -100,6 +104,11 @@ export class ControllerNode {
   readonly fence: WriteFence;
   /** AgentAssisted only: agents' vote leases and the agent registry. */
   readonly agentVotes: AgentVotes | undefined;
+  /**
+   * The federation's membership record (live membership: its deny list is enforced on every
+   * connection); undefined when the configuration does not give every controller's peer ID.
+   */
+  readonly members: MembersService | undefined;
   /** Frames refused from peers on the replication streams they open here, by peer, protocol and code. */
   readonly frameRefusals = new FrameRefusals();
   // Fault hook state: members whose link is cut, and the peer IDs refused because of it.
@@ -109,8 +118,9 @@ export class ControllerNode {
   #running = true;
 
   private constructor(components: NodeComponents, membership: MembershipNode, store: Store, replicator: Replicator, config: ResolvedReplicationConfig,
-    blocked: Map<string, { member: string; direction: LinkDirection }>, fence: WriteFence, agentVotes: AgentVotes | undefined) {
+    blocked: Map<string, { member: string; direction: LinkDirection }>, fence: WriteFence, agentVotes: AgentVotes | undefined, members: MembersService | undefined) {
     this.components = components;
+    this.members = members;
     this.membership = membership;
     this.fence = fence;
     this.agentVotes = agentVotes;
@@ -145,11 +155,12 @@ export class ControllerNode {
     const blocked = new Map<string, { member: string; direction: LinkDirection }>();
     let membership: MembershipNode;
     let replicator: Replicator | undefined;
+    let members: MembersService | undefined;
+    // Identities pinned both ways (node/auth/member-pins.ts): the configured controllers, by default
+    // every name in replication.controllers and the peer IDs of the bootstrap addresses.
+    const controllers = config.membership.controllers
+      ?? controllerPinsFrom(config.membership.memberName, repl.controllers, config.membership.bootstrap ?? []);
     try {
-      // Identities pinned both ways (node/auth/member-pins.ts): the configured controllers, by default
-      // every name in replication.controllers and the peer IDs of the bootstrap addresses.
-      const controllers = config.membership.controllers
-        ?? controllerPinsFrom(config.membership.memberName, repl.controllers, config.membership.bootstrap ?? []);
       membership = await startMembershipNode({ ...config.membership, controllers }, {
         ...(options.membershipProfile === undefined ? {} : { profile: options.membershipProfile }),
         ...(options.logger === undefined ? {} : { logger: options.logger }),
@@ -158,6 +169,9 @@ export class ControllerNode {
         merkleRoot: () => store.merkle.root(),
         // The AGENTS column: agents following this controller, not every agent that can reach it.
         agentCount: () => replicator?.followingAgents().length ?? 0,
+        // Refused until the record is loaded, a moment after start, is nobody: connections made in
+        // that moment are checked again once it is (dropRevoked below).
+        revoked: (peerId) => members?.isRevoked(peerId) ?? false,
         isBlocked: (peerId, direction) => {
           const cut = blocked.get(peerId.toString());
           return cut !== undefined && (cut.direction === 'both' || cut.direction === direction);
@@ -170,6 +184,26 @@ export class ControllerNode {
     let quorum: QuorumConfig;
     try {
       quorum = resolveSplitBrain(membership, repl.controllers, config.splitBrain ?? {});
+      const first = firstMembersRecord(membership.memberName, membership.peerId.toString(), repl.controllers, controllers);
+      if (first !== undefined) {
+        const fid = membership.config.federationId;
+        const m = membership;
+        members = new MembersService({
+          self: m.memberName,
+          initial: first,
+          storage: levelSlotStorage(db),
+          transport: streamMembersTransport(async (member, signal) => {
+            const peer = m.authenticatedPeers().find((p) => p.member === member && p.role === 'controller');
+            if (peer === undefined) throw new NodeStateError(`${member} is not connected`);
+            return m.openStream(peer.peerId, membersProtocol(fid), signal);
+          }, timers),
+          connected: () => m.authenticatedPeers().filter((p) => p.role === 'controller').map((p) => p.member),
+          timers,
+          ...(options.logger === undefined ? {} : { logger: options.logger.child({ component: 'members' }) }),
+        });
+        await members.start();
+        m.auth.dropRevoked();
+      }
     } catch (err) {
       await membership.stop();
       await store.close();
@@ -211,7 +245,7 @@ export class ControllerNode {
     const fence = new WriteFence(membership, quorum, votes, {
       hlc: store.clock, timers, wallClock, ...(options.logger === undefined ? {} : { logger: options.logger }),
     });
-    const node = new ControllerNode(components, membership, store, replicator, repl, blocked, fence, votes);
+    const node = new ControllerNode(components, membership, store, replicator, repl, blocked, fence, votes, members);
     node.#wire();
     replicator.start();
     try {
@@ -243,7 +277,23 @@ export class ControllerNode {
     // Agents may run anti-entropy against a controller, read-only.
     handle('anti-entropy', ['controller', 'agent'], (d, member, role) => this.replicator.handleAntiEntropy(d, member, role === 'controller'));
     handle('config-stream', ['agent'], (d, member) => this.replicator.handleConfigStream(d, member));
+    const members = this.members;
     const auth = m.auth;
+    if (members !== undefined) {
+      void m.libp2p.handle(membersProtocol(fid), m.guard(async ({ stream }, peer) => {
+        if (blocked.has(peer.peerId)) { stream.abort(new Error('link cut')); return; }
+        try {
+          await serveMembersExchange(stream, peer.member, members, this.components.timers);
+          await stream.close();
+        } catch (err) {
+          this.frameRefusals.count(peer.member, 'members', err);
+          stream.abort(err instanceof Error ? err : new Error(String(err)));
+        }
+      }, { roles: ['controller'] }), { maxInboundStreams: 4, maxOutboundStreams: 4 });
+      // A newer record may deny identities connected now; a controller that connects may hold one.
+      this.#offs.push(members.onAdopted(() => { auth.dropRevoked(); }));
+      this.#offs.push(auth.on('authenticated', (p) => { if (p.role === 'controller') void members.catchUp(p.member); }));
+    }
     const up = (p: { member: string; role: string; peerId: string }): void => {
       const direction = this.#cutMembers.get(p.member);
       if (direction === 'both') {
@@ -407,6 +457,7 @@ export class ControllerNode {
     this.#running = false;
     for (const off of this.#offs) off();
     this.fence.stop();
+    this.members?.stop();
     await this.agentVotes?.stop();
     await this.replicator.stop();
     await this.membership.stop();

@@ -16,7 +16,7 @@ export const MEMBERS_IO_TIMEOUT_MS = 5_000;
 
 /** Serve one exchange from controller `from` on `duplex`: read the request, answer it, write the answer. */
 export async function serveMembersExchange(
-  duplex: Duplex<any, any, any>, from: string, acceptor: MembersAcceptor, timers: TimerComponents,
+  duplex: Duplex<any, any, any>, from: string, acceptor: Pick<MembersAcceptor, 'answer'>, timers: TimerComponents,
   ioTimeoutMs = MEMBERS_IO_TIMEOUT_MS, signal?: AbortSignal,
 ): Promise<MembersReply> {
   const stream = new MessageStream(duplex, membersStreamOptions(timers, ioTimeoutMs));

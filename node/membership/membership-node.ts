@@ -61,6 +61,8 @@ export interface MembershipNodeOptions extends HeartbeatSources {
    * 'inbound': their dials to us), like peers on the auth deny list.
    */
   isBlocked?: (peerId: PeerId, direction: 'inbound' | 'outbound') => boolean;
+  /** Identities refused federation-wide (AuthServiceOptions.revoked; a controller: its membership record's deny list). */
+  revoked?: (peerId: string) => boolean;
 }
 
 /** All counters of a membership node. */
@@ -142,6 +144,7 @@ export async function startMembershipNode(config: MembershipConfig, options: Mem
     controllers: cfg.controllers,
     unauthenticatedInboundMax: cfg.unauthenticatedConnectionsMax,
     clients: cfg.remoteClients === undefined ? undefined : { connectionsMax: cfg.remoteClients.connectionsMax },
+    ...(options.revoked === undefined ? {} : { revoked: options.revoked }),
     wallClock,
     timers,
     onConnectionAuthenticated: (c) => host.afterAuthenticated(c),

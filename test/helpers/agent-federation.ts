@@ -38,6 +38,11 @@ export interface AgentFederationOptions {
   agents: string[];
   replication?: Partial<ReplicationConfig>;
   splitBrain?: SplitBrainConfig;
+  /**
+   * Give each controller every other controller's name with its peer ID (membership.controllers), as
+   * the daemon's configuration does: the controllers then keep the live membership record.
+   */
+  pinned?: boolean;
 }
 
 /** Start the controllers (connected to each other); agents start on demand. */
@@ -65,7 +70,9 @@ export async function agentFederation(t: { testdir(): string; teardown(fn: () =>
     async startController(name) {
       const m = byName(name);
       const node = await ControllerNode.start({
-        membership: memberConfig(fed, m, o.controllers.filter((c) => c !== name).map((c) => byName(c).addr)),
+        membership: memberConfig(fed, m, o.controllers.filter((c) => c !== name).map((c) => byName(c).addr), o.pinned === true
+          ? { controllers: o.controllers.filter((c) => c !== name).map((c) => ({ name: c, peerId: byName(c).peerId.toString() })) }
+          : {}),
         replication: { dataDir: join(dir, name), controllers: o.controllers, ...o.replication },
         // Agent tests write through controllers that a loaded machine's fast failure detector may
         // briefly isolate; fencing is tested on its own, so it stays out of the way here.

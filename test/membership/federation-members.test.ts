@@ -50,6 +50,17 @@ t.test('add enters as a learner; promote makes a voter; each one epoch on', asyn
   t.equal(code(() => applyMemberChange(m1, { op: 'add', controller: entry('sa-east', 5) })), 'ALREADY_MEMBER');
   t.equal(code(() => applyMemberChange(m1, { op: 'add', controller: entry('af-south', 4) })), 'PEER_ID_IN_USE');
   t.equal(code(() => applyMemberChange(m1, { op: 'add', controller: entry('af-south', 5, { endpoints: [] }) })), 'INVALID');
+  // The same, proposed over the network: an added controller without an endpoint is not a successor.
+  const m0 = three();
+  const bare = applyMemberChange(m0, { op: 'add', controller: entry('af-south', 5) });
+  t.ok(isValidSuccessor(m0, bare));
+  t.notOk(isValidSuccessor(m0, { ...bare, controllers: bare.controllers.map((c) => (c.name === 'af-south' ? { ...c, endpoints: [] } : c)) }));
+});
+
+t.test('the first record has no endpoints (each configuration says where its peers are), later ones may', async (t) => {
+  const m = initialMembers([entry('us-west', 1, { endpoints: [], region: '' }), entry('eu-central', 2, { endpoints: [], region: '' })]);
+  t.equal(membersProblem(m), undefined);
+  t.ok(isValidSuccessor(m, applyMemberChange(m, { op: 'add', controller: entry('ap-east', 3) })));
 });
 
 t.test('remove: stops counting at once, and its identity is denied federation-wide', async (t) => {

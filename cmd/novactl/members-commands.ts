@@ -1,0 +1,44 @@
+// `novactl federation members list|deny`: the federation's membership record (live membership).
+import { Option, type Command } from 'commander';
+import type { MembersDenyResult, MembersListResult } from '../../node/admin/controller-api.ts';
+import { call, type CliContext } from './cli-context.ts';
+import { formatTable, yesNo } from './format-table.ts';
+import { outputOption, render, type OutputFormat } from './output.ts';
+
+/** The record as a table: one row per controller, then the deny list. */
+export function formatMembers(r: MembersListResult): string {
+  const { record } = r;
+  const rows = record.controllers.map((c) => [
+    c.name, record.voters.includes(c.name) ? 'voter' : 'learner', c.peerId, c.endpoints.join(',') || '(configured)', c.region || '-',
+    yesNo(r.connected.includes(c.name)),
+  ]);
+  const lines = [`membership epoch ${record.epoch}: ${record.voters.length} voters, ${record.learners.length} learners`, '',
+    formatTable(['NAME', 'ROLE', 'PEER ID', 'ENDPOINTS', 'REGION', 'CONNECTED'], rows)];
+  if (record.denied.length > 0) {
+    lines.push('', 'denied identities:', formatTable(['PEER ID', 'NAME', 'ROLE', 'SINCE EPOCH'],
+      record.denied.map((d) => [d.peerId, d.name, d.role, String(d.sinceEpoch)])));
+  }
+  return lines.join('\n');
+}
+
+/** `members …` under `federation`. */
+export function addMembersCommands(fed: Command, ctx: CliContext): void {
+  const m = fed.command('members').description('the federation\'s membership: controllers, voters, denied identities');
+  m.command('list', { isDefault: true })
+    .description('the membership record this controller has committed')
+    .addOption(outputOption())
+    .action(async (opts: { output: OutputFormat }) => {
+      const r = await call<MembersListResult>(ctx, 'federation.members.list');
+      ctx.io.stdout(render(opts.output, r, () => formatMembers(r)));
+    });
+  m.command('deny')
+    .description('refuse an identity (an operator, viewer or agent certificate\'s peer ID) on every controller from now on')
+    .argument('<peer-id>', 'the peer ID its certificate was issued for')
+    .requiredOption('--name <name>', 'the member name in its certificate')
+    .addOption(new Option('--role <role>', 'the role in its certificate').choices(['operator', 'viewer', 'agent']).makeOptionMandatory())
+    .addOption(outputOption())
+    .action(async (peerId: string, opts: { name: string; role: string; output: OutputFormat }) => {
+      const r = await call<MembersDenyResult>(ctx, 'federation.members.deny', { peerId, name: opts.name, role: opts.role });
+      ctx.io.stdout(render(opts.output, r, () => `denied ${r.denied.role} ${r.denied.name} (${r.denied.peerId}) from membership epoch ${r.epoch} on`));
+    });
+}

@@ -1,0 +1,148 @@
+// The federation's membership record on a controller (live membership): the acceptor of the record's
+// Paxos slots (members-acceptor.ts, durable in the store's database), the proposer of this
+// controller's changes (members-proposer.ts), and catching up with a record committed while this
+// controller was away: every `syncIntervalMs`, and when a controller connects, it asks each connected
+// controller for the epoch after its own (one small exchange per peer), and adopts what it gets.
+//
+// What the record decides today: the identities refused federation-wide (`denied`), which the auth
+// layer checks on every connection (AuthService `revoked`). The voter set, learners and the fence's
+// controller set still come from the configuration (the record starts from it: initialMembers).
+import type { Logger } from 'pino';
+import { every, type TimerComponents } from '../components.ts';
+import { initialMembers, isDenied, type ControllerEntry, type FederationMembers, type MemberChange } from '../../membership/federation-members.ts';
+import type { MemberPin } from '../auth/member-pins.ts';
+import { MembersAcceptor, type SlotStorage } from './members-acceptor.ts';
+import type { MembersRequest, MembersReply } from './members-messages.ts';
+import { proposeMemberChange, type MembersTransport, type ProposeResult } from './members-proposer.ts';
+
+/** How often a controller asks its connected peers for a newer record, ms. */
+export const MEMBERS_SYNC_INTERVAL_MS = 10_000;
+
+/** Options of the service. */
+export interface MembersServiceOptions {
+  self: string;
+  /** The record to start from when none is saved: the configuration's controllers, all voters. */
+  initial: FederationMembers;
+  storage: SlotStorage;
+  transport: MembersTransport;
+  /** The controllers connected now (names): whom to ask for a newer record. */
+  connected: () => readonly string[];
+  timers: TimerComponents;
+  syncIntervalMs?: number;
+  logger?: Logger;
+}
+
+type AdoptedListener = (record: FederationMembers) => void;
+
+/** A controller's view of, and part in, the federation's membership record. */
+export class MembersService {
+  readonly #o: MembersServiceOptions;
+  readonly #acceptor: MembersAcceptor;
+  readonly #listeners = new Set<AdoptedListener>();
+  #stopTimer: (() => void) | undefined;
+  #catchingUp: Promise<void> | undefined;
+  #epochSeen: number;
+
+  constructor(o: MembersServiceOptions) {
+    this.#o = o;
+    this.#acceptor = new MembersAcceptor({ self: o.self, initial: o.initial, storage: o.storage });
+    this.#epochSeen = o.initial.epoch;
+  }
+
+  /** Load the saved record (saving the initial one when none is), then catch up periodically. */
+  async start(): Promise<void> {
+    await this.#acceptor.open();
+    this.#epochSeen = this.#acceptor.committed.epoch;
+    this.#stopTimer = every(this.#o.timers, this.#o.syncIntervalMs ?? MEMBERS_SYNC_INTERVAL_MS, () => {
+      // One round at a time: a round whose peers time out may outlast the interval.
+      this.#catchingUp ??= this.catchUp().finally(() => { this.#catchingUp = undefined; });
+    });
+  }
+
+  stop(): void {
+    this.#stopTimer?.();
+    this.#stopTimer = undefined;
+  }
+
+  /** The record committed here. */
+  get committed(): FederationMembers {
+    return this.#acceptor.committed;
+  }
+
+  /** Whether `peerId` is refused federation-wide by the record committed here. */
+  isRevoked(peerId: string): boolean {
+    return isDenied(this.#acceptor.committed, peerId);
+  }
+
+  /** Called with each newer record this controller commits (by its own proposal, a commit told, or a fetch). */
+  onAdopted(listener: AdoptedListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Answer another controller's request (the protocol's serving side). */
+  async answer(req: MembersRequest): Promise<MembersReply> {
+    const reply = await this.#acceptor.answer(req);
+    this.#noteEpoch();
+    return reply;
+  }
+
+  /** The acceptor (for the wire's serving side). */
+  get acceptor(): MembersAcceptor {
+    return this.#acceptor;
+  }
+
+  /**
+   * Commit `change` with the voters of the current epoch (MemberChangeError when it does not apply,
+   * ProposeError NO_MAJORITY / SUPERSEDED when it cannot be chosen now).
+   */
+  async propose(change: MemberChange): Promise<ProposeResult> {
+    try {
+      return await proposeMemberChange({ self: this.#o.self, acceptor: this.#acceptor, transport: this.#o.transport }, change);
+    } finally {
+      this.#noteEpoch();
+    }
+  }
+
+  /** Ask the connected controllers for a newer record now (also on a timer, and when one connects). */
+  async catchUp(only?: string): Promise<void> {
+    const peers = only === undefined ? this.#o.connected() : [only];
+    await Promise.all(peers.filter((p) => p !== this.#o.self).map(async (peer) => {
+      let reply: MembersReply | undefined;
+      try {
+        reply = await this.#o.transport.ask(peer, { t: 'fetch', epoch: this.#acceptor.committed.epoch + 1 });
+      } catch {
+        return; // unreachable now: the next round asks again
+      }
+      if (reply?.t === 'record' && (await this.#acceptor.adopt(reply.value))) {
+        this.#o.logger?.info({ epoch: reply.value.epoch, from: peer }, 'membership record adopted');
+      }
+    }));
+    this.#noteEpoch();
+  }
+
+  // Tell the listeners once per newer committed record, whichever path committed it.
+  #noteEpoch(): void {
+    const record = this.#acceptor.committed;
+    if (record.epoch <= this.#epochSeen) return;
+    this.#epochSeen = record.epoch;
+    for (const l of this.#listeners) l(record);
+  }
+}
+
+/**
+ * The first record of a federation from a controller's configuration: every configured controller a
+ * voter, with the peer ID its pin gives (no endpoints nor region: each controller's configuration says
+ * where its peers are, and the first record must be the same on every controller whose configuration
+ * names the same controllers and peer IDs). Undefined when a controller's peer ID is not configured:
+ * there is no live membership then.
+ */
+export function firstMembersRecord(self: string, selfPeerId: string, controllers: readonly string[], pins: readonly MemberPin[]): FederationMembers | undefined {
+  const entries: ControllerEntry[] = [];
+  for (const name of new Set([self, ...controllers])) {
+    const peerId = name === self ? selfPeerId : pins.find((p) => p.name === name && p.peerId !== undefined)?.peerId;
+    if (peerId === undefined) return undefined;
+    entries.push({ name, peerId, endpoints: [], region: '', autoPromote: false });
+  }
+  return initialMembers(entries);
+}
