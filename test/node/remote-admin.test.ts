@@ -13,7 +13,10 @@ import { writeNewKeyFile } from '../../node/identity/key-file.ts';
 import { REAL_TIMERS } from '../../node/host/timer-components.ts';
 import type { Ed25519PrivateKey } from '@libp2p/interface';
 import { makeCa, makeClient, makeFederation, makeMember, type TestFederation } from '../helpers/cert-fixtures.ts';
-import { planMembers, startMember } from '../helpers/cluster.ts';
+import { memberConfig, planMembers, startMember } from '../helpers/cluster.ts';
+import { startMembershipNode } from '../../node/membership/membership-node.ts';
+import { FAST_PROFILE } from '../../node/config/membership-config.ts';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { tempDir, type Teardownable } from '../helpers/temp-dir.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
@@ -122,4 +125,34 @@ t.test('client credentials: a member certificate, a wrong key or no CA is named 
   const mixed = { ...(await clientFiles(dir, fed, 'alice', alice)), identityKeyFile: (await clientFiles(dir, fed, 'bob', bob)).identityKeyFile };
   await t.rejects(loadClientCredentials(mixed, Date.now()), { code: 'CLIENT_CREDENTIALS', message: /CERT_WRONG_PEER/ });
   await t.rejects(loadClientCredentials({ ...mixed, caFiles: [] }, Date.now()), { code: 'CLIENT_CREDENTIALS', message: /caFiles/ });
+});
+
+t.test('an operator whose peer ID is revoked (the federation deny list) is dropped and refused', async (t) => {
+  const dir = await tempDir(t);
+  const fed = await makeFederation('revoke-fed');
+  const [c1] = await planMembers(fed, [{ name: 'c1', role: 'controller' }]);
+  const revoked = new Set<string>();
+  const node = await startMembershipNode(memberConfig(fed, c1!, [], { remoteClients: { connectionsMax: 4 } }), { profile: FAST_PROFILE, revoked: (p) => revoked.has(p) });
+  t.teardown(() => node.stop());
+  const remote = new RemoteAdmin({ federationId: fed.id, auth: node.auth, clientConnectionsMax: 4, methods: METHODS, timers: REAL_TIMERS });
+  await remote.start(node.libp2p);
+  t.teardown(() => remote.stop());
+  const alice = await makeClient(fed, 'alice', 'operator');
+  const operator = await dialerFor(t, dir, fed, 'alice', alice);
+  const a = await operator.connect(c1!.listen);
+  t.same(await a.call('test.read', [1]), { read: [1] }, 'an operator reads');
+
+  revoked.add(peerIdFromPrivateKey(alice.privateKey).toString());
+  t.equal(node.auth.dropRevoked(), 1, 'its connection is closed');
+  await waitFor('client connection gone', () => node.auth.counters().clients === 0, { timeoutMs: 5_000, intervalMs: 10 });
+  const refusedBefore = node.auth.counters().denied + node.auth.counters().refused.AUTH_REVOKED;
+  const again = await operator.connect(c1!.listen).then(() => undefined, (e: unknown) => e);
+  t.ok(again instanceof Error, `it cannot connect again (${String(again)})`);
+  t.ok(node.auth.counters().denied + node.auth.counters().refused.AUTH_REVOKED > refusedBefore, 'the refusal is counted');
+
+  // Another operator is not affected.
+  const bob = await dialerFor(t, dir, fed, 'bob', await makeClient(fed, 'bob', 'operator'));
+  const b = await bob.connect(c1!.listen);
+  t.same(await b.call('test.read', [2]), { read: [2] });
+  b.close();
 });
