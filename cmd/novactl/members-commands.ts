@@ -1,6 +1,6 @@
-// `novactl federation members list|deny`: the federation's membership record (live membership).
+// `novactl federation members list|deny|remove`: the federation's membership record (live membership).
 import { Option, type Command } from 'commander';
-import type { MembersDenyResult, MembersListResult } from '../../node/admin/controller-api.ts';
+import type { MembersDenyResult, MembersListResult, MembersRemoveResult } from '../../node/admin/controller-api.ts';
 import { call, type CliContext } from './cli-context.ts';
 import { formatTable, yesNo } from './format-table.ts';
 import { outputOption, render, type OutputFormat } from './output.ts';
@@ -30,6 +30,14 @@ export function addMembersCommands(fed: Command, ctx: CliContext): void {
     .action(async (opts: { output: OutputFormat }) => {
       const r = await call<MembersListResult>(ctx, 'federation.members.list');
       ctx.io.stdout(render(opts.output, r, () => formatMembers(r)));
+    });
+  m.command('remove')
+    .description('remove a controller: it stops counting at once, its peer ID is refused on every controller from then on, its agents fail over')
+    .argument('<name>', 'member name of the controller (run this on another controller)')
+    .addOption(outputOption())
+    .action(async (name: string, opts: { output: OutputFormat }) => {
+      const r = await call<MembersRemoveResult>(ctx, 'federation.members.remove', { name });
+      ctx.io.stdout(render(opts.output, r, () => `removed ${r.removed.name} (${r.removed.peerId}) at membership epoch ${r.epoch}; voters now ${r.voters.join(', ')}`));
     });
   m.command('deny')
     .description('refuse an identity (an operator, viewer or agent certificate\'s peer ID) on every controller from now on')

@@ -5,7 +5,7 @@ import type { QuorumStatus } from '../../quorum/index.ts';
 import type { FederationStatus } from '../controller/controller-node.ts';
 import type { FenceEvent, PhaseEvent, QuorumEvent } from '../controller/fence-transitions.ts';
 import type { AntiEntropyReport } from '../replication/anti-entropy-client.ts';
-import type { DeniedIdentity, FederationMembers } from '../../membership/federation-members.ts';
+import type { ControllerEntry, DeniedIdentity, FederationMembers } from '../../membership/federation-members.ts';
 import type { PeerReplicationStatus } from '../replication/replicator.ts';
 
 /** Durability of a write: on this controller, or on a weighted majority of controllers. */
@@ -155,6 +155,13 @@ export interface MembersListResult {
 export interface MembersDenyResult {
   denied: DeniedIdentity;
   epoch: number;
+}
+
+/** `federation.members.remove`: the controller removed (its peer ID denied from then on) and the voters left. */
+export interface MembersRemoveResult {
+  removed: ControllerEntry;
+  epoch: number;
+  voters: string[];
 }
 
 /** One agent known to this controller. */

@@ -6,11 +6,11 @@ import type { ControllerNode, ControllerWriteResult, FederationStatus } from '..
 import { AdminError, InvalidParamsError, toRpcError } from './admin-errors.ts';
 import type {
   AgentInfo, AgentsResult, ApplyResult, ConflictsResult, DescribeResult, FederationEvent,
-  MembersDenyResult, MembersListResult, ReconcileResult, StatusResult, SyncResult, WriteDurability, WriteOutcome,
+  MembersDenyResult, MembersListResult, MembersRemoveResult, ReconcileResult, StatusResult, SyncResult, WriteDurability, WriteOutcome,
 } from './controller-api.ts';
 import { isPeerIdText } from '../../membership/heartbeat.ts';
 import { isMemberName } from '../../membership/member-name.ts';
-import { MemberChangeError } from '../../membership/federation-members.ts';
+import { controllerNamed, MemberChangeError } from '../../membership/federation-members.ts';
 import type { MembersService } from '../membership/members-service.ts';
 import { defineMethod, Subscription, type MethodTable } from './method-table.ts';
 import { arr, oneOf, optBool, optOneOf, paramsObject, str } from './params.ts';
@@ -154,6 +154,32 @@ export function controllerMethods(node: ControllerNode): MethodTable {
         try {
           const { record } = await members.propose({ op: 'deny', peerId, name, role });
           return { denied: record.denied.find((d) => d.peerId === peerId)!, epoch: record.epoch };
+        } catch (err) {
+          throw memberChangeAdminError(err);
+        }
+      },
+    }),
+
+    'federation.members.remove': defineMethod({
+      access: 'write',
+      params: (raw) => {
+        const o = paramsObject(raw, ['name']);
+        const name = str(o, 'name', 63);
+        if (!isMemberName(name)) throw new InvalidParamsError('params.name', 'must be a member name');
+        return { name };
+      },
+      handler: async ({ name }): Promise<MembersRemoveResult> => {
+        const members = liveMembers(node);
+        if (name === self) throw new AdminError('INVALID_ARGUMENT', `${name} is this controller: remove it from another one`, { cause: 'SELF' });
+        if (node.agentVotes !== undefined) {
+          // Agents' votes are tallied against the configured controllers; removing one would need the
+          // registry and the voter set to change in one epoch, which is not built yet.
+          throw new AdminError('INVALID_ARGUMENT', 'removing a controller is not supported in AgentAssisted mode yet', { cause: 'AGENT_ASSISTED' });
+        }
+        const removed = controllerNamed(members.committed, name);
+        try {
+          const { record } = await members.propose({ op: 'remove', name });
+          return { removed: removed!, epoch: record.epoch, voters: [...record.voters] };
         } catch (err) {
           throw memberChangeAdminError(err);
         }

@@ -171,7 +171,9 @@ export class ControllerNode {
         agentCount: () => replicator?.followingAgents().length ?? 0,
         // Refused until the record is loaded, a moment after start, is nobody: connections made in
         // that moment are checked again once it is (dropRevoked below).
-        revoked: (peerId) => members?.isRevoked(peerId) ?? false,
+        // A controller removed from the federation refuses everyone: it neither replicates nor serves
+        // agents, which fail over to the others.
+        revoked: (peerId) => members !== undefined && (members.removed || members.isRevoked(peerId)),
         isBlocked: (peerId, direction) => {
           const cut = blocked.get(peerId.toString());
           return cut !== undefined && (cut.direction === 'both' || cut.direction === direction);

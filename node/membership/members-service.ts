@@ -9,7 +9,7 @@
 // controller set still come from the configuration (the record starts from it: initialMembers).
 import type { Logger } from 'pino';
 import { every, type TimerComponents } from '../components.ts';
-import { initialMembers, isDenied, type ControllerEntry, type FederationMembers, type MemberChange } from '../../membership/federation-members.ts';
+import { controllerNamed, initialMembers, isDenied, type ControllerEntry, type FederationMembers, type MemberChange } from '../../membership/federation-members.ts';
 import type { MemberPin } from '../auth/member-pins.ts';
 import { MembersAcceptor, type SlotStorage } from './members-acceptor.ts';
 import type { MembersRequest, MembersReply } from './members-messages.ts';
@@ -42,9 +42,13 @@ export class MembersService {
   #stopTimer: (() => void) | undefined;
   #catchingUp: Promise<void> | undefined;
   #epochSeen: number;
+  readonly #selfPeerId: string;
 
   constructor(o: MembersServiceOptions) {
     this.#o = o;
+    const self = controllerNamed(o.initial, o.self);
+    if (self === undefined) throw new Error(`assertion: the initial membership record does not list ${o.self}`);
+    this.#selfPeerId = self.peerId;
     this.#acceptor = new MembersAcceptor({ self: o.self, initial: o.initial, storage: o.storage });
     this.#epochSeen = o.initial.epoch;
   }
@@ -53,6 +57,7 @@ export class MembersService {
   async start(): Promise<void> {
     await this.#acceptor.open();
     this.#epochSeen = this.#acceptor.committed.epoch;
+    this.#noteRemoved('its saved membership record does not list it');
     this.#stopTimer = every(this.#o.timers, this.#o.syncIntervalMs ?? MEMBERS_SYNC_INTERVAL_MS, () => {
       // One round at a time: a round whose peers time out may outlast the interval.
       this.#catchingUp ??= this.catchUp().finally(() => { this.#catchingUp = undefined; });
@@ -72,6 +77,16 @@ export class MembersService {
   /** Whether `peerId` is refused federation-wide by the record committed here. */
   isRevoked(peerId: string): boolean {
     return isDenied(this.#acceptor.committed, peerId);
+  }
+
+  /**
+   * True once the record committed here denies this controller's own peer ID: it was removed, and
+   * must not take part in the federation any more (the controller then refuses every connection).
+   * A controller the record does not list but does not deny (one added through the YAML after the
+   * first change) is not removed: it works by its configuration.
+   */
+  get removed(): boolean {
+    return isDenied(this.#acceptor.committed, this.#selfPeerId);
   }
 
   /** Called with each newer record this controller commits (by its own proposal, a commit told, or a fetch). */
@@ -126,7 +141,12 @@ export class MembersService {
     const record = this.#acceptor.committed;
     if (record.epoch <= this.#epochSeen) return;
     this.#epochSeen = record.epoch;
+    this.#noteRemoved(`membership epoch ${record.epoch} does not list it`);
     for (const l of this.#listeners) l(record);
+  }
+
+  #noteRemoved(why: string): void {
+    if (this.removed) this.#o.logger?.error({ epoch: this.committed.epoch }, `this controller was removed from the federation (${why}): it refuses every connection; stop it`);
   }
 }
 

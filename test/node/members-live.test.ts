@@ -4,8 +4,8 @@
 // certificate. A controller without a majority of the voters commits nothing.
 import t from 'tap';
 import { controllerMethods } from '../../node/admin/controller-methods.ts';
-import type { MembersDenyResult, MembersListResult } from '../../node/admin/controller-api.ts';
-import { agentFederation } from '../helpers/agent-federation.ts';
+import type { MembersDenyResult, MembersListResult, MembersRemoveResult } from '../../node/admin/controller-api.ts';
+import { agentFederation, route } from '../helpers/agent-federation.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
 const CONTROLLERS = ['ctl-a', 'ctl-b', 'ctl-c'];
@@ -45,6 +45,32 @@ t.test('a deny committed on one controller is enforced by all, and reaches one t
   t.same(list.record.denied.map((d) => d.name), ['edge-1']);
   t.same(list.connected, CONTROLLERS);
   await t.rejects(methods['federation.members.deny']!.handler({ peerId: edge.peerId.toString(), name: 'edge-1', role: 'agent' }), { code: 'INVALID_ARGUMENT' }, 'denied twice');
+});
+
+t.test('a removed controller stops counting, is refused everywhere, and its agents fail over; the others keep writing', async (t) => {
+  const f = await agentFederation(t, { controllers: CONTROLLERS, agents: ['edge-3'], pinned: true, splitBrain: {} });
+  const [a, b, c] = CONTROLLERS.map((n) => f.controllers.get(n)!);
+  const agent = await f.startAgent('edge-3', ['ctl-c', 'ctl-a']);
+  await waitFor('the agent follows ctl-c', () => c!.membership.authenticatedPeers().some((p) => p.member === 'edge-3'), { timeoutMs: 10_000 });
+  const methods = controllerMethods(a!);
+  await t.rejects(methods['federation.members.remove']!.handler({ name: 'ctl-a' }), { code: 'INVALID_ARGUMENT', data: { cause: 'SELF' } }, 'not itself');
+  await t.rejects(methods['federation.members.remove']!.handler({ name: 'ctl-x' }), { code: 'NOT_FOUND' });
+
+  const r = await methods['federation.members.remove']!.handler({ name: 'ctl-c' }) as MembersRemoveResult;
+  t.equal(r.epoch, 2, 'one epoch on');
+  t.same(r.voters, ['ctl-a', 'ctl-b'], 'two voters left');
+  t.equal(r.removed.name, 'ctl-c', 'the removed controller');
+  await waitFor('ctl-c learns it was removed', () => c!.members?.removed === true, { timeoutMs: 5_000 });
+  await waitFor('ctl-c is cut off from everyone', () => c!.membership.authenticatedPeers().length === 0, { timeoutMs: 10_000 });
+  await waitFor('the agent fails over to ctl-a', () => a!.membership.authenticatedPeers().some((p) => p.member === 'edge-3'), { timeoutMs: 15_000 });
+  await waitFor('the agent has left ctl-c', () => agent.membership.authenticatedPeers().every((p) => p.member !== 'ctl-c'), { timeoutMs: 5_000 });
+  await a!.ready({ timeoutMs: 10_000 });
+  const w = await a!.apply(route('after-remove'), { durability: 'quorum' });
+  t.same(w.acknowledgedBy?.sort(), ['ctl-a', 'ctl-b'], 'a quorum write is acknowledged by the two left');
+  const list = await controllerMethods(b!)['federation.members.list']!.handler({}) as MembersListResult;
+  t.same(list.record.controllers.map((x) => x.name), ['ctl-a', 'ctl-b']);
+  t.same(list.record.denied.map((d) => [d.name, d.role]), [['ctl-c', 'controller']], 'its identity is denied: it cannot come back with it');
+  await t.rejects(c!.apply(route('from-removed'), { durability: 'quorum' }), 'the removed controller accepts no quorum write');
 });
 
 t.test('a controller cut off from the majority of voters commits nothing', async (t) => {
