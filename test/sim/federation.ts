@@ -85,7 +85,12 @@ export async function makeSimFederation(spec: SimFederationSpec, rand: SimRandom
   return {
     spec, controllerCa, agentCa, members,
     controllerConfig: (name) => ({
-      membership: membership(member(name), spec.controllers.filter((c) => c !== name).map((c) => member(c).addr)),
+      membership: {
+        ...membership(member(name), spec.controllers.filter((c) => c !== name).map((c) => member(c).addr)),
+        // Each other controller's name with its peer ID, as the daemon's spec.members gives them:
+        // the controllers keep the live membership record (node/membership/members-service.ts).
+        controllers: spec.controllers.filter((c) => c !== name).map((c) => ({ name: c, peerId: member(c).peerId.toString() })),
+      },
       replication: { dataDir: `/sim/${name}`, controllers: [...spec.controllers], strategy: spec.strategy },
       splitBrain: spec.splitBrain,
     }),
