@@ -85,8 +85,8 @@ export interface AuthServiceOptions {
   controllers?: readonly MemberPin[] | undefined;
   /**
    * Identities refused federation-wide (the membership record's deny list: removed members,
-   * withdrawn operator certificates): refused at authentication (AUTH_REVOKED) and by the connection
-   * gater, whatever their certificate. Default: none.
+   * withdrawn operator certificates): refused at authentication with AUTH_REVOKED, whatever their
+   * certificate, and then denied reconnection for authDenyMs like any refused peer. Default: none.
    */
   revoked?: (peerId: string) => boolean;
   /** Most inbound connections waiting to authenticate at once (default UNAUTHENTICATED_INBOUND_MAX_DEFAULT). */
@@ -178,7 +178,8 @@ export interface AuthEvents {
   /** A peer lost its last authenticated connection. */
   deauthenticated: (peer: AuthenticatedPeer) => void;
   /** A connection was closed during authentication. */
-  refused: (info: { peerId: string; code: AuthRefusal; message: string; direction: 'inbound' | 'outbound' }) => void;
+  /** `peerCode`: with AUTH_REFUSED_BY_PEER, the code the peer gave (e.g. AUTH_REVOKED: it denies this node). */
+  refused: (info: { peerId: string; code: AuthRefusal; message: string; direction: 'inbound' | 'outbound'; peerCode?: string }) => void;
 }
 
 interface Pending {
@@ -331,8 +332,10 @@ export class AuthService {
 
   /** Whether `peerId` is on the deny list now (connection gater hook; counts the refusal). */
   isDenied(peerId: PeerId | string): boolean {
-    const id = peerId.toString();
-    const denied = this.#deny.isDenied(id, this.#o.wallClock()) || this.#o.revoked?.(id) === true;
+    // The revoked are not refused here but at authentication, with AUTH_REVOKED: a removed controller
+    // learns from the refusals of a majority that it was removed (node/membership/members-service.ts).
+    // Each refusal puts the peer on this deny list for authDenyMs, so it cannot make us redo that fast.
+    const denied = this.#deny.isDenied(peerId.toString(), this.#o.wallClock());
     if (denied) this.#counters.denied += 1;
     return denied;
   }
@@ -401,7 +404,7 @@ export class AuthService {
       await writeFrame(stream, encodeAuthRequest(request), signal);
       const response = decodeAuthResponse(await readFrame(stream, this.#o.frameBytesMax, signal));
       if (!response.ok) {
-        this.#refuse(conn, 'AUTH_REFUSED_BY_PEER', `peer refused our certificate: ${response.code}: ${response.message}`, false);
+        this.#refuse(conn, 'AUTH_REFUSED_BY_PEER', `peer refused our certificate: ${response.code}: ${response.message}`, false, response.code);
         return;
       }
       if (response.certificate === undefined) throw new CertificateError('CERT_MISSING', 'peer presented no certificate');
@@ -542,7 +545,7 @@ export class AuthService {
     return true;
   }
 
-  #refuse(conn: Connection, code: AuthRefusal, message: string, deny: boolean): void {
+  #refuse(conn: Connection, code: AuthRefusal, message: string, deny: boolean, peerCode?: string): void {
     const p = this.#pending.get(conn.id);
     if (p !== undefined) {
       this.#o.timers.clearTimeout(p.timer);
@@ -553,7 +556,7 @@ export class AuthService {
     const peerId = conn.remotePeer.toString();
     if (deny && this.#o.authDenyMs > 0) this.#deny.deny(peerId, this.#o.wallClock() + this.#o.authDenyMs);
     this.#log.warn({ peer: peerId, code, direction: conn.direction, reason: message }, 'closing unauthenticated connection');
-    this.#events.emit('refused', { peerId, code, message, direction: conn.direction });
+    this.#events.emit('refused', { peerId, code, message, direction: conn.direction, ...(peerCode === undefined ? {} : { peerCode }) });
     this.#close(conn, `${code}: ${message}`);
   }
 
@@ -633,7 +636,7 @@ function deservesDenial(e: unknown): boolean {
   // A configured name from another key, or a controller in no configuration; a name in use may be a
   // member that restarted with a new key while its old connection lingers: it may retry at once.
   if (e instanceof AuthError) {
-    return e.code === 'AUTH_PROTOCOL' || e.code === 'AUTH_MEMBER_PINNED' || e.code === 'AUTH_MEMBER_UNKNOWN' || e.code === 'AUTH_CLIENT_REFUSED';
+    return e.code === 'AUTH_PROTOCOL' || e.code === 'AUTH_MEMBER_PINNED' || e.code === 'AUTH_MEMBER_UNKNOWN' || e.code === 'AUTH_CLIENT_REFUSED' || e.code === 'AUTH_REVOKED';
   }
   if (e instanceof FrameError) return e.code === 'FRAME_TOO_LARGE' || e.code === 'FRAME_MALFORMED';
   return false;

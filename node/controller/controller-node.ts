@@ -295,6 +295,7 @@ export class ControllerNode {
       // A newer record may deny identities connected now; a controller that connects may hold one.
       this.#offs.push(members.onAdopted(() => { auth.dropRevoked(); }));
       this.#offs.push(auth.on('authenticated', (p) => { if (p.role === 'controller') void members.catchUp(p.member); }));
+      this.#offs.push(auth.on('refused', (r) => { if (r.peerCode !== undefined) members.noteRefusedBy(r.peerId, r.peerCode); }));
     }
     const up = (p: { member: string; role: string; peerId: string }): void => {
       const direction = this.#cutMembers.get(p.member);

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { every, type TimerComponents } from '../components.ts';
 import { controllerNamed, initialMembers, isDenied, type ControllerEntry, type FederationMembers, type MemberChange } from '../../membership/federation-members.ts';
 import type { MemberPin } from '../auth/member-pins.ts';
+import { isMajorityOf } from '../../quorum/voter-slot.ts';
 import { MembersAcceptor, type SlotStorage } from './members-acceptor.ts';
 import type { MembersRequest, MembersReply } from './members-messages.ts';
 import { proposeMemberChange, type MembersTransport, type ProposeResult } from './members-proposer.ts';
@@ -43,6 +44,9 @@ export class MembersService {
   #catchingUp: Promise<void> | undefined;
   #epochSeen: number;
   readonly #selfPeerId: string;
+  // Voters that refused this controller with AUTH_REVOKED (their deny list holds its peer ID).
+  readonly #revokedBy = new Set<string>();
+  #refusedByMajority = false;
 
   constructor(o: MembersServiceOptions) {
     this.#o = o;
@@ -86,7 +90,25 @@ export class MembersService {
    * first change) is not removed: it works by its configuration.
    */
   get removed(): boolean {
-    return isDenied(this.#acceptor.committed, this.#selfPeerId);
+    return this.#refusedByMajority || isDenied(this.#acceptor.committed, this.#selfPeerId);
+  }
+
+  /**
+   * A controller refused this one at authentication, saying `peerCode`. A deny list grows only by
+   * committed records, so a majority of this controller's voters refusing it with AUTH_REVOKED means
+   * it was removed, even though it cannot fetch the record that says so (they refuse it): the usual
+   * case of a region removed while it was down. It then takes itself out as if it had the record.
+   */
+  noteRefusedBy(peerId: string, peerCode: string | undefined): void {
+    if (peerCode !== 'AUTH_REVOKED' || this.removed) return;
+    const record = this.#acceptor.committed;
+    const voter = record.controllers.find((c) => c.peerId === peerId && record.voters.includes(c.name));
+    if (voter === undefined) return;
+    this.#revokedBy.add(voter.name);
+    if (!isMajorityOf(record.voters, this.#revokedBy)) return;
+    this.#refusedByMajority = true;
+    this.#noteRemoved(`${[...this.#revokedBy].sort().join(', ')} refuse it as revoked, a majority of the voters of epoch ${record.epoch}`);
+    for (const l of this.#listeners) l(record);
   }
 
   /** Called with each newer record this controller commits (by its own proposal, a commit told, or a fetch). */

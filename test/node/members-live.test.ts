@@ -73,6 +73,23 @@ t.test('a removed controller stops counting, is refused everywhere, and its agen
   await t.rejects(c!.apply(route('from-removed'), { durability: 'quorum' }), 'the removed controller accepts no quorum write');
 });
 
+t.test('a controller removed while it was down learns it from the refusals of a majority, and takes itself out', async (t) => {
+  const f = await agentFederation(t, { controllers: CONTROLLERS, agents: ['edge-4'], pinned: true, splitBrain: {} });
+  const a = f.controllers.get('ctl-a')!;
+  await f.startAgent('edge-4', ['ctl-c', 'ctl-a']);
+  await waitFor('the agent follows ctl-c', () => f.controllers.get('ctl-c')!.membership.authenticatedPeers().some((p) => p.member === 'edge-4'), { timeoutMs: 10_000 });
+  await f.stopController('ctl-c');
+  const r = await controllerMethods(a)['federation.members.remove']!.handler({ name: 'ctl-c' }) as MembersRemoveResult;
+  t.equal(r.epoch, 2, 'removed while down');
+  const c = await f.startController('ctl-c');
+  t.equal(c.members?.committed.epoch, 1, 'it never got the record');
+  await waitFor('ctl-c takes itself out', () => c.members?.removed === true, { timeoutMs: 15_000 });
+  t.equal(c.members?.committed.epoch, 1, 'from the refusals alone');
+  await waitFor('ctl-c is cut off from everyone', () => c.membership.authenticatedPeers().length === 0, { timeoutMs: 10_000 });
+  await waitFor('the agent follows ctl-a', () => a.membership.authenticatedPeers().some((p) => p.member === 'edge-4'), { timeoutMs: 15_000 });
+  t.ok(a.membership.auth.counters().refused.AUTH_REVOKED + f.controllers.get('ctl-b')!.membership.auth.counters().refused.AUTH_REVOKED >= 2, 'both refused it as revoked');
+});
+
 t.test('a controller cut off from the majority of voters commits nothing', async (t) => {
   const f = await agentFederation(t, { controllers: CONTROLLERS, agents: ['edge-2'], pinned: true });
   const a = f.controllers.get('ctl-a')!;
