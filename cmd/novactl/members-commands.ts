@@ -34,10 +34,11 @@ export function addMembersCommands(fed: Command, ctx: CliContext): void {
   m.command('remove')
     .description('remove a controller: it stops counting at once, its peer ID is refused on every controller from then on, its agents fail over')
     .argument('<name>', 'member name of the controller (run this on another controller)')
+    .option('--force', 'remove it even though it is not connected: writes it acknowledged with local durability and did not replicate are lost')
     .addOption(outputOption())
-    .action(async (name: string, opts: { output: OutputFormat }) => {
-      const r = await call<MembersRemoveResult>(ctx, 'federation.members.remove', { name });
-      ctx.io.stdout(render(opts.output, r, () => `removed ${r.removed.name} (${r.removed.peerId}) at membership epoch ${r.epoch}; voters now ${r.voters.join(', ')}`));
+    .action(async (name: string, opts: { force?: boolean; output: OutputFormat }) => {
+      const r = await call<MembersRemoveResult>(ctx, 'federation.members.remove', { name, force: opts.force === true });
+      ctx.io.stdout(render(opts.output, r, () => `removed ${r.removed.name} (${r.removed.peerId}) at membership epoch ${r.epoch}${r.drained ? ', after draining it' : ', without draining it (not connected)'}; voters now ${r.voters.join(', ')}`));
     });
   m.command('deny')
     .description('refuse an identity (an operator, viewer or agent certificate\'s peer ID) on every controller from now on')

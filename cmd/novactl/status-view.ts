@@ -10,6 +10,8 @@ export const MERKLE_ROOT_CHARS_SHOWN = 16;
 export function formatStatus(s: StatusResult, verbose: boolean, nowMs: number, compare = false): string {
   const q = s.quorum;
   const lines = [`Federation: ${s.federationId}`, `Local Member: ${s.localMember}`, `Phase: ${q.phase}`];
+  // Whatever the verbosity: an operator must see at once that this controller is out of the federation.
+  if (s.membership?.removed === true) lines.push(`Removed: Yes (membership epoch ${s.membership.epoch}): this controller was removed from the federation and refuses every connection; stop it`);
   if (verbose) {
     lines.push(
       `Partition State: ${q.partitionState}`,
@@ -27,6 +29,7 @@ export function formatStatus(s: StatusResult, verbose: boolean, nowMs: number, c
     if (q.clockSkewedPeers.length > 0) lines.push(`Clock Skewed Peers: ${q.clockSkewedPeers.join('/')}`);
     const reg = s.agentRegistry;
     if (reg !== undefined) lines.push(`Agent Registry: version ${reg.version}, ${reg.agents.length} agents (changed by ${reg.registrar})`);
+    if (s.membership !== undefined) lines.push(`Membership Epoch: ${s.membership.epoch}`);
   }
   if (compare) lines.push(`Merkle Root: ${s.node.merkleRoot ?? '-'} (${s.node.storeSize} records)`);
   const rows = s.members.map((m) => [

@@ -162,6 +162,8 @@ export interface MembersRemoveResult {
   removed: ControllerEntry;
   epoch: number;
   voters: string[];
+  /** True when it was connected and drained first (its writes pulled here by anti-entropy). */
+  drained: boolean;
 }
 
 /** One agent known to this controller. */

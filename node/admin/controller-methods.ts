@@ -10,8 +10,8 @@ import type {
 } from './controller-api.ts';
 import { isPeerIdText } from '../../membership/heartbeat.ts';
 import { isMemberName } from '../../membership/member-name.ts';
-import { controllerNamed, MemberChangeError } from '../../membership/federation-members.ts';
-import type { MembersService } from '../membership/members-service.ts';
+import { MemberChangeError } from '../../membership/federation-members.ts';
+import { MembershipRequestError, type MembersService } from '../membership/members-service.ts';
 import { defineMethod, Subscription, type MethodTable } from './method-table.ts';
 import { arr, oneOf, optBool, optOneOf, paramsObject, str } from './params.ts';
 import { keyParam, readMethods } from './read-methods.ts';
@@ -163,23 +163,15 @@ export function controllerMethods(node: ControllerNode): MethodTable {
     'federation.members.remove': defineMethod({
       access: 'write',
       params: (raw) => {
-        const o = paramsObject(raw, ['name']);
+        const o = paramsObject(raw, ['name', 'force']);
         const name = str(o, 'name', 63);
         if (!isMemberName(name)) throw new InvalidParamsError('params.name', 'must be a member name');
-        return { name };
+        return { name, force: optBool(o, 'force') ?? false };
       },
-      handler: async ({ name }): Promise<MembersRemoveResult> => {
-        const members = liveMembers(node);
-        if (name === self) throw new AdminError('INVALID_ARGUMENT', `${name} is this controller: remove it from another one`, { cause: 'SELF' });
-        if (node.agentVotes !== undefined) {
-          // Agents' votes are tallied against the configured controllers; removing one would need the
-          // registry and the voter set to change in one epoch, which is not built yet.
-          throw new AdminError('INVALID_ARGUMENT', 'removing a controller is not supported in AgentAssisted mode yet', { cause: 'AGENT_ASSISTED' });
-        }
-        const removed = controllerNamed(members.committed, name);
+      handler: async ({ name, force }): Promise<MembersRemoveResult> => {
         try {
-          const { record } = await members.propose({ op: 'remove', name });
-          return { removed: removed!, epoch: record.epoch, voters: [...record.voters] };
+          const { record, removed, drained } = await node.removeController(name, { force });
+          return { removed, epoch: record.epoch, voters: [...record.voters], drained };
         } catch (err) {
           throw memberChangeAdminError(err);
         }
@@ -308,6 +300,10 @@ function liveMembers(node: ControllerNode): MembersService {
 // A change that does not apply is the caller's mistake (INVALID_ARGUMENT, or NOT_FOUND for a
 // member that is not one); a proposal without a majority of the voters is refused like a fenced write.
 function memberChangeAdminError(err: unknown): unknown {
+  if (err instanceof MembershipRequestError) {
+    const code = err.code === 'SELF' || err.code === 'AGENT_ASSISTED' ? 'INVALID_ARGUMENT' : 'UNAVAILABLE';
+    return new AdminError(code, err.message, { cause: err.code });
+  }
   if (err instanceof MemberChangeError) {
     return new AdminError(err.code === 'NOT_A_MEMBER' ? 'NOT_FOUND' : 'INVALID_ARGUMENT', err.message, { cause: err.code });
   }

@@ -23,7 +23,8 @@ import type { AgentRegistryStatus } from '../votes/registry-keeper.ts';
 import { SYSTEM_RECORD_SCHEMAS } from '../votes/registry-record.ts';
 import { FrameRefusals } from '../wire/frame-refusals.ts';
 import { membersProtocol } from '../membership/members-messages.ts';
-import { firstMembersRecord, MembersService } from '../membership/members-service.ts';
+import { firstMembersRecord, MembershipRequestError, MembersService } from '../membership/members-service.ts';
+import { controllerNamed, MemberChangeError, type ControllerEntry, type FederationMembers } from '../../membership/federation-members.ts';
 import { levelSlotStorage } from '../membership/members-storage.ts';
 import { serveMembersExchange, streamMembersTransport } from '../membership/members-wire.ts';
 
@@ -92,6 +93,8 @@ export interface FederationStatus {
   quorum: QuorumStatus;
   /** AgentAssisted only: the replicated agent registry (which agents count in the total). */
   agentRegistry?: AgentRegistryStatus;
+  /** Live membership: the epoch of the record committed here, and whether it says this controller was removed. */
+  membership?: { epoch: number; removed: boolean };
 }
 
 export class ControllerNode {
@@ -411,6 +414,42 @@ export class ControllerNode {
     return this.replicator.sync(peer);
   }
 
+  /**
+   * Remove controller `name` from the federation (`novactl federation members remove`). A connected
+   * controller is drained first: one anti-entropy session pulls here what it holds and others lack
+   * (its writes acknowledged with local durability), so they do not leave with it. One that is not
+   * connected is removed only with `force` (NOT_CONNECTED otherwise): what it had not replicated is
+   * lost, also for agents that hold it (docs/regions.md). The removal itself commits with a majority
+   * of the voters (ProposeError NO_MAJORITY otherwise).
+   */
+  async removeController(name: string, opts: { force?: boolean } = {}): Promise<{ record: FederationMembers; removed: ControllerEntry; drained: boolean }> {
+    this.#checkRunning();
+    const members = this.members;
+    if (members === undefined) throw new MembershipRequestError('NO_LIVE_MEMBERSHIP', 'this controller has no live membership: its configuration must give every controller\'s peer ID');
+    const self = this.membership.memberName;
+    if (name === self) throw new MembershipRequestError('SELF', `${name} is this controller: remove it from another one`);
+    // Agents' votes are tallied against the configured controllers; removing one would need the
+    // registry and the voter set to change in one epoch, which is not built yet.
+    if (this.agentVotes !== undefined) throw new MembershipRequestError('AGENT_ASSISTED', 'removing a controller is not supported in AgentAssisted mode yet');
+    const removed = controllerNamed(members.committed, name);
+    if (removed === undefined) throw new MemberChangeError('NOT_A_MEMBER', `${name} is not a member`);
+    const connected = this.membership.authenticatedPeers().some((p) => p.member === name && p.role === 'controller');
+    if (!connected && opts.force !== true) {
+      throw new MembershipRequestError('NOT_CONNECTED', `${name} is not connected: writes it acknowledged with local durability and did not replicate would be lost; remove it with force to accept that`);
+    }
+    let drained = false;
+    if (connected) {
+      try {
+        await this.sync(name);
+        drained = true;
+      } catch (err) {
+        if (opts.force !== true) throw new MembershipRequestError('NOT_CONNECTED', `${name} could not be drained (${(err as Error).message}); remove it with force to accept losing what it did not replicate`);
+      }
+    }
+    const { record } = await members.propose({ op: 'remove', name });
+    return { record, removed, drained };
+  }
+
   /** Members, health, sync lag and last sync. */
   status(): FederationStatus {
     const peers = new Map<string, PeerView>(this.membership.peers().map((p) => [p.member, p] as const));
@@ -429,6 +468,7 @@ export class ControllerNode {
     });
     const status: FederationStatus = { federationId: this.membership.config.federationId, localMember: self, members, quorum: this.fence.status() };
     if (this.agentVotes !== undefined) status.agentRegistry = this.agentVotes.status();
+    if (this.members !== undefined) status.membership = { epoch: this.members.committed.epoch, removed: this.members.removed };
     return status;
   }
 

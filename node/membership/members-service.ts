@@ -9,12 +9,26 @@
 // controller set still come from the configuration (the record starts from it: initialMembers).
 import type { Logger } from 'pino';
 import { every, type TimerComponents } from '../components.ts';
+import { CodedError } from '../errors.ts';
 import { controllerNamed, initialMembers, isDenied, type ControllerEntry, type FederationMembers, type MemberChange } from '../../membership/federation-members.ts';
 import type { MemberPin } from '../auth/member-pins.ts';
 import { isMajorityOf } from '../../quorum/voter-slot.ts';
 import { MembersAcceptor, type SlotStorage } from './members-acceptor.ts';
 import type { MembersRequest, MembersReply } from './members-messages.ts';
 import { proposeMemberChange, type MembersTransport, type ProposeResult } from './members-proposer.ts';
+
+/** Why a membership request was not even proposed (stable codes). */
+export type MembershipRequestCode =
+  /** The configuration does not give every controller's peer ID: no live membership. */
+  | 'NO_LIVE_MEMBERSHIP'
+  /** A controller asked to remove itself: ask another one. */
+  | 'SELF'
+  /** Removing a controller in AgentAssisted mode (the agents' votes are tallied against the configured controllers). */
+  | 'AGENT_ASSISTED'
+  /** The controller to remove is not connected, so its unreplicated writes cannot be drained first; `force` removes it anyway. */
+  | 'NOT_CONNECTED';
+
+export class MembershipRequestError extends CodedError<MembershipRequestCode> {}
 
 /** How often a controller asks its connected peers for a newer record, ms. */
 export const MEMBERS_SYNC_INTERVAL_MS = 10_000;

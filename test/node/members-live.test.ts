@@ -60,6 +60,7 @@ t.test('a removed controller stops counting, is refused everywhere, and its agen
   t.equal(r.epoch, 2, 'one epoch on');
   t.same(r.voters, ['ctl-a', 'ctl-b'], 'two voters left');
   t.equal(r.removed.name, 'ctl-c', 'the removed controller');
+  t.equal(r.drained, true, 'drained first: it was connected');
   await waitFor('ctl-c learns it was removed', () => c!.members?.removed === true, { timeoutMs: 5_000 });
   await waitFor('ctl-c is cut off from everyone', () => c!.membership.authenticatedPeers().length === 0, { timeoutMs: 10_000 });
   await waitFor('the agent fails over to ctl-a', () => a!.membership.authenticatedPeers().some((p) => p.member === 'edge-3'), { timeoutMs: 15_000 });
@@ -79,8 +80,10 @@ t.test('a controller removed while it was down learns it from the refusals of a 
   await f.startAgent('edge-4', ['ctl-c', 'ctl-a']);
   await waitFor('the agent follows ctl-c', () => f.controllers.get('ctl-c')!.membership.authenticatedPeers().some((p) => p.member === 'edge-4'), { timeoutMs: 10_000 });
   await f.stopController('ctl-c');
-  const r = await controllerMethods(a)['federation.members.remove']!.handler({ name: 'ctl-c' }) as MembersRemoveResult;
+  await t.rejects(controllerMethods(a)['federation.members.remove']!.handler({ name: 'ctl-c' }), { code: 'UNAVAILABLE', data: { cause: 'NOT_CONNECTED' } }, 'not without force');
+  const r = await controllerMethods(a)['federation.members.remove']!.handler({ name: 'ctl-c', force: true }) as MembersRemoveResult;
   t.equal(r.epoch, 2, 'removed while down');
+  t.equal(r.drained, false);
   const c = await f.startController('ctl-c');
   t.equal(c.members?.committed.epoch, 1, 'it never got the record');
   await waitFor('ctl-c takes itself out', () => c.members?.removed === true, { timeoutMs: 15_000 });
