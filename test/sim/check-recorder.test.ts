@@ -62,5 +62,5 @@ t.test('a recorded run: network states deduplicated, ops timed, roots sampled on
   const lossy = rec.finish([finalState('a', 'controller', 'r1', records), finalState('b', 'controller', 'r1', records), finalState('c', 'controller', 'r1', [])], []);
   const vs = checkHistory(lossy, bounds);
   t.same(vs.map(formatViolation), [`[quorum-writes] 1.010s b ${K}: quorum write #1 apply on b (b:1, stamp 1000000+0) acknowledged at 1.010s is lost: c holds no record of the key`]);
-  t.equal(CHECKER_NAMES.length, 11);
+  t.equal(CHECKER_NAMES.length, 12);
 });

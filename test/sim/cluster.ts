@@ -22,7 +22,7 @@ import type { Resource } from '../../storage/logic/resource.ts';
 import type { StoredRecord } from '../../storage/logic/record.ts';
 import type { HlcStamp } from '../../storage/logic/hlc.ts';
 import type { CheckBounds } from './check/index.ts';
-import type { History, ReadOutcome, WriteOutcome, Durability, FinalState, FinalStatus } from './check/history.ts';
+import type { History, MemberOp, ReadOutcome, WriteOutcome, Durability, FinalState, FinalStatus } from './check/history.ts';
 import { writeAckFrom } from './check/history.ts';
 import { HistoryRecorder, errorCode, finalState } from './check/recorder.ts';
 import type { ClusterSpec, CutMode, LinkConditions, NodeStatus, Pending, SimDriver } from './script/driver.ts';
@@ -222,6 +222,19 @@ export class SimCluster implements SimDriver {
     rec.fenceFromStatus(name, node.status().quorum, node.fence.reachable());
     slot.offs.push(node.on('fence', (e) => rec.fence(name, e)));
     slot.offs.push(node.on('phase', (e) => rec.phase(name, e.from, e.to)));
+    // The membership records it commits: the one it starts from, and each newer one (or learning of
+    // its own removal from refusals). The controllers a record removed are those it denies.
+    const members = node.members;
+    if (members !== undefined) {
+      const noteRecord = (): void => {
+        const r = members.committed;
+        const removed = r.denied.filter((d) => d.role === 'controller').map((d) => d.name);
+        if (members.removed && !removed.includes(name)) removed.push(name);
+        rec.membership(name, r.epoch, removed);
+      };
+      noteRecord();
+      slot.offs.push(members.onAdopted(noteRecord));
+    }
     const collector = node.agentVotes?.collector;
     if (collector !== undefined) {
       slot.offs.push(collector.on('counted', (e) => rec.lease({ agent: e.agent, controller: name, kind: 'counted', fromMs: toVirtual(e.fromMs), untilMs: toVirtual(e.untilMs) })));
@@ -432,6 +445,22 @@ export class SimCluster implements SimDriver {
       ));
     }
     return { id: w.id, outcome: () => (w.outcome.status === 'pending' ? undefined : w.outcome) };
+  }
+
+  /** Ask controller `node` to remove controller `name` from the federation (`members remove`). */
+  removeController(node: string, name: string): Pending<MemberOp['outcome']> {
+    const rec = this.#recorder;
+    const op = rec.beginMemberOp(node, name);
+    const c = this.#slots.get(node)?.controller;
+    if (c === undefined) rec.endMemberOp(op, { status: 'error', code: 'NODE_DOWN', message: `${node} is not a running controller` });
+    else {
+      // As an operator removing a region that may be down: drained when connected, forced when not.
+      this.#onNode(node, `client #${op.id} members remove ${name}`, (alive) => c.removeController(name, { force: true }).then(
+        (res) => { if (alive()) rec.endMemberOp(op, { status: 'ok', epoch: res.record.epoch }); },
+        (err: unknown) => { if (alive()) rec.endMemberOp(op, { status: 'error', code: errorCode(err), message: String((err as Error)?.message ?? err) }); },
+      ));
+    }
+    return { id: op.id, outcome: () => (op.outcome.status === 'pending' ? undefined : op.outcome) };
   }
 
   // A client's call runs on the node as an event addressed to it: held while the node is paused (a

@@ -10,6 +10,7 @@ import { SimRandom } from './random.ts';
 import type { StrategyName } from '../../storage/logic/rules/conflict-rule.ts';
 import type { QuorumMode } from '../../quorum/index.ts';
 import { Workload, type WorkloadCounts } from './workload.ts';
+import { MembershipChanges, type MembershipChangeCounts } from './membership-changes.ts';
 
 /** What to run. */
 export interface RunOptions {
@@ -43,6 +44,8 @@ export interface RunReport {
   events: number;
   faults: Record<FaultKind, number>;
   clients: WorkloadCounts;
+  /** Membership changes asked and committed (a controller removed). */
+  members: MembershipChangeCounts;
   /** Writes acknowledged, by durability. */
   acked: { local: number; quorum: number };
   /** Writes refused or failed, by code. */
@@ -86,13 +89,16 @@ export async function runSeed(o: RunOptions): Promise<RunReport> {
   const nemesis = new Nemesis(rand.fork('faults'), { maxClockOffsetMs: cfg.maxClockOffsetMs, ...(o.kinds === undefined ? {} : { kinds: o.kinds }) });
   const t0 = d.nowMs();
   const end = t0 + faultMs;
+  // One run in four of Controllers mode with three or more controllers removes one of them.
+  const members = new MembershipChanges(rand.fork('members'), d.nodes().controllers, mode === 'Controllers', t0, faultMs);
   let nextClient = t0 + workload.nextDelayMs();
   let nextFault = t0 + nemesis.nextDelayMs();
   while (d.nowMs() < end) {
     const expiry = nemesis.nextExpiryMs() ?? Infinity;
-    const at = Math.min(nextClient, nextFault, expiry, end);
+    const at = Math.min(nextClient, nextFault, expiry, members.nextAtMs(), end);
     await d.tick(at - d.nowMs());
     if (d.nowMs() >= end) break;
+    if (d.nowMs() >= members.nextAtMs()) members.act(d);
     if (d.nowMs() >= nextFault || d.nowMs() >= expiry) {
       await nemesis.act(d);
       if (d.nowMs() >= nextFault) nextFault = d.nowMs() + nemesis.nextDelayMs();
@@ -118,7 +124,7 @@ export async function runSeed(o: RunOptions): Promise<RunReport> {
   }
   const report: RunReport = {
     seed: o.seed, controllers, agents, strategy, mode, virtualMs: d.nowMs(), realMs: performance.now() - started,
-    events: d.scheduler.stats().eventsRun, faults: { ...nemesis.counts }, clients: { ...workload.counts }, acked, refused, violations,
+    events: d.scheduler.stats().eventsRun, faults: { ...nemesis.counts }, clients: { ...workload.counts }, members: { ...members.counts }, acked, refused, violations,
     traceHash: d.scheduler.traceHash(),
     kinds: o.kinds,
     ...(o.timeline === true ? { timeline: timelineOf(history) } : {}),
@@ -150,6 +156,8 @@ export function timelineOf(h: History): string[] {
     ...h.phases.map((p): [number, string] => [p.atMs, `phase    ${p.node} ${p.from} -> ${p.to}`]),
     ...h.follows.map((f): [number, string] => [f.atMs, `agent    ${f.agent} ${f.state}, follows ${f.controller ?? 'none'}`]),
     ...h.leases.map((l): [number, string] => [l.fromMs, `lease    ${l.kind === 'granted' ? `${l.agent} granted its vote to ${l.controller}` : `${l.controller} counts ${l.agent}'s vote`} until ${fmtMs(l.untilMs)}`]),
+    ...h.memberOps.map((m): [number, string] => [m.startMs, `members  ${m.node} asked to remove ${m.name}: ${m.outcome.status === 'ok' ? `committed epoch ${m.outcome.epoch}` : m.outcome.status === 'error' ? m.outcome.code : 'no answer'}${m.endMs === undefined ? '' : ` at ${fmtMs(m.endMs)}`}`]),
+    ...h.memberships.filter((m) => m.removed.length > 0).map((m): [number, string] => [m.atMs, `members  ${m.node} holds epoch ${m.epoch}, removed ${m.removed.join(' ')}`]),
   ];
   return rows.sort((a, b) => a[0] - b[0]).map(([t, line]) => `${fmtMs(t).padStart(9)}  ${line}`);
 }

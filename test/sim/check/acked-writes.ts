@@ -18,6 +18,7 @@ import { compareHlc } from '../../../storage/logic/hlc.ts';
 import { dotText, fmtMs, type FinalState, type History, type WriteOp } from './history.ts';
 import { canCarry, segments } from './truth.ts';
 import type { Violation } from './violation.ts';
+import { removedControllers } from './removals.ts';
 import { FateJudge, storedWrites, type Fate, type StoredWrite } from './write-fates.ts';
 
 /** The acknowledged writes of one durability that changed something. */
@@ -90,7 +91,11 @@ export function checkQuorumWrites(h: History): Violation[] {
 export function checkLocalWrites(h: History): Violation[] {
   const judge = new FateJudge(h);
   const out: Violation[] = [];
+  // A local write is promised on its origin only: when the origin is removed from the federation,
+  // what it had not replicated leaves with it (docs/regions.md). Quorum writes stay judged.
+  const gone = removedControllers(h);
   for (const w of acked(h, 'local')) {
+    if (gone.has(w.op.node)) continue;
     const at = w.op.endMs ?? h.endMs;
     const lost = lostOn(h, judge, w);
     if (lost.length > 0) {

@@ -18,6 +18,7 @@ import { compareVv } from '../../../storage/logic/version-vector.ts';
 import { fmtMs, type History } from './history.ts';
 import { badRuns, canExchange, entryAt, isLive, roundTripMaxMs, roundTripMinMs, segments, stateAt } from './truth.ts';
 import type { Violation } from './violation.ts';
+import { linkedAt } from './removals.ts';
 
 
 /** Each agent follows a reachable controller, but for stretches of at most `boundMs`. */
@@ -26,15 +27,16 @@ export function checkAgentFailover(h: History, boundMs: number, checkTimeoutMs =
   const out: Violation[] = [];
   for (const agent of h.agents) {
     const mine = h.follows.filter((f) => f.agent === agent).sort((a, b) => a.atMs - b.atMs);
-    const breaks = [...segBreaks, ...mine.map((f) => f.atMs)];
+    // A controller that knows it was removed refuses agents (removals.ts): membership changes are breaks too.
+    const breaks = [...segBreaks, ...mine.map((f) => f.atMs), ...(h.memberships ?? []).map((m) => m.atMs)];
     const reachable = (t: number): string[] => {
       const s = stateAt(h, t);
-      return isLive(s, agent) ? h.controllers.filter((c) => canExchange(s, agent, c) && roundTripMaxMs(s, agent, c) < checkTimeoutMs) : [];
+      return isLive(s, agent) ? h.controllers.filter((c) => canExchange(s, agent, c) && linkedAt(h, agent, c, t) && roundTripMaxMs(s, agent, c) < checkTimeoutMs) : [];
     };
     // Some of the agent's checks of `c` can be answered in time.
     const usable = (t: number, c: string): boolean => {
       const s = stateAt(h, t);
-      return isLive(s, agent) && canExchange(s, agent, c) && roundTripMinMs(s, agent, c) < checkTimeoutMs;
+      return isLive(s, agent) && canExchange(s, agent, c) && linkedAt(h, agent, c, t) && roundTripMinMs(s, agent, c) < checkTimeoutMs;
     };
     const bad = (t: number): boolean => {
       const r = reachable(t);

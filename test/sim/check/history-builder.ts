@@ -72,7 +72,7 @@ export function history(over: Partial<History> = {}): History {
   return {
     config: runConfig(), controllers: ['a', 'b', 'c'], agents: ['x', 'y'], startMs: 0, endMs: 60_000,
     writes: [], reads: [], network: [net(0, 'start')], clocks: [], starts: [], stamps: [], fences: [], phases: [], follows: [], agentChanges: [],
-    leases: [], rootSamples: [], final: {}, finalStatus: {},
+    leases: [], rootSamples: [], memberships: [], memberOps: [], final: {}, finalStatus: {},
     ...over,
   };
 }

@@ -144,6 +144,32 @@ export interface NetworkState {
   slow?: Array<SlowLink>;
 }
 
+/**
+ * A controller committed a membership record (live membership): at its start (the record it saved)
+ * and at each newer one it adopted. `removed`: the controllers that record denies (removed from the
+ * federation). A record is saved before it is adopted, so a node that knew of a removal knows of it
+ * in every later incarnation too.
+ */
+export interface MembershipRecordSeen {
+  atMs: number;
+  node: string;
+  epoch: number;
+  removed: string[];
+}
+
+/** A membership change a client asked of a controller (`members remove`). */
+export interface MemberOp {
+  id: number;
+  op: 'remove';
+  /** The controller asked. */
+  node: string;
+  /** The controller to remove. */
+  name: string;
+  startMs: number;
+  endMs: number | undefined;
+  outcome: { status: 'ok'; epoch: number } | { status: 'error'; code: string; message: string } | { status: 'pending' };
+}
+
 /** A node's wall clock was set `offsetMs` away from true time (skew or jump), from `atMs` on. */
 export interface ClockChange {
   atMs: number;
@@ -265,6 +291,10 @@ export interface History {
   agentChanges: AgentChange[];
   leases: LeaseInterval[];
   rootSamples: RootSample[];
+  /** Membership records committed by the controllers (empty when no controller runs live membership). */
+  memberships: MembershipRecordSeen[];
+  /** Membership changes asked by clients. */
+  memberOps: MemberOp[];
   /** Node -> final state, running nodes only (filled at the end). */
   final: Record<string, FinalState>;
   /** Node -> final status, running nodes only (filled at the end). */

@@ -8,6 +8,7 @@ import { checkSkewedWrites } from './skewed-writes.ts';
 import { checkFenceTruth, checkStatusTruth } from './status-truth.ts';
 import { sortViolations, type Violation } from './violation.ts';
 import { checkVoteLeases } from './vote-leases.ts';
+import { checkRemovedMembers, withoutRemoved } from './removals.ts';
 
 /** The bounds the checkers hold a run to (the design's figures for the run's configuration). */
 export interface CheckBounds {
@@ -33,7 +34,7 @@ export const BOUND_NAMES: ReadonlyArray<keyof CheckBounds> = ['splitBrainMs', 'c
 /** Names of the checkers, in the order they run. */
 export const CHECKER_NAMES = [
   'quorum-writes', 'local-writes', 'lww-real-time', 'skewed-writes', 'split-brain', 'converged', 'fence-truth', 'status-truth',
-  'agent-failover', 'agent-changes', 'vote-leases',
+  'agent-failover', 'agent-changes', 'vote-leases', 'removed-members',
 ] as const;
 
 export type CheckerName = (typeof CHECKER_NAMES)[number];
@@ -41,17 +42,19 @@ export type CheckerName = (typeof CHECKER_NAMES)[number];
 /** Runs one checker. */
 export function runChecker(name: CheckerName, h: History, b: CheckBounds): Violation[] {
   switch (name) {
-    case 'quorum-writes': return checkQuorumWrites(h);
-    case 'local-writes': return checkLocalWrites(h);
+    // A removed controller is out of the federation for the checks on the run's end (removals.ts).
+    case 'quorum-writes': return checkQuorumWrites({ ...h, final: withoutRemoved(h).final });
+    case 'local-writes': return checkLocalWrites({ ...h, final: withoutRemoved(h).final });
     case 'lww-real-time': return checkLwwRealTime(h);
     case 'skewed-writes': return checkSkewedWrites(h, b.skewFenceMs ?? b.splitBrainMs, b.splitBrainMs);
     case 'split-brain': return [...checkSplitBrain(h, b.splitBrainMs), ...checkTwoSides(h, b.splitBrainMs)];
-    case 'converged': return checkConvergence(h, b.convergeMs);
+    case 'converged': return checkConvergence(withoutRemoved(h, { orphans: true }), b.convergeMs);
     case 'fence-truth': return checkFenceTruth(h, b.unfenceMs);
-    case 'status-truth': return checkStatusTruth(h, { settleMs: b.convergeMs, syncLagMs: b.syncLagMs });
+    case 'status-truth': return checkStatusTruth(withoutRemoved(h), { settleMs: b.convergeMs, syncLagMs: b.syncLagMs });
     case 'agent-failover': return checkAgentFailover(h, b.failoverMs, b.agentCheckTimeoutMs);
     case 'agent-changes': return checkAgentChanges(h);
     case 'vote-leases': return checkVoteLeases(h);
+    case 'removed-members': return checkRemovedMembers(h, b.splitBrainMs);
   }
 }
 

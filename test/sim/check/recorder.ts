@@ -4,7 +4,7 @@
 import type { QuorumStatus } from '../../../quorum/index.ts';
 import type { StoredRecord } from '../../../storage/logic/record.ts';
 import type {
-  AgentFollow, ClockChange, FenceChange, FinalState, FinalStatus, History, LeaseInterval, NetworkState, ReadOp, ReadOutcome, Role,
+  AgentFollow, ClockChange, FenceChange, FinalState, FinalStatus, History, LeaseInterval, MemberOp, NetworkState, ReadOp, ReadOutcome, Role,
   RunConfig, SlowLink, WriteOp, WriteOutcome,
 } from './history.ts';
 
@@ -37,7 +37,7 @@ export class HistoryRecorder {
     this.history = {
       config: o.config, controllers: [...o.controllers], agents: [...o.agents], startMs: t, endMs: t,
       writes: [], reads: [], network: [{ atMs: t, cause: 'start', down: [], paused: [], cuts: [] }], clocks: [], starts: [], stamps: [], fences: [], phases: [],
-      follows: [], agentChanges: [], leases: [], rootSamples: [], final: {}, finalStatus: {},
+      follows: [], agentChanges: [], leases: [], rootSamples: [], memberships: [], memberOps: [], final: {}, finalStatus: {},
     };
   }
 
@@ -65,6 +65,24 @@ export class HistoryRecorder {
   clock(node: string, offsetMs: number): void {
     const c: ClockChange = { atMs: this.#now(), node, offsetMs };
     this.history.clocks.push(c);
+  }
+
+  /** `node` committed membership epoch `epoch`, which denies the controllers `removed`. */
+  membership(node: string, epoch: number, removed: readonly string[]): void {
+    this.history.memberships.push({ atMs: this.#now(), node, epoch, removed: [...removed].sort() });
+  }
+
+  /** A membership change begins; settle it with endMemberOp. */
+  beginMemberOp(node: string, name: string): MemberOp {
+    const op: MemberOp = { id: this.#nextOp++, op: 'remove', node, name, startMs: this.#now(), endMs: undefined, outcome: { status: 'pending' } };
+    this.history.memberOps.push(op);
+    return op;
+  }
+
+  /** A membership change ended. */
+  endMemberOp(op: MemberOp, outcome: MemberOp['outcome']): void {
+    op.endMs = this.#now();
+    op.outcome = outcome;
   }
 
   /** A controller started with its HLC's wall part `hlcOffsetMs` from true time. */

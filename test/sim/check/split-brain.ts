@@ -30,6 +30,7 @@ import type { History, WriteOp } from './history.ts';
 import { fmtMs, storedAck } from './history.ts';
 import { canExchange, isLive, roundTripDoneMs, segments, type Segment } from './truth.ts';
 import type { Violation } from './violation.ts';
+import { knowsRemoved, linkedAt } from './removals.ts';
 
 /** When the fence decided on `op`: its call, or the first instant after it its node was live. */
 export function decisionMs(segs: readonly Segment[], op: Pick<WriteOp, 'node' | 'startMs'>): number {
@@ -57,10 +58,11 @@ function directContacts(seg: Segment, controllers: readonly string[], node: stri
  * (quorum/controller-contacts.ts: a round trip over a direct link, dated by its sending). Each may
  * be a different round trip.
  */
-function contactsWithin(segs: readonly Segment[], controllers: readonly string[], node: string, fromMs: number, toMs: number): number {
+function contactsWithin(segs: readonly Segment[], controllers: readonly string[], node: string, fromMs: number, toMs: number, linked: (z: string) => boolean): number {
   // Within one segment nothing changes, so the earliest sending in each is the best one.
   const starts = overlapping(segs, fromMs, toMs).map((s) => Math.max(s.fromMs, fromMs));
-  const done = (z: string): boolean => starts.some((at) => (roundTripDoneMs(segs, node, z, at) ?? Infinity) <= toMs);
+  // A peer that refuses it or that it refuses at the write (a removal, removals.ts) does not count.
+  const done = (z: string): boolean => (z === node || linked(z)) && starts.some((at) => (roundTripDoneMs(segs, node, z, at) ?? Infinity) <= toMs);
   return controllers.filter(done).length;
 }
 
@@ -73,7 +75,7 @@ export function checkSplitBrain(h: History, boundMs: number): Violation[] {
   for (const op of h.writes) {
     if (storedAck(op) === undefined || !h.controllers.includes(op.node)) continue;
     const t = decisionMs(segs, op);
-    const best = contactsWithin(segs, h.controllers, op.node, t - boundMs, t);
+    const best = knowsRemoved(h, op.node, op.node, t) ? 0 : contactsWithin(segs, h.controllers, op.node, t - boundMs, t, (z) => linkedAt(h, op.node, z, t));
     // A window reaching back before the run's start is given the benefit of the doubt: runs start
     // from a formed federation.
     if (best < fq && t - boundMs >= h.startMs) {

@@ -18,6 +18,7 @@
 import { fmtMs, type History } from './history.ts';
 import { badRuns, canExchange, clockOffsetAt, entryAt, healedAtMs, isLive, segments, stampOffsetAt, stateAt } from './truth.ts';
 import type { Violation } from './violation.ts';
+import { knowsRemoved, linkedAt } from './removals.ts';
 
 
 /**
@@ -33,7 +34,9 @@ export function healthySide(h: History, node: string, atMs: number): string[] {
   const margin = h.config.maxClockOffsetMs / 2;
   const own = stampOffsetAt(h, node, atMs);
   if (own - clockOffsetAt(h.clocks, node, atMs) > margin) return [];
-  return h.controllers.filter((c) => (c === node || canExchange(s, node, c)) && Math.abs(stampOffsetAt(h, c, atMs) - own) <= margin);
+  // A removed controller (or one a removal cut off) counts no one, as the fence does (removals.ts).
+  if (knowsRemoved(h, node, node, atMs)) return [];
+  return h.controllers.filter((c) => (c === node || (canExchange(s, node, c) && linkedAt(h, node, c, atMs))) && Math.abs(stampOffsetAt(h, c, atMs) - own) <= margin);
 }
 
 /** Moments a controller's standing stamps are passed by real time (less the margin, and exactly): when healthySide can change by itself. */
@@ -50,7 +53,7 @@ export function checkFenceTruth(h: History, boundMs: number): Violation[] {
   const out: Violation[] = [];
   for (const node of h.controllers) {
     const mine = h.fences.filter((f) => f.node === node).sort((a, b) => a.atMs - b.atMs);
-    const breaks = [...segBreaks, ...h.clocks.map((c) => c.atMs), ...stampBreaks(h), ...mine.map((f) => f.atMs)];
+    const breaks = [...segBreaks, ...h.clocks.map((c) => c.atMs), ...stampBreaks(h), ...mine.map((f) => f.atMs), ...(h.memberships ?? []).map((m) => m.atMs)];
     const bad = (t: number): boolean => entryAt(mine, t)?.fenced === true && healthySide(h, node, t).length >= q;
     for (const run of badRuns(h.startMs, h.endMs, breaks, bad)) {
       if (run.toMs - run.fromMs <= boundMs) continue;

@@ -18,7 +18,7 @@ import type { QuorumMode } from '../../../quorum/index.ts';
 import type { Resource } from '../../../storage/logic/resource.ts';
 import type { StrategyName } from '../../../storage/logic/rules/conflict-rule.ts';
 import type { CheckBounds } from '../check/index.ts';
-import type { Durability, History, ReadOutcome, WriteOutcome } from '../check/history.ts';
+import type { Durability, History, MemberOp, ReadOutcome, WriteOutcome } from '../check/history.ts';
 
 /** The `cluster` command: what to build. */
 export interface ClusterSpec {
@@ -125,6 +125,13 @@ export interface SimDriver {
    * leave it out, and scripts that use it fail there.
    */
   impostor?(name: string, claims: string, cause?: string): Promise<void>;
+
+  // ---- membership ------------------------------------------------------------------------------------
+  /**
+   * Ask controller `node` to remove controller `name` from the federation (`novactl federation
+   * members remove`); recorded in the history's memberOps. Optional, like impostor.
+   */
+  removeController?(node: string, name: string): Pending<MemberOp['outcome']>;
 
   // ---- clients: each records the operation and its outcome in the history -------------------
   /** Create or update a resource on a controller. */

@@ -38,6 +38,7 @@ import type { CutMode, LinkConditions, Pending, SimDriver } from './driver.ts';
 import {
   fmtFence, fmtFenceEvent, fmtFollowEvent, fmtPhaseEvent, fmtReadOutcome, fmtStatus, fmtWriteOutcome,
 } from './render.ts';
+import { removedControllers } from '../check/removals.ts';
 
 /** Default virtual time a client operation may take before it is left pending. */
 export const OP_WITHIN_MS_DEFAULT = 30_000;
@@ -147,6 +148,17 @@ export class ScenarioInterpreter {
         this.#ops.set(p.id, { kind: 'read', pending: p });
         await d.runUntil(() => p.outcome() !== undefined, within(opts, OP_WITHIN_MS_DEFAULT));
         return [fmtReadOutcome(p.outcome(), p.id, d.wallBaseMs())];
+      }
+      case 'remove': {
+        // remove c on=a: ask a to remove controller c (drained when connected, forced when not).
+        const { words, opts } = this.#exact(args, ['on', 'within'], 'remove c on=a');
+        const on = opts.get('on');
+        if (words.length !== 1 || on === undefined) throw new ScriptError('usage: remove c on=a');
+        if (d.removeController === undefined) throw new ScriptError('remove: this driver has no live membership');
+        const p = d.removeController(this.#controller(on), this.#controller(words[0]!));
+        await d.runUntil(() => p.outcome() !== undefined, within(opts, OP_WITHIN_MS_DEFAULT));
+        const o = p.outcome();
+        return [o === undefined || o.status === 'pending' ? `pending (op ${p.id})` : o.status === 'ok' ? `ok epoch=${o.epoch}` : o.code];
       }
       case 'wait': return this.#wait(args);
       case 'status': case 'fence': {
@@ -330,11 +342,15 @@ export class ScenarioInterpreter {
     if (what === 'converged') {
       const { opts } = this.#exact(rest, ['within'], 'check converged [within=60s]');
       const start = d.nowMs();
-      const equal = (): boolean => new Set(Object.values(d.merkleRoots())).size <= 1;
+      // Controllers removed from the federation are out of it (check/removals.ts); a removed one is shown apart.
+      const gone = removedControllers(d.history());
+      const members = (): Record<string, string> => Object.fromEntries(Object.entries(d.merkleRoots()).filter(([n]) => !gone.has(n)));
+      const equal = (): boolean => new Set(Object.values(members())).size <= 1;
       const ok = await d.runUntil(equal, within(opts, WAIT_WITHIN_MS_DEFAULT));
       const took = fmtMs(d.nowMs() - start);
-      const roots = d.merkleRoots();
-      if (ok) return [`converged after ${took}: ${Object.keys(roots).length} nodes`];
+      const roots = members();
+      const apart = gone.size === 0 ? '' : ` (removed: ${[...gone].sort().join(', ')})`;
+      if (ok) return [`converged after ${took}: ${Object.keys(roots).length} nodes${apart}`];
       const groups = new Map<string, string[]>();
       for (const [n, r] of Object.entries(roots).sort(([x], [y]) => (x < y ? -1 : 1))) groups.set(r, [...(groups.get(r) ?? []), n]);
       return [`NOT converged after ${took}: ${[...groups].map(([r, ns]) => `${ns.join(',')}=${r.slice(0, 8)}`).join(' ')}`];

@@ -85,7 +85,10 @@ export function fmtStatus(n: NodeStatus): string {
   if (n.role === 'controller') {
     const rows = n.status.members.filter((m) => m.status !== 'Local')
       .map((m) => `  ${m.name} ${m.status} lag=${fmtLag(m.syncLagMs)} agents=${m.agents}`);
-    return [`${fmtQuorum(n.node, n.status)}${paused}`, ...rows].join('\n');
+    // Live membership, shown once it has changed: the record's epoch, and a controller that knows it was removed.
+    const m = n.status.membership;
+    const members = m === undefined ? '' : `${m.epoch > 1 ? ` members=epoch${m.epoch}` : ''}${m.removed ? ' REMOVED' : ''}`;
+    return [`${fmtQuorum(n.node, n.status)}${members}${paused}`, ...rows].join('\n');
   }
   const [head, ...rows] = fmtAgent(n.node, n.status);
   return [`${head}${paused}`, ...rows].join('\n');

@@ -10,7 +10,7 @@ import { makeRecord, type StoredRecord } from '../../../storage/logic/record.ts'
 import type { Resource } from '../../../storage/logic/resource.ts';
 import { lastWriterWins } from '../../../storage/logic/rules/last-writer-wins.ts';
 import { incrementVv, vvCount } from '../../../storage/logic/version-vector.ts';
-import type { Durability, FinalStatus, History, ReadOutcome, WriteOp, WriteOutcome } from '../check/history.ts';
+import type { Durability, FinalStatus, History, MemberOp, ReadOutcome, WriteOp, WriteOutcome } from '../check/history.ts';
 import { writeAckFrom } from '../check/history.ts';
 import type { CheckBounds } from '../check/index.ts';
 import { finalState, HistoryRecorder } from '../check/recorder.ts';
@@ -100,6 +100,14 @@ export class ToyDriver implements SimDriver {
   async setDrift(node: string, ppm: number): Promise<void> { this.calls.push(`setDrift ${node} ${ppm}`); }
   /** The toy has no authentication: an impostor changes nothing in it (the real cluster runs one). */
   async impostor(name: string, claims: string): Promise<void> { this.calls.push(`impostor ${name} ${claims}`); }
+
+  /** The toy has no membership record: a removal is answered at once and changes nothing else. */
+  removeController(node: string, name: string): Pending<MemberOp['outcome']> {
+    this.calls.push(`remove ${name} on ${node}`);
+    const op = this.#rec!.beginMemberOp(node, name);
+    this.#rec!.endMemberOp(op, { status: 'ok', epoch: 2 });
+    return { id: op.id, outcome: () => op.outcome };
+  }
 
   apply(node: string, resource: Resource, durability: Durability): Pending<WriteOutcome> {
     const key = `${resource.kind}/${resource.metadata.namespace}/${resource.metadata.name}`;
