@@ -72,6 +72,13 @@ let BENCHES: Record<string, Figure[]> = {
     re('^  victim CPU per frame, beyond its quiet level: -?{n} ms'),
     re('^  quorum writes to the victim: {n} ok'),
   ],
+  'members-remove': [
+    re('^round 1/1: ctl-c removed at epoch 2 \\(drained first\\); committed after {n} ms'),
+    re('^members remove -> committed: median {n} ms over 1 rounds'),
+    re('^members remove -> the removed controller knows: median {n} ms'),
+    re('^a membership change alone \\(deny, no drain\\) -> committed: median {n} ms'),
+    re('^members remove -> every one of {n} agents off it: median {n} ms'),
+  ],
   membership: [
     re('^  every controller sees the 4 others Healthy after {n} ms'),
     re('^  every agent connected to a controller after {n} ms'),
