@@ -65,7 +65,8 @@ try {
 }
 if (opts.check === true) {
   // Everything that needs no network: the key file, the certificate against it and the CAs. Loaded
-  // only now (libp2p's crypto takes a while to import); the data directory is never created.
+  // only now (libp2p's crypto takes a while to import); the data directory is never created (a
+  // controller's existing one is read for its membership record: check-membership.ts).
   try {
     const { checkFileCredentials } = await import('./novaedge/check-credentials.ts');
     await checkFileCredentials(cfg, Date.now());
@@ -75,6 +76,10 @@ if (opts.check === true) {
     process.exit(EXIT_CONFIG);
   }
   process.stdout.write(`${opts.config}: valid ${cfg.role} configuration for ${cfg.localMember.name}\n`);
+  if (cfg.role === 'controller') {
+    const { membershipNotes } = await import('./novaedge/check-membership.ts');
+    for (const note of await membershipNotes(cfg)) process.stdout.write(`note: ${note}\n`);
+  }
   process.exit(0);
 }
 

@@ -1,7 +1,8 @@
 // Live membership over real daemons, driven by novactl as an operator would: the record every
 // controller starts from, an operator's certificate withdrawn federation-wide, a region removed while
 // it is down (only with --force), and that region, started again, learning of its removal from the
-// others' refusals and saying so in its own status.
+// others' refusals and saying so in its own status; `novaedge --check` then names the YAML entry of
+// the removed region.
 import t from 'tap';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -97,4 +98,16 @@ t.test('novactl federation members: list, deny an operator, remove a region that
   const route = JSON.stringify({ apiVersion: 'novaedge.io/v1alpha1', kind: 'ProxyRoute', metadata: { name: 'after', namespace: 'default' }, spec: { hostnames: ['after.example.com'] } });
   const written = await local('us-west', ['apply', '-f', '-', '--durability', 'quorum'], route);
   t.equal(written.code, 0, `a quorum write on the two left: ${written.stderr}`);
+
+  // us-west's YAML still lists ap-east: --check says so once the controller is stopped.
+  const inUse = spawnDaemon(t, ['--config', configs.get('us-west')!, '--check']);
+  t.equal((await inUse.exited).code, 0);
+  t.match(inUse.otherOutput.join('\n'), /note: the data directory .* is in use or unreadable/, 'not compared while the controller runs');
+  await daemons.get('us-west')!.stop('SIGTERM');
+  const check = spawnDaemon(t, ['--config', configs.get('us-west')!, '--check']);
+  t.equal((await check.exited).code, 0, check.stderr());
+  const out = check.otherOutput.join('\n');
+  t.match(out, /valid controller configuration for us-west/);
+  t.match(out, /note: membership record: epoch 3, voters eu-west, us-west \(the federation's record wins over spec\.members\)/);
+  t.match(out, /note: spec\.members\[\d\] \(ap-east\): removed from the federation at membership epoch 3, its peer ID refused everywhere; remove it from this file/);
 });
