@@ -93,3 +93,14 @@ t.test('an agent that differs only by versions of a removed controller is left o
   t.same([...orphanedAgents(h(behind))], [], 'an agent behind the controllers is not excused');
   t.same([...orphanedAgents({ ...h(orphan), memberships: [] })], [], 'nor one ahead by a controller that is still a member');
 });
+
+t.test('split-brain: a round trip answered before the removal still counts for one window, like any contact', async (t) => {
+  // b down from 9.5 s; a removed c at 10 s. a's write at 10.3 s may rest on round trips with c
+  // answered before 10 s; its write at 10.95 s has only those after 10.05 s, all refused.
+  const network = [net(0, 'start'), net(9_500, 'crash b', { down: ['b'] })];
+  t.same(checkSplitBrain(history({ memberships: removal, network, writes: [w('a', 10_300)] }), 900), []);
+  const late = w('a', 10_950);
+  const vs = checkSplitBrain(history({ memberships: removal, network, writes: [late] }), 900);
+  t.equal(vs.length, 1);
+  t.match(vs[0]!.message, new RegExp(`write #${late.id}`));
+});

@@ -58,11 +58,16 @@ function directContacts(seg: Segment, controllers: readonly string[], node: stri
  * (quorum/controller-contacts.ts: a round trip over a direct link, dated by its sending). Each may
  * be a different round trip.
  */
-function contactsWithin(segs: readonly Segment[], controllers: readonly string[], node: string, fromMs: number, toMs: number, linked: (z: string) => boolean): number {
+function contactsWithin(segs: readonly Segment[], controllers: readonly string[], node: string, fromMs: number, toMs: number, linked: (z: string, atMs: number) => boolean): number {
   // Within one segment nothing changes, so the earliest sending in each is the best one.
   const starts = overlapping(segs, fromMs, toMs).map((s) => Math.max(s.fromMs, fromMs));
-  // A peer that refuses it or that it refuses at the write (a removal, removals.ts) does not count.
-  const done = (z: string): boolean => (z === node || linked(z)) && starts.some((at) => (roundTripDoneMs(segs, node, z, at) ?? Infinity) <= toMs);
+  // A round trip counts only if neither end refused the other when it was answered (a removal,
+  // removals.ts): one answered before the peer learned of the removal still counts, for one window
+  // like any contact; none can be answered after.
+  const done = (z: string): boolean => z === node || starts.some((at) => {
+    const doneMs = roundTripDoneMs(segs, node, z, at);
+    return doneMs !== undefined && doneMs <= toMs && linked(z, doneMs);
+  });
   return controllers.filter(done).length;
 }
 
@@ -75,7 +80,7 @@ export function checkSplitBrain(h: History, boundMs: number): Violation[] {
   for (const op of h.writes) {
     if (storedAck(op) === undefined || !h.controllers.includes(op.node)) continue;
     const t = decisionMs(segs, op);
-    const best = knowsRemoved(h, op.node, op.node, t) ? 0 : contactsWithin(segs, h.controllers, op.node, t - boundMs, t, (z) => linkedAt(h, op.node, z, t));
+    const best = knowsRemoved(h, op.node, op.node, t) ? 0 : contactsWithin(segs, h.controllers, op.node, t - boundMs, t, (z, atMs) => linkedAt(h, op.node, z, atMs));
     // A window reaching back before the run's start is given the benefit of the doubt: runs start
     // from a formed federation.
     if (best < fq && t - boundMs >= h.startMs) {
