@@ -172,10 +172,9 @@ export class ControllerNode {
         merkleRoot: () => store.merkle.root(),
         // The AGENTS column: agents following this controller, not every agent that can reach it.
         agentCount: () => replicator?.followingAgents().length ?? 0,
-        // Refused until the record is loaded, a moment after start, is nobody: connections made in
-        // that moment are checked again once it is (dropRevoked below).
-        // A controller removed from the federation refuses everyone: it neither replicates nor serves
-        // agents, which fail over to the others.
+        // The record's deny list, and everyone once this controller knows it was removed (it then
+        // neither replicates nor serves agents, which fail over). Nobody before the record is loaded,
+        // a moment after start: connections made in that moment are checked again (dropRevoked below).
         revoked: (peerId) => members !== undefined && (members.removed || members.isRevoked(peerId)),
         isBlocked: (peerId, direction) => {
           const cut = blocked.get(peerId.toString());
