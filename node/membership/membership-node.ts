@@ -168,7 +168,10 @@ export async function startMembershipNode(config: MembershipConfig, options: Mem
       rpcBytesMax: cfg.heartbeatBytesMax * 4,
       isAuthenticated: (p) => auth.isAuthenticated(p),
     },
-    isDenied: (p, direction) => auth.isDenied(p) || (options.isBlocked?.(p, direction) ?? false),
+    // A revoked peer is never dialed: it is refused when it dials us, at authentication, where it hears
+    // AUTH_REVOKED (a removed controller learns its removal from those refusals). Were we to dial it,
+    // we would refuse its certificate after it had accepted ours, and it would hear nothing.
+    isDenied: (p, direction) => auth.isDenied(p) || (direction === 'outbound' && options.revoked?.(p.toString()) === true) || (options.isBlocked?.(p, direction) ?? false),
     timers,
     random,
     logger,
