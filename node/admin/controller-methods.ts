@@ -11,7 +11,7 @@ import type {
 import { isPeerIdText } from '../../membership/heartbeat.ts';
 import { isMemberName } from '../../membership/member-name.ts';
 import { MemberChangeError } from '../../membership/federation-members.ts';
-import { MembershipRequestError, type MembersService } from '../membership/members-service.ts';
+import { MembershipRequestError } from '../membership/members-service.ts';
 import { defineMethod, Subscription, type MethodTable } from './method-table.ts';
 import { arr, oneOf, optBool, optOneOf, paramsObject, str } from './params.ts';
 import { keyParam, readMethods } from './read-methods.ts';
@@ -133,7 +133,7 @@ export function controllerMethods(node: ControllerNode): MethodTable {
     'federation.members.list': defineMethod({
       params: (raw) => paramsObject(raw, []),
       handler: async (): Promise<MembersListResult> => {
-        const members = liveMembers(node);
+        const members = adminCall(() => node.liveMembers());
         const connected = node.membership.authenticatedPeers().filter((p) => p.role === 'controller').map((p) => p.member);
         return { record: members.committed, connected: [self, ...connected].sort() };
       },
@@ -150,7 +150,7 @@ export function controllerMethods(node: ControllerNode): MethodTable {
         return { peerId, name, role: oneOf(o, 'role', ['operator', 'viewer', 'agent'] as const) };
       },
       handler: async ({ peerId, name, role }): Promise<MembersDenyResult> => {
-        const members = liveMembers(node);
+        const members = adminCall(() => node.liveMembers());
         try {
           const { record } = await members.propose({ op: 'deny', peerId, name, role });
           return { denied: record.denied.find((d) => d.peerId === peerId)!, epoch: record.epoch };
@@ -290,11 +290,13 @@ function keyOf(resource: unknown): string | undefined {
   return `${r.kind}/${ns}/${r.metadata.name}`.slice(0, 600);
 }
 
-function liveMembers(node: ControllerNode): MembersService {
-  if (node.members === undefined) {
-    throw new AdminError('UNAVAILABLE', 'this controller has no live membership: its configuration must give every controller\'s peer ID (spec.members[].endpoint with /p2p/…)');
+
+function adminCall<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    throw memberChangeAdminError(err);
   }
-  return node.members;
 }
 
 // A change that does not apply is the caller's mistake (INVALID_ARGUMENT, or NOT_FOUND for a

@@ -413,6 +413,12 @@ export class ControllerNode {
     return this.replicator.sync(peer);
   }
 
+  /** The membership record's service; MembershipRequestError NO_LIVE_MEMBERSHIP when this controller has none. */
+  liveMembers(): MembersService {
+    if (this.members === undefined) throw new MembershipRequestError('NO_LIVE_MEMBERSHIP', 'this controller has no live membership: its configuration must give every controller\'s peer ID (spec.members[].endpoint with /p2p/…)');
+    return this.members;
+  }
+
   /**
    * Remove controller `name` from the federation (`novactl federation members remove`). A connected
    * controller is drained first: one anti-entropy session pulls here what it holds and others lack
@@ -423,8 +429,7 @@ export class ControllerNode {
    */
   async removeController(name: string, opts: { force?: boolean } = {}): Promise<{ record: FederationMembers; removed: ControllerEntry; drained: boolean }> {
     this.#checkRunning();
-    const members = this.members;
-    if (members === undefined) throw new MembershipRequestError('NO_LIVE_MEMBERSHIP', 'this controller has no live membership: its configuration must give every controller\'s peer ID');
+    const members = this.liveMembers();
     const self = this.membership.memberName;
     if (name === self) throw new MembershipRequestError('SELF', `${name} is this controller: remove it from another one`);
     // Agents' votes are tallied against the configured controllers; removing one would need the
