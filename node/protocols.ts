@@ -13,7 +13,7 @@ export function healthTopic(federationId: string): string {
 
 /** Clock probes between controllers (node/membership/clock-probe.ts). */
 export function clockProtocol(federationId: string): string {
-  return `/novaedge/${federationId}/clock/2.0.0`;
+  return `/novaedge/${federationId}/clock/3.0.0`;
 }
 
 /** The remote admin protocol: the admin API for operator and viewer certificates (node/admin/remote-admin.ts). */

@@ -58,8 +58,8 @@ export class ControllerContacts {
   readonly self: string;
   /** Staleness bound on this controller's clock. */
   readonly windowMs: number;
-  /** Configured controllers, in configured order. */
-  readonly controllers: readonly string[];
+  /** Configured controllers, in configured order (then those added). */
+  controllers: readonly string[];
   #contacts = new Map<string, Contact>();
   #lastNowMs = -Infinity;
 
@@ -137,6 +137,17 @@ export class ControllerContacts {
   /** True while a direct link to `controller` is open, as far as this table was told. */
   linkOpen(controller: string): boolean {
     return this.#contacts.get(controller)?.open ?? false;
+  }
+
+  /**
+   * Track `controller` too (live membership: a controller the record added), with no link open yet;
+   * false when it is tracked already or the table is full.
+   */
+  addController(controller: string): boolean {
+    if (this.#contacts.has(controller) || controller === this.self || this.controllers.length >= MAX_CONTROLLERS) return false;
+    this.controllers = [...this.controllers, controller];
+    this.#contacts.set(controller, { open: false, atMs: -Infinity });
+    return true;
   }
 
   /** An independent copy (model checking branches on it). */

@@ -1,6 +1,6 @@
-// `novactl federation members list|deny|remove`: the federation's membership record (live membership).
+// `novactl federation members list|add|promote|remove|deny`: the federation's membership record (live membership).
 import { Option, type Command } from 'commander';
-import type { MembersDenyResult, MembersListResult, MembersRemoveResult } from '../../node/admin/controller-api.ts';
+import type { MembersAddResult, MembersDenyResult, MembersListResult, MembersPromoteResult, MembersRemoveResult } from '../../node/admin/controller-api.ts';
 import { call, type CliContext } from './cli-context.ts';
 import { formatTable, yesNo } from './format-table.ts';
 import { outputOption, render, type OutputFormat } from './output.ts';
@@ -9,7 +9,7 @@ import { outputOption, render, type OutputFormat } from './output.ts';
 export function formatMembers(r: MembersListResult): string {
   const { record } = r;
   const rows = record.controllers.map((c) => [
-    c.name, record.voters.includes(c.name) ? 'voter' : 'learner', c.peerId, c.endpoints.join(',') || '(configured)', c.region || '-',
+    c.name, record.voters.includes(c.name) ? 'voter' : c.autoPromote ? 'learner (promoted once caught up)' : 'learner', c.peerId, c.endpoints.join(',') || '(configured)', c.region || '-',
     yesNo(r.connected.includes(c.name)),
   ]);
   const lines = [`membership epoch ${record.epoch}: ${record.voters.length} voters, ${record.learners.length} learners`, '',
@@ -30,6 +30,29 @@ export function addMembersCommands(fed: Command, ctx: CliContext): void {
     .action(async (opts: { output: OutputFormat }) => {
       const r = await call<MembersListResult>(ctx, 'federation.members.list');
       ctx.io.stdout(render(opts.output, r, () => formatMembers(r)));
+    });
+  m.command('add')
+    .description('add a controller as a learner: it replicates and serves reads, and votes once promoted (by default as soon as it has caught up)')
+    .argument('<name>', 'member name in its certificate')
+    .requiredOption('--peer-id <id>', 'the peer ID its certificate was issued for (novactl pki shows it)')
+    .requiredOption('--endpoint <multiaddr...>', 'where the other controllers dial it, e.g. /ip4/10.0.0.4/tcp/7104')
+    .option('--region <region>', 'its region label')
+    .option('--no-promote', 'keep it a learner until `members promote`')
+    .addOption(outputOption())
+    .action(async (name: string, opts: { peerId: string; endpoint: string[]; region?: string; promote: boolean; output: OutputFormat }) => {
+      const r = await call<MembersAddResult>(ctx, 'federation.members.add', {
+        name, peerId: opts.peerId, endpoints: opts.endpoint, ...(opts.region === undefined ? {} : { region: opts.region }), promote: opts.promote,
+      });
+      ctx.io.stdout(render(opts.output, r, () => `added ${r.added.name} (${r.added.peerId}) as a learner at membership epoch ${r.epoch}; ` +
+        `${r.added.autoPromote ? 'it is promoted to voter once caught up' : `promote it with \`novactl federation members promote ${r.added.name}\``}; voters ${r.voters.join(', ')}`));
+    });
+  m.command('promote')
+    .description('make a learner a voter (one that caught up: a voter far behind makes quorum writes wait)')
+    .argument('<name>', 'member name of the learner')
+    .addOption(outputOption())
+    .action(async (name: string, opts: { output: OutputFormat }) => {
+      const r = await call<MembersPromoteResult>(ctx, 'federation.members.promote', { name });
+      ctx.io.stdout(render(opts.output, r, () => `promoted ${r.promoted} to voter at membership epoch ${r.epoch}; voters now ${r.voters.join(', ')}`));
     });
   m.command('remove')
     .description('remove a controller: it stops counting at once, its peer ID is refused on every controller from then on, its agents fail over')

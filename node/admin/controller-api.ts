@@ -166,6 +166,21 @@ export interface MembersRemoveResult {
   drained: boolean;
 }
 
+/** `federation.members.add`: the controller added as a learner, and the record after it. */
+export interface MembersAddResult {
+  added: ControllerEntry;
+  epoch: number;
+  voters: string[];
+  learners: string[];
+}
+
+/** `federation.members.promote`: the learner made a voter, and the voters after it. */
+export interface MembersPromoteResult {
+  promoted: string;
+  epoch: number;
+  voters: string[];
+}
+
 /** One agent known to this controller. */
 export interface AgentInfo {
   name: string;

@@ -6,11 +6,12 @@ import type { ControllerNode, ControllerWriteResult, FederationStatus } from '..
 import { AdminError, InvalidParamsError, toRpcError } from './admin-errors.ts';
 import type {
   AgentInfo, AgentsResult, ApplyResult, ConflictsResult, DescribeResult, FederationEvent,
-  MembersDenyResult, MembersListResult, MembersRemoveResult, ReconcileResult, StatusResult, SyncResult, WriteDurability, WriteOutcome,
+  MembersAddResult, MembersDenyResult, MembersListResult, MembersPromoteResult, MembersRemoveResult, ReconcileResult, StatusResult, SyncResult, WriteDurability, WriteOutcome,
 } from './controller-api.ts';
 import { isPeerIdText } from '../../membership/heartbeat.ts';
 import { isMemberName } from '../../membership/member-name.ts';
-import { MemberChangeError } from '../../membership/federation-members.ts';
+import { ENDPOINT_CHARS_MAX, ENDPOINTS_MAX, MemberChangeError } from '../../membership/federation-members.ts';
+import { multiaddr } from '@multiformats/multiaddr';
 import { MembershipRequestError } from '../membership/members-service.ts';
 import { defineMethod, Subscription, type MethodTable } from './method-table.ts';
 import { arr, oneOf, optBool, optOneOf, paramsObject, str } from './params.ts';
@@ -123,8 +124,9 @@ export function controllerMethods(node: ControllerNode): MethodTable {
       params: (raw) => ({ peer: str(paramsObject(raw, ['peer']), 'peer', 253) }),
       handler: async ({ peer }): Promise<SyncResult> => {
         if (peer === self) throw new InvalidParamsError('params.peer', `${peer} is this controller; name another one`);
-        if (!node.config.controllers.includes(peer)) {
-          throw new AdminError('NOT_FOUND', `${peer} is not a configured controller (controllers: ${node.config.controllers.join(', ')})`, { peer });
+        const known = node.knownControllers();
+        if (!known.includes(peer)) {
+          throw new AdminError('NOT_FOUND', `${peer} is not a controller of the federation (controllers: ${known.join(', ')})`, { peer });
         }
         return { peer, report: await node.sync(peer) };
       },
@@ -178,12 +180,52 @@ export function controllerMethods(node: ControllerNode): MethodTable {
       },
     }),
 
+    'federation.members.add': defineMethod({
+      access: 'write',
+      params: (raw) => {
+        const o = paramsObject(raw, ['name', 'peerId', 'endpoints', 'region', 'promote']);
+        const name = str(o, 'name', 63);
+        if (!isMemberName(name)) throw new InvalidParamsError('params.name', 'must be a DNS-1123 label (the name in its certificate)');
+        const peerId = str(o, 'peerId', 128);
+        if (!isPeerIdText(peerId)) throw new InvalidParamsError('params.peerId', 'must be a libp2p peer ID (12D3KooW…)');
+        const endpoints = endpointsParam(o.endpoints, peerId);
+        const region = o.region === undefined ? '' : str(o, 'region', 63);
+        return { name, peerId, endpoints, region, autoPromote: optBool(o, 'promote') ?? true };
+      },
+      handler: async (entry): Promise<MembersAddResult> => {
+        try {
+          const record = await node.addController(entry);
+          return { added: record.controllers.find((c) => c.name === entry.name)!, epoch: record.epoch, learners: [...record.learners], voters: [...record.voters] };
+        } catch (err) {
+          throw memberChangeAdminError(err);
+        }
+      },
+    }),
+
+    'federation.members.promote': defineMethod({
+      access: 'write',
+      params: (raw) => {
+        const o = paramsObject(raw, ['name']);
+        const name = str(o, 'name', 63);
+        if (!isMemberName(name)) throw new InvalidParamsError('params.name', 'must be a member name');
+        return { name };
+      },
+      handler: async ({ name }): Promise<MembersPromoteResult> => {
+        try {
+          const record = await node.promoteController(name);
+          return { promoted: name, epoch: record.epoch, voters: [...record.voters] };
+        } catch (err) {
+          throw memberChangeAdminError(err);
+        }
+      },
+    }),
+
     'federation.reconcile': defineMethod({
       access: 'write',
       params: (raw) => paramsObject(raw, []),
       handler: async (): Promise<ReconcileResult> => {
         const connected = new Set(node.membership.authenticatedPeers().filter((p) => p.role === 'controller').map((p) => p.member));
-        const peers = node.config.controllers.filter((c) => c !== self && connected.has(c));
+        const peers = node.knownControllers().filter((c) => c !== self && connected.has(c));
         const runs = await Promise.allSettled(peers.map((p) => node.sync(p)));
         return {
           peers: runs.map((r, i) => {
@@ -299,6 +341,28 @@ function adminCall<T>(f: () => T): T {
   }
 }
 
+// `members add`'s endpoints: one to ENDPOINTS_MAX multiaddrs, each ending in the added controller's
+// /p2p/ peer ID (added when missing; another peer ID is refused).
+function endpointsParam(raw: unknown, peerId: string): string[] {
+  const list = typeof raw === 'string' ? [raw] : raw;
+  if (!Array.isArray(list) || list.length === 0 || list.length > ENDPOINTS_MAX) throw new InvalidParamsError('params.endpoints', `must be 1 to ${ENDPOINTS_MAX} multiaddrs where the other controllers dial it`);
+  return list.map((a: unknown, i) => {
+    const field = `params.endpoints[${i}]`;
+    if (typeof a !== 'string' || a.length === 0 || a.length > ENDPOINT_CHARS_MAX) throw new InvalidParamsError(field, `must be a multiaddr of at most ${ENDPOINT_CHARS_MAX} characters`);
+    let addr;
+    try {
+      addr = multiaddr(a);
+    } catch (err) {
+      throw new InvalidParamsError(field, `is not a multiaddr (${(err as Error).message})`);
+    }
+    const id = addr.getPeerId();
+    if (id !== null && id !== peerId) throw new InvalidParamsError(field, `names peer ${id}, not ${peerId}`);
+    const full = id === null ? `${addr.toString()}/p2p/${peerId}` : addr.toString();
+    if (full.length > ENDPOINT_CHARS_MAX) throw new InvalidParamsError(field, `must be a multiaddr of at most ${ENDPOINT_CHARS_MAX} characters`);
+    return full;
+  });
+}
+
 // A change that does not apply is the caller's mistake (INVALID_ARGUMENT, or NOT_FOUND for a
 // member that is not one); a proposal without a majority of the voters is refused like a fenced write.
 function memberChangeAdminError(err: unknown): unknown {
@@ -311,6 +375,7 @@ function memberChangeAdminError(err: unknown): unknown {
   }
   const code = (err as { code?: unknown } | null)?.code;
   if (code === 'NO_MAJORITY') return new AdminError('FENCED', `${(err as Error).message}: membership changes need a majority of the voters`, { cause: code });
+  if (code === 'SETTLING') return new AdminError('UNAVAILABLE', (err as Error).message, { cause: code });
   if (code === 'SUPERSEDED') return new AdminError('UNAVAILABLE', (err as Error).message, { cause: code });
   return err;
 }

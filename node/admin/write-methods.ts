@@ -6,7 +6,7 @@
 /** Methods that change the federation. */
 export const WRITE_METHODS: ReadonlySet<string> = new Set([
   'resources.apply', 'resources.delete', 'conflicts.resolve', 'federation.sync', 'federation.reconcile',
-  'federation.members.deny', 'federation.members.remove',
+  'federation.members.deny', 'federation.members.remove', 'federation.members.add', 'federation.members.promote',
 ]);
 
 /** Whether `method` changes the federation. */

@@ -226,6 +226,13 @@ export class AuthService {
     this.#unauthenticatedInboundMax = options.unauthenticatedInboundMax ?? UNAUTHENTICATED_INBOUND_MAX_DEFAULT;
   }
 
+  /** Accept `name` as a controller with `peerId` from now on (a controller the membership record lists; MemberPins.admit). */
+  admitController(name: string, peerId: string): void {
+    this.#pins.admit(name, peerId);
+    // Refused a moment ago as unknown (it dialed before the record listed it): it may come in now.
+    this.#deny.lift(peerId);
+  }
+
   /** Register the protocol and connection listeners; call before libp2p starts listening. */
   async start(libp2p: AuthHost): Promise<void> {
     if (this.#running) return;

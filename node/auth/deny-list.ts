@@ -28,6 +28,11 @@ export class DenyList {
   }
 
   /** Whether `peerId` is denied at `nowMs`. */
+  /** Lift the denial of `peerId`, if any. */
+  lift(peerId: string): void {
+    this.#until.delete(peerId);
+  }
+
   isDenied(peerId: string, nowMs: number): boolean {
     const until = this.#until.get(peerId);
     if (until === undefined) return false;

@@ -59,6 +59,18 @@ export class MemberPins {
     }
   }
 
+  /**
+   * Pin `name` to `peerId` as a controller from now on (live membership: the committed membership
+   * record lists it, and the record wins over the configuration). Not this node's own name.
+   */
+  admit(name: string, peerId: string): void {
+    if (name === this.#self) return;
+    const before = this.#byName.get(name);
+    if (before !== undefined && before !== peerId) this.#byPeer.delete(before);
+    this.#byName.set(name, peerId);
+    this.#byPeer.set(peerId, name);
+  }
+
   /** Undefined when `c` may be accepted, else why not. */
   check(c: PinnedClaim): PinRefusal | undefined {
     const pinned = (message: string): PinRefusal => ({ code: 'AUTH_MEMBER_PINNED', message });

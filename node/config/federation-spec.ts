@@ -2,6 +2,7 @@
 // antiEntropy): read into the pieces of a ControllerConfig, with every problem under its path. Ranges
 // and relations between fields are left to the validators that own them (membership, replication,
 // quorum); this file checks shapes, types, durations, endpoints and the member list.
+import { multiaddr } from '@multiformats/multiaddr';
 import { MAX_CONTROLLERS, QUORUM_MODES } from '../../quorum/index.ts';
 import { STRATEGY_NAMES, type StrategyName } from '../../storage/logic/rules/index.ts';
 import { RESOURCE_KINDS_ADDED_MAX } from '../../storage/logic/resource-kinds.ts';
@@ -29,6 +30,11 @@ export interface ControllerSpec {
   memberIndexes: number[];
   /** Names of every member with a valid, unique name, well-formed or not (they count as configured controllers). */
   memberNames: string[];
+  /**
+   * spec.bootstrap: addresses (multiaddrs with /p2p/<peerId>) of members of a federation this
+   * controller joins (live membership): it learns the membership from them. Empty with spec.members.
+   */
+  bootstrap: string[];
   /** Port of localMember.endpoint, the default listen port. */
   localPort: number | undefined;
   /** The default listen multiaddr: localMember.endpoint's IP and port (0.0.0.0 for a DNS name). */
@@ -85,6 +91,20 @@ export function readControllerSpec(spec: FieldReader): ControllerSpec {
     members.push(entry);
     memberIndexes.push(i);
   });
+
+  const bootstrap: string[] = [];
+  (spec.strings('bootstrap', MEMBERS_MAX) ?? []).forEach((a, i) => {
+    let id: string | null = null;
+    try {
+      id = multiaddr(a).getPeerId();
+    } catch (err) {
+      spec.problem(`bootstrap[${i}]`, `is not a multiaddr (${(err as Error).message})`);
+      return;
+    }
+    if (id === null) spec.problem(`bootstrap[${i}]`, 'must end in /p2p/<peerId>: the member\'s certificate is checked against it');
+    else bootstrap.push(a);
+  });
+  if (bootstrap.length > 0 && members.length > 0) spec.problem('bootstrap', 'is for a controller joining a federation (it learns the members from them): list spec.members or spec.bootstrap, not both');
 
   const healthCheck = readHealthCheck(spec.child('healthCheck'));
 
@@ -144,6 +164,7 @@ export function readControllerSpec(spec: FieldReader): ControllerSpec {
     members,
     memberIndexes,
     memberNames: [...seen.keys()],
+    bootstrap,
     localPort: local.port,
     localListen: local.listen,
     healthCheck,

@@ -151,9 +151,11 @@ function readController(root: FieldReader, name: string, o: ParseOptions, issues
     region: spec.localMember.region,
     zone: spec.localMember.zone,
     listen: node.listen,
-    bootstrap: spec.members.map((m) => m.address!),
+    // A joining controller (spec.bootstrap) pins its bootstrap members' peer IDs (controllerPinsFrom),
+    // then the membership record it learns from them.
+    bootstrap: spec.bootstrap.length > 0 ? spec.bootstrap : spec.members.map((m) => m.address!),
     // Each member's name with the peer ID its certificate must carry, inbound and outbound.
-    controllers: spec.members.map((m) => pinOf(m.name, m.address!)),
+    ...(spec.bootstrap.length > 0 ? {} : { controllers: spec.members.map((m) => pinOf(m.name, m.address!)) }),
     keyFile: node.identityKeyFile,
     certificateFile: node.certificateFile,
     controllerCaFiles: node.controllerCaFiles,
@@ -188,7 +190,7 @@ function readController(root: FieldReader, name: string, o: ParseOptions, issues
     role: 'controller',
     name,
     node,
-    controller: { membership, replication, splitBrain: spec.splitBrain },
+    controller: { membership, replication, splitBrain: spec.splitBrain, ...(spec.bootstrap.length > 0 ? { join: true } : {}) },
     localMember: spec.localMember,
     members: spec.members,
   };

@@ -4,7 +4,7 @@ import { Store, type ConflictInfo, type ResourceView, type WriteResult, type Wri
 import type { PeerView } from '../../membership/peer-table.ts';
 import { resolveMembershipConfig, type MembershipConfig } from '../config/membership-config.ts';
 import { resolveReplicationConfig, type ReplicationConfig, type ResolvedReplicationConfig } from '../config/replication-config.ts';
-import { NodeStateError } from '../errors.ts';
+import { ConfigError, NodeStateError } from '../errors.ts';
 import { loggerOrSilent } from '../util/logger.ts';
 import { nodeComponents, type NodeComponents } from '../components.ts';
 import { DISK_WRITE_BUFFER_BYTES } from '../../storage/store/disk-db.ts';
@@ -27,6 +27,9 @@ import { firstMembersRecord, MembershipRequestError, MembersService } from '../m
 import { controllerNamed, MemberChangeError, type ControllerEntry, type FederationMembers } from '../../membership/federation-members.ts';
 import { levelSlotStorage } from '../membership/members-storage.ts';
 import { serveMembersExchange, streamMembersTransport } from '../membership/members-wire.ts';
+import { settleMsFor } from '../membership/members-settle.ts';
+import { joinRecord } from '../membership/members-join.ts';
+import { wireLiveMembership } from './live-membership.ts';
 
 /** Which connections a cut link refuses. */
 export type LinkDirection = 'both' | 'inbound' | 'outbound';
@@ -37,6 +40,13 @@ export interface ControllerConfig {
   membership: MembershipConfig;
   /** Store and replication. */
   replication: ReplicationConfig;
+  /**
+   * Join a running federation (live membership): this controller's configuration names no other
+   * controller, only `membership.bootstrap` (members' addresses with their peer IDs). It learns the
+   * membership record from them once a member has added it (`novactl federation members add`), and
+   * start() resolves then (or at once when a record is saved from an earlier run).
+   */
+  join?: boolean;
   /** Quorum and write fencing (default: Controllers mode, majority of the controllers, writes fenced). */
   splitBrain?: SplitBrainConfig;
 }
@@ -56,6 +66,8 @@ export interface ControllerOptions extends Pick<MembershipNodeOptions, 'logger'>
   pushQueueMax?: number;
   /** Replication profile (e.g. FAST_REPLICATION). */
   replicationProfile?: Readonly<Partial<ReplicationConfig>>;
+  /** Aborts a start that is waiting to join (ControllerConfig `join`): it then stops and rejects. */
+  signal?: AbortSignal;
 }
 
 /** Durability of one write: on this controller, or on a weighted majority of controllers. */
@@ -176,6 +188,8 @@ export class ControllerNode {
         // neither replicates nor serves agents, which fail over). Nobody before the record is loaded,
         // a moment after start: connections made in that moment are checked again (dropRevoked below).
         revoked: (peerId) => members !== undefined && (members.removed || members.isRevoked(peerId)),
+        // Answered with each clock probe: the write fence's count rule reads it (live-membership.ts).
+        membersEpoch: () => members?.committed.epoch ?? 0,
         isBlocked: (peerId, direction) => {
           const cut = blocked.get(peerId.toString());
           return cut !== undefined && (cut.direction === 'both' || cut.direction === direction);
@@ -188,21 +202,34 @@ export class ControllerNode {
     let quorum: QuorumConfig;
     try {
       quorum = resolveSplitBrain(membership, repl.controllers, config.splitBrain ?? {});
-      const first = firstMembersRecord(membership.memberName, membership.peerId.toString(), repl.controllers, controllers);
+      if (config.join === true && quorum.mode === 'AgentAssisted') {
+        throw new ConfigError([{ field: 'splitBrain.mode', problem: 'a controller joining from a bootstrap list needs Controllers mode: AgentAssisted does not change its voters live yet' }]);
+      }
+      const fid = membership.config.federationId;
+      const m = membership;
+      const transport = streamMembersTransport(async (member, signal) => {
+        const peer = m.authenticatedPeers().find((p) => p.member === member && p.role === 'controller');
+        if (peer === undefined) throw new NodeStateError(`${member} is not connected`);
+        return m.openStream(peer.peerId, membersProtocol(fid), signal);
+      }, timers);
+      const connected = (): string[] => m.authenticatedPeers().filter((p) => p.role === 'controller').map((p) => p.member);
+      const storage = levelSlotStorage(db);
+      const first = config.join === true
+        ? await joinRecord({
+          self: m.memberName, selfPeerId: m.peerId.toString(), listenAddrs: () => m.multiaddrs(), connected, transport, storage, timers,
+          ...(options.signal === undefined ? {} : { signal: options.signal }),
+          ...(options.logger === undefined ? {} : { logger: options.logger.child({ component: 'members' }) }),
+        })
+        : firstMembersRecord(membership.memberName, membership.peerId.toString(), repl.controllers, controllers);
       if (first !== undefined) {
-        const fid = membership.config.federationId;
-        const m = membership;
         members = new MembersService({
           self: m.memberName,
           initial: first,
-          storage: levelSlotStorage(db),
-          transport: streamMembersTransport(async (member, signal) => {
-            const peer = m.authenticatedPeers().find((p) => p.member === member && p.role === 'controller');
-            if (peer === undefined) throw new NodeStateError(`${member} is not connected`);
-            return m.openStream(peer.peerId, membersProtocol(fid), signal);
-          }, timers),
-          connected: () => m.authenticatedPeers().filter((p) => p.role === 'controller').map((p) => p.member),
+          storage,
+          transport,
+          connected,
           timers,
+          settleMs: settleMsFor(m.config),
           ...(options.logger === undefined ? {} : { logger: options.logger.child({ component: 'members' }) }),
         });
         await members.start();
@@ -250,7 +277,7 @@ export class ControllerNode {
       hlc: store.clock, timers, wallClock, ...(options.logger === undefined ? {} : { logger: options.logger }),
     });
     const node = new ControllerNode(components, membership, store, replicator, repl, blocked, fence, votes, members);
-    node.#wire();
+    node.#wire(options.logger);
     replicator.start();
     try {
       await votes?.start();
@@ -261,7 +288,7 @@ export class ControllerNode {
     return node;
   }
 
-  #wire(): void {
+  #wire(logger: ControllerOptions['logger']): void {
     const blocked = this.#blocked;
     const m = this.membership;
     const fid = m.config.federationId;
@@ -298,6 +325,10 @@ export class ControllerNode {
       this.#offs.push(members.onAdopted(() => { auth.dropRevoked(); }));
       this.#offs.push(auth.on('authenticated', (p) => { if (p.role === 'controller') void members.catchUp(p.member); }));
       this.#offs.push(auth.on('refused', (r) => { if (r.peerCode !== undefined) members.noteRefusedBy(r.peerId, r.peerCode); }));
+      this.#offs.push(wireLiveMembership({
+        membership: m, members, fence: this.fence, replicator: this.replicator, timers: this.components.timers, running: () => this.#running,
+        ...(logger === undefined ? {} : { logger: logger.child({ component: 'members' }) }),
+      }));
     }
     const up = (p: { member: string; role: string; peerId: string }): void => {
       const direction = this.#cutMembers.get(p.member);
@@ -452,6 +483,34 @@ export class ControllerNode {
     }
     const { record } = await members.propose({ op: 'remove', name });
     return { record, removed, drained };
+  }
+
+  /**
+   * Add controller `entry` to the federation as a learner (`novactl federation members add`): from
+   * the commit on, every controller admits its certificate, dials its endpoints and replicates with
+   * it; it does not vote until promoted (automatically once caught up when `entry.autoPromote`,
+   * live-membership.ts; else by promoteController). Commits with a majority of the voters.
+   */
+  async addController(entry: ControllerEntry): Promise<FederationMembers> {
+    this.#checkRunning();
+    const members = this.liveMembers();
+    if (this.agentVotes !== undefined) throw new MembershipRequestError('AGENT_ASSISTED', 'adding a controller is not supported in AgentAssisted mode yet');
+    return (await members.propose({ op: 'add', controller: entry })).record;
+  }
+
+  /** Make learner `name` a voter (`novactl federation members promote`). Commits with a majority of the voters and of the voters after it. */
+  async promoteController(name: string): Promise<FederationMembers> {
+    this.#checkRunning();
+    const members = this.liveMembers();
+    if (this.agentVotes !== undefined) throw new MembershipRequestError('AGENT_ASSISTED', 'promoting a controller is not supported in AgentAssisted mode yet');
+    return (await members.propose({ op: 'promote', name })).record;
+  }
+
+  /** Every controller this one knows: the configured ones and those of its membership record. */
+  knownControllers(): string[] {
+    const names = new Set(this.config.controllers);
+    for (const c of this.members?.committed.controllers ?? []) names.add(c.name);
+    return [...names].sort();
   }
 
   /** Members, health, sync lag and last sync. */

@@ -46,14 +46,25 @@
 // other controller no later than it stops counting a lease. That relation (quorum/lease-window.ts) is
 // checked at start, and refused naming the field, never silently adjusted.
 //
+// Live membership (node/membership/members-service.ts): the voters are the committed membership
+// record's, handed over by `setMembers` each time a newer record is committed here, and the record's
+// count rule applies (quorum/voter-slot.ts peerCountsAtEpoch): a reached controller counts only when
+// the membership epoch it answered its latest clock probe with is at most this controller's. That
+// answer is at most one probe cycle old (rttIntervalMs + rttTimeoutMs: an older one leaves the peer
+// unmeasured, not counted), and a voter waits longer than that after committing an epoch before it
+// takes part in deciding the next (MembersAcceptor settleMs), so no controller still counts it on an
+// older epoch once an epoch two on can be chosen. A controller that is a learner under its record
+// does not vote: it refuses writes (NO_QUORUM, "a learner").
+//
 // Time comes from the injected components (timers: the monotonic clock, the periodic tick and the
 // timers for the moments the state changes by itself; wallClock: what clock offsets are measured
 // against), so the whole-cluster simulation runs this very code on virtual time.
+import { peerCountsAtEpoch } from '../../quorum/voter-slot.ts';
 import { ClockOffsets, offsetVerdict, type OffsetEstimate } from '../../membership/clock-offset.ts';
 import { healthContactWindowMs } from '../../membership/link-liveness.ts';
 import type { HybridClock } from '../../storage/logic/hlc.ts';
 import {
-  ASSUMED_CLOCK_RATE_DRIFT_PPM, clockVoters, ControllerContacts, stampsStandingStillMs, decideWrite, defaultLeaseForWindow, leaseWindowMismatch, MAX_AGENTS, PartitionPhaseMachine,
+  ASSUMED_CLOCK_RATE_DRIFT_PPM, clockVoters, MAX_CONTROLLERS, ControllerContacts, stampsStandingStillMs, decideWrite, defaultLeaseForWindow, leaseWindowMismatch, MAX_AGENTS, PartitionPhaseMachine,
   quorumStatus, tally, validateQuorumConfig,
   type ClockAgreement, type FenceReason, type QuorumConfig, type QuorumConfigInput, type QuorumStatus, type TallyResult, type WriteDecision,
 } from '../../quorum/index.ts';
@@ -118,6 +129,14 @@ export function resolveSplitBrain(
 
 const NO_AGENTS: ReadonlySet<string> = new Set();
 
+// A learner's answer to every write: it does not vote.
+function learnerDecision(self: string, epoch: number | undefined): WriteDecision {
+  return {
+    allowed: false, code: 'FENCED', reason: 'NO_QUORUM', minorityWrite: false,
+    message: `${self} is a learner at membership epoch ${epoch ?? 0}: it replicates and serves reads, and accepts writes once promoted to voter`,
+  };
+}
+
 /**
  * Longest a write decision (and the reach it was made with) is reused, unless a link opens or closes
  * meanwhile. Far below the times the inputs move by (contact windows, lease drift margins), so a write
@@ -152,8 +171,22 @@ interface Evaluation {
   decision: WriteDecision;
 }
 
+/** The membership the fence counts by (live membership): the record's epoch and voters. */
+export interface FenceMembers {
+  readonly epoch: number;
+  readonly voters: readonly string[];
+}
+
 export class WriteFence {
-  readonly config: QuorumConfig;
+  #config: QuorumConfig;
+  // The configured quorumSize, kept when the voters change (at least a majority of them).
+  readonly #configuredQuorumSize: number;
+  // Live membership: this controller's committed epoch (undefined: none, the YAML's controllers vote).
+  #epoch: number | undefined;
+  // Not a voter of its record: a learner.
+  #learner = false;
+  // The membership epoch each controller answered its latest clock probe with, and when that probe was sent.
+  readonly #peerEpochs = new Map<string, { epoch: number; sentAtMs: number }>();
   readonly #membership: FenceMembership;
   readonly #maxClockOffsetMs: number;
   /** Longest a controller answering clock probes goes without a new sample: rttIntervalMs + rttTimeoutMs. */
@@ -166,7 +199,8 @@ export class WriteFence {
   readonly #timers: TimerComponents;
   readonly #wallClock: WallClock;
   // Which controllers are reached: the pure rule, fed with link events.
-  readonly #contacts: ControllerContacts;
+  #contacts: ControllerContacts;
+  readonly #windowMs: number;
   readonly #offs: Array<() => void> = [];
   /** Writes refused, and writes accepted without quorum (fenceWrites off). */
   readonly counters = { fenced: 0, minorityWrites: 0 };
@@ -179,7 +213,8 @@ export class WriteFence {
   /** `config` from resolveSplitBrain; `agents` is required in AgentAssisted mode. */
   constructor(membership: FenceMembership, config: QuorumConfig, agents: AgentVoteSource | undefined, options: WriteFenceOptions) {
     if (config.mode === 'AgentAssisted' && agents === undefined) throw new Error('WriteFence: AgentAssisted needs an agent vote source');
-    this.config = config;
+    this.#config = config;
+    this.#configuredQuorumSize = config.quorumSize;
     this.#agents = agents;
     this.#membership = membership;
     this.#timers = options.timers;
@@ -190,11 +225,12 @@ export class WriteFence {
     this.#maxClockOffsetMs = membership.config.maxClockOffsetMs;
     this.#probeCycleMs = membership.config.rttIntervalMs + membership.config.rttTimeoutMs;
     this.#contacts = new ControllerContacts({ self: config.self, controllers: config.controllers, windowMs });
+    this.#windowMs = windowMs;
     // A peer's offset is taken from its clock probes (an agent's: its grants) within one contact window
     // of its newest.
     const agentsMax = config.mode === 'AgentAssisted' ? MAX_AGENTS : 0;
     this.#offsets = new ClockOffsets({
-      sampleMaxAgeMs: windowMs, membersMax: Math.max(1, config.controllers.length + agentsMax), driftPpm: ASSUMED_CLOCK_RATE_DRIFT_PPM,
+      sampleMaxAgeMs: windowMs, membersMax: MAX_CONTROLLERS + agentsMax, driftPpm: ASSUMED_CLOCK_RATE_DRIFT_PPM,
     });
     this.#transitions = new FenceTransitions(loggerOrSilent(options.logger).child({ component: 'fence', member: config.self }));
     const startMs = this.#timers.nowMs();
@@ -239,6 +275,44 @@ export class WriteFence {
     );
   }
 
+  /** The quorum configuration counted by now: the YAML's, with the voters of the membership record. */
+  get config(): QuorumConfig {
+    return this.#config;
+  }
+
+  /** Whether this controller is a learner under its membership record (it does not vote). */
+  get learner(): boolean {
+    return this.#learner;
+  }
+
+  /**
+   * Count by the membership record committed here from now on (live membership): its voters, and
+   * the count rule at its epoch. Called with each newer record. A controller the record does not make
+   * a voter is a learner and refuses writes. In AgentAssisted mode only the epoch is taken: the
+   * agents' votes are tallied against the configured controllers, and voter changes are refused there.
+   */
+  setMembers(m: FenceMembers): void {
+    if (this.#epoch !== undefined && m.epoch < this.#epoch) return;
+    this.#epoch = m.epoch;
+    // AgentAssisted tallies the agents' votes against the configured controllers: only the epoch rule.
+    if (this.#config.mode === 'AgentAssisted') {
+      this.#last = undefined;
+      return;
+    }
+    const self = this.#config.self;
+    this.#learner = !m.voters.includes(self);
+    const controllers = [...new Set([...m.voters, self])].sort();
+    const majority = Math.floor(m.voters.length / 2) + 1;
+    this.#config = { ...this.#config, controllers, quorumSize: Math.max(majority, Math.min(this.#configuredQuorumSize, m.voters.length)) };
+    const nowMs = this.#timers.nowMs();
+    for (const c of controllers) {
+      if (!this.#contacts.addController(c)) continue;
+      if (this.#membership.authenticatedPeers().some((p) => p.member === c && p.role === 'controller')) this.#contacts.linkOpened(c, nowMs);
+    }
+    this.#last = undefined;
+    if (this.#running) this.#evaluate();
+  }
+
   /**
    * Controllers this one reaches (itself included, configured order), whatever their clocks: now (the
    * view of the write decision, reused as it is), or at `atMs` as far as is known now.
@@ -274,7 +348,7 @@ export class WriteFence {
       if (c === this.config.self) continue;
       // A controller answering probes has a sample at most one probe period and deadline old; an
       // agent's is as old as its counted lease at most (each grant carries its clocks).
-      const maxAgeMs = this.config.controllers.includes(c) ? this.#probeCycleMs : Infinity;
+      const maxAgeMs = this.#contacts.controllers.includes(c) ? this.#probeCycleMs : Infinity;
       const e = this.#offsets.estimate(c, nowMs, referenceMs, maxAgeMs);
       if (e !== undefined) out.set(c, e);
     }
@@ -299,7 +373,9 @@ export class WriteFence {
   /** The fields of `federation status --verbose`. */
   status(): QuorumStatus {
     const e = this.#evaluate();
-    const st = quorumStatus(this.#phases.phase, e.tally, this.config, e.clock);
+    const computed = quorumStatus(this.#phases.phase, e.tally, this.config, e.clock);
+    // A learner does not vote, whatever it reaches.
+    const st = this.#learner ? { ...computed, writesFenced: true, fenceReason: 'NO_QUORUM' as const, haveQuorum: false } : computed;
     if (this.config.mode === 'AgentAssisted') return st;
     // No agent votes in Controllers mode: "Reachable Agents" is the agents connected here.
     const agents = new Set(this.#membership.authenticatedPeers().filter((p) => p.role === 'agent').map((p) => p.member));
@@ -344,21 +420,32 @@ export class WriteFence {
     this.#evaluateSoon();
   }
 
-  // A clock probe's answer from another configured controller; false (ignored) for anyone else.
+  // A clock probe's answer from another known controller; false (ignored) for anyone else.
   #clockSample(c: ClockSample): boolean {
-    if (c.member === this.config.self || !this.config.controllers.includes(c.member)) return false;
+    if (c.member === this.config.self || !this.#contacts.controllers.includes(c.member)) return false;
+    const known = this.#peerEpochs.get(c.member);
+    if (c.epoch !== undefined && (known === undefined || c.sentAtMs >= known.sentAtMs)) this.#peerEpochs.set(c.member, { epoch: c.epoch, sentAtMs: c.sentAtMs });
     return this.#offsets.sample(c.member, c.remote, c.sentAtMs, c.receivedAtMs);
+  }
+
+  // The count rule of live membership: a reached controller counts only when the epoch of its latest
+  // clock answer, sent within a probe cycle, is at most this controller's (quorum/voter-slot.ts).
+  #countsByEpoch(member: string, nowMs: number): boolean {
+    const myEpoch = this.#epoch;
+    if (myEpoch === undefined || member === this.#config.self) return true;
+    const e = this.#peerEpochs.get(member);
+    return e !== undefined && nowMs - e.sentAtMs <= this.#probeCycleMs && peerCountsAtEpoch(myEpoch, e.epoch);
   }
 
   // An agent's clocks from a vote grant; false (ignored) for a name that is a controller's.
   #agentClockSample(c: ClockSample): boolean {
-    if (c.member === this.config.self || this.config.controllers.includes(c.member)) return false;
+    if (c.member === this.config.self || this.#contacts.controllers.includes(c.member)) return false;
     return this.#offsets.sample(c.member, c.remote, c.sentAtMs, c.receivedAtMs);
   }
 
   // The latest proof of each open link, with the time it was proven (not the time it is read).
   #feedProofs(nowMs: number): void {
-    for (const c of this.config.controllers) {
+    for (const c of this.#contacts.controllers) {
       if (!this.#contacts.linkOpen(c)) continue;
       const atMs = this.#membership.linkProvenAtMs(c);
       if (atMs !== undefined) this.#contacts.proven(c, atMs, nowMs);
@@ -370,7 +457,7 @@ export class WriteFence {
     const nowMs = this.#timers.nowMs();
     const self = this.config.self;
     this.#feedProofs(nowMs);
-    const reachable = this.#contacts.reachable(nowMs);
+    const reachable = this.#contacts.reachable(nowMs).filter((c) => this.#countsByEpoch(c, nowMs));
     const agents = this.config.mode === 'AgentAssisted' ? this.#agents : undefined;
     const leasedAgents = agents === undefined ? [] : [...agents.leasedAgents(nowMs)];
     const registeredAgents = agents?.registeredAgents() ?? NO_AGENTS;
@@ -394,8 +481,8 @@ export class WriteFence {
     const clock: ClockAgreement = {
       tally: agreeing, skewedPeers, unmeasuredPeers, maxClockOffsetMs: this.#maxClockOffsetMs, ...(stampsAheadMs === undefined ? {} : { stampsAheadMs }),
     };
-    const decision = decideWrite(t, this.config, clock);
-    const haveQuorum = t.haveQuorum && agreeing.haveQuorum && stampsAheadMs === undefined;
+    const decision = this.#learner ? learnerDecision(this.#config.self, this.#epoch) : decideWrite(t, this.config, clock);
+    const haveQuorum = t.haveQuorum && agreeing.haveQuorum && stampsAheadMs === undefined && !this.#learner;
     const phases = this.#phases.tick(nowMs, { haveQuorum, reachableControllers: t.reachableControllers, configuredControllers: t.configuredControllers });
     const e: Evaluation = { atMs: nowMs, wallLeadMs: this.#wallClock() - nowMs, reachable, tally: t, clock, decision };
     this.#last = e;

@@ -83,7 +83,7 @@ export class Reconnector {
   readonly #libp2p: ReconnectorHost;
   readonly #o: ReconnectorOptions;
   readonly #log: Logger;
-  readonly #targets: Target[];
+  readonly #targets: Target[]; // grows by addTarget only (bounded by the membership record's size)
   readonly #timers: TimerComponents;
   #running = false;
 
@@ -139,6 +139,23 @@ export class Reconnector {
     t.dialsNow += 1;
     this.#log.debug({ addr: t.addr.toString(), failures: t.failures }, 'dialing at once');
     void this.#dial(t);
+    return true;
+  }
+
+  /**
+   * Keep `addr` connected too (live membership: a controller the membership record added). Nothing
+   * when it names this node or a peer that is a target already. Returns whether it was added.
+   */
+  addTarget(addr: string): boolean {
+    const a = multiaddr(addr);
+    const id = a.getPeerId();
+    if (id === null || id === this.#libp2p.peerId.toString() || this.#targets.some((t) => t.peerId?.toString() === id)) return false;
+    const t: Target = {
+      addr: a, peerId: peerIdFromString(id), failures: 0, timer: undefined, dialing: false,
+      lastError: undefined, disabled: false, longestDelayMs: 0, dialsNow: 0,
+    };
+    this.#targets.push(t);
+    if (this.#running) this.#schedule(t, 0);
     return true;
   }
 

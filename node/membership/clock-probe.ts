@@ -1,15 +1,19 @@
 // The clock probe protocol: a controller asks another for its clock, over a long-lived stream on their
 // existing connection, and times the round trip (membership/clock-offset.ts turns the answers into
-// offsets). One byte asks, sixteen answer:
+// offsets). One byte asks, twenty-four answer:
 //   request  (prober -> peer): 0x01
-//   response (peer -> prober): two big-endian float64s, ms since the epoch: the stamp height, max(its
-//                              physical clock, its HLC's wall part), what its next write is stamped
-//                              with; then its physical clock. Both are needed to follow the stamp
-//                              height between probes: it advances with the physical clock, except
-//                              while the HLC is ahead of it (a clock set back), when it stands still.
+//   response (peer -> prober): three big-endian float64s: the stamp height, max(its physical clock,
+//                              its HLC's wall part), what its next write is stamped with, ms since the
+//                              epoch; its physical clock, ms since the epoch; and the membership
+//                              epoch it has committed (0: no live membership). The clocks are needed
+//                              to follow the stamp height between probes: it advances with the
+//                              physical clock, except while the HLC is ahead of it (a clock set back),
+//                              when it stands still. The epoch is what the write fence's count rule
+//                              reads (a peer on a newer membership epoch does not count): taken in the
+//                              same round trip that measures the clock, so it is as fresh as the clock.
 // Anything else ends the stream with CLOCK_PROBE_MALFORMED; a stream silent for the idle time is
-// closed by the answering side. Fixed-size frames: nothing a peer sends is buffered beyond 16 bytes.
-// (Version 2.0.0 of the protocol; 1.0.0 answered the stamp height only.)
+// closed by the answering side. Fixed-size frames: nothing a peer sends is buffered beyond 24 bytes.
+// (Version 3.0.0 of the protocol; 2.0.0 had no epoch, 1.0.0 answered the stamp height only.)
 import type { Stream } from '@libp2p/interface';
 import { byteStream, type ByteStream } from 'it-byte-stream';
 import { timeoutSignal, type TimerComponents } from '../components.ts';
@@ -18,7 +22,7 @@ import { NovaEdgeError } from '../errors.ts';
 /** The request byte. */
 export const CLOCK_PROBE_REQUEST = 0x01;
 /** Bytes of a response. */
-export const CLOCK_PROBE_RESPONSE_BYTES = 16;
+export const CLOCK_PROBE_RESPONSE_BYTES = 24;
 
 /** A clock probe frame that is not one: stable code CLOCK_PROBE_MALFORMED. */
 export class ClockProbeError extends NovaEdgeError {
@@ -33,33 +37,46 @@ export interface RemoteClock {
   physicalMs: number;
 }
 
+/** What a peer answers a probe with. */
+export interface ClockAnswer {
+  /** Its clocks when it answered. */
+  remote: RemoteClock;
+  /** The membership epoch it had committed when it answered (0: no live membership). */
+  epoch: number;
+}
+
 /** One answered probe, on the prober's monotonic clock. */
 export interface ClockReading {
   /** The peer's clocks when it answered. */
   remote: RemoteClock;
+  /** The membership epoch it had committed when it answered (0: none). */
+  epoch: number;
   /** When the request was sent. */
   sentAtMs: number;
   /** When the answer arrived. */
   receivedAtMs: number;
 }
 
-/** Encodes a clock reading as a response frame. */
-export function encodeClockResponse(clock: RemoteClock): Uint8Array {
+/** Encodes an answer as a response frame. */
+export function encodeClockResponse(answer: ClockAnswer): Uint8Array {
   const out = new Uint8Array(CLOCK_PROBE_RESPONSE_BYTES);
   const view = new DataView(out.buffer);
-  view.setFloat64(0, clock.stampMs, false);
-  view.setFloat64(8, clock.physicalMs, false);
+  view.setFloat64(0, answer.remote.stampMs, false);
+  view.setFloat64(8, answer.remote.physicalMs, false);
+  view.setFloat64(16, answer.epoch, false);
   return out;
 }
 
-/** Decodes a response frame; throws ClockProbeError unless it is a plausible clock reading. */
-export function decodeClockResponse(frame: Uint8Array): RemoteClock {
+/** Decodes a response frame; throws ClockProbeError unless it is a plausible clock reading and epoch. */
+export function decodeClockResponse(frame: Uint8Array): ClockAnswer {
   if (frame.byteLength !== CLOCK_PROBE_RESPONSE_BYTES) throw new ClockProbeError(`clock response of ${frame.byteLength} bytes, not ${CLOCK_PROBE_RESPONSE_BYTES}`);
   const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
-  const clock = { stampMs: view.getFloat64(0, false), physicalMs: view.getFloat64(8, false) };
-  const problem = remoteClockProblem(clock);
+  const remote = { stampMs: view.getFloat64(0, false), physicalMs: view.getFloat64(8, false) };
+  const problem = remoteClockProblem(remote);
   if (problem !== undefined) throw new ClockProbeError(`clock response ${problem}`);
-  return clock;
+  const epoch = view.getFloat64(16, false);
+  if (!Number.isSafeInteger(epoch) || epoch < 0) throw new ClockProbeError('clock response has an epoch that is not a whole number ≥ 0');
+  return { remote, epoch };
 }
 
 /**
@@ -83,10 +100,11 @@ export function readRemoteClock(physicalMs: number, hlcWallMs: number): RemoteCl
 }
 
 /**
- * Answers probes on `stream` with `readClock()` (readRemoteClock) until the prober closes it, sends something else (ClockProbeError, the
- * stream is aborted) or stays silent for `idleMs` on `timers` (closed).
+ * Answers probes on `stream` with `answer()` (readRemoteClock and the committed membership epoch)
+ * until the prober closes it, sends something else (ClockProbeError, the stream is aborted) or stays
+ * silent for `idleMs` on `timers` (closed).
  */
-export async function serveClockProbes(stream: Stream, readClock: () => RemoteClock, idleMs: number, timers: TimerComponents): Promise<void> {
+export async function serveClockProbes(stream: Stream, answer: () => ClockAnswer, idleMs: number, timers: TimerComponents): Promise<void> {
   const bytes = byteStream(stream);
   for (;;) {
     let req;
@@ -102,7 +120,7 @@ export async function serveClockProbes(stream: Stream, readClock: () => RemoteCl
       throw err;
     }
     try {
-      await bytes.write(encodeClockResponse(readClock()), { signal: timeoutSignal(timers, idleMs) });
+      await bytes.write(encodeClockResponse(answer()), { signal: timeoutSignal(timers, idleMs) });
     } catch {
       stream.abort(new Error('clock probe answer not delivered')); // the prober went away
       return;
@@ -159,6 +177,6 @@ export class ClockChannel {
       bytes.read({ bytes: CLOCK_PROBE_RESPONSE_BYTES, signal }),
     ]);
     const receivedAtMs = this.#nowMs();
-    return { remote: decodeClockResponse(frame.subarray()), sentAtMs, receivedAtMs };
+    return { ...decodeClockResponse(frame.subarray()), sentAtMs, receivedAtMs };
   }
 }

@@ -5,6 +5,16 @@
 // committed record to a controller that fetches it; and it adopts a newer committed record (one told
 // by the controller that learnt it was chosen, or fetched after a heartbeat showed a newer epoch).
 //
+// Settling: a voter accepts a record that changes the voter set only once it has held its committed
+// epoch for `settleMs` (from its commit, or from open after a restart). Other controllers count it by
+// the epoch it answered their latest clock probe with, an answer at most one probe cycle old
+// (node/controller/write-fence.ts); settleMs longer than that cycle means that by the time it helps
+// choose a voter set two changes away from an epoch e, nobody still counts it as being on e. That is
+// what the count rule's argument needs (quorum/voter-slot.ts: no controller two voter changes behind
+// counts a voter that chose the second). Records that keep the voters (a learner added, an identity
+// denied) are one voter apart from e at most and need no wait. Refused meanwhile with SETTLING: the
+// proposer asks again once it has passed.
+//
 // Every change is saved (SlotStorage.save, durable when it resolves) BEFORE the answer that reveals
 // it: a promise or an acceptance forgotten in a crash would let two values be chosen. Requests are
 // handled one at a time, in arrival order, so what is saved is always the latest state.
@@ -67,6 +77,11 @@ export function decodeAcceptorState(text: string): AcceptorState {
   return { committed, acceptor: a as unknown as SlotAcceptor<FederationMembers> };
 }
 
+/** Whether `next` has other voters than `current`. */
+export function changesVoters(current: FederationMembers, next: FederationMembers): boolean {
+  return current.voters.join() !== next.voters.join();
+}
+
 /** Options of an acceptor. */
 export interface MembersAcceptorOptions {
   /** This controller. */
@@ -74,6 +89,10 @@ export interface MembersAcceptorOptions {
   /** The membership to start from when nothing is saved yet: the YAML's (initialMembers). */
   initial: FederationMembers;
   storage: SlotStorage;
+  /** Monotonic clock, ms (for settling). */
+  nowMs: () => number;
+  /** How long after committing an epoch this voter waits before taking part in the next slot, ms. */
+  settleMs: number;
 }
 
 /** The membership record a controller has committed, and its part in deciding the next one. */
@@ -83,10 +102,17 @@ export class MembersAcceptor {
   #state: AcceptorState;
   #queue: Promise<unknown> = Promise.resolve();
   #opened = false;
+  readonly #nowMs: () => number;
+  readonly #settleMs: number;
+  // When this controller committed its epoch (or opened), monotonic ms.
+  #committedAtMs: number;
 
   constructor(o: MembersAcceptorOptions) {
     this.self = o.self;
     this.#storage = o.storage;
+    this.#nowMs = o.nowMs;
+    this.#settleMs = o.settleMs;
+    this.#committedAtMs = o.nowMs();
     this.#state = { committed: o.initial, acceptor: freshAcceptor(o.initial.epoch) };
   }
 
@@ -95,6 +121,7 @@ export class MembersAcceptor {
     const text = await this.#storage.load();
     if (text === undefined) await this.#storage.save(encodeAcceptorState(this.#state));
     else this.#state = decodeAcceptorState(text);
+    this.#committedAtMs = this.#nowMs();
     this.#opened = true;
   }
 
@@ -150,6 +177,9 @@ export class MembersAcceptor {
         // The voters of the epoch accept, and a voter the record adds (it committed the epoch as a learner).
         if (!committed.voters.includes(this.self) && !req.value.voters.includes(this.self)) return refused('NOT_A_VOTER', `${this.self} votes neither in epoch ${committed.epoch} nor in the record proposed`);
         if (!isValidSuccessor(committed, req.value)) return refused('INVALID_SUCCESSOR', `the record proposed is not one change from epoch ${committed.epoch}`);
+        if (changesVoters(committed, req.value) && this.settlingMs() > 0) {
+          return refused('SETTLING', `epoch ${committed.epoch} was committed here ${Math.round(this.#nowMs() - this.#committedAtMs)} ms ago; a voter change is accepted ${this.#settleMs} ms after it`);
+        }
         const r = onAccept(acceptor, req.epoch, req.ballot, req.value);
         if (!r.answer.ok) return refused('LOWER_BALLOT', 'promised a higher ballot', r.answer.why === 'LOWER_BALLOT' ? r.answer.promised : undefined);
         await this.#save({ committed, acceptor: r.acceptor });
@@ -158,12 +188,18 @@ export class MembersAcceptor {
     }
   }
 
+  /** How long this voter still waits before it accepts a voter change, ms (0: it does). */
+  settlingMs(): number {
+    return Math.max(0, this.#committedAtMs + this.#settleMs - this.#nowMs());
+  }
+
   async #adoptNow(record: FederationMembers): Promise<void> {
     if (record.epoch > this.#state.committed.epoch) await this.#save({ committed: record, acceptor: freshAcceptor(record.epoch) });
   }
 
   async #save(next: AcceptorState): Promise<void> {
     await this.#storage.save(encodeAcceptorState(next));
+    if (next.committed.epoch !== this.#state.committed.epoch) this.#committedAtMs = this.#nowMs();
     this.#state = next;
   }
 

@@ -46,9 +46,9 @@ export type MembersRequest =
   | { t: 'commit'; value: FederationMembers };
 
 /** Why a request was refused (stable codes). */
-export type MembersRefusal = 'LOWER_BALLOT' | 'OTHER_EPOCH' | 'INVALID_SUCCESSOR' | 'NOT_A_VOTER' | 'NOT_FOUND';
+export type MembersRefusal = 'LOWER_BALLOT' | 'OTHER_EPOCH' | 'INVALID_SUCCESSOR' | 'NOT_A_VOTER' | 'NOT_FOUND' | 'SETTLING';
 
-const REFUSALS: readonly MembersRefusal[] = ['LOWER_BALLOT', 'OTHER_EPOCH', 'INVALID_SUCCESSOR', 'NOT_A_VOTER', 'NOT_FOUND'];
+const REFUSALS: readonly MembersRefusal[] = ['LOWER_BALLOT', 'OTHER_EPOCH', 'INVALID_SUCCESSOR', 'NOT_A_VOTER', 'NOT_FOUND', 'SETTLING'];
 
 /** The answer. */
 export type MembersReply =

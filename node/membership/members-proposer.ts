@@ -12,6 +12,10 @@
 //   4. The chosen record is committed here and told to every controller it names. If it was another
 //      proposer's value (a proposal left half done), the change is tried again on top of it.
 //
+// A voter change is accepted by a voter only some time after it committed its epoch (SETTLING,
+// members-acceptor.ts): when only settling voters keep the value from being chosen, the proposer
+// waits a moment and starts the round again, without counting it, for at most settleWaitMaxMs.
+//
 // The transport bounds each exchange (a deadline per request); an exchange that fails counts as no
 // answer. Rounds are bounded by roundsMax, so competing proposers end with SUPERSEDED rather than
 // looping; the caller may try again.
@@ -34,7 +38,9 @@ export type ProposeCode =
   /** Fewer than a majority of the voters answered: this controller is cut off from them. */
   | 'NO_MAJORITY'
   /** Other proposers' higher ballots kept pre-empting this one for roundsMax rounds. */
-  | 'SUPERSEDED';
+  | 'SUPERSEDED'
+  /** Voters still settling after their last epoch for longer than settleWaitMaxMs. */
+  | 'SETTLING';
 
 export class ProposeError extends CodedError<ProposeCode> {}
 
@@ -44,7 +50,16 @@ export interface ProposeOptions {
   acceptor: MembersAcceptor;
   transport: MembersTransport;
   roundsMax?: number;
+  /** Wait `ms` (the node's timers). */
+  sleep: (ms: number) => Promise<void>;
+  /** Longest the proposal waits for settling voters, ms (default 30 s). */
+  settleWaitMaxMs?: number;
+  /** Monotonic clock, ms. */
+  nowMs: () => number;
 }
+
+/** How long a proposer waits before asking settling voters again, ms. */
+export const SETTLE_RETRY_MS = 100;
 
 /** The outcome: the record committed with the change, and the records of other proposals it finished on the way. */
 export interface ProposeResult {
@@ -55,6 +70,7 @@ export interface ProposeResult {
 /** Propose `change` until it is committed; see the file comment. */
 export async function proposeMemberChange(o: ProposeOptions, change: MemberChange): Promise<ProposeResult> {
   const roundsMax = o.roundsMax ?? PROPOSE_ROUNDS_MAX;
+  const settleDeadlineMs = o.nowMs() + (o.settleWaitMaxMs ?? 30_000);
   const finished: FederationMembers[] = [];
   let highest: Ballot | undefined;
   const ask = async (member: string, req: MembersRequest): Promise<MembersReply | undefined> => {
@@ -106,6 +122,12 @@ export async function proposeMemberChange(o: ProposeOptions, change: MemberChang
     if (!isChosen(current, value, acceptedBy)) {
       const answered = accepted.filter(([, r]) => r !== undefined).map(([v]) => v);
       if (!isChosen(current, value, answered)) throw new ProposeError('NO_MAJORITY', `only ${answered.length} of the ${acceptors.length} acceptors of epoch ${current.epoch + 1} answered`);
+      const settling = accepted.filter(([, r]) => r?.t === 'refused' && r.why === 'SETTLING').map(([v]) => v);
+      if (settling.length > 0 && isChosen(current, value, [...acceptedBy, ...settling])) {
+        if (o.nowMs() >= settleDeadlineMs) throw new ProposeError('SETTLING', `${settling.join(', ')} still settling after epoch ${current.epoch}; try again`);
+        await o.sleep(SETTLE_RETRY_MS);
+        round--; // not a contest with another proposer
+      }
       continue;
     }
     // Chosen: commit here, tell the others.

@@ -8,7 +8,7 @@
 // layer checks on every connection (AuthService `revoked`). The voter set, learners and the fence's
 // controller set still come from the configuration (the record starts from it: initialMembers).
 import type { Logger } from 'pino';
-import { every, type TimerComponents } from '../components.ts';
+import { every, sleep, type TimerComponents } from '../components.ts';
 import { CodedError } from '../errors.ts';
 import { controllerNamed, initialMembers, isDenied, type ControllerEntry, type FederationMembers, type MemberChange } from '../../membership/federation-members.ts';
 import type { MemberPin } from '../auth/member-pins.ts';
@@ -44,6 +44,11 @@ export interface MembersServiceOptions {
   connected: () => readonly string[];
   timers: TimerComponents;
   syncIntervalMs?: number;
+  /**
+   * How long a voter waits after committing an epoch before it accepts a voter change, ms: longer
+   * than the other controllers' clock probe cycle (rttIntervalMs + rttTimeoutMs), see members-acceptor.ts.
+   */
+  settleMs: number;
   logger?: Logger;
 }
 
@@ -67,7 +72,7 @@ export class MembersService {
     const self = controllerNamed(o.initial, o.self);
     if (self === undefined) throw new Error(`assertion: the initial membership record does not list ${o.self}`);
     this.#selfPeerId = self.peerId;
-    this.#acceptor = new MembersAcceptor({ self: o.self, initial: o.initial, storage: o.storage });
+    this.#acceptor = new MembersAcceptor({ self: o.self, initial: o.initial, storage: o.storage, nowMs: o.timers.nowMs, settleMs: o.settleMs });
     this.#epochSeen = o.initial.epoch;
   }
 
@@ -149,7 +154,10 @@ export class MembersService {
    */
   async propose(change: MemberChange): Promise<ProposeResult> {
     try {
-      return await proposeMemberChange({ self: this.#o.self, acceptor: this.#acceptor, transport: this.#o.transport }, change);
+      const { timers } = this.#o;
+      return await proposeMemberChange({
+        self: this.#o.self, acceptor: this.#acceptor, transport: this.#o.transport, nowMs: timers.nowMs, sleep: (ms) => sleep(timers, ms), settleWaitMaxMs: 4 * this.#o.settleMs,
+      }, change);
     } finally {
       this.#noteEpoch();
     }

@@ -63,6 +63,8 @@ export interface MembershipNodeOptions extends HeartbeatSources {
   isBlocked?: (peerId: PeerId, direction: 'inbound' | 'outbound') => boolean;
   /** Identities refused federation-wide (AuthServiceOptions.revoked; a controller: its membership record's deny list). */
   revoked?: (peerId: string) => boolean;
+  /** The membership epoch this controller has committed (answered with its clock; default 0: none). */
+  membersEpoch?: () => number;
 }
 
 /** All counters of a membership node. */
@@ -116,6 +118,8 @@ export interface MembershipNode {
   counters(): MembershipNodeCounters;
   /** State of the connections to configured members. */
   reconnectStatus(): TargetStatus[];
+  /** Keep `addr` (with /p2p/<peerId>) connected too, as a configured member is (live membership). */
+  addDialTarget(addr: string): boolean;
   /** Announce leaving the federation (peers mark this member Left), then stop. */
   leave(): Promise<void>;
   /** Stop: timers, protocols, connections, listeners. Idempotent. */
@@ -192,6 +196,7 @@ export async function startMembershipNode(config: MembershipConfig, options: Mem
     ...(options.reachable === undefined ? {} : { reachable: options.reachable }),
     ...(options.rttMs === undefined ? {} : { rttMs: options.rttMs }),
     ...(options.rttProbe === undefined ? {} : { rttProbe: options.rttProbe }),
+    ...(options.membersEpoch === undefined ? {} : { membersEpoch: options.membersEpoch }),
     // A controller heard through a relay but not connected is alive: dial it now, not at the end of
     // its backoff (a no-op while connected or dialing).
     onHeard: (p) => {
@@ -262,6 +267,7 @@ export async function startMembershipNode(config: MembershipConfig, options: Mem
     guard: (handler, o) => guardHandler(auth, handler, { waitMs: cfg.authTimeoutMs, ...o, timers }),
     counters: () => ({ ...membership.counters(), auth: auth.counters(), ...(links === undefined ? {} : { links: links.counters() }) }),
     reconnectStatus: () => host.reconnector.status(),
+    addDialTarget: (addr) => host.reconnector.addTarget(addr),
     leave: async () => {
       if (state !== 'running') throw new NodeStateError('leave() on a node that is not running');
       await membership.announceLeave();

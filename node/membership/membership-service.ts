@@ -33,7 +33,7 @@ import { encodeHeartbeatMessage } from './heartbeat-codec.ts';
 import { HeartbeatGate, type GateCounters } from './heartbeat-gate.ts';
 import { RttProber } from './rtt-prober.ts';
 import { ClockProber } from './clock-prober.ts';
-import { readRemoteClock, serveClockProbes, type RemoteClock } from './clock-probe.ts';
+import { readRemoteClock, serveClockProbes, type ClockAnswer, type RemoteClock } from './clock-probe.ts';
 import { controllerRttTargets } from './rtt-targets.ts';
 
 /** Values other modules contribute to this node's heartbeat. */
@@ -81,6 +81,8 @@ export interface MembershipServiceOptions extends HeartbeatSources {
   rttProbe?: boolean;
   /** A heartbeat of this member was accepted, directly or relayed (the node redials unconnected controllers). */
   onHeard?: (sender: Pick<Heartbeat, 'member' | 'peerId' | 'role'>) => void;
+  /** The membership epoch this controller has committed, answered with each clock probe (default 0: no live membership). */
+  membersEpoch?: () => number;
 }
 
 /** Listeners of membership events: one per event type, and 'event' for all. */
@@ -102,6 +104,8 @@ export interface ClockSample {
   sentAtMs: number;
   /** When its answer arrived, on our monotonic clock. */
   receivedAtMs: number;
+  /** A controller's: the membership epoch it had committed when it answered (0: no live membership). */
+  epoch?: number;
 }
 
 /** Log "heartbeat HLC ahead of local clock" at most this often per member. */
@@ -179,7 +183,7 @@ export class MembershipService {
       onSample: (peer, r) => {
         const info = options.auth.peerInfo(peer);
         if (info === undefined || info.role !== 'controller' || !this.#running) return;
-        const sample: ClockSample = { member: info.member, remote: r.remote, sentAtMs: r.sentAtMs, receivedAtMs: r.receivedAtMs };
+        const sample: ClockSample = { member: info.member, remote: r.remote, sentAtMs: r.sentAtMs, receivedAtMs: r.receivedAtMs, epoch: r.epoch };
         // Kept (the latest per controller, at most membersMax) for a listener that subscribes later,
         // such as the write fence, built after membership started.
         if (this.#clockSamples.has(info.member) || this.#clockSamples.size < config.membersMax) this.#clockSamples.set(info.member, sample);
@@ -222,10 +226,10 @@ export class MembershipService {
       const { config } = this.#o;
       // A probe stream idle for two probe periods is closed; the prober reopens it when it next asks.
       const idleMs = 2 * config.rttIntervalMs + config.rttTimeoutMs;
-      const readClock = (): RemoteClock => this.readClock();
+      const answer = (): ClockAnswer => ({ remote: this.readClock(), epoch: this.#o.membersEpoch?.() ?? 0 });
       void this.#o.libp2p.handle(clockProtocol(config.federationId), guardHandler(this.#o.auth, async ({ stream }) => {
         try {
-          await serveClockProbes(stream, readClock, idleMs, this.#timers);
+          await serveClockProbes(stream, answer, idleMs, this.#timers);
         } catch (err) {
           // Only a frame that is not a probe throws (the stream is aborted already).
           this.#counters.clockProbesRefused += 1;

@@ -225,6 +225,8 @@ export class Replicator {
   readonly #timers: TimerComponents;
   readonly #limits: AntiEntropyLimits;
   readonly #peers = new Map<string, PeerState>();
+  // Whose copies count for quorum durability (the configured controllers, then the record's voters).
+  #voters: readonly string[];
   // One anti-entropy session with a controller at a time, as client or server (session-gate.ts).
   readonly #aeGate = new SessionGate();
   readonly #stop = new AbortController();
@@ -260,8 +262,25 @@ export class Replicator {
     this.#broadcast = new ConfigBroadcast(store, {
       batchSize: opts.batchSize, batchBytesMax: Math.floor(opts.frameBytesMax / 2), compress: opts.compression, queueFramesMax: AGENT_QUEUE_FRAMES_MAX, timers: opts.timers,
     });
-    for (const m of opts.controllers) {
-      if (m === opts.self) continue;
+    this.#voters = opts.controllers;
+    for (const m of opts.controllers) if (m !== opts.self) this.#addPeer(m);
+  }
+
+  /**
+   * Replicate with `controllers` from now on, and count quorum-durable acknowledgements among
+   * `voters` (live membership: the committed membership record's controllers and voters; a learner
+   * replicates but its copy does not count). Controllers are only added: one the record removed is
+   * refused at authentication and never comes up again.
+   */
+  setControllers(controllers: readonly string[], voters: readonly string[]): void {
+    const self = this.#opts.self;
+    for (const m of controllers) if (m !== self && !this.#peers.has(m)) this.#addPeer(m);
+    this.#voters = voters.includes(self) ? [...voters] : [...voters, self];
+  }
+
+  #addPeer(m: string): void {
+    const opts = this.#opts;
+    {
       this.#peers.set(m, {
         pusher: new PeerPusher(m, {
           batchSize: opts.batchSize, windowMax: opts.pushWindowMax, queueMax: opts.pushQueueMax,
@@ -529,7 +548,7 @@ export class Replicator {
 
   // A fresh count of one quorum-durable write's acknowledgements.
   #ackCount<R extends string = RefusalReason>(): QuorumAckCount<R> {
-    return new QuorumAckCount<R>(this.#opts.controllers, this.#opts.self);
+    return new QuorumAckCount<R>(this.#voters, this.#opts.self);
   }
 
   #unavailable(count: QuorumAckCount<RefusalReason>, reachable: ReadonlySet<string>, record: StoredRecord): QuorumUnavailableError {

@@ -21,6 +21,11 @@ export interface AgentFederation {
   plan: PlannedMember[];
   /** (Re)start a controller. */
   startController(name: string): Promise<ControllerNode>;
+  /**
+   * Start planned controller `name` (of `joiners`) joining from `bootstrap` (controllers' names) alone:
+   * it resolves once a member added it (ControllerConfig `join`).
+   */
+  startJoiner(name: string, bootstrap: string[], signal?: AbortSignal): Promise<ControllerNode>;
   /** Stop a controller (its agents see the connection drop). */
   stopController(name: string): Promise<void>;
   /** Start an agent following `order` (first is the primary; the rest secondaries at priority 100). */
@@ -43,13 +48,15 @@ export interface AgentFederationOptions {
    * the daemon's configuration does: the controllers then keep the live membership record.
    */
   pinned?: boolean;
+  /** Controllers planned (keys, certificates, ports) but not started nor configured anywhere: startJoiner starts them. */
+  joiners?: string[];
 }
 
 /** Start the controllers (connected to each other); agents start on demand. */
 export async function agentFederation(t: { testdir(): string; teardown(fn: () => unknown): void }, o: AgentFederationOptions): Promise<AgentFederation> {
   const fed = await makeFederation('agent-fed');
   const plan = await planMembers(fed, [
-    ...o.controllers.map((name) => ({ name, role: 'controller' as const })),
+    ...[...o.controllers, ...(o.joiners ?? [])].map((name) => ({ name, role: 'controller' as const })),
     ...o.agents.map((name) => ({ name, role: 'agent' as const })),
   ]);
   const controllers = new Map<string, ControllerNode>();
@@ -78,6 +85,17 @@ export async function agentFederation(t: { testdir(): string; teardown(fn: () =>
         // briefly isolate; fencing is tested on its own, so it stays out of the way here.
         splitBrain: o.splitBrain ?? { fenceWrites: false },
       }, { membershipProfile: FAST_PROFILE, replicationProfile: FAST_REPLICATION });
+      controllers.set(name, node);
+      return node;
+    },
+    async startJoiner(name, bootstrap, signal) {
+      const m = byName(name);
+      const node = await ControllerNode.start({
+        membership: memberConfig(fed, m, bootstrap.map((c) => byName(c).addr)),
+        replication: { dataDir: join(dir, name), controllers: [name], ...o.replication },
+        splitBrain: o.splitBrain ?? { fenceWrites: false },
+        join: true,
+      }, { membershipProfile: FAST_PROFILE, replicationProfile: FAST_REPLICATION, ...(signal === undefined ? {} : { signal }), ...(logger === undefined ? {} : { logger }) });
       controllers.set(name, node);
       return node;
     },

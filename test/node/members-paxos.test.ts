@@ -15,6 +15,9 @@ import {
 import { checkAsync, runs } from '../helpers/fc-run.ts';
 import { entry } from '../helpers/members-fixtures.ts';
 
+// Voters never wait before a voter change here (settling is tested in members-settle.test.ts).
+const NO_SETTLING = { nowMs: () => 0, sleep: async () => undefined };
+
 const INITIAL = initialMembers([entry('a', 1), entry('b', 2), entry('c', 3)]);
 const NEWCOMERS = [entry('d', 4), entry('e', 5)];
 
@@ -42,7 +45,7 @@ class World {
   }
 
   async start(name: string): Promise<MembersAcceptor> {
-    const a = new MembersAcceptor({ self: name, initial: INITIAL, storage: this.storage(name) });
+    const a = new MembersAcceptor({ self: name, initial: INITIAL, storage: this.storage(name), nowMs: () => 0, settleMs: 0 });
     await a.open();
     this.acceptors.set(name, a);
     this.down.delete(name);
@@ -95,11 +98,11 @@ const code = async (p: Promise<unknown>): Promise<string | undefined> => {
 
 t.test('a change commits on every controller, one epoch on', async (t) => {
   const w = await world3();
-  const r = await proposeMemberChange({ self: 'a', acceptor: w.acceptors.get('a')!, transport: w.transport('a') }, { op: 'add', controller: NEWCOMERS[0]! });
+  const r = await proposeMemberChange({ self: 'a', acceptor: w.acceptors.get('a')!, transport: w.transport('a'), ...NO_SETTLING }, { op: 'add', controller: NEWCOMERS[0]! });
   t.same(r.record.learners, ['d']);
   t.same(r.finished, []);
   for (const n of ['a', 'b', 'c', 'd']) t.equal(w.acceptors.get(n)!.committed.epoch, 2, `${n} committed epoch 2 (told)`);
-  const p = await proposeMemberChange({ self: 'b', acceptor: w.acceptors.get('b')!, transport: w.transport('b') }, { op: 'promote', name: 'd' });
+  const p = await proposeMemberChange({ self: 'b', acceptor: w.acceptors.get('b')!, transport: w.transport('b'), ...NO_SETTLING }, { op: 'promote', name: 'd' });
   t.same(p.record.voters, ['a', 'b', 'c', 'd']);
   t.same(w.problems(), []);
 });
@@ -107,18 +110,18 @@ t.test('a change commits on every controller, one epoch on', async (t) => {
 t.test('a minority cannot commit: NO_MAJORITY, and nothing changes', async (t) => {
   const w = await world3();
   w.down.add('b').add('c');
-  t.equal(await code(proposeMemberChange({ self: 'a', acceptor: w.acceptors.get('a')!, transport: w.transport('a') }, { op: 'remove', name: 'b' })), 'NO_MAJORITY');
+  t.equal(await code(proposeMemberChange({ self: 'a', acceptor: w.acceptors.get('a')!, transport: w.transport('a'), ...NO_SETTLING }, { op: 'remove', name: 'b' })), 'NO_MAJORITY');
   t.equal(w.acceptors.get('a')!.committed.epoch, 1);
-  t.equal(await code(proposeMemberChange({ self: 'a', acceptor: w.acceptors.get('a')!, transport: w.transport('a') }, { op: 'promote', name: 'a' })), 'NOT_A_LEARNER', 'a change that does not apply sends nothing');
+  t.equal(await code(proposeMemberChange({ self: 'a', acceptor: w.acceptors.get('a')!, transport: w.transport('a'), ...NO_SETTLING }, { op: 'promote', name: 'a' })), 'NOT_A_LEARNER', 'a change that does not apply sends nothing');
 });
 
 t.test('a stale proposer fetches the newer record and proposes on top of it', async (t) => {
   const w = await world3();
   w.down.add('c');
-  await proposeMemberChange({ self: 'a', acceptor: w.acceptors.get('a')!, transport: w.transport('a') }, { op: 'add', controller: NEWCOMERS[0]! });
+  await proposeMemberChange({ self: 'a', acceptor: w.acceptors.get('a')!, transport: w.transport('a'), ...NO_SETTLING }, { op: 'add', controller: NEWCOMERS[0]! });
   w.down.delete('c');
   t.equal(w.acceptors.get('c')!.committed.epoch, 1, 'c missed the commit');
-  const r = await proposeMemberChange({ self: 'c', acceptor: w.acceptors.get('c')!, transport: w.transport('c') }, { op: 'add', controller: NEWCOMERS[1]! });
+  const r = await proposeMemberChange({ self: 'c', acceptor: w.acceptors.get('c')!, transport: w.transport('c'), ...NO_SETTLING }, { op: 'add', controller: NEWCOMERS[1]! });
   t.equal(r.record.epoch, 3);
   t.same(r.record.learners, ['d', 'e']);
   t.same(w.problems(), []);
@@ -171,7 +174,7 @@ t.test('property: concurrent proposals over a lossy, reordering transport never 
       const w = await world3();
       const outcomes = await Promise.all(proposals.map(async ([from, change]) => {
         try {
-          await proposeMemberChange({ self: from, acceptor: w.acceptors.get(from)!, transport: w.transport(from, () => rand() < lossRate, pause), roundsMax: 4 }, change);
+          await proposeMemberChange({ self: from, acceptor: w.acceptors.get(from)!, transport: w.transport(from, () => rand() < lossRate, pause), roundsMax: 4, ...NO_SETTLING }, change);
           return 'ok';
         } catch (err) {
           if (err instanceof ProposeError || err instanceof MemberChangeError) return err.code;

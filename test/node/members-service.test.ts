@@ -15,7 +15,7 @@ function memoryStorage(): SlotStorage {
 // A service whose peers answer a fetch with `served` (when it is newer than what was asked for).
 function service(self: string, initial: FederationMembers, served: () => FederationMembers | undefined): MembersService {
   return new MembersService({
-    self, initial, storage: memoryStorage(), timers: REAL_TIMERS, syncIntervalMs: 3_600_000, connected: () => ['peer'],
+    self, initial, storage: memoryStorage(), timers: REAL_TIMERS, syncIntervalMs: 3_600_000, settleMs: 0, connected: () => ['peer'],
     transport: { ask: async (_m, req) => {
       const r = served();
       return req.t === 'fetch' && r !== undefined && r.epoch >= req.epoch ? { t: 'record', value: r } : { t: 'refused', why: 'NOT_FOUND', epoch: 1, message: 'none' };

@@ -28,7 +28,7 @@ const settle = async (flush: () => void): Promise<void> => {
 t.test('an answered promise survives a crash; an unanswered one is lost whole', async (t) => {
   const { db, flush } = disk();
   await db.open();
-  const opening = new MembersAcceptor({ self: 'b', initial: INITIAL, storage: levelSlotStorage(db) });
+  const opening = new MembersAcceptor({ self: 'b', initial: INITIAL, storage: levelSlotStorage(db), nowMs: () => 0, settleMs: 0 });
   const opened = opening.open();
   await settle(flush);
   await opened;
@@ -43,7 +43,7 @@ t.test('an answered promise survives a crash; an unanswered one is lost whole', 
   await d2.open();
   const keys = await d2.keys().all();
   t.same(keys, ['!members!state'], 'one key, in the members sublevel: none of the store\'s prefixes');
-  const again = new MembersAcceptor({ self: 'b', initial: INITIAL, storage: levelSlotStorage(d2) });
+  const again = new MembersAcceptor({ self: 'b', initial: INITIAL, storage: levelSlotStorage(d2), nowMs: () => 0, settleMs: 0 });
   const reopening = again.open();
   await settle(flush);
   await reopening;

@@ -12,6 +12,9 @@ import { REAL_TIMERS } from '../../node/host/timer-components.ts';
 import { initialMembers } from '../../membership/federation-members.ts';
 import { entry } from '../helpers/members-fixtures.ts';
 
+// Voters never wait before a voter change here (settling is tested in members-settle.test.ts).
+const NO_SETTLING = { nowMs: () => 0, sleep: async () => undefined };
+
 const INITIAL = initialMembers([entry('a', 1), entry('b', 2), entry('c', 3)]);
 
 // The deadlines' timers do not hold the process open (REAL_TIMERS unrefs them); this does, while tests wait on them.
@@ -26,7 +29,7 @@ const memory = (): SlotStorage & { text?: string } => {
 async function cluster(): Promise<Map<string, MembersAcceptor>> {
   const m = new Map<string, MembersAcceptor>();
   for (const n of ['a', 'b', 'c', 'd']) {
-    const a = new MembersAcceptor({ self: n, initial: INITIAL, storage: memory() });
+    const a = new MembersAcceptor({ self: n, initial: INITIAL, storage: memory(), nowMs: () => 0, settleMs: 0 });
     await a.open();
     m.set(n, a);
   }
@@ -43,7 +46,7 @@ const opener = (acceptors: Map<string, MembersAcceptor>, self: string, served: E
 t.test('a change proposed over framed streams commits on every controller', async (t) => {
   const acceptors = await cluster();
   const errors: Error[] = [];
-  const r = await proposeMemberChange({ self: 'a', acceptor: acceptors.get('a')!, transport: streamMembersTransport(opener(acceptors, 'a', errors), REAL_TIMERS, 1_000) }, { op: 'add', controller: entry('d', 4) });
+  const r = await proposeMemberChange({ self: 'a', acceptor: acceptors.get('a')!, transport: streamMembersTransport(opener(acceptors, 'a', errors), REAL_TIMERS, 1_000), ...NO_SETTLING }, { op: 'add', controller: entry('d', 4) });
   t.equal(r.record.epoch, 2);
   for (const n of ['a', 'b', 'c', 'd']) t.equal(acceptors.get(n)!.committed.epoch, 2, n);
   t.same(errors, []);
