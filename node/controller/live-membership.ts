@@ -10,6 +10,11 @@
 // A controller the record does not list keeps what it had: it was removed (its own refusal of every
 // connection is MembersService.removed), or the record is older than its configuration.
 //
+// A peer that answers a clock probe with a newer epoch than this controller's holds a record this one
+// has not committed (a commit it was not told, being cut off or down): this controller asks that peer
+// for it at once, rather than at its next periodic round, since the write fence does not count a peer
+// on a newer epoch (one fetch in flight per peer).
+//
 // Promotion: a learner added with autoPromote becomes a voter once caught up. The voter that proposes
 // it is the first by name among the voters this one reaches (itself included), so two controllers that
 // reach each other do not compete (Paxos settles it if they do). Caught up is judged by an
@@ -25,7 +30,7 @@ import type { WriteFence } from './write-fence.ts';
 
 /** What the wiring reaches. */
 export interface LiveMembershipParts {
-  membership: Pick<MembershipNode, 'memberName' | 'auth' | 'authenticatedPeers' | 'addDialTarget'>;
+  membership: Pick<MembershipNode, 'memberName' | 'auth' | 'authenticatedPeers' | 'addDialTarget' | 'on'>;
   members: MembersService;
   fence: Pick<WriteFence, 'setMembers' | 'reachable'>;
   replicator: Pick<Replicator, 'setControllers' | 'peerUp' | 'sync'>;
@@ -56,6 +61,12 @@ export function applyMembersRecord(p: LiveMembershipParts, record: FederationMem
 export function wireLiveMembership(p: LiveMembershipParts): () => void {
   applyMembersRecord(p, p.members.committed);
   const offAdopted = p.members.onAdopted((record) => applyMembersRecord(p, record));
+  const fetching = new Set<string>();
+  const offSamples = p.membership.on('clock-sample', (c) => {
+    if (c.epoch === undefined || c.epoch <= p.members.committed.epoch || fetching.has(c.member)) return;
+    fetching.add(c.member);
+    void p.members.catchUp(c.member).finally(() => fetching.delete(c.member));
+  });
   let busy = false;
   const stopTimer = every(p.timers, PROMOTE_CHECK_INTERVAL_MS, () => {
     if (busy || !p.running()) return;
@@ -64,6 +75,7 @@ export function wireLiveMembership(p: LiveMembershipParts): () => void {
   });
   return () => {
     offAdopted();
+    offSamples();
     stopTimer();
   };
 }

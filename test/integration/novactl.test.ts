@@ -152,7 +152,7 @@ t.test('sync and reconcile', async (t) => {
   t.same(JSON.parse(r.stdout).peers.map((p: { peer: string; ok: boolean }) => [p.peer, p.ok]), [['b', true], ['c', true]]);
   t.match(table.stdout, /^PEER\s+RESULT\s+DIFFERING\s+PULLED\s+PUSHED\s+DURATION\na\s+(in sync|repaired)\s+\d+\s+\d+\s+\d+\s+\d+(ms|\.\ds)\nb\s/);
   t.equal(bad.code, 1);
-  t.match(bad.stderr, /^error: NOT_FOUND: zz is not a configured controller/);
+  t.match(bad.stderr, /^error: NOT_FOUND: zz is not a controller of the federation/);
 });
 
 t.test('a Manual conflict is listed, described and resolved on every controller', async (t) => {

@@ -21,7 +21,7 @@ const methods = controllerMethods({ membership: { memberName: 'a' } } as unknown
 
 t.test('the method list', async (t) => {
   t.same(Object.keys(methods).sort(), [
-    'agents.list', 'conflicts.describe', 'conflicts.resolve', 'federation.conflicts', 'federation.members.deny', 'federation.members.list', 'federation.members.remove', 'federation.reconcile', 'federation.status',
+    'agents.list', 'conflicts.describe', 'conflicts.resolve', 'federation.conflicts', 'federation.members.add', 'federation.members.deny', 'federation.members.list', 'federation.members.promote', 'federation.members.remove', 'federation.reconcile', 'federation.status',
     'federation.sync', 'federation.watch', 'resources.apply', 'resources.delete', 'resources.get', 'resources.kinds', 'resources.list',
     'resources.watch',
   ]);

@@ -214,7 +214,8 @@ function printTable(reports: RunReport[], errors: number, wallS: number, jobs: n
     ...FAULT_KINDS.map((k) => [`faults: ${k}`, String(faults[k])] as [string, string]),
     ['client operations', String(sum((r) => r.clients.writes + r.clients.deletes + r.clients.resolves + r.clients.reads))],
     ['writes acked', `${sum((r) => r.acked.local)} local, ${sum((r) => r.acked.quorum)} quorum`],
-    ['membership', `${sum((r) => r.members?.removed ?? 0)} controllers removed in ${sum((r) => (r.members?.removed ?? 0) > 0 ? 1 : 0)} runs (${sum((r) => r.members?.asked ?? 0)} asks)`],
+    ['membership', `${sum((r) => r.members?.removed ?? 0)} controllers removed in ${sum((r) => (r.members?.removed ?? 0) > 0 ? 1 : 0)} runs (${sum((r) => r.members?.asked ?? 0)} asks); ` +
+      `${sum((r) => r.members?.added ?? 0)} added (${sum((r) => r.members?.addsAsked ?? 0)} asks), ${sum((r) => (r.members?.added ?? 0) > 0 && (r.members?.removed ?? 0) > 0 ? 1 : 0)} runs with both`],
     ['writes refused', Object.entries(refused).sort().map(([k, v]) => `${k} ${v}`).join(', ') || '0'],
     ['checker violations', `${sum((r) => r.violations.length)} in ${failing.length} seeds${failing.length > 0 ? ` (${failing.slice(0, 10).map((r) => r.seed).join(', ')}${failing.length > 10 ? ', ...' : ''})` : ''}`],
   ];

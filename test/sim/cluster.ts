@@ -77,6 +77,8 @@ export class SimCluster implements SimDriver {
   // Slowed directions: `${from}>${to}` ('*>*' for every link) → largest one-way delay, ms.
   readonly #slow = new Map<string, [number, number]>(); // 'from>to' -> [delay max, delay min]
   #spec: ClusterSpec | undefined;
+  // Joiners started at least once (they are controllers of nodes() from then on).
+  readonly #joined = new Set<string>();
 
   constructor(options: SimClusterOptions = {}) {
     this.options = options;
@@ -109,7 +111,7 @@ export class SimCluster implements SimDriver {
     this.#net = new SimNetwork(sched, latency === undefined ? {} : { link: { latencyMinMs: latency } });
     const fenceWrites = spec.options['fenceWrites'] !== 'false';
     this.#fed = await makeSimFederation({
-      id: SIM_FEDERATION_ID, controllers: spec.controllers, agents: spec.agents, strategy: spec.strategy,
+      id: SIM_FEDERATION_ID, controllers: spec.controllers, agents: spec.agents, joiners: spec.joiners ?? [], strategy: spec.strategy,
       splitBrain: { mode: spec.quorumMode, fenceWrites },
     }, sched.random.fork('federation'), sched.trueWallMs());
     const n = spec.controllers.length;
@@ -122,10 +124,11 @@ export class SimCluster implements SimDriver {
         maxClockOffsetMs: this.#membershipProfile().maxClockOffsetMs ?? 500,
         epochMs: sched.epochMs,
       },
-      controllers: spec.controllers, agents: spec.agents, now: () => sched.nowMs(),
+      controllers: [...spec.controllers, ...(spec.joiners ?? [])], agents: spec.agents, now: () => sched.nowMs(),
     });
-    for (const name of [...spec.controllers, ...spec.agents]) {
-      const role: Role = spec.controllers.includes(name) ? 'controller' : 'agent';
+    if ((spec.joiners ?? []).length > 0) this.#rec.history.joiners = [...spec.joiners!];
+    for (const name of [...spec.controllers, ...spec.agents, ...(spec.joiners ?? [])]) {
+      const role: Role = spec.agents.includes(name) ? 'agent' : 'controller';
       const disk = new SimLevel({ delay: (fn) => { sched.schedule(FSYNC_MS, `fsync ${name}`, fn, { node: name, incarnation: sched.incarnation(name) }); } });
       this.#slots.set(name, { name, role, disk, controller: undefined, agent: undefined, offs: [], watch: undefined });
     }
@@ -144,6 +147,7 @@ export class SimCluster implements SimDriver {
   formed(): boolean {
     const n = this.#spec!.controllers.length;
     for (const s of this.#slots.values()) {
+      if (this.#spec!.joiners?.includes(s.name) === true) continue;
       if (s.controller !== undefined) {
         if (s.controller.fence.reachable().length !== n || s.controller.status().quorum.writesFenced) return false;
         if (!s.controller.replicator.status().every((p) => p.connected)) return false;
@@ -169,7 +173,9 @@ export class SimCluster implements SimDriver {
   }
 
   // Boot a new incarnation of `name` from its disk and wait (in virtual time) until it has started.
+  // A joiner's start waits until a member adds it: it is wired whenever it resolves, in its incarnation.
   async #boot(name: string): Promise<void> {
+    const joiner = this.#spec!.joiners?.includes(name) === true;
     const sched = this.scheduler;
     const slot = this.#slot(name);
     const rt = sched.boot(name);
@@ -184,11 +190,19 @@ export class SimCluster implements SimDriver {
     const starting = slot.role === 'controller'
       ? ControllerNode.start(fed.controllerConfig(name), { components, membershipProfile: this.#membershipProfile(), replicationProfile: FAST_REPLICATION })
       : AgentNode.start(fed.agentConfig(name), { components, membershipProfile: this.#membershipProfile(), agentProfile: FAST_AGENT });
+    // The node's monotonic clock is virtual time moved by a constant: map its instants back.
+    const toVirtual = (monoMs: number): number => this.nowMs() + (monoMs - rt.timers.nowMs());
+    if (joiner) {
+      this.#joined.add(name);
+      starting.then((n) => {
+        if (sched.incarnation(name) === rt.incarnation && sched.isUp(name)) this.#wireController(slot, n as ControllerNode, toVirtual);
+      }, () => undefined); // a joiner that crashed while waiting: its incarnation is gone
+      this.#recordNetwork(`start ${name} (joining)`);
+      return;
+    }
     starting.then((n) => { started = n; }, (err: unknown) => { failed = err; });
     await sched.runUntilTrue(`${name} started`, () => started !== undefined || failed !== undefined, START_WITHIN_MS);
     if (failed !== undefined) throw failed;
-    // The node's monotonic clock is virtual time moved by a constant: map its instants back.
-    const toVirtual = (monoMs: number): number => this.nowMs() + (monoMs - rt.timers.nowMs());
     if (started instanceof ControllerNode) this.#wireController(slot, started, toVirtual);
     else this.#wireAgent(slot, started as AgentNode, rt.incarnation, toVirtual);
     this.#recordNetwork(`start ${name}`);
@@ -230,7 +244,7 @@ export class SimCluster implements SimDriver {
         const r = members.committed;
         const removed = r.denied.filter((d) => d.role === 'controller').map((d) => d.name);
         if (members.removed && !removed.includes(name)) removed.push(name);
-        rec.membership(name, r.epoch, removed);
+        rec.membership(name, r.epoch, removed, r.controllers.map((c) => c.name), r.voters);
       };
       noteRecord();
       slot.offs.push(members.onAdopted(noteRecord));
@@ -463,6 +477,25 @@ export class SimCluster implements SimDriver {
     return { id: op.id, outcome: () => (op.outcome.status === 'pending' ? undefined : op.outcome) };
   }
 
+  /** Ask controller `node` to add joiner `name` (started first if it never was). */
+  addController(node: string, name: string): Pending<MemberOp['outcome']> {
+    const rec = this.#recorder;
+    const op = rec.beginMemberOp(node, name, 'add');
+    if (this.#spec!.joiners?.includes(name) !== true) throw new Error(`cluster: ${name} is not a joiner`);
+    if (!this.#joined.has(name)) void this.#boot(name);
+    const c = this.#slots.get(node)?.controller;
+    const m = this.#fed!.members.get(name)!;
+    if (c === undefined) rec.endMemberOp(op, { status: 'error', code: 'NODE_DOWN', message: `${node} is not a running controller` });
+    else {
+      const entry = { name, peerId: m.peerId.toString(), endpoints: [m.addr], region: `region-${name}`, autoPromote: true };
+      this.#onNode(node, `client #${op.id} members add ${name}`, (alive) => c.addController(entry).then(
+        (record) => { if (alive()) rec.endMemberOp(op, { status: 'ok', epoch: record.epoch }); },
+        (err: unknown) => { if (alive()) rec.endMemberOp(op, { status: 'error', code: errorCode(err), message: String((err as Error)?.message ?? err) }); },
+      ));
+    }
+    return { id: op.id, outcome: () => (op.outcome.status === 'pending' ? undefined : op.outcome) };
+  }
+
   // A client's call runs on the node as an event addressed to it: held while the node is paused (a
   // stopped process reads no requests), dropped if it crashes first (the call stays pending).
   // Answers count only while the incarnation that took the call lives.
@@ -498,7 +531,7 @@ export class SimCluster implements SimDriver {
 
   nodes(): { controllers: string[]; agents: string[] } {
     const spec = this.#spec!;
-    return { controllers: [...spec.controllers], agents: [...spec.agents] };
+    return { controllers: [...spec.controllers, ...(spec.joiners ?? []).filter((j) => this.#joined.has(j))], agents: [...spec.agents] };
   }
 
   controller(name: string): ControllerNode | undefined {

@@ -36,6 +36,12 @@ export interface SimFederationSpec {
   id: string;
   controllers: readonly string[];
   agents: readonly string[];
+  /**
+   * Controllers that join during the run (live membership, `members add`): keys and certificates
+   * like the others, in no other node's configuration; each configured with the first controllers'
+   * addresses as its bootstrap list (ControllerConfig `join`).
+   */
+  joiners?: readonly string[];
   strategy: StrategyName;
   splitBrain: SplitBrainConfig;
 }
@@ -61,7 +67,12 @@ export async function makeSimFederation(spec: SimFederationSpec, rand: SimRandom
   const controllerCa = caFromKey(await key('ca:controllers'), 'controllers-ca');
   const agentCa = caFromKey(await key('ca:agents'), 'agents-ca');
   const members = new Map<string, SimMember>();
-  const roles: Array<[string, MemberRole]> = [...spec.controllers.map((n) => [n, 'controller'] as [string, MemberRole]), ...spec.agents.map((n) => [n, 'agent'] as [string, MemberRole])];
+  const joiners = spec.joiners ?? [];
+  // Joiners last: the keys of the others are those of a run without them.
+  const roles: Array<[string, MemberRole]> = [
+    ...spec.controllers.map((n) => [n, 'controller'] as [string, MemberRole]), ...spec.agents.map((n) => [n, 'agent'] as [string, MemberRole]),
+    ...joiners.map((n) => [n, 'controller'] as [string, MemberRole]),
+  ];
   for (const [name, role] of roles) {
     const privateKey = await key(`member:${name}`);
     const peerId = peerIdFromPrivateKey(privateKey);
@@ -84,7 +95,13 @@ export async function makeSimFederation(spec: SimFederationSpec, rand: SimRandom
   });
   return {
     spec, controllerCa, agentCa, members,
-    controllerConfig: (name) => ({
+    controllerConfig: (name) => joiners.includes(name) ? {
+      // Its identity and the members' addresses, nothing else: it learns the membership from them.
+      membership: membership(member(name), spec.controllers.map((c) => member(c).addr)),
+      replication: { dataDir: `/sim/${name}`, controllers: [name], strategy: spec.strategy },
+      splitBrain: spec.splitBrain,
+      join: true,
+    } : ({
       membership: {
         ...membership(member(name), spec.controllers.filter((c) => c !== name).map((c) => member(c).addr)),
         // Each other controller's name with its peer ID, as the daemon's spec.members gives them:

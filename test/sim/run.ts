@@ -10,7 +10,7 @@ import { SimRandom } from './random.ts';
 import type { StrategyName } from '../../storage/logic/rules/conflict-rule.ts';
 import type { QuorumMode } from '../../quorum/index.ts';
 import { Workload, type WorkloadCounts } from './workload.ts';
-import { MembershipChanges, type MembershipChangeCounts } from './membership-changes.ts';
+import { drawJoin, MembershipChanges, type MembershipChangeCounts } from './membership-changes.ts';
 
 /** What to run. */
 export interface RunOptions {
@@ -63,7 +63,7 @@ export interface RunReport {
 const QUIET_MS_DEFAULT = 20_000;
 const QUIET_STEP_MS = 250;
 const STRATEGIES: readonly StrategyName[] = ['LastWriterWins', 'Merge', 'Manual'];
-const NAMES_CONTROLLERS = ['a', 'b', 'c', 'd', 'e'];
+const NAMES_CONTROLLERS = ['a', 'b', 'c', 'd', 'e', 'f'];
 const NAMES_AGENTS = ['x', 'y', 'z'];
 
 /** Run one seed. Throws only on a harness failure (a violation is a result, not an exception). */
@@ -80,9 +80,13 @@ export async function runSeed(o: RunOptions): Promise<RunReport> {
   const quietMs = o.quietMs ?? QUIET_MS_DEFAULT;
   const faultMs = Math.max(0, o.virtualMs - quietMs);
   const d = new SimCluster();
+  // One run in four of Controllers mode with three or more controllers adds one (a joiner, named after
+  // the others); drawn from its own stream, so the runs that add none are those of before.
+  const joinRand = rand.fork('joins');
+  const joiner = drawJoin(joinRand, controllers, mode === 'Controllers') ? NAMES_CONTROLLERS[controllers] : undefined;
   await d.start({
     controllers: NAMES_CONTROLLERS.slice(0, controllers), agents: NAMES_AGENTS.slice(0, agents), seed: o.seed, strategy,
-    quorumMode: mode, options: {},
+    quorumMode: mode, options: {}, ...(joiner === undefined ? {} : { joiners: [joiner] }),
   });
   const cfg = d.history().config;
   const workload = new Workload(rand.fork('clients'), strategy);
@@ -90,7 +94,7 @@ export async function runSeed(o: RunOptions): Promise<RunReport> {
   const t0 = d.nowMs();
   const end = t0 + faultMs;
   // One run in four of Controllers mode with three or more controllers removes one of them.
-  const members = new MembershipChanges(rand.fork('members'), d.nodes().controllers, mode === 'Controllers', t0, faultMs);
+  const members = new MembershipChanges(rand.fork('members'), d.nodes().controllers, mode === 'Controllers', t0, faultMs, {}, joiner, joinRand);
   let nextClient = t0 + workload.nextDelayMs();
   let nextFault = t0 + nemesis.nextDelayMs();
   while (d.nowMs() < end) {
@@ -156,8 +160,8 @@ export function timelineOf(h: History): string[] {
     ...h.phases.map((p): [number, string] => [p.atMs, `phase    ${p.node} ${p.from} -> ${p.to}`]),
     ...h.follows.map((f): [number, string] => [f.atMs, `agent    ${f.agent} ${f.state}, follows ${f.controller ?? 'none'}`]),
     ...h.leases.map((l): [number, string] => [l.fromMs, `lease    ${l.kind === 'granted' ? `${l.agent} granted its vote to ${l.controller}` : `${l.controller} counts ${l.agent}'s vote`} until ${fmtMs(l.untilMs)}`]),
-    ...h.memberOps.map((m): [number, string] => [m.startMs, `members  ${m.node} asked to remove ${m.name}: ${m.outcome.status === 'ok' ? `committed epoch ${m.outcome.epoch}` : m.outcome.status === 'error' ? m.outcome.code : 'no answer'}${m.endMs === undefined ? '' : ` at ${fmtMs(m.endMs)}`}`]),
-    ...h.memberships.filter((m) => m.removed.length > 0).map((m): [number, string] => [m.atMs, `members  ${m.node} holds epoch ${m.epoch}, removed ${m.removed.join(' ')}`]),
+    ...h.memberOps.map((m): [number, string] => [m.startMs, `members  ${m.node} asked to ${m.op} ${m.name}: ${m.outcome.status === 'ok' ? `committed epoch ${m.outcome.epoch}` : m.outcome.status === 'error' ? m.outcome.code : 'no answer'}${m.endMs === undefined ? '' : ` at ${fmtMs(m.endMs)}`}`]),
+    ...h.memberships.filter((m) => m.removed.length > 0 || m.epoch > 1).map((m): [number, string] => [m.atMs, `members  ${m.node} holds epoch ${m.epoch}${m.voters === undefined ? '' : `, voters ${m.voters.join(' ')}`}${m.removed.length > 0 ? `, removed ${m.removed.join(' ')}` : ''}`]),
   ];
   return rows.sort((a, b) => a[0] - b[0]).map(([t, line]) => `${fmtMs(t).padStart(9)}  ${line}`);
 }

@@ -18,7 +18,7 @@ import { compareHlc } from '../../../storage/logic/hlc.ts';
 import { dotText, fmtMs, type FinalState, type History, type WriteOp } from './history.ts';
 import { canCarry, segments } from './truth.ts';
 import type { Violation } from './violation.ts';
-import { removedControllers } from './removals.ts';
+import { removedControllers, votersAt } from './removals.ts';
 import { FateJudge, storedWrites, type Fate, type StoredWrite } from './write-fates.ts';
 
 /** The acknowledged writes of one durability that changed something. */
@@ -69,9 +69,12 @@ export function reachableDuring(h: History, origin: string, startMs: number, end
 export function checkQuorumWrites(h: History): Violation[] {
   const judge = new FateJudge(h);
   const out: Violation[] = [];
-  const q = h.config.durabilityQuorum;
   for (const w of acked(h, 'quorum')) {
     const at = w.op.endMs ?? h.endMs;
+    // Live membership: a majority of the voters of the writer's record (the fewest over the write's
+    // time, as its record may change while the write is in flight).
+    const sizes = [votersAt(h, w.op.node, w.op.startMs), votersAt(h, w.op.node, at)].filter((v) => v !== undefined).map((v) => Math.floor(v.length / 2) + 1);
+    const q = sizes.length === 0 ? h.config.durabilityQuorum : Math.min(...sizes);
     const base = { checker: 'quorum-writes', atMs: at, node: w.op.node, key: w.op.key };
     const lost = lostOn(h, judge, w);
     if (lost.length > 0) out.push({ ...base, message: `quorum write ${describeWrite(w)} acknowledged at ${fmtMs(at)} is lost: ${lost.join('; ')}` });

@@ -155,15 +155,18 @@ export interface MembershipRecordSeen {
   node: string;
   epoch: number;
   removed: string[];
+  /** The record's controllers (voters and learners) and its voters; absent in histories recorded before adds. */
+  members?: string[];
+  voters?: string[];
 }
 
-/** A membership change a client asked of a controller (`members remove`). */
+/** A membership change a client asked of a controller (`members remove`, `members add`). */
 export interface MemberOp {
   id: number;
-  op: 'remove';
+  op: 'remove' | 'add';
   /** The controller asked. */
   node: string;
-  /** The controller to remove. */
+  /** The controller to remove or add. */
   name: string;
   startMs: number;
   endMs: number | undefined;
@@ -295,6 +298,8 @@ export interface History {
   memberships: MembershipRecordSeen[];
   /** Membership changes asked by clients. */
   memberOps: MemberOp[];
+  /** Controllers that join during the run (in `controllers` too, in no configuration but their own). */
+  joiners?: string[];
   /** Node -> final state, running nodes only (filled at the end). */
   final: Record<string, FinalState>;
   /** Node -> final status, running nodes only (filled at the end). */

@@ -3,7 +3,7 @@ import { checkLocalWrites, checkLwwRealTime, checkQuorumWrites } from './acked-w
 import { checkAgentChanges, checkAgentFailover } from './agents.ts';
 import { checkConvergence } from './convergence.ts';
 import type { History } from './history.ts';
-import { checkSplitBrain, checkTwoSides } from './split-brain.ts';
+import { checkSplitBrain, checkTwoSides, checkVoterSides } from './split-brain.ts';
 import { checkSkewedWrites } from './skewed-writes.ts';
 import { checkFenceTruth, checkStatusTruth } from './status-truth.ts';
 import { sortViolations, type Violation } from './violation.ts';
@@ -47,7 +47,7 @@ export function runChecker(name: CheckerName, h: History, b: CheckBounds): Viola
     case 'local-writes': return checkLocalWrites({ ...h, final: withoutRemoved(h).final });
     case 'lww-real-time': return checkLwwRealTime(h);
     case 'skewed-writes': return checkSkewedWrites(h, b.skewFenceMs ?? b.splitBrainMs, b.splitBrainMs);
-    case 'split-brain': return [...checkSplitBrain(h, b.splitBrainMs), ...checkTwoSides(h, b.splitBrainMs)];
+    case 'split-brain': return [...checkSplitBrain(h, b.splitBrainMs), ...checkTwoSides(h, b.splitBrainMs), ...checkVoterSides(h, b.splitBrainMs)];
     case 'converged': return checkConvergence(withoutRemoved(h, { orphans: true }), b.convergeMs);
     case 'fence-truth': return checkFenceTruth(h, b.unfenceMs);
     case 'status-truth': return checkStatusTruth(withoutRemoved(h), { settleMs: b.convergeMs, syncLagMs: b.syncLagMs });

@@ -68,13 +68,16 @@ export class HistoryRecorder {
   }
 
   /** `node` committed membership epoch `epoch`, which denies the controllers `removed`. */
-  membership(node: string, epoch: number, removed: readonly string[]): void {
-    this.history.memberships.push({ atMs: this.#now(), node, epoch, removed: [...removed].sort() });
+  membership(node: string, epoch: number, removed: readonly string[], members?: readonly string[], voters?: readonly string[]): void {
+    this.history.memberships.push({
+      atMs: this.#now(), node, epoch, removed: [...removed].sort(),
+      ...(members === undefined ? {} : { members: [...members].sort() }), ...(voters === undefined ? {} : { voters: [...voters].sort() }),
+    });
   }
 
   /** A membership change begins; settle it with endMemberOp. */
-  beginMemberOp(node: string, name: string): MemberOp {
-    const op: MemberOp = { id: this.#nextOp++, op: 'remove', node, name, startMs: this.#now(), endMs: undefined, outcome: { status: 'pending' } };
+  beginMemberOp(node: string, name: string, kind: MemberOp['op'] = 'remove'): MemberOp {
+    const op: MemberOp = { id: this.#nextOp++, op: kind, node, name, startMs: this.#now(), endMs: undefined, outcome: { status: 'pending' } };
     this.history.memberOps.push(op);
     return op;
   }

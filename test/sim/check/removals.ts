@@ -1,4 +1,11 @@
-// Live membership in the checkers: controllers removed from the federation (`members remove`).
+// Live membership in the checkers: controllers removed from the federation (`members remove`), and
+// controllers that join it (`members add`: history.joiners, in no configuration but their own).
+//
+// A joiner is linked with a controller only while each one's record lists the other (before that,
+// each refuses the other's certificate as unknown). Who votes, for the checks that count a node's
+// quorum (split-brain, fence-truth, quorum-writes), is what the node's own record says at the instant
+// (votersAt): a learner accepts no write, a node counts only voters. A joiner that not every
+// remaining controller lists at the end of the run is out of the end-of-run checks, as a removed one.
 //
 // A removal changes who may exchange data, not the network: a controller refuses every identity its
 // committed record denies, and a controller that knows it was removed (its record denies its own
@@ -19,12 +26,14 @@
 // them: agents take records from their controller and never give them back. Such an agent differs
 // from the controllers only by versions of removed controllers (orphanedAgents): it is left out of
 // `converged` for that, and only for that; docs/regions.md says so.
-import { fmtMs, storedAck, type FinalStatus, type History } from './history.ts';
+import { fmtMs, storedAck, type FinalStatus, type History, type MembershipRecordSeen } from './history.ts';
 import type { Violation } from './violation.ts';
 
 interface Knowledge {
   // knower -> its records in time order: [atMs, the controllers it knows removed].
   byNode: Map<string, Array<[number, ReadonlySet<string>]>>;
+  // knower -> its records in time order, whole.
+  records: Map<string, MembershipRecordSeen[]>;
   // Every controller some record removed.
   removed: ReadonlySet<string>;
 }
@@ -36,14 +45,16 @@ function knowledge(h: History): Knowledge {
   const hit = cache.get(h);
   if (hit !== undefined && hit.count === memberships.length) return hit.k;
   const byNode = new Map<string, Array<[number, ReadonlySet<string>]>>();
+  const records = new Map<string, MembershipRecordSeen[]>();
   const removed = new Set<string>();
   for (const m of [...memberships].sort((a, b) => a.atMs - b.atMs)) {
     const list = byNode.get(m.node) ?? [];
     list.push([m.atMs, new Set(m.removed)]);
     byNode.set(m.node, list);
+    records.set(m.node, [...(records.get(m.node) ?? []), m]);
     for (const r of m.removed) removed.add(r);
   }
-  const k = { byNode, removed };
+  const k = { byNode, records, removed };
   cache.set(h, { count: memberships.length, k });
   return k;
 }
@@ -60,10 +71,53 @@ export function knowsRemoved(h: History, knower: string, name: string, atMs: num
   return latest?.has(name) === true;
 }
 
+/** The latest record `node` had committed at `atMs`, if any was recorded. */
+export function recordAt(h: History, node: string, atMs: number): MembershipRecordSeen | undefined {
+  let latest: MembershipRecordSeen | undefined;
+  for (const r of knowledge(h).records.get(node) ?? []) {
+    if (r.atMs > atMs) break;
+    latest = r;
+  }
+  return latest;
+}
+
+/** The voters of `node`'s record at `atMs`; undefined when it had none with voters (no live membership). */
+export function votersAt(h: History, node: string, atMs: number): readonly string[] | undefined {
+  return recordAt(h, node, atMs)?.voters;
+}
+
+// Whether `knower` accepts `name` as a controller at `atMs` as far as joining goes: a controller of
+// the configuration accepts the others of it; a joiner is accepted once the knower's record lists
+// it, and accepts others once it has a record that lists them.
+function admitsAt(h: History, knower: string, name: string, atMs: number): boolean {
+  const joiners = h.joiners ?? [];
+  if (knower === name || (!joiners.includes(knower) && !joiners.includes(name))) return true;
+  return recordAt(h, knower, atMs)?.members?.includes(name) === true;
+}
+
 /** Whether `a` and `b` may exchange data at `atMs` as far as membership goes: neither refuses the other. */
 export function linkedAt(h: History, a: string, b: string, atMs: number): boolean {
-  if (knowledge(h).removed.size === 0) return true;
+  if (knowledge(h).removed.size === 0 && (h.joiners ?? []).length === 0) return true;
+  if (!admitsAt(h, a, b, atMs) || !admitsAt(h, b, a, atMs)) return false;
   return !(knowsRemoved(h, a, a, atMs) || knowsRemoved(h, b, b, atMs) || knowsRemoved(h, a, b, atMs) || knowsRemoved(h, b, a, atMs));
+}
+
+/**
+ * Joiners that are not members at the end: not listed by their own last record and by the last
+ * record of every other controller that ran live membership and was not removed.
+ */
+export function outsideJoiners(h: History): ReadonlySet<string> {
+  const out = new Set<string>();
+  const k = knowledge(h);
+  for (const j of h.joiners ?? []) {
+    const listers = h.controllers.filter((c) => !k.removed.has(c) && (c === j || !(h.joiners ?? []).includes(c)));
+    const listed = listers.every((c) => {
+      const last = (k.records.get(c) ?? []).at(-1);
+      return last?.members?.includes(j) === true;
+    });
+    if (!listed) out.add(j);
+  }
+  return out;
 }
 
 /** Controllers some record removed. */
@@ -79,7 +133,8 @@ export function removedControllers(h: History): ReadonlySet<string> {
 export function orphanedAgents(h: History): ReadonlySet<string> {
   const removed = knowledge(h).removed;
   const out = new Set<string>();
-  const states = h.controllers.filter((c) => !removed.has(c) && Object.hasOwn(h.final, c)).map((c) => h.final[c]!);
+  const outside = outsideJoiners(h);
+  const states = h.controllers.filter((c) => !removed.has(c) && !outside.has(c) && Object.hasOwn(h.final, c)).map((c) => h.final[c]!);
   const reference = states[0];
   if (removed.size === 0 || reference === undefined || states.some((s) => s.merkleRoot !== reference.merkleRoot)) return out;
   for (const agent of h.agents) {
@@ -111,8 +166,9 @@ export function orphanedAgents(h: History): ReadonlySet<string> {
  */
 export function withoutRemoved(h: History, o: { orphans?: boolean } = {}): History {
   const removed = knowledge(h).removed;
-  if (removed.size === 0) return h;
-  const gone = new Set([...removed, ...(o.orphans === true ? orphanedAgents(h) : [])]);
+  const outside = outsideJoiners(h);
+  if (removed.size === 0 && outside.size === 0) return h;
+  const gone = new Set([...removed, ...outside, ...(o.orphans === true ? orphanedAgents(h) : [])]);
   const keep = <T>(o: Record<string, T>): Record<string, T> => Object.fromEntries(Object.entries(o).filter(([n]) => !gone.has(n)));
   const status = (fs: FinalStatus): FinalStatus =>
     (fs.role === 'controller' ? { ...fs, status: { ...fs.status, members: fs.status.members.filter((r) => !gone.has(r.name)) } } : fs);

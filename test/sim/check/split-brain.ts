@@ -19,6 +19,14 @@
 // quorum ack needs the write to have been able to reach durabilityQuorum controllers while in flight.
 // (Skipped when fenceQuorum is undefined: AgentAssisted, or writes not fenced.)
 //
+// Live membership: the controllers counted and the quorum are those of the node's own record at the
+// instant (removals.ts votersAt: a majority of its voters, contacts with voters only; a learner may
+// accept nothing). Records on different epochs may have voter sets whose majorities do not meet (two
+// changes apart), so a run whose membership changed is also checked across nodes (checkVoterSides):
+// two writes accepted on two controllers within PAIR_WINDOW_MS of each other must each have had
+// round trips, within the bound, with voters that have at least one controller in common; disjoint
+// sets are two sides that each believed it held a quorum.
+//
 // AgentAssisted weighs agents' vote leases, whose truth is the agents' grants (vote-leases.ts checks
 // that counting stays inside them and that no agent's vote counts twice), so there the two-sides
 // property is checked as stated: two controllers that accepted writes within PAIR_WINDOW_MS of each
@@ -30,7 +38,7 @@ import type { History, WriteOp } from './history.ts';
 import { fmtMs, storedAck } from './history.ts';
 import { canExchange, isLive, roundTripDoneMs, segments, type Segment } from './truth.ts';
 import type { Violation } from './violation.ts';
-import { knowsRemoved, linkedAt } from './removals.ts';
+import { knowsRemoved, linkedAt, votersAt } from './removals.ts';
 
 /** When the fence decided on `op`: its call, or the first instant after it its node was live. */
 export function decisionMs(segs: readonly Segment[], op: Pick<WriteOp, 'node' | 'startMs'>): number {
@@ -59,6 +67,11 @@ function directContacts(seg: Segment, controllers: readonly string[], node: stri
  * be a different round trip.
  */
 function contactsWithin(segs: readonly Segment[], controllers: readonly string[], node: string, fromMs: number, toMs: number, linked: (z: string, atMs: number) => boolean): number {
+  return contactSet(segs, controllers, node, fromMs, toMs, linked).length;
+}
+
+/** The controllers of contactsWithin. */
+function contactSet(segs: readonly Segment[], controllers: readonly string[], node: string, fromMs: number, toMs: number, linked: (z: string, atMs: number) => boolean): string[] {
   // Within one segment nothing changes, so the earliest sending in each is the best one.
   const starts = overlapping(segs, fromMs, toMs).map((s) => Math.max(s.fromMs, fromMs));
   // A round trip counts only if neither end refused the other when it was answered (a removal,
@@ -68,7 +81,43 @@ function contactsWithin(segs: readonly Segment[], controllers: readonly string[]
     const doneMs = roundTripDoneMs(segs, node, z, at);
     return doneMs !== undefined && doneMs <= toMs && linked(z, doneMs);
   });
-  return controllers.filter(done).length;
+  return controllers.filter(done);
+}
+
+/**
+ * Live membership in Controllers mode: two controllers that accepted writes within PAIR_WINDOW_MS of
+ * each other had, each within the bound before its write, round trips with voters of its own record
+ * that include a common controller (see the file comment).
+ */
+export function checkVoterSides(h: History, boundMs: number): Violation[] {
+  if (h.config.fenceQuorum === undefined || (h.memberOps ?? []).length === 0) return [];
+  const segs = segments(h);
+  const accepted = h.writes
+    .filter((op) => storedAck(op) !== undefined && h.controllers.includes(op.node))
+    .map((op) => {
+      const t = decisionMs(segs, op);
+      const voters = votersAt(h, op.node, t) ?? h.controllers;
+      const reached = voters.includes(op.node) ? contactSet(segs, voters, op.node, t - boundMs, t, (z, atMs) => linkedAt(h, op.node, z, atMs)) : [];
+      return { op, t, reached: new Set(reached) };
+    })
+    .sort((a, b) => a.t - b.t);
+  const out: Violation[] = [];
+  for (let j = 0; j < accepted.length; j++) {
+    const later = accepted[j]!;
+    if (later.t - boundMs < h.startMs) continue;
+    for (let i = j - 1; i >= 0 && later.t - accepted[i]!.t <= PAIR_WINDOW_MS; i--) {
+      const earlier = accepted[i]!;
+      if (earlier.op.node === later.op.node || [...earlier.reached].some((c) => later.reached.has(c))) continue;
+      out.push({
+        checker: 'split-brain', atMs: later.t, node: later.op.node,
+        message: `${earlier.op.node} accepted write #${earlier.op.id} at ${fmtMs(earlier.t)} having reached ${[...earlier.reached].sort().join(', ')}, and ` +
+          `${later.op.node} write #${later.op.id} (${later.op.key}) at ${fmtMs(later.t)} having reached ${[...later.reached].sort().join(', ')}: ` +
+          'no controller in common, two sides each counted a quorum of its own voters',
+      });
+      break;
+    }
+  }
+  return out;
 }
 
 /** No controller accepts a write beyond the bound without a direct majority within it. */
@@ -80,15 +129,19 @@ export function checkSplitBrain(h: History, boundMs: number): Violation[] {
   for (const op of h.writes) {
     if (storedAck(op) === undefined || !h.controllers.includes(op.node)) continue;
     const t = decisionMs(segs, op);
-    const best = knowsRemoved(h, op.node, op.node, t) ? 0 : contactsWithin(segs, h.controllers, op.node, t - boundMs, t, (z, atMs) => linkedAt(h, op.node, z, atMs));
+    const voters = votersAt(h, op.node, t);
+    const counted = voters ?? h.controllers;
+    const q = voters === undefined ? fq : Math.floor(voters.length / 2) + 1;
+    const best = knowsRemoved(h, op.node, op.node, t) || !counted.includes(op.node) ? 0
+      : contactsWithin(segs, counted, op.node, t - boundMs, t, (z, atMs) => linkedAt(h, op.node, z, atMs));
     // A window reaching back before the run's start is given the benefit of the doubt: runs start
     // from a formed federation.
-    if (best < fq && t - boundMs >= h.startMs) {
+    if (best < q && t - boundMs >= h.startMs) {
       const since = [...segs].reverse().find((s) => s.fromMs <= t - boundMs && directContacts(s, h.controllers, op.node).length >= fq);
       out.push({
         checker: 'split-brain', atMs: t, node: op.node,
         message: `${op.node} accepted write #${op.id} (${op.key}) at ${fmtMs(t)}, but it could exchange data directly with at most ${best} of ` +
-          `${h.controllers.length} controllers (itself included; quorum ${fq}) in the ${fmtMs(boundMs)} before` +
+          `${counted.length} ${voters === undefined ? 'controllers' : `voters of its record (${counted.join(', ')})`} (itself included; quorum ${q}) in the ${fmtMs(boundMs)} before` +
           `${since === undefined ? '' : `: without a majority since ${fmtMs(since.toMs)}`}, so another side may have been accepting too`,
       });
     }
@@ -120,7 +173,8 @@ export function checkTwoSides(h: History, boundMs: number): Violation[] {
       if (overlapping(segs, earlier.t, later.t).some((s) => !isLive(s.state, x))) continue;
       // Either one may have had a stale view of the other for the bound: only both beyond it is a split.
       const exchangedWithin = (t: number): boolean =>
-        overlapping(segs, t - boundMs, t).some((s) => isLive(s.state, x) && isLive(s.state, y) && canExchange(s.state, x, y));
+        overlapping(segs, t - boundMs, t).some((s) => isLive(s.state, x) && isLive(s.state, y) && canExchange(s.state, x, y)
+          && (linkedAt(h, x, y, Math.max(s.fromMs, t - boundMs)) || linkedAt(h, x, y, Math.min(s.toMs, t))));
       if (exchangedWithin(later.t) || exchangedWithin(earlier.t)) continue;
       const pair = [x, y].sort().join('|');
       if (reported.has(`${pair}@${later.op.id}`)) continue;

@@ -18,7 +18,7 @@
 import { fmtMs, type History } from './history.ts';
 import { badRuns, canExchange, clockOffsetAt, entryAt, healedAtMs, isLive, segments, stampOffsetAt, stateAt } from './truth.ts';
 import type { Violation } from './violation.ts';
-import { knowsRemoved, linkedAt } from './removals.ts';
+import { knowsRemoved, linkedAt, recordAt, votersAt } from './removals.ts';
 
 
 /**
@@ -36,7 +36,19 @@ export function healthySide(h: History, node: string, atMs: number): string[] {
   if (own - clockOffsetAt(h.clocks, node, atMs) > margin) return [];
   // A removed controller (or one a removal cut off) counts no one, as the fence does (removals.ts).
   if (knowsRemoved(h, node, node, atMs)) return [];
-  return h.controllers.filter((c) => (c === node || (canExchange(s, node, c) && linkedAt(h, node, c, atMs))) && Math.abs(stampOffsetAt(h, c, atMs) - own) <= margin);
+  // Live membership: only the voters of its record count, and only peers on its epoch or an older
+  // one (the count rule); a learner counts no one.
+  const mine = recordAt(h, node, atMs);
+  const voters = mine?.voters;
+  if (voters !== undefined && !voters.includes(node)) return [];
+  const countable = (c: string): boolean => voters === undefined || (voters.includes(c) && (recordAt(h, c, atMs)?.epoch ?? 0) <= mine!.epoch);
+  return h.controllers.filter((c) => (c === node || (canExchange(s, node, c) && linkedAt(h, node, c, atMs) && countable(c))) && Math.abs(stampOffsetAt(h, c, atMs) - own) <= margin);
+}
+
+/** The votes `node` needs at `atMs`: a majority of its record's voters, or the run's fenceQuorum. */
+function quorumAt(h: History, node: string, atMs: number): number | undefined {
+  const voters = votersAt(h, node, atMs);
+  return voters === undefined ? h.config.fenceQuorum : Math.floor(voters.length / 2) + 1;
 }
 
 /** Moments a controller's standing stamps are passed by real time (less the margin, and exactly): when healthySide can change by itself. */
@@ -54,7 +66,7 @@ export function checkFenceTruth(h: History, boundMs: number): Violation[] {
   for (const node of h.controllers) {
     const mine = h.fences.filter((f) => f.node === node).sort((a, b) => a.atMs - b.atMs);
     const breaks = [...segBreaks, ...h.clocks.map((c) => c.atMs), ...stampBreaks(h), ...mine.map((f) => f.atMs), ...(h.memberships ?? []).map((m) => m.atMs)];
-    const bad = (t: number): boolean => entryAt(mine, t)?.fenced === true && healthySide(h, node, t).length >= q;
+    const bad = (t: number): boolean => entryAt(mine, t)?.fenced === true && healthySide(h, node, t).length >= (quorumAt(h, node, t) ?? q);
     for (const run of badRuns(h.startMs, h.endMs, breaks, bad)) {
       if (run.toMs - run.fromMs <= boundMs) continue;
       const f = entryAt(mine, run.fromMs)!;
@@ -88,7 +100,8 @@ export function checkStatusTruth(h: History, b: StatusBounds): Violation[] {
     const m = fs.metrics;
     if (fs.role === 'controller') {
       const qs = fs.status.quorum;
-      if (qs.writesFenced && h.config.fenceQuorum !== undefined && healthySide(h, node, h.endMs).length >= h.config.fenceQuorum) {
+      const q = quorumAt(h, node, h.endMs);
+      if (qs.writesFenced && h.config.fenceQuorum !== undefined && q !== undefined && healthySide(h, node, h.endMs).length >= q) {
         v(node, `status shows writes fenced (${qs.fenceReason}, ${qs.ourVotes}/${qs.totalVotes} votes) on a healthy majority`);
       }
       // A partition is quorum lost (quorum/partition-phase.ts): never Confirmed while holding quorum,

@@ -26,6 +26,11 @@ export interface ClusterSpec {
   controllers: string[];
   /** Agent member names, in order. */
   agents: string[];
+  /**
+   * Controllers that join during the run (live membership): in no configuration but their own, which
+   * lists the controllers as its bootstrap addresses; not started until a `members add` names them.
+   */
+  joiners?: string[];
   /** Seed of everything random in the run. */
   seed: number;
   /** Conflict strategy (default LastWriterWins). */
@@ -132,6 +137,11 @@ export interface SimDriver {
    * members remove`); recorded in the history's memberOps. Optional, like impostor.
    */
   removeController?(node: string, name: string): Pending<MemberOp['outcome']>;
+  /**
+   * Ask controller `node` to add joiner `name` (`novactl federation members add`, promoted once
+   * caught up); the joiner is started first if it is not running yet. Optional, like removeController.
+   */
+  addController?(node: string, name: string): Pending<MemberOp['outcome']>;
 
   // ---- clients: each records the operation and its outcome in the history -------------------
   /** Create or update a resource on a controller. */
