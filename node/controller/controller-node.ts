@@ -506,11 +506,11 @@ export class ControllerNode {
     return (await members.propose({ op: 'promote', name })).record;
   }
 
-  /** Every controller this one knows: the configured ones and those of its membership record. */
+  /** Every controller this one knows: the configured ones (in configured order), then those its membership record added. */
   knownControllers(): string[] {
     const names = new Set(this.config.controllers);
     for (const c of this.members?.committed.controllers ?? []) names.add(c.name);
-    return [...names].sort();
+    return [...names];
   }
 
   /** Members, health, sync lag and last sync. */
@@ -518,7 +518,8 @@ export class ControllerNode {
     const peers = new Map<string, PeerView>(this.membership.peers().map((p) => [p.member, p] as const));
     const repl = new Map<string, PeerReplicationStatus>(this.replicator.status().map((s) => [s.member, s] as const));
     const self = this.membership.memberName;
-    const members: MemberStatus[] = this.config.controllers.map((name) => {
+    // The configured controllers and those the membership record added (a removed one stays listed, Unknown).
+    const members: MemberStatus[] = this.knownControllers().map((name) => {
       if (name === self) {
         return { name, region: this.membership.config.region, status: 'Local', syncLagMs: undefined, lastSyncMs: undefined, agents: this.replicator.followingAgents().length };
       }
