@@ -27,7 +27,7 @@ type FakeAuthEvents = { authenticated: (p: AuthPeer) => void; deauthenticated: (
 // Just what the fence reads: the authenticated connections, when each direct link last proved alive,
 // and the membership and auth events it listens to. Its peer table claims every member was heard from
 // this instant (heartbeats relayed by a third member keep it so): the fence must not care.
-function fakeMembership(timers: ManualTimers) {
+function fakeMembership(timers: ManualTimers, rtt?: { rttIntervalMs: number; rttTimeoutMs: number }) {
   const connected = new Set<string>();
   const provenAtMs = new Map<string, number>();
   const reads = { proofs: 0 };
@@ -38,7 +38,7 @@ function fakeMembership(timers: ManualTimers) {
   const peer = (member: string): AuthPeer => ({ member, role: member.startsWith('agent-') ? 'agent' : 'controller', peerId: `peer-${member}` });
   const node = {
     memberName: 'c-a',
-    config: { healthCheck: HC, maxClockOffsetMs: 500 },
+    config: { healthCheck: HC, maxClockOffsetMs: 500, ...rtt },
     authenticatedPeers: () => [...connected].map(peer),
     linkProvenAtMs: (member: string) => {
       reads.proofs++;
@@ -71,9 +71,11 @@ function fakeMembership(timers: ManualTimers) {
       provenAtMs.set(member, timers.now);
     },
     /** A clock probe of `member`, whose clock reads `offsetMs` more than the real time, is answered now (1 ms round trip). */
-    probed(member: string, offsetMs = 0): void {
+    probed(member: string, offsetMs = 0, epoch?: number): void {
       const clockMs = WALL_AT_ZERO_MS + timers.now + offsetMs;
-      const sample: ClockSample = { member, remote: { stampMs: clockMs, physicalMs: clockMs }, sentAtMs: timers.now - 1, receivedAtMs: timers.now };
+      const sample: ClockSample = {
+        member, remote: { stampMs: clockMs, physicalMs: clockMs }, sentAtMs: timers.now - 1, receivedAtMs: timers.now, ...(epoch === undefined ? {} : { epoch }),
+      };
       samples.set(member, sample);
       events.emit('clock-sample', sample);
     },
@@ -106,9 +108,9 @@ function errorOf(fence: WriteFence): Error | undefined {
   }
 }
 
-function setup(t: import('tap').Test, o: { logger?: import('pino').Logger; skewMs?: () => number; hlcWallMs?: () => number } = {}) {
+function setup(t: import('tap').Test, o: { logger?: import('pino').Logger; skewMs?: () => number; hlcWallMs?: () => number; rtt?: { rttIntervalMs: number; rttTimeoutMs: number } } = {}) {
   const timers = new ManualTimers(1_000);
-  const m = fakeMembership(timers);
+  const m = fakeMembership(timers, o.rtt);
   const fence = new WriteFence(m.node, resolveSplitBrain(m.node, CONTROLLERS, {}), undefined, {
     timers, wallClock: () => WALL_AT_ZERO_MS + timers.now + (o.skewMs?.() ?? 0),
     ...(o.hlcWallMs === undefined ? {} : { hlc: { highWater: () => ({ wallMs: o.hlcWallMs!(), logical: 0, member: 'c-a' }) } }),
@@ -473,4 +475,46 @@ t.test('AgentAssisted: agents are clock witnesses; a controller whose clock disa
   grant('agent-3');
   timers.advanceSync(1);
   t.ok(allowed(fence2), 'self + three agreeing leases: 4 of 5');
+});
+
+t.test('live membership: a peer counts only when its latest clock answer, within a probe cycle, is on this epoch or older; a learner refuses writes', async (t) => {
+  const rtt = { rttIntervalMs: 1_000, rttTimeoutMs: 500 };
+  const { timers, m, fence } = setup(t, { rtt });
+  fence.setMembers({ epoch: 2, voters: CONTROLLERS });
+  m.connect('c-b', { probe: false });
+  m.connect('c-c', { probe: false });
+  m.probed('c-b', 0, 2);
+  m.probed('c-c', 0, 2);
+  timers.advanceSync(1);
+  t.ok(allowed(fence), 'both on epoch 2: three of three');
+  m.probed('c-b', 0, 3);
+  m.probed('c-c', 0, 3);
+  timers.advanceSync(1);
+  t.same(fence.reachable(), ['c-a'], 'peers that answered with a newer epoch do not count');
+  t.notOk(allowed(fence));
+  m.probed('c-b', 0, 1);
+  timers.advanceSync(1);
+  t.same(fence.reachable(), ['c-a', 'c-b'], 'an older epoch counts');
+  t.ok(allowed(fence));
+  // No answer for longer than a probe cycle: its epoch is unknown now, and it does not count.
+  for (let i = 0; i < 4; i++) {
+    timers.advanceSync(HC.intervalMs);
+    m.prove('c-b');
+  }
+  t.same(fence.reachable(), ['c-a', 'c-b'], 'its answer is still within a probe cycle');
+  timers.advanceSync(rtt.rttIntervalMs + rtt.rttTimeoutMs);
+  m.prove('c-b');
+  t.same(fence.reachable(), ['c-a'], 'a live link with an epoch answer older than a probe cycle does not count');
+
+  // The record makes this controller a learner: it refuses writes whatever it reaches.
+  fence.setMembers({ epoch: 4, voters: ['c-b', 'c-c', 'c-d'] });
+  m.probed('c-b', 0, 4);
+  m.probed('c-c', 0, 4);
+  timers.advanceSync(1);
+  t.ok(fence.learner);
+  await t.rejects(async () => fence.check(), { code: 'FENCED', message: /c-a is a learner at membership epoch 4/ });
+  t.equal(fence.status().writesFenced, true);
+  t.equal(fence.config.quorumSize, 2, 'a majority of the three voters');
+  fence.setMembers({ epoch: 3, voters: CONTROLLERS });
+  t.ok(fence.learner, 'an older record is ignored');
 });
