@@ -40,9 +40,17 @@ export async function membershipNotes(cfg: ControllerFileConfig): Promise<string
       notes.push(`spec.members[${i}] (${m.name}): removed from the federation at membership epoch ${removed.sinceEpoch}, its peer ID refused everywhere; remove it from this file`);
     }
   });
+  // A controller that joined from spec.bootstrap lists no members: the record is its membership.
+  if (cfg.controller.join === true) {
+    if (record.controllers.some((c) => c.name === self)) notes.push(`joined from spec.bootstrap: the record lists this controller as a ${record.voters.includes(self) ? 'voter' : 'learner'}; a start uses it`);
+    return notes;
+  }
   const listed = new Set([self, ...cfg.members.map((m) => m.name)]);
   for (const c of record.controllers) {
-    if (!listed.has(c.name)) notes.push(`the federation's record lists controller ${c.name} (${c.peerId}), which spec.members does not; add it to this file`);
+    if (!listed.has(c.name)) {
+      // Added live: it works from the record; listing it is for the next federation built from these files.
+      notes.push(`the federation's record lists controller ${c.name} (${c.peerId}${c.endpoints[0] === undefined ? '' : `, ${c.endpoints[0]}`}), added with members add, which spec.members does not; the record is what counts, list it here to keep the file in step`);
+    }
   }
   return notes;
 }
