@@ -79,6 +79,16 @@ let BENCHES: Record<string, Figure[]> = {
     re('^a membership change alone \\(deny, no drain\\) -> committed: median {n} ms'),
     re('^members remove -> every one of {n} agents off it: median {n} ms'),
   ],
+  'members-add': [
+    re('^  reference, plain full copy: an empty store\'s anti-entropy session against ctl-a: {n} bytes on the wire'),
+    re('^  ctl-d added at epoch 2 \\(learners ctl-d\\): committed after {n} ms; joined \\(start resolved\\) after {n} ms .*; a voter on all four controllers after {n} ms'),
+    re('^  joiner\'s anti-entropy bytes until then: {n} \\({n} MB\\) = {n}x the plain full copy'),
+    // Without ss (iproute2) the TCP bytes are not measured, and the bench says so.
+    re('^  joiner\'s TCP bytes until then .*: received {n}, sent {n}; together {n} \\({n} MB\\) = {n}x|^  joiner\'s TCP bytes: not measured'),
+    re('^  writes during the join \\(add -> voter everywhere\\): {n} writes, {n} ok, {n} FENCED.*; latency p50 {n} ms, p99 {n} ms, max {n} ms'),
+    re('^  members add -> voter on every controller +{n} ms'),
+    re('^  writes FENCED on existing controllers during the join +{n}'),
+  ],
   membership: [
     re('^  every controller sees the 4 others Healthy after {n} ms'),
     re('^  every agent connected to a controller after {n} ms'),
