@@ -49,11 +49,11 @@
 // Live membership (node/membership/members-service.ts): the voters are the committed membership
 // record's, handed over by `setMembers` each time a newer record is committed here, and the record's
 // count rule applies (quorum/voter-slot.ts peerCountsAtEpoch): a reached controller counts only when
-// the membership epoch it answered its latest clock probe with is at most this controller's. That
-// answer is at most one probe cycle old (rttIntervalMs + rttTimeoutMs: an older one leaves the peer
-// unmeasured, not counted), and a voter waits longer than that after committing an epoch before it
-// takes part in deciding the next (MembersAcceptor settleMs), so no controller still counts it on an
-// older epoch once an epoch two on can be chosen. A controller that is a learner under its record
+// the membership epoch it answered its latest clock probe with is at most this controller's, and that
+// answer was sent within the shorter of this controller's probe cycle and the validity the peer gave
+// with it (its own probe cycle). A voter waits longer than its probe cycle after committing an epoch
+// before it accepts a voter change (MembersAcceptor settleMs), so no controller still counts it on an
+// older epoch once a voter set two changes away can be chosen, whatever the others' probe settings. A controller that is a learner under its record
 // does not vote: it refuses writes (NO_QUORUM, "a learner").
 //
 // Time comes from the injected components (timers: the monotonic clock, the periodic tick and the
@@ -186,7 +186,7 @@ export class WriteFence {
   // Not a voter of its record: a learner.
   #learner = false;
   // The membership epoch each controller answered its latest clock probe with, and when that probe was sent.
-  readonly #peerEpochs = new Map<string, { epoch: number; sentAtMs: number }>();
+  readonly #peerEpochs = new Map<string, { epoch: number; sentAtMs: number; validMs: number }>();
   readonly #membership: FenceMembership;
   readonly #maxClockOffsetMs: number;
   /** Longest a controller answering clock probes goes without a new sample: rttIntervalMs + rttTimeoutMs. */
@@ -424,7 +424,9 @@ export class WriteFence {
   #clockSample(c: ClockSample): boolean {
     if (c.member === this.config.self || !this.#contacts.controllers.includes(c.member)) return false;
     const known = this.#peerEpochs.get(c.member);
-    if (c.epoch !== undefined && (known === undefined || c.sentAtMs >= known.sentAtMs)) this.#peerEpochs.set(c.member, { epoch: c.epoch, sentAtMs: c.sentAtMs });
+    if (c.epoch !== undefined && (known === undefined || c.sentAtMs >= known.sentAtMs)) {
+      this.#peerEpochs.set(c.member, { epoch: c.epoch, sentAtMs: c.sentAtMs, validMs: Math.min(this.#probeCycleMs, c.epochValidMs ?? 0) });
+    }
     return this.#offsets.sample(c.member, c.remote, c.sentAtMs, c.receivedAtMs);
   }
 
@@ -434,7 +436,7 @@ export class WriteFence {
     const myEpoch = this.#epoch;
     if (myEpoch === undefined || member === this.#config.self) return true;
     const e = this.#peerEpochs.get(member);
-    return e !== undefined && nowMs - e.sentAtMs <= this.#probeCycleMs && peerCountsAtEpoch(myEpoch, e.epoch);
+    return e !== undefined && nowMs - e.sentAtMs <= e.validMs && peerCountsAtEpoch(myEpoch, e.epoch);
   }
 
   // An agent's clocks from a vote grant; false (ignored) for a name that is a controller's.

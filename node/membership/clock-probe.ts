@@ -1,18 +1,21 @@
 // The clock probe protocol: a controller asks another for its clock, over a long-lived stream on their
 // existing connection, and times the round trip (membership/clock-offset.ts turns the answers into
-// offsets). One byte asks, twenty-four answer:
+// offsets). One byte asks, thirty-two answer:
 //   request  (prober -> peer): 0x01
-//   response (peer -> prober): three big-endian float64s: the stamp height, max(its physical clock,
+//   response (peer -> prober): four big-endian float64s: the stamp height, max(its physical clock,
 //                              its HLC's wall part), what its next write is stamped with, ms since the
-//                              epoch; its physical clock, ms since the epoch; and the membership
-//                              epoch it has committed (0: no live membership). The clocks are needed
+//                              epoch; its physical clock, ms since the epoch; the membership epoch it
+//                              has committed (0: no live membership); and for how long, in ms from
+//                              the probe's sending, that epoch may be relied on (its own probe cycle:
+//                              it waits longer than that after committing an epoch before it accepts
+//                              a voter change, members-acceptor.ts). The clocks are needed
 //                              to follow the stamp height between probes: it advances with the
 //                              physical clock, except while the HLC is ahead of it (a clock set back),
 //                              when it stands still. The epoch is what the write fence's count rule
 //                              reads (a peer on a newer membership epoch does not count): taken in the
 //                              same round trip that measures the clock, so it is as fresh as the clock.
 // Anything else ends the stream with CLOCK_PROBE_MALFORMED; a stream silent for the idle time is
-// closed by the answering side. Fixed-size frames: nothing a peer sends is buffered beyond 24 bytes.
+// closed by the answering side. Fixed-size frames: nothing a peer sends is buffered beyond 32 bytes.
 // (Version 3.0.0 of the protocol; 2.0.0 had no epoch, 1.0.0 answered the stamp height only.)
 import type { Stream } from '@libp2p/interface';
 import { byteStream, type ByteStream } from 'it-byte-stream';
@@ -22,7 +25,7 @@ import { NovaEdgeError } from '../errors.ts';
 /** The request byte. */
 export const CLOCK_PROBE_REQUEST = 0x01;
 /** Bytes of a response. */
-export const CLOCK_PROBE_RESPONSE_BYTES = 24;
+export const CLOCK_PROBE_RESPONSE_BYTES = 32;
 
 /** A clock probe frame that is not one: stable code CLOCK_PROBE_MALFORMED. */
 export class ClockProbeError extends NovaEdgeError {
@@ -43,6 +46,8 @@ export interface ClockAnswer {
   remote: RemoteClock;
   /** The membership epoch it had committed when it answered (0: no live membership). */
   epoch: number;
+  /** How long after the probe's sending that epoch may be relied on, ms. */
+  epochValidMs: number;
 }
 
 /** One answered probe, on the prober's monotonic clock. */
@@ -51,6 +56,8 @@ export interface ClockReading {
   remote: RemoteClock;
   /** The membership epoch it had committed when it answered (0: none). */
   epoch: number;
+  /** How long after sentAtMs that epoch may be relied on, ms. */
+  epochValidMs: number;
   /** When the request was sent. */
   sentAtMs: number;
   /** When the answer arrived. */
@@ -64,6 +71,7 @@ export function encodeClockResponse(answer: ClockAnswer): Uint8Array {
   view.setFloat64(0, answer.remote.stampMs, false);
   view.setFloat64(8, answer.remote.physicalMs, false);
   view.setFloat64(16, answer.epoch, false);
+  view.setFloat64(24, answer.epochValidMs, false);
   return out;
 }
 
@@ -76,7 +84,9 @@ export function decodeClockResponse(frame: Uint8Array): ClockAnswer {
   if (problem !== undefined) throw new ClockProbeError(`clock response ${problem}`);
   const epoch = view.getFloat64(16, false);
   if (!Number.isSafeInteger(epoch) || epoch < 0) throw new ClockProbeError('clock response has an epoch that is not a whole number ≥ 0');
-  return { remote, epoch };
+  const epochValidMs = view.getFloat64(24, false);
+  if (!Number.isSafeInteger(epochValidMs) || epochValidMs < 0) throw new ClockProbeError('clock response has an epoch validity that is not a whole number of ms ≥ 0');
+  return { remote, epoch, epochValidMs };
 }
 
 /**

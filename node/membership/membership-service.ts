@@ -106,6 +106,8 @@ export interface ClockSample {
   receivedAtMs: number;
   /** A controller's: the membership epoch it had committed when it answered (0: no live membership). */
   epoch?: number;
+  /** With `epoch`: how long after sentAtMs it may be relied on, ms (the answerer's probe cycle). */
+  epochValidMs?: number;
 }
 
 /** Log "heartbeat HLC ahead of local clock" at most this often per member. */
@@ -183,7 +185,7 @@ export class MembershipService {
       onSample: (peer, r) => {
         const info = options.auth.peerInfo(peer);
         if (info === undefined || info.role !== 'controller' || !this.#running) return;
-        const sample: ClockSample = { member: info.member, remote: r.remote, sentAtMs: r.sentAtMs, receivedAtMs: r.receivedAtMs, epoch: r.epoch };
+        const sample: ClockSample = { member: info.member, remote: r.remote, sentAtMs: r.sentAtMs, receivedAtMs: r.receivedAtMs, epoch: r.epoch, epochValidMs: r.epochValidMs };
         // Kept (the latest per controller, at most membersMax) for a listener that subscribes later,
         // such as the write fence, built after membership started.
         if (this.#clockSamples.has(info.member) || this.#clockSamples.size < config.membersMax) this.#clockSamples.set(info.member, sample);
@@ -226,7 +228,10 @@ export class MembershipService {
       const { config } = this.#o;
       // A probe stream idle for two probe periods is closed; the prober reopens it when it next asks.
       const idleMs = 2 * config.rttIntervalMs + config.rttTimeoutMs;
-      const answer = (): ClockAnswer => ({ remote: this.readClock(), epoch: this.#o.membersEpoch?.() ?? 0 });
+      // The epoch may be relied on for this node's own probe cycle: it waits longer than that after
+      // committing an epoch before it accepts a voter change (members-settle.ts).
+      const epochValidMs = config.rttIntervalMs + config.rttTimeoutMs;
+      const answer = (): ClockAnswer => ({ remote: this.readClock(), epoch: this.#o.membersEpoch?.() ?? 0, epochValidMs });
       void this.#o.libp2p.handle(clockProtocol(config.federationId), guardHandler(this.#o.auth, async ({ stream }) => {
         try {
           await serveClockProbes(stream, answer, idleMs, this.#timers);

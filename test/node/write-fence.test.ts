@@ -71,10 +71,10 @@ function fakeMembership(timers: ManualTimers, rtt?: { rttIntervalMs: number; rtt
       provenAtMs.set(member, timers.now);
     },
     /** A clock probe of `member`, whose clock reads `offsetMs` more than the real time, is answered now (1 ms round trip). */
-    probed(member: string, offsetMs = 0, epoch?: number): void {
+    probed(member: string, offsetMs = 0, epoch?: number, epochValidMs = 10_000): void {
       const clockMs = WALL_AT_ZERO_MS + timers.now + offsetMs;
       const sample: ClockSample = {
-        member, remote: { stampMs: clockMs, physicalMs: clockMs }, sentAtMs: timers.now - 1, receivedAtMs: timers.now, ...(epoch === undefined ? {} : { epoch }),
+        member, remote: { stampMs: clockMs, physicalMs: clockMs }, sentAtMs: timers.now - 1, receivedAtMs: timers.now, ...(epoch === undefined ? {} : { epoch, epochValidMs }),
       };
       samples.set(member, sample);
       events.emit('clock-sample', sample);
@@ -505,6 +505,14 @@ t.test('live membership: a peer counts only when its latest clock answer, within
   timers.advanceSync(rtt.rttIntervalMs + rtt.rttTimeoutMs);
   m.prove('c-b');
   t.same(fence.reachable(), ['c-a'], 'a live link with an epoch answer older than a probe cycle does not count');
+
+  // A peer whose probe cycle is shorter than ours gives its epoch a shorter validity: it counts for that long only.
+  m.probed('c-b', 0, 2, 300);
+  timers.advanceSync(1);
+  t.same(fence.reachable(), ['c-a', 'c-b'], 'answered just now');
+  timers.advanceSync(300);
+  m.prove('c-b');
+  t.same(fence.reachable(), ['c-a'], 'its epoch answer is older than the validity it gave');
 
   // The record makes this controller a learner: it refuses writes whatever it reaches.
   fence.setMembers({ epoch: 4, voters: ['c-b', 'c-c', 'c-d'] });
