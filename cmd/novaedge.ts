@@ -89,7 +89,10 @@ const log = logger.child({ component: 'daemon' });
 let stopping: Promise<never> | undefined;
 // Loaded only now: the node (libp2p, LevelDB) takes a while to import, and a bad config or --check
 // needs none of it.
-const started: Promise<DaemonNode | undefined> = import('./novaedge/start-node.ts').then((m) => m.startDaemonNode(cfg, logger)).catch((err: unknown) => {
+// A stop asked while the node still starts (a joining controller waits until a member adds it) ends the start.
+const startAbort = new AbortController();
+const started: Promise<DaemonNode | undefined> = import('./novaedge/start-node.ts').then((m) => m.startDaemonNode(cfg, logger, { signal: startAbort.signal })).catch((err: unknown) => {
+  if (startAbort.signal.aborted) return undefined;
   if (err instanceof ConfigError) {
     printIssues(opts.config, err);
     process.exit(EXIT_CONFIG);
@@ -110,6 +113,7 @@ function shutdown(code: number, why: string): Promise<never> {
       log.error({ timeoutMs: SHUTDOWN_TIMEOUT_MS }, 'clean stop took too long; exiting');
       process.exit(EXIT_RUNTIME);
     }, SHUTDOWN_TIMEOUT_MS).unref();
+    startAbort.abort(new Error(`stopping (${why})`));
     const daemon = await started;
     await daemon?.stop();
     if (opts.pidFile !== undefined && code === 0) removePidFile(opts.pidFile);

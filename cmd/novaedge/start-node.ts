@@ -44,6 +44,8 @@ async function withFilePaths<T>(cfg: FileConfig, stage: StartStage, start: () =>
 /** What the daemon node runs on (default the real clocks, timers, network and disk). */
 export interface DaemonOptions {
   components?: Partial<NodeComponents>;
+  /** Aborts a start still waiting (a joining controller not added yet): the daemon was asked to stop. */
+  signal?: AbortSignal;
 }
 
 /** Start the node a config file describes; `logger` is the daemon's. */
@@ -54,7 +56,7 @@ export async function startDaemonNode(cfg: FileConfig, logger: Logger, options: 
   await checkFileCredentials(cfg, components.wallClock());
   await mkdir(cfg.node.dataDir, { recursive: true, mode: 0o700 });
   const node: ControllerNode | AgentNode = cfg.role === 'controller'
-    ? await withFilePaths(cfg, 'node', () => ControllerNode.start(cfg.controller, { logger, components }), controllerStartIssues)
+    ? await withFilePaths(cfg, 'node', () => ControllerNode.start(cfg.controller, { logger, components, ...(options.signal === undefined ? {} : { signal: options.signal }) }), controllerStartIssues)
     : await withFilePaths(cfg, 'node', () => AgentNode.start(cfg.agent, { logger, components }), agentStartIssues);
   try {
     const services = await withFilePaths(cfg, 'services', () => startNodeServices(node, {
