@@ -23,6 +23,47 @@ function remoteOf(o: { endpoint?: string[]; identity?: string; cert?: string; ca
   return { remote: { endpoints: o.endpoint, identityKeyFile: o.identity!, certificateFile: o.cert!, caFiles: o.caFile! } };
 }
 
+// commander takes a program option wherever it appears, before or after the subcommand. A subcommand
+// may define an option with the flag of a global one (`federation members add --endpoint`: the new
+// controller's address, where the global --endpoint is a remote novactl's controllers): given after
+// that subcommand's name, it is the subcommand's, and the program leaves it (and its values) to it.
+class NovactlProgram extends Command {
+  override parseOptions(args: string[]): ReturnType<Command['parseOptions']> {
+    const own = (cmd: Command, arg: string): Option | undefined => {
+      const flag = arg.startsWith('--') ? arg.split('=')[0] : arg;
+      return cmd.options.find((o) => o.long === flag || o.short === flag);
+    };
+    const kept: string[] = [];
+    const claimed: string[] = [];
+    let leaf: Command = this;
+    let descending = true;
+    for (let i = 0; i < args.length; i++) {
+      const arg = args[i]!;
+      if (arg === '--') { kept.push(...args.slice(i)); break; }
+      if (!arg.startsWith('-') || arg.length === 1) {
+        const sub = descending ? leaf.commands.find((c) => c.name() === arg || c.aliases().includes(arg)) : undefined;
+        if (sub === undefined) descending = false;
+        else leaf = sub;
+        kept.push(arg);
+        continue;
+      }
+      const mine = leaf === this ? undefined : own(leaf, arg);
+      const global = own(this, arg);
+      // Its values: one for an option taking a value (unless given as --flag=value), every following
+      // non-option for a variadic one.
+      let end = i + 1;
+      const opt = mine ?? global;
+      if (opt !== undefined && (opt.required || opt.optional) && !arg.includes('=')) {
+        while (end < args.length && !args[end]!.startsWith('-') && (opt.variadic || end === i + 1)) end++;
+      }
+      (mine !== undefined && global !== undefined ? claimed : kept).push(...args.slice(i, end));
+      i = end - 1;
+    }
+    const parsed = super.parseOptions(kept);
+    return { operands: parsed.operands, unknown: [...parsed.unknown, ...claimed] };
+  }
+}
+
 function duration(text: string): number {
   const ms = parseDurationMs(text);
   if (ms === undefined) throw new InvalidArgumentError('expected a duration such as 500ms, 30s or 2m');
@@ -35,7 +76,7 @@ export function buildProgram(io: CliIo): Command {
 }
 
 function build(io: CliIo): { program: Command; ctx: CliContext } {
-  const program = new Command('novactl')
+  const program = new NovactlProgram('novactl')
     .description('Operate a NovaEdge federation node through its admin socket (or remotely, with --endpoint and an operator or viewer certificate), and manage keys and certificates.')
     .addOption(new Option('--socket <path>', 'admin socket of the node').env('NOVACTL_SOCKET').default(DEFAULT_ADMIN_SOCKET))
     .addOption(new Option('--endpoint <addrs>', 'remote: controllers to use instead of the socket, comma-separated multiaddrs or host:port, in order of preference').env('NOVACTL_ENDPOINTS').argParser(list))

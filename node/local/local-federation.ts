@@ -8,8 +8,9 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { FAST_AGENT } from '../agent/agent-config.ts';
 import { AgentNode } from '../agent/agent-node.ts';
 import { nodeComponents, sleep, type NodeComponents } from '../components.ts';
-import { FAST_PROFILE } from '../config/membership-config.ts';
+import { FAST_PROFILE, MEMBERSHIP_DEFAULTS } from '../config/membership-config.ts';
 import { ControllerNode } from '../controller/controller-node.ts';
+import { pinOf } from '../auth/member-pins.ts';
 import { createCa, loadCa, writeCaPublicFile, type FederationCa } from '../identity/ca.ts';
 import { certificateTimeMs, issueCertificate, readCertificateFile, writeCertificateFile } from '../identity/certificate.ts';
 import { loadOrCreateKeyFile } from '../identity/key-file.ts';
@@ -48,6 +49,14 @@ export interface LocalFederation {
   stop(): Promise<void>;
 }
 
+/**
+ * The membership profile of the local controllers: the fast one (health checks every 200 ms), with
+ * the daemon's clock-probe cycle, so that a controller started from YAML (the fourth one `npm start`
+ * prepares) probes as they do: a peer's membership epoch counts only as long as the shorter of two
+ * probe cycles (node/controller/write-fence.ts).
+ */
+const LOCAL_PROFILE = Object.freeze({ ...FAST_PROFILE, rttIntervalMs: MEMBERSHIP_DEFAULTS.rttIntervalMs, rttTimeoutMs: MEMBERSHIP_DEFAULTS.rttTimeoutMs });
+
 /** Certificates issued here last this long; a certificate with less than a day left is re-issued. */
 const CERT_VALIDITY_MS = 365 * 24 * 3600 * 1000;
 const RENEW_BEFORE_MS = 24 * 3600 * 1000;
@@ -59,8 +68,10 @@ async function loadOrCreateCa(dir: string, name: string): Promise<FederationCa> 
   return ca;
 }
 
-interface Planned {
+/** A member's identity files and addresses. */
+export interface Planned {
   name: string;
+  peerId: string;
   keyFile: string;
   certificateFile: string;
   listen: string;
@@ -74,13 +85,24 @@ async function plan(pki: string, ca: FederationCa, federationId: string, name: s
   const { key } = await loadOrCreateKeyFile(keyFile, 'novaedge/identity-key');
   const peerId = peerIdFromPrivateKey(key).toString();
   const held = existsSync(certificateFile) ? await readCertificateFile(certificateFile).catch(() => undefined) : undefined;
-  if (held === undefined || held.peerId !== peerId || held.federationId !== federationId || held.role !== role ||
+  if (held === undefined || held.peerId !== peerId || held.federationId !== federationId || held.role !== role || held.member !== name ||
     (certificateTimeMs(held.notAfter) ?? 0) - now < RENEW_BEFORE_MS) {
     await writeCertificateFile(certificateFile, await issueCertificate(ca, {
       federationId, member: name, role, peerId, notBeforeMs: now - 60_000, notAfterMs: now + CERT_VALIDITY_MS,
     }));
   }
-  return { name, keyFile, certificateFile, listen: `/ip4/127.0.0.1/tcp/${port}`, addr: `/ip4/127.0.0.1/tcp/${port}/p2p/${peerId}` };
+  return { name, peerId, keyFile, certificateFile, listen: `/ip4/127.0.0.1/tcp/${port}`, addr: `/ip4/127.0.0.1/tcp/${port}/p2p/${peerId}` };
+}
+
+/**
+ * The identity of one more member of the local federation in `dir` (its key, created once, and a
+ * certificate from the federation's CA for its role, re-issued when missing, foreign or near expiry),
+ * as startLocalFederation makes its nodes': `npm start` prepares a fourth controller with it.
+ */
+export async function localMemberIdentity(dir: string, federationId: string, name: string, role: MemberRole, port: number): Promise<Planned> {
+  const pki = join(dir, 'pki');
+  const ca = await loadOrCreateCa(pki, role === 'controller' ? 'controllers-ca' : 'agents-ca');
+  return plan(pki, ca, federationId, name, role, port, Date.now());
 }
 
 /**
@@ -127,10 +149,13 @@ export async function startLocalFederation(o: LocalFederationOptions): Promise<L
         membership: {
           federationId, memberName: m.name, role: 'controller', region: m.name, listen: [m.listen],
           bootstrap: cs.filter((x) => x !== m).map((x) => x.addr), keyFile: m.keyFile, certificateFile: m.certificateFile, ...trust,
+          // Each other controller's name with its peer ID, as a daemon's spec.members gives them: the
+          // controllers keep the live membership record (`novactl federation members add` works).
+          controllers: cs.filter((x) => x !== m).map((x) => pinOf(x.name, x.addr)),
         },
         replication: { dataDir: join(o.dir, m.name), controllers: names },
         // Health checks every 200 ms, so the status shows the others Healthy within a second.
-      }, { membershipProfile: FAST_PROFILE, components });
+      }, { membershipProfile: LOCAL_PROFILE, components });
       fed.controllers.push({ node, services: await startNodeServices(node, services(m.name, i)) });
     }
     for (const [i, m] of as.entries()) {
@@ -143,11 +168,12 @@ export async function startLocalFederation(o: LocalFederationOptions): Promise<L
         },
         dataDir: join(o.dir, m.name),
         controllers: { primary: { endpoint: order[0]! }, secondary: order.slice(1).map((endpoint) => ({ endpoint, priority: 100 })) },
-      }, { membershipProfile: FAST_PROFILE, agentProfile: FAST_AGENT, components });
+      }, { membershipProfile: LOCAL_PROFILE, agentProfile: FAST_AGENT, components });
       fed.agents.push({ node, services: await startNodeServices(node, services(m.name, names.length + i)) });
     }
     const deadline = timers.nowMs() + 20_000;
-    const up = (n: ControllerNode): boolean => n.replicator.status().every((s) => s.connected) &&
+    // The controllers started here (the membership record may list more: one added live, not running now).
+    const up = (n: ControllerNode): boolean => n.replicator.status().every((s) => s.connected || !names.includes(s.member)) &&
       names.every((m) => m === n.membership.memberName || n.membership.peer(m)?.state === 'Healthy');
     while (!fed.controllers.every((c) => up(c.node)) || !fed.agents.every((a) => a.node.state === 'Connected')) {
       if (timers.nowMs() > deadline) throw new Error('local federation: nodes did not connect within 20 s');
