@@ -1,9 +1,9 @@
 // How long a voter waits after committing a membership epoch before it accepts a voter change
 // (members-acceptor.ts, "Settling"). The other controllers count it by the epoch of its latest clock
 // probe answer, at most one probe cycle old (rttIntervalMs + rttTimeoutMs, write-fence.ts); the wait
-// is that cycle, stretched by the clock rate drift bound, plus a margin for timers firing late. Every
-// controller's probe cycle must be at most this one's: the rtt fields are the same on every
-// controller (they come with the health-check profile).
+// is that cycle, stretched by the clock rate drift bound, plus a margin for timers firing late. A
+// controller with a longer cycle relies on this one's answers only for this one's cycle (each clock
+// answer carries it: epochValidMs), so the wait covers every controller's counting.
 import { ASSUMED_CLOCK_RATE_DRIFT_PPM } from '../../quorum/index.ts';
 
 /** Added to the probe cycle: timers that fire late, ms. */
