@@ -21,6 +21,12 @@
 // A session that fails is evidence against its controller: it counts as a failed check, so it may
 // make the selector switch at once. Each switch starts a new "following" (a number the decision
 // carries); events about an earlier following are stale (the session was already ended) and ignored.
+//
+// The candidates change live (the agent learns the controller set from the membership record):
+// addCandidate makes a controller a candidate (chosen by the next tick if it is the best healthy one),
+// removeCandidate forgets one, and when it is the controller followed the agent fails over at once as
+// if it had failed (or goes Autonomous when no other is healthy). Checks of a controller that is no
+// candidate (any more) are ignored.
 
 import { ControllerSelector, type Candidate, type CandidateView, type SelectorOptions, type Switch } from './controller-selector.ts';
 
@@ -108,19 +114,40 @@ export class AgentFollow {
     return this.#selector.failbacks;
   }
 
-  /** What the selector knows of every controller, in configured order. */
+  /** What the selector knows of every candidate, configured ones first. */
   view(nowMs: number): CandidateView[] {
     return this.#selector.view(nowMs);
   }
 
-  /** A health check of `id` succeeded in `rttMs`; the selector re-evaluates. */
+  /** Whether `id` is a candidate now. */
+  isCandidate(id: string): boolean {
+    return this.#selector.has(id);
+  }
+
+  /** Make `c` a candidate (learned); false when it is one already. Whether to switch to it is the next tick's. */
+  addCandidate(c: Candidate): boolean {
+    return this.#selector.add(c);
+  }
+
+  /**
+   * Forget candidate `id` (denied, or no longer a member). When it is the controller followed, the
+   * agent fails over now as if it had failed: the decision says where to (or Autonomous).
+   */
+  removeCandidate(id: string, nowMs: number): FollowDecision {
+    if (!this.#selector.remove(id)) return NOTHING;
+    return this.tick(nowMs);
+  }
+
+  /** A health check of `id` succeeded in `rttMs`; the selector re-evaluates (nothing when `id` is no candidate). */
   checkOk(id: string, rttMs: number, nowMs: number): FollowDecision {
+    if (!this.#selector.has(id)) return NOTHING;
     this.#selector.checkOk(id, rttMs, nowMs);
     return this.tick(nowMs);
   }
 
-  /** A health check of `id` failed; the selector re-evaluates. */
+  /** A health check of `id` failed; the selector re-evaluates (nothing when `id` is no candidate). */
   checkFailed(id: string, nowMs: number): FollowDecision {
+    if (!this.#selector.has(id)) return NOTHING;
     this.#selector.checkFailed(id, nowMs);
     return this.tick(nowMs);
   }

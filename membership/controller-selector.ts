@@ -4,6 +4,11 @@
 // best-priority healthy controller (lowest round-trip among equals when latency-aware), and fails
 // back to a better-priority controller only after it has stayed healthy for `recoveryDelayMs`, so a
 // flapping primary does not drag its agents back and forth.
+//
+// The candidates may change while it runs (an agent learns the controller set live, issue 21): `add`
+// appends a controller (learned from the membership record), `remove` forgets one (a controller the
+// record denied or no longer lists). Removing the current controller makes the next tick fail over as
+// if it had failed.
 import { addRttSample, isRttSample, type RttFigures } from './rtt-estimator.ts';
 
 /** Options of the selector (the agent's `failover` settings). */
@@ -20,7 +25,7 @@ export interface SelectorOptions {
   startGraceMs: number;
 }
 
-/** A configured controller. */
+/** A controller the agent may follow (configured, or learned from the membership record). */
 export interface Candidate {
   /** Stable identity (the controller's peer ID). */
   id: string;
@@ -59,7 +64,7 @@ interface Health {
 
 export class ControllerSelector {
   readonly #o: SelectorOptions;
-  readonly #candidates: readonly Candidate[];
+  readonly #candidates: Candidate[];
   readonly #health = new Map<string, Health>();
   readonly #startMs: number;
   #current: string | undefined;
@@ -72,7 +77,7 @@ export class ControllerSelector {
   constructor(candidates: readonly Candidate[], o: SelectorOptions, nowMs: number) {
     if (candidates.length === 0) throw new Error('assertion: a selector needs at least one controller');
     this.#o = o;
-    this.#candidates = candidates;
+    this.#candidates = [...candidates];
     this.#startMs = nowMs;
     for (const c of candidates) this.#health.set(c.id, { failures: 0, lastOkMs: undefined, healthySinceMs: undefined, rtt: undefined });
   }
@@ -80,6 +85,34 @@ export class ControllerSelector {
   /** The controller serving the agent now, if any. */
   get current(): string | undefined {
     return this.#current;
+  }
+
+  /** Whether `id` is a candidate now. */
+  has(id: string): boolean {
+    return this.#health.has(id);
+  }
+
+  /**
+   * Make `c` a candidate from now on (after those known already; unhealthy until a check succeeds).
+   * Returns false, changing nothing, when its id is a candidate already.
+   */
+  add(c: Candidate): boolean {
+    if (this.#health.has(c.id)) return false;
+    this.#candidates.push({ id: c.id, priority: c.priority });
+    this.#health.set(c.id, { failures: 0, lastOkMs: undefined, healthySinceMs: undefined, rtt: undefined });
+    return true;
+  }
+
+  /**
+   * Forget candidate `id`; false when it was none. When it is the current controller, it stays
+   * current until the next tick, which fails over (or reports the agent lost) as if it had failed.
+   */
+  remove(id: string): boolean {
+    const i = this.#candidates.findIndex((c) => c.id === id);
+    if (i < 0) return false;
+    this.#candidates.splice(i, 1);
+    this.#health.delete(id);
+    return true;
   }
 
   /** A health check of `id` succeeded in `rttMs` (plus any injected latency). */
@@ -127,7 +160,7 @@ export class ControllerSelector {
     return this.#switch(from, best.id, from === undefined && !this.#everChosen ? 'initial' : 'failover');
   }
 
-  /** What the selector knows of every controller, in configured order. */
+  /** What the selector knows of every candidate, in configured order (learned ones after, in the order added). */
   view(nowMs: number): CandidateView[] {
     return this.#candidates.map((c) => {
       const h = this.#get(c.id);

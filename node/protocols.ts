@@ -20,3 +20,11 @@ export function clockProtocol(federationId: string): string {
 export function adminProtocol(federationId: string): string {
   return `/novaedge/${federationId}/admin/1.0.0`;
 }
+
+/**
+ * The controller directory an agent reads from the controller it follows (live membership: which
+ * controllers exist, where added ones listen, whose identities are denied); node/membership/controller-directory.ts.
+ */
+export function controllersProtocol(federationId: string): string {
+  return `/novaedge/${federationId}/controllers/1.0.0`;
+}

@@ -5,6 +5,7 @@
 import { multiaddr } from '@multiformats/multiaddr';
 import type { MembershipConfig } from '../config/membership-config.ts';
 import { ConfigError, type ConfigIssue } from '../errors.ts';
+import { isLocationLabel } from '../../membership/member-name.ts';
 
 /** One controller an agent may take its configuration from. */
 export interface ControllerEndpoint {
@@ -12,6 +13,20 @@ export interface ControllerEndpoint {
   endpoint: string;
   /** Lower is preferred; the primary is 0. Default 0 for the primary, 100 for a secondary. */
   priority?: number;
+}
+
+/**
+ * Controllers the agent learns from the membership record (the controller directory its controller
+ * serves, node/membership/controller-directory.ts): a controller added to the federation after this
+ * configuration was written becomes a failover candidate with this priority. Lower is preferred, as
+ * for configured controllers (primary 0, secondaries 100 by default), so by default a learned
+ * controller is followed only when no configured one is healthy.
+ */
+export interface LearnedControllersConfig {
+  /** Priority of a learned controller whose region `regions` does not name. Default 200. */
+  priority: number;
+  /** Priority of a learned controller by its region (the record's region label). Default: none. */
+  regions: Readonly<Record<string, number>>;
 }
 
 /** Failover settings (the guide's `controllers.failover`). */
@@ -60,8 +75,8 @@ export interface AgentConfig {
   membership: MembershipConfig;
   /** Directory of the agent's durable replica. */
   dataDir: string;
-  /** The controllers: a primary and secondaries. */
-  controllers: { primary: ControllerEndpoint; secondary?: ControllerEndpoint[] };
+  /** The controllers: a primary and secondaries, and the priorities of those learned from the membership record. */
+  controllers: { primary: ControllerEndpoint; secondary?: ControllerEndpoint[]; learned?: Partial<LearnedControllersConfig> };
   /** Failover; defaults above. */
   failover?: Partial<FailoverConfig>;
   /** Probes; defaults above. */
@@ -72,6 +87,11 @@ export interface AgentConfig {
   antiEntropyBatchSize?: number;
   /** Records per live-update batch the controller sends. Default 100. */
   streamBatchSize?: number;
+  /**
+   * The controller directory (which controllers the federation has) is read from the controller
+   * followed at each new session with it and this often, ms. Default 30 000.
+   */
+  directoryRefreshMs?: number;
 }
 
 /** One configured controller, resolved. */
@@ -87,6 +107,9 @@ export interface ResolvedAgentConfig {
   dataDir: string;
   /** Primary first, then secondaries in the order given. */
   controllers: ResolvedControllerEndpoint[];
+  /** Priorities of learned controllers. */
+  learned: LearnedControllersConfig;
+  directoryRefreshMs: number;
   failover: FailoverConfig;
   reachabilityProbe: ReachabilityProbeConfig;
   autonomousMode: AutonomousModeConfig;
@@ -102,22 +125,28 @@ export const AGENT_DEFAULTS = Object.freeze({
   antiEntropyBatchSize: 100,
   streamBatchSize: 100,
   secondaryPriority: 100,
+  learnedPriority: 200,
+  directoryRefreshMs: 30_000,
 });
 
 /**
  * Fast profile for tests and benchmarks: health checks every 200 ms, each allowed the whole period,
  * so a silent primary is failed over within 3 x 200 + 200 = 800 ms (one whose connection drops, at
- * once); fail back after 1 s of recovered health.
+ * once); fail back after 1 s of recovered health; the controller directory read every second.
  */
-export const FAST_AGENT: Readonly<Partial<Pick<AgentConfig, 'failover' | 'reachabilityProbe'>>> = Object.freeze({
+export const FAST_AGENT: Readonly<Partial<Pick<AgentConfig, 'failover' | 'reachabilityProbe' | 'directoryRefreshMs'>>> = Object.freeze({
   failover: { timeoutMs: 3_000, healthCheckIntervalMs: 200, failureThreshold: 3, recoveryDelayMs: 1_000 },
   reachabilityProbe: { intervalMs: 200, timeoutMs: 200 },
+  directoryRefreshMs: 1_000,
 });
+
+/** Most regions `controllers.learned.regions` may name. */
+export const LEARNED_REGIONS_MAX = 64;
 
 /** Most controllers an agent may be configured with. */
 export const AGENT_CONTROLLERS_MAX = 64;
 
-const KNOWN = new Set(['membership', 'dataDir', 'controllers', 'failover', 'reachabilityProbe', 'autonomousMode', 'antiEntropyBatchSize', 'streamBatchSize']);
+const KNOWN = new Set(['membership', 'dataDir', 'controllers', 'failover', 'reachabilityProbe', 'autonomousMode', 'antiEntropyBatchSize', 'streamBatchSize', 'directoryRefreshMs']);
 
 function intIn(issues: ConfigIssue[], field: string, v: unknown, min: number, max: number): void {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) issues.push({ field, problem: `must be an integer in ${min}..${max}` });
@@ -142,6 +171,40 @@ function endpointOf(issues: ConfigIssue[], field: string, c: ControllerEndpoint 
   return peerId === undefined ? undefined : { endpoint: c.endpoint, peerId, priority };
 }
 
+function learnedOf(issues: ConfigIssue[], given: Partial<LearnedControllersConfig> | undefined, profile: Partial<LearnedControllersConfig> | undefined): LearnedControllersConfig {
+  const field = 'controllers.learned';
+  if (given !== undefined && (typeof given !== 'object' || given === null || Array.isArray(given))) {
+    issues.push({ field, problem: 'must be { priority?, regions? }' });
+    return { priority: AGENT_DEFAULTS.learnedPriority, regions: {} };
+  }
+  for (const k of Object.keys(given ?? {})) if (k !== 'priority' && k !== 'regions') issues.push({ field: `${field}.${k}`, problem: 'unknown field' });
+  const priority = given?.priority ?? profile?.priority ?? AGENT_DEFAULTS.learnedPriority;
+  intIn(issues, `${field}.priority`, priority, 0, 1_000_000);
+  const r = given?.regions ?? profile?.regions ?? {};
+  const regions: Record<string, number> = {};
+  if (typeof r !== 'object' || r === null || Array.isArray(r)) issues.push({ field: `${field}.regions`, problem: 'must be a mapping of region to priority' });
+  else {
+    const entries = Object.entries(r);
+    if (entries.length > LEARNED_REGIONS_MAX) issues.push({ field: `${field}.regions`, problem: `at most ${LEARNED_REGIONS_MAX} regions` });
+    for (const [region, p] of entries.slice(0, LEARNED_REGIONS_MAX)) {
+      const at = `${field}.regions.${region.slice(0, 64)}`;
+      if (region === '' || !isLocationLabel(region)) {
+        issues.push({ field: at, problem: 'must be a region label (letters, digits, ".", "_", "-"; at most 63 characters)' });
+        continue;
+      }
+      const before = issues.length;
+      intIn(issues, at, p, 0, 1_000_000);
+      if (issues.length === before) regions[region] = p;
+    }
+  }
+  return { priority, regions };
+}
+
+/** The priority of a learned controller of `region` under `learned` (lower is preferred). */
+export function learnedPriority(learned: LearnedControllersConfig, region: string): number {
+  return region !== '' && Object.hasOwn(learned.regions, region) ? learned.regions[region]! : learned.priority;
+}
+
 /** Apply defaults (over an optional profile such as FAST_AGENT) and validate; throws ConfigError. */
 export function resolveAgentConfig(cfg: AgentConfig, profile: Readonly<Partial<AgentConfig>> = {}): ResolvedAgentConfig {
   const issues: ConfigIssue[] = [];
@@ -161,6 +224,7 @@ export function resolveAgentConfig(cfg: AgentConfig, profile: Readonly<Partial<A
       if (r !== undefined) controllers.push(r);
     });
   }
+  const learned = learnedOf(issues, cfg.controllers?.learned, profile.controllers?.learned);
   const seen = new Set<string>();
   for (const c of controllers) {
     if (seen.has(c.peerId)) issues.push({ field: 'controllers', problem: `controller ${c.peerId} is listed twice` });
@@ -198,6 +262,8 @@ export function resolveAgentConfig(cfg: AgentConfig, profile: Readonly<Partial<A
   intIn(issues, 'antiEntropyBatchSize', antiEntropyBatchSize, 1, 1_000);
   const streamBatchSize = cfg.streamBatchSize ?? profile.streamBatchSize ?? AGENT_DEFAULTS.streamBatchSize;
   intIn(issues, 'streamBatchSize', streamBatchSize, 1, 1_000);
+  const directoryRefreshMs = cfg.directoryRefreshMs ?? profile.directoryRefreshMs ?? AGENT_DEFAULTS.directoryRefreshMs;
+  intIn(issues, 'directoryRefreshMs', directoryRefreshMs, 100, 86_400_000);
   if (issues.length > 0) throw new ConfigError(issues);
-  return { dataDir: cfg.dataDir, controllers, failover, reachabilityProbe, autonomousMode, antiEntropyBatchSize, streamBatchSize };
+  return { dataDir: cfg.dataDir, controllers, learned, failover, reachabilityProbe, autonomousMode, antiEntropyBatchSize, streamBatchSize, directoryRefreshMs };
 }

@@ -7,6 +7,8 @@
 // reads and watches to the program on top (the proxy) from its durable replica whatever the
 // controllers do. Clocks, timers, randomness, the host and the store's database come from the node's
 // components (node/components.ts), resolved once in start().
+//
+// It learns the controller set live from the controller directory (directory-learner.ts).
 import { AgentFollow, type AgentState, type Following, type FollowDecision } from '../../membership/agent-follow.ts';
 import type { Switch } from '../../membership/controller-selector.ts';
 import {
@@ -25,6 +27,8 @@ import { replicationProtocol } from '../replication/protocol-ids.ts';
 import { Emitter } from '../util/emitter.ts';
 import { loggerOrSilent, type Logger } from '../util/logger.ts';
 import { resolveAgentConfig, type AgentConfig, type ResolvedAgentConfig } from './agent-config.ts';
+import { every } from '../components.ts';
+import { DirectoryLearner, type AgentDirectoryStatus } from './directory-learner.ts';
 import { CacheWriter, type CacheWriterStats } from './cache-writer.ts';
 import { ControllerProber, type CheckVerdict } from './controller-prober.ts';
 import { CacheFiles, loadConfigCache } from './cache-journal.ts';
@@ -38,7 +42,7 @@ import { RecordRejections } from '../replication/record-rejections.ts';
 
 export type { AgentState } from '../../membership/agent-follow.ts';
 
-/** One configured controller as the agent sees it. */
+/** One controller as the agent sees it: configured, or learned from the controller directory. */
 export interface AgentControllerStatus {
   /** Member name from its certificate (undefined until it has authenticated once). */
   name: string | undefined;
@@ -53,6 +57,10 @@ export interface AgentControllerStatus {
   rttMs: number | undefined;
   /** The controller the agent follows now. */
   current: boolean;
+  /** Learned from the controller directory (not in the configuration). */
+  learned?: true;
+  /** The directory denies its peer ID: not a candidate, not probed. */
+  denied?: true;
 }
 
 /** What an agent reports (for status, `agents list` and metrics). */
@@ -75,6 +83,8 @@ export interface AgentStatus {
   lastCatchUp: AntiEntropyReport | undefined;
   /** Live changes applied from config streams. */
   liveApplied: number;
+  /** The controller directory: learned controllers and the reads of the directory. */
+  directory: AgentDirectoryStatus;
   /** AgentAssisted vote lease: the duration learned from the controllers and who holds the vote. */
   vote: VoteResponderStatus;
   /** The file copy. */
@@ -110,6 +120,7 @@ const SNAPSHOT_PAGE_MAX = 1_000;
 // Largest frame on the agent's streams with its controller, bytes (the controllers' frameBytesMax).
 const AGENT_FRAME_BYTES_MAX = 8 * 1024 * 1024;
 
+
 export class AgentNode {
   /** The resolved components the agent runs on. */
   readonly components: NodeComponents;
@@ -136,6 +147,9 @@ export class AgentNode {
   #lastCatchUp: AntiEntropyReport | undefined;
   #liveApplied = 0;
   #running = true;
+  // The controller directory: controllers learned, identities denied (directory-learner.ts).
+  readonly #directory: DirectoryLearner;
+  #stopDirectoryRefresh: (() => void) | undefined;
 
   private constructor(components: NodeComponents, membership: MembershipNode, config: ResolvedAgentConfig, store: Store,
     cacheLoadError: AgentStatus['cache']['loadError'], o: AgentOptions) {
@@ -162,6 +176,11 @@ export class AgentNode {
       periodMs: (peerId) => (this.#follow.current === peerId ? f.healthCheckIntervalMs : config.reachabilityProbe.intervalMs),
       onVerdict: (peerId, v) => { if (this.#running) this.#onVerdict(peerId, v); },
       timers, random,
+    });
+    this.#directory = new DirectoryLearner({
+      membership, config, names: this.#names, prober: this.#prober, follow: this.#follow,
+      apply: (d) => this.#apply(d), nameOf: (p) => this.#nameOf(p), running: () => this.#running,
+      timers, signal: this.#stop.signal, log: this.#log,
     });
     this.votes = new VoteResponder({
       primary: () => {
@@ -246,6 +265,8 @@ export class AgentNode {
         // Controllers do not ping agents either: they show the figures reported here.
         rttMs: () => (node === undefined ? new Map() : node.#controllerRtts()),
         rttProbe: false,
+        // Identities the controller directory denies (a removed controller): refused, never dialed.
+        revoked: (peerId) => node !== undefined && node.#directory.isDenied(peerId),
       });
     } catch (err) {
       await store.close();
@@ -272,6 +293,10 @@ export class AgentNode {
     }, { roles: ['controller'] }), { maxInboundStreams: 16 });
     this.#prober.start();
     void this.#followChanges();
+    this.#stopDirectoryRefresh = every(this.components.timers, this.config.directoryRefreshMs, () => {
+      const current = this.#follow.current;
+      if (current !== undefined) void this.#directory.read(current);
+    });
   }
 
   // ---- the embedded API -------------------------------------------------------------------------
@@ -349,17 +374,28 @@ export class AgentNode {
       controller: current === undefined ? undefined : this.#nameOf(current),
       failovers: this.#follow.failovers,
       failbacks: this.#follow.failbacks,
-      controllers: this.config.controllers.map((c) => {
-        const v = view.get(c.peerId);
-        return {
-          name: this.#names.get(c.peerId), endpoint: c.endpoint, peerId: c.peerId, priority: c.priority,
-          connected: connected.has(c.peerId), healthy: v?.healthy ?? false, rttMs: v?.rtt?.smoothedMs, current: c.peerId === current,
-        };
-      }),
+      controllers: [
+        ...this.config.controllers.map((c): AgentControllerStatus => {
+          const v = view.get(c.peerId);
+          return {
+            name: this.#names.get(c.peerId), endpoint: c.endpoint, peerId: c.peerId, priority: c.priority,
+            connected: connected.has(c.peerId), healthy: v?.healthy ?? false, rttMs: v?.rtt?.smoothedMs, current: c.peerId === current,
+            ...(this.#directory.isDenied(c.peerId) ? { denied: true as const } : {}),
+          };
+        }),
+        ...[...this.#directory.learned].map(([peerId, l]): AgentControllerStatus => {
+          const v = view.get(peerId);
+          return {
+            name: l.name, endpoint: l.endpoint, peerId, priority: l.priority,
+            connected: connected.has(peerId), healthy: v?.healthy ?? false, rttMs: v?.rtt?.smoothedMs, current: peerId === current, learned: true,
+          };
+        }),
+      ],
       records: this.#store.size,
       merkleRoot: this.#store.merkle.root(),
       lastCatchUp: this.#lastCatchUp,
       liveApplied: this.#liveApplied,
+      directory: this.#directory.status(),
       vote: this.votes.status(),
       cache: {
         enabled: this.config.autonomousMode.enabled, path: this.config.autonomousMode.configPath, loadError: this.#cacheLoadError,
@@ -374,6 +410,7 @@ export class AgentNode {
     this.#running = false;
     this.#stop.abort();
     this.#session?.abort();
+    this.#stopDirectoryRefresh?.();
     this.#prober.stop();
     await this.#cache?.stop();
     await this.membership.stop();
@@ -476,6 +513,8 @@ export class AgentNode {
             onHello: (member, hello) => {
               this.#names.set(peerId, member);
               if (hello.voteLeaseMs !== undefined) this.votes.learnLeaseMs(hello.voteLeaseMs);
+              // Each new session reads the controller directory (and every directoryRefreshMs).
+              void this.#directory.read(peerId);
             },
             onCaughtUp: (report) => {
               this.#lastCatchUp = report;
@@ -563,11 +602,10 @@ export class AgentNode {
 
 
   #nameOf(peerId: string): string {
-    return this.#names.get(peerId) ?? this.config.controllers.find((c) => c.peerId === peerId)?.endpoint ?? peerId;
+    return this.#names.get(peerId) ?? this.config.controllers.find((c) => c.peerId === peerId)?.endpoint ?? this.#directory.learned.get(peerId)?.endpoint ?? peerId;
   }
 
   #identity(): { federationId: string; member: string } {
     return { federationId: this.membership.config.federationId, member: this.membership.memberName };
   }
 }
-

@@ -3,6 +3,8 @@
 // not a period plus a deadline). The period is the health-check interval for the controller followed
 // now and the reachability-probe interval for the others. A controller whose connection comes up or
 // drops is checked at once. Verdicts go to the caller (the pure ControllerSelector decides).
+// Controllers are added (learned from the membership record) and removed (denied) while it runs: a
+// removed one is not checked again, and a check of it in flight reports nothing.
 import { peerIdFromString } from '@libp2p/peer-id';
 import { timeoutSignal, type RandomSource, type TimerComponents, type TimerHandle } from '../components.ts';
 import type { MembershipNode } from '../membership/membership-node.ts';
@@ -21,7 +23,7 @@ export type CheckVerdict =
 /** What the prober needs. */
 export interface ControllerProberOptions {
   membership: MembershipNode;
-  /** Peer IDs of the configured controllers. */
+  /** Peer IDs of the configured controllers (more come with `add`). */
   controllers: string[];
   /** Deadline of one check, ms. */
   timeoutMs: number;
@@ -37,6 +39,8 @@ export interface ControllerProberOptions {
 
 export class ControllerProber {
   readonly #o: ControllerProberOptions;
+  // Peer IDs checked now: the configured controllers, plus those added, less those removed.
+  readonly #controllers: Set<string>;
   readonly #timers = new Map<string, TimerHandle>();
   readonly #inFlight = new Set<string>();
   readonly #everConnected = new Set<string>();
@@ -44,16 +48,42 @@ export class ControllerProber {
   readonly #channels = new Map<string, PingChannel>();
   readonly #stop = new AbortController();
   readonly #offs: Array<() => void> = [];
+  #started = false;
 
   constructor(o: ControllerProberOptions) {
     this.#o = o;
+    this.#controllers = new Set(o.controllers);
+  }
+
+  /** Peer IDs checked now. */
+  get controllers(): string[] {
+    return [...this.#controllers];
+  }
+
+  /** Check `peerId` too, now (if started) and then on its cadence; false when it is checked already. */
+  add(peerId: string): boolean {
+    if (this.#controllers.has(peerId)) return false;
+    this.#controllers.add(peerId);
+    if (this.#started) this.#schedule(peerId, 0);
+    return true;
+  }
+
+  /** Stop checking `peerId` (a check in flight reports nothing); false when it was not checked. */
+  remove(peerId: string): boolean {
+    if (!this.#controllers.delete(peerId)) return false;
+    this.#o.timers.clearTimeout(this.#timers.get(peerId));
+    this.#timers.delete(peerId);
+    this.#channels.get(peerId)?.close();
+    this.#channels.delete(peerId);
+    return true;
   }
 
   /** Check every controller now, then on its cadence. */
   start(): void {
-    for (const id of this.#o.controllers) this.#schedule(id, 0);
+    this.#started = true;
+    for (const id of this.#controllers) this.#schedule(id, 0);
     const now = (p: { peerId: string }): void => {
-      if (this.#o.controllers.includes(p.peerId)) this.#schedule(p.peerId, 0);
+      if (this.#controllers.has(p.peerId)) this.#schedule(p.peerId, 0);
     };
     const gone = (p: { peerId: string }): void => {
       // Its connection is gone, and the ping stream with it.
@@ -74,7 +104,7 @@ export class ControllerProber {
   }
 
   #schedule(peerId: string, delayMs: number): void {
-    if (this.#stop.signal.aborted) return;
+    if (this.#stop.signal.aborted || !this.#controllers.has(peerId)) return;
     this.#o.timers.clearTimeout(this.#timers.get(peerId));
     this.#timers.set(peerId, this.#o.timers.setTimeout(() => void this.#check(peerId), delayMs));
   }
@@ -95,7 +125,7 @@ export class ControllerProber {
   }
 
   async #check(peerId: string): Promise<void> {
-    if (this.#inFlight.has(peerId)) return;
+    if (this.#inFlight.has(peerId) || !this.#controllers.has(peerId)) return;
     this.#inFlight.add(peerId);
     const startedMs = this.#o.timers.nowMs();
     try {
@@ -113,7 +143,7 @@ export class ControllerProber {
           .catch(() => undefined);
         verdict = rttMs === undefined ? { ok: false } : { ok: true, rttMs, member: peer.member };
       }
-      if (!this.#stop.signal.aborted) this.#o.onVerdict(peerId, verdict);
+      if (!this.#stop.signal.aborted && this.#controllers.has(peerId)) this.#o.onVerdict(peerId, verdict);
     } finally {
       this.#inFlight.delete(peerId);
       // Up to a tenth of the period early, at random: agents started together (many in one

@@ -1,10 +1,11 @@
 // The `spec:` of a NovaEdgeAgent config file: federationID and localMember as on a controller, the
 // failure detector (healthCheck), and the guide's `agent` block (Step 5 and "Agent Reachability
-// Reporting"): controllers (primary, secondary, failover), autonomousMode, reachabilityProbe.
+// Reporting"): controllers (primary, secondary, learned, failover), autonomousMode, reachabilityProbe.
 // Ranges and relations (probe timeout vs periods, failover timeout vs health-check interval) are
 // left to resolveAgentConfig, which owns them.
 import { isAbsolute, resolve } from 'node:path';
-import type { AgentConfig, AutonomousModeConfig, ControllerEndpoint, FailoverConfig, ReachabilityProbeConfig } from '../agent/agent-config.ts';
+import { LEARNED_REGIONS_MAX, type AgentConfig, type AutonomousModeConfig, type ControllerEndpoint, type FailoverConfig, type LearnedControllersConfig, type ReachabilityProbeConfig } from '../agent/agent-config.ts';
+import { isLocationLabel } from '../../membership/member-name.ts';
 import { endpointToMultiaddr } from './endpoint.ts';
 import { defined, type FieldReader } from './field-reader.ts';
 import type { HealthCheckOptions } from '../../membership/health-check.ts';
@@ -45,6 +46,31 @@ function readController(r: FieldReader, defaultPriority: number | undefined): Co
   return p === undefined ? { endpoint: res.addr } : { endpoint: res.addr, priority: p };
 }
 
+// spec.agent.controllers.learned: the priorities of controllers learned from the membership record
+// (lower is preferred; default 200, after the configured ones), by region, and how often the agent
+// reads the controller directory (refreshInterval, default 30s).
+function readLearned(l: FieldReader): { learned: Partial<LearnedControllersConfig> | undefined; refreshMs: number | undefined } {
+  const priority = l.int('priority', 0, PRIORITY_MAX);
+  const raw = l.raw('regions');
+  const rr = l.child('regions');
+  let regions: Record<string, number> | undefined;
+  if (raw !== undefined && rr.ok) {
+    const keys = Object.keys(raw as Record<string, unknown>);
+    if (keys.length > LEARNED_REGIONS_MAX) rr.problem('', `at most ${LEARNED_REGIONS_MAX} regions, got ${keys.length}`);
+    regions = {};
+    for (const region of keys.slice(0, LEARNED_REGIONS_MAX)) {
+      const p = rr.int(region, 0, PRIORITY_MAX);
+      if (region === '' || !isLocationLabel(region)) rr.problem(region, 'must be a region label (letters, digits, ".", "_", "-"; at most 63 characters)');
+      else if (p !== undefined) regions[region] = p;
+    }
+  }
+  rr.done();
+  const refreshMs = l.duration('refreshInterval');
+  l.done();
+  const learned = defined<Partial<LearnedControllersConfig>>({ priority, regions });
+  return { learned: Object.keys(learned).length === 0 ? undefined : learned, refreshMs };
+}
+
 /** Read `spec` of a NovaEdgeAgent; relative autonomousMode.configPath is taken from `baseDir`. */
 export function readAgentSpec(spec: FieldReader, baseDir: string): AgentSpec {
   const federationId = spec.str('federationID', { required: true });
@@ -56,6 +82,7 @@ export function readAgentSpec(spec: FieldReader, baseDir: string): AgentSpec {
   const cs = a.child('controllers', { required: true });
   const primary = readController(cs.child('primary', { required: true }), undefined);
   const secondary = cs.items('secondary', SECONDARIES_MAX).map((r) => readController(r, undefined));
+  const learned = readLearned(cs.child('learned'));
   const f = cs.child('failover');
   const failover = defined<Partial<FailoverConfig>>({
     timeoutMs: f.duration('timeout'),
@@ -94,7 +121,8 @@ export function readAgentSpec(spec: FieldReader, baseDir: string): AgentSpec {
     healthCheck,
     agent: {
       // A missing primary was reported; the placeholder keeps the object whole for the validator pass.
-      controllers: { primary: primary ?? { endpoint: '' }, secondary: secondary.filter(ok) },
+      controllers: { primary: primary ?? { endpoint: '' }, secondary: secondary.filter(ok), ...(learned.learned === undefined ? {} : { learned: learned.learned }) },
+      ...(learned.refreshMs === undefined ? {} : { directoryRefreshMs: learned.refreshMs }),
       failover,
       autonomousMode,
       reachabilityProbe,

@@ -30,6 +30,8 @@ import { serveMembersExchange, streamMembersTransport } from '../membership/memb
 import { settleMsFor } from '../membership/members-settle.ts';
 import { joinRecord } from '../membership/members-join.ts';
 import { wireLiveMembership } from './live-membership.ts';
+import { serveControllerDirectory } from '../membership/controller-directory.ts';
+import { controllersProtocol } from '../protocols.ts';
 
 /** Which connections a cut link refuses. */
 export type LinkDirection = 'both' | 'inbound' | 'outbound';
@@ -321,6 +323,16 @@ export class ControllerNode {
           stream.abort(err instanceof Error ? err : new Error(String(err)));
         }
       }, { roles: ['controller'] }), { maxInboundStreams: 4, maxOutboundStreams: 4 });
+      // Agents read the controller directory here (controller-directory.ts): they learn the controller set live.
+      void m.libp2p.handle(controllersProtocol(fid), m.guard(async ({ stream }, peer) => {
+        if (blocked.has(peer.peerId)) { stream.abort(new Error('link cut')); return; }
+        try {
+          await serveControllerDirectory(stream, members, this.components.timers);
+          await stream.close();
+        } catch (err) {
+          stream.abort(err instanceof Error ? err : new Error(String(err)));
+        }
+      }, { roles: ['agent'] }), { maxInboundStreams: 2, maxOutboundStreams: 1 });
       // A newer record may deny identities connected now; a controller that connects may hold one.
       this.#offs.push(members.onAdopted(() => { auth.dropRevoked(); }));
       this.#offs.push(auth.on('authenticated', (p) => { if (p.role === 'controller') void members.catchUp(p.member); }));
