@@ -4,27 +4,14 @@
 // learned default, a removed one (ctl-e learned, ctl-b configured) stops being a candidate and is
 // no longer probed nor connected, and when ctl-a stops the agent fails over to ctl-d, which its
 // configuration never named, and keeps receiving what is written.
-import t, { type Test } from 'tap';
-import type { ControllerNode } from '../../node/controller/controller-node.ts';
-import { controllerMethods } from '../../node/admin/controller-methods.ts';
+import t from 'tap';
 import type { AgentControllerStatus, AgentNode } from '../../node/agent/agent-node.ts';
 import { agentFederation, route } from '../helpers/agent-federation.ts';
 import { waitFor } from '../helpers/wait-for.ts';
+import { joinSignal, method } from '../helpers/admin-call.ts';
 
 const CONTROLLERS = ['ctl-a', 'ctl-b', 'ctl-c'];
 
-// An admin method as the admin socket calls it: its parameters parsed, then its handler.
-function method(node: ControllerNode, name: string): (raw: unknown) => Promise<unknown> {
-  const m = controllerMethods(node)[name]!;
-  return async (raw) => m.handler(m.params(raw));
-}
-
-// Aborted at teardown: a joiner that was never added stops waiting.
-function joinSignal(t: Test): AbortSignal {
-  const ac = new AbortController();
-  t.teardown(() => ac.abort(new Error('test over')));
-  return ac.signal;
-}
 
 function entry(agent: AgentNode, name: string): AgentControllerStatus | undefined {
   return agent.status().controllers.find((c) => c.name === name);

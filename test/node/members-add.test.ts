@@ -3,27 +3,14 @@
 // a learner (it replicates, does not vote, refuses writes), and becomes a voter: by itself once caught
 // up, or by `members promote`. From then on the voters are four and a quorum write needs three copies;
 // a remove brings them back to three.
-import t, { type Test } from 'tap';
-import type { ControllerNode } from '../../node/controller/controller-node.ts';
-import { controllerMethods } from '../../node/admin/controller-methods.ts';
+import t from 'tap';
 import type { MembersAddResult, MembersListResult, MembersPromoteResult, MembersRemoveResult } from '../../node/admin/controller-api.ts';
 import { agentFederation, route } from '../helpers/agent-federation.ts';
 import { waitFor } from '../helpers/wait-for.ts';
+import { joinSignal, method } from '../helpers/admin-call.ts';
 
 const CONTROLLERS = ['ctl-a', 'ctl-b', 'ctl-c'];
 
-// An admin method as the admin socket calls it: its parameters parsed, then its handler.
-function method(node: ControllerNode, name: string): (raw: unknown) => Promise<unknown> {
-  const m = controllerMethods(node)[name]!;
-  return async (raw) => m.handler(m.params(raw));
-}
-
-// Aborted at teardown: a joiner that was never added stops waiting.
-function joinSignal(t: Test): AbortSignal {
-  const ac = new AbortController();
-  t.teardown(() => ac.abort(new Error('test over')));
-  return ac.signal;
-}
 
 t.test('a controller joins from a bootstrap address, is added as a learner, promoted once caught up, and counts', async (t) => {
   const f = await agentFederation(t, { controllers: CONTROLLERS, agents: [], joiners: ['ctl-d'], pinned: true, splitBrain: {} });
