@@ -518,10 +518,17 @@ export class ControllerNode {
     return (await members.propose({ op: 'promote', name })).record;
   }
 
-  /** Every controller this one knows: the configured ones (in configured order), then those its membership record added. */
+  /**
+   * Every controller of the federation as this one knows it: the configured ones (in configured
+   * order), then those its membership record added, less those the record removed.
+   */
   knownControllers(): string[] {
+    const record = this.members?.committed;
     const names = new Set(this.config.controllers);
-    for (const c of this.members?.committed.controllers ?? []) names.add(c.name);
+    for (const c of record?.controllers ?? []) names.add(c.name);
+    const listed = new Set(record?.controllers.map((c) => c.name));
+    // A name removed once may be a member again, under a new identity.
+    for (const d of record?.denied ?? []) if (d.role === 'controller' && d.name !== this.membership.memberName && !listed.has(d.name)) names.delete(d.name);
     return [...names];
   }
 
@@ -530,7 +537,7 @@ export class ControllerNode {
     const peers = new Map<string, PeerView>(this.membership.peers().map((p) => [p.member, p] as const));
     const repl = new Map<string, PeerReplicationStatus>(this.replicator.status().map((s) => [s.member, s] as const));
     const self = this.membership.memberName;
-    // The configured controllers and those the membership record added (a removed one stays listed, Unknown).
+    // The configured controllers and those the membership record added, less those it removed.
     const members: MemberStatus[] = this.knownControllers().map((name) => {
       if (name === self) {
         return { name, region: this.membership.config.region, status: 'Local', syncLagMs: undefined, lastSyncMs: undefined, agents: this.replicator.followingAgents().length };
