@@ -5,7 +5,7 @@
 import { multiaddr } from '@multiformats/multiaddr';
 import type { MembershipConfig } from '../config/membership-config.ts';
 import { ConfigError, type ConfigIssue } from '../errors.ts';
-import { isLocationLabel } from '../../membership/member-name.ts';
+import { isLocationLabel, isMemberName } from '../../membership/member-name.ts';
 
 /** One controller an agent may take its configuration from. */
 export interface ControllerEndpoint {
@@ -23,10 +23,12 @@ export interface ControllerEndpoint {
  * controller is followed only when no configured one is healthy.
  */
 export interface LearnedControllersConfig {
-  /** Priority of a learned controller whose region `regions` does not name. Default 200. */
+  /** Priority of a learned controller that neither `controllers` nor `regions` names. Default 200. */
   priority: number;
   /** Priority of a learned controller by its region (the record's region label). Default: none. */
   regions: Readonly<Record<string, number>>;
+  /** Priority of a learned controller by its member name; before `regions`. Default: none. */
+  controllers: Readonly<Record<string, number>>;
 }
 
 /** Failover settings (the guide's `controllers.failover`). */
@@ -174,34 +176,48 @@ function endpointOf(issues: ConfigIssue[], field: string, c: ControllerEndpoint 
 function learnedOf(issues: ConfigIssue[], given: Partial<LearnedControllersConfig> | undefined, profile: Partial<LearnedControllersConfig> | undefined): LearnedControllersConfig {
   const field = 'controllers.learned';
   if (given !== undefined && (typeof given !== 'object' || given === null || Array.isArray(given))) {
-    issues.push({ field, problem: 'must be { priority?, regions? }' });
-    return { priority: AGENT_DEFAULTS.learnedPriority, regions: {} };
+    issues.push({ field, problem: 'must be { priority?, regions?, controllers? }' });
+    return { priority: AGENT_DEFAULTS.learnedPriority, regions: {}, controllers: {} };
   }
-  for (const k of Object.keys(given ?? {})) if (k !== 'priority' && k !== 'regions') issues.push({ field: `${field}.${k}`, problem: 'unknown field' });
+  for (const k of Object.keys(given ?? {})) if (!['priority', 'regions', 'controllers'].includes(k)) issues.push({ field: `${field}.${k}`, problem: 'unknown field' });
   const priority = given?.priority ?? profile?.priority ?? AGENT_DEFAULTS.learnedPriority;
   intIn(issues, `${field}.priority`, priority, 0, 1_000_000);
-  const r = given?.regions ?? profile?.regions ?? {};
-  const regions: Record<string, number> = {};
-  if (typeof r !== 'object' || r === null || Array.isArray(r)) issues.push({ field: `${field}.regions`, problem: 'must be a mapping of region to priority' });
-  else {
-    const entries = Object.entries(r);
-    if (entries.length > LEARNED_REGIONS_MAX) issues.push({ field: `${field}.regions`, problem: `at most ${LEARNED_REGIONS_MAX} regions` });
-    for (const [region, p] of entries.slice(0, LEARNED_REGIONS_MAX)) {
-      const at = `${field}.regions.${region.slice(0, 64)}`;
-      if (region === '' || !isLocationLabel(region)) {
-        issues.push({ field: at, problem: 'must be a region label (letters, digits, ".", "_", "-"; at most 63 characters)' });
-        continue;
-      }
-      const before = issues.length;
-      intIn(issues, at, p, 0, 1_000_000);
-      if (issues.length === before) regions[region] = p;
-    }
-  }
-  return { priority, regions };
+  const regions = priorityMap(issues, `${field}.regions`, given?.regions ?? profile?.regions ?? {}, 'region', isLocationLabel,
+    'must be a region label (letters, digits, ".", "_", "-"; at most 63 characters)');
+  const controllers = priorityMap(issues, `${field}.controllers`, given?.controllers ?? profile?.controllers ?? {}, 'controller', isMemberName,
+    'must be a member name (a DNS-1123 label)');
+  return { priority, regions, controllers };
 }
 
-/** The priority of a learned controller of `region` under `learned` (lower is preferred). */
-export function learnedPriority(learned: LearnedControllersConfig, region: string): number {
+// A mapping of labels (regions, controller names) to priorities: at most LEARNED_REGIONS_MAX entries,
+// each label valid and each priority in 0..1,000,000.
+function priorityMap(issues: ConfigIssue[], field: string, r: unknown, what: string, valid: (label: string) => boolean, labelProblem: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (typeof r !== 'object' || r === null || Array.isArray(r)) {
+    issues.push({ field, problem: `must be a mapping of ${what} to priority` });
+    return out;
+  }
+  const entries = Object.entries(r);
+  if (entries.length > LEARNED_REGIONS_MAX) issues.push({ field, problem: `at most ${LEARNED_REGIONS_MAX} entries` });
+  for (const [label, p] of entries.slice(0, LEARNED_REGIONS_MAX)) {
+    const at = `${field}.${label.slice(0, 64)}`;
+    if (label === '' || !valid(label)) {
+      issues.push({ field: at, problem: labelProblem });
+      continue;
+    }
+    const before = issues.length;
+    intIn(issues, at, p, 0, 1_000_000);
+    if (issues.length === before) out[label] = p as number;
+  }
+  return out;
+}
+
+/**
+ * The priority of learned controller `name` of `region` under `learned` (lower is preferred): by its
+ * name, else by its region, else the default.
+ */
+export function learnedPriority(learned: LearnedControllersConfig, name: string, region: string): number {
+  if (Object.hasOwn(learned.controllers, name)) return learned.controllers[name]!;
   return region !== '' && Object.hasOwn(learned.regions, region) ? learned.regions[region]! : learned.priority;
 }
 

@@ -164,7 +164,7 @@ export class DirectoryLearner {
     if (learnNow.length > 0 || this.#learned.size > 0) this.#admit(d);
     for (const c of learnNow) {
       const endpoint = dialAddress(c.endpoints, c.peerId);
-      const l: LearnedController = { name: c.name, endpoint, region: c.region, priority: learnedPriority(this.#o.config.learned, c.region) };
+      const l: LearnedController = { name: c.name, endpoint, region: c.region, priority: learnedPriority(this.#o.config.learned, c.name, c.region) };
       try {
         this.#o.membership.addDialTarget(endpoint);
       } catch (err) {

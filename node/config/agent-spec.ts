@@ -5,7 +5,6 @@
 // left to resolveAgentConfig, which owns them.
 import { isAbsolute, resolve } from 'node:path';
 import { LEARNED_REGIONS_MAX, type AgentConfig, type AutonomousModeConfig, type ControllerEndpoint, type FailoverConfig, type LearnedControllersConfig, type ReachabilityProbeConfig } from '../agent/agent-config.ts';
-import { isLocationLabel } from '../../membership/member-name.ts';
 import { endpointToMultiaddr } from './endpoint.ts';
 import { defined, type FieldReader } from './field-reader.ts';
 import type { HealthCheckOptions } from '../../membership/health-check.ts';
@@ -47,27 +46,30 @@ function readController(r: FieldReader, defaultPriority: number | undefined): Co
 }
 
 // spec.agent.controllers.learned: the priorities of controllers learned from the membership record
-// (lower is preferred; default 200, after the configured ones), by region, and how often the agent
-// reads the controller directory (refreshInterval, default 30s).
+// (lower is preferred; default 200, after the configured ones), by controller name and by region,
+// and how often the agent reads the controller directory (refreshInterval, default 30s). The labels
+// are checked by resolveAgentConfig.
 function readLearned(l: FieldReader): { learned: Partial<LearnedControllersConfig> | undefined; refreshMs: number | undefined } {
   const priority = l.int('priority', 0, PRIORITY_MAX);
-  const raw = l.raw('regions');
-  const rr = l.child('regions');
-  let regions: Record<string, number> | undefined;
-  if (raw !== undefined && rr.ok) {
-    const keys = Object.keys(raw as Record<string, unknown>);
-    if (keys.length > LEARNED_REGIONS_MAX) rr.problem('', `at most ${LEARNED_REGIONS_MAX} regions, got ${keys.length}`);
-    regions = {};
-    for (const region of keys.slice(0, LEARNED_REGIONS_MAX)) {
-      const p = rr.int(region, 0, PRIORITY_MAX);
-      if (region === '' || !isLocationLabel(region)) rr.problem(region, 'must be a region label (letters, digits, ".", "_", "-"; at most 63 characters)');
-      else if (p !== undefined) regions[region] = p;
+  const map = (key: string): Record<string, number> | undefined => {
+    const raw = l.raw(key);
+    const r = l.child(key);
+    let out: Record<string, number> | undefined;
+    if (raw !== undefined && r.ok) {
+      out = {};
+      for (const label of Object.keys(raw as Record<string, unknown>).slice(0, LEARNED_REGIONS_MAX + 1)) {
+        const p = r.int(label, 0, PRIORITY_MAX);
+        if (p !== undefined) out[label] = p;
+      }
     }
-  }
-  rr.done();
+    r.done();
+    return out;
+  };
+  const regions = map('regions');
+  const controllers = map('controllers');
   const refreshMs = l.duration('refreshInterval');
   l.done();
-  const learned = defined<Partial<LearnedControllersConfig>>({ priority, regions });
+  const learned = defined<Partial<LearnedControllersConfig>>({ priority, regions, controllers });
   return { learned: Object.keys(learned).length === 0 ? undefined : learned, refreshMs };
 }
 

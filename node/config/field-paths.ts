@@ -77,8 +77,6 @@ const AGENT: Record<string, string> = {
   'controllers.primary.priority': 'spec.agent.controllers.primary.priority',
   'controllers.secondary': 'spec.agent.controllers.secondary',
   'controllers.learned': 'spec.agent.controllers.learned',
-  'controllers.learned.priority': 'spec.agent.controllers.learned.priority',
-  'controllers.learned.regions': 'spec.agent.controllers.learned.regions',
   directoryRefreshMs: 'spec.agent.controllers.learned.refreshInterval',
   'failover.timeoutMs': 'spec.agent.controllers.failover.timeout',
   'failover.healthCheckIntervalMs': 'spec.agent.controllers.failover.healthCheckInterval',
@@ -103,6 +101,8 @@ export function filePathOf(field: string, source: FieldSource): string {
     const rest = field.slice('membership.'.length);
     return rest === 'bootstrap' || rest.startsWith('bootstrap[') ? 'spec.agent.controllers' : filePathOf(rest, 'membership');
   }
+  // The learned controllers' priorities (controllers.learned.regions.<region>, .controllers.<name>) are where the file has them.
+  if (source === 'agent' && field.startsWith('controllers.learned.')) return `spec.agent.${field}`;
   const table = TABLES[source];
   const direct = table[field];
   if (direct !== undefined) return direct;

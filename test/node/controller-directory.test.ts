@@ -101,16 +101,17 @@ t.test('agent configuration: learned controllers come after the configured ones,
     ...rest,
   });
   const d = resolveAgentConfig(base());
-  t.same(d.learned, { priority: 200, regions: {} }, 'default: priority 200, after the secondaries (100)');
+  t.same(d.learned, { priority: 200, regions: {}, controllers: {} }, 'default: priority 200, after the secondaries (100)');
   t.equal(AGENT_DEFAULTS.learnedPriority > AGENT_DEFAULTS.secondaryPriority, true, 'lower is preferred: configured controllers first');
   t.equal(d.directoryRefreshMs, 30_000, 'the directory is read every 30 s by default');
   t.equal(resolveAgentConfig(base(), FAST_AGENT).directoryRefreshMs, FAST_AGENT.directoryRefreshMs, 'faster in the fast profile');
-  const r = resolveAgentConfig(base({ learned: { priority: 300, regions: { 'eu-west': 50 } } }, { directoryRefreshMs: 5_000 }));
-  t.same(r.learned, { priority: 300, regions: { 'eu-west': 50 } });
-  t.equal(learnedPriority(r.learned, 'eu-west'), 50, 'by region');
-  t.equal(learnedPriority(r.learned, 'us-east'), 300, 'another region: the learned priority');
-  t.equal(learnedPriority(r.learned, ''), 300, 'no region: the learned priority');
-  t.equal(learnedPriority(r.learned, 'constructor'), 300, 'no inherited property is a region');
+  const r = resolveAgentConfig(base({ learned: { priority: 300, regions: { 'eu-west': 50 }, controllers: { 'sa-east': 10 } } }, { directoryRefreshMs: 5_000 }));
+  t.same(r.learned, { priority: 300, regions: { 'eu-west': 50 }, controllers: { 'sa-east': 10 } });
+  t.equal(learnedPriority(r.learned, 'eu-2', 'eu-west'), 50, 'by region');
+  t.equal(learnedPriority(r.learned, 'sa-east', 'eu-west'), 10, 'by name, before its region');
+  t.equal(learnedPriority(r.learned, 'us-2', 'us-east'), 300, 'another region: the learned priority');
+  t.equal(learnedPriority(r.learned, 'x', ''), 300, 'no region: the learned priority');
+  t.equal(learnedPriority(r.learned, 'constructor', 'constructor'), 300, 'no inherited property is a name or a region');
 
   const issues = (c: AgentConfig): string[] => {
     try {
@@ -138,6 +139,7 @@ t.test('the YAML field spec.agent.controllers.learned', async (t) => {
   const parse = (learned: unknown): AgentFileConfig => parseConfigText(doc(learned), { baseDir: '/etc/novaedge', files: { file: () => undefined } }) as AgentFileConfig;
   const a = parse({ priority: 250, regions: { 'us-west': 10, 'eu-west': 150 }, refreshInterval: '10s' });
   t.same(a.agent.controllers.learned, { priority: 250, regions: { 'us-west': 10, 'eu-west': 150 } });
+  t.same(parse({ controllers: { 'sa-east': 5 } }).agent.controllers.learned, { controllers: { 'sa-east': 5 } }, 'by controller name');
   t.equal(a.agent.directoryRefreshMs, 10_000);
   const none = parse(undefined);
   t.equal(none.agent.controllers.learned, undefined, 'absent: the defaults');
@@ -155,5 +157,6 @@ t.test('the YAML field spec.agent.controllers.learned', async (t) => {
   t.same(fields({ regions: { 'us west': 5 } }), ['spec.agent.controllers.learned.regions.us west']);
   t.same(fields({ regions: ['us-west'] }), ['spec.agent.controllers.learned.regions']);
   t.same(fields({ prority: 5 }), ['spec.agent.controllers.learned.prority']);
+  t.same(fields({ controllers: { 'Not A Name': 5 } }), ['spec.agent.controllers.learned.controllers.Not A Name']);
   t.same(fields({ refreshInterval: '1ms' }), ['spec.agent.controllers.learned.refreshInterval'], 'a refresh interval below the bound is refused');
 });
