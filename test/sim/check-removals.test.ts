@@ -104,3 +104,37 @@ t.test('split-brain: a round trip answered before the removal still counts for o
   t.equal(vs.length, 1);
   t.match(vs[0]!.message, new RegExp(`write #${late.id}`));
 });
+
+// Joining (members add): d is in no configuration; it is linked with a controller only while both
+// records list each other, and voters count by each node's own record.
+const withVoters = (node: string, atMs: number, epoch: number, members: string[], voters: string[]): MembershipRecordSeen => ({ node, atMs, epoch, removed: [], members, voters });
+const join = [
+  withVoters('a', 0, 1, ['a', 'b', 'c'], ['a', 'b', 'c']), withVoters('b', 0, 1, ['a', 'b', 'c'], ['a', 'b', 'c']),
+  withVoters('c', 0, 1, ['a', 'b', 'c'], ['a', 'b', 'c']),
+  // d added at 10 s (a learner), promoted at 20 s; a learns of both only at 25.5 s (it was down).
+  withVoters('b', 10_000, 2, ['a', 'b', 'c', 'd'], ['a', 'b', 'c']), withVoters('c', 10_000, 2, ['a', 'b', 'c', 'd'], ['a', 'b', 'c']),
+  withVoters('d', 10_500, 2, ['a', 'b', 'c', 'd'], ['a', 'b', 'c']),
+  withVoters('b', 20_000, 3, ['a', 'b', 'c', 'd'], ['a', 'b', 'c', 'd']), withVoters('c', 20_000, 3, ['a', 'b', 'c', 'd'], ['a', 'b', 'c', 'd']),
+  withVoters('d', 20_000, 3, ['a', 'b', 'c', 'd'], ['a', 'b', 'c', 'd']), withVoters('a', 25_500, 3, ['a', 'b', 'c', 'd'], ['a', 'b', 'c', 'd']),
+];
+
+t.test('joining: a joiner is linked once both records list each other; a learner may not write; a quorum of the record counts', async (t) => {
+  const base = { joiners: ['d'], controllers: ['a', 'b', 'c', 'd'], memberships: join };
+  const h = history(base);
+  t.notOk(linkedAt(h, 'a', 'd', 5_000), 'before the add nobody admits d');
+  t.notOk(linkedAt(h, 'b', 'd', 10_200), 'b lists d, d has no record yet');
+  t.ok(linkedAt(h, 'b', 'd', 10_600));
+  t.notOk(linkedAt(h, 'a', 'd', 22_000), 'a has not committed the add yet');
+  t.ok(linkedAt(h, 'a', 'd', 26_000));
+  // A learner's write is a violation whatever it reaches.
+  t.equal(checkSplitBrain(history({ ...base, writes: [w('d', 15_000)] }), 900).length, 1, 'd wrote as a learner');
+  // b is down from 24 s: at 26 s, a counts c and d (voters of its record from 25.5 s), three of four.
+  // Its round trip with d can be sent only once a listed d, within the same network segment.
+  const net2 = [net(0, 'start'), net(24_000, 'crash b', { down: ['b'] })];
+  t.same(checkSplitBrain(history({ ...base, network: net2, writes: [w('a', 26_000)] }), 900), [], 'a with c and d: 3 of 4');
+  t.same(checkSplitBrain(history({ ...base, network: net2, writes: [w('a', 25_400)] }), 900), [], 'before, a counts by its epoch-1 record: a and c are 2 of 3');
+  t.equal(checkSplitBrain(history({ ...base, memberships: join.filter((m) => m.node !== 'a' || m.epoch === 1), network: net2, writes: [w('a', 26_000)] }), 900).length, 0,
+    'had a never learnt of d, a and c would still be 2 of its 3');
+  t.equal(checkSplitBrain(history({ ...base, network: [...net2, net(25_000, 'crash c', { down: ['b', 'c'] })], writes: [w('a', 26_000)] }), 900).length, 1,
+    'a with d alone is 2 of 4');
+});

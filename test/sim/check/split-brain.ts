@@ -66,14 +66,17 @@ function directContacts(seg: Segment, controllers: readonly string[], node: stri
  * (quorum/controller-contacts.ts: a round trip over a direct link, dated by its sending). Each may
  * be a different round trip.
  */
-function contactsWithin(segs: readonly Segment[], controllers: readonly string[], node: string, fromMs: number, toMs: number, linked: (z: string, atMs: number) => boolean): number {
-  return contactSet(segs, controllers, node, fromMs, toMs, linked).length;
+function contactsWithin(segs: readonly Segment[], controllers: readonly string[], node: string, fromMs: number, toMs: number, linked: (z: string, atMs: number) => boolean, membershipChanges: readonly number[] = []): number {
+  return contactSet(segs, controllers, node, fromMs, toMs, linked, membershipChanges).length;
 }
 
 /** The controllers of contactsWithin. */
-function contactSet(segs: readonly Segment[], controllers: readonly string[], node: string, fromMs: number, toMs: number, linked: (z: string, atMs: number) => boolean): string[] {
-  // Within one segment nothing changes, so the earliest sending in each is the best one.
+function contactSet(segs: readonly Segment[], controllers: readonly string[], node: string, fromMs: number, toMs: number, linked: (z: string, atMs: number) => boolean, membershipChanges: readonly number[] = []): string[] {
+  // Within one segment nothing changes, so the earliest sending in each is the best one; but who
+  // admits whom may change within a segment (a record committed), so each such instant is a
+  // sending to try too.
   const starts = overlapping(segs, fromMs, toMs).map((s) => Math.max(s.fromMs, fromMs));
+  for (const at of membershipChanges) if (at > fromMs && at <= toMs) starts.push(at);
   // A round trip counts only if neither end refused the other when it was answered (a removal,
   // removals.ts): one answered before the peer learned of the removal still counts, for one window
   // like any contact; none can be answered after.
@@ -92,12 +95,13 @@ function contactSet(segs: readonly Segment[], controllers: readonly string[], no
 export function checkVoterSides(h: History, boundMs: number): Violation[] {
   if (h.config.fenceQuorum === undefined || (h.memberOps ?? []).length === 0) return [];
   const segs = segments(h);
+  const changes = (h.memberships ?? []).map((m) => m.atMs);
   const accepted = h.writes
     .filter((op) => storedAck(op) !== undefined && h.controllers.includes(op.node))
     .map((op) => {
       const t = decisionMs(segs, op);
       const voters = votersAt(h, op.node, t) ?? h.controllers;
-      const reached = voters.includes(op.node) ? contactSet(segs, voters, op.node, t - boundMs, t, (z, atMs) => linkedAt(h, op.node, z, atMs)) : [];
+      const reached = voters.includes(op.node) ? contactSet(segs, voters, op.node, t - boundMs, t, (z, atMs) => linkedAt(h, op.node, z, atMs), changes) : [];
       return { op, t, reached: new Set(reached) };
     })
     .sort((a, b) => a.t - b.t);
@@ -125,6 +129,7 @@ export function checkSplitBrain(h: History, boundMs: number): Violation[] {
   const fq = h.config.fenceQuorum;
   if (fq === undefined) return [];
   const segs = segments(h);
+  const changes = (h.memberships ?? []).map((m) => m.atMs);
   const out: Violation[] = [];
   for (const op of h.writes) {
     if (storedAck(op) === undefined || !h.controllers.includes(op.node)) continue;
@@ -133,7 +138,7 @@ export function checkSplitBrain(h: History, boundMs: number): Violation[] {
     const counted = voters ?? h.controllers;
     const q = voters === undefined ? fq : Math.floor(voters.length / 2) + 1;
     const best = knowsRemoved(h, op.node, op.node, t) || !counted.includes(op.node) ? 0
-      : contactsWithin(segs, counted, op.node, t - boundMs, t, (z, atMs) => linkedAt(h, op.node, z, atMs));
+      : contactsWithin(segs, counted, op.node, t - boundMs, t, (z, atMs) => linkedAt(h, op.node, z, atMs), changes);
     // A window reaching back before the run's start is given the benefit of the doubt: runs start
     // from a formed federation.
     if (best < q && t - boundMs >= h.startMs) {
