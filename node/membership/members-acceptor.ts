@@ -91,8 +91,13 @@ export interface MembersAcceptorOptions {
   storage: SlotStorage;
   /** Monotonic clock, ms (for settling). */
   nowMs: () => number;
-  /** How long after committing an epoch this voter waits before taking part in the next slot, ms. */
+  /** How long after committing an epoch this voter waits before it accepts a voter change, ms. */
   settleMs: number;
+  /**
+   * Called with each newer record the moment it is committed here (saved), before anything else
+   * runs: what the record decides (the fence's voters) changes with the commit, not a turn later.
+   */
+  onCommitted?: (record: FederationMembers) => void;
 }
 
 /** The membership record a controller has committed, and its part in deciding the next one. */
@@ -104,6 +109,7 @@ export class MembersAcceptor {
   #opened = false;
   readonly #nowMs: () => number;
   readonly #settleMs: number;
+  readonly #onCommitted: ((record: FederationMembers) => void) | undefined;
   // When this controller committed its epoch (or opened), monotonic ms.
   #committedAtMs: number;
 
@@ -112,6 +118,7 @@ export class MembersAcceptor {
     this.#storage = o.storage;
     this.#nowMs = o.nowMs;
     this.#settleMs = o.settleMs;
+    this.#onCommitted = o.onCommitted;
     this.#committedAtMs = o.nowMs();
     this.#state = { committed: o.initial, acceptor: freshAcceptor(o.initial.epoch) };
   }
@@ -199,8 +206,10 @@ export class MembersAcceptor {
 
   async #save(next: AcceptorState): Promise<void> {
     await this.#storage.save(encodeAcceptorState(next));
-    if (next.committed.epoch !== this.#state.committed.epoch) this.#committedAtMs = this.#nowMs();
+    const committed = next.committed.epoch !== this.#state.committed.epoch;
+    if (committed) this.#committedAtMs = this.#nowMs();
     this.#state = next;
+    if (committed && this.#opened) this.#onCommitted?.(next.committed);
   }
 
   #serial<T>(f: () => Promise<T>): Promise<T> {

@@ -72,7 +72,11 @@ export class MembersService {
     const self = controllerNamed(o.initial, o.self);
     if (self === undefined) throw new Error(`assertion: the initial membership record does not list ${o.self}`);
     this.#selfPeerId = self.peerId;
-    this.#acceptor = new MembersAcceptor({ self: o.self, initial: o.initial, storage: o.storage, nowMs: o.timers.nowMs, settleMs: o.settleMs });
+    this.#acceptor = new MembersAcceptor({
+      self: o.self, initial: o.initial, storage: o.storage, nowMs: o.timers.nowMs, settleMs: o.settleMs,
+      // The listeners (the fence, the replicator, the pins) move with the commit itself.
+      onCommitted: () => this.#noteEpoch(),
+    });
     this.#epochSeen = o.initial.epoch;
   }
 
@@ -186,7 +190,13 @@ export class MembersService {
     if (record.epoch <= this.#epochSeen) return;
     this.#epochSeen = record.epoch;
     this.#noteRemoved(`membership epoch ${record.epoch} does not list it`);
-    for (const l of this.#listeners) l(record);
+    for (const l of this.#listeners) {
+      try {
+        l(record);
+      } catch (err) {
+        this.#o.logger?.error({ err: String(err), epoch: record.epoch }, 'membership record listener threw');
+      }
+    }
   }
 
   #noteRemoved(why: string): void {

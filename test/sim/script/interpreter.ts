@@ -1,7 +1,9 @@
 // Runs scenario commands against a SimDriver and renders what happened. The language:
 //
 //   cluster controllers=a,b,c agents=x,y seed=1 [strategy=LastWriterWins|Merge|Manual]
-//           [mode=Controllers|AgentAssisted] [key=value ...: passed to the driver]
+//           [mode=Controllers|AgentAssisted] [joiners=d] [key=value ...: passed to the driver]
+//   remove c on=a                          ask a to remove controller c (members remove)
+//   add d on=a                             start joiner d (spec.bootstrap alone) and ask a to add it (members add)
 //   partition a | b c [mode=drop|reject]   nodes on different sides stop reaching each other, both ways
 //   partition a -> b c [mode=...]          one way: nothing a sends reaches b or c
 //   heal [a b]                             remove every cut, or those between a and b
@@ -160,6 +162,17 @@ export class ScenarioInterpreter {
         const o = p.outcome();
         return [o === undefined || o.status === 'pending' ? `pending (op ${p.id})` : o.status === 'ok' ? `ok epoch=${o.epoch}` : o.code];
       }
+      case 'add': {
+        // add d on=a: start joiner d if it is not running, and ask a to add it.
+        const { words, opts } = this.#exact(args, ['on', 'within'], 'add d on=a');
+        const on = opts.get('on');
+        if (words.length !== 1 || on === undefined) throw new ScriptError('usage: add d on=a');
+        if (d.addController === undefined) throw new ScriptError('add: this driver has no live membership');
+        const p = d.addController(this.#controller(on), words[0]!);
+        await d.runUntil(() => p.outcome() !== undefined, within(opts, OP_WITHIN_MS_DEFAULT));
+        const o = p.outcome();
+        return [o === undefined || o.status === 'pending' ? `pending (op ${p.id})` : o.status === 'ok' ? `ok epoch=${o.epoch}` : o.code];
+      }
       case 'wait': return this.#wait(args);
       case 'status': case 'fence': {
         const { words } = this.#exact(args, [], `${cmd} a [b ...]`);
@@ -185,7 +198,8 @@ export class ScenarioInterpreter {
     const controllers = list('controllers');
     const agents = list('agents');
     if (controllers.length === 0) throw new ScriptError('cluster needs controllers=a,b,...');
-    const all = [...controllers, ...agents];
+    const joiners = list('joiners');
+    const all = [...controllers, ...agents, ...joiners];
     if (new Set(all).size !== all.length) throw new ScriptError('cluster: node names must differ');
     const seed = Number(opts.get('seed') ?? '1');
     if (!Number.isSafeInteger(seed) || seed < 0) throw new ScriptError(`cluster: seed "${opts.get('seed')}" is not a whole number`);
@@ -194,8 +208,8 @@ export class ScenarioInterpreter {
     const quorumMode = (opts.get('mode') ?? 'Controllers') as QuorumMode;
     if (!(QUORUM_MODES as readonly string[]).includes(quorumMode)) throw new ScriptError(`cluster: mode must be one of ${QUORUM_MODES.join(', ')}`);
     const options: Record<string, string> = {};
-    for (const [k, v] of opts) if (!['controllers', 'agents', 'seed', 'strategy', 'mode'].includes(k)) options[k] = v;
-    await this.#driver.start({ controllers, agents, seed, strategy, quorumMode, options });
+    for (const [k, v] of opts) if (!['controllers', 'agents', 'joiners', 'seed', 'strategy', 'mode'].includes(k)) options[k] = v;
+    await this.#driver.start({ controllers, agents, seed, strategy, quorumMode, options, ...(joiners.length === 0 ? {} : { joiners }) });
     this.#started = true;
     const h = this.#driver.history();
     this.#cursor = { fences: h.fences.length, follows: h.follows.length, phases: h.phases.length };

@@ -26,6 +26,8 @@ interface Op {
 }
 
 export class ToyDriver implements SimDriver {
+  // Joiners added so far.
+  readonly #added = new Set<string>();
   /** Every driver call, for the tests to look at. */
   readonly calls: string[] = [];
   #now = 0;
@@ -109,6 +111,17 @@ export class ToyDriver implements SimDriver {
     return { id: op.id, outcome: () => op.outcome };
   }
 
+  /** Nor joining: an add is answered at once, and the joiner is a controller of the toy from then on. */
+  addController(node: string, name: string): Pending<MemberOp['outcome']> {
+    this.calls.push(`add ${name} on ${node}`);
+    if (this.#spec!.joiners?.includes(name) !== true) throw new Error(`toy: ${name} is not a joiner`);
+    this.#added.add(name);
+    if (!this.#stores.has(name)) this.#stores.set(name, new Map());
+    const op = this.#rec!.beginMemberOp(node, name, 'add');
+    this.#rec!.endMemberOp(op, { status: 'ok', epoch: 2 });
+    return { id: op.id, outcome: () => op.outcome };
+  }
+
   apply(node: string, resource: Resource, durability: Durability): Pending<WriteOutcome> {
     const key = `${resource.kind}/${resource.metadata.namespace}/${resource.metadata.name}`;
     return this.#write({ kind: 'apply', node, key, durability, value: resource as never }, resource);
@@ -139,7 +152,7 @@ export class ToyDriver implements SimDriver {
   }
 
   nodes(): { controllers: string[]; agents: string[] } {
-    return { controllers: [...this.#spec!.controllers], agents: [...this.#spec!.agents] };
+    return { controllers: [...this.#spec!.controllers, ...this.#added], agents: [...this.#spec!.agents] };
   }
 
   status(node: string): NodeStatus {
