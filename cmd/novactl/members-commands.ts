@@ -10,10 +10,10 @@ export function formatMembers(r: MembersListResult): string {
   const { record } = r;
   const rows = record.controllers.map((c) => [
     c.name, record.voters.includes(c.name) ? 'voter' : c.autoPromote ? 'learner (promoted once caught up)' : 'learner', c.peerId, c.endpoints.join(',') || '(configured)', c.region || '-',
-    yesNo(r.connected.includes(c.name)),
+    yesNo(r.connected.includes(c.name)), r.sameRoot === undefined ? '-' : yesNo(r.sameRoot.includes(c.name)),
   ]);
   const lines = [`membership epoch ${record.epoch}: ${record.voters.length} voters, ${record.learners.length} learners`, '',
-    formatTable(['NAME', 'ROLE', 'PEER ID', 'ENDPOINTS', 'REGION', 'CONNECTED'], rows)];
+    formatTable(['NAME', 'ROLE', 'PEER ID', 'ENDPOINTS', 'REGION', 'CONNECTED', 'SAME ROOT'], rows)];
   if (record.denied.length > 0) {
     lines.push('', 'denied identities:', formatTable(['PEER ID', 'NAME', 'ROLE', 'SINCE EPOCH'],
       record.denied.map((d) => [d.peerId, d.name, d.role, String(d.sinceEpoch)])));

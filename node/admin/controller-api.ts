@@ -149,6 +149,8 @@ export interface MembersListResult {
   record: FederationMembers;
   /** Controllers with an authenticated connection to this one now (this one included). */
   connected: string[];
+  /** Controllers whose latest heartbeat carried this one's Merkle root (this one included): caught up, as far as it can tell. */
+  sameRoot: string[];
 }
 
 /** `federation.members.deny`: the identity denied and the record that denies it. */

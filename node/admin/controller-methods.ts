@@ -137,7 +137,10 @@ export function controllerMethods(node: ControllerNode): MethodTable {
       handler: async (): Promise<MembersListResult> => {
         const members = adminCall(() => node.liveMembers());
         const connected = node.membership.authenticatedPeers().filter((p) => p.role === 'controller').map((p) => p.member);
-        return { record: members.committed, connected: [self, ...connected].sort() };
+        // Caught up, as far as this controller can tell: the Merkle root of its latest heartbeat is ours.
+        const ours = node.store.merkle.root();
+        const sameRoot = node.membership.peers().filter((p) => p.merkleRoot !== '' && p.merkleRoot === ours).map((p) => p.member);
+        return { record: members.committed, connected: [self, ...connected].sort(), sameRoot: [self, ...sameRoot].sort() };
       },
     }),
 

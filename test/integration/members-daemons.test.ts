@@ -75,7 +75,7 @@ t.test('novactl federation members: list, deny an operator, remove a region that
 
   // Remove ap-east while it is down: only with --force.
   await daemons.get('ap-east')!.stop('SIGKILL');
-  await waitFor('ap-east is gone for eu-west', async () => !/^ap-east +voter .* yes$/m.test((await local('eu-west', ['federation', 'members'])).stdout), { timeoutMs: 20_000, intervalMs: 200 });
+  await waitFor('ap-east is gone for eu-west', async () => !/^ap-east +voter .* yes +(yes|no|-)$/m.test((await local('eu-west', ['federation', 'members'])).stdout), { timeoutMs: 20_000, intervalMs: 200 });
   const unforced = await local('eu-west', ['federation', 'members', 'remove', 'ap-east']);
   t.equal(unforced.code, 1);
   t.match(unforced.stderr, /UNAVAILABLE: ap-east is not connected/);

@@ -88,6 +88,7 @@ t.test('novactl federation members add: a controller started with spec.bootstrap
     return r.code === 0 && /^membership epoch \d+: 4 voters, 0 learners$/m.test(r.stdout) && new RegExp(`^${JOINER} +voter +${peerId} `, 'm').test(r.stdout) ? r.stdout : undefined;
   }, { timeoutMs: 30_000, intervalMs: 200 }, () => last);
   for (const n of NAMES) t.match(list, new RegExp(`^${n} +voter +12D3KooW\\w+ `, 'm'), `${n} is a voter`);
+  t.match(list, /^NAME +ROLE +PEER ID +ENDPOINTS +REGION +CONNECTED +SAME ROOT$/m, 'the table says whether each holds the same Merkle root');
   t.match(list, new RegExp(`^${JOINER} +voter +${peerId} +/ip4/127\\.0\\.0\\.1/tcp/${saEast.port}/p2p/${peerId} `, 'm'), 'at the endpoint it was added with');
 
   // A quorum write through the new voter, served by another controller.
