@@ -72,7 +72,7 @@ function startFailureLine(f: StartFinding): string | undefined {
  * config: spec.bootstrap only, so that started it waits until a member adds it.
  */
 async function prepareJoiner(federationId: string, bootstrap: string): Promise<{ peerId: string; config: string }> {
-  const { peerId } = await localMemberIdentity(dir, federationId, JOINER, 'controller', joinerPort);
+  const { peerId } = await localMemberIdentity(dir, federationId, JOINER, 'controller', joinerPort, Date.now());
   // The health checks of npm start's controllers (FAST_PROFILE): the others expect its heartbeats at their pace.
   const hc = FAST_PROFILE.healthCheck!;
   const config = join(dir, `${JOINER}.yaml`);

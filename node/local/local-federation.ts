@@ -99,10 +99,10 @@ async function plan(pki: string, ca: FederationCa, federationId: string, name: s
  * certificate from the federation's CA for its role, re-issued when missing, foreign or near expiry),
  * as startLocalFederation makes its nodes': `npm start` prepares a fourth controller with it.
  */
-export async function localMemberIdentity(dir: string, federationId: string, name: string, role: MemberRole, port: number): Promise<Planned> {
+export async function localMemberIdentity(dir: string, federationId: string, name: string, role: MemberRole, port: number, nowMs: number): Promise<Planned> {
   const pki = join(dir, 'pki');
   const ca = await loadOrCreateCa(pki, role === 'controller' ? 'controllers-ca' : 'agents-ca');
-  return plan(pki, ca, federationId, name, role, port, Date.now());
+  return plan(pki, ca, federationId, name, role, port, nowMs);
 }
 
 /**
