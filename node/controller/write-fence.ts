@@ -199,8 +199,7 @@ export class WriteFence {
   readonly #timers: TimerComponents;
   readonly #wallClock: WallClock;
   // Which controllers are reached: the pure rule, fed with link events.
-  #contacts: ControllerContacts;
-  readonly #windowMs: number;
+  readonly #contacts: ControllerContacts;
   readonly #offs: Array<() => void> = [];
   /** Writes refused, and writes accepted without quorum (fenceWrites off). */
   readonly counters = { fenced: 0, minorityWrites: 0 };
@@ -225,7 +224,6 @@ export class WriteFence {
     this.#maxClockOffsetMs = membership.config.maxClockOffsetMs;
     this.#probeCycleMs = membership.config.rttIntervalMs + membership.config.rttTimeoutMs;
     this.#contacts = new ControllerContacts({ self: config.self, controllers: config.controllers, windowMs });
-    this.#windowMs = windowMs;
     // A peer's offset is taken from its clock probes (an agent's: its grants) within one contact window
     // of its newest.
     const agentsMax = config.mode === 'AgentAssisted' ? MAX_AGENTS : 0;
