@@ -53,8 +53,9 @@
 // answer was sent within the shorter of this controller's probe cycle and the validity the peer gave
 // with it (its own probe cycle). A voter waits longer than its probe cycle after committing an epoch
 // before it accepts a voter change (MembersAcceptor settleMs), so no controller still counts it on an
-// older epoch once a voter set two changes away can be chosen, whatever the others' probe settings. A controller that is a learner under its record
-// does not vote: it refuses writes (NO_QUORUM, "a learner").
+// older epoch once a voter set two changes away can be chosen, whatever the others' probe settings.
+// A controller that is a learner under its record does not vote: it refuses writes (NO_QUORUM, "a
+// learner").
 //
 // Time comes from the injected components (timers: the monotonic clock, the periodic tick and the
 // timers for the moments the state changes by itself; wallClock: what clock offsets are measured
