@@ -17,6 +17,15 @@
 // Weakened rules must be caught: `countNewer` counts peers on newer epochs; `twoVoterChanges` lets a
 // change add or remove two voters; `acceptorsAnyEpoch` lets a voter of e accept for the slot after e
 // before it committed e.
+//
+// `staleReadings` models the count rule as shipped (node/controller/write-fence.ts): a controller does
+// not see a peer's epoch, it counts the peer by the epoch of its latest clock answer, which may be
+// older than the one the peer holds now. Each controller holds a reading of each other one: a step
+// refreshes it to the peer's current epoch (an answered probe) or expires it (the answer aged past
+// its validity: not counted any more); the peer counts while its reading is at most the counter's
+// epoch. And the settle rule as shipped (node/membership/members-acceptor.ts): a voter takes part in
+// choosing a voter change only once no controller holds a reading of it older than its epoch (the
+// wait outlasts every answer's validity). `noSettle` drops that rule, and must be caught.
 
 import { isChosen, isMajorityOf } from '../../quorum/voter-slot.ts';
 import type { VoterConfig } from '../../quorum/voter-config.ts';
@@ -39,6 +48,10 @@ export interface EpochExploreOptions {
   twoVoterChanges?: boolean;
   /** Weakened: a voter of e accepts for the slot after e whatever epoch it has committed. */
   acceptorsAnyEpoch?: boolean;
+  /** Count peers by readings of their epoch that may be stale (the shipped rule; see the file comment). */
+  staleReadings?: boolean;
+  /** Weakened (with staleReadings): a voter takes part in a voter change while others hold stale readings of it. */
+  noSettle?: boolean;
 }
 
 /** Outcome of an exploration. */
@@ -58,6 +71,8 @@ interface State {
   cfg: number[];
   /** The value chosen for each slot (by the epoch it makes), once chosen. */
   chosen: Map<number, number>;
+  /** With staleReadings: reading[i * n + j], the epoch i last read from j (0: expired, not counted). */
+  readings: number[];
   path: Path | undefined;
 }
 
@@ -73,9 +88,26 @@ export function exploreVoterEpochs(o: EpochExploreOptions): EpochExploreResult {
     if (out === undefined) successorsCache.set(ci, (out = nextVoterConfigs(names, configs.get(ci), o.twoVoterChanges).map((c) => configs.intern(c))));
     return out;
   };
+  const epochOf = (s: State, j: number): number => configs.get(s.cfg[j]!).epoch;
+  // The epoch `i` counts `j` by: its reading (stale or expired, with staleReadings), else j's own.
+  // An expired reading (0) is counted as an epoch no configuration reaches: never counted.
+  const countedEpoch = (s: State, i: number, j: number): number => {
+    if (o.staleReadings !== true) return epochOf(s, j);
+    const r = s.readings[i * n + j]!;
+    return r === 0 ? Number.MAX_SAFE_INTEGER : r;
+  };
   const holdsQuorum = (s: State, i: number, side: number): boolean =>
-    holdsQuorumByEpoch(names, configs.get(s.cfg[i]!), i, side, (j) => configs.get(s.cfg[j]!).epoch, o.countNewer);
-  const key = (s: State): string => `${s.cfg.join(',')}|${[...s.chosen.values()].join(',')}`;
+    holdsQuorumByEpoch(names, configs.get(s.cfg[i]!), i, side, (j) => countedEpoch(s, i, j), o.countNewer);
+  // Settled: no controller holds a reading of `b` older than its epoch.
+  const settled = (s: State, b: number): boolean => {
+    if (o.staleReadings !== true || o.noSettle === true) return true;
+    for (let x = 0; x < n; x++) {
+      const r = s.readings[x * n + b]!;
+      if (x !== b && r !== 0 && r < epochOf(s, b)) return false;
+    }
+    return true;
+  };
+  const key = (s: State): string => `${s.cfg.join(',')}|${[...s.chosen.values()].join(',')}|${s.readings.join(',')}`;
   const step = (s: State, text: string, change: Partial<Omit<State, 'path'>>): State => ({ ...s, ...change, path: { step: text, prev: s.path } });
   const moved = (s: State, i: number, ci: number, text: string): State => {
     const cfg = [...s.cfg];
@@ -89,7 +121,7 @@ export function exploreVoterEpochs(o: EpochExploreOptions): EpochExploreResult {
     for (const ci of new Set(s.cfg)) {
       const c = configs.get(ci);
       if (c.epoch >= o.maxEpoch || s.chosen.has(c.epoch + 1)) continue;
-      const ready = names.filter((_, k) => (o.acceptorsAnyEpoch ? configs.get(s.cfg[k]!).epoch <= c.epoch : s.cfg[k] === ci));
+      const ready = names.filter((_, k) => (o.acceptorsAnyEpoch ? configs.get(s.cfg[k]!).epoch <= c.epoch : s.cfg[k] === ci) && settled(s, k));
       if (!isMajorityOf(c.voters, ready)) continue;
       for (const v of nextConfigs(ci)) {
         if (!isChosen(c, configs.get(v), ready)) continue;
@@ -110,12 +142,27 @@ export function exploreVoterEpochs(o: EpochExploreOptions): EpochExploreResult {
           out.push(moved(s, i, theirs, `${names[i]} adopts ${cfgText(theirs)} from ${names[j]}`));
         }
       }
+      // Readings: refreshed to the peer's epoch (a probe answered), or expired.
+      if (o.staleReadings === true) {
+        for (let j = 0; j < n; j++) {
+          if (j === i) continue;
+          const r = s.readings[i * n + j]!;
+          const now = epochOf(s, j);
+          const set = (value: number, text: string): void => {
+            const readings = [...s.readings];
+            readings[i * n + j] = value;
+            out.push(step(s, text, { readings }));
+          };
+          if (r !== now) set(now, `${names[i]} reads ${names[j]}'s epoch ${now}`);
+          if (r !== 0) set(0, `${names[i]}'s reading of ${names[j]} expires`);
+        }
+      }
     }
     return out;
   };
 
   const c0 = configs.intern({ epoch: 1, voters: [...o.initialVoters].sort(), learners: [] });
-  const start: State = { cfg: names.map(() => c0), chosen: new Map(), path: undefined };
+  const start: State = { cfg: names.map(() => c0), chosen: new Map(), readings: o.staleReadings === true ? names.flatMap(() => names.map(() => 1)) : [], path: undefined };
   const r = breadthFirst({
     start, key, successors, maxStates: o.maxStates,
     visit: (s) => {

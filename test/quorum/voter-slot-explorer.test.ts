@@ -65,6 +65,28 @@ for (const [name, o] of epochRuns) {
   });
 }
 
+// The count rule as shipped: peers counted by clock answers that may be stale, and voters that settle
+// before a voter change (voter-epoch-explorer.ts, staleReadings).
+const staleRuns: Array<[string, Omit<EpochExploreOptions, 'maxStates'>]> = [
+  ['three controllers, three changes deep', { universe: abc, initialVoters: abc, maxEpoch: 4, staleReadings: true }],
+  ['two voters and a newcomer, three changes deep', { universe: abc, initialVoters: ab, maxEpoch: 4, staleReadings: true }],
+];
+for (const [name, o] of staleRuns) {
+  t.test(`epochs counted by stale readings, ${name}: no split lets two sides hold quorum`, async (t) => {
+    const r = epochs(o);
+    t.ok(r.complete, `complete: ${r.states} states`);
+    t.same(r.violations, []);
+    t.ok(r.sawThreeEpochs, 'controllers on three epochs at once');
+    t.equal(r.maxEpochSeen, o.maxEpoch, `epoch ${r.maxEpochSeen} committed`);
+  });
+}
+
+t.test('epochs counted by stale readings: without the settle wait, two sides hold quorum', async (t) => {
+  const r = epochs({ universe: abc, initialVoters: abc, maxEpoch: 3, staleReadings: true, noSettle: true });
+  t.ok(r.violations.length > 0, `caught (${r.states} states)`);
+  t.match(r.violations[0] ?? '', /both hold quorum on sides \w+ \| \w+ after: /);
+});
+
 t.test('epochs: each weakened rule is caught', async (t) => {
   const o = { universe: abcd, initialVoters: abc, maxEpoch: 4 };
   const cases = [
