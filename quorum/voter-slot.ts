@@ -34,12 +34,18 @@
 // random schedules; test/quorum/voter-slot-explorer.ts explores every interleaving of the Paxos
 // messages of concurrent proposers over one and two changes, and voter-epoch-explorer.ts every
 // interleaving of choices, commits and adoptions several epochs deep, each against every split of the
-// network (test/quorum/voter-slot-explorer.test.ts). Not used by node/ yet; it replaces
-// voter-config.ts's joint configurations (which need no ballots but can block) when it is wired.
+// network (test/quorum/voter-slot-explorer.test.ts). node/ runs it (node/membership/members-*.ts);
+// it replaced voter-config.ts's joint configurations, which need no ballots but can block.
+//
+// As shipped, a controller does not see a peer's epoch at the instant: it counts the peer by the
+// epoch of its latest clock answer, which may be up to one probe cycle old, and a voter therefore
+// waits that long after committing an epoch before it accepts a voter change (settling,
+// node/membership/members-acceptor.ts). voter-epoch-explorer.ts with `staleReadings` checks that
+// pair of rules, and finds a split without the wait.
 //
 // What it costs: while a commit spreads, a controller still on e does not count those on e+1, so a
-// write to it in that instant (about one round trip) may be fenced; adding or removing a learner does
-// not change the voters and is not decided here.
+// write to it in that instant (about one round trip) may be fenced; a voter change waits one probe
+// cycle after the previous one; adding or removing a learner does not change the voters.
 
 import type { VoterConfig } from './voter-config.ts';
 
