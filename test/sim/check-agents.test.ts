@@ -99,3 +99,15 @@ t.test('vote-leases: one agent counted by two controllers, granted twice, or cou
   const outside = checkVoteLeases(history({ leases: [lease('x', 'a', 'granted', 1000, 5000), lease('x', 'a', 'counted', 900, 4000)] }));
   t.match(outside[0]!.message, /a counted x's vote from 0\.900s to 4\.000s, outside any lease x granted it/);
 });
+
+// Seed 1862727: a was removed at 5.3 s (b committed it), restarted not knowing it; x, cut off from b,
+// could reach only a, and stayed Autonomous: agents refuse a controller their controllers removed.
+t.test('agent-failover: a controller another one removed is not one to follow', async (t) => {
+  const network = [net(0, 'start'), net(1000, 'partition x | b', { cuts: split(['x'], ['b']) })];
+  const follows = [follow(0, 'x', 'b', 'Connected'), follow(1000, 'x', undefined, 'Autonomous')];
+  const removedByB = [{ atMs: 500, node: 'b', epoch: 2, removed: ['a'] }];
+  const h = (memberships: Array<{ atMs: number; node: string; epoch: number; removed: string[] }>) =>
+    history({ agents: ['x'], controllers: ['a', 'b'], network, follows, memberships });
+  t.same(checkAgentFailover(h(removedByB), 2000), [], 'a was removed: Autonomous is right');
+  t.equal(checkAgentFailover(h([]), 2000).length, 1, 'a member: x should have followed it');
+});

@@ -11,6 +11,10 @@
 //   the agent fails over only after failureThreshold failures in a row (seed 1503839: x stayed on a,
 //   slowed to 56-110 ms each way, 10.2 s). Only a controller no check can reach in time (the shortest
 //   round trip at the deadline or beyond, or no data at all) must be left within the bound.
+//   A controller some other controller has removed from the federation is not one to follow: the agent
+//   learns the denial from its controllers' directory and refuses it, even while the removed one does
+//   not know yet (seed 1862727: a, removed at 5.3 s, restarted at 12.8 s without knowing, having
+//   learnt it from refusals the first time; x rightly stayed off it).
 // agent-changes: within one incarnation (start) of an agent, the changes it applies have strictly
 //   increasing seqs, and per key each record strictly follows the previous one causally: an equal
 //   version vector is a change applied twice, an older or concurrent one is out of order.
@@ -18,7 +22,7 @@ import { compareVv } from '../../../storage/logic/version-vector.ts';
 import { fmtMs, type History } from './history.ts';
 import { badRuns, canExchange, entryAt, isLive, roundTripMaxMs, roundTripMinMs, segments, stateAt } from './truth.ts';
 import type { Violation } from './violation.ts';
-import { linkedAt } from './removals.ts';
+import { linkedAt, removedByOthersAt } from './removals.ts';
 
 
 /** Each agent follows a reachable controller, but for stretches of at most `boundMs`. */
@@ -31,7 +35,7 @@ export function checkAgentFailover(h: History, boundMs: number, checkTimeoutMs =
     const breaks = [...segBreaks, ...mine.map((f) => f.atMs), ...(h.memberships ?? []).map((m) => m.atMs)];
     const reachable = (t: number): string[] => {
       const s = stateAt(h, t);
-      return isLive(s, agent) ? h.controllers.filter((c) => canExchange(s, agent, c) && linkedAt(h, agent, c, t) && roundTripMaxMs(s, agent, c) < checkTimeoutMs) : [];
+      return isLive(s, agent) ? h.controllers.filter((c) => canExchange(s, agent, c) && linkedAt(h, agent, c, t) && !removedByOthersAt(h, c, t) && roundTripMaxMs(s, agent, c) < checkTimeoutMs) : [];
     };
     // Some of the agent's checks of `c` can be answered in time.
     const usable = (t: number, c: string): boolean => {

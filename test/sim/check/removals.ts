@@ -120,6 +120,15 @@ export function outsideJoiners(h: History): ReadonlySet<string> {
   return out;
 }
 
+/**
+ * Whether some other controller had committed the removal of `name` by `atMs`. Agents learn denials
+ * from any controller's directory and refuse a removed controller from then on, even while that one
+ * does not know yet (node/agent/directory-learner.ts): none is expected to follow it.
+ */
+export function removedByOthersAt(h: History, name: string, atMs: number): boolean {
+  return (h.memberships ?? []).some((m) => m.node !== name && m.atMs <= atMs && m.removed.includes(name));
+}
+
 /** Controllers some record removed. */
 export function removedControllers(h: History): ReadonlySet<string> {
   return knowledge(h).removed;
