@@ -329,3 +329,14 @@ t.test('skewed-writes: a side change shows at the node within a contact window; 
   t.equal(late.length, 1, '3.5 s after the cut, past the contact window');
   t.match(late[0]!.message, /c accepted write #\d+ at 17\.500s though its clock had been 15\.000s behind its side's \(b, c\)/);
 });
+
+// Seed 1863466: once a was removed, b's side was the voters b, c, d of its record; a's clock no longer counted.
+t.test('skewed-writes: a removed controller is not on anyone\'s side', async (t) => {
+  // b and c 8 s ahead (maxClockOffset 5 s), a, d and e true. With all five on b's side the median is 0
+  // and b is clearly off; once a and d are removed, b's side is b, c, e, median 8 s: b agrees.
+  const clocks = [{ atMs: 1000, node: 'b', offsetMs: 8000 }, { atMs: 1000, node: 'c', offsetMs: 8000 }];
+  const base = { controllers: ['a', 'b', 'c', 'd', 'e'], clocks, writes: [okWrite('b', K, ack('b', 1, 13_000, { b: 1 }), 5000)] };
+  t.equal(checkSkewedWrites(history(base), 2000).length, 1, 'all five: b is 8 s off the median');
+  const removed = ['b', 'c', 'e'].map((node) => ({ atMs: 2000, node, epoch: 3, removed: ['a', 'd'], members: ['b', 'c', 'e'], voters: ['b', 'c', 'e'] }));
+  t.same(checkSkewedWrites(history({ ...base, memberships: removed }), 2000), [], 'a and d removed: b agrees with its side');
+});

@@ -28,6 +28,7 @@ import { fmtMs, storedAck, type History } from './history.ts';
 import { decisionMs } from './split-brain.ts';
 import { segments, sideOf, stampOffsetAt, stateAt, type Segment } from './truth.ts';
 import type { Violation } from './violation.ts';
+import { linkedAt, votersAt } from './removals.ts';
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -35,9 +36,17 @@ function median(xs: number[]): number {
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
-/** How far `node`'s stamps are from its side's median at `atMs` (ownMs: its own offset, if known better), and who that side is. */
+/**
+ * How far `node`'s stamps are from its side's median at `atMs` (ownMs: its own offset, if known
+ * better), and who that side is: the controllers it can exchange data with that it counts, under
+ * live membership the voters of its record that it does not refuse (removals.ts; seed 1863466: b,
+ * 4.7 s ahead, rightly accepted with c, whose stamps stood still at 5.2 s, and d, 2 of the 3 voters
+ * left once a was removed; a's clock is not b's side's any more).
+ */
 export function skewFromSide(h: History, node: string, atMs: number, ownMs?: number): { skewMs: number; side: string[] } {
-  const side = sideOf(stateAt(h, atMs), h.controllers, node);
+  const voters = votersAt(h, node, atMs);
+  const side = sideOf(stateAt(h, atMs), h.controllers, node)
+    .filter((c) => c === node || (linkedAt(h, node, c, atMs) && (voters === undefined || voters.includes(c))));
   const offsets = side.map((c) => stampOffsetAt(h, c, atMs));
   return { skewMs: (ownMs ?? stampOffsetAt(h, node, atMs)) - median(offsets), side };
 }
