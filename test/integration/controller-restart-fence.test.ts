@@ -56,5 +56,7 @@ t.test('a restarted controller accepts writes once authenticated to a majority, 
   }, { timeoutMs: 15_000, intervalMs: 20 }, () => ({ quorum: c.status().quorum, heard: ['a', 'b'].map((m) => c.membership.peer(m)?.heartbeats ?? 0) }));
   t.comment(`accepted ${(performance.now() - authedAt).toFixed(0)} ms after it was authenticated to both peers`);
   t.same(outcome.heard, [0, 0], 'accepted before any heartbeat of a or b arrived: the probes answered on authentication are contact');
+  // The write needed one peer's probe answered; the other's follows (on a loaded machine, a moment later).
+  await waitFor('c reaches both peers', () => c.status().quorum.reachablePeers === '2/2', { timeoutMs: 10_000 }, () => c.status().quorum);
   t.match(c.status().quorum, { writesFenced: false, reachablePeers: '2/2' });
 });
