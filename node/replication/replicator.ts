@@ -278,26 +278,24 @@ export class Replicator {
     this.#voters = voters.includes(self) ? [...voters] : [...voters, self];
   }
 
+  // A pusher for controller `m`, whose acknowledgements and refusals reach the quorum writes waiting on them.
   #addPeer(m: string): void {
     const opts = this.#opts;
-    {
-      this.#peers.set(m, {
-        pusher: new PeerPusher(m, {
-          batchSize: opts.batchSize, windowMax: opts.pushWindowMax, queueMax: opts.pushQueueMax,
-          batchBytesMax: Math.floor(opts.frameBytesMax / 2), relayLingerMs: opts.relayLingerMs ?? 20, nowMs: opts.wallClock, timers: opts.timers,
-          onOverflow: (dropped) => this.#overflowed(m, dropped),
-        }),
-        overflowLoggedMs: -Infinity, overflowsUnlogged: 0,
-        up: false, stop: undefined, syncing: undefined, antiEntropyRuns: 0, antiEntropyFailures: 0, antiEntropyBytes: 0, antiEntropyRecords: 0, lastAntiEntropy: undefined,
-      });
-      const pusher = this.#peers.get(m)!.pusher;
-      pusher.onAck((r) => {
-        for (const w of this.#waitsByKey.get(r.key) ?? []) w.stored(m, r);
-      });
-      pusher.onRefused((r, reason) => {
-        for (const w of this.#waitsByKey.get(r.key) ?? []) w.refused(m, r, reason);
-      });
-    }
+    const pusher = new PeerPusher(m, {
+      batchSize: opts.batchSize, windowMax: opts.pushWindowMax, queueMax: opts.pushQueueMax,
+      batchBytesMax: Math.floor(opts.frameBytesMax / 2), relayLingerMs: opts.relayLingerMs ?? 20, nowMs: opts.wallClock, timers: opts.timers,
+      onOverflow: (dropped) => this.#overflowed(m, dropped),
+    });
+    this.#peers.set(m, {
+      pusher, overflowLoggedMs: -Infinity, overflowsUnlogged: 0,
+      up: false, stop: undefined, syncing: undefined, antiEntropyRuns: 0, antiEntropyFailures: 0, antiEntropyBytes: 0, antiEntropyRecords: 0, lastAntiEntropy: undefined,
+    });
+    pusher.onAck((r) => {
+      for (const w of this.#waitsByKey.get(r.key) ?? []) w.stored(m, r);
+    });
+    pusher.onRefused((r, reason) => {
+      for (const w of this.#waitsByKey.get(r.key) ?? []) w.refused(m, r, reason);
+    });
   }
 
   /** Start relaying store changes and the anti-entropy timer. */
