@@ -141,10 +141,8 @@ export class MembersService {
   }
 
   /** Answer another controller's request (the protocol's serving side). */
-  async answer(req: MembersRequest): Promise<MembersReply> {
-    const reply = await this.#acceptor.answer(req);
-    this.#noteEpoch();
-    return reply;
+  answer(req: MembersRequest): Promise<MembersReply> {
+    return this.#acceptor.answer(req);
   }
 
   /** The acceptor (for the wire's serving side). */
@@ -156,15 +154,11 @@ export class MembersService {
    * Commit `change` with the voters of the current epoch (MemberChangeError when it does not apply,
    * ProposeError NO_MAJORITY / SUPERSEDED when it cannot be chosen now).
    */
-  async propose(change: MemberChange): Promise<ProposeResult> {
-    try {
-      const { timers } = this.#o;
-      return await proposeMemberChange({
-        self: this.#o.self, acceptor: this.#acceptor, transport: this.#o.transport, nowMs: timers.nowMs, sleep: (ms) => sleep(timers, ms), settleWaitMaxMs: 4 * this.#o.settleMs,
-      }, change);
-    } finally {
-      this.#noteEpoch();
-    }
+  propose(change: MemberChange): Promise<ProposeResult> {
+    const { timers } = this.#o;
+    return proposeMemberChange({
+      self: this.#o.self, acceptor: this.#acceptor, transport: this.#o.transport, nowMs: timers.nowMs, sleep: (ms) => sleep(timers, ms), settleWaitMaxMs: 4 * this.#o.settleMs,
+    }, change);
   }
 
   /** Ask the connected controllers for a newer record now (also on a timer, and when one connects). */
@@ -181,10 +175,10 @@ export class MembersService {
         this.#o.logger?.info({ epoch: reply.value.epoch, from: peer }, 'membership record adopted');
       }
     }));
-    this.#noteEpoch();
   }
 
-  // Tell the listeners once per newer committed record, whichever path committed it.
+  // Tell the listeners once per newer committed record, whichever path committed it: every path
+  // saves through the acceptor, which calls this the moment the record is saved (onCommitted).
   #noteEpoch(): void {
     const record = this.#acceptor.committed;
     if (record.epoch <= this.#epochSeen) return;
