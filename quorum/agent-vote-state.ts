@@ -12,6 +12,13 @@
 // vote after at most one lease interval, never earlier. There is no early release: the agent cannot
 // know when A has stopped counting, so a release would not make B's count safe any sooner.
 //
+// Membership epochs (AgentAssisted live membership, quorum/agent-epochs.ts). Each request carries the
+// requesting controller's committed membership epoch. The agent keeps the highest epoch it has granted
+// at (`knownEpoch`, saved by the caller before the grant is answered, and given back after a restart)
+// and refuses a controller on a lower one (`old_epoch`). So once an agent's vote has counted on an
+// epoch, no controller still behind it counts that vote again: the agents carry the news of a voter
+// change to the side that missed it, as the controllers' clock answers do.
+//
 // Restarts. A restarted agent has forgotten what it granted (a persisted expiry would be meaningless
 // on the new process's monotonic clock), so it grants nothing during the first leaseMs after start:
 // any lease of its previous life has expired by then.
@@ -36,7 +43,9 @@ export type GrantRefusal =
   /** The requester is not the agent's current primary controller. */
   | 'not_primary'
   /** Another controller holds an unexpired lease. */
-  | 'held_by_other';
+  | 'held_by_other'
+  /** The requester's membership epoch is below one this agent has granted at. */
+  | 'old_epoch';
 
 /** A granted vote request. */
 export interface VoteGranted {
@@ -73,6 +82,8 @@ export interface AgentVoteOptions {
   leaseMs: number;
   /** This process's start, on the same monotonic clock as every later nowMs. */
   startedAtMs: number;
+  /** The highest membership epoch granted at before (saved across restarts); default 0. */
+  knownEpoch?: number;
 }
 
 /** The vote-lease state machine of one agent. */
@@ -83,6 +94,7 @@ export class AgentVoteState {
   readonly startedAtMs: number;
   #lease: VoteLease | undefined;
   #lastNowMs: number;
+  #knownEpoch: number;
 
   constructor(options: AgentVoteOptions) {
     invariant(Number.isInteger(options.leaseMs) && options.leaseMs > 0 && options.leaseMs <= MAX_LEASE_MS, `leaseMs in 1..${MAX_LEASE_MS}`);
@@ -90,10 +102,21 @@ export class AgentVoteState {
     this.leaseMs = options.leaseMs;
     this.startedAtMs = options.startedAtMs;
     this.#lastNowMs = options.startedAtMs;
+    const known = options.knownEpoch ?? 0;
+    invariant(Number.isSafeInteger(known) && known >= 0, 'knownEpoch is a non-negative integer');
+    this.#knownEpoch = known;
   }
 
-  /** Answers a vote request from `controller` at `nowMs`, given the agent's current `primary`. */
-  request(controller: string, primary: string | undefined, nowMs: number): VoteRequestResult {
+  /** The highest membership epoch this agent has granted at. */
+  get knownEpoch(): number {
+    return this.#knownEpoch;
+  }
+
+  /**
+   * Answers a vote request from `controller` at `nowMs`, given the agent's current `primary`, from a
+   * controller on membership epoch `epoch` (0: it keeps no membership record).
+   */
+  request(controller: string, primary: string | undefined, nowMs: number, epoch = 0): VoteRequestResult {
     assertMonotonic(nowMs, this.#lastNowMs, 'AgentVoteState.request');
     invariant(typeof controller === 'string' && controller.length > 0, 'controller is a non-empty name');
     this.#lastNowMs = nowMs;
@@ -108,6 +131,11 @@ export class AgentVoteState {
     if (held !== undefined && held.controller !== controller) {
       return refuse('held_by_other', held, held.expiresAtMs, `vote leased to ${held.controller} until ${held.expiresAtMs}`);
     }
+    invariant(Number.isSafeInteger(epoch) && epoch >= 0, 'epoch is a non-negative integer');
+    if (epoch < this.#knownEpoch) {
+      return refuse('old_epoch', held, undefined, `${controller} is on membership epoch ${epoch}; this agent has voted at epoch ${this.#knownEpoch}`);
+    }
+    this.#knownEpoch = epoch;
     const lease: VoteLease = { controller, grantedAtMs: nowMs, expiresAtMs: nowMs + this.leaseMs };
     this.#lease = lease;
     return { granted: true, lease, renewal: held !== undefined, durationMs: this.leaseMs };
@@ -124,6 +152,7 @@ export class AgentVoteState {
     const c = new AgentVoteState({ leaseMs: this.leaseMs, startedAtMs: this.startedAtMs });
     c.#lease = this.#lease;
     c.#lastNowMs = this.#lastNowMs;
+    c.#knownEpoch = this.#knownEpoch;
     return c;
   }
 

@@ -52,6 +52,9 @@ export function decideWrite(t: TallyResult, config: Pick<QuorumConfig, 'fenceWri
     held = votes(t);
     why = t.reason === 'too_few_agents'
       ? `${t.reachableAgents} agent leases counted, ${config.minAgentsForQuorum} needed without a majority of controllers (${t.reachableControllers}/${t.configuredControllers} reached)`
+      : t.reason === 'prior_voters' && t.prior !== undefined
+      ? `enough by the current voters, but not by the voters before the last voter change (${t.prior.controllers.join(', ')}: ${t.prior.votes} of ${t.prior.total} votes, threshold ${t.prior.threshold}); ` +
+        'both count until the next membership change, which the controllers propose once the change has reached a quorum'
       : `${t.reachableControllers}/${t.configuredControllers} controllers reached${t.mode === 'AgentAssisted' ? `, ${t.reachableAgents} agent leases counted` : ''}`;
   } else if (clock?.stampsAheadMs !== undefined) {
     reason = 'CLOCK_SKEW';

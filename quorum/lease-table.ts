@@ -62,10 +62,14 @@ export type GrantOutcome =
 interface PendingRequest {
   id: string;
   sentAtMs: number;
+  /** The membership epoch the request carried. */
+  epoch: number;
 }
 
 interface Entry {
   validUntilMs: number | undefined;
+  /** The highest membership epoch a counted grant answered (the agent has voted at it). */
+  epoch: number;
   pending: PendingRequest[];
 }
 
@@ -97,19 +101,22 @@ export class LeaseTable {
     this.incarnation = options.incarnation;
   }
 
-  /** Notes a vote request sent to `agent` now; returns its id for the wire, or undefined when the table is full. */
-  requestSent(agent: string, nowMs: number): string | undefined {
+  /**
+   * Notes a vote request sent to `agent` now, carrying membership epoch `epoch`; returns its id for
+   * the wire, or undefined when the table is full.
+   */
+  requestSent(agent: string, nowMs: number, epoch = 0): string | undefined {
     this.#advance(nowMs, 'requestSent');
     invariant(typeof agent === 'string' && agent.length > 0, 'agent is a non-empty name');
     let e = this.#entries.get(agent);
     if (e === undefined) {
       if (this.#entries.size >= this.maxAgents) this.prune(nowMs);
       if (this.#entries.size >= this.maxAgents) return undefined;
-      e = { validUntilMs: undefined, pending: [] };
+      e = { validUntilMs: undefined, epoch: 0, pending: [] };
       this.#entries.set(agent, e);
     }
     const id = `${this.incarnation}/${this.#nextRequestId++}`;
-    e.pending.push({ id, sentAtMs: nowMs });
+    e.pending.push({ id, sentAtMs: nowMs, epoch });
     if (e.pending.length > MAX_OUTSTANDING_REQUESTS_PER_AGENT) e.pending.shift();
     return id;
   }
@@ -126,6 +133,8 @@ export class LeaseTable {
     if (!Number.isInteger(durationMs) || durationMs <= 0) return 'bad_duration';
     const untilMs = req.sentAtMs + Math.min(durationMs, this.leaseMs) - this.driftMarginMs;
     if (untilMs <= nowMs) return 'too_late';
+    if (e.validUntilMs === undefined || e.validUntilMs <= nowMs) e.epoch = req.epoch;
+    else e.epoch = Math.max(e.epoch, req.epoch);
     e.validUntilMs = Math.max(e.validUntilMs ?? -Infinity, untilMs);
     return 'counted';
   }
@@ -153,6 +162,13 @@ export class LeaseTable {
     return out.sort();
   }
 
+  /** Agents whose vote counts at `nowMs` and whose counted grants answered a request on `epoch`, sorted. */
+  countedAtEpoch(nowMs: number, epoch: number): string[] {
+    const out: string[] = [];
+    for (const [agent, e] of this.#entries) if (e.validUntilMs !== undefined && nowMs < e.validUntilMs && e.epoch === epoch) out.push(agent);
+    return out.sort();
+  }
+
   /** End of counting for `agent` on this controller's clock (exclusive), if a lease was ever counted. */
   validUntilMs(agent: string): number | undefined {
     return this.#entries.get(agent)?.validUntilMs;
@@ -168,7 +184,10 @@ export class LeaseTable {
     this.#advance(nowMs, 'prune');
     for (const [agent, e] of this.#entries) {
       e.pending = e.pending.filter((p) => p.sentAtMs + this.leaseMs - this.driftMarginMs > nowMs);
-      if (e.validUntilMs !== undefined && e.validUntilMs <= nowMs) e.validUntilMs = undefined;
+      if (e.validUntilMs !== undefined && e.validUntilMs <= nowMs) {
+        e.validUntilMs = undefined;
+        e.epoch = 0;
+      }
       if (e.validUntilMs === undefined && e.pending.length === 0) this.#entries.delete(agent);
     }
   }
@@ -181,7 +200,7 @@ export class LeaseTable {
   /** An independent copy (simulations and model checking branch on it). */
   clone(): LeaseTable {
     const c = new LeaseTable({ leaseMs: this.leaseMs, driftMarginMs: this.driftMarginMs, maxAgents: this.maxAgents, incarnation: this.incarnation });
-    for (const [agent, e] of this.#entries) c.#entries.set(agent, { validUntilMs: e.validUntilMs, pending: e.pending.map((p) => ({ ...p })) });
+    for (const [agent, e] of this.#entries) c.#entries.set(agent, { validUntilMs: e.validUntilMs, epoch: e.epoch, pending: e.pending.map((p) => ({ ...p })) });
     c.#nextRequestId = this.#nextRequestId;
     c.#lastNowMs = this.#lastNowMs;
     return c;

@@ -8,6 +8,14 @@
 // weights of disjoint subsets of the configured total, their sum is at most the total, and since the
 // threshold is more than half of the total, at most one of them reaches it. The minAgentsForQuorum
 // condition only ever removes quorum, so it cannot break this.
+//
+// Across a voter change (AgentAssisted, live membership): the totals of two neighbouring epochs
+// differ by controllerWeight, and with controllerWeight ≥ 2 a side still counting by the old voters
+// and one counting by the new can both pass their own thresholds out of a pool larger than either
+// total. So a controller whose record changed the voters also passes the threshold of the voters
+// before it (`priorControllers`, joint accounting): two sides then both pass the old total's
+// threshold, out of the old total. quorum/agent-epochs.ts has the rest of that argument (how a side
+// two epochs behind is ruled out) and test/quorum/agent-epoch-explorer.ts checks it.
 
 import type { QuorumConfig, QuorumMode } from './quorum-config.ts';
 import { invariant } from './invariant.ts';
@@ -22,6 +30,24 @@ export interface TallyInput {
   leasedAgents: Iterable<string>;
   /** The agent registry: only these agents count, in the total and in the votes. */
   registeredAgents: ReadonlySet<string>;
+  /**
+   * AgentAssisted with live membership: the voters of the epoch before this controller's, when its
+   * record changed them. Quorum then needs the threshold of that set too (self counts only if in it).
+   * Ignored in Controllers mode (there a single-voter change keeps majorities intersecting).
+   */
+  priorControllers?: readonly string[];
+}
+
+/** The joint part of an AgentAssisted tally: the same votes counted by the voters before the change. */
+export interface PriorTally {
+  /** Voters of the previous epoch. */
+  controllers: readonly string[];
+  votes: number;
+  total: number;
+  threshold: number;
+  /** Of them, reached (this controller included when it is one). */
+  reachableControllers: number;
+  haveQuorum: boolean;
 }
 
 /** Why the tally came out as it did (stable codes). */
@@ -32,7 +58,9 @@ export type QuorumReason =
   | 'below_threshold'
   /** AgentAssisted: votes reach the threshold but fewer than minAgentsForQuorum agent leases are
    *  counted and no strict majority of controllers is reached. */
-  | 'too_few_agents';
+  | 'too_few_agents'
+  /** AgentAssisted after a voter change: quorum by the current voters, not by the voters before the change. */
+  | 'prior_voters';
 
 /** The structured result of one tally. */
 export interface TallyResult {
@@ -60,6 +88,8 @@ export interface TallyResult {
   registeredAgents: number;
   /** Why. */
   reason: QuorumReason;
+  /** AgentAssisted with priorControllers that differ from the configured ones: the joint count. */
+  prior?: PriorTally;
 }
 
 /** Counts this controller's votes under `config`. */
@@ -86,16 +116,33 @@ export function tally(config: QuorumConfig, input: TallyInput): TallyResult {
 
   const leased = new Set<string>();
   for (const a of input.leasedAgents) if (input.registeredAgents.has(a) && !configured.has(a)) leased.add(a);
+  const count = weighted(config, n, r, leased.size, registered);
+  let reason: QuorumReason = count.reason;
+  let prior: PriorTally | undefined;
+  const priorSet = input.priorControllers === undefined ? undefined : new Set(input.priorControllers);
+  if (priorSet !== undefined && (priorSet.size !== n || [...priorSet].some((c) => !configured.has(c)))) {
+    invariant(priorSet.size > 0, 'the prior voters are not empty');
+    let pr = 0;
+    for (const c of reached) if (priorSet.has(c)) pr++;
+    const p = weighted(config, priorSet.size, pr, leased.size, registered);
+    prior = { controllers: [...priorSet].sort(), votes: p.votes, total: p.total, threshold: p.threshold, reachableControllers: pr, haveQuorum: p.reason === 'quorum' };
+    if (reason === 'quorum' && !prior.haveQuorum) reason = 'prior_voters';
+  }
+  return {
+    mode: 'AgentAssisted', haveQuorum: reason === 'quorum', votes: count.votes, total: count.total, threshold: count.threshold,
+    controllerVotes: count.controllerVotes, agentVotes: count.agentVotes, reachableControllers: r, configuredControllers: n,
+    reachableAgents: leased.size, registeredAgents: registered, reason, ...(prior === undefined ? {} : { prior }),
+  };
+}
+
+// The weighted count of r reached controllers of n, and `leased` agent leases of `registered` agents.
+function weighted(config: QuorumConfig, n: number, r: number, leased: number, registered: number) {
   const total = totalWeight(config.controllerWeight, n, config.agentWeight, registered);
   const threshold = weightedThreshold(total);
   const controllerVotes = config.controllerWeight * r;
-  const agentVotes = config.agentWeight * leased.size;
+  const agentVotes = config.agentWeight * leased;
   const votes = controllerVotes + agentVotes;
-  const enoughAgents = leased.size >= config.minAgentsForQuorum || isStrictMajority(r, n);
+  const enoughAgents = leased >= config.minAgentsForQuorum || isStrictMajority(r, n);
   const reason: QuorumReason = votes < threshold ? 'below_threshold' : enoughAgents ? 'quorum' : 'too_few_agents';
-  return {
-    mode: 'AgentAssisted', haveQuorum: reason === 'quorum', votes, total, threshold,
-    controllerVotes, agentVotes, reachableControllers: r, configuredControllers: n,
-    reachableAgents: leased.size, registeredAgents: registered, reason,
-  };
+  return { total, threshold, controllerVotes, agentVotes, votes, reason };
 }

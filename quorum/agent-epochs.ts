@@ -1,0 +1,80 @@
+// Voter changes in AgentAssisted mode (live membership): the rules that keep "two sides that cannot
+// exchange data never both hold quorum" true while the controllers' voter set changes, when agents'
+// vote leases count too.
+//
+// Why Controllers mode's argument does not carry over (quorum/voter-slot.ts). There, a controller on
+// epoch e needs a majority of the voters of e, and once e+2 is chosen a majority of the voters of e+1
+// has moved on and never counts for it again. In AgentAssisted a controller can hold quorum with its
+// own weight and agent leases alone (a tie between two datacenters broken by agents), so a side left
+// on e is not ruled out by the controllers that moved on. And the totals of neighbouring epochs differ
+// by controllerWeight: with the defaults (controllerWeight 10) two sides, one counting by the old
+// voters and one by the new, can both pass their thresholds.
+//
+// The rules (each one checked necessary by test/quorum/agent-epoch-explorer.ts):
+//   joint      a controller whose record changed the voters holds quorum only with the threshold of
+//              the voters before the change too (tally.ts priorControllers). The record carries those
+//              voters until the next change (membership/federation-members.ts priorVoters);
+//   agents     every vote request carries the controller's committed epoch, and an agent refuses a
+//              controller on an epoch below one it has granted at (agent-vote-state.ts, saved across
+//              restarts): an agent whose vote counted on e+1 never counts on e again;
+//   knowers    a controller proposes a change only when the controllers and agents it counts that are
+//              on its own epoch, with itself, hold quorum, joint accounting included (`epochQuorum`):
+//              controllers by the epoch of their latest clock answer, agents by the epoch their
+//              counted lease answered (lease-table.ts countedAtEpoch); and then it waits one settle
+//              (members-settle.ts) before the value can be chosen, so no reading of those controllers
+//              from an older epoch is still counted anywhere.
+//   finish     once a voter change is committed, the controllers propose a change that only ends the
+//              joint accounting (the next record has no priorVoters), so it lasts as long as the
+//              knowers rule needs and no longer.
+//
+// Why it is safe. Let X hold quorum on epoch e and Z on epoch f ≥ e on the other side of a split.
+//   f = e:     one total, disjoint votes (agent leases are exclusive): not both above half of it.
+//   f = e+1:   Z passes the threshold of the voters of e too (joint), X passes it: two disjoint vote
+//              sets both above half of the total of e. (A controller removed at e+1 counts for Z only
+//              under e+1's voters, never under e's, which only lowers Z's count.)
+//   f ≥ e+2:   e+2 was chosen, after its proposer P (on e+1) found a set K of controllers and agents on
+//              e+1 holding more than half of the total of e (joint), and waited one settle. X counts
+//              none of K: a controller of K is on e+1 or later, and X's reading of it from an older
+//              epoch has expired (the settle); an agent of K has granted at e+1, so it refuses X, and
+//              X stopped counting any lease it held from before (exclusivity: the agent granted to P
+//              only once that lease had expired). So X's votes lie outside K, below half of the total.
+// The registry of agents is taken as the same on both sides (its own changes keep neighbouring
+// totals overlapping: agent-registry.ts).
+//
+// What it costs: a voter change in AgentAssisted needs, as in Controllers mode, a majority of the
+// controllers of both voter sets to choose it (Paxos among controllers), so with two controllers both
+// must be up; each change waits for the agents to renew their leases on the new epoch (a third of a
+// lease) and for one settle; and until the finishing change, writes need both thresholds.
+
+import type { QuorumConfig } from './quorum-config.ts';
+import { tally, type TallyResult } from './tally.ts';
+
+/** What a controller knows of its peers' epochs and its agents' leases when it would propose a change. */
+export interface EpochQuorumInput {
+  /** Its committed membership epoch. */
+  epoch: number;
+  /** Controllers reached now, with the epoch of each one's latest valid clock answer. */
+  controllerEpochs: ReadonlyMap<string, number>;
+  /** Agents whose lease it counts now and whose counted grant answered a request on `epoch`. */
+  agentsAtEpoch: Iterable<string>;
+  /** The agent registry. */
+  registeredAgents: ReadonlySet<string>;
+  /** The voters before its record's voter change, if it changed them (tally.ts). */
+  priorControllers?: readonly string[];
+}
+
+/**
+ * The knowers rule: the tally of this controller (`config.self`, voters `config.controllers`) counting
+ * only the controllers and agents on its own epoch. It may propose a membership change only when this
+ * holds quorum (AgentAssisted).
+ */
+export function epochQuorum(config: QuorumConfig, input: EpochQuorumInput): TallyResult {
+  const onEpoch: string[] = [];
+  for (const [c, e] of input.controllerEpochs) if (e === input.epoch) onEpoch.push(c);
+  return tally(config, {
+    reachableControllers: onEpoch,
+    leasedAgents: input.agentsAtEpoch,
+    registeredAgents: input.registeredAgents,
+    ...(input.priorControllers === undefined ? {} : { priorControllers: input.priorControllers }),
+  });
+}

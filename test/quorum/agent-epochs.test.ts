@@ -1,0 +1,59 @@
+// The pure rules of AgentAssisted voter changes (quorum/agent-epochs.ts): joint accounting in the
+// tally, agents refusing controllers behind the epoch they voted at, leases remembering the epoch
+// they answered, and the knowers tally a proposer checks.
+import t from 'tap';
+import { AgentVoteState, epochQuorum, LeaseTable, quorumConfig, tally } from '../../quorum/index.ts';
+
+const cfg = (self: string, controllers: string[]) => quorumConfig({
+  mode: 'AgentAssisted', self, controllers, controllerWeight: 10, agentWeight: 1, minAgentsForQuorum: 1, leaseMs: 1500, driftMarginMs: 100,
+});
+const agents = new Set(['x', 'y', 'z']);
+
+t.test('joint accounting: after a voter change, quorum needs the threshold of the voters before it too', async (t) => {
+  // c was promoted: voters a, b, c (total 33, threshold 17); before: a, b (total 23, threshold 12).
+  const c = cfg('a', ['a', 'b', 'c']);
+  const alone = tally(c, { reachableControllers: ['c'], leasedAgents: [], registeredAgents: agents });
+  t.equal(alone.reason, 'quorum', 'a and c: 20 of 33 by the new voters');
+  const joint = tally(c, { reachableControllers: ['c'], leasedAgents: [], registeredAgents: agents, priorControllers: ['a', 'b'] });
+  t.equal(joint.haveQuorum, false);
+  t.equal(joint.reason, 'prior_voters');
+  t.match(joint.prior, { controllers: ['a', 'b'], votes: 10, total: 23, threshold: 12, reachableControllers: 1, haveQuorum: false }, 'c does not count among the voters before it');
+  const withAgents = tally(c, { reachableControllers: ['c'], leasedAgents: ['x', 'y'], registeredAgents: agents, priorControllers: ['a', 'b'] });
+  t.equal(withAgents.haveQuorum, true, 'a, c and two agents: 22 of 33, and 12 of 23 before');
+  t.same(tally(c, { reachableControllers: ['c'], leasedAgents: [], registeredAgents: agents, priorControllers: ['a', 'b', 'c'] }).prior, undefined,
+    'the same voters: no joint count');
+  const controllersMode = quorumConfig({ self: 'a', controllers: ['a', 'b', 'c'] });
+  t.equal(tally(controllersMode, { reachableControllers: ['c'], leasedAgents: [], registeredAgents: agents, priorControllers: ['a', 'b'] }).haveQuorum, true,
+    'Controllers mode ignores it (a single-voter change keeps majorities intersecting)');
+});
+
+t.test('an agent refuses a controller on an epoch below one it voted at, and keeps the highest', async (t) => {
+  const s = new AgentVoteState({ leaseMs: 1000, startedAtMs: 0, knownEpoch: 2 });
+  t.match(s.request('a', 'a', 1000, 1), { granted: false, reason: 'old_epoch' });
+  t.match(s.request('a', 'a', 1000, 2), { granted: true });
+  t.match(s.request('a', 'a', 1100, 4), { granted: true });
+  t.equal(s.knownEpoch, 4);
+  t.match(s.request('a', 'a', 1200, 3), { granted: false, reason: 'old_epoch' }, 'not even a renewal to the controller it follows');
+  t.equal(s.clone().knownEpoch, 4);
+  t.equal(new AgentVoteState({ leaseMs: 1000, startedAtMs: 0 }).request('a', 'a', 1000).granted, true, 'a controller without a record asks at 0');
+});
+
+t.test('a lease remembers the epoch its grants answered; the knowers tally counts only those on the own epoch', async (t) => {
+  const lt = new LeaseTable({ leaseMs: 1500, driftMarginMs: 100, incarnation: 'i' });
+  const ix = lt.requestSent('x', 0, 3)!;
+  const iy = lt.requestSent('y', 0, 2)!;
+  lt.grantReceived('x', ix, 1500, 10);
+  lt.grantReceived('y', iy, 1500, 10);
+  t.same(lt.countedAgents(20), ['x', 'y']);
+  t.same(lt.countedAtEpoch(20, 3), ['x']);
+  lt.grantReceived('y', lt.requestSent('y', 500, 3)!, 1500, 510);
+  t.same(lt.countedAtEpoch(600, 3), ['x', 'y'], 'renewed on the new epoch');
+  t.same(lt.countedAtEpoch(2000, 3), [], 'nothing once the leases ended');
+
+  const c = cfg('a', ['a', 'b', 'c']);
+  const input = { epoch: 3, controllerEpochs: new Map([['b', 3], ['c', 2]]), agentsAtEpoch: ['x'], registeredAgents: agents, priorControllers: ['a', 'b'] };
+  const k = epochQuorum(c, input);
+  t.equal(k.reachableControllers, 2, 'c, still on epoch 2, is not counted');
+  t.equal(k.haveQuorum, true, 'a, b and x: 21 of 33, and 21 of 23 before');
+  t.equal(epochQuorum(c, { ...input, controllerEpochs: new Map([['b', 2], ['c', 3]]) }).reason, 'prior_voters', 'a, c and x: enough by the new voters, not by the ones before');
+});
