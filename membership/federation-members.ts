@@ -9,7 +9,11 @@
 //   add      a new controller enters as a learner (autoPromote: promoted once caught up);
 //   promote  a learner becomes a voter;
 //   remove   a voter or learner leaves, and its peer ID is denied from then on;
-//   deny     an identity that is not a member (an operator, a viewer, an agent) is refused from then on.
+//   deny     an identity that is not a member (an operator, a viewer, an agent) is refused from then on;
+//   finish   nothing but dropping `priorVoters` (below).
+// A record made by a voter change (promote, or remove of a voter) keeps the voters before it as
+// `priorVoters`, until the next change: AgentAssisted counts by both sets meanwhile (joint accounting,
+// quorum/agent-epochs.ts), and its controllers propose `finish` once the change has spread.
 // `isValidSuccessor` is what a controller checks before accepting a proposed record (it comes over
 // the network): exactly one epoch on, reachable by one change, nothing denied forgotten. Every list is
 // bounded; `membersProblem` checks a decoded record whatever its origin.
@@ -65,6 +69,8 @@ export interface FederationMembers {
   readonly learners: readonly string[];
   readonly controllers: readonly ControllerEntry[];
   readonly denied: readonly DeniedIdentity[];
+  /** After a voter change: the voters of the record before it (names; a removed one included). */
+  readonly priorVoters?: readonly string[];
 }
 
 /** One change of the membership. */
@@ -72,12 +78,13 @@ export type MemberChange =
   | { op: 'add'; controller: ControllerEntry }
   | { op: 'promote'; name: string }
   | { op: 'remove'; name: string }
-  | { op: 'deny'; peerId: string; name: string; role: Exclude<DeniedRole, 'controller'> };
+  | { op: 'deny'; peerId: string; name: string; role: Exclude<DeniedRole, 'controller'> }
+  | { op: 'finish' };
 
 /** Why a change was refused (stable codes). */
 export type MemberChangeCode =
   | 'INVALID' | 'ALREADY_MEMBER' | 'PEER_ID_IN_USE' | 'DENIED' | 'NOT_A_LEARNER' | 'NOT_A_MEMBER' | 'LAST_VOTER'
-  | 'TOO_MANY_MEMBERS' | 'DENY_LIST_FULL' | 'ALREADY_DENIED';
+  | 'TOO_MANY_MEMBERS' | 'DENY_LIST_FULL' | 'ALREADY_DENIED' | 'NOTHING_TO_FINISH';
 
 /** A change that cannot be applied to this membership. */
 export class MemberChangeError extends Error {
@@ -119,7 +126,7 @@ export function controllerEntryProblem(c: unknown): string | undefined {
 export function membersProblem(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'the membership is not an object';
   const m = value as Record<string, unknown>;
-  const extra = Object.keys(m).find((k) => !['epoch', 'voters', 'learners', 'controllers', 'denied'].includes(k));
+  const extra = Object.keys(m).find((k) => !['epoch', 'voters', 'learners', 'controllers', 'denied', 'priorVoters'].includes(k));
   if (extra !== undefined) return `the membership has an unknown field ${extra.slice(0, 40)}`;
   if (!Number.isSafeInteger(m.epoch) || (m.epoch as number) < 1) return 'epoch is not a positive integer';
   if (!Array.isArray(m.controllers) || m.controllers.length > MAX_CONTROLLERS) return `controllers is not a list of at most ${MAX_CONTROLLERS}`;
@@ -155,6 +162,12 @@ export function membersProblem(value: unknown): string | undefined {
   const denied = m.denied as DeniedIdentity[];
   if (denied.some((d, i) => i > 0 && denied[i - 1]!.peerId >= d.peerId)) return 'denied is not sorted by peer ID without duplicates';
   if (controllers.some((c) => denied.some((d) => d.peerId === c.peerId))) return 'a controller is denied';
+  if (m.priorVoters !== undefined) {
+    const p = m.priorVoters;
+    if (!Array.isArray(p) || p.length === 0 || p.length > MAX_CONTROLLERS || !p.every((x) => isMemberName(x))) return 'priorVoters is not a list of member names';
+    if (p.some((x, i) => i > 0 && (p[i - 1] as string) >= (x as string))) return 'priorVoters is not sorted without duplicates';
+    if (p.join(',') === voters.join(',')) return 'priorVoters is the same as voters';
+  }
   return undefined;
 }
 
@@ -164,6 +177,7 @@ export function membersId(m: FederationMembers): string {
     m.epoch, m.voters, m.learners,
     m.controllers.map((c) => [c.name, c.peerId, c.endpoints, c.region, c.autoPromote]),
     m.denied.map((d) => [d.peerId, d.name, d.role, d.sinceEpoch]),
+    ...(m.priorVoters === undefined ? [] : [m.priorVoters]),
   ]);
 }
 
@@ -203,7 +217,9 @@ function denyAlso(m: FederationMembers, d: DeniedIdentity): DeniedIdentity[] {
  */
 export function applyMemberChange(m: FederationMembers, change: MemberChange): FederationMembers {
   const epoch = m.epoch + 1;
-  const next = ((): FederationMembers => {
+  const { priorVoters: prior, ...current } = m;
+  const changed = ((): FederationMembers => {
+    const m = current;
     switch (change.op) {
       case 'add': {
         const c = change.controller;
@@ -237,8 +253,12 @@ export function applyMemberChange(m: FederationMembers, change: MemberChange): F
         if (isDenied(m, change.peerId)) throw new MemberChangeError('ALREADY_DENIED', `${change.peerId} is denied already`);
         return { ...m, epoch, denied: denyAlso(m, { peerId: change.peerId, name: change.name, role: change.role, sinceEpoch: epoch }) };
       }
+      case 'finish':
+        if (prior === undefined) throw new MemberChangeError('NOTHING_TO_FINISH', `epoch ${m.epoch} follows no voter change`);
+        return { ...m, epoch };
     }
   })();
+  const next = changed.voters.join(',') === m.voters.join(',') ? changed : { ...changed, priorVoters: m.voters };
   const problem = membersProblem(next);
   if (problem !== undefined) throw new MemberChangeError('INVALID', problem);
   return next;
@@ -254,6 +274,8 @@ export function applyMemberChange(m: FederationMembers, change: MemberChange): F
 export function isValidSuccessor(current: FederationMembers, next: FederationMembers): boolean {
   if (next.epoch !== current.epoch + 1 || membersProblem(next) !== undefined) return false;
   if (!isSingleVoterChange(voterConfigOf(current), voterConfigOf(next))) return false;
+  const votersChanged = current.voters.join(',') !== next.voters.join(',');
+  if ((next.priorVoters?.join(',') ?? '') !== (votersChanged ? current.voters.join(',') : '')) return false;
   const same = (a: DeniedIdentity, b: DeniedIdentity): boolean => a.peerId === b.peerId && a.sinceEpoch === b.sinceEpoch && a.role === b.role && a.name === b.name;
   if (!current.denied.every((d) => next.denied.some((x) => same(x, d)))) return false;
   const newlyDenied = next.denied.filter((d) => !isDenied(current, d.peerId));
@@ -276,5 +298,7 @@ export function isValidSuccessor(current: FederationMembers, next: FederationMem
   if (added.some((c) => !next.learners.includes(c.name) || c.endpoints.length === 0)) return false;
   const otherDenied = newlyDenied.length - removed;
   if (otherDenied < 0 || newlyDenied.slice(0).some((d) => d.role === 'controller' && !current.controllers.some((c) => c.peerId === d.peerId))) return false;
-  return added.length + promoted + removed + otherDenied === 1;
+  const changes = added.length + promoted + removed + otherDenied;
+  // finish: nothing else changed, and the joint accounting ends.
+  return changes === 1 || (changes === 0 && current.priorVoters !== undefined && next.learners.join(',') === current.learners.join(','));
 }

@@ -57,6 +57,27 @@ t.test('add enters as a learner; promote makes a voter; each one epoch on', asyn
   t.notOk(isValidSuccessor(m0, { ...bare, controllers: bare.controllers.map((c) => (c.name === 'af-south' ? { ...c, endpoints: [] } : c)) }));
 });
 
+t.test('a voter change keeps the voters before it until the next change; finish only drops them', async (t) => {
+  const m1 = applyMemberChange(three(), { op: 'add', controller: entry('sa-east', 4) });
+  t.equal(m1.priorVoters, undefined, 'adding a learner keeps the voters');
+  t.equal(code(() => applyMemberChange(m1, { op: 'finish' })), 'NOTHING_TO_FINISH');
+  const m2 = applyMemberChange(m1, { op: 'promote', name: 'sa-east' });
+  t.same(m2.priorVoters, ['ap-east', 'eu-central', 'us-west']);
+  t.ok(isValidSuccessor(m1, m2));
+  const m3 = applyMemberChange(m2, { op: 'finish' });
+  t.equal(m3.epoch, 4);
+  t.equal(m3.priorVoters, undefined);
+  t.same(m3.voters, m2.voters);
+  t.ok(isValidSuccessor(m2, m3), 'finish is a successor');
+  t.notOk(isValidSuccessor(m3, { ...m3, epoch: 5 }), 'nothing to finish: not a successor');
+  const m4 = applyMemberChange(m3, { op: 'remove', name: 'us-west' });
+  t.same(m4.priorVoters, ['ap-east', 'eu-central', 'sa-east', 'us-west'], 'the removed voter included');
+  t.equal(membersProblem(m4), undefined);
+  t.equal(applyMemberChange(m4, { op: 'deny', peerId: peerId(9), name: 'op', role: 'operator' }).priorVoters, undefined, 'any next change ends it');
+  t.type(membersProblem({ ...m3, priorVoters: m3.voters }), 'string', 'the same as the voters');
+  t.type(membersProblem({ ...m3, priorVoters: [] }), 'string', 'empty');
+});
+
 t.test('the first record has no endpoints (each configuration says where its peers are), later ones may', async (t) => {
   const m = initialMembers([entry('us-west', 1, { endpoints: [], region: '' }), entry('eu-central', 2, { endpoints: [], region: '' })]);
   t.equal(membersProblem(m), undefined);
@@ -103,6 +124,7 @@ const changeArb = (names: string[]): fc.Arbitrary<MemberChange> => fc.oneof(
   fc.record({ op: fc.constant('promote' as const), name: fc.constantFrom(...names) }),
   fc.record({ op: fc.constant('remove' as const), name: fc.constantFrom(...names) }),
   fc.record({ op: fc.constant('deny' as const), peerId: fc.integer({ min: 1, max: 12 }).map(peerId), name: fc.constant('someone'), role: fc.constantFrom('operator' as const, 'viewer' as const, 'agent' as const) }),
+  fc.constant({ op: 'finish' as const }),
 );
 const NAMES = ['a', 'b', 'c', 'd', 'e', 'f'];
 const walk = (changes: MemberChange[]): FederationMembers[] => {
@@ -136,7 +158,9 @@ t.test('property: every change gives a valid record, one epoch and one voter at 
 const tamper: Array<[string, (prev: FederationMembers, next: FederationMembers) => FederationMembers | undefined]> = [
   ['two epochs on', (_p, n) => ({ ...n, epoch: n.epoch + 1 })],
   ['the same epoch', (p, n) => ({ ...n, epoch: p.epoch })],
-  ['a denial forgotten', (_p, n) => (n.denied.length === 0 ? undefined : { ...n, denied: n.denied.slice(1) })],
+  // (One the previous record held: dropping the newest denial of a record made by a voter change's
+  // follower can leave exactly the `finish` successor, which is valid.)
+  ['a denial forgotten', (p, n) => (p.denied.length === 0 ? undefined : { ...n, denied: n.denied.filter((d) => d.peerId !== p.denied[0]!.peerId) })],
   ['a learner promoted too', (_p, n) => {
     const l = n.learners[0];
     return l === undefined ? undefined : { ...n, learners: n.learners.slice(1), voters: [...n.voters, l].sort() };
@@ -159,6 +183,13 @@ const tamper: Array<[string, (prev: FederationMembers, next: FederationMembers) 
     return p.controllers.length >= MAX_CONTROLLERS ? undefined : { ...p, epoch: p.epoch + 1, controllers: [...p.controllers, c], voters: [...p.voters, 'zz'].sort() };
   }],
   ['nothing changed', (p) => ({ ...p, epoch: p.epoch + 1 })],
+  ['the voters before a voter change left out', (_p, n) => {
+    if (n.priorVoters === undefined) return undefined;
+    const { priorVoters: _, ...rest } = n;
+    return rest;
+  }],
+  ['the voters before a voter change rewritten', (p, n) => (n.priorVoters === undefined ? undefined : { ...n, priorVoters: [...p.voters, 'zz'].sort() })],
+  ['voters before a change that kept the voters', (p, n) => (n.priorVoters !== undefined || p.voters.length < 2 ? undefined : { ...n, priorVoters: p.voters.slice(1) })],
 ];
 
 t.test('property: a tampered successor is refused', async (t) => {
