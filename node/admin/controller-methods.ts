@@ -370,7 +370,7 @@ function endpointsParam(raw: unknown, peerId: string): string[] {
 // member that is not one); a proposal without a majority of the voters is refused like a fenced write.
 function memberChangeAdminError(err: unknown): unknown {
   if (err instanceof MembershipRequestError) {
-    const code = err.code === 'SELF' || err.code === 'AGENT_ASSISTED' ? 'INVALID_ARGUMENT' : 'UNAVAILABLE';
+    const code = err.code === 'SELF' ? 'INVALID_ARGUMENT' : 'UNAVAILABLE';
     return new AdminError(code, err.message, { cause: err.code });
   }
   if (err instanceof MemberChangeError) {
@@ -378,7 +378,7 @@ function memberChangeAdminError(err: unknown): unknown {
   }
   const code = (err as { code?: unknown } | null)?.code;
   if (code === 'NO_MAJORITY') return new AdminError('FENCED', `${(err as Error).message}: membership changes need a majority of the voters`, { cause: code });
-  if (code === 'SETTLING') return new AdminError('UNAVAILABLE', (err as Error).message, { cause: code });
+  if (code === 'SETTLING' || code === 'SPREADING') return new AdminError('UNAVAILABLE', (err as Error).message, { cause: code });
   if (code === 'SUPERSEDED') return new AdminError('UNAVAILABLE', (err as Error).message, { cause: code });
   return err;
 }

@@ -35,7 +35,8 @@ import { CacheFiles, loadConfigCache } from './cache-journal.ts';
 import type { CacheCode } from './config-cache.ts';
 import { runControllerSession } from './controller-session.ts';
 import { resyncSchedule } from './resync-schedule.ts';
-import { VoteResponder, type VoteResponderStatus } from '../votes/vote-responder.ts';
+import { VoteResponder, type VoteResponderOptions, type VoteResponderStatus } from '../votes/vote-responder.ts';
+import { levelVoteEpochStorage } from '../votes/vote-epoch-storage.ts';
 import { voteLeaseProtocol } from '../votes/vote-messages.ts';
 import { SYSTEM_RECORD_SCHEMAS } from '../votes/registry-record.ts';
 import { RecordRejections } from '../replication/record-rejections.ts';
@@ -152,7 +153,7 @@ export class AgentNode {
   #stopDirectoryRefresh: (() => void) | undefined;
 
   private constructor(components: NodeComponents, membership: MembershipNode, config: ResolvedAgentConfig, store: Store,
-    cacheLoadError: AgentStatus['cache']['loadError'], o: AgentOptions) {
+    cacheLoadError: AgentStatus['cache']['loadError'], o: AgentOptions, voteEpoch: Pick<VoteResponderOptions, 'knownEpoch' | 'saveEpoch'>) {
     const { timers, wallClock, random } = components;
     this.components = components;
     this.membership = membership;
@@ -190,6 +191,7 @@ export class AgentNode {
       readClock: () => membership.readClock(),
       ioTimeoutMs: membership.config.authTimeoutMs,
       timers,
+      ...voteEpoch,
       ...(o.logger === undefined ? {} : { logger: o.logger }),
     });
     const am = config.autonomousMode;
@@ -241,8 +243,11 @@ export class AgentNode {
       db, member: m.memberName, strategy: strategy ?? 'LastWriterWins', systemRecords: SYSTEM_RECORD_SCHEMAS, maxClockOffsetMs,
       nowMs: wallClock, monoMs: timers.nowMs,
     });
+    const voteEpochs = levelVoteEpochStorage(db);
+    let knownVoteEpoch: number;
     try {
       for (const r of cached) await store.applyRemote(r, { source: 'cache' });
+      knownVoteEpoch = await voteEpochs.load();
     } catch (err) {
       await store.close();
       throw err;
@@ -272,7 +277,7 @@ export class AgentNode {
       await store.close();
       throw err;
     }
-    node = new AgentNode(components, membership, cfg, store, loadError, options);
+    node = new AgentNode(components, membership, cfg, store, loadError, options, { knownEpoch: knownVoteEpoch, saveEpoch: (e) => voteEpochs.save(e) });
     node.#begin();
     const { fromVersion, toVersion, keys } = store.migration;
     if (fromVersion !== toVersion) log.info({ fromVersion, toVersion, keys }, 'replica converted to the current key layout');

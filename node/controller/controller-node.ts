@@ -28,6 +28,7 @@ import { controllerNamed, MemberChangeError, type ControllerEntry, type Federati
 import { levelSlotStorage } from '../membership/members-storage.ts';
 import { serveMembersExchange, streamMembersTransport } from '../membership/members-wire.ts';
 import { settleMsFor } from '../membership/members-settle.ts';
+import { awaitKnowers } from '../membership/members-knowers.ts';
 import { joinRecord } from '../membership/members-join.ts';
 import { wireLiveMembership } from './live-membership.ts';
 import { serveControllerDirectory } from '../membership/controller-directory.ts';
@@ -204,9 +205,6 @@ export class ControllerNode {
     let quorum: QuorumConfig;
     try {
       quorum = resolveSplitBrain(membership, repl.controllers, config.splitBrain ?? {});
-      if (config.join === true && quorum.mode === 'AgentAssisted') {
-        throw new ConfigError([{ field: 'splitBrain.mode', problem: 'a controller joining from a bootstrap list needs Controllers mode: AgentAssisted does not change its voters live yet' }]);
-      }
       const fid = membership.config.federationId;
       const m = membership;
       const transport = streamMembersTransport(async (member, signal) => {
@@ -232,6 +230,13 @@ export class ControllerNode {
           connected,
           timers,
           settleMs: settleMsFor(m.config),
+          // AgentAssisted: the knowers rule before each round (quorum/agent-epochs.ts).
+          ...(quorum.mode === 'AgentAssisted' ? {
+            beforePropose: (epoch: number) => awaitKnowers({
+              epochQuorum: () => fence.epochQuorum(), committedEpoch: () => members?.committed.epoch ?? 0,
+              settleMs: settleMsFor(m.config), waitMaxMs: quorum.leaseMs + 4 * settleMsFor(m.config), timers,
+            }, epoch),
+          } : {}),
           ...(options.logger === undefined ? {} : { logger: options.logger.child({ component: 'members' }) }),
         });
         await members.start();
@@ -273,7 +278,10 @@ export class ControllerNode {
       timers,
     });
     const votes = quorum.mode === 'AgentAssisted'
-      ? new AgentVotes({ membership, store, replicator, config: quorum, reachableControllers: () => fence.votingControllers(), timers, random, logger: options.logger })
+      ? new AgentVotes({
+        membership, store, replicator, config: quorum, reachableControllers: () => fence.votingControllers(), timers, random, logger: options.logger,
+        epoch: () => members?.committed.epoch ?? 0,
+      })
       : undefined;
     const fence = new WriteFence(membership, quorum, votes, {
       hlc: store.clock, timers, wallClock, ...(options.logger === undefined ? {} : { logger: options.logger }),
@@ -339,6 +347,7 @@ export class ControllerNode {
       this.#offs.push(auth.on('refused', (r) => { if (r.peerCode !== undefined) members.noteRefusedBy(r.peerId, r.peerCode); }));
       this.#offs.push(wireLiveMembership({
         membership: m, members, fence: this.fence, replicator: this.replicator, timers: this.components.timers, running: () => this.#running,
+        finishVoterChanges: this.agentVotes !== undefined,
         ...(logger === undefined ? {} : { logger: logger.child({ component: 'members' }) }),
       }));
     }
@@ -475,9 +484,6 @@ export class ControllerNode {
     const members = this.liveMembers();
     const self = this.membership.memberName;
     if (name === self) throw new MembershipRequestError('SELF', `${name} is this controller: remove it from another one`);
-    // Agents' votes are tallied against the configured controllers; removing one would need the
-    // registry and the voter set to change in one epoch, which is not built yet.
-    if (this.agentVotes !== undefined) throw new MembershipRequestError('AGENT_ASSISTED', 'removing a controller is not supported in AgentAssisted mode yet');
     const removed = controllerNamed(members.committed, name);
     if (removed === undefined) throw new MemberChangeError('NOT_A_MEMBER', `${name} is not a member`);
     const connected = this.membership.authenticatedPeers().some((p) => p.member === name && p.role === 'controller');
@@ -506,7 +512,6 @@ export class ControllerNode {
   async addController(entry: ControllerEntry): Promise<FederationMembers> {
     this.#checkRunning();
     const members = this.liveMembers();
-    if (this.agentVotes !== undefined) throw new MembershipRequestError('AGENT_ASSISTED', 'adding a controller is not supported in AgentAssisted mode yet');
     return (await members.propose({ op: 'add', controller: entry })).record;
   }
 
@@ -514,7 +519,6 @@ export class ControllerNode {
   async promoteController(name: string): Promise<FederationMembers> {
     this.#checkRunning();
     const members = this.liveMembers();
-    if (this.agentVotes !== undefined) throw new MembershipRequestError('AGENT_ASSISTED', 'promoting a controller is not supported in AgentAssisted mode yet');
     return (await members.propose({ op: 'promote', name })).record;
   }
 

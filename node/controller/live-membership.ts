@@ -19,6 +19,11 @@
 // it is the first by name among the voters this one reaches (itself included), so two controllers that
 // reach each other do not compete (Paxos settles it if they do). Caught up is judged by an
 // anti-entropy session with the learner run from here (promotion.ts isCaughtUp).
+//
+// Finishing (AgentAssisted, `finishVoterChanges`): a record made by a voter change keeps the voters
+// before it, and the fence counts by both until the next change (quorum/agent-epochs.ts). The same
+// first voter proposes `finish` (a change that only drops them) as soon as the knowers rule lets it,
+// before any promotion.
 import type { Logger } from 'pino';
 import { every, type TimerComponents } from '../components.ts';
 import type { FederationMembers } from '../../membership/federation-members.ts';
@@ -37,6 +42,8 @@ export interface LiveMembershipParts {
   timers: TimerComponents;
   /** Whether the node is running (promotion stops with it). */
   running: () => boolean;
+  /** AgentAssisted: end each voter change's joint accounting with a `finish` change. */
+  finishVoterChanges?: boolean;
   logger?: Logger;
 }
 
@@ -50,7 +57,7 @@ export function applyMembersRecord(p: LiveMembershipParts, record: FederationMem
     for (const addr of c.endpoints) p.membership.addDialTarget(addr.includes('/p2p/') ? addr : `${addr}/p2p/${c.peerId}`);
   }
   p.replicator.setControllers(record.controllers.map((c) => c.name), record.voters);
-  p.fence.setMembers({ epoch: record.epoch, voters: record.voters });
+  p.fence.setMembers({ epoch: record.epoch, voters: record.voters, ...(record.priorVoters === undefined ? {} : { priorVoters: record.priorVoters }) });
   // Controllers that authenticated before the record listed them (a joiner, a controller added while
   // connected) replicate from now on.
   const listed = new Set(record.controllers.map((c) => c.name));
@@ -86,10 +93,20 @@ async function promoteCaughtUp(p: LiveMembershipParts): Promise<void> {
   const self = p.membership.memberName;
   if (!record.voters.includes(self) || p.members.removed) return;
   const learners = record.controllers.filter((c) => c.autoPromote && record.learners.includes(c.name));
-  if (learners.length === 0) return;
+  const finish = p.finishVoterChanges === true && record.priorVoters !== undefined;
+  if (learners.length === 0 && !finish) return;
   const reached = new Set(p.fence.reachable());
   const first = record.voters.find((v) => v === self || reached.has(v));
   if (first !== self) return;
+  if (finish) {
+    try {
+      const { record: after } = await p.members.propose({ op: 'finish' });
+      p.logger?.info({ epoch: after.epoch }, 'voter change finished: counted by the new voters alone');
+    } catch (err) {
+      p.logger?.debug({ err: (err as Error).message }, 'voter change not finished this round');
+    }
+    return;
+  }
   const connected = new Set(p.membership.authenticatedPeers().filter((x) => x.role === 'controller').map((x) => x.member));
   for (const l of learners) {
     if (!connected.has(l.name)) continue;

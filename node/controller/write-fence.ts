@@ -55,7 +55,9 @@
 // before it accepts a voter change (MembersAcceptor settleMs), so no controller still counts it on an
 // older epoch once a voter set two changes away can be chosen, whatever the others' probe settings.
 // A controller that is a learner under its record does not vote: it refuses writes (NO_QUORUM, "a
-// learner").
+// learner"). In AgentAssisted mode a record made by a voter change also hands over the voters before
+// it (`priorVoters`), and the tally needs their threshold too (joint accounting), until the change
+// that finishes it; `epochQuorum` is the knowers rule a proposer checks first (quorum/agent-epochs.ts).
 //
 // Time comes from the injected components (timers: the monotonic clock, the periodic tick and the
 // timers for the moments the state changes by itself; wallClock: what clock offsets are measured
@@ -65,7 +67,7 @@ import { ClockOffsets, offsetVerdict, type OffsetEstimate } from '../../membersh
 import { healthContactWindowMs } from '../../membership/link-liveness.ts';
 import type { HybridClock } from '../../storage/logic/hlc.ts';
 import {
-  ASSUMED_CLOCK_RATE_DRIFT_PPM, clockVoters, MAX_CONTROLLERS, ControllerContacts, stampsStandingStillMs, decideWrite, defaultLeaseForWindow, leaseWindowMismatch, MAX_AGENTS, PartitionPhaseMachine,
+  ASSUMED_CLOCK_RATE_DRIFT_PPM, clockVoters, epochQuorum, MAX_CONTROLLERS, ControllerContacts, stampsStandingStillMs, decideWrite, defaultLeaseForWindow, leaseWindowMismatch, MAX_AGENTS, PartitionPhaseMachine,
   quorumStatus, tally, validateQuorumConfig,
   type ClockAgreement, type FenceReason, type QuorumConfig, type QuorumConfigInput, type QuorumStatus, type TallyResult, type WriteDecision,
 } from '../../quorum/index.ts';
@@ -98,6 +100,8 @@ export interface AgentVoteSource {
   registeredAgents(): ReadonlySet<string>;
   /** Subscribe to the agents' clock readings (one per grant); returns the unsubscribe function. */
   onClockSample(listener: (c: ClockSample) => void): () => void;
+  /** Agents whose lease counts at `nowMs` and whose counted grant answered a request on membership epoch `epoch`. */
+  leasedAgentsAtEpoch(nowMs: number, epoch: number): Iterable<string>;
 }
 
 /**
@@ -176,6 +180,8 @@ interface Evaluation {
 export interface FenceMembers {
   readonly epoch: number;
   readonly voters: readonly string[];
+  /** After a voter change, until the next change: the voters before it (AgentAssisted counts by both). */
+  readonly priorVoters?: readonly string[];
 }
 
 export class WriteFence {
@@ -186,6 +192,8 @@ export class WriteFence {
   #epoch: number | undefined;
   // Not a voter of its record: a learner.
   #learner = false;
+  // AgentAssisted: the voters before the record's voter change (joint accounting), if any.
+  #prior: readonly string[] | undefined;
   // The membership epoch each controller answered its latest clock probe with, and when that probe was sent.
   readonly #peerEpochs = new Map<string, { epoch: number; sentAtMs: number; validMs: number }>();
   readonly #membership: FenceMembership;
@@ -286,18 +294,14 @@ export class WriteFence {
 
   /**
    * Count by the membership record committed here from now on (live membership): its voters, and
-   * the count rule at its epoch. Called with each newer record. A controller the record does not make
-   * a voter is a learner and refuses writes. In AgentAssisted mode only the epoch is taken: the
-   * agents' votes are tallied against the configured controllers, and voter changes are refused there.
+   * the count rule at its epoch, and in AgentAssisted mode the voters before its voter change too.
+   * Called with each newer record. A controller the record does not make a voter is a learner and
+   * refuses writes.
    */
   setMembers(m: FenceMembers): void {
     if (this.#epoch !== undefined && m.epoch < this.#epoch) return;
     this.#epoch = m.epoch;
-    // AgentAssisted tallies the agents' votes against the configured controllers: only the epoch rule.
-    if (this.#config.mode === 'AgentAssisted') {
-      this.#last = undefined;
-      return;
-    }
+    this.#prior = this.#config.mode === 'AgentAssisted' ? m.priorVoters : undefined;
     const self = this.#config.self;
     this.#learner = !m.voters.includes(self);
     const controllers = [...new Set([...m.voters, self])].sort();
@@ -357,6 +361,34 @@ export class WriteFence {
   /** The tally of the controllers reached at this moment (clock agreement not applied). */
   tally(): TallyResult {
     return this.#evaluate().tally;
+  }
+
+  /**
+   * The knowers rule (quorum/agent-epochs.ts): the tally counting only this controller, the reached
+   * controllers whose latest valid clock answer is on its epoch, and the agents whose counted lease
+   * answered a request on its epoch. A proposer in AgentAssisted mode proposes only when it holds
+   * quorum. Without a membership record, the plain tally.
+   */
+  epochQuorum(): TallyResult {
+    const epoch = this.#epoch;
+    if (epoch === undefined) return this.tally();
+    const nowMs = this.#timers.nowMs();
+    this.#feedProofs(nowMs);
+    const controllerEpochs = new Map<string, number>();
+    for (const c of this.#contacts.reachable(nowMs)) {
+      const e = this.#peerEpochs.get(c);
+      if (c !== this.#config.self && e !== undefined && nowMs - e.sentAtMs <= e.validMs) controllerEpochs.set(c, e.epoch);
+    }
+    const agents = this.#config.mode === 'AgentAssisted' ? this.#agents : undefined;
+    return epochQuorum(this.#config, {
+      epoch, controllerEpochs, agentsAtEpoch: agents?.leasedAgentsAtEpoch(nowMs, epoch) ?? [],
+      registeredAgents: agents?.registeredAgents() ?? NO_AGENTS, ...this.#priorInput(),
+    });
+  }
+
+  // The joint accounting's input to the tally (AgentAssisted after a voter change).
+  #priorInput(): { priorControllers?: readonly string[] } {
+    return this.#prior === undefined ? {} : { priorControllers: this.#prior };
   }
 
   /** Throws FencedError unless a write may be accepted now; nothing is stored when it throws. */
@@ -462,7 +494,7 @@ export class WriteFence {
     const agents = this.config.mode === 'AgentAssisted' ? this.#agents : undefined;
     const leasedAgents = agents === undefined ? [] : [...agents.leasedAgents(nowMs)];
     const registeredAgents = agents?.registeredAgents() ?? NO_AGENTS;
-    const t = tally(this.config, { reachableControllers: reachable, leasedAgents, registeredAgents });
+    const t = tally(this.config, { reachableControllers: reachable, leasedAgents, registeredAgents, ...this.#priorInput() });
     const skewed = new Set<string>();
     const offsets = this.#estimates([...reachable, ...leasedAgents]);
     // A peer measured too coarsely to tell ('unknown') counts as not measured.
@@ -475,7 +507,7 @@ export class WriteFence {
     const voters = clockVoters(self, reachable, leasedAgents, skewed, measured);
     const { skewedPeers, unmeasuredPeers } = voters;
     const agreeing = skewedPeers.length + unmeasuredPeers.length === 0 ? t
-      : tally(this.config, { reachableControllers: voters.controllers, leasedAgents: voters.agents, registeredAgents });
+      : tally(this.config, { reachableControllers: voters.controllers, leasedAgents: voters.agents, registeredAgents, ...this.#priorInput() });
     // This controller's own stamps standing still above its clock (it was set back): quorum/clock-skew.ts.
     const stampsAheadMs = this.#hlc === undefined ? undefined
       : stampsStandingStillMs(this.#hlc.highWater().wallMs, this.#wallClock(), this.#maxClockOffsetMs);

@@ -16,6 +16,10 @@
 // members-acceptor.ts): when only settling voters keep the value from being chosen, the proposer
 // waits a moment and starts the round again, without counting it, for at most settleWaitMaxMs.
 //
+// In AgentAssisted mode each round first waits for the knowers rule (`beforeRound`,
+// members-knowers.ts): the controllers and agents on this controller's epoch hold quorum, then one
+// settle; SPREADING when they do not in time.
+//
 // The transport bounds each exchange (a deadline per request); an exchange that fails counts as no
 // answer. Rounds are bounded by roundsMax, so competing proposers end with SUPERSEDED rather than
 // looping; the caller may try again.
@@ -40,7 +44,9 @@ export type ProposeCode =
   /** Other proposers' higher ballots kept pre-empting this one for roundsMax rounds. */
   | 'SUPERSEDED'
   /** Voters still settling after their last epoch for longer than settleWaitMaxMs. */
-  | 'SETTLING';
+  | 'SETTLING'
+  /** AgentAssisted: the controllers and agents on this epoch did not hold quorum in time (members-knowers.ts). */
+  | 'SPREADING';
 
 export class ProposeError extends CodedError<ProposeCode> {}
 
@@ -56,6 +62,8 @@ export interface ProposeOptions {
   settleWaitMaxMs?: number;
   /** Monotonic clock, ms. */
   nowMs: () => number;
+  /** Awaited before each round, with the epoch it proposes on (the knowers rule in AgentAssisted mode). */
+  beforeRound?: (epoch: number) => Promise<void>;
 }
 
 /** How long a proposer waits before asking settling voters again, ms. */
@@ -91,6 +99,7 @@ export async function proposeMemberChange(o: ProposeOptions, change: MemberChang
     return fetched?.t === 'record' && (await o.acceptor.adopt(fetched.value));
   };
   for (let round = 0; round < roundsMax; round++) {
+    await o.beforeRound?.(o.acceptor.committed.epoch);
     const current = o.acceptor.committed;
     const own = applyMemberChange(current, change);
     const ballot = nextBallot(highest, o.self);

@@ -4,9 +4,9 @@
 // controller was away: every `syncIntervalMs`, and when a controller connects, it asks each connected
 // controller for the epoch after its own (one small exchange per peer), and adopts what it gets.
 //
-// What the record decides today: the identities refused federation-wide (`denied`), which the auth
-// layer checks on every connection (AuthService `revoked`). The voter set, learners and the fence's
-// controller set still come from the configuration (the record starts from it: initialMembers).
+// What the record decides: the identities refused federation-wide (`denied`), which the auth layer
+// checks on every connection (AuthService `revoked`), and who replicates and votes
+// (node/controller/live-membership.ts).
 import type { Logger } from 'pino';
 import { every, sleep, type TimerComponents } from '../components.ts';
 import { CodedError } from '../errors.ts';
@@ -23,8 +23,6 @@ export type MembershipRequestCode =
   | 'NO_LIVE_MEMBERSHIP'
   /** A controller asked to remove itself: ask another one. */
   | 'SELF'
-  /** Removing a controller in AgentAssisted mode (the agents' votes are tallied against the configured controllers). */
-  | 'AGENT_ASSISTED'
   /** The controller to remove is not connected, so its unreplicated writes cannot be drained first; `force` removes it anyway. */
   | 'NOT_CONNECTED';
 
@@ -49,6 +47,8 @@ export interface MembersServiceOptions {
    * than the other controllers' clock probe cycle (rttIntervalMs + rttTimeoutMs), see members-acceptor.ts.
    */
   settleMs: number;
+  /** Awaited before each proposal round with its epoch (AgentAssisted: the knowers rule, members-knowers.ts). */
+  beforePropose?: (epoch: number) => Promise<void>;
   logger?: Logger;
 }
 
@@ -158,6 +158,7 @@ export class MembersService {
     const { timers } = this.#o;
     return proposeMemberChange({
       self: this.#o.self, acceptor: this.#acceptor, transport: this.#o.transport, nowMs: timers.nowMs, sleep: (ms) => sleep(timers, ms), settleWaitMaxMs: 4 * this.#o.settleMs,
+      ...(this.#o.beforePropose === undefined ? {} : { beforeRound: this.#o.beforePropose }),
     }, change);
   }
 

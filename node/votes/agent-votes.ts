@@ -25,6 +25,8 @@ export interface AgentVotesOptions {
   timers: TimerComponents;
   /** The node's randomness. */
   random: RandomSource;
+  /** The controller's committed membership epoch (0: no live membership), carried by each vote request. */
+  epoch?: () => number;
   logger?: Logger | undefined;
 }
 
@@ -43,6 +45,7 @@ export class AgentVotes implements AgentVoteSource {
       agents: () => agentPeers().map((p) => p.member),
       timers: o.timers,
       random: o.random,
+      ...(o.epoch === undefined ? {} : { epoch: o.epoch }),
       open: async (agent, signal) => {
         const peer = agentPeers().find((p) => p.member === agent);
         if (peer === undefined) throw new Error(`${agent} is not connected`);
@@ -71,6 +74,11 @@ export class AgentVotes implements AgentVoteSource {
   /** Agents whose lease this controller counts at `nowMs`. */
   leasedAgents(nowMs: number): string[] {
     return this.collector.countedAgents(nowMs);
+  }
+
+  /** Agents whose lease this controller counts at `nowMs` and whose counted grant answered a request on `epoch`. */
+  leasedAgentsAtEpoch(nowMs: number, epoch: number): string[] {
+    return this.collector.table.countedAtEpoch(nowMs, epoch);
   }
 
   /** Subscribe to the agents' clock readings from their grants; returns the unsubscribe function. */

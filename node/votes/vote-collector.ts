@@ -40,6 +40,8 @@ export interface VoteCollectorOptions {
   incarnation?: string;
   /** Member names of the authenticated agents connected to this controller now. */
   agents(): string[];
+  /** This controller's committed membership epoch, carried by each request (default 0: none). */
+  epoch?: () => number;
   /** Open a vote-lease stream to `agent`. */
   open(agent: string, signal: AbortSignal): Promise<PeerStream>;
   /** The node's monotonic clock and timers: lease anchors, the renewal period, exchange deadlines. */
@@ -186,11 +188,12 @@ export class VoteCollector {
       link = await this.#o.open(agent, signal);
       // Anchored here, before the request leaves: never later than the agent's grant.
       const sentAtMs = this.#timers.nowMs();
-      id = this.table.requestSent(agent, sentAtMs);
+      const epoch = this.#o.epoch?.() ?? 0;
+      id = this.table.requestSent(agent, sentAtMs, epoch);
       if (id === undefined) return 'table_full';
       this.counters.requests++;
       const stream = new MessageStream(link.duplex, voteStreamOptions(this.#timers, this.requestTimeoutMs));
-      await stream.write({ t: 'request', id, v: VOTE_LEASE_VERSION }, signal);
+      await stream.write({ t: 'request', id, v: VOTE_LEASE_VERSION, epoch }, signal);
       const reply = parseVoteReply(await stream.read(signal));
       if (reply.id !== id) throw new ProtocolError(`vote reply for ${reply.id.slice(0, 40)}, asked ${id}`);
       if (reply.t === 'refused') {

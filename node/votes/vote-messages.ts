@@ -10,12 +10,17 @@ import type { MessageStreamOptions } from '../wire/message-stream.ts';
 
 /**
  * Protocol version a controller sends. 2: a grant carries the agent's clocks (its vote counts only
- * while they agree with the controller's, quorum/clock-skew.ts). Agents answer 1 and 2.
+ * while they agree with the controller's, quorum/clock-skew.ts). 3: a request carries the
+ * controller's membership epoch, and an agent refuses an epoch below one it granted at
+ * (quorum/agent-epochs.ts). Agents answer 1 to 3.
  */
-export const VOTE_LEASE_VERSION = 2;
+export const VOTE_LEASE_VERSION = 3;
 
-/** Versions an agent answers (1: a grant without clocks). */
-export const VOTE_LEASE_VERSIONS_ANSWERED: readonly number[] = [1, 2];
+/** Versions an agent answers (1: a grant without clocks; below 3: a request without an epoch, taken as epoch 0). */
+export const VOTE_LEASE_VERSIONS_ANSWERED: readonly number[] = [1, 2, 3];
+
+/** Highest membership epoch a request may carry. */
+export const VOTE_EPOCH_MAX = Number.MAX_SAFE_INTEGER;
 
 /** Largest vote-lease frame, bytes: the messages are a few hundred bytes at most. */
 export const VOTE_FRAME_BYTES_MAX = 4096;
@@ -42,6 +47,8 @@ export interface VoteRequest {
   id: string;
   /** Protocol version. */
   v: number;
+  /** The controller's committed membership epoch (version 3; 0 when it keeps no membership record). */
+  epoch?: number;
 }
 
 /** Agent to controller. */
@@ -52,7 +59,7 @@ export type VoteReply =
    * receipt of the answer: a clock-offset sample, as a clock probe's answer is.
    */
   | { t: 'grant'; id: string; durationMs: number; clock?: RemoteClock }
-  /** Refused: reason is a stable code (starting, not_primary, held_by_other, unsupported_version). */
+  /** Refused: reason is a stable code (starting, not_primary, held_by_other, old_epoch, unsupported_version). */
   | { t: 'refused'; id: string; reason: string; message: string };
 
 /** Stream options of one exchange: small frames, no compression, one deadline per read or write. */
@@ -64,7 +71,9 @@ export function voteStreamOptions(timers: TimerComponents, ioTimeoutMs: number):
 export function parseVoteRequest(v: unknown): VoteRequest {
   const m = obj(v, 'vote request');
   messageType(m, ['request'] as const, 'vote request');
-  return { t: 'request', id: requestId(m.id, 'request.id'), v: int(m.v, 0, 1_000, 'request.v') };
+  const id = requestId(m.id, 'request.id');
+  const version = int(m.v, 0, 1_000, 'request.v');
+  return m.epoch === undefined ? { t: 'request', id, v: version } : { t: 'request', id, v: version, epoch: int(m.epoch, 0, VOTE_EPOCH_MAX, 'request.epoch') };
 }
 
 /** Validate an agent's reply. */

@@ -11,6 +11,11 @@
 // a lease already granted must not change length under the controller counting it. Any duration is
 // safe for the controllers (they count min(agent's, own) − drift margin from before the grant); a
 // differing one is only a misconfiguration, logged and counted.
+//
+// Membership epochs (quorum/agent-epochs.ts): a grant at an epoch above the highest one granted at so
+// far is saved (`saveEpoch`, durable) before it is answered, and the saved epoch is given back at the
+// next start (`knownEpoch`): an agent whose vote counted on an epoch never counts for a controller
+// behind it again, restarts included. A save that fails fails the exchange: nothing is granted.
 import type { Duplex } from 'it-stream-types';
 import { AgentVoteState, MAX_LEASE_MS, type VoteLease } from '../../quorum/index.ts';
 import type { TimerComponents } from '../components.ts';
@@ -36,6 +41,10 @@ export interface VoteResponderOptions {
   startedAtMs?: number;
   /** Logger (default silent). */
   logger?: Logger;
+  /** The highest membership epoch granted at in an earlier life (saved by `saveEpoch`); default 0. */
+  knownEpoch?: number;
+  /** Save durably the highest membership epoch granted at; resolves once saved. Default: not saved. */
+  saveEpoch?: (epoch: number) => Promise<void>;
 }
 
 /** What the agent reports about its vote. */
@@ -46,6 +55,8 @@ export interface VoteResponderStatus {
   holder: string | undefined;
   /** When that lease expires, on the agent's monotonic clock. */
   expiresAtMs: number | undefined;
+  /** The highest membership epoch it has granted at (it refuses controllers below it). */
+  knownEpoch: number;
   /** Requests granted, refused, and exchanges that failed (bad message, deadline). */
   granted: number;
   refused: number;
@@ -66,6 +77,8 @@ export class VoteResponder {
   readonly #startedAtMs: number;
   readonly #log: Logger;
   #state: AgentVoteState | undefined;
+  // The highest epoch saved (or given at start).
+  #savedEpoch: number;
   readonly #events: Emitter<VoteResponderEvents>;
 
   constructor(o: VoteResponderOptions) {
@@ -73,6 +86,7 @@ export class VoteResponder {
     this.#timers = o.timers;
     this.#startedAtMs = o.startedAtMs ?? o.timers.nowMs();
     this.#log = loggerOrSilent(o.logger).child({ component: 'vote-responder' });
+    this.#savedEpoch = o.knownEpoch ?? 0;
     this.#events = new Emitter((err, event) => this.#log.warn({ err: String(err), event }, 'vote responder listener threw'));
   }
 
@@ -85,14 +99,17 @@ export class VoteResponder {
   learnLeaseMs(leaseMs: number): void {
     if (!Number.isInteger(leaseMs) || leaseMs < 1 || leaseMs > MAX_LEASE_MS) return;
     if (this.#state === undefined) {
-      this.#state = new AgentVoteState({ leaseMs, startedAtMs: this.#startedAtMs });
+      this.#state = new AgentVoteState({ leaseMs, startedAtMs: this.#startedAtMs, knownEpoch: this.#savedEpoch });
     } else if (this.#state.leaseMs !== leaseMs) {
       this.counters.leaseMismatches++;
       this.#log.warn({ kept: this.#state.leaseMs, offered: leaseMs }, 'controllers disagree on splitBrain.leaseMs; keeping the first');
     }
   }
 
-  /** The answer to `request` from authenticated controller `controller`, now. */
+  /**
+   * The answer to `request` from authenticated controller `controller`, now. A grant that raised the
+   * epoch granted at must be saved before it is sent (`serve` does).
+   */
   answer(controller: string, request: VoteRequest): VoteReply {
     const id = request.id;
     if (!VOTE_LEASE_VERSIONS_ANSWERED.includes(request.v)) {
@@ -103,7 +120,7 @@ export class VoteResponder {
       this.counters.refused++;
       return { t: 'refused', id, reason: 'starting', message: 'the lease duration is not known yet (no controller followed so far)' };
     }
-    const r = this.#state.request(controller, this.#o.primary(), this.#timers.nowMs());
+    const r = this.#state.request(controller, this.#o.primary(), this.#timers.nowMs(), request.epoch ?? 0);
     if (r.granted) {
       this.counters.granted++;
       this.#events.emit('granted', r.lease);
@@ -118,6 +135,11 @@ export class VoteResponder {
     const stream = new MessageStream(duplex, voteStreamOptions(this.#timers, this.#o.ioTimeoutMs));
     try {
       const reply = this.answer(controller, parseVoteRequest(await stream.read(signal)));
+      const epoch = this.#state?.knownEpoch ?? 0;
+      if (reply.t === 'grant' && epoch > this.#savedEpoch) {
+        await this.#o.saveEpoch?.(epoch);
+        this.#savedEpoch = Math.max(this.#savedEpoch, epoch);
+      }
       await stream.write(reply, signal);
       return reply;
     } catch (err) {
@@ -135,7 +157,7 @@ export class VoteResponder {
   status(): VoteResponderStatus {
     const lease = this.held();
     return {
-      leaseMs: this.#state?.leaseMs, holder: lease?.controller, expiresAtMs: lease?.expiresAtMs,
+      leaseMs: this.#state?.leaseMs, holder: lease?.controller, expiresAtMs: lease?.expiresAtMs, knownEpoch: this.#state?.knownEpoch ?? this.#savedEpoch,
       granted: this.counters.granted, refused: this.counters.refused, errors: this.counters.errors,
     };
   }

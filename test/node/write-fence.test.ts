@@ -430,6 +430,7 @@ t.test('AgentAssisted: agents are clock witnesses; a controller whose clock disa
     leasedAgents: () => [...leased],
     registeredAgents: () => new Set(agents),
     onClockSample: (l: (c: ClockSample) => void) => samples.on('s', l),
+    leasedAgentsAtEpoch: () => [],
   };
   const wall = { skewMs: -4_000 };
   const fence = new WriteFence(m.node, resolveSplitBrain(m.node, ['c-a', 'c-b'], { mode: 'AgentAssisted', leaseMs: 1_500, driftMarginMs: 100 }), source, {
