@@ -121,8 +121,13 @@ export class LeaseTable {
     return id;
   }
 
-  /** Records the agent's grant answering request `requestId`, lasting `durationMs` on the agent's clock. */
-  grantReceived(agent: string, requestId: string, durationMs: number, nowMs: number): GrantOutcome {
+  /**
+   * Records the agent's grant answering request `requestId`, lasting `durationMs` on the agent's
+   * clock. `votedEpoch`: the membership epoch the agent says it granted at (vote-lease 3); the lease
+   * is taken as answering the request's epoch only when it is that one (an agent that does not say,
+   * an older one, never refuses controllers behind it: its vote counts, on epoch 0).
+   */
+  grantReceived(agent: string, requestId: string, durationMs: number, nowMs: number, votedEpoch?: number): GrantOutcome {
     this.#advance(nowMs, 'grantReceived');
     const e = this.#entries.get(agent);
     const i = e === undefined ? -1 : e.pending.findIndex((p) => p.id === requestId);
@@ -133,8 +138,9 @@ export class LeaseTable {
     if (!Number.isInteger(durationMs) || durationMs <= 0) return 'bad_duration';
     const untilMs = req.sentAtMs + Math.min(durationMs, this.leaseMs) - this.driftMarginMs;
     if (untilMs <= nowMs) return 'too_late';
-    if (e.validUntilMs === undefined || e.validUntilMs <= nowMs) e.epoch = req.epoch;
-    else e.epoch = Math.max(e.epoch, req.epoch);
+    const epoch = votedEpoch === req.epoch ? req.epoch : 0;
+    if (e.validUntilMs === undefined || e.validUntilMs <= nowMs) e.epoch = epoch;
+    else e.epoch = Math.max(e.epoch, epoch);
     e.validUntilMs = Math.max(e.validUntilMs ?? -Infinity, untilMs);
     return 'counted';
   }

@@ -19,7 +19,7 @@ import { loggerOrSilent, type Logger } from '../util/logger.ts';
 import type { ClockSample } from '../membership/membership-service.ts';
 import { MessageStream } from '../wire/message-stream.ts';
 import { ProtocolError } from '../wire/protocol-error.ts';
-import { parseVoteReply, VOTE_LEASE_VERSION, voteStreamOptions } from './vote-messages.ts';
+import { parseVoteReply, UNSUPPORTED_VERSION, VOTE_LEASE_VERSION, voteStreamOptions } from './vote-messages.ts';
 
 /** Default most vote exchanges in flight at once. */
 export const VOTE_CONCURRENCY_DEFAULT = 32;
@@ -97,6 +97,8 @@ export class VoteCollector {
   readonly #concurrencyMax: number;
   readonly #inFlight = new Set<string>();
   readonly #lastRefusal = new Map<string, string>();
+  // Agents that refused vote-lease 3 (older ones): asked in version 2 while they stay connected.
+  readonly #olderAgents = new Set<string>();
   readonly #waiting: Array<() => void> = [];
   readonly #stop = new AbortController();
   #active = 0;
@@ -157,6 +159,7 @@ export class VoteCollector {
     this.table.prune(this.#timers.nowMs());
     const agents = new Set(this.#o.agents());
     for (const a of this.#lastRefusal.keys()) if (!agents.has(a)) this.#lastRefusal.delete(a);
+    for (const a of this.#olderAgents) if (!agents.has(a)) this.#olderAgents.delete(a);
     const due = [...agents].filter((a) => !this.#inFlight.has(a));
     // Reserved before waiting for a slot, so the next round does not queue the same agent again.
     for (const a of due) this.#inFlight.add(a);
@@ -193,20 +196,22 @@ export class VoteCollector {
       if (id === undefined) return 'table_full';
       this.counters.requests++;
       const stream = new MessageStream(link.duplex, voteStreamOptions(this.#timers, this.requestTimeoutMs));
-      await stream.write({ t: 'request', id, v: VOTE_LEASE_VERSION, epoch }, signal);
+      const older = this.#olderAgents.has(agent);
+      await stream.write(older ? { t: 'request', id, v: 2 } : { t: 'request', id, v: VOTE_LEASE_VERSION, epoch }, signal);
       const reply = parseVoteReply(await stream.read(signal));
       if (reply.id !== id) throw new ProtocolError(`vote reply for ${reply.id.slice(0, 40)}, asked ${id}`);
       if (reply.t === 'refused') {
         this.table.requestEnded(agent, id);
         this.counters.refusals++;
         this.#lastRefusal.set(agent, reply.reason);
+        if (reply.reason === UNSUPPORTED_VERSION && !older) this.#olderAgents.add(agent);
         return 'refused';
       }
       const receivedAtMs = this.#timers.nowMs();
       // The agent read its clocks between our request and this answer: the fence counts its vote only
       // while they agree with ours (a grant without them, from a version-1 agent, is never counted).
       if (reply.clock !== undefined) this.#events.emit('clock-sample', { member: agent, remote: reply.clock, sentAtMs, receivedAtMs });
-      const outcome = this.table.grantReceived(agent, id, reply.durationMs, receivedAtMs);
+      const outcome = this.table.grantReceived(agent, id, reply.durationMs, receivedAtMs, reply.epoch);
       if (outcome === 'counted') {
         this.counters.grants++;
         this.#lastRefusal.delete(agent);

@@ -12,7 +12,8 @@ import type { MessageStreamOptions } from '../wire/message-stream.ts';
  * Protocol version a controller sends. 2: a grant carries the agent's clocks (its vote counts only
  * while they agree with the controller's, quorum/clock-skew.ts). 3: a request carries the
  * controller's membership epoch, and an agent refuses an epoch below one it granted at
- * (quorum/agent-epochs.ts). Agents answer 1 to 3.
+ * (quorum/agent-epochs.ts), which its grant repeats. Agents answer 1 to 3; an agent that refuses 3
+ * (an older one) is asked in version 2 from then on while it stays connected.
  */
 export const VOTE_LEASE_VERSION = 3;
 
@@ -56,9 +57,10 @@ export type VoteReply =
   /**
    * Granted: the lease lasts durationMs on the agent's clock, from the moment it granted. `clock` is
    * the agent's clocks when it granted (version 2), read between the controller's request and its
-   * receipt of the answer: a clock-offset sample, as a clock probe's answer is.
+   * receipt of the answer: a clock-offset sample, as a clock probe's answer is. `epoch` (version 3)
+   * is the membership epoch it granted at: the request's.
    */
-  | { t: 'grant'; id: string; durationMs: number; clock?: RemoteClock }
+  | { t: 'grant'; id: string; durationMs: number; clock?: RemoteClock; epoch?: number }
   /** Refused: reason is a stable code (starting, not_primary, held_by_other, old_epoch, unsupported_version). */
   | { t: 'refused'; id: string; reason: string; message: string };
 
@@ -83,12 +85,13 @@ export function parseVoteReply(v: unknown): VoteReply {
   const id = requestId(m.id, `${t}.id`);
   if (t === 'grant') {
     const durationMs = int(m.durationMs, 1, MAX_LEASE_MS, 'grant.durationMs');
-    if (m.clock === undefined) return { t, id, durationMs };
+    const epoch = m.epoch === undefined ? {} : { epoch: int(m.epoch, 0, VOTE_EPOCH_MAX, 'grant.epoch') };
+    if (m.clock === undefined) return { t, id, durationMs, ...epoch };
     const c = obj(m.clock, 'grant.clock');
     const clock = { stampMs: c.stampMs, physicalMs: c.physicalMs };
     const problem = remoteClockProblem(clock);
     if (problem !== undefined) throw new ProtocolError(`grant.clock ${problem}`);
-    return { t, id, durationMs, clock: clock as RemoteClock };
+    return { t, id, durationMs, clock: clock as RemoteClock, ...epoch };
   }
   const reason = str(m.reason, REASON_CHARS_MAX, 'refused.reason');
   if (!/^[a-z_]+$/.test(reason)) throw new ProtocolError('refused.reason: not a code (a-z and _)');

@@ -124,7 +124,9 @@ export class VoteResponder {
     if (r.granted) {
       this.counters.granted++;
       this.#events.emit('granted', r.lease);
-      return request.v >= 2 ? { t: 'grant', id, durationMs: r.durationMs, clock: this.#o.readClock() } : { t: 'grant', id, durationMs: r.durationMs };
+      if (request.v < 2) return { t: 'grant', id, durationMs: r.durationMs };
+      const clock = this.#o.readClock();
+      return request.v >= 3 ? { t: 'grant', id, durationMs: r.durationMs, clock, epoch: request.epoch ?? 0 } : { t: 'grant', id, durationMs: r.durationMs, clock };
     }
     this.counters.refused++;
     return { t: 'refused', id, reason: r.reason, message: r.message.slice(0, 500) };

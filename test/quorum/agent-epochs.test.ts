@@ -42,11 +42,13 @@ t.test('a lease remembers the epoch its grants answered; the knowers tally count
   const lt = new LeaseTable({ leaseMs: 1500, driftMarginMs: 100, incarnation: 'i' });
   const ix = lt.requestSent('x', 0, 3)!;
   const iy = lt.requestSent('y', 0, 2)!;
-  lt.grantReceived('x', ix, 1500, 10);
-  lt.grantReceived('y', iy, 1500, 10);
-  t.same(lt.countedAgents(20), ['x', 'y']);
-  t.same(lt.countedAtEpoch(20, 3), ['x']);
-  lt.grantReceived('y', lt.requestSent('y', 500, 3)!, 1500, 510);
+  lt.grantReceived('x', ix, 1500, 10, 3);
+  lt.grantReceived('y', iy, 1500, 10, 2);
+  const iz = lt.requestSent('z', 10, 3)!;
+  lt.grantReceived('z', iz, 1500, 20);
+  t.same(lt.countedAgents(20), ['x', 'y', 'z']);
+  t.same(lt.countedAtEpoch(20, 3), ['x'], 'z did not say it voted at 3 (an agent before vote-lease 3): its vote counts, not as one on the epoch');
+  lt.grantReceived('y', lt.requestSent('y', 500, 3)!, 1500, 510, 3);
   t.same(lt.countedAtEpoch(600, 3), ['x', 'y'], 'renewed on the new epoch');
   t.same(lt.countedAtEpoch(2000, 3), [], 'nothing once the leases ended');
 

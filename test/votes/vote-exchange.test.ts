@@ -62,7 +62,7 @@ t.test('the primary gets the vote; others are refused not_primary', async (t) =>
   t.equal(ca.table.validUntilMs('a1'), 10_000 + LEASE - DRIFT, 'anchored at the send, minus the drift margin');
   w.clock.now += LEASE - DRIFT;
   t.same(ca.countedAgents(), [], 'no longer counted at the anchored end');
-  t.same(w.responders.get('a1')!.status(), { leaseMs: LEASE, holder: 'c-a', expiresAtMs: 10_000 + LEASE, granted: 1, refused: 1, errors: 0 },
+  t.same(w.responders.get('a1')!.status(), { leaseMs: LEASE, holder: 'c-a', expiresAtMs: 10_000 + LEASE, knownEpoch: 0, granted: 1, refused: 1, errors: 0 },
     'the agent still holds it: the controller stopped first');
 });
 
@@ -107,7 +107,7 @@ t.test('a starting agent, or one that does not know the lease yet, refuses', asy
   fresh.learnLeaseMs(LEASE * 2);
   t.equal(fresh.status().leaseMs, LEASE, 'the first duration learned is kept');
   t.equal(fresh.counters.leaseMismatches, 1);
-  t.match(fresh.answer('c-a', { t: 'request', id: 'x/3', v: 3 }), { t: 'refused', reason: 'unsupported_version' });
+  t.match(fresh.answer('c-a', { t: 'request', id: 'x/3', v: 4 }), { t: 'refused', reason: 'unsupported_version' });
 });
 
 t.test('a grant carries the agent\'s clocks, read between the request and the answer: a clock sample before the grant counts', async (t) => {
@@ -221,4 +221,61 @@ t.test('rounds ask every agent with bounded concurrency, one exchange per agent 
   t.equal(maxOpen, 2, 'at most two exchanges at once');
   t.equal(c.counters.requests, 6, 'each agent asked once although two rounds overlapped');
   t.same(c.countedAgents(), ['a0', 'a1', 'a2', 'a3', 'a4', 'a5']);
+});
+
+t.test('membership epochs: a grant repeats the epoch asked at, an agent refuses a controller behind it and saves the epoch first', async (t) => {
+  const w = world();
+  const saved: number[] = [];
+  const r = new VoteResponder({
+    primary: () => w.primaries.get('a1'), readClock: () => ({ stampMs: EPOCH_MS, physicalMs: EPOCH_MS }), ioTimeoutMs: 1000, timers: w.timers, startedAtMs: 0,
+    knownEpoch: 2, saveEpoch: async (e) => { saved.push(e); },
+  });
+  r.learnLeaseMs(LEASE);
+  w.primaries.set('a1', 'c-a');
+  w.responders.set('a1', r);
+  const epoch = { value: 1 };
+  const ca = w.collector('c-a', { epoch: () => epoch.value });
+  t.equal(await ca.request('a1'), 'refused', 'epoch 1 is behind the 2 it saved in an earlier life');
+  t.equal(ca.lastRefusal('a1'), 'old_epoch');
+  epoch.value = 3;
+  t.equal(await ca.request('a1'), 'counted');
+  t.same(saved, [3], 'the new epoch saved before the grant was answered');
+  t.same(ca.table.countedAtEpoch(w.clock.now, 3), ['a1'], 'the controller knows a1 voted on its epoch');
+  t.equal(r.status().knownEpoch, 3);
+  t.equal(await ca.request('a1'), 'counted');
+  t.same(saved, [3], 'a renewal on the same epoch saves nothing');
+  // A save that fails grants nothing.
+  const failing = new VoteResponder({
+    primary: () => 'c-b', readClock: () => ({ stampMs: EPOCH_MS, physicalMs: EPOCH_MS }), ioTimeoutMs: 1000, timers: w.timers, startedAtMs: 0,
+    saveEpoch: async () => { throw new Error('disk full'); },
+  });
+  failing.learnLeaseMs(LEASE);
+  w.responders.set('a2', failing);
+  const cb = w.collector('c-b', { epoch: () => 4 });
+  t.equal(await cb.request('a2'), 'failed', 'no answer when the epoch could not be saved');
+  t.same(cb.countedAgents(), []);
+});
+
+t.test('an agent that does not speak vote-lease 3 is asked in version 2: its vote counts, not as one on the epoch', async (t) => {
+  const w = world();
+  const ca = w.collector('c-a', {
+    epoch: () => 5,
+    // An older agent: refuses version 3, grants version 2 without an epoch.
+    open: async () => {
+      const [c, s] = duplexPair<any>();
+      void (async () => {
+        const stream = new MessageStream(s, voteStreamOptions(w.timers, 1000));
+        const req = await stream.read() as { id: string; v: number };
+        await stream.write(req.v >= 3
+          ? { t: 'refused', id: req.id, reason: 'unsupported_version', message: 'vote-lease version 3 not supported (1, 2)' }
+          : { t: 'grant', id: req.id, durationMs: LEASE, clock: { stampMs: EPOCH_MS, physicalMs: EPOCH_MS } });
+      })().catch(() => undefined);
+      return { duplex: c, close: async () => undefined };
+    },
+    agents: () => ['old'],
+  });
+  t.equal(await ca.request('old'), 'refused');
+  t.equal(await ca.request('old'), 'counted', 'asked again in version 2');
+  t.same(ca.countedAgents(), ['old']);
+  t.same(ca.table.countedAtEpoch(w.clock.now, 5), [], 'not counted as an agent on epoch 5: it would not refuse a controller behind it');
 });
