@@ -35,8 +35,8 @@ import { CacheFiles, loadConfigCache } from './cache-journal.ts';
 import type { CacheCode } from './config-cache.ts';
 import { runControllerSession } from './controller-session.ts';
 import { resyncSchedule } from './resync-schedule.ts';
-import { VoteResponder, type VoteResponderOptions, type VoteResponderStatus } from '../votes/vote-responder.ts';
-import { levelVoteEpochStorage } from '../votes/vote-epoch-storage.ts';
+import { VoteResponder, type VoteResponderStatus } from '../votes/vote-responder.ts';
+import { levelVoteEpochStorage, type VoteEpochStorage } from '../votes/vote-epoch-storage.ts';
 import { voteLeaseProtocol } from '../votes/vote-messages.ts';
 import { SYSTEM_RECORD_SCHEMAS } from '../votes/registry-record.ts';
 import { RecordRejections } from '../replication/record-rejections.ts';
@@ -148,17 +148,20 @@ export class AgentNode {
   #lastCatchUp: AntiEntropyReport | undefined;
   #liveApplied = 0;
   #running = true;
+  // Where the highest membership epoch voted at is saved: the replica's database.
+  #voteEpochs: VoteEpochStorage;
   // The controller directory: controllers learned, identities denied (directory-learner.ts).
   readonly #directory: DirectoryLearner;
   #stopDirectoryRefresh: (() => void) | undefined;
 
   private constructor(components: NodeComponents, membership: MembershipNode, config: ResolvedAgentConfig, store: Store,
-    cacheLoadError: AgentStatus['cache']['loadError'], o: AgentOptions, voteEpoch: Pick<VoteResponderOptions, 'knownEpoch' | 'saveEpoch'>) {
+    cacheLoadError: AgentStatus['cache']['loadError'], o: AgentOptions, voteEpoch: { knownEpoch: number; storage: VoteEpochStorage }) {
     const { timers, wallClock, random } = components;
     this.components = components;
     this.membership = membership;
     this.config = config;
     this.#store = store;
+    this.#voteEpochs = voteEpoch.storage;
     this.#cacheLoadError = cacheLoadError;
     this.#opts = o;
     this.#log = loggerOrSilent(o.logger).child({ component: 'agent', member: membership.memberName });
@@ -191,7 +194,12 @@ export class AgentNode {
       readClock: () => membership.readClock(),
       ioTimeoutMs: membership.config.authTimeoutMs,
       timers,
-      ...voteEpoch,
+      knownEpoch: voteEpoch.knownEpoch,
+      // In the replica's database, which a change of strategy reopens (#replica).
+      saveEpoch: async (e) => {
+        await this.#reopening;
+        await this.#voteEpochs.save(e);
+      },
       ...(o.logger === undefined ? {} : { logger: o.logger }),
     });
     const am = config.autonomousMode;
@@ -277,7 +285,7 @@ export class AgentNode {
       await store.close();
       throw err;
     }
-    node = new AgentNode(components, membership, cfg, store, loadError, options, { knownEpoch: knownVoteEpoch, saveEpoch: (e) => voteEpochs.save(e) });
+    node = new AgentNode(components, membership, cfg, store, loadError, options, { knownEpoch: knownVoteEpoch, storage: voteEpochs });
     node.#begin();
     const { fromVersion, toVersion, keys } = store.migration;
     if (fromVersion !== toVersion) log.info({ fromVersion, toVersion, keys }, 'replica converted to the current key layout');
@@ -569,6 +577,7 @@ export class AgentNode {
       await this.#store.close();
       const { timers, wallClock } = this.components;
       const db = await this.components.openStoreDb(this.config.dataDir, { writeBufferBytes: DISK_WRITE_BUFFER_BYTES, logger: this.#log });
+      this.#voteEpochs = levelVoteEpochStorage(db);
       this.#store = await Store.open({
         db, member: this.membership.memberName, strategy, systemRecords: SYSTEM_RECORD_SCHEMAS, maxClockOffsetMs: this.membership.config.maxClockOffsetMs,
         nowMs: wallClock, monoMs: timers.nowMs,
