@@ -19,9 +19,25 @@ export interface PeerStream {
  */
 export const STREAM_CLOSE_TIMEOUT_MS = 1_000;
 
-/** Open `protocol` to `peerId` (string form); the signal bounds the dial and the negotiation; the close's deadline runs on `timers`. */
-export async function openStream(libp2p: Pick<HostNet, 'dialProtocol'>, peerId: string, protocol: string, signal: AbortSignal, timers: TimerComponents): Promise<PeerStream> {
-  const stream = await libp2p.dialProtocol(peerIdFromString(peerId), protocol, { signal });
+/** How to pick among several open connections to the peer. */
+export interface OpenStreamOptions {
+  /**
+   * The newest open connection (the last one opened), instead of the one libp2p reuses (the oldest).
+   * For peers whose connections this node does not check for liveness (a controller's agents): after
+   * a half-open fault the oldest may be dead on the far side while the peer has dialed a new one.
+   */
+  newestConnection?: boolean;
+}
+
+/**
+ * Open `protocol` to `peerId` (string form); the signal bounds the dial and the negotiation; the
+ * close's deadline runs on `timers`. (getConnections lists a peer's connections in the order they opened.)
+ */
+export async function openStream(libp2p: Pick<HostNet, 'dialProtocol' | 'getConnections'>, peerId: string, protocol: string, signal: AbortSignal, timers: TimerComponents,
+  o: OpenStreamOptions = {}): Promise<PeerStream> {
+  const peer = peerIdFromString(peerId);
+  const newest = o.newestConnection === true ? libp2p.getConnections(peer).filter((c) => c.status === 'open').at(-1) : undefined;
+  const stream = newest !== undefined ? await newest.newStream(protocol, { signal }) : await libp2p.dialProtocol(peer, protocol, { signal });
   return {
     duplex: stream,
     close: () => withDeadline(timers, STREAM_CLOSE_TIMEOUT_MS, undefined, (s) => stream.close(s === undefined ? {} : { signal: s }), (err) => err as Error)

@@ -19,7 +19,7 @@ import { resolveMembershipConfig, type MembershipConfig, type ResolvedMembership
 import { nodeComponents, type NodeComponents } from '../components.ts';
 import type { HostNet } from '../host/host-net.ts';
 import { LinkLiveness, type LinkLivenessCounters } from '../host/link-liveness.ts';
-import { openStream, type PeerStream } from '../host/open-stream.ts';
+import { openStream, type OpenStreamOptions, type PeerStream } from '../host/open-stream.ts';
 import type { TargetStatus } from '../host/reconnector.ts';
 import { checkCredentials, loadCredentials, type Credentials } from '../identity/credentials.ts';
 import type { WallClock } from '../util/clock.ts';
@@ -96,7 +96,7 @@ export interface MembershipNode {
   /** One member, or undefined. */
   peer(member: string): PeerView | undefined;
   /** Open `protocol` to a connected peer (peer ID in string form); the signal bounds dial and negotiation. */
-  openStream(peerId: string, protocol: string, signal: AbortSignal): Promise<PeerStream>;
+  openStream(peerId: string, protocol: string, signal: AbortSignal, options?: OpenStreamOptions): Promise<PeerStream>;
   /** Peers with an authenticated connection right now. */
   authenticatedPeers(): AuthenticatedPeer[];
   /**
@@ -255,7 +255,7 @@ export async function startMembershipNode(config: MembershipConfig, options: Mem
     multiaddrs: () => host.libp2p.getMultiaddrs().map(String),
     peers: () => membership.peers(),
     peer: (member) => membership.table.get(member),
-    openStream: (peerId, protocol, signal) => openStream(host.libp2p, peerId, protocol, signal, timers),
+    openStream: (peerId, protocol, signal, options) => openStream(host.libp2p, peerId, protocol, signal, timers, options),
     authenticatedPeers: () => auth.authenticatedPeers(),
     linkProvenAtMs: (member) => {
       const p = auth.authenticatedPeers().find((x) => x.member === member && x.role === 'controller');

@@ -49,7 +49,9 @@ export class AgentVotes implements AgentVoteSource {
       open: async (agent, signal) => {
         const peer = agentPeers().find((p) => p.member === agent);
         if (peer === undefined) throw new Error(`${agent} is not connected`);
-        return m.openStream(peer.peerId, voteLeaseProtocol(m.config.federationId), signal);
+        // On its newest connection: a controller does not check its agents' links for liveness, and
+        // after a half-open fault the oldest may be dead while the agent has dialed anew.
+        return m.openStream(peer.peerId, voteLeaseProtocol(m.config.federationId), signal, { newestConnection: true });
       },
       ...(o.logger === undefined ? {} : { logger: o.logger }),
     });
