@@ -17,10 +17,13 @@
 //   agents     every vote request carries the controller's committed epoch, and an agent refuses a
 //              controller on an epoch below one it has granted at (agent-vote-state.ts, saved across
 //              restarts): an agent whose vote counted on e+1 never counts on e again;
-//   knowers    a controller proposes a change only when the controllers and agents it counts that are
-//              on its own epoch, with itself, hold quorum, joint accounting included (`epochQuorum`):
-//              controllers by the epoch of their latest clock answer, agents by the epoch their
-//              counted lease answered (lease-table.ts countedAtEpoch); and then it waits one settle
+//   knowers    a controller proposes a change only when the controllers and agents not known to be on
+//              its own epoch could not hold quorum among the voters before its record's change, even
+//              all on one side (`knowersBlock`). Known to be on it are itself,
+//              the controllers by the epoch of their latest clock answer or by their answer to its own
+//              commit of the epoch (a removed controller, which nobody reaches any more, included),
+//              agents by the epoch their counted lease answered (lease-table.ts countedAtEpoch); and
+//              then it waits one settle
 //              (members-settle.ts) before the value can be chosen, so no reading of those controllers
 //              from an older epoch is still counted anywhere.
 //   finish     once a voter change is committed, the controllers propose a change that only ends the
@@ -30,14 +33,14 @@
 // Why it is safe. Let X hold quorum on epoch e and Z on epoch f ≥ e on the other side of a split.
 //   f = e:     one total, disjoint votes (agent leases are exclusive): not both above half of it.
 //   f = e+1:   Z passes the threshold of the voters of e too (joint), X passes it: two disjoint vote
-//              sets both above half of the total of e. (A controller removed at e+1 counts for Z only
-//              under e+1's voters, never under e's, which only lowers Z's count.)
+//              sets both above half of the total of e. (A controller removed at e+1 still counts for
+//              Z among the voters of e when Z reaches it: it is on one side only, like any other.)
 //   f ≥ e+2:   e+2 was chosen, after its proposer P (on e+1) found a set K of controllers and agents on
-//              e+1 holding more than half of the total of e (joint), and waited one settle. X counts
-//              none of K: a controller of K is on e+1 or later, and X's reading of it from an older
-//              epoch has expired (the settle); an agent of K has granted at e+1, so it refuses X, and
-//              X stopped counting any lease it held from before (exclusivity: the agent granted to P
-//              only once that lease had expired). So X's votes lie outside K, below half of the total.
+//              e+1 such that those outside K cannot hold quorum among the voters of e, and waited one
+//              settle. X counts none of K: a controller of K is on e+1 or later, and X's reading of it
+//              from an older epoch has expired (the settle); an agent of K has granted at e+1, so it
+//              refuses X, and X stopped counting any lease it held from before (exclusivity: the agent
+//              granted to P only once that lease had expired). So X's votes lie outside K: no quorum.
 // The registry of agents is taken as the same on both sides (its own changes keep neighbouring
 // totals overlapping: agent-registry.ts).
 //
@@ -53,7 +56,10 @@ import { tally, type TallyResult } from './tally.ts';
 export interface EpochQuorumInput {
   /** Its committed membership epoch. */
   epoch: number;
-  /** Controllers reached now, with the epoch of each one's latest valid clock answer. */
+  /**
+   * Controllers known to be on an epoch: those reached now by their latest valid clock answer, and
+   * those that answered this controller's commit of its epoch (reached or not: epochs never go back).
+   */
   controllerEpochs: ReadonlyMap<string, number>;
   /** Agents whose lease it counts now and whose counted grant answered a request on `epoch`. */
   agentsAtEpoch: Iterable<string>;
@@ -63,18 +69,37 @@ export interface EpochQuorumInput {
   priorControllers?: readonly string[];
 }
 
+/** The outcome of the knowers rule. */
+export interface KnowersResult {
+  /** True when the controllers and agents not known to be on the epoch cannot hold quorum among the voters before it. */
+  blocked: boolean;
+  /** The best tally those outside could make among the voters before the change (undefined: no voter of them is outside). */
+  outside: TallyResult | undefined;
+  /** Controllers known to be on the epoch, this one included. */
+  knownControllers: string[];
+}
+
 /**
- * The knowers rule: the tally of this controller (`config.self`, voters `config.controllers`) counting
- * only the controllers and agents on its own epoch. It may propose a membership change only when this
- * holds quorum (AgentAssisted).
+ * The knowers rule: this controller (`config.self`, voters `config.controllers`, on `input.epoch`)
+ * may propose a membership change only when everyone NOT known to be on its epoch (controllers and
+ * registered agents) could not hold quorum among the voters before its record's change, even all
+ * together on one side: the tally of a voter among them reaching all of them and holding all their
+ * agents' leases fails (AgentAssisted). A side still on the epoch before can then never win again
+ * once the next epoch is chosen (see the file comment).
  */
-export function epochQuorum(config: QuorumConfig, input: EpochQuorumInput): TallyResult {
-  const onEpoch: string[] = [];
-  for (const [c, e] of input.controllerEpochs) if (e === input.epoch) onEpoch.push(c);
-  return tally(config, {
-    reachableControllers: onEpoch,
-    leasedAgents: input.agentsAtEpoch,
+export function knowersBlock(config: QuorumConfig, input: EpochQuorumInput): KnowersResult {
+  const prior = input.priorControllers ?? config.controllers;
+  const known = new Set<string>([config.self]);
+  for (const [c, e] of input.controllerEpochs) if (e === input.epoch) known.add(c);
+  const agentsKnown = new Set(input.agentsAtEpoch);
+  const outsideControllers = prior.filter((c) => !known.has(c));
+  const knownControllers = [...known].sort();
+  const x = outsideControllers[0];
+  if (x === undefined) return { blocked: true, outside: undefined, knownControllers };
+  const outside = tally({ ...config, self: x, controllers: prior }, {
+    reachableControllers: outsideControllers,
+    leasedAgents: [...input.registeredAgents].filter((a) => !agentsKnown.has(a)),
     registeredAgents: input.registeredAgents,
-    ...(input.priorControllers === undefined ? {} : { priorControllers: input.priorControllers }),
   });
+  return { blocked: !outside.haveQuorum, outside, knownControllers };
 }

@@ -122,8 +122,12 @@ export function tally(config: QuorumConfig, input: TallyInput): TallyResult {
   const priorSet = input.priorControllers === undefined ? undefined : new Set(input.priorControllers);
   if (priorSet !== undefined && (priorSet.size !== n || [...priorSet].some((c) => !configured.has(c)))) {
     invariant(priorSet.size > 0, 'the prior voters are not empty');
+    // Any reached voter of the prior set counts here, a controller removed since included (it is on
+    // one side only, like any other).
+    const reachedPrior = new Set<string>([config.self]);
+    for (const c of input.reachableControllers) reachedPrior.add(c);
     let pr = 0;
-    for (const c of reached) if (priorSet.has(c)) pr++;
+    for (const c of reachedPrior) if (priorSet.has(c)) pr++;
     const p = weighted(config, priorSet.size, pr, leased.size, registered);
     prior = { controllers: [...priorSet].sort(), votes: p.votes, total: p.total, threshold: p.threshold, reachableControllers: pr, haveQuorum: p.reason === 'quorum' };
     if (reason === 'quorum' && !prior.haveQuorum) reason = 'prior_voters';

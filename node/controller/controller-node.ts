@@ -233,7 +233,7 @@ export class ControllerNode {
           // AgentAssisted: the knowers rule before each round (quorum/agent-epochs.ts).
           ...(quorum.mode === 'AgentAssisted' ? {
             beforePropose: (epoch: number) => awaitKnowers({
-              epochQuorum: () => fence.epochQuorum(), committedEpoch: () => members?.committed.epoch ?? 0,
+              knowersBlock: () => fence.knowersBlock(members?.committedBy(members.committed.epoch) ?? []), committedEpoch: () => members?.committed.epoch ?? 0,
               settleMs: settleMsFor(m.config), waitMaxMs: quorum.leaseMs + 4 * settleMsFor(m.config), timers,
             }, epoch),
           } : {}),

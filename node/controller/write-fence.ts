@@ -57,7 +57,7 @@
 // A controller that is a learner under its record does not vote: it refuses writes (NO_QUORUM, "a
 // learner"). In AgentAssisted mode a record made by a voter change also hands over the voters before
 // it (`priorVoters`), and the tally needs their threshold too (joint accounting), until the change
-// that finishes it; `epochQuorum` is the knowers rule a proposer checks first (quorum/agent-epochs.ts).
+// that finishes it; `knowersBlock` is the knowers rule a proposer checks first (quorum/agent-epochs.ts).
 //
 // Time comes from the injected components (timers: the monotonic clock, the periodic tick and the
 // timers for the moments the state changes by itself; wallClock: what clock offsets are measured
@@ -67,9 +67,9 @@ import { ClockOffsets, offsetVerdict, type OffsetEstimate } from '../../membersh
 import { healthContactWindowMs } from '../../membership/link-liveness.ts';
 import type { HybridClock } from '../../storage/logic/hlc.ts';
 import {
-  ASSUMED_CLOCK_RATE_DRIFT_PPM, clockVoters, epochQuorum, MAX_CONTROLLERS, ControllerContacts, stampsStandingStillMs, decideWrite, defaultLeaseForWindow, leaseWindowMismatch, MAX_AGENTS, PartitionPhaseMachine,
+  ASSUMED_CLOCK_RATE_DRIFT_PPM, clockVoters, knowersBlock, MAX_CONTROLLERS, ControllerContacts, stampsStandingStillMs, decideWrite, defaultLeaseForWindow, leaseWindowMismatch, MAX_AGENTS, PartitionPhaseMachine,
   quorumStatus, tally, validateQuorumConfig,
-  type ClockAgreement, type FenceReason, type QuorumConfig, type QuorumConfigInput, type QuorumStatus, type TallyResult, type WriteDecision,
+  type ClockAgreement, type FenceReason, type KnowersResult, type QuorumConfig, type QuorumConfigInput, type QuorumStatus, type TallyResult, type WriteDecision,
 } from '../../quorum/index.ts';
 import type { ResolvedMembershipConfig } from '../config/membership-config.ts';
 import { every, type TimerComponents, type TimerHandle, type WallClock } from '../components.ts';
@@ -364,23 +364,26 @@ export class WriteFence {
   }
 
   /**
-   * The knowers rule (quorum/agent-epochs.ts): the tally counting only this controller, the reached
-   * controllers whose latest valid clock answer is on its epoch, and the agents whose counted lease
-   * answered a request on its epoch. A proposer in AgentAssisted mode proposes only when it holds
-   * quorum. Without a membership record, the plain tally.
+   * The knowers rule (quorum/agent-epochs.ts): known to be on this controller's epoch are itself,
+   * the reached controllers whose latest valid clock answer is on it, those that answered its own
+   * commit of it (`committedBy`, reached or not), and the agents whose counted lease answered a
+   * request on it; a proposer in AgentAssisted mode proposes only when everyone else could not hold
+   * quorum among the voters before the change (`blocked`). Without a membership record, not blocked.
    */
-  epochQuorum(): TallyResult {
+  knowersBlock(committedBy: Iterable<string> = []): KnowersResult {
     const epoch = this.#epoch;
-    if (epoch === undefined) return this.tally();
+    if (epoch === undefined) return { blocked: false, outside: undefined, knownControllers: [] };
     const nowMs = this.#timers.nowMs();
     this.#feedProofs(nowMs);
     const controllerEpochs = new Map<string, number>();
+    // Those that answered this controller's commit of its epoch know it, reached now or not.
+    for (const c of committedBy) if (c !== this.#config.self) controllerEpochs.set(c, epoch);
     for (const c of this.#contacts.reachable(nowMs)) {
       const e = this.#peerEpochs.get(c);
       if (c !== this.#config.self && e !== undefined && nowMs - e.sentAtMs <= e.validMs) controllerEpochs.set(c, e.epoch);
     }
     const agents = this.#config.mode === 'AgentAssisted' ? this.#agents : undefined;
-    return epochQuorum(this.#config, {
+    return knowersBlock(this.#config, {
       epoch, controllerEpochs, agentsAtEpoch: agents?.leasedAgentsAtEpoch(nowMs, epoch) ?? [],
       registeredAgents: agents?.registeredAgents() ?? NO_AGENTS, ...this.#priorInput(),
     });

@@ -1,10 +1,11 @@
 // The knowers rule of AgentAssisted voter changes (quorum/agent-epochs.ts), as a proposer runs it
-// before each round: wait until the controllers and agents on this controller's epoch hold quorum
-// (WriteFence.epochQuorum; agents reach the new epoch as they renew their leases, a third of a lease),
-// then wait one settle, so no controller still counts one of them by a reading from an older epoch
-// once the value can be chosen. SPREADING when they do not hold quorum within `waitMaxMs`.
+// before each round: wait until those not known to be on this controller's epoch could not hold
+// quorum among the voters before its change (WriteFence.knowersBlock; agents reach the new epoch as
+// they renew their leases, a third of a lease), then wait one settle, so no controller still counts
+// one that is by a reading from an older epoch once the value can be chosen. SPREADING when that does
+// not happen within `waitMaxMs`.
 import { sleep, type TimerComponents } from '../components.ts';
-import type { TallyResult } from '../../quorum/index.ts';
+import type { KnowersResult } from '../../quorum/index.ts';
 import { ProposeError } from './members-proposer.ts';
 
 /** How often the rule is checked while it does not hold, ms. */
@@ -12,8 +13,8 @@ export const KNOWERS_RETRY_MS = 100;
 
 /** What the wait reads. */
 export interface KnowersWaitOptions {
-  /** The knowers tally now. */
-  epochQuorum: () => TallyResult;
+  /** The knowers rule now. */
+  knowersBlock: () => KnowersResult;
   /** The epoch committed here now (the wait ends early when it moves: the round starts on the new one). */
   committedEpoch: () => number;
   /** One settle (members-settle.ts). */
@@ -28,15 +29,15 @@ export async function awaitKnowers(o: KnowersWaitOptions, epoch: number): Promis
   const deadlineMs = o.timers.nowMs() + o.waitMaxMs;
   for (;;) {
     if (o.committedEpoch() !== epoch) return;
-    const t = o.epochQuorum();
-    if (t.haveQuorum) {
+    const k = o.knowersBlock();
+    if (k.blocked) {
       await sleep(o.timers, o.settleMs);
       return;
     }
     if (o.timers.nowMs() >= deadlineMs) {
-      const prior = t.prior === undefined ? '' : `; by the voters before the last change ${t.prior.votes} of ${t.prior.total}, threshold ${t.prior.threshold}`;
-      throw new ProposeError('SPREADING', `the controllers and agents on membership epoch ${epoch} hold ${t.votes} of ${t.total} votes, threshold ${t.threshold}${prior}: ` +
-        'a change waits until the last one has reached a quorum of them (agents learn it as they renew their vote leases); try again');
+      const t = k.outside;
+      throw new ProposeError('SPREADING', `known to be on membership epoch ${epoch}: ${k.knownControllers.join(', ')} and the agents that voted on it; the others could still hold ${t?.votes ?? 0} of ${t?.total ?? 0} votes (threshold ${t?.threshold ?? 0}) among the voters before the change: ` +
+        'a change waits until the last one has reached enough of them (agents learn it as they renew their vote leases); try again');
     }
     await sleep(o.timers, KNOWERS_RETRY_MS);
   }

@@ -73,6 +73,8 @@ export const SETTLE_RETRY_MS = 100;
 export interface ProposeResult {
   record: FederationMembers;
   finished: FederationMembers[];
+  /** The controllers that answered the commit of `record` having committed its epoch (or a later one), this one included. */
+  committedBy: string[];
 }
 
 /** Propose `change` until it is committed; see the file comment. */
@@ -143,8 +145,9 @@ export async function proposeMemberChange(o: ProposeOptions, change: MemberChang
     await o.acceptor.adopt(value);
     // (A removed controller is told too: it learns it is no longer a member.)
     const told = new Set([...current.controllers, ...value.controllers].map((c) => c.name).filter((n) => n !== o.self));
-    await Promise.all([...told].map((n) => ask(n, { t: 'commit', value })));
-    if (membersId(value) === membersId(own)) return { record: value, finished };
+    const answers = await Promise.all([...told].map(async (n) => [n, await ask(n, { t: 'commit', value })] as const));
+    const committedBy = [o.self, ...answers.filter(([, r]) => r?.t === 'accepted' && r.epoch >= value.epoch).map(([n]) => n)];
+    if (membersId(value) === membersId(own)) return { record: value, finished, committedBy };
     finished.push(value);
   }
   throw new ProposeError('SUPERSEDED', `other proposals pre-empted this one ${roundsMax} times; try again`);

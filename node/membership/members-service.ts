@@ -66,6 +66,8 @@ export class MembersService {
   // Voters that refused this controller with AUTH_REVOKED (their deny list holds its peer ID).
   readonly #revokedBy = new Set<string>();
   #refusedByMajority = false;
+  // The controllers that answered this controller's commit of an epoch (knowers rule, members-knowers.ts).
+  #committedBy: { epoch: number; names: readonly string[] } = { epoch: 0, names: [] };
 
   constructor(o: MembersServiceOptions) {
     this.#o = o;
@@ -154,12 +156,19 @@ export class MembersService {
    * Commit `change` with the voters of the current epoch (MemberChangeError when it does not apply,
    * ProposeError NO_MAJORITY / SUPERSEDED when it cannot be chosen now).
    */
-  propose(change: MemberChange): Promise<ProposeResult> {
+  async propose(change: MemberChange): Promise<ProposeResult> {
     const { timers } = this.#o;
-    return proposeMemberChange({
+    const r = await proposeMemberChange({
       self: this.#o.self, acceptor: this.#acceptor, transport: this.#o.transport, nowMs: timers.nowMs, sleep: (ms) => sleep(timers, ms), settleWaitMaxMs: 4 * this.#o.settleMs,
       ...(this.#o.beforePropose === undefined ? {} : { beforeRound: this.#o.beforePropose }),
     }, change);
+    if (r.record.epoch >= this.#committedBy.epoch) this.#committedBy = { epoch: r.record.epoch, names: r.committedBy };
+    return r;
+  }
+
+  /** The controllers that answered this controller's own commit of `epoch` having committed it (none when another committed it). */
+  committedBy(epoch: number): readonly string[] {
+    return this.#committedBy.epoch === epoch ? this.#committedBy.names : [];
   }
 
   /** Ask the connected controllers for a newer record now (also on a timer, and when one connects). */

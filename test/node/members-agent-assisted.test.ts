@@ -71,7 +71,7 @@ t.test('AgentAssisted: a controller is added, promoted, the change finished, and
   const removed = await method(cb, 'federation.members.remove')({ name: 'c-a' }) as MembersRemoveResult;
   t.same(removed.voters, ['c-b', 'c-c']);
   await waitFor('the removal finished on c-b and c-c', () => [cb, cc].every((n) => n.members!.committed.priorVoters === undefined && n.members!.committed.epoch >= 6), WAIT,
-    () => [cb, cc].map((n) => [n.members!.committed.epoch, n.members!.committed.priorVoters, n.fence.epochQuorum()]));
+    () => [cb, cc].map((n) => [n.members!.committed.epoch, n.members!.committed.priorVoters, n.fence.knowersBlock()]));
   await waitFor('a1 and a2 left c-a', () => ['a1', 'a2'].every((a) => f.agents.get(a)!.status().controller !== 'c-a'), WAIT);
   await mustWrite(cb, 'after-remove');
   t.equal(cb.fence.tally().total, 2 * 10 + 3, 'two controllers and three agents in the total');

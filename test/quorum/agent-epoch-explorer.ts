@@ -6,9 +6,9 @@
 // The model, per step:
 //   - choose: a value for the slot after epoch e, as in voter-epoch-explorer.ts (a majority of the
 //     voters of e and of the value, each committed on e and settled), and only when some voter P on e,
-//     settled, passes the knowers rule: epochQuorum (the shipped function) counting P, the controllers
-//     P reads on e (each settled: P waits one settle after its check) and the agents leased to P whose
-//     lease answered a request on e. Values: any single-voter change (its record keeps the voters
+//     settled, passes the knowers rule: knowersBlock (the shipped function) with P, the controllers on
+//     e (each settled: P waits one settle after its check; the node knows of a subset of them) and the
+//     agents leased to P whose lease answered a request on e known to be on e. Values: any single-voter change (its record keeps the voters
 //     before it, `prior`), or, from a record with `prior`, the finishing change that drops it;
 //   - learn, adopt, and readings refreshed or expired: as in voter-epoch-explorer.ts;
 //   - an agent grants its lease to a controller (a new one only once no lease is held: exclusivity),
@@ -22,7 +22,7 @@
 // knower controllers before they settle is not caught in the federations explored here: the
 // acceptors' own settle covers them there. The node keeps the wait after the check all the same.)
 
-import { epochQuorum } from '../../quorum/agent-epochs.ts';
+import { knowersBlock } from '../../quorum/agent-epochs.ts';
 import { quorumConfig, type QuorumConfig } from '../../quorum/quorum-config.ts';
 import { tally } from '../../quorum/tally.ts';
 import { isChosen, isMajorityOf, peerCountsAtEpoch } from '../../quorum/voter-slot.ts';
@@ -151,16 +151,15 @@ export function exploreAgentEpochs(o: AgentEpochExploreOptions): AgentEpochExplo
     if (o.noKnowers === true) return true;
     const c = recs.get(s.cfg[p]!);
     if (!c.voters.includes(names[p]!) || !settled(s, p)) return false;
+    // Every controller on P's epoch, settled: P may know it by a clock answer or by the answer to its
+    // commit (reached now or not); the node knows a subset of them.
     const controllerEpochs = new Map<string, number>();
-    for (let k = 0; k < n; k++) {
-      const r = s.readings[p * n + k]!;
-      if (k !== p && r !== 0 && settled(s, k)) controllerEpochs.set(names[k]!, r);
-    }
+    for (let k = 0; k < n; k++) if (k !== p && epochOf(s, k) === c.epoch && settled(s, k)) controllerEpochs.set(names[k]!, c.epoch);
     const agentsAtEpoch = agents.filter((_, k) => s.lease[k] === p && s.leaseEpoch[k] === c.epoch);
-    return epochQuorum(configOf(names[p]!, c.voters), {
+    return knowersBlock(configOf(names[p]!, c.voters), {
       epoch: c.epoch, controllerEpochs, agentsAtEpoch, registeredAgents: registered,
       ...(c.prior === undefined ? {} : { priorControllers: c.prior }),
-    }).haveQuorum;
+    }).blocked;
   };
   const key = (s: State): string =>
     `${s.cfg.join(',')}|${[...s.chosen.values()].join(',')}|${s.readings.join(',')}|${s.lease.join(',')}|${s.leaseEpoch.join(',')}|${s.known.join(',')}`;

@@ -1,8 +1,8 @@
 // The pure rules of AgentAssisted voter changes (quorum/agent-epochs.ts): joint accounting in the
 // tally, agents refusing controllers behind the epoch they voted at, leases remembering the epoch
-// they answered, and the knowers tally a proposer checks.
+// they answered, and the knowers rule a proposer checks.
 import t from 'tap';
-import { AgentVoteState, epochQuorum, LeaseTable, quorumConfig, tally } from '../../quorum/index.ts';
+import { AgentVoteState, knowersBlock, LeaseTable, quorumConfig, tally } from '../../quorum/index.ts';
 
 const cfg = (self: string, controllers: string[]) => quorumConfig({
   mode: 'AgentAssisted', self, controllers, controllerWeight: 10, agentWeight: 1, minAgentsForQuorum: 1, leaseMs: 1500, driftMarginMs: 100,
@@ -38,7 +38,7 @@ t.test('an agent refuses a controller on an epoch below one it voted at, and kee
   t.equal(new AgentVoteState({ leaseMs: 1000, startedAtMs: 0 }).request('a', 'a', 1000).granted, true, 'a controller without a record asks at 0');
 });
 
-t.test('a lease remembers the epoch its grants answered; the knowers tally counts only those on the own epoch', async (t) => {
+t.test('a lease remembers the epoch its grants answered', async (t) => {
   const lt = new LeaseTable({ leaseMs: 1500, driftMarginMs: 100, incarnation: 'i' });
   const ix = lt.requestSent('x', 0, 3)!;
   const iy = lt.requestSent('y', 0, 2)!;
@@ -52,10 +52,22 @@ t.test('a lease remembers the epoch its grants answered; the knowers tally count
   t.same(lt.countedAtEpoch(600, 3), ['x', 'y'], 'renewed on the new epoch');
   t.same(lt.countedAtEpoch(2000, 3), [], 'nothing once the leases ended');
 
+
+});
+
+t.test('the knowers rule: those not known to be on the epoch cannot hold quorum among the voters before the change', async (t) => {
+  // c was promoted at epoch 3 (voters a, b, c; before: a, b; total before 23, threshold 12). a proposes.
   const c = cfg('a', ['a', 'b', 'c']);
-  const input = { epoch: 3, controllerEpochs: new Map([['b', 3], ['c', 2]]), agentsAtEpoch: ['x'], registeredAgents: agents, priorControllers: ['a', 'b'] };
-  const k = epochQuorum(c, input);
-  t.equal(k.reachableControllers, 2, 'c, still on epoch 2, is not counted');
-  t.equal(k.haveQuorum, true, 'a, b and x: 21 of 33, and 21 of 23 before');
-  t.equal(epochQuorum(c, { ...input, controllerEpochs: new Map([['b', 2], ['c', 3]]) }).reason, 'prior_voters', 'a, c and x: enough by the new voters, not by the ones before');
+  const input = { epoch: 3, controllerEpochs: new Map([['b', 2], ['c', 3]]), agentsAtEpoch: ['x'], registeredAgents: agents, priorControllers: ['a', 'b'] };
+  const k = knowersBlock(c, input);
+  t.same(k.knownControllers, ['a', 'c'], 'b, still on epoch 2, is not known to be on 3');
+  t.equal(k.blocked, false, 'b with y and z: 12 of 23, a quorum among a and b');
+  t.match(k.outside, { votes: 12, total: 23, threshold: 12, haveQuorum: true });
+  t.equal(knowersBlock(c, { ...input, agentsAtEpoch: ['x', 'y'] }).blocked, true, 'b with z alone: 11 of 23');
+  t.equal(knowersBlock(c, { ...input, controllerEpochs: new Map([['b', 3]]) }).blocked, true, 'a and b known: no voter before the change is outside');
+  // A two-datacenter federation that removed b, no agent registered: b alone is 10 of 20, threshold 11.
+  const alone = cfg('a', ['a']);
+  const none = new Set<string>();
+  t.equal(knowersBlock(alone, { epoch: 2, controllerEpochs: new Map(), agentsAtEpoch: [], registeredAgents: none, priorControllers: ['a', 'b'] }).blocked, true,
+    'the removed controller, not known to be on the epoch, cannot win alone');
 });
