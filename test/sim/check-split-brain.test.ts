@@ -119,6 +119,17 @@ t.test('AgentAssisted: two controllers cut apart never both accept at once beyon
   t.same(checkTwoSides(history({ ...two, config: { ...config, fenceWrites: false }, writes: [w('a', 8000), w('b', 8400)] }), 3000), []);
 });
 
+t.test('AgentAssisted with three controllers: a voter both sides reach makes them overlap; a learner does not (seed 1890000)', async (t) => {
+  const config = runConfig({ quorumMode: 'AgentAssisted', fenceQuorum: undefined, fenceWrites: true });
+  // c was added and promoted; at 25.2 s c's packets to b are dropped: b and c each reach a.
+  const network = [net(0, 'start'), net(25_215, 'cut c -> b', { cuts: [['c', 'b']] }), net(27_898, 'heal')];
+  const rec = (voters: string[]) => ['a', 'b', 'c'].map((node) => ({ node, atMs: 0, epoch: 4, removed: [], members: ['a', 'b', 'c'], voters }));
+  const three = { controllers: ['a', 'b', 'c'], joiners: ['c'], network, config };
+  const writes = [w('b', 26_875), w('c', 26_924)];
+  t.same(checkTwoSides(history({ ...three, memberships: rec(['a', 'b', 'c']), writes }), 900), [], 'a counts for both: not two disjoint sides');
+  t.equal(checkTwoSides(history({ ...three, memberships: rec(['b', 'c']), writes }), 900).length, 1, 'a only a learner: two sides');
+});
+
 t.test('AgentAssisted: a controller paused (or down) after its write was not accepting at once with the other', async (t) => {
   const config = runConfig({ quorumMode: 'AgentAssisted', fenceQuorum: undefined, fenceWrites: true });
   const network = [net(0, 'start'), net(1000, 'partition a | b', { cuts: split(['a'], ['b']) }),

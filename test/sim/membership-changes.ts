@@ -1,5 +1,5 @@
-// The operator of a random run: in some runs (Controllers mode, three or more controllers), one
-// controller is removed from the federation at a random moment of the fault phase, and in others a
+// The operator of a random run: in some runs (Controllers mode with three or more controllers, and
+// AgentAssisted runs, two datacenters), one controller is removed from the federation at a random moment of the fault phase, and in others a
 // new controller (a joiner, configured with the others' addresses alone) is added, to be promoted to
 // voter once caught up; some runs do both. Each change is asked of a random controller, and asked
 // again elsewhere until it commits (a proposal needs a majority of the voters, faults may deny it
@@ -20,10 +20,12 @@ export interface MembershipChangeOptions {
   toFraction: number;
   /** Mean wait before asking again after a refusal, virtual ms. */
   retryMeanMs: number;
+  /** Fewest controllers a run has to be eligible (AgentAssisted runs have two). */
+  minControllers: number;
 }
 
 export const MEMBERSHIP_CHANGE_DEFAULTS: Readonly<MembershipChangeOptions> = Object.freeze({
-  removeFraction: 0.25, addFraction: 0.25, fromFraction: 0.1, toFraction: 0.7, retryMeanMs: 1_500,
+  removeFraction: 0.25, addFraction: 0.25, fromFraction: 0.1, toFraction: 0.7, retryMeanMs: 1_500, minControllers: 3,
 });
 
 /** What the operator did. */
@@ -40,7 +42,7 @@ export interface MembershipChangeCounts {
 
 /** Whether an eligible run adds a controller: drawn before the cluster starts (the joiner needs keys). */
 export function drawJoin(rand: SimRandom, controllers: number, eligible: boolean, o: Partial<MembershipChangeOptions> = {}): boolean {
-  return eligible && controllers >= 3 && rand.chance(o.addFraction ?? MEMBERSHIP_CHANGE_DEFAULTS.addFraction);
+  return eligible && controllers >= (o.minControllers ?? MEMBERSHIP_CHANGE_DEFAULTS.minControllers) && rand.chance(o.addFraction ?? MEMBERSHIP_CHANGE_DEFAULTS.addFraction);
 }
 
 // One change, asked until it commits.
@@ -72,7 +74,7 @@ export class MembershipChanges {
   constructor(rand: SimRandom, controllers: readonly string[], eligible: boolean, startMs: number, faultMs: number, o: Partial<MembershipChangeOptions> = {}, joiner?: string, joinRand?: SimRandom) {
     this.#rand = rand;
     this.#o = { ...MEMBERSHIP_CHANGE_DEFAULTS, ...o };
-    const remove = eligible && controllers.length >= 3 && rand.chance(this.#o.removeFraction);
+    const remove = eligible && controllers.length >= this.#o.minControllers && rand.chance(this.#o.removeFraction);
     this.#victim = remove ? rand.pick(controllers) : undefined;
     const removeAtMs = startMs + faultMs * rand.between(this.#o.fromFraction, this.#o.toFraction);
     if (this.#victim !== undefined) this.#changes.push(new Change('remove', this.#victim, removeAtMs));

@@ -80,10 +80,12 @@ export async function runSeed(o: RunOptions): Promise<RunReport> {
   const quietMs = o.quietMs ?? QUIET_MS_DEFAULT;
   const faultMs = Math.max(0, o.virtualMs - quietMs);
   const d = new SimCluster();
-  // One run in four of Controllers mode with three or more controllers adds one (a joiner, named after
-  // the others); drawn from its own stream, so the runs that add none are those of before.
+  // One run in four of Controllers mode with three or more controllers, and of AgentAssisted mode (two
+  // datacenters), adds one (a joiner, named after the others); drawn from its own stream, so the runs
+  // that add none are those of before.
   const joinRand = rand.fork('joins');
-  const joiner = drawJoin(joinRand, controllers, mode === 'Controllers') ? NAMES_CONTROLLERS[controllers] : undefined;
+  const changes = { minControllers: assisted ? 2 : 3 };
+  const joiner = drawJoin(joinRand, controllers, true, changes) ? NAMES_CONTROLLERS[controllers] : undefined;
   await d.start({
     controllers: NAMES_CONTROLLERS.slice(0, controllers), agents: NAMES_AGENTS.slice(0, agents), seed: o.seed, strategy,
     quorumMode: mode, options: {}, ...(joiner === undefined ? {} : { joiners: [joiner] }),
@@ -93,8 +95,8 @@ export async function runSeed(o: RunOptions): Promise<RunReport> {
   const nemesis = new Nemesis(rand.fork('faults'), { maxClockOffsetMs: cfg.maxClockOffsetMs, ...(o.kinds === undefined ? {} : { kinds: o.kinds }) });
   const t0 = d.nowMs();
   const end = t0 + faultMs;
-  // One run in four of Controllers mode with three or more controllers removes one of them.
-  const members = new MembershipChanges(rand.fork('members'), d.nodes().controllers, mode === 'Controllers', t0, faultMs, {}, joiner, joinRand);
+  // One run in four of those removes one of them.
+  const members = new MembershipChanges(rand.fork('members'), d.nodes().controllers, true, t0, faultMs, changes, joiner, joinRand);
   let nextClient = t0 + workload.nextDelayMs();
   let nextFault = t0 + nemesis.nextDelayMs();
   while (d.nowMs() < end) {

@@ -32,8 +32,9 @@
 // property is checked as stated: two controllers that accepted writes within PAIR_WINDOW_MS of each
 // other, the earlier one staying live (not paused, not down) until the later write, could exchange
 // data directly at some instant of the bound before one of the two (a stale view of the other
-// controller lasts one contact window, as in Controllers mode). (A stale
-// view of the other controller is what the bound allows: one contact window, as in Controllers mode.)
+// controller lasts one contact window, as in Controllers mode), or could each exchange data with a
+// third controller that is a voter of both their records (a region added live: the two sides then
+// overlap in that voter, which each may count; a learner counts for neither).
 import type { History, WriteOp } from './history.ts';
 import { fmtMs, storedAck } from './history.ts';
 import { canExchange, isLive, roundTripDoneMs, segments, type Segment } from './truth.ts';
@@ -177,10 +178,16 @@ export function checkTwoSides(h: History, boundMs: number): Violation[] {
       // "At once": the earlier one could have gone on accepting until the later write (it stayed live).
       if (overlapping(segs, earlier.t, later.t).some((s) => !isLive(s.state, x))) continue;
       // Either one may have had a stale view of the other for the bound: only both beyond it is a split.
-      const exchangedWithin = (t: number): boolean =>
-        overlapping(segs, t - boundMs, t).some((s) => isLive(s.state, x) && isLive(s.state, y) && canExchange(s.state, x, y)
-          && (linkedAt(h, x, y, Math.max(s.fromMs, t - boundMs)) || linkedAt(h, x, y, Math.min(s.toMs, t))));
-      if (exchangedWithin(later.t) || exchangedWithin(earlier.t)) continue;
+      const exchangedWithin = (p: string, q: string, t: number): boolean =>
+        overlapping(segs, t - boundMs, t).some((s) => isLive(s.state, p) && isLive(s.state, q) && canExchange(s.state, p, q)
+          && (linkedAt(h, p, q, Math.max(s.fromMs, t - boundMs)) || linkedAt(h, p, q, Math.min(s.toMs, t))));
+      const exchanged = (p: string, q: string): boolean => exchangedWithin(p, q, later.t) || exchangedWithin(p, q, earlier.t);
+      if (exchanged(x, y)) continue;
+      // With three controllers or more (a region added), a voter of both that each could exchange data
+      // with makes the two sides overlap: each may count it (a cut between two controllers only).
+      const votersX = votersAt(h, x, earlier.t) ?? h.controllers;
+      const votersY = votersAt(h, y, later.t) ?? h.controllers;
+      if (votersX.some((z) => z !== x && z !== y && votersY.includes(z) && exchanged(x, z) && exchanged(z, y))) continue;
       const pair = [x, y].sort().join('|');
       if (reported.has(`${pair}@${later.op.id}`)) continue;
       reported.add(`${pair}@${later.op.id}`);
