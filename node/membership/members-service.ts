@@ -120,7 +120,7 @@ export class MembersService {
 
   /**
    * A controller refused this one at authentication, saying `peerCode`. A deny list grows only by
-   * committed records, so a majority of this controller's voters refusing it with AUTH_REVOKED means
+   * committed records, so a majority of the other voters of its record refusing it with AUTH_REVOKED means
    * it was removed, even though it cannot fetch the record that says so (they refuse it): the usual
    * case of a region removed while it was down. It then takes itself out as if it had the record.
    */
@@ -130,9 +130,12 @@ export class MembersService {
     const voter = record.controllers.find((c) => c.peerId === peerId && record.voters.includes(c.name));
     if (voter === undefined) return;
     this.#revokedBy.add(voter.name);
-    if (!isMajorityOf(record.voters, this.#revokedBy)) return;
+    // A majority of the OTHER voters: of two, the other one (this controller never refuses itself,
+    // and with AgentAssisted's agents it could go on writing on its own, a removed controller).
+    const others = record.voters.filter((v) => v !== this.#o.self);
+    if (others.length === 0 || !isMajorityOf(others, this.#revokedBy)) return;
     this.#refusedByMajority = true;
-    this.#noteRemoved(`${[...this.#revokedBy].sort().join(', ')} refuse it as revoked, a majority of the voters of epoch ${record.epoch}`);
+    this.#noteRemoved(`${[...this.#revokedBy].sort().join(', ')} refuse it as revoked, a majority of the other voters of epoch ${record.epoch}`);
     for (const l of this.#listeners) l(record);
   }
 

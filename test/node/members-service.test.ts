@@ -51,3 +51,23 @@ t.test('a controller the record does not list is not removed; one whose peer ID 
   await d.catchUp();
   t.same(heard, [2, 3], 'each newer record heard once');
 });
+
+t.test('refused as revoked by a majority of the OTHER voters: removed, even of two (it cannot fetch the record)', async (t) => {
+  const two = service('a', initialMembers([entry('a', 1), entry('b', 2)]), () => undefined);
+  t.teardown(() => two.stop());
+  await two.start();
+  two.noteRefusedBy(peerId(2), 'AUTH_NOT_MEMBER');
+  t.notOk(two.removed, 'another refusal says nothing');
+  two.noteRefusedBy(peerId(9), 'AUTH_REVOKED');
+  t.notOk(two.removed, 'a refusal by a controller that is not a voter says nothing');
+  two.noteRefusedBy(peerId(2), 'AUTH_REVOKED');
+  t.ok(two.removed, 'b, the only other voter, refuses it as revoked');
+
+  const four = service('a', initialMembers([entry('a', 1), entry('b', 2), entry('c', 3), entry('d', 4)]), () => undefined);
+  t.teardown(() => four.stop());
+  await four.start();
+  four.noteRefusedBy(peerId(2), 'AUTH_REVOKED');
+  t.notOk(four.removed, 'one of three others');
+  four.noteRefusedBy(peerId(3), 'AUTH_REVOKED');
+  t.ok(four.removed, 'two of the three others');
+});
