@@ -12,7 +12,9 @@ export function formatMembers(r: MembersListResult): string {
     c.name, record.voters.includes(c.name) ? 'voter' : c.autoPromote ? 'learner (promoted once caught up)' : 'learner', c.peerId, c.endpoints.join(',') || '(configured)', c.region || '-',
     yesNo(r.connected.includes(c.name)), r.sameRoot === undefined ? '-' : yesNo(r.sameRoot.includes(c.name)),
   ]);
-  const lines = [`membership epoch ${record.epoch}: ${record.voters.length} voters, ${record.learners.length} learners`, '',
+  const prior = record.priorVoters === undefined ? []
+    : [`voters before the last change: ${record.priorVoters.join(', ')} (in AgentAssisted mode they count too until the change is finished)`];
+  const lines = [`membership epoch ${record.epoch}: ${record.voters.length} voters, ${record.learners.length} learners`, ...prior, '',
     formatTable(['NAME', 'ROLE', 'PEER ID', 'ENDPOINTS', 'REGION', 'CONNECTED', 'SAME ROOT'], rows)];
   if (record.denied.length > 0) {
     lines.push('', 'denied identities:', formatTable(['PEER ID', 'NAME', 'ROLE', 'SINCE EPOCH'],
