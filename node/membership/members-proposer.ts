@@ -101,7 +101,14 @@ export async function proposeMemberChange(o: ProposeOptions, change: MemberChang
     return fetched?.t === 'record' && (await o.acceptor.adopt(fetched.value));
   };
   for (let round = 0; round < roundsMax; round++) {
-    await o.beforeRound?.(o.acceptor.committed.epoch);
+    const checked = o.acceptor.committed.epoch;
+    await o.beforeRound?.(checked);
+    // A newer epoch committed meanwhile: check again on it (simulation seed 1890261: an add waiting
+    // on epoch 1 went ahead on the epoch a removal had just made, unchecked, and ended its joint count).
+    if (o.acceptor.committed.epoch !== checked) {
+      round--;
+      continue;
+    }
     const current = o.acceptor.committed;
     const own = applyMemberChange(current, change);
     const ballot = nextBallot(highest, o.self);

@@ -107,6 +107,20 @@ t.test('a change commits on every controller, one epoch on', async (t) => {
   t.same(w.problems(), []);
 });
 
+t.test('the check before a round is made again when a newer epoch was committed meanwhile (seed 1890261)', async (t) => {
+  const w = await world3();
+  const checked: number[] = [];
+  // While a's check on epoch 1 waits, b commits a removal of c (epoch 2).
+  const beforeRound = async (epoch: number): Promise<void> => {
+    checked.push(epoch);
+    if (checked.length === 1) await proposeMemberChange({ self: 'b', acceptor: w.acceptors.get('b')!, transport: w.transport('b'), ...NO_SETTLING }, { op: 'remove', name: 'c' });
+  };
+  const r = await proposeMemberChange({ self: 'a', acceptor: w.acceptors.get('a')!, transport: w.transport('a'), ...NO_SETTLING, beforeRound }, { op: 'add', controller: NEWCOMERS[0]! });
+  t.same(checked, [1, 2], 'checked on epoch 1, then again on epoch 2 before proposing on it');
+  t.equal(r.record.epoch, 3);
+  t.same(w.problems(), []);
+});
+
 t.test('a minority cannot commit: NO_MAJORITY, and nothing changes', async (t) => {
   const w = await world3();
   w.down.add('b').add('c');
