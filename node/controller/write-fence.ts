@@ -134,8 +134,14 @@ export function resolveSplitBrain(
 
 const NO_AGENTS: ReadonlySet<string> = new Set();
 
-// A learner's answer to every write: it does not vote.
-function learnerDecision(self: string, epoch: number | undefined): WriteDecision {
+// A learner's answer to every write: it does not vote. A removed controller's too.
+function learnerDecision(self: string, epoch: number | undefined, removed: boolean): WriteDecision {
+  if (removed) {
+    return {
+      allowed: false, code: 'FENCED', reason: 'NO_QUORUM', minorityWrite: false,
+      message: `${self} was removed from the federation (membership epoch ${epoch ?? 0}): it refuses writes and every connection; stop it`,
+    };
+  }
   return {
     allowed: false, code: 'FENCED', reason: 'NO_QUORUM', minorityWrite: false,
     message: `${self} is a learner at membership epoch ${epoch ?? 0}: it replicates and serves reads, and accepts writes once promoted to voter`,
@@ -192,6 +198,9 @@ export class WriteFence {
   #epoch: number | undefined;
   // Not a voter of its record: a learner.
   #learner = false;
+  // Removed from the federation (it knows): it refuses writes whatever it still counts, such as the
+  // leases its agents granted before (AgentAssisted).
+  #removed = false;
   // AgentAssisted: the voters before the record's voter change (joint accounting), if any.
   #prior: readonly string[] | undefined;
   // The membership epoch each controller answered its latest clock probe with, and when that probe was sent.
@@ -285,6 +294,19 @@ export class WriteFence {
   /** The quorum configuration counted by now: the YAML's, with the voters of the membership record. */
   get config(): QuorumConfig {
     return this.#config;
+  }
+
+  /** AgentAssisted after a voter change: the voters before it, which the tally counts by too (until the change is finished). */
+  get priorVoters(): readonly string[] | undefined {
+    return this.#prior;
+  }
+
+  /** This controller knows it was removed from the federation: from now on it refuses every write. */
+  markRemoved(): void {
+    if (this.#removed) return;
+    this.#removed = true;
+    this.#last = undefined;
+    if (this.#running) this.#evaluate();
   }
 
   /** Whether this controller is a learner under its membership record (it does not vote). */
@@ -409,7 +431,7 @@ export class WriteFence {
     const e = this.#evaluate();
     const computed = quorumStatus(this.#phases.phase, e.tally, this.config, e.clock);
     // A learner does not vote, whatever it reaches.
-    const st = this.#learner ? { ...computed, writesFenced: true, fenceReason: 'NO_QUORUM' as const, haveQuorum: false } : computed;
+    const st = this.#learner || this.#removed ? { ...computed, writesFenced: true, fenceReason: 'NO_QUORUM' as const, haveQuorum: false } : computed;
     if (this.config.mode === 'AgentAssisted') return st;
     // No agent votes in Controllers mode: "Reachable Agents" is the agents connected here.
     const agents = new Set(this.#membership.authenticatedPeers().filter((p) => p.role === 'agent').map((p) => p.member));
@@ -517,8 +539,8 @@ export class WriteFence {
     const clock: ClockAgreement = {
       tally: agreeing, skewedPeers, unmeasuredPeers, maxClockOffsetMs: this.#maxClockOffsetMs, ...(stampsAheadMs === undefined ? {} : { stampsAheadMs }),
     };
-    const decision = this.#learner ? learnerDecision(this.#config.self, this.#epoch) : decideWrite(t, this.config, clock);
-    const haveQuorum = t.haveQuorum && agreeing.haveQuorum && stampsAheadMs === undefined && !this.#learner;
+    const decision = this.#learner || this.#removed ? learnerDecision(this.#config.self, this.#epoch, this.#removed) : decideWrite(t, this.config, clock);
+    const haveQuorum = t.haveQuorum && agreeing.haveQuorum && stampsAheadMs === undefined && !this.#learner && !this.#removed;
     const phases = this.#phases.tick(nowMs, { haveQuorum, reachableControllers: t.reachableControllers, configuredControllers: t.configuredControllers });
     const e: Evaluation = { atMs: nowMs, wallLeadMs: this.#wallClock() - nowMs, reachable, tally: t, clock, decision };
     this.#last = e;

@@ -70,6 +70,9 @@ t.test('AgentAssisted: a controller is added, promoted, the change finished, and
   // Remove c-a: voters c-b and c-c; its agents fail over; c-b writes with them.
   const removed = await method(cb, 'federation.members.remove')({ name: 'c-a' }) as MembersRemoveResult;
   t.same(removed.voters, ['c-b', 'c-c']);
+  await waitFor('c-a knows it was removed', () => ca.members!.removed, WAIT);
+  await t.rejects(ca.apply(route('on-removed')), { code: 'FENCED', message: /c-a was removed from the federation/ },
+    'a removed controller refuses writes, though its agents\' leases still count for a while');
   await waitFor('the removal finished on c-b and c-c', () => [cb, cc].every((n) => n.members!.committed.priorVoters === undefined && n.members!.committed.epoch >= 6), WAIT,
     () => [cb, cc].map((n) => [n.members!.committed.epoch, n.members!.committed.priorVoters, n.fence.knowersBlock()]));
   await waitFor('a1 and a2 left c-a', () => ['a1', 'a2'].every((a) => f.agents.get(a)!.status().controller !== 'c-a'), WAIT);
