@@ -53,6 +53,8 @@ export interface RegistryContext {
   lastSeenMs: number | undefined;
   /** When it started, on the same clock. */
   startedAtMs: number;
+  /** Live membership: the voters before the record's voter change (tally.ts joint accounting). */
+  priorControllers?: readonly string[];
 }
 
 /** Why a change was refused (stable codes). */
@@ -109,7 +111,10 @@ export function majoritiesOverlap(a: number, b: number): boolean {
 /** Decides whether the proposing controller may apply `change` to `registry`. */
 export function decideRegistryChange(registry: AgentRegistry, change: RegistryChange, ctx: RegistryContext): RegistryDecision {
   const { config } = ctx;
-  const t = tally(config, { reachableControllers: ctx.reachableControllers, leasedAgents: ctx.leasedAgents, registeredAgents: registry.agents });
+  const t = tally(config, {
+    reachableControllers: ctx.reachableControllers, leasedAgents: ctx.leasedAgents, registeredAgents: registry.agents,
+    ...(ctx.priorControllers === undefined ? {} : { priorControllers: ctx.priorControllers }),
+  });
   const refuse = (reason: RegistryRefusal, message: string): RegistryDecision => ({ accepted: false, reason, tally: t, message });
   const a = change.agent;
   if (!isQuorumMemberName(a)) return refuse('invalid_name', `agent name ${JSON.stringify(String(a)).slice(0, 70)} is not a member name`);
@@ -129,11 +134,13 @@ export function decideRegistryChange(registry: AgentRegistry, change: RegistryCh
     next.delete(a);
   }
   if (config.mode === 'AgentAssisted') {
-    const n = config.controllers.length;
-    const before = totalWeight(config.controllerWeight, n, config.agentWeight, registry.agents.size);
-    const after = totalWeight(config.controllerWeight, n, config.agentWeight, next.size);
-    if (!majoritiesOverlap(before, after)) {
-      return refuse('no_overlap', `total ${before} → ${after}: thresholds ${weightedThreshold(before)} and ${weightedThreshold(after)} would let two disjoint sides both win`);
+    // By the voters, and after a voter change by the voters before it too (both totals count).
+    for (const n of new Set([config.controllers.length, ...(ctx.priorControllers === undefined ? [] : [ctx.priorControllers.length])])) {
+      const before = totalWeight(config.controllerWeight, n, config.agentWeight, registry.agents.size);
+      const after = totalWeight(config.controllerWeight, n, config.agentWeight, next.size);
+      if (!majoritiesOverlap(before, after)) {
+        return refuse('no_overlap', `total ${before} → ${after}: thresholds ${weightedThreshold(before)} and ${weightedThreshold(after)} would let two disjoint sides both win`);
+      }
     }
   }
   if (!t.haveQuorum) {

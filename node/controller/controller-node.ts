@@ -281,6 +281,7 @@ export class ControllerNode {
       ? new AgentVotes({
         membership, store, replicator, config: quorum, reachableControllers: () => fence.votingControllers(), timers, random, logger: options.logger,
         epoch: () => members?.committed.epoch ?? 0,
+        counted: () => ({ config: fence.config, priorControllers: fence.priorVoters, voter: !fence.learner && members?.removed !== true }),
       })
       : undefined;
     const fence = new WriteFence(membership, quorum, votes, {

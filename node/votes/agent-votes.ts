@@ -9,7 +9,7 @@ import type { MembershipNode } from '../membership/membership-node.ts';
 import type { ClockSample } from '../membership/membership-service.ts';
 import type { Replicator } from '../replication/replicator.ts';
 import type { Logger } from '../util/logger.ts';
-import { RegistryKeeper, type AgentRegistryStatus } from './registry-keeper.ts';
+import { RegistryKeeper, type AgentRegistryStatus, type CountedConfig } from './registry-keeper.ts';
 import { VoteCollector } from './vote-collector.ts';
 import { voteLeaseProtocol } from './vote-messages.ts';
 
@@ -21,6 +21,8 @@ export interface AgentVotesOptions {
   config: QuorumConfig;
   /** Controllers reached now (the write fence's view; called late, so the fence may be built after). */
   reachableControllers(): string[];
+  /** What the write fence counts by now (live membership; called late too). */
+  counted?: () => CountedConfig;
   /** The node's monotonic clock and timers. */
   timers: TimerComponents;
   /** The node's randomness. */
@@ -59,6 +61,7 @@ export class AgentVotes implements AgentVoteSource {
       store: o.store,
       config: o.config,
       reachableControllers: o.reachableControllers,
+      ...(o.counted === undefined ? {} : { counted: o.counted }),
       leasedAgents: (nowMs) => this.collector.countedAgents(nowMs),
       connectedAgents: () => agentPeers().map((p) => p.member),
       lastHeardMs: (agent) => m.peer(agent)?.lastHeardAtMs,

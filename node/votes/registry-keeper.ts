@@ -38,8 +38,14 @@ export const REGISTRY_CHANGES_PER_STEP_MAX = 16;
 export interface RegistryKeeperOptions {
   /** The store holding the registry record. */
   store: Store;
-  /** This controller's quorum configuration. */
+  /** This controller's quorum configuration (the registrar is the first of its controllers). */
   config: QuorumConfig;
+  /**
+   * Live membership: the configuration counted by now (the record's voters) and the voters before
+   * its voter change (joint accounting), as the write fence counts; default `config` alone. The
+   * registry's quorum and overlap decisions use them, and the registrar proposes only while a voter.
+   */
+  counted?: () => CountedConfig;
   /** Controllers reached now (the write fence's view). */
   reachableControllers(): string[];
   /** Agents whose vote lease this controller counts at `nowMs`. */
@@ -58,6 +64,14 @@ export interface RegistryKeeperOptions {
   timers: TimerComponents;
   /** Logger (default silent). */
   logger?: Logger;
+}
+
+/** What the write fence counts by now (live membership). */
+export interface CountedConfig {
+  config: QuorumConfig;
+  priorControllers: readonly string[] | undefined;
+  /** This controller is a voter of its record (not a learner, not removed). */
+  voter: boolean;
 }
 
 /** Outcome of one maintenance step (stable codes, for tests and logs). */
@@ -147,7 +161,7 @@ export class RegistryKeeper {
     this.#busy = true;
     try {
       this.#noteSeen();
-      if (!this.isRegistrar) return 'not_registrar';
+      if (!this.isRegistrar || !this.#counted().voter) return 'not_registrar';
       let outcome: StepOutcome = 'idle';
       for (let i = 0; i < REGISTRY_CHANGES_PER_STEP_MAX && !this.#stop.signal.aborted; i++) {
         outcome = await this.#once();
@@ -169,7 +183,8 @@ export class RegistryKeeper {
     const leased = this.#o.leasedAgents(now);
     if (cur.digest !== undefined && cur.digest !== this.#confirmedDigest) {
       // Not known to be quorum-durable: re-confirm the version held before building on it.
-      const t = tally(this.#o.config, { reachableControllers: reached, leasedAgents: leased, registeredAgents: cur.registry.agents });
+      const { config, priorControllers } = this.#counted();
+      const t = tally(config, { reachableControllers: reached, leasedAgents: leased, registeredAgents: cur.registry.agents, ...(priorControllers === undefined ? {} : { priorControllers }) });
       if (!t.haveQuorum) return 'no_quorum';
       const ok = await this.#write({ registry: cur.registry, generation: cur.generation + 1, writtenBy: this.#o.config.self });
       if (ok) this.counters.confirmations++;
@@ -177,8 +192,9 @@ export class RegistryKeeper {
     }
     const lastSeen = this.#lastSeenMs.get(change.agent);
     const heard = this.#o.lastHeardMs(change.agent);
+    const { config, priorControllers } = this.#counted();
     const d = decideRegistryChange(cur.registry, change, {
-      config: this.#o.config, reachableControllers: reached, leasedAgents: leased, nowMs: now,
+      config, reachableControllers: reached, leasedAgents: leased, nowMs: now, ...(priorControllers === undefined ? {} : { priorControllers }),
       lastSeenMs: lastSeen === undefined ? heard : heard === undefined ? lastSeen : Math.max(lastSeen, heard),
       startedAtMs: this.#startedAtMs,
     });
@@ -194,10 +210,15 @@ export class RegistryKeeper {
     return 'changed';
   }
 
+  // The configuration counted by now (live membership), and the voters before its voter change.
+  #counted(): CountedConfig {
+    return this.#o.counted?.() ?? { config: this.#o.config, priorControllers: undefined, voter: true };
+  }
+
   // The next change due: a connected agent not registered yet, else a registered one away too long.
   #nextChange(): RegistryChange | undefined {
     const reg = this.#current.registry;
-    const controllers = new Set(this.#o.config.controllers);
+    const controllers = new Set([...this.#o.config.controllers, ...this.#counted().config.controllers]);
     const add = this.#o.connectedAgents().filter((a) => !reg.agents.has(a) && !controllers.has(a) && isQuorumMemberName(a)).sort()[0];
     if (add !== undefined) return { op: 'add', agent: add };
     const now = this.#timers.nowMs();

@@ -136,3 +136,22 @@ t.test('another controller never proposes, and adopts the replicated registry', 
   t.same(b.keeper.status(), { version: 1, agents: ['a1'], registrar: 'c-a', confirmed: false });
   t.same(await b.store.conflicts(), []);
 });
+
+t.test('live membership: the registry counts by the record\'s voters, both sets after a voter change, and only a voter registrar proposes', async (t) => {
+  const counted = {
+    config: quorumConfig({ mode: 'AgentAssisted', self: 'c-a', controllers: ['c-a', 'c-b', 'c-c'], leaseMs: 1000, driftMarginMs: 100, agentAbsenceExpiryMs: 5_000 }),
+    priorControllers: ['c-a', 'c-b'] as readonly string[] | undefined,
+    voter: true,
+  };
+  const h = await harness(t, 'c-a', t.testdir(), { counted: () => counted });
+  h.peers.connected = ['a1', 'c-c'];
+  h.peers.reached = ['c-a', 'c-c'];
+  // c-c was promoted: c-a and c-c are 20 of 30 by the voters, but 10 of 20 by the voters before.
+  t.equal(await h.keeper.step(), 'no_quorum', 'the voters before the change count too');
+  counted.priorControllers = undefined;
+  t.equal(await h.keeper.step(), 'idle', 'finished: 20 of 30 is quorum');
+  t.same(h.keeper.status().agents, ['a1'], 'c-c, a controller of the record, is never registered as an agent');
+  counted.voter = false;
+  h.peers.connected = ['a1', 'a2'];
+  t.equal(await h.keeper.step(), 'not_registrar', 'a registrar that is no longer a voter proposes nothing');
+});
