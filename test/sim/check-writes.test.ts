@@ -310,6 +310,12 @@ t.test('skewed-writes: an AgentAssisted side of two controllers is not judged (t
   const two = { controllers: ['a', 'b'], clocks, writes, config: runConfig({ quorumMode: 'AgentAssisted', maxClockOffsetMs: 500 }) };
   t.same(checkSkewedWrites(history(two), 2000), []);
   t.equal(checkSkewedWrites(history({ ...two, config: runConfig({ maxClockOffsetMs: 500 }) }), 2000).length, 1, 'Controllers mode: judged');
+  // Seed 1890161: c joined and is still a learner; a's clock is the only other voter's.
+  const records = ['a', 'b', 'c'].map((node) => ({ node, atMs: 0, epoch: 2, removed: [], members: ['a', 'b', 'c'], voters: ['a', 'b'] }));
+  const withLearner = { ...two, controllers: ['a', 'b', 'c'], joiners: ['c'], memberships: records };
+  t.same(checkSkewedWrites(history(withLearner), 2000), [], 'a learner on the side is no third clock');
+  const promoted = records.map((r) => ({ ...r, voters: ['a', 'b', 'c'] }));
+  t.equal(checkSkewedWrites(history({ ...withLearner, memberships: promoted }), 2000).length, 1, 'a third voter is: judged');
 });
 
 // Seed 601780 (sweep at 9e9272f): a silent cut left c, correct, on a side with b, far ahead. Before

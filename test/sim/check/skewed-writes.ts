@@ -82,8 +82,9 @@ export function checkSkewedWrites(h: History, boundMs: number, sideChangeBoundMs
     const sideChanged = sideChangedAtMs(h, segs, op.node, t);
     if (sideChanged !== undefined && t - sideChanged <= sideChangeBoundMs) continue;
     // AgentAssisted with two controllers on the side: no third controller clock says which one is off;
-    // the agents' clocks decide (docs/configuration.md "Clock skew").
-    if (h.config.quorumMode === 'AgentAssisted' && sideOf(stateAt(h, t), h.controllers, op.node).length === 2) continue;
+    // the agents' clocks decide (docs/configuration.md "Clock skew"). The side counted as the fence
+    // counts it (a joiner still a learner is no third clock: seed 1890161).
+    if (h.config.quorumMode === 'AgentAssisted' && skewFromSide(h, op.node, t).side.length === 2) continue;
     const ack = storedAck(op)!;
     // Its own stamp, when it can be read against true time, must be clearly off too.
     const ownMs = epochMs === undefined || !ack.changed || ack.hlc.member !== op.node ? undefined : ack.hlc.wallMs - (epochMs + t);
