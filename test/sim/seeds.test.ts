@@ -47,6 +47,16 @@ const REGRESSIONS: Array<{ name: string; seed: number; controllers: number; agen
   // a counted c by its last clock probe, taken before: a sample older than a probe cycle is no measurement.
   { name: 'a clock sample older than a probe cycle is no measurement', seed: 1600318, controllers: 3, agents: 0, strategy: 'Merge', mode: 'Controllers' },
   { name: 'an answer held by a one-way cut counts once the cut heals', seed: 1508059, controllers: 3, agents: 0, strategy: 'Merge', mode: 'Controllers' },
+  // Live membership with agents: b removed a; the agents following b never granted it their votes
+  // (its oldest connection to them, the one reused, was dead after a half-open fault; and the vote
+  // epoch was saved in a database the replica had closed), so b stayed fenced by the voters before
+  // the change for good (votes are now asked on the newest connection).
+  { name: 'vote requests go over the newest connection to an agent', seed: 1890002, controllers: 2, agents: 3, strategy: 'Manual', mode: 'AgentAssisted' },
+  // a, removed while cut off, learnt it from b's refusal only once a majority of the OTHER voters
+  // counted (of two, the other one); until then it served its agents, which stayed on it.
+  { name: 'a removed controller learns it from the other voters\' refusals', seed: 1890103, controllers: 2, agents: 3, strategy: 'LastWriterWins', mode: 'AgentAssisted' },
+  // a knew it was removed but went on writing with its agent's lease for the rest of the lease.
+  { name: 'a controller that knows it was removed refuses writes', seed: 1890187, controllers: 2, agents: 3, strategy: 'Merge', mode: 'AgentAssisted' },
 ];
 
 for (const r of REGRESSIONS) {
