@@ -286,6 +286,7 @@ export class ControllerNode {
       : undefined;
     const fence = new WriteFence(membership, quorum, votes, {
       hlc: store.clock, timers, wallClock, ...(options.logger === undefined ? {} : { logger: options.logger }),
+      leaving: () => members?.leaving,
     });
     const node = new ControllerNode(components, membership, store, replicator, repl, blocked, fence, votes, members);
     node.#wire(options.logger);

@@ -37,7 +37,7 @@ import type { WriteFence } from './write-fence.ts';
 export interface LiveMembershipParts {
   membership: Pick<MembershipNode, 'memberName' | 'auth' | 'authenticatedPeers' | 'addDialTarget' | 'on'>;
   members: MembersService;
-  fence: Pick<WriteFence, 'setMembers' | 'reachable' | 'markRemoved'>;
+  fence: Pick<WriteFence, 'setMembers' | 'reachable'>;
   replicator: Pick<Replicator, 'setControllers' | 'peerUp' | 'sync'>;
   timers: TimerComponents;
   /** Whether the node is running (promotion stops with it). */
@@ -50,9 +50,6 @@ export interface LiveMembershipParts {
 /** Apply `record` to the parts (see the file comment). */
 export function applyMembersRecord(p: LiveMembershipParts, record: FederationMembers): void {
   const self = p.membership.memberName;
-  // Removed (it knows: its record denies it, or a majority of the other voters refuse it): no writes,
-  // whatever it still counts (in AgentAssisted, its agents' leases run on for a while).
-  if (p.members.removed) p.fence.markRemoved();
   if (!record.controllers.some((c) => c.name === self)) return;
   for (const c of record.controllers) {
     if (c.name === self) continue;

@@ -134,14 +134,9 @@ export function resolveSplitBrain(
 
 const NO_AGENTS: ReadonlySet<string> = new Set();
 
-// A learner's answer to every write: it does not vote. A removed controller's too.
-function learnerDecision(self: string, epoch: number | undefined, removed: boolean): WriteDecision {
-  if (removed) {
-    return {
-      allowed: false, code: 'FENCED', reason: 'NO_QUORUM', minorityWrite: false,
-      message: `${self} was removed from the federation (membership epoch ${epoch ?? 0}): it refuses writes and every connection; stop it`,
-    };
-  }
+// A learner's answer to every write: it does not vote. A leaving controller's (`leaving` says why).
+function learnerDecision(self: string, epoch: number | undefined, leaving: string | undefined): WriteDecision {
+  if (leaving !== undefined) return { allowed: false, code: 'FENCED', reason: 'NO_QUORUM', minorityWrite: false, message: leaving };
   return {
     allowed: false, code: 'FENCED', reason: 'NO_QUORUM', minorityWrite: false,
     message: `${self} is a learner at membership epoch ${epoch ?? 0}: it replicates and serves reads, and accepts writes once promoted to voter`,
@@ -164,6 +159,11 @@ export interface WriteFenceOptions {
   timers: TimerComponents;
   /** Physical clock, the same one the HLC is given: clock offsets are measured against it. */
   wallClock: WallClock;
+  /**
+   * Why this controller refuses every write now whatever it counts (it was removed, or may have
+   * been: MembersService.leaving), or undefined. Read at each decision.
+   */
+  leaving?: () => string | undefined;
   /** Logger (default silent). */
   logger?: Logger;
   /** This controller's HLC (the store's): its stamps are what clocks are compared by. */
@@ -198,9 +198,9 @@ export class WriteFence {
   #epoch: number | undefined;
   // Not a voter of its record: a learner.
   #learner = false;
-  // Removed from the federation (it knows): it refuses writes whatever it still counts, such as the
-  // leases its agents granted before (AgentAssisted).
-  #removed = false;
+  // Removed from the federation, or maybe (MembersService.leaving): it refuses writes whatever it
+  // still counts, such as the leases its agents granted before (AgentAssisted).
+  readonly #leaving: () => string | undefined;
   // AgentAssisted: the voters before the record's voter change (joint accounting), if any.
   #prior: readonly string[] | undefined;
   // The membership epoch each controller answered its latest clock probe with, and when that probe was sent.
@@ -236,6 +236,7 @@ export class WriteFence {
     this.#membership = membership;
     this.#timers = options.timers;
     this.#wallClock = options.wallClock;
+    this.#leaving = options.leaving ?? (() => undefined);
     this.#hlc = options.hlc;
     const hc = membership.config.healthCheck;
     const windowMs = healthContactWindowMs(hc);
@@ -299,14 +300,6 @@ export class WriteFence {
   /** AgentAssisted after a voter change: the voters before it, which the tally counts by too (until the change is finished). */
   get priorVoters(): readonly string[] | undefined {
     return this.#prior;
-  }
-
-  /** This controller knows it was removed from the federation: from now on it refuses every write. */
-  markRemoved(): void {
-    if (this.#removed) return;
-    this.#removed = true;
-    this.#last = undefined;
-    if (this.#running) this.#evaluate();
   }
 
   /** Whether this controller is a learner under its membership record (it does not vote). */
@@ -431,7 +424,7 @@ export class WriteFence {
     const e = this.#evaluate();
     const computed = quorumStatus(this.#phases.phase, e.tally, this.config, e.clock);
     // A learner does not vote, whatever it reaches.
-    const st = this.#learner || this.#removed ? { ...computed, writesFenced: true, fenceReason: 'NO_QUORUM' as const, haveQuorum: false } : computed;
+    const st = this.#learner || this.#leaving() !== undefined ? { ...computed, writesFenced: true, fenceReason: 'NO_QUORUM' as const, haveQuorum: false } : computed;
     if (this.config.mode === 'AgentAssisted') return st;
     // No agent votes in Controllers mode: "Reachable Agents" is the agents connected here.
     const agents = new Set(this.#membership.authenticatedPeers().filter((p) => p.role === 'agent').map((p) => p.member));
@@ -539,8 +532,9 @@ export class WriteFence {
     const clock: ClockAgreement = {
       tally: agreeing, skewedPeers, unmeasuredPeers, maxClockOffsetMs: this.#maxClockOffsetMs, ...(stampsAheadMs === undefined ? {} : { stampsAheadMs }),
     };
-    const decision = this.#learner || this.#removed ? learnerDecision(this.#config.self, this.#epoch, this.#removed) : decideWrite(t, this.config, clock);
-    const haveQuorum = t.haveQuorum && agreeing.haveQuorum && stampsAheadMs === undefined && !this.#learner && !this.#removed;
+    const leaving = this.#leaving();
+    const decision = this.#learner || leaving !== undefined ? learnerDecision(this.#config.self, this.#epoch, leaving) : decideWrite(t, this.config, clock);
+    const haveQuorum = t.haveQuorum && agreeing.haveQuorum && stampsAheadMs === undefined && !this.#learner && leaving === undefined;
     const phases = this.#phases.tick(nowMs, { haveQuorum, reachableControllers: t.reachableControllers, configuredControllers: t.configuredControllers });
     const e: Evaluation = { atMs: nowMs, wallLeadMs: this.#wallClock() - nowMs, reachable, tally: t, clock, decision };
     this.#last = e;

@@ -137,6 +137,15 @@ export class MembersAcceptor {
     return this.#state.committed;
   }
 
+  /**
+   * True when this controller has accepted, for the slot after its epoch, a record that does not list
+   * it: its removal may have been chosen, and it does not know yet.
+   */
+  get acceptedOwnRemoval(): boolean {
+    const acc = this.#state.acceptor.accepted;
+    return acc !== undefined && acc.config.epoch === this.#state.committed.epoch + 1 && !acc.config.controllers.some((c) => c.name === this.self);
+  }
+
   /** The acceptor state for the next slot (for status and tests). */
   get acceptor(): SlotAcceptor<FederationMembers> {
     return this.#state.acceptor;

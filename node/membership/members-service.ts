@@ -119,6 +119,20 @@ export class MembersService {
   }
 
   /**
+   * Why this controller must refuse writes whatever it counts, or undefined: it was removed, or it
+   * accepted its own removal and does not know yet whether it was chosen (in AgentAssisted mode its
+   * agents' leases could otherwise let it go on writing at its old epoch, writes nobody would take).
+   */
+  get leaving(): string | undefined {
+    const epoch = this.#acceptor.committed.epoch;
+    if (this.removed) return `${this.#o.self} was removed from the federation (membership epoch ${epoch}): it refuses writes and every connection; stop it`;
+    if (this.#acceptor.acceptedOwnRemoval) {
+      return `${this.#o.self} accepted its own removal for membership epoch ${epoch + 1} and does not know yet whether it was decided: it refuses writes until it does`;
+    }
+    return undefined;
+  }
+
+  /**
    * A controller refused this one at authentication, saying `peerCode`. A deny list grows only by
    * committed records, so a majority of the other voters of its record refusing it with AUTH_REVOKED means
    * it was removed, even though it cannot fetch the record that says so (they refuse it): the usual

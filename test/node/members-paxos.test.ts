@@ -200,3 +200,18 @@ t.test('property: concurrent proposals over a lossy, reordering transport never 
       return true;
     }), runs(150));
 });
+
+t.test('an acceptor that accepted its own removal knows it may be out, until it learns the outcome', async (t) => {
+  const w = await world3();
+  const a = w.acceptors.get('a')!;
+  const other = applyMemberChange(INITIAL, { op: 'add', controller: NEWCOMERS[0]! });
+  await a.answer({ t: 'prepare', epoch: 1, ballot: { round: 1, proposer: 'b' } });
+  await a.answer({ t: 'accept', epoch: 1, ballot: { round: 1, proposer: 'b' }, value: other });
+  t.notOk(a.acceptedOwnRemoval, 'a change that keeps it');
+  const removal = applyMemberChange(INITIAL, { op: 'remove', name: 'a' });
+  await a.answer({ t: 'prepare', epoch: 1, ballot: { round: 2, proposer: 'b' } });
+  await a.answer({ t: 'accept', epoch: 1, ballot: { round: 2, proposer: 'b' }, value: removal });
+  t.ok(a.acceptedOwnRemoval, 'its removal accepted, not known to be decided');
+  await a.adopt(applyMemberChange(removal, { op: 'deny', peerId: NEWCOMERS[1]!.peerId, name: 'x', role: 'operator' }));
+  t.notOk(a.acceptedOwnRemoval, 'a newer epoch committed: no longer in doubt (its record says what it is)');
+});
