@@ -131,3 +131,19 @@ export async function agentFederation(t: { testdir(): string; teardown(fn: () =>
 export function route(name: string, spec: object = {}): object {
   return { apiVersion: 'novaedge.io/v1alpha1', kind: 'ProxyRoute', metadata: { name, namespace: 'default' }, spec: { hostnames: [`${name}.example.com`], ...spec } };
 }
+
+/**
+ * Write `name` on `node` until it is accepted (retried while FENCED: a loaded machine lets a lease
+ * lapse for a moment, leases move to a new membership epoch), within `timeoutMs`.
+ */
+export async function mustWrite(node: ControllerNode, name: string, timeoutMs = 30_000): Promise<void> {
+  await waitFor(`${node.membership.memberName} accepts ${name}`, async () => {
+    try {
+      await node.apply(route(name));
+      return true;
+    } catch (err) {
+      if ((err as { code?: string }).code === 'FENCED') return false;
+      throw err;
+    }
+  }, { timeoutMs }, () => node.fence.tally());
+}

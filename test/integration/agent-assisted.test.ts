@@ -11,7 +11,7 @@ import { controllerMethods } from '../../node/admin/controller-methods.ts';
 import { createNodeRegistry } from '../../node/metrics/node-registry.ts';
 import type { ControllerNode } from '../../node/controller/controller-node.ts';
 import type { SplitBrainConfig } from '../../node/controller/write-fence.ts';
-import { agentFederation, route } from '../helpers/agent-federation.ts';
+import { agentFederation, mustWrite, route } from '../helpers/agent-federation.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
 const C = ['c-a', 'c-b'];
@@ -24,19 +24,6 @@ const SPLIT_BRAIN: SplitBrainConfig = {
 };
 const RENEW_MS = Math.floor(LEASE_MS / 3);
 const WAIT = { timeoutMs: 30_000 };
-
-// A write that must be accepted: retried while a loaded machine lets a lease lapse for a moment.
-async function mustWrite(node: ControllerNode, name: string): Promise<void> {
-  await waitFor(`${node.membership.memberName} accepts ${name}`, async () => {
-    try {
-      await node.apply(route(name));
-      return true;
-    } catch (err) {
-      if ((err as { code?: string }).code === 'FENCED') return false;
-      throw err;
-    }
-  }, WAIT, () => node.fence.tally());
-}
 
 t.test('two datacenters, real agents: one side holds quorum; votes move only after the old lease expired', async (t) => {
   const f = await agentFederation(t, { controllers: C, agents: [...DC_A, ...DC_B], splitBrain: SPLIT_BRAIN, replication: { strategy: 'Manual' } });

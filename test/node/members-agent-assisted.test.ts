@@ -7,7 +7,7 @@ import t from 'tap';
 import type { MembersAddResult, MembersRemoveResult } from '../../node/admin/controller-api.ts';
 import type { ControllerNode } from '../../node/controller/controller-node.ts';
 import type { SplitBrainConfig } from '../../node/controller/write-fence.ts';
-import { agentFederation, route } from '../helpers/agent-federation.ts';
+import { agentFederation, mustWrite, route } from '../helpers/agent-federation.ts';
 import { joinSignal, method } from '../helpers/admin-call.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
@@ -16,19 +16,6 @@ const SPLIT_BRAIN: SplitBrainConfig = {
   mode: 'AgentAssisted', controllerWeight: 10, agentWeight: 1, minAgentsForQuorum: 1, leaseMs: LEASE_MS, driftMarginMs: 100, detectionDelayMs: 0,
 };
 const WAIT = { timeoutMs: 30_000 };
-
-// A write that must be accepted: retried while leases move to the new epoch.
-async function mustWrite(node: ControllerNode, name: string): Promise<void> {
-  await waitFor(`${node.membership.memberName} accepts ${name}`, async () => {
-    try {
-      await node.apply(route(name));
-      return true;
-    } catch (err) {
-      if ((err as { code?: string }).code === 'FENCED') return false;
-      throw err;
-    }
-  }, WAIT, () => node.fence.tally());
-}
 
 t.test('AgentAssisted: a controller is added, promoted, the change finished, and another removed; agents vote on the new epochs', async (t) => {
   const f = await agentFederation(t, { controllers: ['c-a', 'c-b'], agents: ['a1', 'a2', 'a3'], joiners: ['c-c'], pinned: true, splitBrain: SPLIT_BRAIN });

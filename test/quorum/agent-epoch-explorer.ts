@@ -28,7 +28,7 @@ import { tally } from '../../quorum/tally.ts';
 import { isChosen, isMajorityOf, peerCountsAtEpoch } from '../../quorum/voter-slot.ts';
 import type { VoterConfig } from '../../quorum/voter-config.ts';
 import { pathText, type Path } from './explorer-path.ts';
-import { breadthFirst, Interner, nextVoterConfigs, noteSplitBrains, VIOLATIONS_MAX } from './voter-explorer-kit.ts';
+import { breadthFirst, Interner, isSettled, nextVoterConfigs, noteSplitBrains, readingSteps, VIOLATIONS_MAX } from './voter-explorer-kit.ts';
 
 /** Exploration parameters. */
 export interface AgentEpochExploreOptions {
@@ -125,13 +125,7 @@ export function exploreAgentEpochs(o: AgentEpochExploreOptions): AgentEpochExplo
     const r = s.readings[i * n + j]!;
     return r === 0 ? Number.MAX_SAFE_INTEGER : r;
   };
-  const settled = (s: State, b: number): boolean => {
-    for (let x = 0; x < n; x++) {
-      const r = s.readings[x * n + b]!;
-      if (x !== b && r !== 0 && r < epochOf(s, b)) return false;
-    }
-    return true;
-  };
+  const settled = (s: State, b: number): boolean => isSettled(s.readings, n, b, epochOf(s, b));
   const leasedTo = (s: State, i: number): string[] => agents.filter((_, k) => s.lease[k] === i);
   const holdsQuorum = (s: State, i: number, side: number): boolean => {
     const c = recs.get(s.cfg[i]!);
@@ -194,18 +188,7 @@ export function exploreAgentEpochs(o: AgentEpochExploreOptions): AgentEpochExplo
         const theirs = s.cfg[j]!;
         if (recs.get(theirs).epoch > mine.epoch) out.push(moved(theirs, `${names[i]} adopts ${text(theirs)} from ${names[j]}`));
       }
-      for (let j = 0; j < n; j++) {
-        if (j === i) continue;
-        const r = s.readings[i * n + j]!;
-        const now = epochOf(s, j);
-        const set = (value: number, t: string): void => {
-          const readings = [...s.readings];
-          readings[i * n + j] = value;
-          out.push(step(s, t, { readings }));
-        };
-        if (r !== now) set(now, `${names[i]} reads ${names[j]}'s epoch ${now}`);
-        if (r !== 0) set(0, `${names[i]}'s reading of ${names[j]} expires`);
-      }
+      for (const r of readingSteps(names, s.readings, i, (j) => epochOf(s, j))) out.push(step(s, r.text, { readings: r.readings }));
     }
     for (let k = 0; k < agents.length; k++) {
       const held = s.lease[k]!;

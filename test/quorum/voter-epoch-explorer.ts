@@ -30,7 +30,7 @@
 import { isChosen, isMajorityOf } from '../../quorum/voter-slot.ts';
 import type { VoterConfig } from '../../quorum/voter-config.ts';
 import { pathText, type Path } from './explorer-path.ts';
-import { breadthFirst, holdsQuorumByEpoch, Interner, nextVoterConfigs, noteSplitBrains, VIOLATIONS_MAX } from './voter-explorer-kit.ts';
+import { breadthFirst, holdsQuorumByEpoch, Interner, isSettled, nextVoterConfigs, noteSplitBrains, readingSteps, VIOLATIONS_MAX } from './voter-explorer-kit.ts';
 
 /** Exploration parameters. */
 export interface EpochExploreOptions {
@@ -99,14 +99,7 @@ export function exploreVoterEpochs(o: EpochExploreOptions): EpochExploreResult {
   const holdsQuorum = (s: State, i: number, side: number): boolean =>
     holdsQuorumByEpoch(names, configs.get(s.cfg[i]!), i, side, (j) => countedEpoch(s, i, j), o.countNewer);
   // Settled: no controller holds a reading of `b` older than its epoch.
-  const settled = (s: State, b: number): boolean => {
-    if (o.staleReadings !== true || o.noSettle === true) return true;
-    for (let x = 0; x < n; x++) {
-      const r = s.readings[x * n + b]!;
-      if (x !== b && r !== 0 && r < epochOf(s, b)) return false;
-    }
-    return true;
-  };
+  const settled = (s: State, b: number): boolean => o.staleReadings !== true || o.noSettle === true || isSettled(s.readings, n, b, epochOf(s, b));
   const key = (s: State): string => `${s.cfg.join(',')}|${[...s.chosen.values()].join(',')}|${s.readings.join(',')}`;
   const step = (s: State, text: string, change: Partial<Omit<State, 'path'>>): State => ({ ...s, ...change, path: { step: text, prev: s.path } });
   const moved = (s: State, i: number, ci: number, text: string): State => {
@@ -144,18 +137,7 @@ export function exploreVoterEpochs(o: EpochExploreOptions): EpochExploreResult {
       }
       // Readings: refreshed to the peer's epoch (a probe answered), or expired.
       if (o.staleReadings === true) {
-        for (let j = 0; j < n; j++) {
-          if (j === i) continue;
-          const r = s.readings[i * n + j]!;
-          const now = epochOf(s, j);
-          const set = (value: number, text: string): void => {
-            const readings = [...s.readings];
-            readings[i * n + j] = value;
-            out.push(step(s, text, { readings }));
-          };
-          if (r !== now) set(now, `${names[i]} reads ${names[j]}'s epoch ${now}`);
-          if (r !== 0) set(0, `${names[i]}'s reading of ${names[j]} expires`);
-        }
+        for (const r of readingSteps(names, s.readings, i, (j) => epochOf(s, j))) out.push(step(s, r.text, { readings: r.readings }));
       }
     }
     return out;

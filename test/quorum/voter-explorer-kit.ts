@@ -93,6 +93,38 @@ export function holdsQuorumByEpoch(names: readonly string[], mine: VoterConfig, 
   return counted >= controllerMajority(mine.voters.length);
 }
 
+/**
+ * Stale readings (voter-epoch-explorer.ts `staleReadings`): `readings[i * n + j]` is the epoch `i`
+ * last read from `j` (0: expired). The steps of controller `i`: each other controller's reading
+ * refreshed to its epoch now (a probe answered), or expired.
+ */
+export function readingSteps(names: readonly string[], readings: readonly number[], i: number, epochOf: (j: number) => number): Array<{ readings: number[]; text: string }> {
+  const n = names.length;
+  const out: Array<{ readings: number[]; text: string }> = [];
+  for (let j = 0; j < n; j++) {
+    if (j === i) continue;
+    const r = readings[i * n + j]!;
+    const now = epochOf(j);
+    const set = (value: number, text: string): void => {
+      const next = [...readings];
+      next[i * n + j] = value;
+      out.push({ readings: next, text });
+    };
+    if (r !== now) set(now, `${names[i]} reads ${names[j]}'s epoch ${now}`);
+    if (r !== 0) set(0, `${names[i]}'s reading of ${names[j]} expires`);
+  }
+  return out;
+}
+
+/** Settled (the settle wait): no controller holds an unexpired reading of `b` older than `b`'s epoch. */
+export function isSettled(readings: readonly number[], n: number, b: number, epochOfB: number): boolean {
+  for (let x = 0; x < n; x++) {
+    const r = readings[x * n + b]!;
+    if (x !== b && r !== 0 && r < epochOfB) return false;
+  }
+  return true;
+}
+
 /** Violations kept at most: the first few tell the story. */
 export const VIOLATIONS_MAX = 3;
 
