@@ -8,7 +8,9 @@
 // is timed for comparison. The removal is asked once the voters have settled after their start (a
 // voter accepts a voter change one clock-probe cycle after it committed its epoch or started: 2.1 s
 // with the fast profile); a removal asked sooner waits for that first.
-//   npm run bench:members-remove          BENCH_ROUNDS=5 BENCH_AGENTS=20
+// BENCH_MODE=AgentAssisted: the same with agents' votes (lease 1.5 s): the removal then also waits for
+// the knowers rule and a settle, and is finished by one more epoch (the joint count ends), timed too.
+//   npm run bench:members-remove          BENCH_ROUNDS=5 BENCH_AGENTS=20 BENCH_MODE=Controllers
 //   BENCH_SMOKE=1: 1 round, 3 agents (bench/smoke.ts).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,7 +26,11 @@ const rounds = envNumber('BENCH_ROUNDS', 5, 1);
 const agentCount = envNumber('BENCH_AGENTS', 20, 3);
 const root = mkdtempSync(join(tmpdir(), 'novaedge-bench-remove-'));
 const agents = Array.from({ length: agentCount }, (_, i) => `edge-${i + 1}`);
-const results: Array<{ committedMs: number; knownMs: number; offMs: number[]; denyMs: number }> = [];
+const assisted = process.env['BENCH_MODE'] === 'AgentAssisted';
+const splitBrain = assisted
+  ? { mode: 'AgentAssisted' as const, controllerWeight: 10, agentWeight: 1, minAgentsForQuorum: 1, leaseMs: 1500, driftMarginMs: 100, detectionDelayMs: 0 }
+  : {};
+const results: Array<{ committedMs: number; knownMs: number; offMs: number[]; denyMs: number; finishedMs: number | undefined }> = [];
 
 try {
   for (let round = 1; round <= rounds; round++) {
@@ -32,7 +38,7 @@ try {
     let dirs = 0;
     const fakeTest = { testdir: () => join(root, `r${round}-${dirs++}`), teardown: (fn: () => unknown) => { teardowns.unshift(fn); } };
     try {
-      const f = await agentFederation(fakeTest, { controllers: ['ctl-a', 'ctl-b', 'ctl-c'], agents, pinned: true, splitBrain: {} });
+      const f = await agentFederation(fakeTest, { controllers: ['ctl-a', 'ctl-b', 'ctl-c'], agents, pinned: true, splitBrain });
       const [a, c] = [f.controllers.get('ctl-a')!, f.controllers.get('ctl-c')!];
       await Promise.all(agents.map((n) => f.startAgent(n, ['ctl-c', 'ctl-a', 'ctl-b'])));
       const followsC = (n: string): boolean => c.membership.authenticatedPeers().some((p) => p.member === n);
@@ -55,6 +61,12 @@ try {
       const committedMs = performance.now() - t0;
       await waitFor('ctl-c knows it was removed', () => c.members?.removed === true, { timeoutMs: 10_000, intervalMs: 1 });
       const knownMs = performance.now() - t0;
+      let finishedMs: number | undefined;
+      if (assisted) {
+        await waitFor('the removal finished on ctl-a and ctl-b', () => ['ctl-a', 'ctl-b'].every((n) => f.controllers.get(n)!.members!.committed.priorVoters === undefined),
+          { timeoutMs: 30_000, intervalMs: 1 });
+        finishedMs = performance.now() - t0;
+      }
       const allOff = await waitFor('every agent follows another controller', () => off.size === agents.length, { timeoutMs: 30_000 }).then(() => true, () => false);
       clearInterval(sampler);
       shortfall(allOff, `only ${off.size} of ${agents.length} agents left ctl-c`);
@@ -65,9 +77,9 @@ try {
       const d0 = performance.now();
       await a.members!.propose({ op: 'deny', peerId: someone, name: 'retired', role: 'operator' });
       const denyMs = performance.now() - d0;
-      results.push({ committedMs, knownMs, offMs, denyMs });
+      results.push({ committedMs, knownMs, offMs, denyMs, finishedMs });
       console.log(`round ${round}/${rounds}: ctl-c removed at epoch ${removed.record.epoch} (${removed.drained ? 'drained first' : 'not drained'}); committed after ${committedMs.toFixed(1)} ms, ` +
-        `ctl-c knew after ${knownMs.toFixed(1)} ms, ${off.size}/${agents.length} agents on another controller after p50 ${percentile(offMs, 50).toFixed(0)} ms, max ${(offMs.at(-1) ?? NaN).toFixed(0)} ms; ` +
+        `ctl-c knew after ${knownMs.toFixed(1)} ms, ${finishedMs === undefined ? '' : `finished after ${finishedMs.toFixed(0)} ms, `}${off.size}/${agents.length} agents on another controller after p50 ${percentile(offMs, 50).toFixed(0)} ms, max ${(offMs.at(-1) ?? NaN).toFixed(0)} ms; ` +
         `then a quorum write acknowledged by ${(w.acknowledgedBy ?? []).join(', ')}; a deny alone committed in ${denyMs.toFixed(1)} ms`);
     } finally {
       for (const td of teardowns) await td();
@@ -76,6 +88,7 @@ try {
   const med = (xs: number[]): number => percentile([...xs].sort((x, y) => x - y), 50);
   console.log(`members remove -> committed: median ${med(results.map((r) => r.committedMs)).toFixed(1)} ms over ${results.length} rounds`);
   console.log(`members remove -> the removed controller knows: median ${med(results.map((r) => r.knownMs)).toFixed(1)} ms`);
+  if (assisted) console.log(`members remove -> finished (counted by the new voters alone): median ${med(results.map((r) => r.finishedMs ?? NaN)).toFixed(0)} ms`);
   console.log(`a membership change alone (deny, no drain) -> committed: median ${med(results.map((r) => r.denyMs)).toFixed(1)} ms`);
   console.log(`members remove -> every one of ${agentCount} agents off it: median ${med(results.map((r) => r.offMs.at(-1) ?? NaN)).toFixed(0)} ms (the slowest agent of each round)`);
 } finally {
