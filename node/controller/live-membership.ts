@@ -20,6 +20,10 @@
 // reach each other do not compete (Paxos settles it if they do). Caught up is judged by an
 // anti-entropy session with the learner run from here (promotion.ts isCaughtUp).
 //
+// In doubt about its own removal (it accepted a record that removes it, and heard no outcome: the
+// fence refuses its writes meanwhile), a controller finishes that slot itself after a check interval
+// (MembersService.completeSlot), so a proposer that went away does not leave it fenced for good.
+//
 // Finishing (AgentAssisted, `finishVoterChanges`): a record made by a voter change keeps the voters
 // before it, and the fence counts by both until the next change (quorum/agent-epochs.ts). The same
 // first voter proposes `finish` (a change that only drops them) as soon as the knowers rule lets it,
@@ -75,10 +79,20 @@ export function wireLiveMembership(p: LiveMembershipParts): () => void {
     void p.members.catchUp(c.member).finally(() => fetching.delete(c.member));
   });
   let busy = false;
+  // Epoch of the slot this controller was found in doubt about at the last check.
+  let inDoubt: number | undefined;
   const stopTimer = every(p.timers, PROMOTE_CHECK_INTERVAL_MS, () => {
     if (busy || !p.running()) return;
     busy = true;
-    void promoteCaughtUp(p).finally(() => { busy = false; });
+    const epoch = p.members.committed.epoch;
+    const doubt = p.members.acceptor.acceptedOwnRemoval ? epoch : undefined;
+    const complete = doubt !== undefined && inDoubt === doubt;
+    inDoubt = doubt;
+    const work = complete
+      ? p.members.completeSlot().then((r) => { if (r !== undefined) p.logger?.info({ epoch: r.epoch }, 'finished the vote on this controller\'s removal'); },
+        (err: unknown) => { p.logger?.debug({ err: (err as Error).message }, 'the vote on this controller\'s removal not finished this round'); })
+      : promoteCaughtUp(p);
+    void work.finally(() => { busy = false; });
   });
   return () => {
     offAdopted();

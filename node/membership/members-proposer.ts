@@ -20,6 +20,10 @@
 // members-knowers.ts): the controllers and agents on this controller's epoch hold quorum, then one
 // settle; SPREADING when they do not in time.
 //
+// With no change (`completeSlot`), a round only finishes what a voter accepted for the slot and was
+// left undecided (its proposer went away): a controller that accepted its own removal refuses writes
+// until it knows (MembersService.leaving), and this is how it gets to know.
+//
 // The transport bounds each exchange (a deadline per request); an exchange that fails counts as no
 // answer. Rounds are bounded by roundsMax, so competing proposers end with SUPERSEDED rather than
 // looping; the caller may try again.
@@ -78,7 +82,23 @@ export interface ProposeResult {
 }
 
 /** Propose `change` until it is committed; see the file comment. */
-export async function proposeMemberChange(o: ProposeOptions, change: MemberChange): Promise<ProposeResult> {
+export function proposeMemberChange(o: ProposeOptions, change: MemberChange): Promise<ProposeResult> {
+  return propose(o, change);
+}
+
+/**
+ * Finish the slot after this controller's epoch when a voter accepted a value for it: the record
+ * decided, or undefined when no voter of a majority that answered had accepted anything (nothing to
+ * finish). ProposeError as proposeMemberChange.
+ */
+export async function completeSlot(o: ProposeOptions): Promise<FederationMembers | undefined> {
+  const r = await propose(o, undefined);
+  return r?.record;
+}
+
+async function propose(o: ProposeOptions, change: MemberChange): Promise<ProposeResult>;
+async function propose(o: ProposeOptions, change: undefined): Promise<ProposeResult | undefined>;
+async function propose(o: ProposeOptions, change: MemberChange | undefined): Promise<ProposeResult | undefined> {
   const roundsMax = o.roundsMax ?? PROPOSE_ROUNDS_MAX;
   const settleDeadlineMs = o.nowMs() + (o.settleWaitMaxMs ?? 30_000);
   const finished: FederationMembers[] = [];
@@ -110,7 +130,7 @@ export async function proposeMemberChange(o: ProposeOptions, change: MemberChang
       continue;
     }
     const current = o.acceptor.committed;
-    const own = applyMemberChange(current, change);
+    const own = change === undefined ? undefined : applyMemberChange(current, change);
     const ballot = nextBallot(highest, o.self);
     highest = ballot;
     // Prepare.
@@ -127,7 +147,9 @@ export async function proposeMemberChange(o: ProposeOptions, change: MemberChang
       if (!isMajorityOf(current.voters, answered)) throw new ProposeError('NO_MAJORITY', `only ${answered.length} of the ${current.voters.length} voters of epoch ${current.epoch} answered`);
       continue; // refused by higher ballots: next round, above them
     }
-    const value = valueToPropose(promises, own);
+    const carried = promises.some((p) => p.accepted !== undefined);
+    if (own === undefined && !carried) return undefined; // nothing accepted: nothing to complete
+    const value = valueToPropose(promises, own ?? current);
     // Accept.
     const acceptors = [...new Set([...current.voters, ...value.voters])];
     const accepted = await Promise.all(acceptors.map(async (v) => [v, await ask(v, { t: 'accept', epoch: current.epoch, ballot, value })] as const));
@@ -154,7 +176,7 @@ export async function proposeMemberChange(o: ProposeOptions, change: MemberChang
     const told = new Set([...current.controllers, ...value.controllers].map((c) => c.name).filter((n) => n !== o.self));
     const answers = await Promise.all([...told].map(async (n) => [n, await ask(n, { t: 'commit', value })] as const));
     const committedBy = [o.self, ...answers.filter(([, r]) => r?.t === 'accepted' && r.epoch >= value.epoch).map(([n]) => n)];
-    if (membersId(value) === membersId(own)) return { record: value, finished, committedBy };
+    if (own === undefined || membersId(value) === membersId(own)) return { record: value, finished, committedBy };
     finished.push(value);
   }
   throw new ProposeError('SUPERSEDED', `other proposals pre-empted this one ${roundsMax} times; try again`);

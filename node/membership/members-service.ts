@@ -15,7 +15,7 @@ import type { MemberPin } from '../auth/member-pins.ts';
 import { isMajorityOf } from '../../quorum/voter-slot.ts';
 import { MembersAcceptor, type SlotStorage } from './members-acceptor.ts';
 import type { MembersRequest, MembersReply } from './members-messages.ts';
-import { proposeMemberChange, type MembersTransport, type ProposeResult } from './members-proposer.ts';
+import { completeSlot, proposeMemberChange, type MembersTransport, type ProposeResult } from './members-proposer.ts';
 
 /** Why a membership request was not even proposed (stable codes). */
 export type MembershipRequestCode =
@@ -181,6 +181,19 @@ export class MembersService {
     }, change);
     if (r.record.epoch >= this.#committedBy.epoch) this.#committedBy = { epoch: r.record.epoch, names: r.committedBy };
     return r;
+  }
+
+  /**
+   * Finish the slot after the committed epoch when a voter accepted a value for it and its proposer
+   * went away (members-proposer.ts completeSlot): the record decided, or undefined when there was
+   * nothing to finish.
+   */
+  async completeSlot(): Promise<FederationMembers | undefined> {
+    const { timers } = this.#o;
+    return completeSlot({
+      self: this.#o.self, acceptor: this.#acceptor, transport: this.#o.transport, nowMs: timers.nowMs, sleep: (ms) => sleep(timers, ms), settleWaitMaxMs: 4 * this.#o.settleMs,
+      ...(this.#o.beforePropose === undefined ? {} : { beforeRound: this.#o.beforePropose }),
+    });
   }
 
   /** The controllers that answered this controller's own commit of `epoch` having committed it (none when another committed it). */

@@ -7,7 +7,7 @@
 import t from 'tap';
 import fc from 'fast-check';
 import { MembersAcceptor, decodeAcceptorState, type SlotStorage } from '../../node/membership/members-acceptor.ts';
-import { proposeMemberChange, ProposeError, type MembersTransport } from '../../node/membership/members-proposer.ts';
+import { completeSlot, proposeMemberChange, ProposeError, type MembersTransport } from '../../node/membership/members-proposer.ts';
 import type { MembersReply, MembersRequest } from '../../node/membership/members-messages.ts';
 import {
   applyMemberChange, initialMembers, isValidSuccessor, MemberChangeError, membersId, type FederationMembers, type MemberChange,
@@ -214,4 +214,25 @@ t.test('an acceptor that accepted its own removal knows it may be out, until it 
   t.ok(a.acceptedOwnRemoval, 'its removal accepted, not known to be decided');
   await a.adopt(applyMemberChange(removal, { op: 'deny', peerId: NEWCOMERS[1]!.peerId, name: 'x', role: 'operator' }));
   t.notOk(a.acceptedOwnRemoval, 'a newer epoch committed: no longer in doubt (its record says what it is)');
+});
+
+t.test('completeSlot: a voter finishes a value left undecided by its proposer; with nothing accepted it changes nothing', async (t) => {
+  const w = await world3();
+  const a = w.acceptors.get('a')!;
+  t.equal(await completeSlot({ self: 'a', acceptor: a, transport: w.transport('a'), ...NO_SETTLING }), undefined, 'nothing accepted anywhere');
+  t.equal(a.committed.epoch, 1);
+  // b proposed removing a; a and b accepted, then b's proposer stopped before c accepted: not decided.
+  const removal = applyMemberChange(INITIAL, { op: 'remove', name: 'a' });
+  for (const n of ['a', 'b']) {
+    await w.acceptors.get(n)!.answer({ t: 'prepare', epoch: 1, ballot: { round: 1, proposer: 'b' } });
+    await w.acceptors.get(n)!.answer({ t: 'accept', epoch: 1, ballot: { round: 1, proposer: 'b' }, value: removal });
+  }
+  t.ok(a.acceptedOwnRemoval);
+  const decided = await completeSlot({ self: 'a', acceptor: a, transport: w.transport('a'), ...NO_SETTLING });
+  t.same(decided && membersId(decided), membersId(removal), 'the accepted value is decided, not another');
+  t.equal(a.committed.epoch, 2, 'a learnt its removal');
+  t.notOk(a.acceptedOwnRemoval);
+  t.equal(w.acceptors.get('c')!.committed.epoch, 2, 'and told c');
+  t.equal(w.acceptors.get('b')!.committed.epoch, 2, 'and b');
+  t.same(w.problems(), []);
 });
