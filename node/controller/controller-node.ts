@@ -174,6 +174,9 @@ export class ControllerNode {
     let membership: MembershipNode;
     let replicator: Replicator | undefined;
     let members: MembersService | undefined;
+    // AgentAssisted: the agent registry version counted here, once the agent votes exist (-1 before:
+    // an acceptor refuses every value until then).
+    let registryVersion: (() => number) | undefined;
     // Identities pinned both ways (node/auth/member-pins.ts): the configured controllers, by default
     // every name in replication.controllers and the peer IDs of the bootstrap addresses.
     const controllers = config.membership.controllers
@@ -230,8 +233,10 @@ export class ControllerNode {
           connected,
           timers,
           settleMs: settleMsFor(m.config),
-          // AgentAssisted: the knowers rule before each round (quorum/agent-epochs.ts).
+          // AgentAssisted: the knowers rule before each round, and accepts only on the same agent
+          // registry version (quorum/agent-epochs.ts).
           ...(quorum.mode === 'AgentAssisted' ? {
+            registryVersion: () => registryVersion?.() ?? -1,
             beforePropose: (epoch: number) => awaitKnowers({
               knowersBlock: () => fence.knowersBlock(members?.committedBy(members.committed.epoch) ?? []), committedEpoch: () => members?.committed.epoch ?? 0,
               settleMs: settleMsFor(m.config), waitMaxMs: quorum.leaseMs + 4 * settleMsFor(m.config), timers,
@@ -281,13 +286,19 @@ export class ControllerNode {
       ? new AgentVotes({
         membership, store, replicator, config: quorum, reachableControllers: () => fence.votingControllers(), timers, random, logger: options.logger,
         epoch: () => members?.committed.epoch ?? 0,
-        counted: () => ({ config: fence.config, priorControllers: fence.priorVoters, voter: !fence.learner && members?.removed !== true }),
+        counted: () => ({
+          config: fence.config, priorControllers: fence.priorVoters, voter: !fence.learner && members?.removed !== true,
+          ...(members === undefined ? {} : { epoch: members.committed.epoch }),
+          ...(members === undefined ? {} : { hold: registryHold(members, fence) }),
+        }),
       })
       : undefined;
     const fence = new WriteFence(membership, quorum, votes, {
       hlc: store.clock, timers, wallClock, ...(options.logger === undefined ? {} : { logger: options.logger }),
-      leaving: () => members?.leaving,
+      // Removed (or maybe), or behind the agent registry's epoch: no writes (quorum/agent-epochs.ts).
+      refusal: () => members?.leaving ?? (votes === undefined || members === undefined ? undefined : registryAhead(votes, members)),
     });
+    if (votes !== undefined) registryVersion = () => votes.registry.registry().version;
     const node = new ControllerNode(components, membership, store, replicator, repl, blocked, fence, votes, members);
     node.#wire(options.logger);
     replicator.start();
@@ -606,4 +617,20 @@ export class ControllerNode {
 // fencing bench measured as the time to notice the cut.
 function dropConnections(m: MembershipNode, peerId: string): void {
   for (const c of m.libp2p.getConnections()) if (c.remotePeer.toString() === peerId) c.abort(new Error('link cut'));
+}
+
+// Why the agent registry's changes wait now (AgentAssisted, live membership), if they do.
+function registryHold(members: MembersService, fence: WriteFence): string | undefined {
+  if (members.acceptor.acceptor.accepted !== undefined) return `a membership change for epoch ${members.committed.epoch + 1} is being decided`;
+  if (fence.priorVoters !== undefined) return `the voter change of epoch ${members.committed.epoch} is not finished`;
+  if (members.acceptor.settlingMs() > 0) return `settling after membership epoch ${members.committed.epoch}`;
+  return undefined;
+}
+
+// A registry written at a newer membership epoch than this controller's: it is behind, and counts nothing until it catches up.
+function registryAhead(votes: AgentVotes, members: MembersService): string | undefined {
+  const at = votes.registry.epoch();
+  const epoch = members.committed.epoch;
+  if (at <= epoch) return undefined;
+  return `the agent registry was written at membership epoch ${at}, and this controller holds epoch ${epoch}: it refuses writes until it catches up (the record is fetched from its peers)`;
 }

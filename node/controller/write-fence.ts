@@ -161,9 +161,9 @@ export interface WriteFenceOptions {
   wallClock: WallClock;
   /**
    * Why this controller refuses every write now whatever it counts (it was removed, or may have
-   * been: MembersService.leaving), or undefined. Read at each decision.
+   * been: MembersService.leaving; it is behind the agent registry's epoch), or undefined. Read at each decision.
    */
-  leaving?: () => string | undefined;
+  refusal?: () => string | undefined;
   /** Logger (default silent). */
   logger?: Logger;
   /** This controller's HLC (the store's): its stamps are what clocks are compared by. */
@@ -236,7 +236,7 @@ export class WriteFence {
     this.#membership = membership;
     this.#timers = options.timers;
     this.#wallClock = options.wallClock;
-    this.#leaving = options.leaving ?? (() => undefined);
+    this.#leaving = options.refusal ?? (() => undefined);
     this.#hlc = options.hlc;
     const hc = membership.config.healthCheck;
     const windowMs = healthContactWindowMs(hc);

@@ -98,6 +98,11 @@ export interface MembersAcceptorOptions {
    * runs: what the record decides (the fence's voters) changes with the commit, not a turn later.
    */
   onCommitted?: (record: FederationMembers) => void;
+  /**
+   * AgentAssisted: the agent registry version this controller counts by. It accepts a value only
+   * from a proposer counting by the same version (REGISTRY otherwise; quorum/agent-epochs.ts).
+   */
+  registryVersion?: () => number;
 }
 
 /** The membership record a controller has committed, and its part in deciding the next one. */
@@ -110,6 +115,7 @@ export class MembersAcceptor {
   readonly #nowMs: () => number;
   readonly #settleMs: number;
   readonly #onCommitted: ((record: FederationMembers) => void) | undefined;
+  readonly #registryVersion: (() => number) | undefined;
   // When this controller committed its epoch (or opened), monotonic ms.
   #committedAtMs: number;
 
@@ -119,6 +125,7 @@ export class MembersAcceptor {
     this.#nowMs = o.nowMs;
     this.#settleMs = o.settleMs;
     this.#onCommitted = o.onCommitted;
+    this.#registryVersion = o.registryVersion;
     this.#committedAtMs = o.nowMs();
     this.#state = { committed: o.initial, acceptor: freshAcceptor(o.initial.epoch) };
   }
@@ -195,6 +202,10 @@ export class MembersAcceptor {
         if (!isValidSuccessor(committed, req.value)) return refused('INVALID_SUCCESSOR', `the record proposed is not one change from epoch ${committed.epoch}`);
         if (changesVoters(committed, req.value) && this.settlingMs() > 0) {
           return refused('SETTLING', `epoch ${committed.epoch} was committed here ${Math.round(this.#nowMs() - this.#committedAtMs)} ms ago; a voter change is accepted ${this.#settleMs} ms after it`);
+        }
+        const registry = this.#registryVersion?.();
+        if (registry !== undefined && req.registry !== registry) {
+          return refused('REGISTRY', `this controller counts by agent registry version ${registry}, the proposer by ${req.registry ?? 'none'}`);
         }
         const r = onAccept(acceptor, req.epoch, req.ballot, req.value);
         if (!r.answer.ok) return refused('LOWER_BALLOT', 'promised a higher ballot', r.answer.why === 'LOWER_BALLOT' ? r.answer.promised : undefined);

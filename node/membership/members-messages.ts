@@ -41,14 +41,15 @@ export function membersProtocol(federationId: string): string {
 /** A request from a controller. */
 export type MembersRequest =
   | { t: 'prepare'; epoch: number; ballot: Ballot }
-  | { t: 'accept'; epoch: number; ballot: Ballot; value: FederationMembers }
+  /** `registry` (AgentAssisted): the agent registry version the proposer counts by; an acceptor holding another refuses (REGISTRY). */
+  | { t: 'accept'; epoch: number; ballot: Ballot; value: FederationMembers; registry?: number }
   | { t: 'fetch'; epoch: number }
   | { t: 'commit'; value: FederationMembers };
 
 /** Why a request was refused (stable codes). */
-export type MembersRefusal = 'LOWER_BALLOT' | 'OTHER_EPOCH' | 'INVALID_SUCCESSOR' | 'NOT_A_VOTER' | 'NOT_FOUND' | 'SETTLING';
+export type MembersRefusal = 'LOWER_BALLOT' | 'OTHER_EPOCH' | 'INVALID_SUCCESSOR' | 'NOT_A_VOTER' | 'NOT_FOUND' | 'SETTLING' | 'REGISTRY';
 
-const REFUSALS: readonly MembersRefusal[] = ['LOWER_BALLOT', 'OTHER_EPOCH', 'INVALID_SUCCESSOR', 'NOT_A_VOTER', 'NOT_FOUND', 'SETTLING'];
+const REFUSALS: readonly MembersRefusal[] = ['LOWER_BALLOT', 'OTHER_EPOCH', 'INVALID_SUCCESSOR', 'NOT_A_VOTER', 'NOT_FOUND', 'SETTLING', 'REGISTRY'];
 
 /** The answer. */
 export type MembersReply =
@@ -93,7 +94,8 @@ export function parseMembersRequest(v: unknown): MembersRequest {
   if (t === 'prepare') return { t, epoch, ballot };
   const value = recordOf(m.value, 'accept.value');
   if (value.epoch !== epoch + 1) throw new ProtocolError(`accept.value: epoch ${value.epoch} is not the slot after ${epoch}`);
-  return { t, epoch, ballot, value };
+  if (m.registry === undefined) return { t, epoch, ballot, value };
+  return { t, epoch, ballot, value, registry: int(m.registry, 0, EPOCH_MAX, 'accept.registry') };
 }
 
 /** Validate an answer. */

@@ -68,6 +68,8 @@ export interface ProposeOptions {
   nowMs: () => number;
   /** Awaited before each round, with the epoch it proposes on (the knowers rule in AgentAssisted mode). */
   beforeRound?: (epoch: number) => Promise<void>;
+  /** AgentAssisted: the agent registry version this controller counts by, sent with each accept (acceptors on another refuse: REGISTRY). */
+  registryVersion?: () => number;
 }
 
 /** How long a proposer waits before asking settling voters again, ms. */
@@ -152,7 +154,8 @@ async function propose(o: ProposeOptions, change: MemberChange | undefined): Pro
     const value = valueToPropose(promises, own ?? current);
     // Accept.
     const acceptors = [...new Set([...current.voters, ...value.voters])];
-    const accepted = await Promise.all(acceptors.map(async (v) => [v, await ask(v, { t: 'accept', epoch: current.epoch, ballot, value })] as const));
+    const registry = o.registryVersion?.();
+    const accepted = await Promise.all(acceptors.map(async (v) => [v, await ask(v, { t: 'accept', epoch: current.epoch, ballot, value, ...(registry === undefined ? {} : { registry }) })] as const));
     const acceptedBy: string[] = [];
     for (const [v, r] of accepted) {
       if (r?.t === 'accepted' && r.epoch === current.epoch) acceptedBy.push(v);
@@ -162,9 +165,10 @@ async function propose(o: ProposeOptions, change: MemberChange | undefined): Pro
     if (!isChosen(current, value, acceptedBy)) {
       const answered = accepted.filter(([, r]) => r !== undefined).map(([v]) => v);
       if (!isChosen(current, value, answered)) throw new ProposeError('NO_MAJORITY', `only ${answered.length} of the ${acceptors.length} acceptors of epoch ${current.epoch + 1} answered`);
-      const settling = accepted.filter(([, r]) => r?.t === 'refused' && r.why === 'SETTLING').map(([v]) => v);
+      // Settling after their epoch, or on another agent registry version (it spreads by replication).
+      const settling = accepted.filter(([, r]) => r?.t === 'refused' && (r.why === 'SETTLING' || r.why === 'REGISTRY')).map(([v]) => v);
       if (settling.length > 0 && isChosen(current, value, [...acceptedBy, ...settling])) {
-        if (o.nowMs() >= settleDeadlineMs) throw new ProposeError('SETTLING', `${settling.join(', ')} still settling after epoch ${current.epoch}; try again`);
+        if (o.nowMs() >= settleDeadlineMs) throw new ProposeError('SETTLING', `${settling.join(', ')} still settling after epoch ${current.epoch}, or on another agent registry version; try again`);
         await o.sleep(SETTLE_RETRY_MS);
         round--; // not a contest with another proposer
       }

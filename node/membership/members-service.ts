@@ -49,6 +49,8 @@ export interface MembersServiceOptions {
   settleMs: number;
   /** Awaited before each proposal round with its epoch (AgentAssisted: the knowers rule, members-knowers.ts). */
   beforePropose?: (epoch: number) => Promise<void>;
+  /** AgentAssisted: the agent registry version this controller counts by (accepts need the proposer's to be the same). */
+  registryVersion?: () => number;
   logger?: Logger;
 }
 
@@ -78,6 +80,7 @@ export class MembersService {
       self: o.self, initial: o.initial, storage: o.storage, nowMs: o.timers.nowMs, settleMs: o.settleMs,
       // The listeners (the fence, the replicator, the pins) move with the commit itself.
       onCommitted: () => this.#noteEpoch(),
+      ...(o.registryVersion === undefined ? {} : { registryVersion: o.registryVersion }),
     });
     this.#epochSeen = o.initial.epoch;
   }
@@ -177,7 +180,7 @@ export class MembersService {
     const { timers } = this.#o;
     const r = await proposeMemberChange({
       self: this.#o.self, acceptor: this.#acceptor, transport: this.#o.transport, nowMs: timers.nowMs, sleep: (ms) => sleep(timers, ms), settleWaitMaxMs: 4 * this.#o.settleMs,
-      ...(this.#o.beforePropose === undefined ? {} : { beforeRound: this.#o.beforePropose }),
+      ...this.#proposerHooks(),
     }, change);
     if (r.record.epoch >= this.#committedBy.epoch) this.#committedBy = { epoch: r.record.epoch, names: r.committedBy };
     return r;
@@ -192,8 +195,16 @@ export class MembersService {
     const { timers } = this.#o;
     return completeSlot({
       self: this.#o.self, acceptor: this.#acceptor, transport: this.#o.transport, nowMs: timers.nowMs, sleep: (ms) => sleep(timers, ms), settleWaitMaxMs: 4 * this.#o.settleMs,
-      ...(this.#o.beforePropose === undefined ? {} : { beforeRound: this.#o.beforePropose }),
+      ...this.#proposerHooks(),
     });
+  }
+
+  // The AgentAssisted hooks of a proposal: the knowers rule, and the registry version sent with accepts.
+  #proposerHooks(): { beforeRound?: (epoch: number) => Promise<void>; registryVersion?: () => number } {
+    return {
+      ...(this.#o.beforePropose === undefined ? {} : { beforeRound: this.#o.beforePropose }),
+      ...(this.#o.registryVersion === undefined ? {} : { registryVersion: this.#o.registryVersion }),
+    };
   }
 
   /** The controllers that answered this controller's own commit of `epoch` having committed it (none when another committed it). */

@@ -72,10 +72,18 @@ export interface CountedConfig {
   priorControllers: readonly string[] | undefined;
   /** This controller is a voter of its record (not a learner, not removed). */
   voter: boolean;
+  /** Its committed membership epoch (written with each registry version). */
+  epoch?: number;
+  /**
+   * Why registry changes wait now, if they do: a membership change is being decided here (an
+   * accepted value for the next epoch), a voter change is not finished, or the voters are settling
+   * (quorum/agent-epochs.ts; test/quorum/agent-epoch-explorer.ts finds splits without it).
+   */
+  hold?: string;
 }
 
 /** Outcome of one maintenance step (stable codes, for tests and logs). */
-export type StepOutcome = 'not_registrar' | 'busy' | 'catching_up' | 'idle' | 'changed' | 'confirmed' | 'unconfirmed' | RegistryRefusal;
+export type StepOutcome = 'not_registrar' | 'busy' | 'catching_up' | 'membership_change' | 'idle' | 'changed' | 'confirmed' | 'unconfirmed' | RegistryRefusal;
 
 /** What status shows about the registry. */
 export interface AgentRegistryStatus {
@@ -161,7 +169,12 @@ export class RegistryKeeper {
     this.#busy = true;
     try {
       this.#noteSeen();
-      if (!this.isRegistrar || !this.#counted().voter) return 'not_registrar';
+      const counted = this.#counted();
+      if (!this.isRegistrar || !counted.voter) return 'not_registrar';
+      if (counted.hold !== undefined) {
+        this.#log.debug({ why: counted.hold }, 'registry changes wait');
+        return 'membership_change';
+      }
       let outcome: StepOutcome = 'idle';
       for (let i = 0; i < REGISTRY_CHANGES_PER_STEP_MAX && !this.#stop.signal.aborted; i++) {
         outcome = await this.#once();
@@ -186,7 +199,7 @@ export class RegistryKeeper {
       const { config, priorControllers } = this.#counted();
       const t = tally(config, { reachableControllers: reached, leasedAgents: leased, registeredAgents: cur.registry.agents, ...(priorControllers === undefined ? {} : { priorControllers }) });
       if (!t.haveQuorum) return 'no_quorum';
-      const ok = await this.#write({ registry: cur.registry, generation: cur.generation + 1, writtenBy: this.#o.config.self });
+      const ok = await this.#write({ registry: cur.registry, generation: cur.generation + 1, writtenBy: this.#o.config.self, ...this.#epochTag() });
       if (ok) this.counters.confirmations++;
       return ok ? 'confirmed' : 'unconfirmed';
     }
@@ -203,11 +216,22 @@ export class RegistryKeeper {
       this.#log.debug({ change, reason: d.reason, detail: d.message }, 'registry change refused');
       return d.reason;
     }
-    const ok = await this.#write({ registry: d.registry, generation: cur.generation + 1, writtenBy: this.#o.config.self });
+    const ok = await this.#write({ registry: d.registry, generation: cur.generation + 1, writtenBy: this.#o.config.self, ...this.#epochTag() });
     if (!ok) return 'unconfirmed';
     this.counters.changes++;
     this.#log.info({ op: change.op, agent: change.agent, version: d.registry.version, votes: d.tally.votes, threshold: d.tally.threshold }, d.message);
     return 'changed';
+  }
+
+  // The membership epoch a version is written at, when there is one.
+  #epochTag(): { epoch?: number } {
+    const e = this.#counted().epoch;
+    return e === undefined ? {} : { epoch: e };
+  }
+
+  /** The membership epoch the registry held here was written at (0: none). */
+  epoch(): number {
+    return this.#current.epoch ?? 0;
   }
 
   // The configuration counted by now (live membership), and the voters before its voter change.

@@ -24,6 +24,11 @@ export interface RegistryValue {
   generation: number;
   /** Controller that wrote it. */
   writtenBy: string;
+  /**
+   * The membership epoch of the controller that wrote it (live membership): a controller on an older
+   * epoch counts nothing by it until it holds that epoch (quorum/agent-epochs.ts). Absent: none.
+   */
+  epoch?: number;
 }
 
 /** A registry record that does not decode; stable code REGISTRY_INVALID. */
@@ -37,7 +42,7 @@ export function registryResource(v: RegistryValue): Resource {
     apiVersion: REGISTRY_API_VERSION,
     kind: REGISTRY_KIND,
     metadata: { name: 'agents', namespace: SYSTEM_NAMESPACE },
-    spec: { version: v.registry.version, agents: [...v.registry.agents].sort(), generation: v.generation, writtenBy: v.writtenBy },
+    spec: { version: v.registry.version, agents: [...v.registry.agents].sort(), generation: v.generation, writtenBy: v.writtenBy, ...(v.epoch === undefined ? {} : { epoch: v.epoch }) },
   };
 }
 
@@ -58,7 +63,8 @@ export function decodeRegistry(value: Resource | null | undefined): RegistryValu
   }
   const writtenBy = spec.writtenBy;
   if (writtenBy !== '' && !isQuorumMemberName(writtenBy)) throw new RegistryRecordError('registry: writtenBy is not a member name');
-  return { registry: { version: int(spec.version, 'version'), agents }, generation: int(spec.generation, 'generation'), writtenBy };
+  const epoch = spec.epoch === undefined ? {} : { epoch: int(spec.epoch, 'epoch') };
+  return { registry: { version: int(spec.version, 'version'), agents }, generation: int(spec.generation, 'generation'), writtenBy, ...epoch };
 }
 
 /**

@@ -16,7 +16,9 @@ const runs: Array<[string, Run]> = [
   ['two datacenters (one controller each, two agents), three changes', { universe: ab, initialVoters: ab, agents: ['x', 'y'], controllerWeight: 10, maxEpoch: 4 }],
   ['two controllers and a newcomer, one agent, two changes', { universe: abc, initialVoters: ab, agents: ['x'], controllerWeight: 10, maxEpoch: 3 }],
   ['two controllers and a newcomer, two agents, one change', { universe: abc, initialVoters: ab, agents: ['x', 'y'], controllerWeight: 10, maxEpoch: 2 }],
+  ['two datacenters, both agents registered during the changes, three changes', { universe: ab, initialVoters: ab, agents: [], laterAgents: ['x', 'y'], controllerWeight: 10, maxEpoch: 4 }],
   ...(deep ? [
+    ['two controllers and a newcomer, an agent registered during two changes', { universe: abc, initialVoters: ab, agents: [], laterAgents: ['x'], controllerWeight: 10, maxEpoch: 3 }],
     ['two controllers and a newcomer, three agents, one change', { universe: abc, initialVoters: ab, agents: ['x', 'y', 'z'], controllerWeight: 10, maxEpoch: 2 }],
     ['three controllers, one agent, two changes', { universe: abc, initialVoters: abc, agents: ['x'], controllerWeight: 10, maxEpoch: 3 }],
     ['weight 1, two controllers and a newcomer, two agents, one change', { universe: abc, initialVoters: ab, agents: ['x', 'y'], controllerWeight: 1, maxEpoch: 2 }],
@@ -40,8 +42,16 @@ t.test('AgentAssisted voter changes: each rule taken away lets two sides hold qu
     ['agents granting to controllers on older epochs', { agentsAnyEpoch: true }],
     ['agents forgetting their epoch on a restart', { agentsForget: true }],
   ];
-  for (const [what, w] of cases) {
-    const r = explore({ ...o, ...w });
+  // With agents registered during the changes (the registry is its own chain).
+  const later: Run = { universe: ab, initialVoters: ab, agents: [], laterAgents: ['x', 'y'], controllerWeight: 10, maxEpoch: 4 };
+  const laterThree: Run = { universe: abc, initialVoters: ab, agents: [], laterAgents: ['x'], controllerWeight: 10, maxEpoch: 3 };
+  const registryCases: Array<[string, Run]> = [
+    ['the registrar registering while a change is decided, joint or settling', { ...later, registryAnytime: true }],
+    ['an acceptor choosing on another registry version than the proposer\'s', { ...later, registryAnyAcceptor: true }],
+    ['counting by a registry written on a later epoch', { ...laterThree, registryAnyEpoch: true }],
+  ];
+  for (const [what, w] of [...cases.map(([x, y]) => [x, { ...o, ...y }] as [string, Run]), ...registryCases]) {
+    const r = explore(w);
     t.ok(r.violations.length > 0, `${what}: caught (${r.states} states)`);
     t.match(r.violations[0] ?? '', /both hold quorum on sides \w+ \| \w+ after: /, 'with the split and the steps that reached it');
   }

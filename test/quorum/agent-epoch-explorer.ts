@@ -14,11 +14,19 @@
 //   - an agent grants its lease to a controller (a new one only once no lease is held: exclusivity),
 //     unless the controller is on an epoch below one it granted at; the lease then carries that epoch;
 //   - a lease expires (with `agentsForget`, the agent also forgets its epoch: a restart without saving).
+//   - with `laterAgents`, the agent registry changes too (node/votes/registry-keeper.ts): the
+//     registrar registers the next agent while a voter holding quorum, once a majority of its voters
+//     hold its version, and only when it is not in doubt (it accepted a value for the next slot), not
+//     joint and settled; versions spread between controllers whose records list each other, each
+//     tagged with the registrar's epoch; an acceptor takes part in choosing only on the proposer's
+//     registry version; a controller holding a registry tagged with a later epoch than its own counts
+//     nothing (`registryAnytime`, `registryAnyAcceptor`, `registryAnyEpoch` drop those three rules).
 // A controller holds quorum on a side when it is a voter of its record and `tally` (the shipped
 // function) passes, with the voters on its side it counts by their readings, the agents leased to it,
 // and the voters before its record's change (joint). The invariant, checked in every state over every
 // split of the controllers: no two controllers on opposite sides both hold quorum.
-// Weakened rules must be caught: `noJoint`, `noKnowers`, `agentsAnyEpoch`, `agentsForget`. (Counting
+// Weakened rules must be caught: `noJoint`, `noKnowers`, `agentsAnyEpoch`, `agentsForget`, and the
+// three registry ones. (Counting
 // knower controllers before they settle is not caught in the federations explored here: the
 // acceptors' own settle covers them there. The node keeps the wait after the check all the same.)
 
@@ -38,6 +46,19 @@ export interface AgentEpochExploreOptions {
   initialVoters: readonly string[];
   /** Registered agents (their names). */
   agents: readonly string[];
+  /**
+   * Agents registered later, one at a time, by the registrar (node/votes/registry-keeper.ts): the
+   * first controller of `universe`, while a voter holding quorum by its own registry, once a majority
+   * of its voters hold its version (quorum-durable). Each controller counts by the registry version it
+   * holds; versions spread from controller to controller. They can grant leases before they count.
+   */
+  laterAgents?: readonly string[];
+  /** Weakened: the registrar changes the registry while in doubt (it accepted a value for the next slot), joint or unsettled. */
+  registryAnytime?: boolean;
+  /** Weakened: an acceptor accepts whatever registry version it holds (not only the proposer's). */
+  registryAnyAcceptor?: boolean;
+  /** Weakened: a controller counts by a registry made on an epoch above its own. */
+  registryAnyEpoch?: boolean;
   /** AgentAssisted weights and minAgentsForQuorum. */
   controllerWeight: number;
   agentWeight?: number;
@@ -78,6 +99,12 @@ interface State {
   chosen: Map<number, number>;
   /** reading[i * n + j]: the epoch i last read from j (0: expired). */
   readings: number[];
+  /** Per controller: the registry version it holds. */
+  reg: number[];
+  /** Per registry version (index v - 1): the membership epoch of the registrar that made it. */
+  regEpochs: number[];
+  /** Per controller: the epoch of a slot it accepted a value for and has not learnt (0: none). */
+  doubt: number[];
   /** Per agent: controller index holding its lease (-1: none), the epoch that lease answered, the epoch it granted at last. */
   lease: number[];
   leaseEpoch: number[];
@@ -88,8 +115,11 @@ interface State {
 export function exploreAgentEpochs(o: AgentEpochExploreOptions): AgentEpochExploreResult {
   const names = o.universe;
   const n = names.length;
-  const agents = o.agents;
-  const registered = new Set(agents);
+  const later = o.laterAgents ?? [];
+  const agents = [...o.agents, ...later];
+  // The registry of version v: the first agents and v of the later ones.
+  const registries = Array.from({ length: later.length + 1 }, (_, v) => new Set([...o.agents, ...later.slice(0, v)]));
+  const registeredAt = (s: State, i: number): ReadonlySet<string> => registries[s.reg[i]!]!;
   const recs = new Interner<Rec>((c) => `${c.epoch}:${c.voters.join(',')}|${c.prior?.join(',') ?? '-'}`);
   const text = (i: number): string => {
     const c = recs.get(i);
@@ -130,12 +160,14 @@ export function exploreAgentEpochs(o: AgentEpochExploreOptions): AgentEpochExplo
   const holdsQuorum = (s: State, i: number, side: number): boolean => {
     const c = recs.get(s.cfg[i]!);
     if (!c.voters.includes(names[i]!)) return false;
+    // A registry made on a later epoch than its own: it is behind, and counts nothing until it catches up.
+    if (o.registryAnyEpoch !== true && s.reg[i]! > 0 && s.regEpochs[s.reg[i]! - 1]! > c.epoch) return false;
     const reached: string[] = [];
     for (let j = 0; j < n; j++) {
       if (j !== i && ((side >> j) & 1) === 1 && peerCountsAtEpoch(c.epoch, countedEpoch(s, i, j))) reached.push(names[j]!);
     }
     const t = tally(configOf(names[i]!, c.voters), {
-      reachableControllers: reached, leasedAgents: leasedTo(s, i), registeredAgents: registered,
+      reachableControllers: reached, leasedAgents: leasedTo(s, i), registeredAgents: registeredAt(s, i),
       ...(o.noJoint === true || c.prior === undefined ? {} : { priorControllers: c.prior }),
     });
     return t.haveQuorum;
@@ -150,13 +182,14 @@ export function exploreAgentEpochs(o: AgentEpochExploreOptions): AgentEpochExplo
     const controllerEpochs = new Map<string, number>();
     for (let k = 0; k < n; k++) if (k !== p && epochOf(s, k) === c.epoch && settled(s, k)) controllerEpochs.set(names[k]!, c.epoch);
     const agentsAtEpoch = agents.filter((_, k) => s.lease[k] === p && s.leaseEpoch[k] === c.epoch);
-    return knowersBlock(configOf(names[p]!, c.voters), {
-      epoch: c.epoch, controllerEpochs, agentsAtEpoch, registeredAgents: registered,
+    const input = {
+      epoch: c.epoch, controllerEpochs, agentsAtEpoch, registeredAgents: registeredAt(s, p),
       ...(c.prior === undefined ? {} : { priorControllers: c.prior }),
-    }).blocked;
+    };
+    return knowersBlock(configOf(names[p]!, c.voters), input).blocked;
   };
   const key = (s: State): string =>
-    `${s.cfg.join(',')}|${[...s.chosen.values()].join(',')}|${s.readings.join(',')}|${s.lease.join(',')}|${s.leaseEpoch.join(',')}|${s.known.join(',')}`;
+    `${s.cfg.join(',')}|${[...s.chosen.values()].join(',')}|${s.readings.join(',')}|${s.lease.join(',')}|${s.leaseEpoch.join(',')}|${s.known.join(',')}|${s.reg.join(',')}|${s.regEpochs.join(',')}|${s.doubt.join(',')}`;
   const step = (s: State, t: string, change: Partial<Omit<State, 'path'>>): State => ({ ...s, ...change, path: { step: t, prev: s.path } });
 
   const successors = (s: State): State[] => {
@@ -164,15 +197,22 @@ export function exploreAgentEpochs(o: AgentEpochExploreOptions): AgentEpochExplo
     for (const ci of new Set(s.cfg)) {
       const c = recs.get(ci);
       if (c.epoch >= o.maxEpoch || s.chosen.has(c.epoch + 1)) continue;
-      const ready = names.filter((_, k) => s.cfg[k] === ci && settled(s, k));
-      if (!isMajorityOf(c.voters, ready)) continue;
-      const proposer = names.findIndex((_, k) => s.cfg[k] === ci && knowersPass(s, k));
-      if (proposer < 0) continue;
+      // Each proposer that passes the knowers rule, with the acceptors ready for it: committed on e,
+      // settled, and (unless registryAnyAcceptor) holding the proposer's registry version.
+      const seen = new Set<string>();
+      for (let proposer = 0; proposer < n; proposer++) {
+      if (s.cfg[proposer] !== ci || !knowersPass(s, proposer)) continue;
+      const ready = names.filter((_, k) => s.cfg[k] === ci && settled(s, k) && (o.registryAnyAcceptor === true || s.reg[k] === s.reg[proposer]));
+      if (!isMajorityOf(c.voters, ready) || seen.has(ready.join())) continue;
+      seen.add(ready.join());
       for (const v of nextRecs(ci)) {
         if (!isChosen(c, recs.get(v), ready)) continue;
         const chosen = new Map(s.chosen);
         chosen.set(c.epoch + 1, v);
-        out.push(step(s, `${names[proposer]} proposes; ${ready.filter((r) => c.voters.includes(r)).join('')} of ${text(ci)} choose ${text(v)}`, { chosen }));
+        // Every ready acceptor may have accepted it (the least knowledge: all of them in doubt).
+        const doubt = s.doubt.map((d, k) => (ready.includes(names[k]!) ? c.epoch + 1 : d));
+        out.push(step(s, `${names[proposer]} proposes; ${ready.filter((r) => c.voters.includes(r)).join('')} of ${text(ci)} choose ${text(v)}`, { chosen, doubt }));
+      }
       }
     }
     for (let i = 0; i < n; i++) {
@@ -180,7 +220,9 @@ export function exploreAgentEpochs(o: AgentEpochExploreOptions): AgentEpochExplo
       const moved = (ci: number, t: string): State => {
         const cfg = [...s.cfg];
         cfg[i] = ci;
-        return step(s, t, { cfg });
+        const doubt = [...s.doubt];
+        if (doubt[i]! <= recs.get(ci).epoch) doubt[i] = 0;
+        return step(s, t, { cfg, doubt });
       };
       const v = s.chosen.get(mine.epoch + 1);
       if (v !== undefined) out.push(moved(v, `${names[i]} learns ${text(v)}`));
@@ -189,6 +231,27 @@ export function exploreAgentEpochs(o: AgentEpochExploreOptions): AgentEpochExplo
         if (recs.get(theirs).epoch > mine.epoch) out.push(moved(theirs, `${names[i]} adopts ${text(theirs)} from ${names[j]}`));
       }
       for (const r of readingSteps(names, s.readings, i, (j) => epochOf(s, j))) out.push(step(s, r.text, { readings: r.readings }));
+    }
+    // The registry: the registrar registers the next agent; versions spread.
+    const r0 = s.reg[0]!;
+    const regCfg = recs.get(s.cfg[0]!);
+    const registrarFree = o.registryAnytime === true || (s.doubt[0] === 0 && regCfg.prior === undefined && settled(s, 0));
+    if (r0 < later.length && registrarFree && regCfg.voters.includes(names[0]!) && holdsQuorum(s, 0, (1 << n) - 1)
+      && isMajorityOf(regCfg.voters, names.filter((_, k) => s.reg[k]! >= r0))) {
+      const reg = [...s.reg];
+      reg[0] = r0 + 1;
+      out.push(step(s, `${names[0]} registers ${later[r0]} on epoch ${regCfg.epoch}`, { reg, regEpochs: [...s.regEpochs, regCfg.epoch] }));
+    }
+    // Versions spread between controllers that replicate with each other: each one's record lists the
+    // other (a removed controller is denied, one not added yet is not admitted).
+    const lists = (k: number, j: number): boolean => recs.get(s.cfg[k]!).voters.includes(names[j]!);
+    for (let i = 0; i < n; i++) {
+      for (let k = 0; k < n; k++) {
+        if (s.reg[k]! <= s.reg[i]! || !lists(k, i) || !lists(i, k)) continue;
+        const reg = [...s.reg];
+        reg[i] = s.reg[k]!;
+        out.push(step(s, `${names[i]} takes registry version ${s.reg[k]} from ${names[k]}`, { reg }));
+      }
     }
     for (let k = 0; k < agents.length; k++) {
       const held = s.lease[k]!;
@@ -222,7 +285,7 @@ export function exploreAgentEpochs(o: AgentEpochExploreOptions): AgentEpochExplo
   const c0 = recs.intern({ epoch: 1, voters: [...o.initialVoters].sort(), learners: [] });
   const start: State = {
     cfg: names.map(() => c0), chosen: new Map(), readings: names.flatMap(() => names.map(() => 1)),
-    lease: agents.map(() => -1), leaseEpoch: agents.map(() => 0), known: agents.map(() => 0), path: undefined,
+    lease: agents.map(() => -1), leaseEpoch: agents.map(() => 0), known: agents.map(() => 0), reg: names.map(() => 0), regEpochs: [], doubt: names.map(() => 0), path: undefined,
   };
   const r = breadthFirst({
     start, key, successors, maxStates: o.maxStates,
@@ -243,3 +306,4 @@ export function exploreAgentEpochs(o: AgentEpochExploreOptions): AgentEpochExplo
   result.complete = r.complete;
   return result;
 }
+
