@@ -25,7 +25,7 @@ t.test('protocol id embeds the federation', async (t) => {
 });
 
 t.test('valid messages parse to what was sent', async (t) => {
-  for (const m of [{ t: 'prepare', epoch: 1, ballot }, { t: 'accept', epoch: 1, ballot, value: m2 }, { t: 'fetch', epoch: 7 }, { t: 'commit', value: m2 }]) {
+  for (const m of [{ t: 'prepare', epoch: 1, ballot }, { t: 'accept', epoch: 1, ballot, value: m2 }, { t: 'accept', epoch: 1, ballot, value: m2, registry: 0 }, { t: 'accept', epoch: 1, ballot, value: m2, registry: 7 }, { t: 'fetch', epoch: 7 }, { t: 'commit', value: m2 }]) {
     t.same(parseMembersRequest(roundTrip(m)), m, m.t);
   }
   for (const m of [
@@ -41,7 +41,7 @@ t.test('malformed messages are refused', async (t) => {
     { t: 'prepare', epoch: 1 }, { t: 'prepare', epoch: 1, ballot: { round: 0, proposer: 'a' } }, { t: 'prepare', epoch: 1, ballot: { round: 1, proposer: 'A' } },
     { t: 'prepare', epoch: 1, ballot: { round: 1, proposer: 'a', x: 1 } }, { t: 'prepare', epoch: 1, ballot: { round: 2 ** 32, proposer: 'a' } },
     { t: 'accept', epoch: 1, ballot }, { t: 'accept', epoch: 2, ballot, value: m2 }, { t: 'accept', epoch: 1, ballot, value: { ...m2, voters: [] } },
-    { t: 'accept', epoch: 1, ballot, value: { ...m2, extra: true } }, { t: 'fetch', epoch: -1 }, { t: 'fetch', epoch: '1' },
+    { t: 'accept', epoch: 1, ballot, value: { ...m2, extra: true } }, { t: 'fetch', epoch: -1 }, { t: 'accept', epoch: 1, ballot, value: m2, registry: -1 }, { t: 'accept', epoch: 1, ballot, value: m2, registry: '2' }, { t: 'fetch', epoch: '1' },
     { t: 'commit' }, { t: 'commit', value: { ...m2, epoch: 0 } },
   ];
   for (const m of requests) t.throws(() => parseMembersRequest(roundTrip(m)), { code: 'PROTOCOL' }, JSON.stringify(m)?.slice(0, 120));

@@ -236,3 +236,15 @@ t.test('completeSlot: a voter finishes a value left undecided by its proposer; w
   t.equal(w.acceptors.get('b')!.committed.epoch, 2, 'and b');
   t.same(w.problems(), []);
 });
+
+t.test('AgentAssisted: an acceptor accepts only from a proposer counting by its agent registry version', async (t) => {
+  const version = { a: 2 };
+  const a = new MembersAcceptor({ self: 'a', initial: INITIAL, storage: new World().storage('a'), nowMs: () => 0, settleMs: 0, registryVersion: () => version.a });
+  await a.open();
+  const value = applyMemberChange(INITIAL, { op: 'add', controller: NEWCOMERS[0]! });
+  const ballot = { round: 1, proposer: 'b' };
+  await a.answer({ t: 'prepare', epoch: 1, ballot });
+  t.match(await a.answer({ t: 'accept', epoch: 1, ballot, value }), { t: 'refused', why: 'REGISTRY' }, 'no version sent');
+  t.match(await a.answer({ t: 'accept', epoch: 1, ballot, value, registry: 1 }), { t: 'refused', why: 'REGISTRY' }, 'another version');
+  t.same(await a.answer({ t: 'accept', epoch: 1, ballot, value, registry: 2 }), { t: 'accepted', epoch: 1 }, 'the same version');
+});

@@ -155,3 +155,19 @@ t.test('live membership: the registry counts by the record\'s voters, both sets 
   h.peers.connected = ['a1', 'a2'];
   t.equal(await h.keeper.step(), 'not_registrar', 'a registrar that is no longer a voter proposes nothing');
 });
+
+t.test('live membership: no registry change while a membership change is decided, joint or settling; versions carry the epoch', async (t) => {
+  const counted = {
+    config: quorumConfig({ mode: 'AgentAssisted', self: 'c-a', controllers: CONTROLLERS, leaseMs: 1000, driftMarginMs: 100, agentAbsenceExpiryMs: 5_000 }),
+    priorControllers: undefined as readonly string[] | undefined, voter: true, epoch: 3, hold: 'a membership change for epoch 4 is being decided' as string | undefined,
+  };
+  const h = await harness(t, 'c-a', t.testdir(), { counted: () => counted });
+  h.peers.connected = ['a1'];
+  t.equal(await h.keeper.step(), 'membership_change');
+  t.equal(h.keeper.registry().version, 0, 'nothing registered meanwhile');
+  counted.hold = undefined;
+  t.equal(await h.keeper.step(), 'idle');
+  t.equal(h.keeper.registry().version, 1);
+  t.equal(h.keeper.epoch(), 3, 'the version carries the registrar\'s membership epoch');
+  t.match((await h.store.get(REGISTRY_KEY))!.value!.spec, { version: 1, epoch: 3 });
+});
