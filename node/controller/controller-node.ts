@@ -28,6 +28,7 @@ import { controllerNamed, MemberChangeError, type ControllerEntry, type Federati
 import { levelSlotStorage } from '../membership/members-storage.ts';
 import { serveMembersExchange, streamMembersTransport } from '../membership/members-wire.ts';
 import { settleMsFor } from '../membership/members-settle.ts';
+import { PROMOTE_CHECK_INTERVAL_MS } from '../../membership/promotion.ts';
 import { awaitKnowers } from '../membership/members-knowers.ts';
 import { joinRecord } from '../membership/members-join.ts';
 import { wireLiveMembership } from './live-membership.ts';
@@ -361,6 +362,7 @@ export class ControllerNode {
       this.#offs.push(wireLiveMembership({
         membership: m, members, fence: this.fence, replicator: this.replicator, timers: this.components.timers, running: () => this.#running,
         finishVoterChanges: this.agentVotes !== undefined,
+        undecidedAfterMs: 4 * settleMsFor(m.config) + PROMOTE_CHECK_INTERVAL_MS,
         ...(logger === undefined ? {} : { logger: logger.child({ component: 'members' }) }),
       }));
     }

@@ -22,7 +22,9 @@
 //
 // In doubt about its own removal (it accepted a record that removes it, and heard no outcome: the
 // fence refuses its writes meanwhile), a controller finishes that slot itself after a check interval
-// (MembersService.completeSlot), so a proposer that went away does not leave it fenced for good.
+// (MembersService.completeSlot), so a proposer that went away does not leave it fenced for good. In
+// AgentAssisted mode (`finishVoterChanges`) it does so for any value it accepted: the agent registry
+// does not change while one is pending (quorum/agent-epochs.ts).
 //
 // Finishing (AgentAssisted, `finishVoterChanges`): a record made by a voter change keeps the voters
 // before it, and the fence counts by both until the next change (quorum/agent-epochs.ts). The same
@@ -48,6 +50,11 @@ export interface LiveMembershipParts {
   running: () => boolean;
   /** AgentAssisted: end each voter change's joint accounting with a `finish` change. */
   finishVoterChanges?: boolean;
+  /**
+   * How long a value accepted here stays undecided before this controller finishes the vote itself,
+   * ms: longer than a proposer waits for settling voters (4 settles), so it does not race a live one.
+   */
+  undecidedAfterMs: number;
   logger?: Logger;
 }
 
@@ -79,18 +86,20 @@ export function wireLiveMembership(p: LiveMembershipParts): () => void {
     void p.members.catchUp(c.member).finally(() => fetching.delete(c.member));
   });
   let busy = false;
-  // Epoch of the slot this controller was found in doubt about at the last check.
-  let inDoubt: number | undefined;
+  // The slot this controller has been in doubt about, and since when (monotonic ms).
+  let inDoubt: { epoch: number; sinceMs: number } | undefined;
   const stopTimer = every(p.timers, PROMOTE_CHECK_INTERVAL_MS, () => {
     if (busy || !p.running()) return;
     busy = true;
     const epoch = p.members.committed.epoch;
-    const doubt = p.members.acceptor.acceptedOwnRemoval ? epoch : undefined;
-    const complete = doubt !== undefined && inDoubt === doubt;
-    inDoubt = doubt;
+    const pending = p.finishVoterChanges === true ? p.members.acceptor.acceptor.accepted !== undefined : p.members.acceptor.acceptedOwnRemoval;
+    const nowMs = p.timers.nowMs();
+    if (!pending) inDoubt = undefined;
+    else if (inDoubt?.epoch !== epoch) inDoubt = { epoch, sinceMs: nowMs };
+    const complete = inDoubt !== undefined && nowMs - inDoubt.sinceMs >= p.undecidedAfterMs;
     const work = complete
-      ? p.members.completeSlot().then((r) => { if (r !== undefined) p.logger?.info({ epoch: r.epoch }, 'finished the vote on this controller\'s removal'); },
-        (err: unknown) => { p.logger?.debug({ err: (err as Error).message }, 'the vote on this controller\'s removal not finished this round'); })
+      ? p.members.completeSlot().then((r) => { if (r !== undefined) p.logger?.info({ epoch: r.epoch }, 'finished a membership vote left undecided'); },
+        (err: unknown) => { p.logger?.debug({ err: (err as Error).message }, 'a membership vote left undecided not finished this round'); })
       : promoteCaughtUp(p);
     void work.finally(() => { busy = false; });
   });
