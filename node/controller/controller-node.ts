@@ -238,6 +238,7 @@ export class ControllerNode {
           // registry version (quorum/agent-epochs.ts).
           ...(quorum.mode === 'AgentAssisted' ? {
             registryVersion: () => registryVersion?.() ?? -1,
+            refuseWritesInDoubt: true,
             beforePropose: (epoch: number) => awaitKnowers({
               knowersBlock: () => fence.knowersBlock(members?.committedBy(members.committed.epoch) ?? []), committedEpoch: () => members?.committed.epoch ?? 0,
               settleMs: settleMsFor(m.config), waitMaxMs: quorum.leaseMs + 4 * settleMsFor(m.config), timers,

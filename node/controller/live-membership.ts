@@ -20,11 +20,10 @@
 // reach each other do not compete (Paxos settles it if they do). Caught up is judged by an
 // anti-entropy session with the learner run from here (promotion.ts isCaughtUp).
 //
-// In doubt about its own removal (it accepted a record that removes it, and heard no outcome: the
-// fence refuses its writes meanwhile), a controller finishes that slot itself after a check interval
-// (MembersService.completeSlot), so a proposer that went away does not leave it fenced for good. In
-// AgentAssisted mode (`finishVoterChanges`) it does so for any value it accepted: the agent registry
-// does not change while one is pending (quorum/agent-epochs.ts).
+// In AgentAssisted mode (`finishVoterChanges`) a voter that has held an accepted value for the next
+// epoch for `undecidedAfterMs` finishes that vote itself (MembersService.completeSlot): the agent
+// registry does not change while one is pending, and a controller in doubt about its own removal
+// refuses writes (quorum/agent-epochs.ts), so a proposer that went away must not leave either for good.
 //
 // Finishing (AgentAssisted, `finishVoterChanges`): a record made by a voter change keeps the voters
 // before it, and the fence counts by both until the next change (quorum/agent-epochs.ts). The same
@@ -92,7 +91,7 @@ export function wireLiveMembership(p: LiveMembershipParts): () => void {
     if (busy || !p.running()) return;
     busy = true;
     const epoch = p.members.committed.epoch;
-    const pending = p.finishVoterChanges === true ? p.members.acceptor.acceptor.accepted !== undefined : p.members.acceptor.acceptedOwnRemoval;
+    const pending = p.finishVoterChanges === true && p.members.acceptor.acceptor.accepted !== undefined;
     const nowMs = p.timers.nowMs();
     if (!pending) inDoubt = undefined;
     else if (inDoubt?.epoch !== epoch) inDoubt = { epoch, sinceMs: nowMs };

@@ -51,6 +51,11 @@ export interface MembersServiceOptions {
   beforePropose?: (epoch: number) => Promise<void>;
   /** AgentAssisted: the agent registry version this controller counts by (accepts need the proposer's to be the same). */
   registryVersion?: () => number;
+  /**
+   * AgentAssisted: refuse writes while in doubt about its own removal (`leaving`). In Controllers
+   * mode a removed controller loses its peers' votes anyway (they refuse it), so it keeps writing.
+   */
+  refuseWritesInDoubt?: boolean;
   logger?: Logger;
 }
 
@@ -122,14 +127,15 @@ export class MembersService {
   }
 
   /**
-   * Why this controller must refuse writes whatever it counts, or undefined: it was removed, or it
-   * accepted its own removal and does not know yet whether it was chosen (in AgentAssisted mode its
-   * agents' leases could otherwise let it go on writing at its old epoch, writes nobody would take).
+   * Why this controller must refuse writes whatever it counts, or undefined: it was removed, or (with
+   * refuseWritesInDoubt) it accepted its own removal and does not know yet whether it was chosen (in
+   * AgentAssisted mode its agents' leases could otherwise let it go on writing at its old epoch,
+   * writes nobody would take).
    */
   get leaving(): string | undefined {
     const epoch = this.#acceptor.committed.epoch;
     if (this.removed) return `${this.#o.self} was removed from the federation (membership epoch ${epoch}): it refuses writes and every connection; stop it`;
-    if (this.#acceptor.acceptedOwnRemoval) {
+    if (this.#o.refuseWritesInDoubt === true && this.#acceptor.acceptedOwnRemoval) {
       return `${this.#o.self} accepted its own removal for membership epoch ${epoch + 1} and does not know yet whether it was decided: it refuses writes until it does`;
     }
     return undefined;
