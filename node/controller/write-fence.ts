@@ -134,9 +134,9 @@ export function resolveSplitBrain(
 
 const NO_AGENTS: ReadonlySet<string> = new Set();
 
-// A learner's answer to every write: it does not vote. A leaving controller's (`leaving` says why).
-function learnerDecision(self: string, epoch: number | undefined, leaving: string | undefined): WriteDecision {
-  if (leaving !== undefined) return { allowed: false, code: 'FENCED', reason: 'NO_QUORUM', minorityWrite: false, message: leaving };
+// A learner's answer to every write: it does not vote. A refusing controller's (`refusal` says why).
+function learnerDecision(self: string, epoch: number | undefined, refusal: string | undefined): WriteDecision {
+  if (refusal !== undefined) return { allowed: false, code: 'FENCED', reason: 'NO_QUORUM', minorityWrite: false, message: refusal };
   return {
     allowed: false, code: 'FENCED', reason: 'NO_QUORUM', minorityWrite: false,
     message: `${self} is a learner at membership epoch ${epoch ?? 0}: it replicates and serves reads, and accepts writes once promoted to voter`,
@@ -198,9 +198,9 @@ export class WriteFence {
   #epoch: number | undefined;
   // Not a voter of its record: a learner.
   #learner = false;
-  // Removed from the federation, or maybe (MembersService.leaving): it refuses writes whatever it
-  // still counts, such as the leases its agents granted before (AgentAssisted).
-  readonly #leaving: () => string | undefined;
+  // Why it refuses writes whatever it still counts, such as the leases its agents granted before
+  // (WriteFenceOptions.refusal: removed, maybe removed, behind the agent registry's epoch).
+  readonly #refusal: () => string | undefined;
   // AgentAssisted: the voters before the record's voter change (joint accounting), if any.
   #prior: readonly string[] | undefined;
   // The membership epoch each controller answered its latest clock probe with, and when that probe was sent.
@@ -236,7 +236,7 @@ export class WriteFence {
     this.#membership = membership;
     this.#timers = options.timers;
     this.#wallClock = options.wallClock;
-    this.#leaving = options.refusal ?? (() => undefined);
+    this.#refusal = options.refusal ?? (() => undefined);
     this.#hlc = options.hlc;
     const hc = membership.config.healthCheck;
     const windowMs = healthContactWindowMs(hc);
@@ -424,7 +424,7 @@ export class WriteFence {
     const e = this.#evaluate();
     const computed = quorumStatus(this.#phases.phase, e.tally, this.config, e.clock);
     // A learner does not vote, whatever it reaches.
-    const st = this.#learner || this.#leaving() !== undefined ? { ...computed, writesFenced: true, fenceReason: 'NO_QUORUM' as const, haveQuorum: false } : computed;
+    const st = this.#learner || this.#refusal() !== undefined ? { ...computed, writesFenced: true, fenceReason: 'NO_QUORUM' as const, haveQuorum: false } : computed;
     if (this.config.mode === 'AgentAssisted') return st;
     // No agent votes in Controllers mode: "Reachable Agents" is the agents connected here.
     const agents = new Set(this.#membership.authenticatedPeers().filter((p) => p.role === 'agent').map((p) => p.member));
@@ -532,9 +532,9 @@ export class WriteFence {
     const clock: ClockAgreement = {
       tally: agreeing, skewedPeers, unmeasuredPeers, maxClockOffsetMs: this.#maxClockOffsetMs, ...(stampsAheadMs === undefined ? {} : { stampsAheadMs }),
     };
-    const leaving = this.#leaving();
-    const decision = this.#learner || leaving !== undefined ? learnerDecision(this.#config.self, this.#epoch, leaving) : decideWrite(t, this.config, clock);
-    const haveQuorum = t.haveQuorum && agreeing.haveQuorum && stampsAheadMs === undefined && !this.#learner && leaving === undefined;
+    const refusal = this.#refusal();
+    const decision = this.#learner || refusal !== undefined ? learnerDecision(this.#config.self, this.#epoch, refusal) : decideWrite(t, this.config, clock);
+    const haveQuorum = t.haveQuorum && agreeing.haveQuorum && stampsAheadMs === undefined && !this.#learner && refusal === undefined;
     const phases = this.#phases.tick(nowMs, { haveQuorum, reachableControllers: t.reachableControllers, configuredControllers: t.configuredControllers });
     const e: Evaluation = { atMs: nowMs, wallLeadMs: this.#wallClock() - nowMs, reachable, tally: t, clock, decision };
     this.#last = e;
