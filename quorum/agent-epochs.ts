@@ -10,7 +10,8 @@
 // by controllerWeight: with the defaults (controllerWeight 10) two sides, one counting by the old
 // voters and one by the new, can both pass their thresholds.
 //
-// The rules (each one checked necessary by test/quorum/agent-epoch-explorer.ts):
+// The rules (each but `finish`, which is for liveness, checked necessary by
+// test/quorum/agent-epoch-explorer.ts):
 //   joint      a controller whose record changed the voters holds quorum only with the threshold of
 //              the voters before the change too (tally.ts priorControllers). The record carries those
 //              voters until the next change (membership/federation-members.ts priorVoters);
@@ -19,16 +20,20 @@
 //              restarts): an agent whose vote counted on e+1 never counts on e again;
 //   knowers    a controller proposes a change only when the controllers and agents not known to be on
 //              its own epoch could not hold quorum among the voters before its record's change, even
-//              all on one side (`knowersBlock`). Known to be on it are itself,
-//              the controllers by the epoch of their latest clock answer or by their answer to its own
-//              commit of the epoch (a removed controller, which nobody reaches any more, included),
-//              agents by the epoch their counted lease answered (lease-table.ts countedAtEpoch); and
-//              then it waits one settle
-//              (members-settle.ts) before the value can be chosen, so no reading of those controllers
-//              from an older epoch is still counted anywhere.
+//              all on one side (`knowersBlock`). Known to be on it are itself, the controllers by
+//              the epoch of their latest clock answer or by their answer to its own commit of the
+//              epoch (a removed controller, which nobody reaches any more, included), agents by the
+//              epoch their counted lease answered (lease-table.ts countedAtEpoch); and then it waits
+//              one settle (members-settle.ts) before the value can be chosen, so no reading of those
+//              controllers from an older epoch is still counted anywhere.
 //   finish     once a voter change is committed, the controllers propose a change that only ends the
 //              joint accounting (the next record has no priorVoters), so it lasts as long as the
-//              knowers rule needs and no longer.
+//              knowers rule needs and no longer;
+//   registry   the agent registry is a chain of its own (node/votes/registry-keeper.ts, one
+//              registrar), so: the registrar changes it only while `registryWait` says nothing (no
+//              value pending for the next epoch, no joint count, settled); an acceptor accepts a value
+//              only from a proposer on its registry version; and a version carries the registrar's
+//              epoch, by which a controller on an older epoch counts nothing (`countsByRegistry`).
 //
 // Why it is safe. Let X hold quorum on epoch e and Z on epoch f ≥ e on the other side of a split.
 //   f = e:     one total, disjoint votes (agent leases are exclusive): not both above half of it.
@@ -102,4 +107,27 @@ export function knowersBlock(config: QuorumConfig, input: EpochQuorumInput): Kno
     registeredAgents: input.registeredAgents,
   });
   return { blocked: !outside.haveQuorum, outside, knownControllers };
+}
+
+/** Why the agent registry may not change now (rule 5 of the file comment), or undefined. */
+export type RegistryWait =
+  /** This controller accepted a value for the next epoch that is not decided as far as it knows. */
+  | 'pending'
+  /** Its record counts by two voter sets (a voter change not finished). */
+  | 'joint'
+  /** It committed its epoch less than a settle ago. */
+  | 'settling';
+
+/** Whether (and why not) the registrar may change the agent registry now. */
+export function registryWait(s: { pendingValue: boolean; joint: boolean; settling: boolean }): RegistryWait | undefined {
+  return s.pendingValue ? 'pending' : s.joint ? 'joint' : s.settling ? 'settling' : undefined;
+}
+
+/**
+ * Whether a controller on membership epoch `epoch` may count by a registry version written at
+ * `registryEpoch` (0: written without a membership record): not when it was written on a later
+ * epoch (the controller is behind; it counts nothing until it catches up).
+ */
+export function countsByRegistry(registryEpoch: number, epoch: number): boolean {
+  return registryEpoch <= epoch;
 }

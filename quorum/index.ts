@@ -12,7 +12,7 @@ export {
   type QuorumConfigValid, type QuorumMode,
 } from './quorum-config.ts';
 export { controllerMajority, isStrictMajority, totalWeight, weightedThreshold } from './threshold.ts';
-export { knowersBlock, type EpochQuorumInput, type KnowersResult } from './agent-epochs.ts';
+export { countsByRegistry, knowersBlock, registryWait, type EpochQuorumInput, type KnowersResult, type RegistryWait } from './agent-epochs.ts';
 export { tally, type PriorTally, type QuorumReason, type TallyInput, type TallyResult } from './tally.ts';
 export {
   AgentVoteState, type AgentVoteOptions, type GrantRefusal, type VoteGranted, type VoteLease, type VoteRefused,

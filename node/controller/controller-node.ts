@@ -17,7 +17,7 @@ import { Replicator, type PeerLinks, type PeerReplicationStatus, type Replicatio
 import { resolveSplitBrain, WriteFence, type SplitBrainConfig } from './write-fence.ts';
 import type { FenceListeners } from './fence-transitions.ts';
 import { waitUntilWritable, type ReadyOptions } from './write-readiness.ts';
-import type { QuorumConfig, QuorumStatus } from '../../quorum/index.ts';
+import { countsByRegistry, registryWait, type QuorumConfig, type QuorumStatus } from '../../quorum/index.ts';
 import { AgentVotes } from '../votes/agent-votes.ts';
 import type { AgentRegistryStatus } from '../votes/registry-keeper.ts';
 import { SYSTEM_RECORD_SCHEMAS } from '../votes/registry-record.ts';
@@ -622,18 +622,21 @@ function dropConnections(m: MembershipNode, peerId: string): void {
   for (const c of m.libp2p.getConnections()) if (c.remotePeer.toString() === peerId) c.abort(new Error('link cut'));
 }
 
-// Why the agent registry's changes wait now (AgentAssisted, live membership), if they do.
+// Why the agent registry's changes wait now (AgentAssisted, live membership; quorum/agent-epochs.ts registryWait), if they do.
 function registryHold(members: MembersService, fence: WriteFence): string | undefined {
-  if (members.acceptor.acceptor.accepted !== undefined) return `a membership change for epoch ${members.committed.epoch + 1} is being decided`;
-  if (fence.priorVoters !== undefined) return `the voter change of epoch ${members.committed.epoch} is not finished`;
-  if (members.acceptor.settlingMs() > 0) return `settling after membership epoch ${members.committed.epoch}`;
-  return undefined;
+  const epoch = members.committed.epoch;
+  switch (registryWait({ pendingValue: members.acceptor.acceptor.accepted !== undefined, joint: fence.priorVoters !== undefined, settling: members.acceptor.settlingMs() > 0 })) {
+    case 'pending': return `a membership change for epoch ${epoch + 1} is being decided`;
+    case 'joint': return `the voter change of epoch ${epoch} is not finished`;
+    case 'settling': return `settling after membership epoch ${epoch}`;
+    case undefined: return undefined;
+  }
 }
 
-// A registry written at a newer membership epoch than this controller's: it is behind, and counts nothing until it catches up.
+// A registry written at a later membership epoch than this controller's (quorum/agent-epochs.ts countsByRegistry).
 function registryAhead(votes: AgentVotes, members: MembersService): string | undefined {
   const at = votes.registry.epoch();
   const epoch = members.committed.epoch;
-  if (at <= epoch) return undefined;
+  if (countsByRegistry(at, epoch)) return undefined;
   return `the agent registry was written at membership epoch ${at}, and this controller holds epoch ${epoch}: it refuses writes until it catches up (the record is fetched from its peers)`;
 }

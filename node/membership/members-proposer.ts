@@ -17,12 +17,15 @@
 // waits a moment and starts the round again, without counting it, for at most settleWaitMaxMs.
 //
 // In AgentAssisted mode each round first waits for the knowers rule (`beforeRound`,
-// members-knowers.ts): the controllers and agents on this controller's epoch hold quorum, then one
-// settle; SPREADING when they do not in time.
+// members-knowers.ts): those not known to be on this controller's epoch could not hold quorum among
+// the voters before its change, then one settle; SPREADING when that does not happen in time. Accepts
+// then carry the agent registry version it counts by (`registryVersion`; REGISTRY from an acceptor on
+// another, retried like SETTLING).
 //
 // With no change (`completeSlot`), a round only finishes what a voter accepted for the slot and was
-// left undecided (its proposer went away): a controller that accepted its own removal refuses writes
-// until it knows (MembersService.leaving), and this is how it gets to know.
+// left undecided (its proposer went away): in AgentAssisted mode a controller that accepted its own
+// removal refuses writes until it knows (MembersService.leaving), and the agent registry waits while
+// a value is pending; this is how they get to know.
 //
 // The transport bounds each exchange (a deadline per request); an exchange that fails counts as no
 // answer. Rounds are bounded by roundsMax, so competing proposers end with SUPERSEDED rather than

@@ -15,7 +15,7 @@ import type { MemberPin } from '../auth/member-pins.ts';
 import { isMajorityOf } from '../../quorum/voter-slot.ts';
 import { MembersAcceptor, type SlotStorage } from './members-acceptor.ts';
 import type { MembersRequest, MembersReply } from './members-messages.ts';
-import { completeSlot, proposeMemberChange, type MembersTransport, type ProposeResult } from './members-proposer.ts';
+import { completeSlot, proposeMemberChange, type MembersTransport, type ProposeOptions, type ProposeResult } from './members-proposer.ts';
 
 /** Why a membership request was not even proposed (stable codes). */
 export type MembershipRequestCode =
@@ -183,11 +183,7 @@ export class MembersService {
    * ProposeError NO_MAJORITY / SUPERSEDED when it cannot be chosen now).
    */
   async propose(change: MemberChange): Promise<ProposeResult> {
-    const { timers } = this.#o;
-    const r = await proposeMemberChange({
-      self: this.#o.self, acceptor: this.#acceptor, transport: this.#o.transport, nowMs: timers.nowMs, sleep: (ms) => sleep(timers, ms), settleWaitMaxMs: 4 * this.#o.settleMs,
-      ...this.#proposerHooks(),
-    }, change);
+    const r = await proposeMemberChange(this.#proposeOptions(), change);
     if (r.record.epoch >= this.#committedBy.epoch) this.#committedBy = { epoch: r.record.epoch, names: r.committedBy };
     return r;
   }
@@ -198,16 +194,15 @@ export class MembersService {
    * nothing to finish.
    */
   async completeSlot(): Promise<FederationMembers | undefined> {
-    const { timers } = this.#o;
-    return completeSlot({
-      self: this.#o.self, acceptor: this.#acceptor, transport: this.#o.transport, nowMs: timers.nowMs, sleep: (ms) => sleep(timers, ms), settleWaitMaxMs: 4 * this.#o.settleMs,
-      ...this.#proposerHooks(),
-    });
+    return completeSlot(this.#proposeOptions());
   }
 
-  // The AgentAssisted hooks of a proposal: the knowers rule, and the registry version sent with accepts.
-  #proposerHooks(): { beforeRound?: (epoch: number) => Promise<void>; registryVersion?: () => number } {
+  // What a proposal from here runs with; in AgentAssisted mode the knowers rule before each round,
+  // and the registry version sent with accepts.
+  #proposeOptions(): ProposeOptions {
+    const { timers } = this.#o;
     return {
+      self: this.#o.self, acceptor: this.#acceptor, transport: this.#o.transport, nowMs: timers.nowMs, sleep: (ms) => sleep(timers, ms), settleWaitMaxMs: 4 * this.#o.settleMs,
       ...(this.#o.beforePropose === undefined ? {} : { beforeRound: this.#o.beforePropose }),
       ...(this.#o.registryVersion === undefined ? {} : { registryVersion: this.#o.registryVersion }),
     };

@@ -30,7 +30,7 @@
 // knower controllers before they settle is not caught in the federations explored here: the
 // acceptors' own settle covers them there. The node keeps the wait after the check all the same.)
 
-import { knowersBlock } from '../../quorum/agent-epochs.ts';
+import { countsByRegistry, knowersBlock, registryWait } from '../../quorum/agent-epochs.ts';
 import { quorumConfig, type QuorumConfig } from '../../quorum/quorum-config.ts';
 import { tally } from '../../quorum/tally.ts';
 import { isChosen, isMajorityOf, peerCountsAtEpoch } from '../../quorum/voter-slot.ts';
@@ -161,7 +161,7 @@ export function exploreAgentEpochs(o: AgentEpochExploreOptions): AgentEpochExplo
     const c = recs.get(s.cfg[i]!);
     if (!c.voters.includes(names[i]!)) return false;
     // A registry made on a later epoch than its own: it is behind, and counts nothing until it catches up.
-    if (o.registryAnyEpoch !== true && s.reg[i]! > 0 && s.regEpochs[s.reg[i]! - 1]! > c.epoch) return false;
+    if (o.registryAnyEpoch !== true && s.reg[i]! > 0 && !countsByRegistry(s.regEpochs[s.reg[i]! - 1]!, c.epoch)) return false;
     const reached: string[] = [];
     for (let j = 0; j < n; j++) {
       if (j !== i && ((side >> j) & 1) === 1 && peerCountsAtEpoch(c.epoch, countedEpoch(s, i, j))) reached.push(names[j]!);
@@ -235,7 +235,7 @@ export function exploreAgentEpochs(o: AgentEpochExploreOptions): AgentEpochExplo
     // The registry: the registrar registers the next agent; versions spread.
     const r0 = s.reg[0]!;
     const regCfg = recs.get(s.cfg[0]!);
-    const registrarFree = o.registryAnytime === true || (s.doubt[0] === 0 && regCfg.prior === undefined && settled(s, 0));
+    const registrarFree = o.registryAnytime === true || registryWait({ pendingValue: s.doubt[0] !== 0, joint: regCfg.prior !== undefined, settling: !settled(s, 0) }) === undefined;
     if (r0 < later.length && registrarFree && regCfg.voters.includes(names[0]!) && holdsQuorum(s, 0, (1 << n) - 1)
       && isMajorityOf(regCfg.voters, names.filter((_, k) => s.reg[k]! >= r0))) {
       const reg = [...s.reg];

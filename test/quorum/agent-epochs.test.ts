@@ -2,7 +2,7 @@
 // tally, agents refusing controllers behind the epoch they voted at, leases remembering the epoch
 // they answered, and the knowers rule a proposer checks.
 import t from 'tap';
-import { AgentVoteState, knowersBlock, LeaseTable, quorumConfig, tally } from '../../quorum/index.ts';
+import { AgentVoteState, countsByRegistry, knowersBlock, LeaseTable, quorumConfig, registryWait, tally } from '../../quorum/index.ts';
 
 const cfg = (self: string, controllers: string[]) => quorumConfig({
   mode: 'AgentAssisted', self, controllers, controllerWeight: 10, agentWeight: 1, minAgentsForQuorum: 1, leaseMs: 1500, driftMarginMs: 100,
@@ -70,4 +70,14 @@ t.test('the knowers rule: those not known to be on the epoch cannot hold quorum 
   const none = new Set<string>();
   t.equal(knowersBlock(alone, { epoch: 2, controllerEpochs: new Map(), agentsAtEpoch: [], registeredAgents: none, priorControllers: ['a', 'b'] }).blocked, true,
     'the removed controller, not known to be on the epoch, cannot win alone');
+});
+
+t.test('the registry rules: when the registrar waits, and which registry a controller counts by', async (t) => {
+  t.equal(registryWait({ pendingValue: false, joint: false, settling: false }), undefined);
+  t.equal(registryWait({ pendingValue: true, joint: true, settling: true }), 'pending');
+  t.equal(registryWait({ pendingValue: false, joint: true, settling: true }), 'joint');
+  t.equal(registryWait({ pendingValue: false, joint: false, settling: true }), 'settling');
+  t.ok(countsByRegistry(0, 1), 'written without a record');
+  t.ok(countsByRegistry(3, 3));
+  t.notOk(countsByRegistry(4, 3), 'written on a later epoch: behind, counts nothing');
 });
